@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs everything the gateway needs on a fresh Debian machine, offline-capable.
+#   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
+#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, ...)
+# Safe to run again: it installs only what is missing and reuses the cached worker.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/lib/apt.sh
+
+with_tests=false
+for arg in "$@"; do
+  case $arg in
+    --test) with_tests=true ;;
+    *) apt_log "ERROR: unknown option $arg (expected --test)"; exit 64 ;;
+  esac
+done
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if ((node_major < 20)); then
+  apt_log "ERROR: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
+# The worker: the one given in MEDIASOUP_WORKER_BIN, else one this script built earlier
+# (cached outside the checkout), else mediasoup's prebuilt download during npm ci, else,
+# when that download is unreachable, an offline build from the npm tarball.
+cached_worker() {
+  node -e '
+    const { cachedWorkerPath } = { cachedWorkerPath: (v) => require("path").join(
+      process.env.GATEWAY_CACHE_DIR || require("path").join(process.env.XDG_CACHE_HOME || require("path").join(require("os").homedir(), ".cache"), "sip-webrtc-gateway"),
+      "mediasoup-worker", v, "mediasoup-worker") };
+    console.log(cachedWorkerPath(require("./package.json").dependencies.mediasoup));'
+}
+
+worker=${MEDIASOUP_WORKER_BIN:-}
+if [[ -z $worker && -x $(cached_worker) ]]; then
+  worker=$(bash scripts/mediasoup-worker.sh | tail -n 1)
+fi
+
+if [[ -n $worker ]]; then
+  apt_log "npm ci (mediasoup worker: $worker)"
+  MEDIASOUP_WORKER_BIN=$worker npm ci --no-audit --no-fund >&2
+elif npm ci --no-audit --no-fund >&2; then
+  apt_log "npm ci done with mediasoup's prebuilt worker"
+else
+  apt_log "mediasoup's prebuilt worker could not be fetched; building it offline"
+  worker=$(bash scripts/mediasoup-worker.sh | tail -n 1)
+  MEDIASOUP_WORKER_BIN=$worker npm ci --no-audit --no-fund >&2
+fi
+
+if $with_tests; then
+  ensure_packages redis-server
+fi
+
+apt_log "setup complete"

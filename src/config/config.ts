@@ -1,0 +1,95 @@
+/**
+ * The gateway's configuration: defaults from config/default.json, overridden by
+ * environment variables of the same name, validated once at start-up and frozen.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './config-error.js';
+import {
+  type HostPort,
+  type ValueType,
+  hostPort,
+  httpUrl,
+  integer,
+  ipAddress,
+  oneOf,
+  listenPort,
+  redisUrl,
+  secret,
+  sipDomain,
+} from './values.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface GatewayConfig {
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly publicUrl: string;
+  readonly sipDomain: string;
+  readonly sipPort: number;
+  /** Unset: the embedded drachtio-server stand-in runs in-process. */
+  readonly drachtioAddress: HostPort | undefined;
+  readonly drachtioSecret: string;
+  readonly rtpListenIp: string;
+  readonly announcedIp: string;
+  readonly rtpMinPort: number;
+  readonly rtpMaxPort: number;
+  readonly mediasoupWorkers: number;
+  /** Unset: state lives in this process's memory (one node). */
+  readonly redisUrl: string | undefined;
+  /** Unset: the API answers on loopback only. */
+  readonly apiToken: string | undefined;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+type Source = Readonly<Record<string, string | number | undefined>>;
+
+export const DEFAULTS_FILE = new URL('../../config/default.json', import.meta.url);
+
+export function readDefaults(file: URL = DEFAULTS_FILE): Source {
+  return JSON.parse(readFileSync(file, 'utf8')) as Source;
+}
+
+/**
+ * Builds the configuration from defaults overridden by env.
+ * Throws ConfigError for the first bad or missing key.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Source = readDefaults()): GatewayConfig {
+  const raw = (key: string): string => {
+    const fromEnv = env[key];
+    if (fromEnv !== undefined) return fromEnv.trim();
+    const fallback = defaults[key];
+    return fallback === undefined ? '' : String(fallback);
+  };
+  const required = <T>(key: string, type: ValueType<T>, sensitive = false): T => {
+    const text = raw(key);
+    const value = text === '' ? undefined : type.parse(text);
+    if (value === undefined) throw new ConfigError(key, type.expected, text, sensitive);
+    return value;
+  };
+  const optional = <T>(key: string, type: ValueType<T>, sensitive = false): T | undefined =>
+    raw(key) === '' ? undefined : required(key, type, sensitive);
+
+  const rtpMinPort = required('RTP_MIN_PORT', integer(1024, 65535));
+  const rtpMaxPort = required('RTP_MAX_PORT', integer(1024, 65535));
+  if (rtpMaxPort < rtpMinPort) {
+    throw new ConfigError('RTP_MAX_PORT', `an integer from RTP_MIN_PORT (${rtpMinPort}) to 65535`, String(rtpMaxPort));
+  }
+
+  return Object.freeze({
+    httpHost: required('HTTP_HOST', ipAddress),
+    httpPort: required('HTTP_PORT', listenPort),
+    publicUrl: required('PUBLIC_URL', httpUrl),
+    sipDomain: required('SIP_DOMAIN', sipDomain),
+    sipPort: required('SIP_PORT', listenPort),
+    drachtioAddress: optional('DRACHTIO_ADDRESS', hostPort),
+    drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),
+    rtpListenIp: required('RTP_LISTEN_IP', ipAddress),
+    announcedIp: required('ANNOUNCED_IP', ipAddress),
+    rtpMinPort,
+    rtpMaxPort,
+    mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
+    redisUrl: optional('REDIS_URL', redisUrl, true),
+    apiToken: optional('API_TOKEN', secret(16), true),
+    logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
+  });
+}

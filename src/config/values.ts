@@ -1,0 +1,96 @@
+/**
+ * Parsers for configuration values. Each returns the typed value or undefined when the
+ * raw text is not acceptable; the caller turns that into a ConfigError naming the key.
+ */
+import { isIP } from 'node:net';
+
+export interface ValueType<T> {
+  readonly expected: string;
+  parse(raw: string): T | undefined;
+}
+
+export function integer(min: number, max: number): ValueType<number> {
+  return {
+    expected: `an integer from ${min} to ${max}`,
+    parse(raw) {
+      if (!/^\d+$/.test(raw)) return undefined;
+      const n = Number(raw);
+      return n >= min && n <= max ? n : undefined;
+    },
+  };
+}
+
+export const port = integer(1, 65535);
+
+/** A port to listen on; 0 lets the system pick a free one (tests, one-off runs). */
+export const listenPort: ValueType<number> = { ...integer(0, 65535), expected: 'an integer from 0 (any free port) to 65535' };
+
+export const ipAddress: ValueType<string> = {
+  expected: 'an IPv4 or IPv6 address',
+  parse: (raw) => (isIP(raw) ? raw : undefined),
+};
+
+/** host:port, with [v6]:port for IPv6 literals. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export const hostPort: ValueType<HostPort> = {
+  expected: 'host:port (for example 127.0.0.1:9022)',
+  parse(raw) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):(\d+)$/.exec(raw);
+    if (!m) return undefined;
+    const portNumber = port.parse(m[3] ?? '');
+    const host = m[1] ?? m[2];
+    return portNumber === undefined || !host ? undefined : { host, port: portNumber };
+  },
+};
+
+/** A SIP domain: a host name or an IP address, as it appears in sip:<meeting>@<domain>. */
+export const sipDomain: ValueType<string> = {
+  expected: 'a host name or IP address (for example sip.example.com)',
+  parse: (raw) =>
+    isIP(raw) || /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(raw)
+      ? raw.toLowerCase()
+      : undefined,
+};
+
+export const httpUrl: ValueType<string> = {
+  expected: 'an http(s) URL without a trailing slash (for example https://gw.example.com)',
+  parse(raw) {
+    if (raw.endsWith('/')) return undefined;
+    try {
+      const url = new URL(raw);
+      return url.protocol === 'http:' || url.protocol === 'https:' ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export const redisUrl: ValueType<string> = {
+  expected: 'a redis:// or rediss:// URL',
+  parse(raw) {
+    try {
+      const url = new URL(raw);
+      return url.protocol === 'redis:' || url.protocol === 'rediss:' ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export function secret(minLength: number): ValueType<string> {
+  return {
+    expected: `a secret of at least ${minLength} printable characters without spaces`,
+    parse: (raw) => (raw.length >= minLength && /^[\x21-\x7e]+$/.test(raw) ? raw : undefined),
+  };
+}
+
+export function oneOf<T extends string>(...choices: T[]): ValueType<T> {
+  return {
+    expected: `one of ${choices.join(', ')}`,
+    parse: (raw) => (choices as string[]).includes(raw) ? (raw as T) : undefined,
+  };
+}

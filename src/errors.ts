@@ -1,0 +1,41 @@
+/**
+ * Failures the gateway expects and answers. Each carries what it maps to at every
+ * boundary, so HTTP, SIP and WebSocket each translate it exactly once.
+ */
+export type GatewayErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'gone'
+  | 'busy'
+  | 'not_acceptable'
+  | 'unavailable';
+
+const STATUS: Record<GatewayErrorCode, { http: number; sip: number }> = {
+  bad_request: { http: 400, sip: 400 },
+  unauthorized: { http: 401, sip: 401 },
+  forbidden: { http: 403, sip: 403 },
+  not_found: { http: 404, sip: 404 },
+  conflict: { http: 409, sip: 491 },
+  gone: { http: 410, sip: 404 },
+  busy: { http: 409, sip: 486 },
+  not_acceptable: { http: 422, sip: 488 },
+  unavailable: { http: 503, sip: 503 },
+};
+
+export class GatewayError extends Error {
+  readonly httpStatus: number;
+  readonly sipStatus: number;
+
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+    this.httpStatus = STATUS[code].http;
+    this.sipStatus = STATUS[code].sip;
+  }
+}

@@ -1,0 +1,116 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/config-error.js';
+import { loadConfig, readDefaults } from '../../src/config/config.js';
+
+const defaults = readDefaults();
+const load = (env: Record<string, string>) => loadConfig(env, defaults);
+
+describe('loadConfig', () => {
+  it('starts from the embedded defaults in config/default.json', () => {
+    const config = load({});
+    expect(config).toMatchObject({
+      httpPort: defaults.HTTP_PORT,
+      sipPort: defaults.SIP_PORT,
+      sipDomain: defaults.SIP_DOMAIN,
+      drachtioAddress: undefined,
+      redisUrl: undefined,
+      apiToken: undefined,
+      rtpMinPort: defaults.RTP_MIN_PORT,
+      rtpMaxPort: defaults.RTP_MAX_PORT,
+      logLevel: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('lets environment variables override every default', () => {
+    const config = load({
+      HTTP_PORT: '9000',
+      SIP_DOMAIN: 'SIP.Example.com',
+      SIP_PORT: '5080',
+      DRACHTIO_ADDRESS: 'drachtio:9022',
+      DRACHTIO_SECRET: 'hush',
+      RTP_MIN_PORT: '20000',
+      RTP_MAX_PORT: '20010',
+      ANNOUNCED_IP: '203.0.113.7',
+      REDIS_URL: 'redis://redis:6379/0',
+      API_TOKEN: 'abcdefghijklmnopqrstuvwxyz',
+      LOG_LEVEL: 'debug',
+      MEDIASOUP_WORKERS: '3',
+    });
+    expect(config).toMatchObject({
+      httpPort: 9000,
+      sipDomain: 'sip.example.com',
+      sipPort: 5080,
+      drachtioAddress: { host: 'drachtio', port: 9022 },
+      drachtioSecret: 'hush',
+      rtpMinPort: 20000,
+      rtpMaxPort: 20010,
+      announcedIp: '203.0.113.7',
+      redisUrl: 'redis://redis:6379/0',
+      apiToken: 'abcdefghijklmnopqrstuvwxyz',
+      logLevel: 'debug',
+      mediasoupWorkers: 3,
+    });
+  });
+
+  it('reads an IPv6 DRACHTIO_ADDRESS in brackets', () => {
+    expect(load({ DRACHTIO_ADDRESS: '[::1]:9022' }).drachtioAddress).toEqual({ host: '::1', port: 9022 });
+  });
+
+  it.each([
+    ['HTTP_PORT', 'abc', /HTTP_PORT="abc" is invalid; expected an integer from 0 \(any free port\) to 65535/],
+    ['HTTP_PORT', '70000', /HTTP_PORT="70000" is invalid/],
+    ['HTTP_PORT', '', /HTTP_PORT is missing; expected an integer from 0 \(any free port\) to 65535/],
+    ['SIP_PORT', '-1', /SIP_PORT="-1" is invalid; expected an integer/],
+    ['SIP_DOMAIN', 'not a domain', /SIP_DOMAIN="not a domain" is invalid; expected a host name or IP address/],
+    ['SIP_DOMAIN', '', /SIP_DOMAIN is missing/],
+    ['DRACHTIO_ADDRESS', 'drachtio', /DRACHTIO_ADDRESS="drachtio" is invalid; expected host:port/],
+    ['DRACHTIO_ADDRESS', 'drachtio:0', /DRACHTIO_ADDRESS="drachtio:0" is invalid/],
+    ['RTP_MIN_PORT', '80', /RTP_MIN_PORT="80" is invalid; expected an integer from 1024 to 65535/],
+    ['ANNOUNCED_IP', 'example.com', /ANNOUNCED_IP="example.com" is invalid; expected an IPv4 or IPv6 address/],
+    ['RTP_LISTEN_IP', '1.2.3', /RTP_LISTEN_IP="1.2.3" is invalid/],
+    ['REDIS_URL', 'http://redis', /REDIS_URL is invalid \(value hidden\); expected a redis:\/\/ or rediss:\/\/ URL/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is invalid; expected one of fatal, error, warn, info, debug, trace, silent/],
+    ['MEDIASOUP_WORKERS', '100', /MEDIASOUP_WORKERS="100" is invalid; expected an integer from 0 \(one per CPU core\) to 64/],
+    ['PUBLIC_URL', 'ftp://x', /PUBLIC_URL="ftp:\/\/x" is invalid; expected an http\(s\) URL/],
+    ['PUBLIC_URL', 'https://gw.example.com/', /PUBLIC_URL=.* is invalid; expected an http\(s\) URL without a trailing slash/],
+    ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
+  ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
+    expect(() => load({ [key]: value })).toThrow(ConfigError);
+    expect(() => load({ [key]: value })).toThrow(message);
+  });
+
+  it('never echoes a secret value in its error', () => {
+    for (const [key, value] of [['API_TOKEN', 'short secret'], ['REDIS_URL', 'http://user:pw@redis'], ['DRACHTIO_SECRET', 'with space']] as const) {
+      try {
+        load({ [key]: value });
+        expect.unreachable(`${key} should have been rejected`);
+      } catch (err) {
+        expect((err as Error).message).toContain(key);
+        expect((err as Error).message).not.toContain(value);
+      }
+    }
+  });
+
+  it('rejects an RTP range whose end is below its start', () => {
+    expect(() => load({ RTP_MIN_PORT: '30000', RTP_MAX_PORT: '20000' })).toThrow(
+      /RTP_MAX_PORT="20000" is invalid; expected an integer from RTP_MIN_PORT \(30000\) to 65535/,
+    );
+  });
+});
+
+describe('gateway start-up with a bad value', () => {
+  it('exits non-zero with one readable line and no stack trace', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, HTTP_PORT: 'eighty' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'config: HTTP_PORT="eighty" is invalid; expected an integer from 0 (any free port) to 65535',
+    ]);
+    expect(result.stdout).toBe('');
+  });
+});

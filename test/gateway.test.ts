@@ -1,0 +1,95 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, readDefaults } from '../src/config/config.js';
+import { type Gateway, startGateway } from '../src/gateway.js';
+import { callLogger } from '../src/logger.js';
+import { capturedLogger } from './support/log-capture.js';
+import { spawnRedisServer, type TestRedis } from './support/redis-server.js';
+
+const SECRETS = {
+  API_TOKEN: 'api-token-0123456789abcdef',
+  DRACHTIO_SECRET: 'drachtio-secret-4242',
+};
+
+function testConfig(env: Record<string, string> = {}) {
+  return loadConfig(
+    { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', MEDIASOUP_WORKERS: '2', RTP_MIN_PORT: '41200', RTP_MAX_PORT: '41299', LOG_LEVEL: 'debug', ...SECRETS, ...env },
+    readDefaults(),
+  );
+}
+
+async function readyz(gateway: Gateway): Promise<{ status: number; body: { status: string; down?: string[]; checks: Record<string, string> } }> {
+  const response = await fetch(`${gateway.httpUrl}/readyz`);
+  return { status: response.status, body: (await response.json()) as never };
+}
+
+describe('the gateway, started for real', () => {
+  let gateway: Gateway | undefined;
+  let redis: TestRedis | undefined;
+  afterEach(async () => {
+    await gateway?.close();
+    await redis?.stop();
+    gateway = undefined;
+    redis = undefined;
+  });
+
+  it('is healthy and ready with the embedded store and real mediasoup workers', async () => {
+    gateway = await startGateway(testConfig(), capturedLogger().log);
+    expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
+    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok' } } });
+  });
+
+  it('reports mediasoup down while a killed worker is being replaced, then ready again', async () => {
+    gateway = await startGateway(testConfig(), capturedLogger().log);
+    process.kill(gateway.workers.workers[0]!.pid, 'SIGKILL');
+    let report = await readyz(gateway);
+    for (let i = 0; i < 100 && report.status === 200; i++) {
+      await sleep(10);
+      report = await readyz(gateway);
+    }
+    expect(report.status).toBe(503);
+    expect(report.body.down).toEqual(['mediasoup: 1 of 2 mediasoup workers running']);
+    for (let i = 0; i < 200 && report.status !== 200; i++) {
+      await sleep(25);
+      report = await readyz(gateway);
+    }
+    expect(report.status).toBe(200);
+  });
+
+  it('uses Redis when REDIS_URL is set and reports the store down when Redis stops', async () => {
+    redis = await spawnRedisServer();
+    gateway = await startGateway(testConfig({ REDIS_URL: redis.url }), capturedLogger().log);
+    expect((await readyz(gateway)).status).toBe(200);
+    expect(await gateway.store.createMeeting({ id: 'shared', title: 't', createdAt: 1 })).toBe(true);
+
+    await redis.stop();
+    redis = undefined;
+    const report = await readyz(gateway);
+    expect(report.status).toBe(503);
+    expect(report.body.down?.[0]).toMatch(/^store: /);
+  });
+
+  it('refuses to start when REDIS_URL points at nothing, leaving no worker behind', async () => {
+    const { log } = capturedLogger();
+    await expect(startGateway(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), log)).rejects.toThrow();
+  });
+
+  it('never writes a secret to the log', async () => {
+    const { log, text } = capturedLogger('trace');
+    redis = await spawnRedisServer();
+    const redisWithPassword = redis.url.replace('redis://', 'redis://:not-used-pw-77@');
+    gateway = await startGateway(testConfig(), log);
+    const call = callLogger(log, { callId: 'call-1', meetingId: 'm-1' });
+    call.info({ password: 'sip-password-xyz', credential: { ha1: 'ha1-abcdef', ha1Sha256: 'ha1-sha-123' } }, 'credential checked');
+    call.info({ headers: { authorization: 'Digest response="resp-999"' } }, 'request');
+    log.info({ config: { redisUrl: redisWithPassword } }, 'configuration');
+    await fetch(`${gateway.httpUrl}/readyz`, { headers: { authorization: `Bearer ${SECRETS.API_TOKEN}` } });
+
+    const output = text();
+    expect(output).toContain('"msg":"configuration"');
+    expect(output).toContain('"callId":"call-1","meetingId":"m-1"');
+    for (const secret of [...Object.values(SECRETS), 'sip-password-xyz', 'ha1-abcdef', 'ha1-sha-123', 'resp-999', 'not-used-pw-77']) {
+      expect(output).not.toContain(secret);
+    }
+  });
+});

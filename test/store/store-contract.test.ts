@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import type { ActiveCall, GatewayStore, Meeting, Participant, SipCredential } from '../../src/store/store.js';
+
+interface Backend {
+  name: string;
+  open(): Promise<{ store: GatewayStore; dispose(): Promise<void> }>;
+}
+
+const backends: Backend[] = [
+  { name: 'memory', open: async () => ({ store: new MemoryStore(), dispose: async () => {} }) },
+  {
+    name: 'redis',
+    async open() {
+      const url = inject('redisUrl');
+      // A prefix per test keeps runs apart even on a shared Redis; its keys are deleted afterwards.
+      const prefix = `test:${randomUUID()}:`;
+      const store = await RedisStore.connect(url, { prefix });
+      return {
+        store,
+        async dispose() {
+          await store.close();
+          const admin = new Redis(url);
+          const keys = await admin.keys(`${prefix}*`);
+          if (keys.length > 0) await admin.del(...keys);
+          await admin.quit();
+        },
+      };
+    },
+  },
+];
+
+const meeting = (id: string, extra: Partial<Meeting> = {}): Meeting => ({ id, title: `Meeting ${id}`, createdAt: 1_700_000_000_000, ...extra });
+const credential = (username: string, extra: Partial<SipCredential> = {}): SipCredential => ({
+  username,
+  realm: 'sip.example.com',
+  ha1Md5: 'a'.repeat(32),
+  ha1Sha256: 'b'.repeat(64),
+  createdAt: 1_700_000_000_000,
+  ...extra,
+});
+const call = (callId: string, meetingId: string): ActiveCall => ({
+  callId,
+  meetingId,
+  nodeId: 'node-1',
+  caller: '***1234',
+  codec: 'PCMU',
+  startedAt: 1_700_000_000_000,
+});
+const participant = (id: string, meetingId: string, extra: Partial<Participant> = {}): Participant => ({
+  id,
+  meetingId,
+  displayName: `P ${id}`,
+  kind: 'browser',
+  muted: false,
+  nodeId: 'node-1',
+  joinedAt: 1_700_000_000_000,
+  ...extra,
+});
+
+describe.each(backends)('GatewayStore contract: $name', (backend) => {
+  let store: GatewayStore;
+  let dispose: () => Promise<void>;
+
+  beforeEach(async () => {
+    ({ store, dispose } = await backend.open());
+  });
+  afterEach(async () => {
+    await dispose();
+  });
+
+  it('answers ping', async () => {
+    await expect(store.ping()).resolves.toBeUndefined();
+  });
+
+  it('creates a meeting once and refuses a duplicate id', async () => {
+    expect(await store.createMeeting(meeting('m-1', { pin: '4321' }))).toBe(true);
+    expect(await store.createMeeting(meeting('m-1', { title: 'other' }))).toBe(false);
+    expect(await store.getMeeting('m-1')).toEqual(meeting('m-1', { pin: '4321' }));
+  });
+
+  it('returns undefined for an unknown meeting', async () => {
+    expect(await store.getMeeting('nope')).toBeUndefined();
+    expect(await store.endMeeting('nope', 5)).toBeUndefined();
+  });
+
+  it('lists all meetings', async () => {
+    await store.createMeeting(meeting('a'));
+    await store.createMeeting(meeting('b'));
+    const ids = (await store.listMeetings()).map((m) => m.id).sort();
+    expect(ids).toEqual(['a', 'b']);
+  });
+
+  it('ends a meeting once: the first end time is kept and the id stays taken', async () => {
+    await store.createMeeting(meeting('m-2'));
+    expect((await store.endMeeting('m-2', 111))?.endedAt).toBe(111);
+    expect((await store.endMeeting('m-2', 222))?.endedAt).toBe(111);
+    expect((await store.getMeeting('m-2'))?.endedAt).toBe(111);
+    expect((await store.listMeetings()).find((m) => m.id === 'm-2')?.endedAt).toBe(111);
+    expect(await store.createMeeting(meeting('m-2'))).toBe(false);
+  });
+
+  it('does not share records with callers', async () => {
+    const original = { ...meeting('m-3') };
+    await store.createMeeting(original);
+    (original as { title: string }).title = 'changed';
+    expect((await store.getMeeting('m-3'))?.title).toBe('Meeting m-3');
+  });
+
+  it('adds, lists and deletes SIP credentials; a username is unique', async () => {
+    expect(await store.addCredential(credential('alice', { meetingId: 'm-1' }))).toBe(true);
+    expect(await store.addCredential(credential('alice'))).toBe(false);
+    expect(await store.addCredential(credential('bob'))).toBe(true);
+    expect(await store.getCredential('alice')).toEqual(credential('alice', { meetingId: 'm-1' }));
+    expect((await store.listCredentials()).map((c) => c.username).sort()).toEqual(['alice', 'bob']);
+    expect(await store.deleteCredential('alice')).toBe(true);
+    expect(await store.deleteCredential('alice')).toBe(false);
+    expect(await store.getCredential('alice')).toBeUndefined();
+  });
+
+  it('tracks active calls per meeting', async () => {
+    await store.putCall(call('c1', 'm-1'));
+    await store.putCall(call('c2', 'm-1'));
+    await store.putCall(call('c3', 'm-2'));
+    expect(await store.getCall('c1')).toEqual(call('c1', 'm-1'));
+    expect((await store.listCalls('m-1')).map((c) => c.callId).sort()).toEqual(['c1', 'c2']);
+    expect(await store.listCalls()).toHaveLength(3);
+    expect(await store.removeCall('c1')).toBe(true);
+    expect(await store.removeCall('c1')).toBe(false);
+    expect((await store.listCalls('m-1')).map((c) => c.callId)).toEqual(['c2']);
+  });
+
+  it('tracks participants per meeting and replaces one on update', async () => {
+    await store.putParticipant(participant('p1', 'm-1'));
+    await store.putParticipant(participant('p2', 'm-1', { kind: 'phone' }));
+    await store.putParticipant(participant('p1', 'm-2'));
+    await store.putParticipant(participant('p1', 'm-1', { muted: true }));
+    const inM1 = (await store.listParticipants('m-1')).sort((a, b) => a.id.localeCompare(b.id));
+    expect(inM1).toEqual([participant('p1', 'm-1', { muted: true }), participant('p2', 'm-1', { kind: 'phone' })]);
+    expect(await store.removeParticipant('m-1', 'p1')).toBe(true);
+    expect(await store.removeParticipant('m-1', 'p1')).toBe(false);
+    expect((await store.listParticipants('m-1')).map((p) => p.id)).toEqual(['p2']);
+    expect((await store.listParticipants('m-2')).map((p) => p.id)).toEqual(['p1']);
+    expect(await store.listParticipants('empty')).toEqual([]);
+  });
+});
+
+describe('RedisStore connection', () => {
+  it('rejects when Redis does not answer instead of waiting forever', async () => {
+    // Port 1 on loopback refuses connections.
+    await expect(RedisStore.connect('redis://127.0.0.1:1', { timeoutMs: 500 })).rejects.toThrow();
+  });
+});
