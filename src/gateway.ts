@@ -2,12 +2,19 @@
  * The running gateway: every long-lived component, started in dependency order and
  * closed in reverse. main.ts and the end-to-end tests both start it through here.
  */
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { apiAuthHook } from './http/api-auth.js';
 import { buildHttpApp } from './http/app.js';
+import { healthRoutes } from './http/health-routes.js';
+import { meetingRoutes } from './http/meeting-routes.js';
 import type { ReadinessCheck } from './http/readiness.js';
+import { signalingRoutes } from './http/signaling-routes.js';
 import type { Logger } from './logger.js';
 import { WorkerPool } from './media/worker-pool.js';
+import { MeetingService } from './meetings/meeting-service.js';
+import { Rooms } from './meetings/rooms.js';
 import { openStore } from './store/open-store.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -15,6 +22,8 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly store: GatewayStore;
   readonly workers: WorkerPool;
+  readonly meetings: MeetingService;
+  readonly rooms: Rooms;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -37,16 +46,42 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     );
     closers.push(() => workers.close());
 
+    const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
+    const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
+    const rooms = new Rooms(
+      workers,
+      store,
+      {
+        maxParticipants: config.maxParticipants,
+        emptyGraceMs: config.emptyRoomGraceMs,
+        webRtcListen,
+        nodeId: `${hostname()}:${process.pid}`,
+      },
+      log,
+    );
+    meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
+    closers.push(() => rooms.closeAll('shutdown'));
+
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
     ];
-    const http = await buildHttpApp({ log, readiness });
+    const http = await buildHttpApp(log);
+    await http.register(healthRoutes, { readiness });
+    await http.register(
+      async (api) => {
+        api.addHook('onRequest', apiAuthHook(config.apiToken));
+        await api.register(meetingRoutes, { meetings });
+      },
+      { prefix: '/api' },
+    );
+    await http.register(signalingRoutes, { meetings, rooms, webRtcListen, log });
     closers.push(() => http.close());
+    if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, http, httpUrl, close };
+    return { config, store, workers, meetings, rooms, http, httpUrl, close };
   } catch (err) {
     await close();
     throw err;

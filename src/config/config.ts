@@ -34,6 +34,10 @@ export interface GatewayConfig {
   readonly rtpMinPort: number;
   readonly rtpMaxPort: number;
   readonly mediasoupWorkers: number;
+  /** Most participants (browsers and phones) one meeting admits. */
+  readonly maxParticipants: number;
+  /** How long an empty meeting keeps its mediasoup router before closing it. */
+  readonly emptyRoomGraceMs: number;
   /** Unset: state lives in this process's memory (one node). */
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
@@ -88,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     rtpMinPort,
     rtpMaxPort,
     mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
+    maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),
+    emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),

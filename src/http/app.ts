@@ -1,23 +1,28 @@
 /**
- * The Fastify application, built the same way by main and by the tests. Routes arrive
- * as plugins; this file owns only what every route shares (logging, error mapping).
+ * The Fastify instance every route plugin is registered on, built the same way by the
+ * gateway and by the tests. It owns only what all routes share: logging, body limits,
+ * strict validation and the one mapping of errors to HTTP answers.
  */
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { healthRoutes } from './health-routes.js';
-import type { ReadinessCheck } from './readiness.js';
+import { MAX_FRAME_BYTES } from '../signaling/messages.js';
 
-export interface HttpAppDeps {
-  readonly log: Logger;
-  readonly readiness: readonly ReadinessCheck[];
-}
+const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
+  401: 'unauthorized',
+  404: 'not_found',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+};
 
-export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> {
+export async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: 64 * 1024,
+    // Reject what does not match a schema instead of silently dropping or coercing it.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
   app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => {
@@ -26,7 +31,7 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     }
     const status = error.statusCode;
     if (status !== undefined && status >= 400 && status < 500) {
-      return reply.code(status).send({ error: 'bad_request', message: error.message });
+      return reply.code(status).send({ error: CLIENT_ERROR_CODES[status] ?? 'bad_request', message: error.message });
     }
     request.log.error({ err: error, url: request.url }, 'request failed');
     return reply.code(500).send({ error: 'internal', message: 'internal error' });
@@ -36,6 +41,6 @@ export async function buildHttpApp(deps: HttpAppDeps): Promise<FastifyInstance> 
     reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
   return app;
 }

@@ -1,13 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildHttpApp } from '../../src/http/app.js';
+import { healthRoutes } from '../../src/http/health-routes.js';
 import type { ReadinessCheck } from '../../src/http/readiness.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 let app: FastifyInstance | undefined;
 
 async function serve(readiness: ReadinessCheck[]): Promise<string> {
-  app = await buildHttpApp({ log: capturedLogger().log, readiness });
+  app = await buildHttpApp(capturedLogger().log);
+  await app.register(healthRoutes, { readiness });
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
 

@@ -1,0 +1,154 @@
+/**
+ * One participant's media inside a room: the transports it opened and the producers and
+ * consumers on them. Closing the member closes its transports; mediasoup cascades to
+ * their producers and consumers, and to other members' consumers of those producers.
+ */
+import type { types } from 'mediasoup';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { NotificationName, Notifications, ParticipantKind, ParticipantView } from '../signaling/protocol.js';
+
+/** How a room reaches a participant: the WebSocket of a browser, the call of a phone. */
+export interface MemberChannel {
+  notify<N extends NotificationName>(name: N, data: Notifications[N]): void;
+  /** The room is done with this participant (meeting ended, media worker lost). */
+  disconnect(reason: string, code: number): void;
+}
+
+export interface MemberIdentity {
+  readonly id: string;
+  readonly displayName: string;
+  readonly kind: ParticipantKind;
+}
+
+/** What a member needs from its room, without a reference back to the whole room. */
+export interface MemberRoomHooks {
+  producerOpened(member: RoomMember, producer: types.Producer): void;
+  stateChanged(member: RoomMember): void;
+}
+
+export class RoomMember {
+  readonly id: string;
+  readonly displayName: string;
+  readonly kind: ParticipantKind;
+  readonly joinedAt = Date.now();
+  muted = false;
+  speaking = false;
+  /** What this participant can receive; set at join, needed to consume. */
+  rtpCapabilities: types.RtpCapabilities | undefined;
+
+  private readonly transports = new Map<string, types.Transport>();
+  private readonly producers = new Map<string, types.Producer>();
+  private readonly consumers = new Map<string, types.Consumer>();
+  private closed = false;
+
+  constructor(
+    identity: MemberIdentity,
+    readonly channel: MemberChannel,
+    private readonly router: types.Router,
+    private readonly hooks: MemberRoomHooks,
+    private readonly log: Logger,
+  ) {
+    this.id = identity.id;
+    this.displayName = identity.displayName;
+    this.kind = identity.kind;
+  }
+
+  view(): ParticipantView {
+    return { id: this.id, displayName: this.displayName, kind: this.kind, muted: this.muted, speaking: this.speaking };
+  }
+
+  get producerIds(): string[] {
+    return [...this.producers.keys()];
+  }
+
+  /** Counts of what the member holds, for tests and diagnostics. */
+  get mediaCounts(): { transports: number; producers: number; consumers: number } {
+    return { transports: this.transports.size, producers: this.producers.size, consumers: this.consumers.size };
+  }
+
+  async createWebRtcTransport(listen: { ip: string; announcedIp: string }): Promise<types.WebRtcTransport> {
+    this.assertOpen();
+    const transport = await this.router.createWebRtcTransport({
+      // listenInfos, not listenIps: with listenIps mediasoup 3.13 yields no candidates for udp+tcp.
+      listenInfos: [
+        { protocol: 'udp', ip: listen.ip, announcedIp: listen.announcedIp },
+        { protocol: 'tcp', ip: listen.ip, announcedIp: listen.announcedIp },
+      ],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+    });
+    this.adopt(transport);
+    return transport;
+  }
+
+  /** Takes ownership of a transport made elsewhere (a phone call's PlainTransport). */
+  adopt(transport: types.Transport): void {
+    if (this.closed) {
+      transport.close();
+      this.assertOpen();
+    }
+    this.transports.set(transport.id, transport);
+    transport.observer.once('close', () => this.transports.delete(transport.id));
+  }
+
+  async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
+    await this.transport(transportId).connect({ dtlsParameters });
+  }
+
+  async produce(transportId: string, rtpParameters: types.RtpParameters): Promise<types.Producer> {
+    const producer = await this.transport(transportId).produce({ kind: 'audio', rtpParameters, paused: this.muted });
+    this.producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    this.hooks.producerOpened(this, producer);
+    return producer;
+  }
+
+  /** A paused consumer of another member's producer; the client resumes it when ready. */
+  async consume(transportId: string, producerId: string): Promise<types.Consumer> {
+    const transport = this.transport(transportId);
+    if (!this.rtpCapabilities || !this.router.canConsume({ producerId, rtpCapabilities: this.rtpCapabilities })) {
+      throw new GatewayError('not_acceptable', `cannot consume producer "${producerId}" with the capabilities given at join`);
+    }
+    const consumer = await transport.consume({ producerId, rtpCapabilities: this.rtpCapabilities, paused: true });
+    this.consumers.set(consumer.id, consumer);
+    consumer.observer.once('close', () => this.consumers.delete(consumer.id));
+    consumer.once('producerclose', () => {
+      if (!this.closed) this.channel.notify('consumerClosed', { consumerId: consumer.id });
+    });
+    return consumer;
+  }
+
+  async resume(consumerId: string): Promise<void> {
+    const consumer = this.consumers.get(consumerId);
+    if (!consumer) throw new GatewayError('not_found', `no consumer "${consumerId}"`);
+    await consumer.resume();
+  }
+
+  async setMuted(muted: boolean): Promise<void> {
+    if (this.muted === muted) return;
+    this.muted = muted;
+    await Promise.all([...this.producers.values()].map((p) => (muted ? p.pause() : p.resume())));
+    this.hooks.stateChanged(this);
+  }
+
+  /** Closes every transport (and so every producer and consumer) this member owns. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const transport of [...this.transports.values()]) transport.close();
+    this.log.debug({ participantId: this.id }, 'participant media closed');
+  }
+
+  private transport(transportId: string): types.Transport {
+    this.assertOpen();
+    const transport = this.transports.get(transportId);
+    if (!transport) throw new GatewayError('not_found', `no transport "${transportId}"`);
+    return transport;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new GatewayError('gone', 'participant has left');
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * A meeting's media: one mediasoup Router on one worker, the members in it, and who is
+ * speaking. Everything the room creates hangs off its router, so closing the router
+ * (or losing its worker) releases all of it.
+ */
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { CloseCode, type NotificationName, type Notifications, type ParticipantView, type ProducerView } from '../signaling/protocol.js';
+import { ROUTER_CODECS } from './codecs.js';
+import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
+
+export interface RoomOptions {
+  readonly maxParticipants: number;
+  readonly webRtcListen: { ip: string; announcedIp: string };
+}
+
+/** Why a room closes, and what its participants are told. */
+export type RoomCloseReason = 'meeting-ended' | 'media-lost' | 'idle' | 'shutdown';
+
+const CLOSE_NOTICE: Record<RoomCloseReason, { code: number; text: string }> = {
+  'meeting-ended': { code: CloseCode.gone, text: 'meeting ended' },
+  'media-lost': { code: CloseCode.serverError, text: 'media server lost; please rejoin' },
+  idle: { code: CloseCode.normal, text: 'meeting idle' },
+  shutdown: { code: CloseCode.goingAway, text: 'gateway shutting down' },
+};
+
+interface RoomEvents {
+  memberAdded: [RoomMember];
+  memberChanged: [RoomMember];
+  memberRemoved: [RoomMember];
+  empty: [];
+  closed: [RoomCloseReason];
+}
+
+/** Loudness (dBov) above which a participant counts as speaking. */
+const SPEAKING_THRESHOLD_DB = -60;
+const SPEAKING_INTERVAL_MS = 300;
+
+export class Room extends EventEmitter<RoomEvents> {
+  private readonly members = new Map<string, RoomMember>();
+  private readonly producerOwners = new Map<string, RoomMember>();
+  private speakers = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    readonly meetingId: string,
+    readonly router: types.Router,
+    private readonly audioLevels: types.AudioLevelObserver,
+    private readonly options: RoomOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+    router.once('workerclose', () => this.close('media-lost'));
+    audioLevels.on('volumes', (volumes) => this.setSpeakers(volumes.map((v) => v.producer.id)));
+    audioLevels.on('silence', () => this.setSpeakers([]));
+  }
+
+  static async create(meetingId: string, worker: types.Worker, options: RoomOptions, log: Logger): Promise<Room> {
+    const router = await worker.createRouter({ mediaCodecs: ROUTER_CODECS });
+    try {
+      const audioLevels = await router.createAudioLevelObserver({
+        maxEntries: 16,
+        threshold: SPEAKING_THRESHOLD_DB,
+        interval: SPEAKING_INTERVAL_MS,
+      });
+      const roomLog = log.child({ meetingId, routerId: router.id });
+      roomLog.info({ workerPid: worker.pid }, 'room opened');
+      return new Room(meetingId, router, audioLevels, options, roomLog);
+    } catch (err) {
+      router.close();
+      throw err;
+    }
+  }
+
+  get size(): number {
+    return this.members.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Adds a participant; busy when the meeting is full. Others hear of it at once. */
+  admit(identity: MemberIdentity, channel: MemberChannel): RoomMember {
+    if (this.closed) throw new GatewayError('gone', `meeting "${this.meetingId}" is closing`);
+    if (this.members.size >= this.options.maxParticipants) {
+      throw new GatewayError('busy', `meeting "${this.meetingId}" is full (${this.options.maxParticipants} participants)`);
+    }
+    if (this.members.has(identity.id)) throw new GatewayError('conflict', `participant "${identity.id}" is already in the meeting`);
+    const member = new RoomMember(
+      identity,
+      channel,
+      this.router,
+      {
+        producerOpened: (owner, producer) => this.producerOpened(owner, producer),
+        stateChanged: (changed) => {
+          this.broadcast('participantUpdated', { participant: changed.view() });
+          this.emit('memberChanged', changed);
+        },
+      },
+      this.log,
+    );
+    this.broadcast('participantJoined', { participant: member.view() });
+    this.members.set(member.id, member);
+    this.log.info({ participantId: member.id, kind: member.kind }, 'participant joined');
+    this.emit('memberAdded', member);
+    return member;
+  }
+
+  member(id: string): RoomMember {
+    const member = this.members.get(id);
+    if (!member) throw new GatewayError('not_found', `participant "${id}" is not in the meeting`);
+    return member;
+  }
+
+  /** Removes a participant and closes its media; a no-op when already gone. */
+  remove(id: string, reason: string): void {
+    const member = this.members.get(id);
+    if (!member) return;
+    this.members.delete(id);
+    member.close();
+    this.broadcast('participantLeft', { participantId: id });
+    if (this.speakers.delete(id)) this.broadcast('speakers', { participantIds: [...this.speakers] });
+    this.log.info({ participantId: id, reason }, 'participant left');
+    this.emit('memberRemoved', member);
+    if (this.members.size === 0) this.emit('empty');
+  }
+
+  views(): ParticipantView[] {
+    return [...this.members.values()].map((m) => m.view());
+  }
+
+  /** Every producer in the room except those of `exceptMemberId`. */
+  producers(exceptMemberId?: string): ProducerView[] {
+    return [...this.producerOwners.entries()]
+      .filter(([, owner]) => owner.id !== exceptMemberId)
+      .map(([producerId, owner]) => ({ producerId, participantId: owner.id }));
+  }
+
+  /** Disconnects everyone and releases the router. Idempotent. */
+  close(reason: RoomCloseReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    const notice = CLOSE_NOTICE[reason];
+    for (const member of [...this.members.values()]) {
+      if (reason === 'meeting-ended') member.channel.notify('meetingEnded', { reason: notice.text });
+      member.channel.disconnect(notice.text, notice.code);
+      this.remove(member.id, notice.text);
+    }
+    this.router.close();
+    this.log.info({ reason }, 'room closed');
+    this.emit('closed', reason);
+  }
+
+  private producerOpened(owner: RoomMember, producer: types.Producer): void {
+    this.producerOwners.set(producer.id, owner);
+    producer.observer.once('close', () => this.producerOwners.delete(producer.id));
+    this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
+      this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
+    });
+    this.broadcast('producerAdded', { producerId: producer.id, participantId: owner.id }, owner.id);
+  }
+
+  private setSpeakers(producerIds: string[]): void {
+    const next = new Set(producerIds.flatMap((id) => {
+      const owner = this.producerOwners.get(id);
+      return owner && !owner.muted ? [owner.id] : [];
+    }));
+    if (next.size === this.speakers.size && [...next].every((id) => this.speakers.has(id))) return;
+    this.speakers = next;
+    for (const member of this.members.values()) member.speaking = next.has(member.id);
+    this.broadcast('speakers', { participantIds: [...next] });
+  }
+
+  private broadcast<N extends NotificationName>(name: N, data: Notifications[N], exceptMemberId?: string): void {
+    for (const member of this.members.values()) {
+      if (member.id !== exceptMemberId) member.channel.notify(name, data);
+    }
+  }
+}

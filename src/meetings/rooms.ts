@@ -1,0 +1,113 @@
+/**
+ * The open rooms of this node, one per meeting with someone in it. A room opens on the
+ * first join, closes after a grace period once empty, and closes at once when its
+ * meeting ends. Membership is mirrored into the store so every node (and the API) sees it.
+ */
+import type { Logger } from '../logger.js';
+import { Room, type RoomCloseReason, type RoomOptions } from '../media/room.js';
+import type { RoomMember } from '../media/room-member.js';
+import type { WorkerPool } from '../media/worker-pool.js';
+import type { GatewayStore, Participant } from '../store/store.js';
+
+export interface RoomsOptions extends RoomOptions {
+  readonly emptyGraceMs: number;
+  /** This node's id, recorded with each participant. */
+  readonly nodeId: string;
+}
+
+export class Rooms {
+  private readonly open = new Map<string, Promise<Room>>();
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly workers: WorkerPool,
+    private readonly store: GatewayStore,
+    private readonly options: RoomsOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** The meeting's room, opened on the least-loaded worker when it has none yet. */
+  async room(meetingId: string): Promise<Room> {
+    let opening = this.open.get(meetingId);
+    if (!opening) {
+      opening = Room.create(meetingId, this.workers.leastLoaded(), this.options, this.log).then((room) => {
+        this.watch(room);
+        return room;
+      });
+      this.open.set(meetingId, opening);
+      opening.catch(() => this.open.delete(meetingId));
+    }
+    return opening;
+  }
+
+  /** The room if it is open on this node. */
+  async existing(meetingId: string): Promise<Room | undefined> {
+    return this.open.get(meetingId)?.catch(() => undefined);
+  }
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  async close(meetingId: string, reason: RoomCloseReason): Promise<void> {
+    (await this.existing(meetingId))?.close(reason);
+  }
+
+  async closeAll(reason: RoomCloseReason): Promise<void> {
+    await Promise.all([...this.open.keys()].map((id) => this.close(id, reason)));
+  }
+
+  private watch(room: Room): void {
+    const { meetingId } = room;
+    // A room nobody joins (capabilities fetched, then gone) must close too.
+    this.scheduleIdleClose(room);
+    room.on('memberAdded', (member) => {
+      this.cancelIdleClose(meetingId);
+      this.record(this.participant(meetingId, member));
+    });
+    room.on('memberChanged', (member) => this.record(this.participant(meetingId, member)));
+    room.on('memberRemoved', (member) => {
+      this.store.removeParticipant(meetingId, member.id).catch((err: Error) => this.storeFailed(meetingId, err));
+    });
+    room.on('empty', () => this.scheduleIdleClose(room));
+    room.once('closed', () => {
+      this.cancelIdleClose(meetingId);
+      this.open.delete(meetingId);
+    });
+  }
+
+  private scheduleIdleClose(room: Room): void {
+    this.cancelIdleClose(room.meetingId);
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(room.meetingId);
+      if (room.size === 0) room.close('idle');
+    }, this.options.emptyGraceMs);
+    timer.unref();
+    this.idleTimers.set(room.meetingId, timer);
+  }
+
+  private cancelIdleClose(meetingId: string): void {
+    clearTimeout(this.idleTimers.get(meetingId));
+    this.idleTimers.delete(meetingId);
+  }
+
+  private participant(meetingId: string, member: RoomMember): Participant {
+    return {
+      id: member.id,
+      meetingId,
+      displayName: member.displayName,
+      kind: member.kind,
+      muted: member.muted,
+      nodeId: this.options.nodeId,
+      joinedAt: member.joinedAt,
+    };
+  }
+
+  private record(participant: Participant): void {
+    this.store.putParticipant(participant).catch((err: Error) => this.storeFailed(participant.meetingId, err));
+  }
+
+  private storeFailed(meetingId: string, err: Error): void {
+    this.log.error({ meetingId, reason: err.message }, 'participant state not saved');
+  }
+}

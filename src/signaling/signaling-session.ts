@@ -1,0 +1,216 @@
+/**
+ * One browser participant's signaling: its WebSocket, requests answered in arrival
+ * order, and its membership in the meeting's room. However the socket ends (leave,
+ * close, a vanished browser, the meeting ending) the member leaves the room once.
+ */
+import { randomUUID } from 'node:crypto';
+import { types } from 'mediasoup';
+import type { WebSocket } from 'ws';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Room } from '../media/room.js';
+import type { MemberChannel, RoomMember } from '../media/room-member.js';
+import type { MeetingService } from '../meetings/meeting-service.js';
+import type { Rooms } from '../meetings/rooms.js';
+import { parseRequest, requestIdOf } from './messages.js';
+import {
+  CloseCode,
+  type ErrorBody,
+  type Methods,
+  type MethodName,
+  type NotificationName,
+  type Notifications,
+  PROTOCOL_VERSION,
+  type Request,
+} from './protocol.js';
+
+export interface SignalingDeps {
+  readonly meetings: MeetingService;
+  readonly rooms: Rooms;
+  readonly webRtcListen: { ip: string; announcedIp: string };
+  readonly log: Logger;
+  /** How often the socket is pinged; a socket that misses a pong is dropped. */
+  readonly heartbeatMs?: number;
+}
+
+const MEETING_REFUSAL_CLOSE_CODES: Partial<Record<string, number>> = {
+  not_found: CloseCode.notFound,
+  gone: CloseCode.gone,
+  busy: CloseCode.full,
+};
+
+export class SignalingSession {
+  private member: RoomMember | undefined;
+  private room: Room | undefined;
+  private queue: Promise<void>;
+  private readonly log: Logger;
+  private readonly heartbeat: NodeJS.Timeout;
+  private alive = true;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly meetingId: string,
+    private readonly deps: SignalingDeps,
+  ) {
+    this.log = deps.log.child({ meetingId, component: 'signaling' });
+    // Listeners first: frames that arrive while the meeting is being looked up are queued, not lost.
+    socket.on('message', (raw, isBinary) => this.enqueue(isBinary ? null : raw.toString()));
+    socket.on('close', () => this.ended('connection closed'));
+    socket.on('error', (err) => this.log.debug({ reason: err.message }, 'signaling socket error'));
+    socket.on('pong', () => (this.alive = true));
+    this.heartbeat = setInterval(() => {
+      if (!this.alive) {
+        this.log.info({ participantId: this.member?.id }, 'signaling socket missed its heartbeat; dropping it');
+        socket.terminate();
+        return;
+      }
+      this.alive = false;
+      socket.ping();
+    }, deps.heartbeatMs ?? 10_000);
+    this.queue = deps.meetings.getJoinable(meetingId).then(
+      () => undefined,
+      (err: unknown) => this.refuse(err),
+    );
+  }
+
+  private enqueue(text: string | null): void {
+    this.queue = this.queue.then(() => (this.socket.readyState === this.socket.OPEN ? this.handle(text) : undefined));
+  }
+
+  private async handle(text: string | null): Promise<void> {
+    let request: Request | undefined;
+    try {
+      if (text === null) throw new GatewayError('bad_request', 'binary frames are not part of the protocol');
+      request = parseRequest(text);
+      const data = await this.dispatch(request);
+      this.send({ v: PROTOCOL_VERSION, id: request.id, ok: true, data });
+      if (request.method === 'leave') this.socket.close(CloseCode.normal, 'left');
+    } catch (err) {
+      const id = request?.id ?? (text === null ? null : requestIdOf(safeJson(text)));
+      const error = this.errorBody(err, request?.method);
+      this.send({ v: PROTOCOL_VERSION, id, ok: false, error });
+      // A join the meeting itself refuses (unknown, ended, full) ends the socket too.
+      const closeCode = request?.method === 'join' ? MEETING_REFUSAL_CLOSE_CODES[error.code] : undefined;
+      if (closeCode !== undefined) this.socket.close(closeCode, error.message.slice(0, 120));
+    }
+  }
+
+  private async dispatch(request: Request): Promise<Methods[MethodName]['response']> {
+    const { data } = request;
+    switch (request.method) {
+      case 'getRouterRtpCapabilities': {
+        const room = await this.deps.rooms.room(this.meetingId);
+        return { rtpCapabilities: room.router.rtpCapabilities };
+      }
+      case 'join':
+        return this.join(data as Methods['join']['request']);
+      case 'createTransport': {
+        const transport = await this.joined().createWebRtcTransport(this.deps.webRtcListen);
+        return {
+          transportId: transport.id,
+          iceParameters: transport.iceParameters,
+          iceCandidates: transport.iceCandidates,
+          dtlsParameters: transport.dtlsParameters,
+        };
+      }
+      case 'connectTransport': {
+        const { transportId, dtlsParameters } = data as Methods['connectTransport']['request'];
+        await this.joined().connectTransport(transportId, dtlsParameters);
+        return {};
+      }
+      case 'produce': {
+        const { transportId, rtpParameters } = data as Methods['produce']['request'];
+        const producer = await this.joined().produce(transportId, rtpParameters);
+        return { producerId: producer.id };
+      }
+      case 'consume': {
+        const { transportId, producerId } = data as Methods['consume']['request'];
+        const member = this.joined();
+        const owner = this.room?.producers(member.id).find((p) => p.producerId === producerId);
+        if (!owner) throw new GatewayError('not_found', `no producer "${producerId}" in the meeting`);
+        const consumer = await member.consume(transportId, producerId);
+        return { consumerId: consumer.id, producerId, participantId: owner.participantId, kind: 'audio', rtpParameters: consumer.rtpParameters };
+      }
+      case 'resume':
+        await this.joined().resume((data as Methods['resume']['request']).consumerId);
+        return {};
+      case 'mute':
+        await this.joined().setMuted((data as Methods['mute']['request']).muted);
+        return {};
+      case 'leave':
+        this.leaveRoom('left');
+        return {};
+      default: {
+        const unreachable: never = request.method;
+        throw new GatewayError('bad_request', `unknown method ${String(unreachable)}`);
+      }
+    }
+  }
+
+  private async join({ displayName, rtpCapabilities }: Methods['join']['request']): Promise<Methods['join']['response']> {
+    if (this.member) throw new GatewayError('conflict', 'already joined');
+    const meeting = await this.deps.meetings.getJoinable(this.meetingId);
+    const room = await this.deps.rooms.room(this.meetingId);
+    const member = room.admit({ id: randomUUID(), displayName, kind: 'browser' }, this.channel());
+    member.rtpCapabilities = rtpCapabilities;
+    this.member = member;
+    this.room = room;
+    this.log.info({ participantId: member.id }, 'browser joined');
+    return { participantId: member.id, meetingTitle: meeting.title, participants: room.views(), producers: room.producers(member.id) };
+  }
+
+  private channel(): MemberChannel {
+    return {
+      notify: <N extends NotificationName>(notification: N, data: Notifications[N]) =>
+        this.send({ v: PROTOCOL_VERSION, notification, data }),
+      disconnect: (reason, code) => {
+        this.member = undefined;
+        this.socket.close(code, reason);
+      },
+    };
+  }
+
+  private joined(): RoomMember {
+    if (!this.member) throw new GatewayError('bad_request', 'join the meeting first');
+    return this.member;
+  }
+
+  private refuse(err: unknown): void {
+    const body = this.errorBody(err);
+    this.log.info({ reason: body.message }, 'signaling refused');
+    this.socket.close(MEETING_REFUSAL_CLOSE_CODES[body.code] ?? CloseCode.serverError, body.message.slice(0, 120));
+  }
+
+  private leaveRoom(reason: string): void {
+    const member = this.member;
+    this.member = undefined;
+    if (member) this.room?.remove(member.id, reason);
+  }
+
+  private ended(reason: string): void {
+    clearInterval(this.heartbeat);
+    this.leaveRoom(reason);
+  }
+
+  private send(message: object): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
+  }
+
+  /** Maps a failure to the error reply, once, at this boundary. */
+  private errorBody(err: unknown, method?: MethodName): ErrorBody {
+    if (err instanceof GatewayError) return { code: err.code, message: err.message };
+    // mediasoup rejects bad media parameters with these; the client sent something wrong.
+    if (err instanceof TypeError || err instanceof types.UnsupportedError) return { code: 'bad_request', message: err.message };
+    if (err instanceof types.InvalidStateError) return { code: 'conflict', message: err.message };
+    this.log.error({ err, method, participantId: this.member?.id }, 'signaling request failed');
+    return { code: 'internal', message: 'internal error' };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
