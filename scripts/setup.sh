@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the gateway needs on a fresh Debian machine, offline-capable.
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
-#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, ...)
+#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
 
@@ -22,22 +22,10 @@ if ((node_major < 20)); then
   exit 1
 fi
 
-# The worker: the one given in MEDIASOUP_WORKER_BIN, else one this script built earlier
-# (cached outside the checkout), else mediasoup's prebuilt download during npm ci, else,
-# when that download is unreachable, an offline build from the npm tarball.
-cached_worker() {
-  node -e '
-    const { cachedWorkerPath } = { cachedWorkerPath: (v) => require("path").join(
-      process.env.GATEWAY_CACHE_DIR || require("path").join(process.env.XDG_CACHE_HOME || require("path").join(require("os").homedir(), ".cache"), "sip-webrtc-gateway"),
-      "mediasoup-worker", v, "mediasoup-worker") };
-    console.log(cachedWorkerPath(require("./package.json").dependencies.mediasoup));'
-}
-
-worker=${MEDIASOUP_WORKER_BIN:-}
-if [[ -z $worker && -x $(cached_worker) ]]; then
-  worker=$(bash scripts/mediasoup-worker.sh | tail -n 1)
-fi
-
+# The worker: the one given in MEDIASOUP_WORKER_BIN, else one built here earlier (cached
+# outside the checkout), else mediasoup's own prebuilt download during npm ci, else, when
+# that download is unreachable (offline hosts, CI), an offline build from the npm tarball.
+worker=${MEDIASOUP_WORKER_BIN:-$(bash scripts/mediasoup-worker.sh --cached-only || true)}
 if [[ -n $worker ]]; then
   apt_log "npm ci (mediasoup worker: $worker)"
   MEDIASOUP_WORKER_BIN=$worker npm ci --no-audit --no-fund >&2
@@ -50,7 +38,8 @@ else
 fi
 
 if $with_tests; then
-  ensure_packages redis-server
+  # A real Redis for the store contract tests, a real browser for the meeting page.
+  ensure_packages redis-server chromium
 fi
 
 apt_log "setup complete"

@@ -1,7 +1,9 @@
-# Debian package helpers shared by the setup scripts (sourced, not run).
-# Installs only what is missing, so a second run never touches apt.
+# Debian package helpers shared by the setup scripts (sourced, not run). They install
+# only what is missing, so a second run never touches apt. Package names are Debian 12
+# (bookworm) names.
 
-apt_log() { printf '[setup] %s\n' "$*" >&2; }
+apt_log() { printf '[%s] %s\n' "${APT_LOG_TAG:-setup}" "$*" >&2; }
+apt_die() { apt_log "ERROR: $*"; exit 1; }
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then
@@ -9,8 +11,7 @@ as_root() {
   elif command -v sudo >/dev/null; then
     sudo "$@"
   else
-    apt_log "ERROR: not root and sudo is missing; run as root: $*"
-    return 1
+    apt_die "not root and sudo is missing; run as root: $*"
   fi
 }
 
@@ -18,22 +19,43 @@ is_installed() {
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
 }
 
-APT_UPDATED=${APT_UPDATED:-}
+add_backports_source() {
+  # Only entries apt actually reads count; commented-out ones do not.
+  if grep -qsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+    /etc/apt/sources.list.d/*.sources; then
+    return
+  fi
+  local file=/etc/apt/sources.list.d/bookworm-backports.sources
+  apt_log "adding Debian bookworm-backports as $file"
+  # deb822 format, like the machine's debian.sources.
+  printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
+    'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+    as_root tee "$file" >/dev/null || apt_die "cannot write $file"
+}
 
-# ensure_packages NAME... : apt-get install the named packages that are not installed yet.
-# A NAME may carry a suite (meson/bookworm-backports); it is checked by its bare name.
+APT_UPDATED=
+# apt_install NAME... : installs the packages as named; NAME/bookworm-backports pulls
+# that one package from backports without upgrading anything else.
+apt_install() {
+  # shellcheck disable=SC1091
+  [[ $(. /etc/os-release && echo "${ID:-}/${VERSION_CODENAME:-}") == debian/bookworm ]] ||
+    apt_die "package names here are for Debian 12 (bookworm); install the equivalents of: $*"
+  [[ " $* " != *'/bookworm-backports '* ]] || add_backports_source
+  if [[ -z $APT_UPDATED ]]; then
+    apt_log "apt-get update"
+    as_root apt-get update -qq >&2 || apt_die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  apt_log "apt-get install $*"
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends --no-upgrade "$@" >&2 || apt_die "apt-get install failed: $*"
+}
+
+# ensure_packages NAME... : apt_install the named packages that are not installed yet.
 ensure_packages() {
   local missing=() pkg
   for pkg in "$@"; do
     is_installed "${pkg%%/*}" || missing+=("$pkg")
   done
-  ((${#missing[@]} == 0)) && return 0
-  if [[ -z $APT_UPDATED ]]; then
-    apt_log "apt-get update"
-    as_root apt-get update -qq >&2 || { apt_log "ERROR: apt-get update failed"; return 1; }
-    APT_UPDATED=1
-  fi
-  apt_log "installing Debian packages: ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends --no-upgrade "${missing[@]}" >&2 ||
-    { apt_log "ERROR: apt-get install ${missing[*]} failed"; return 1; }
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
