@@ -4,7 +4,7 @@
  * strict validation and the one mapping of errors to HTTP answers.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MAX_FRAME_BYTES } from '../signaling/messages.js';
@@ -19,7 +19,8 @@ const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
 export async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Per-request lines would drown call logs; failures are logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     // Reject what does not match a schema instead of silently dropping or coercing it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
