@@ -23,14 +23,25 @@ VERSION=$(node -p 'require(process.argv[1]).dependencies?.mediasoup ?? ""' "$REP
 [[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
   die "dependencies.mediasoup in $REPO_ROOT/package.json must be an exact version, got '$VERSION'"
 
+# Our patches to this version (mediasoup-patches/README.md) are part of the cache key, so a
+# changed patch set never reuses a binary built without it.
+PATCHES=()
+if [[ -d $REPO_ROOT/scripts/mediasoup-patches/$VERSION ]]; then
+  mapfile -t PATCHES < <(find "$REPO_ROOT/scripts/mediasoup-patches/$VERSION" -name '*.patch' | sort)
+fi
+BUILD_ID=$VERSION
+if ((${#PATCHES[@]})); then
+  BUILD_ID=$VERSION+patches.$(cat "${PATCHES[@]}" | sha256sum | cut -c1-12)
+fi
+
 CACHE_ROOT=${GATEWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sip-webrtc-gateway}
-DEST_DIR=$(realpath -m "$CACHE_ROOT/mediasoup-worker/$VERSION")
+DEST_DIR=$(realpath -m "$CACHE_ROOT/mediasoup-worker/$BUILD_ID")
 DEST=$DEST_DIR/mediasoup-worker
 
 # Debian 12 (bookworm) package names. meson comes from bookworm-backports because
 # mediasoup needs meson >= 1.1 and bookworm ships 1.0.1.
 BUILD_PKGS=(
-  build-essential pkg-config python3 python3-invoke ninja-build flatbuffers-compiler
+  build-essential patch pkg-config python3 python3-invoke ninja-build flatbuffers-compiler
   libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev libflatbuffers-dev
 )
 RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623)
@@ -89,6 +100,10 @@ log "fetching mediasoup@$VERSION from the npm registry"
   die "npm pack mediasoup@$VERSION failed"
 tar -xzf "$WORK/mediasoup-$VERSION.tgz" -C "$WORK" || die "cannot extract mediasoup-$VERSION.tgz"
 WORKER=$WORK/package/worker
+for patch_file in "${PATCHES[@]}"; do
+  log "applying $(basename "$patch_file")"
+  patch -p1 --forward --batch --quiet -d "$WORK/package" <"$patch_file" >&2 || die "patch $patch_file does not apply"
+done
 SUBPROJECTS=$WORKER/subprojects
 
 # Stand-in subprojects: meson uses subprojects/<directory named in the .wrap> when it
@@ -154,7 +169,7 @@ ln -s "$(command -v ninja)" "$WORKER/out/pip_meson_ninja/bin/ninja"
 
 # io_uring support would need liburing >= 2.4 (bookworm has 2.3); plain libuv UDP is
 # used instead. tasks.py compiles with -j <usable CPUs>, the same count nproc reports.
-log "building mediasoup-worker $VERSION on $(nproc) cores (takes a few minutes)"
+log "building mediasoup-worker $BUILD_ID on $(nproc) cores (takes a few minutes)"
 (
   cd "$WORK/package"
   # A caller's MEDIASOUP_WORKER_BIN would make tasks.py skip the compile step, and
@@ -163,7 +178,7 @@ log "building mediasoup-worker $VERSION on $(nproc) cores (takes a few minutes)"
     MEDIASOUP_BUILDTYPE=Release MESON=/usr/bin/meson PYTHON=/usr/bin/python3 \
     MESON_ARGS='--wrap-mode=nodownload -Dms_disable_liburing=true' \
     /usr/bin/python3 -m invoke -r worker mediasoup-worker </dev/null >&2
-) || die "building mediasoup-worker $VERSION failed (see the output above)"
+) || die "building mediasoup-worker $BUILD_ID failed (see the output above)"
 
 BUILT=$WORKER/out/Release/mediasoup-worker
 [[ -x $BUILT ]] || die "the build finished but $BUILT is missing"

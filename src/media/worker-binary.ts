@@ -2,27 +2,29 @@
  * Where the mediasoup worker binary is. mediasoup reads MEDIASOUP_WORKER_BIN once, when
  * its module loads, so this runs before anything imports mediasoup (see
  * use-worker-binary.ts). An online install keeps mediasoup's own prebuilt worker; an
- * offline install uses the one scripts/mediasoup-worker.sh built into the cache.
+ * offline install uses the one scripts/mediasoup-worker.sh built into its cache, and that
+ * script alone knows the cache layout, so it is asked rather than imitated.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export function mediasoupPackageDir(): string {
-  // The package's main file is node/lib/index.js.
-  return join(dirname(createRequire(import.meta.url).resolve('mediasoup')), '..', '..');
+const WORKER_SCRIPT = fileURLToPath(new URL('../../scripts/mediasoup-worker.sh', import.meta.url));
+
+function prebuiltWorkerPath(): string {
+  // The package's main file is node/lib/index.js; its prebuilt worker sits in worker/out/Release.
+  const packageDir = join(dirname(createRequire(import.meta.url).resolve('mediasoup')), '..', '..');
+  return join(packageDir, 'worker', 'out', 'Release', 'mediasoup-worker');
 }
 
-export function mediasoupVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(mediasoupPackageDir(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-/** Mirrors the cache layout of scripts/mediasoup-worker.sh. */
-export function cachedWorkerPath(version: string, env: NodeJS.ProcessEnv = process.env): string {
-  const cacheRoot = env.GATEWAY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'sip-webrtc-gateway');
-  return join(cacheRoot, 'mediasoup-worker', version, 'mediasoup-worker');
+function cachedWorkerPath(): string | undefined {
+  try {
+    return execFileSync('bash', [WORKER_SCRIPT, '--cached-only'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -32,8 +34,6 @@ export function cachedWorkerPath(version: string, env: NodeJS.ProcessEnv = proce
  */
 export function resolveWorkerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.MEDIASOUP_WORKER_BIN) return env.MEDIASOUP_WORKER_BIN;
-  const prebuilt = join(mediasoupPackageDir(), 'worker', 'out', 'Release', 'mediasoup-worker');
-  if (existsSync(prebuilt)) return prebuilt;
-  const cached = cachedWorkerPath(mediasoupVersion(), env);
-  return existsSync(cached) ? cached : undefined;
+  const prebuilt = prebuiltWorkerPath();
+  return existsSync(prebuilt) ? prebuilt : cachedWorkerPath();
 }
