@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the gateway needs on a fresh Debian machine, offline-capable.
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
-#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium)
+#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
 
@@ -38,8 +38,9 @@ else
 fi
 
 if $with_tests; then
-  # A real Redis for the store contract tests, a real browser for the meeting page.
-  ensure_packages redis-server chromium
+  # Real peers for the tests: Redis for the store, Chromium for the meeting page,
+  # baresip (and sox for its audio files) for SIP calls.
+  ensure_packages redis-server chromium baresip-core sox
 fi
 
 apt_log "setup complete"

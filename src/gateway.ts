@@ -2,15 +2,19 @@
  * The running gateway: every long-lived component, started in dependency order and
  * closed in reverse. main.ts and the end-to-end tests both start it through here.
  */
-import { hostname } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
 import { apiAuthHook } from './http/api-auth.js';
 import { buildHttpApp } from './http/app.js';
 import { healthRoutes } from './http/health-routes.js';
 import { meetingRoutes } from './http/meeting-routes.js';
+import { pageRoutes } from './http/page-routes.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { signalingRoutes } from './http/signaling-routes.js';
+import { buildWebAssets } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
@@ -66,6 +70,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
     ];
+    // The page is bundled at start-up into a directory of this process's own, so it always
+    // matches the code and concurrent gateways (tests) never share half-written files.
+    const assetsDir = await mkdtemp(join(tmpdir(), 'gateway-web-'));
+    closers.push(() => rm(assetsDir, { recursive: true, force: true }));
+    await buildWebAssets(assetsDir);
+
     const http = await buildHttpApp(log);
     await http.register(healthRoutes, { readiness });
     await http.register(
@@ -76,6 +86,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       { prefix: '/api' },
     );
     await http.register(signalingRoutes, { meetings, rooms, webRtcListen, log });
+    await http.register(pageRoutes, { assetsDir, meetingState: (id) => meetings.state(id) });
     closers.push(() => http.close());
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
