@@ -1,0 +1,33 @@
+/**
+ * The WWW-Authenticate values of a 401: one Digest challenge per algorithm we accept,
+ * SHA-256 first (RFC 8760), all with the same nonce and qop="auth". A client picks the
+ * first algorithm it supports; old phones that only know MD5 skip the SHA-256 one.
+ */
+import { DIGEST_ALGORITHMS } from './digest-hash.js';
+
+export interface DigestChallenge {
+  /** The SIP domain. */
+  readonly realm: string;
+  readonly nonce: string;
+  /** The client's last nonce had expired: it may retry without asking the user again. */
+  readonly stale?: boolean;
+  /** Returned unchanged by the client; verification does not rely on it. */
+  readonly opaque?: string;
+}
+
+/** One header value per algorithm, in the order they must appear. */
+export function wwwAuthenticate(challenge: DigestChallenge): string[] {
+  return DIGEST_ALGORITHMS.map((algorithm) => {
+    const params = [`realm=${quote(challenge.realm)}`, `nonce=${quote(challenge.nonce)}`];
+    if (challenge.opaque !== undefined) params.push(`opaque=${quote(challenge.opaque)}`);
+    params.push(`algorithm=${algorithm}`, 'qop="auth"');
+    if (challenge.stale) params.push('stale=true');
+    return `Digest ${params.join(', ')}`;
+  });
+}
+
+/** RFC 3261 quoted-string; a line break here would end the header, so it is refused. */
+function quote(value: string): string {
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new RangeError('a digest challenge value contains a control character');
+  return `"${value.replace(/["\\]/g, '\\$&')}"`;
+}

@@ -1,0 +1,78 @@
+/**
+ * Answers a phone's SDP offer (an INVITE or re-INVITE with a body) per RFC 3264. The
+ * answer lists exactly one codec (plus telephone-event), with the offer's payload type
+ * numbers, so the phone cannot switch codecs mid-call under a pipeline built for one.
+ */
+import { selectAudio } from './audio-selection.js';
+import { DEFAULT_CODEC_PREFERENCE } from './codecs.js';
+import { formatParameters, opusReceiveParameters, telephoneEventList } from './format-parameters.js';
+import {
+  DEFAULT_PTIME,
+  type LocalMedia,
+  type NegotiatedMedia,
+  negotiatedCodec,
+  negotiatedTelephoneEvent,
+  packetTime,
+  remoteSide,
+} from './negotiated-media.js';
+import { type RemoteMediaLine, readSdp } from './sdp-reader.js';
+import {
+  type LocalAudioLine,
+  type RejectedLine,
+  type SdpOrigin,
+  codecFormat,
+  newOrigin,
+  telephoneEventFormat,
+  writeSdp,
+} from './sdp-writer.js';
+
+export interface MediaAnswer extends NegotiatedMedia {
+  readonly sdp: string;
+  /** Keep it: a later SDP in this dialog must reuse sessionId with sessionVersion + 1. */
+  readonly origin: SdpOrigin;
+}
+
+/**
+ * Throws SdpError: 400 for a broken or hostile offer, 488 (with warning()) when it
+ * offers nothing we can use.
+ */
+export function answerOffer(offerSdp: string, local: LocalMedia): MediaAnswer {
+  const lines = readSdp(offerSdp);
+  const { index, line, codec, telephoneEvent } = selectAudio(lines, local.preference ?? DEFAULT_CODEC_PREFERENCE);
+  const parameters = codec.codec.name === 'opus' ? opusReceiveParameters(codec.fmtp) : {};
+  // We mux when the phone offers to, unless our transport was made with its own RTCP port.
+  const rtcpMux = line.rtcpMux && local.rtcpPort === undefined;
+  const side = remoteSide(line, rtcpMux);
+  const ptime = packetTime(line.ptime, DEFAULT_PTIME);
+
+  const audio: LocalAudioLine = {
+    kind: 'audio',
+    port: local.port,
+    formats: [
+      codecFormat(codec.payloadType, codec.codec, formatParameters(parameters)),
+      ...(telephoneEvent
+        ? [telephoneEventFormat(telephoneEvent.payloadType, telephoneEvent.clockRate, telephoneEventList(telephoneEvent.fmtp))]
+        : []),
+    ],
+    ptime,
+    direction: side.direction,
+    rtcpMux,
+    ...(local.rtcpPort !== undefined && { rtcpPort: local.rtcpPort }),
+  };
+  const origin = local.origin ?? newOrigin();
+  const sdp = writeSdp(origin, local.ip, lines.map((other, i) => (i === index ? audio : rejected(other))));
+
+  return {
+    sdp,
+    origin,
+    codec: negotiatedCodec(codec, parameters),
+    ...(telephoneEvent && { telephoneEvent: negotiatedTelephoneEvent(telephoneEvent) }),
+    ...side,
+    ptime,
+  };
+}
+
+/** Every m= line but the one we answer stays, with port 0 (RFC 3264 §6). */
+function rejected(line: RemoteMediaLine): RejectedLine {
+  return { kind: 'rejected', type: line.type, protocol: line.protocol, formats: line.formats };
+}
