@@ -1,0 +1,25 @@
+/** What the UAS and UAC cores share: the network, the clock, the connected apps and the dialogs. */
+import type { Logger } from 'pino';
+import type { AppLinks } from './app-link.js';
+import type { DialogStore } from './dialogs.js';
+import type { SipTransport } from './sip-transport.js';
+import type { TimerSet } from './timers.js';
+import { cdr, type CdrEvent, type LocalAddress } from './wire-messages.js';
+
+export interface CoreContext {
+  readonly transport: SipTransport;
+  readonly timers: TimerSet;
+  readonly apps: AppLinks;
+  readonly dialogs: DialogStore;
+  /** The SIP listener's address (used in Contact, Via and the wire messages' local fields). */
+  readonly local: LocalAddress;
+  /** drachtio.conf `<cdrs>`: CDR messages are only sent when enabled. */
+  readonly cdrs: boolean;
+  readonly log: Logger;
+}
+
+/** Posts a CDR to an app that routed its type, as drachtio-server does when CDRs are enabled. */
+export function postCdr(ctx: CoreContext, event: CdrEvent, text: string): void {
+  if (!ctx.cdrs) return;
+  ctx.apps.select(event.type)?.send(cdr(event, text));
+}

@@ -1,0 +1,151 @@
+/**
+ * Dialogs the stand-in holds for the app (always as UAS: the caller's INVITE created them),
+ * keyed the way drachtio-server names them: `<Call-ID>;from-tag=<caller's tag>`.
+ */
+import type { AppLink } from './app-link.js';
+import { newBranch } from './ids.js';
+import { formatNameAddr, formatVia, headerKey, uriHost, withTag, type NameAddr } from './sip-headers.js';
+import { uriHostPort } from './sip-fields.js';
+import { buildRequest, type SipHeader, type SipRequest } from './sip-message.js';
+import type { Peer, TransportName } from './sip-transport.js';
+import type { InviteServerTransaction } from './transactions.js';
+import type { LocalAddress } from './wire-messages.js';
+
+/** A 2xx the caller has not ACKed yet. */
+export interface PendingAck {
+  readonly cseq: number;
+  /** The transaction id the app knows the INVITE by; reported on the ACK of the initial INVITE only. */
+  readonly transactionId: string;
+  readonly initial: boolean;
+  readonly transaction: InviteServerTransaction;
+}
+
+/** A re-INVITE the app sent in the dialog, and the ACK it sent for the 2xx (re-sent on 2xx retransmissions). */
+export interface OutgoingInvite {
+  readonly cseq: number;
+  answered: boolean;
+  ack?: Buffer;
+}
+
+export interface Dialog {
+  readonly id: string;
+  readonly callId: string;
+  readonly localTag: string;
+  readonly remoteTag: string;
+  /** Our URI: the To of the INVITE, without tag. */
+  readonly local: NameAddr;
+  /** The caller: the From of the INVITE, without tag. */
+  readonly remote: NameAddr;
+  /** Where in-dialog requests go: the caller's Contact (refreshed by re-INVITEs). */
+  remoteTarget: string;
+  readonly routeSet: readonly string[];
+  /** Last CSeq we used; sofia starts it at the caller's INVITE CSeq. */
+  localSeq: number;
+  /** Last CSeq the caller used, for RFC 3261 12.2.2 ordering. */
+  remoteSeq: number;
+  readonly transport: TransportName;
+  /** Source of the INVITE: the caller's address, or its TCP connection. */
+  readonly peer: Peer;
+  /** The app that answered the INVITE and receives everything in the dialog. */
+  readonly owner: AppLink;
+  pendingAck: PendingAck | undefined;
+  outgoingInvite: OutgoingInvite | undefined;
+}
+
+export function dialogIdFor(callId: string, callerTag: string): string {
+  return `${callId};from-tag=${callerTag}`;
+}
+
+export class DialogStore {
+  private readonly byId = new Map<string, Dialog>();
+
+  add(dialog: Dialog): void {
+    this.byId.set(dialog.id, dialog);
+  }
+
+  get(id: string): Dialog | undefined {
+    return this.byId.get(id);
+  }
+
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  /** Matches a request from the caller: its From tag is our remote tag, its To tag our local one. */
+  match(callId: string, toTag: string, fromTag: string): Dialog | undefined {
+    const dialog = this.byId.get(dialogIdFor(callId, fromTag));
+    return dialog && dialog.localTag === toTag ? dialog : undefined;
+  }
+
+  byCallId(callId: string): Dialog | undefined {
+    for (const dialog of this.byId.values()) if (dialog.callId === callId) return dialog;
+    return undefined;
+  }
+
+  delete(dialog: Dialog): void {
+    if (this.byId.get(dialog.id) === dialog) this.byId.delete(dialog.id);
+  }
+
+  clear(): void {
+    this.byId.clear();
+  }
+}
+
+/** Headers drachtio-server never takes from the app, plus those the dialog itself owns. */
+const NOT_FROM_APP = new Set(['via', 'route', 'rseq', 'record-route', 'content-length', 'from', 'to', 'call-id', 'cseq']);
+
+export interface InDialogRequest {
+  readonly method: string;
+  /** Request-URI; defaults to the remote target. */
+  readonly uri?: string;
+  readonly cseq: number;
+  readonly headers: readonly SipHeader[];
+  readonly body: Buffer;
+}
+
+/**
+ * A request inside the dialog as sofia builds it: Via without port when it is 5060, rport
+ * requested, Max-Forwards 70, the dialog's From/To/Call-ID, a Contact only on
+ * INVITE/SUBSCRIBE/REFER, then the app's own headers.
+ */
+export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, local: LocalAddress): SipRequest {
+  const host = uriHost(local.host);
+  const sentBy = local.port === 5060 ? host : `${host}:${local.port}`;
+  const via = formatVia({
+    protocol: `SIP/2.0/${dialog.transport.toUpperCase()}`,
+    transport: dialog.transport.toUpperCase(),
+    host: sentBy,
+    port: undefined,
+    params: ['rport', `branch=${newBranch()}`],
+  });
+  const appHeaders = request.headers.filter((h) => !NOT_FROM_APP.has(headerKey(h.name)));
+  const headers: SipHeader[] = [
+    { name: 'Via', value: via },
+    ...dialog.routeSet.map((route) => ({ name: 'Route', value: route })),
+    ...(appHeaders.some((h) => headerKey(h.name) === 'max-forwards') ? [] : [{ name: 'Max-Forwards', value: '70' }]),
+    { name: 'From', value: formatNameAddr(withTag(dialog.local, dialog.localTag)) },
+    { name: 'To', value: formatNameAddr(withTag(dialog.remote, dialog.remoteTag)) },
+    { name: 'Call-ID', value: dialog.callId },
+    { name: 'CSeq', value: `${request.cseq} ${request.method}` },
+  ];
+  const wantsContact = ['INVITE', 'SUBSCRIBE', 'REFER'].includes(request.method);
+  if (wantsContact && !appHeaders.some((h) => headerKey(h.name) === 'contact')) {
+    headers.push({ name: 'Contact', value: `<sip:${host}:${local.port};transport=${dialog.transport}>` });
+  }
+  headers.push(...appHeaders);
+  return buildRequest(request.method, request.uri ?? dialog.remoteTarget, headers, request.body);
+}
+
+/**
+ * Where in-dialog requests are sent: the first Route if there is a route set, else the
+ * remote target; if the target's host is not the address the caller's INVITE came from
+ * (a NATed caller), that source address instead, as drachtio-server does.
+ */
+export function requestDestination(dialog: Dialog): Peer {
+  const next = uriHostPort(dialog.routeSet[0]?.replace(/^<|>.*$/g, '') ?? dialog.remoteTarget);
+  if (!next || (dialog.routeSet.length === 0 && next.host.replace(/^\[|\]$/g, '') !== dialog.peer.address)) {
+    return { transport: dialog.transport, address: dialog.peer.address, port: dialog.peer.port };
+  }
+  const transport: TransportName = next.transport === 'tcp' || next.transport === 'udp' ? next.transport : dialog.transport;
+  return { transport, address: next.host.replace(/^\[|\]$/g, ''), port: next.port ?? 5060 };
+}

@@ -1,0 +1,173 @@
+/**
+ * A drachtio-server stand-in: speaks drachtio's admin wire protocol to drachtio-srf apps
+ * and SIP (UDP and TCP) to the network, behaving like drachtio-server v0.9.10 as recorded
+ * in the project's reference captures. Used by tests and, when no real drachtio-server is
+ * configured, run in-process by the gateway.
+ */
+import { createServer, type Server } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { AppLink, AppLinks } from './app-link.js';
+import type { CoreContext } from './core-context.js';
+import { DialogStore } from './dialogs.js';
+import { uriHost } from './sip-headers.js';
+import { parseSipMessage, startLine } from './sip-message.js';
+import { SipTransport, type Peer } from './sip-transport.js';
+import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
+import { UacCore } from './uac-core.js';
+import { UasCore } from './uas-core.js';
+import type { WireMessage } from './wire-codec.js';
+import { nokResponse } from './wire-messages.js';
+
+export interface DrachtioStandinOptions {
+  /** The secret apps must authenticate with. Never logged. */
+  readonly secret: string;
+  /** Admin (wire protocol) listener; defaults 127.0.0.1:9022. Port 0 picks a free one. */
+  readonly adminHost?: string;
+  readonly adminPort?: number;
+  /** SIP listener, UDP and TCP on the same port; defaults 127.0.0.1:5060. Port 0 picks one free for both. */
+  readonly sipHost?: string;
+  readonly sipPort?: number;
+  /** The address put in Contact and Via and reported to apps; defaults to sipHost. Set it when sipHost is a wildcard. */
+  readonly sipAdvertisedHost?: string;
+  /** Logs through a child of this logger; silent when absent. */
+  readonly log?: Logger;
+  /** Timer values (T1, T2, T4) and the clock they run on, for compressed or manual-clock tests. */
+  readonly timers?: { readonly values?: Partial<SipTimerValues>; readonly scheduler?: Scheduler };
+  /** drachtio.conf `<cdrs>`: send cdr:* messages to apps that route them. Default false. */
+  readonly cdrs?: boolean;
+  /** Reported to apps on authentication; drachtio-srf only pings servers reporting >= v0.8.2. */
+  readonly serverVersion?: string;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+const DEFAULT_VERSION = 'v0.9.10-drachtio-standin';
+
+interface Parts {
+  readonly admin: Server;
+  readonly transport: SipTransport;
+  readonly timers: TimerSet;
+  readonly apps: AppLinks;
+  readonly dialogs: DialogStore;
+  readonly uas: UasCore;
+  readonly uac: UacCore;
+  readonly log: Logger;
+}
+
+export class DrachtioStandin {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly parts: Parts,
+    readonly adminAddress: ListenAddress,
+    readonly sipAddress: ListenAddress,
+  ) {}
+
+  static async start(options: DrachtioStandinOptions): Promise<DrachtioStandin> {
+    const log = (options.log ?? pino({ enabled: false })).child({ component: 'drachtio-standin' });
+    const timers = new TimerSet(options.timers?.scheduler ?? realScheduler, { ...RFC3261_TIMERS, ...options.timers?.values }, (err) =>
+      log.error({ err }, 'SIP timer failed'),
+    );
+    // SIP can arrive as soon as the socket is bound; it is handled once the cores exist.
+    let onSipData: (data: Buffer, source: Peer) => void = () => undefined;
+    const transport = await SipTransport.open({
+      host: options.sipHost ?? '127.0.0.1',
+      port: options.sipPort ?? 5060,
+      log,
+      onMessage: (data, source) => onSipData(data, source),
+    });
+    let admin: Server;
+    try {
+      admin = await listen(options.adminHost ?? '127.0.0.1', options.adminPort ?? 9022);
+    } catch (err) {
+      await transport.close();
+      throw err;
+    }
+    const sipAddress = { host: transport.host, port: transport.port };
+    const advertised = { host: options.sipAdvertisedHost ?? transport.host, port: transport.port };
+    const adminAddress = { host: options.adminHost ?? '127.0.0.1', port: (admin.address() as { port: number }).port };
+    const apps = new AppLinks();
+    const dialogs = new DialogStore();
+    const ctx: CoreContext = { transport, timers, apps, dialogs, local: advertised, cdrs: options.cdrs ?? false, log };
+    const uac = new UacCore(ctx);
+    const uas = new UasCore(ctx, uac);
+    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, log }, adminAddress, sipAddress);
+    onSipData = (data, source) => standin.onSipData(data, source);
+    const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
+    const hostports = `tcp/${hostport},udp/${hostport}`;
+    admin.on('connection', (socket) => {
+      apps.add(
+        new AppLink(socket, {
+          secret: options.secret,
+          hostports,
+          serverVersion: options.serverVersion ?? DEFAULT_VERSION,
+          log,
+          onSip: (link, message) => standin.onAppSip(link, message),
+          onClose: (link) => apps.remove(link),
+        }),
+      );
+    });
+    log.info({ admin: adminAddress, sip: sipAddress }, 'drachtio stand-in listening');
+    return standin;
+  }
+
+  /** Stops listening, drops every app connection and SIP connection, and cancels every timer. */
+  close(): Promise<void> {
+    const { admin, apps, transport, timers, uas, uac, dialogs, log } = this.parts;
+    this.closing ??= (async () => {
+      const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
+      apps.closeAll();
+      await Promise.all([adminClosed, transport.close()]);
+      timers.cancelAll();
+      uas.close();
+      uac.close();
+      dialogs.clear();
+      log.info('drachtio stand-in closed');
+    })();
+    return this.closing;
+  }
+
+  private onSipData(data: Buffer, source: Peer): void {
+    const parsed = parseSipMessage(data);
+    this.parts.log.trace({ source, bytes: data.length, line: parsed ? startLine(parsed.message) : undefined }, 'SIP received');
+    if (!parsed) {
+      this.parts.log.debug({ source, bytes: data.length }, 'dropped data that is not SIP');
+      this.parts.transport.shutdown(source);
+      return;
+    }
+    if (parsed.message.kind === 'request') this.parts.uas.onRequest(parsed, source, data.length);
+    else this.parts.uac.onResponse(parsed, source, data.length);
+  }
+
+  /** `sip|<transaction id>|<dialog id>` from an app: a response, an in-dialog request, or a CANCEL. */
+  private onAppSip(link: AppLink, message: WireMessage): void {
+    const [transactionId = '', dialogId = ''] = message.args;
+    const text = message.sip ?? '';
+    if (text.startsWith('SIP/')) {
+      if (!transactionId) return link.send(nokResponse(message.id, 'transaction id missing'));
+      return this.parts.uas.onAppResponse(link, message.id, transactionId, text);
+    }
+    const { uac, dialogs } = this.parts;
+    if (dialogId) return uac.onAppRequest(link, message.id, transactionId, dialogs.get(dialogId), text);
+    if (transactionId && text.startsWith('CANCEL ')) return uac.onAppCancel(link, message.id, transactionId);
+    // drachtio-server treats a request naming the Call-ID of an existing dialog as in-dialog.
+    const callId = /^(?:call-id|i)[ \t]*:[ \t]*(\S+)/im.exec(text)?.[1];
+    const dialog = callId ? dialogs.byCallId(callId) : undefined;
+    if (dialog) return uac.onAppRequest(link, message.id, transactionId, dialog, text);
+    link.send(nokResponse(message.id, 'out-of-dialog requests are not supported by the drachtio stand-in'));
+  }
+}
+
+function listen(host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,154 @@
+/**
+ * What sofia-sip's transaction layer does with a request before any application sees it:
+ * reject malformed ones with a stateless 400 (or drop them when no reply is possible),
+ * and stamp the top Via with received=/rport= (RFC 3581) from the packet's source.
+ */
+import { newTag } from './ids.js';
+import {
+  formatNameAddr,
+  formatVia,
+  headerKey,
+  parseNameAddr,
+  parseViaList,
+  splitOutside,
+  tagOf,
+  viaParam,
+  withTag,
+  withViaParam,
+  withoutViaParam,
+  type Via,
+} from './sip-headers.js';
+import { addrOf, cseqOf, parseCSeq, viasOf } from './sip-fields.js';
+import { buildResponse, type ParsedSip, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
+import type { Peer } from './sip-transport.js';
+
+export type Verdict =
+  | { readonly kind: 'accept'; readonly request: SipRequest; readonly vias: readonly Via[] }
+  | { readonly kind: 'drop'; readonly why: string; readonly malformed: boolean }
+  | { readonly kind: 'reject'; readonly reply: SipResponse; readonly why: string };
+
+const SINGLETONS = new Set(['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards']);
+
+/** Header syntax sofia checks on parsing; a failure makes the header "bad". */
+function headerIsValid(key: string, value: string): boolean {
+  switch (key) {
+    case 'cseq':
+      return parseCSeq(value) !== undefined;
+    case 'content-length':
+    case 'max-forwards':
+      return /^\d+$/.test(value);
+    case 'call-id':
+      return /^\S+$/.test(value);
+    case 'via':
+      return parseViaList(value) !== undefined;
+    case 'from':
+    case 'to':
+      return parseNameAddr(value) !== undefined;
+    case 'contact':
+      return value === '*' || splitOutside(value, ',').every((part) => parseNameAddr(part) !== undefined);
+    default:
+      return true;
+  }
+}
+
+function requestUriIsValid(uri: string): boolean {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === undefined) return false;
+  if (scheme === 'sip' || scheme === 'sips') return /^sips?:(?:[^@]*@)?[^;?@:]+/i.test(uri);
+  if (scheme === 'tel') return uri.length > 4;
+  return true;
+}
+
+/** Where responses to a request go (RFC 3261 18.2.2 with RFC 3581): back over the same TCP connection, or to received/rport. */
+export function responseTarget(stampedTopVia: Via, source: Peer): Peer {
+  if (source.transport === 'tcp') return source;
+  const address = (viaParam(stampedTopVia, 'received') ?? stampedTopVia.host).replace(/^\[|\]$/g, '');
+  const rport = viaParam(stampedTopVia, 'rport');
+  return { transport: 'udp', address, port: rport ? Number(rport) : (stampedTopVia.port ?? 5060) };
+}
+
+/** Stamps received= and rport= on the top Via as sofia's agent_check_request_via does. */
+export function stampTopVia(via: Via, source: Peer): Via {
+  let stamped = withoutViaParam(via, 'received');
+  const viaHost = via.host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (viaHost !== source.address.toLowerCase()) stamped = withViaParam(stamped, 'received', source.address);
+  if (viaParam(via, 'rport') !== undefined || source.transport === 'tcp') {
+    stamped = withViaParam(stamped, 'rport', String(source.port));
+  }
+  return stamped;
+}
+
+function withStampedVia(request: SipRequest, stamped: Via, original: Via): SipRequest {
+  if (formatVia(stamped) === formatVia(original)) return request;
+  const index = request.headers.findIndex((h) => headerKey(h.name) === 'via');
+  const line = request.headers[index]!;
+  const rest = splitOutside(line.value, ',').slice(1).map((part) => part.trim());
+  const headers = [...request.headers];
+  headers[index] = { name: 'Via', value: [formatVia(stamped), ...rest].join(', ') };
+  return { ...request, headers };
+}
+
+/** The stack's own reply to a request it rejects: only the identifying headers it could parse. */
+function statelessReply(request: SipRequest, vias: readonly Via[], status: number, reason: string, bad: ReadonlySet<string>): SipResponse {
+  const headers: SipHeader[] = vias.map((via) => ({ name: 'Via', value: formatVia(via) }));
+  const copy = (key: string) => {
+    if (bad.has(key)) return;
+    const header = request.headers.find((h) => headerKey(h.name) === key);
+    if (header) headers.push({ name: header.name, value: header.value });
+  };
+  copy('from');
+  const to = bad.has('to') ? undefined : addrOf(request, 'to');
+  if (to) headers.push({ name: 'To', value: formatNameAddr(tagOf(to) ? to : withTag(to, newTag())) });
+  copy('call-id');
+  copy('cseq');
+  return buildResponse(status, reason, headers);
+}
+
+export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
+  const request = parsed.message;
+  if (request.kind !== 'request') return { kind: 'drop', why: 'not a request', malformed: false };
+
+  const bad = new Set<string>();
+  let badName: string | undefined;
+  const seen = new Set<string>();
+  for (const header of request.headers) {
+    const key = headerKey(header.name);
+    const duplicate = SINGLETONS.has(key) && seen.has(key);
+    seen.add(key);
+    if (duplicate || !headerIsValid(key, header.value)) {
+      bad.add(key);
+      badName ??= header.name;
+    }
+  }
+
+  const vias = bad.has('via') ? undefined : viasOf(request);
+  const cseq = cseqOf(request);
+  const insane =
+    parsed.truncated ||
+    parsed.garbled ||
+    !vias?.length ||
+    !seen.has('from') ||
+    !seen.has('to') ||
+    !seen.has('call-id') ||
+    !seen.has('cseq') ||
+    !requestUriIsValid(request.uri) ||
+    (cseq !== undefined && cseq.method !== request.method);
+
+  if (bad.size > 0 || insane) {
+    if (!vias?.length || request.method === 'ACK') return { kind: 'drop', why: 'malformed request that cannot be answered', malformed: true };
+    const stamped = [stampTopVia(vias[0]!, source), ...vias.slice(1)];
+    const reason = badName === undefined ? 'Bad Request' : `Bad ${badName} Header`;
+    return { kind: 'reject', reply: statelessReply(request, stamped, 400, reason, bad), why: reason };
+  }
+
+  const topVia = vias[0]!;
+  if (topVia.transport !== source.transport.toUpperCase()) {
+    return { kind: 'drop', why: `Via transport ${topVia.transport} on ${source.transport}`, malformed: false };
+  }
+  const stamped = stampTopVia(topVia, source);
+  const stampedVias = [stamped, ...vias.slice(1)];
+  if (request.version.toUpperCase() !== 'SIP/2.0') {
+    return { kind: 'reject', reply: statelessReply(request, stampedVias, 505, 'Version Not Supported', bad), why: 'bad SIP version' };
+  }
+  return { kind: 'accept', request: withStampedVia(request, stamped, topVia), vias: stampedVias };
+}

@@ -1,0 +1,40 @@
+/**
+ * Replay of recording 12: the 03 flow with the caller on TCP. Responses go back over the
+ * caller's connection, rport is its ephemeral port, the Contact on the 200 says
+ * transport=tcp, the transport field says tcp, and nothing is retransmitted.
+ * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
+import { Replay } from '../../support/sip/replay.js';
+
+describe('drachtio server replays: TCP', () => {
+  let target: DrachtioTarget;
+  let replay: Replay | undefined;
+
+  beforeEach(async () => {
+    target = await drachtioTarget();
+  });
+  afterEach(async () => {
+    await replay?.close();
+    replay = undefined;
+    await target.close();
+  });
+
+  it('12 INVITE over TCP: challenge, answer and caller BYE on one connection', async () => {
+    replay = await Replay.start(target, '12-tcp-invite', { callIds: ['fcd126c0a01a07d2'] });
+    await replay.send('N1');
+    await replay.expect('N2');
+    await replay.expect('N3');
+    await replay.send('N4');
+    await replay.send('N5');
+    await replay.expect('N6');
+    const ok = await replay.expect('N7');
+    await replay.send('N8');
+    await replay.app.waitFor((e) => e.kind === 'ack');
+    await replay.send('N9');
+    await replay.expect('N10');
+    await replay.compareWire();
+    expect(replay.peer.received.filter((m) => m.text === ok.text)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,87 @@
+/** Unit tests of the stack's request checks: malformed-input rules and RFC 3581 Via stamping. */
+import { describe, expect, it } from 'vitest';
+import { checkRequest, responseTarget, stampTopVia } from '../../../src/sip/drachtio-standin/request-validation.js';
+import { formatVia, parseVia } from '../../../src/sip/drachtio-standin/sip-headers.js';
+import { parseSipMessage, serializeMessage, startLine } from '../../../src/sip/drachtio-standin/sip-message.js';
+import type { Peer } from '../../../src/sip/drachtio-standin/sip-transport.js';
+
+const UDP: Peer = { transport: 'udp', address: '127.0.0.1', port: 25110 };
+const TCP: Peer = { transport: 'tcp', address: '127.0.0.1', port: 43468 };
+
+const HEADERS = {
+  via: 'Via: SIP/2.0/UDP 127.0.0.1:25110;branch=z9hG4bKabc;rport',
+  from: 'From: <sip:tester@127.0.0.1:25110>;tag=f1',
+  to: 'To: <sip:m123@127.0.0.1:5060>',
+  callId: 'Call-ID: c1@127.0.0.1',
+  cseq: 'CSeq: 1 OPTIONS',
+  length: 'Content-Length: 0',
+};
+
+function request(first: string, replace: Partial<Record<keyof typeof HEADERS, string | null>> = {}, body = ''): Buffer {
+  const lines = Object.entries({ ...HEADERS, ...replace })
+    .filter((entry): entry is [string, string] => entry[1] !== null)
+    .map(([, line]) => line);
+  return Buffer.from([first, ...lines, '', body].join('\r\n'));
+}
+
+describe('malformed requests', () => {
+  it.each([
+    { name: 'no Call-ID', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { callId: null }), status: '400 Bad Request', absent: 'Call-ID' },
+    { name: 'CSeq abc', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: abc OPTIONS' }), status: '400 Bad CSeq Header', absent: 'CSeq' },
+    { name: 'CSeq method ≠ method', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 INVITE' }), status: '400 Bad Request', absent: undefined },
+    { name: 'Content-Length beyond the datagram', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Content-Length: 200' }, '0123456789'), status: '400 Bad Request', absent: undefined },
+    { name: 'Content-Length not a number', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Content-Length: ten' }), status: '400 Bad Content-Length Header', absent: 'Content-Length: ten' },
+    { name: 'two From headers', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: `${HEADERS.to}\r\nFrom: <sip:x@y>;tag=2` }), status: '400 Bad From Header', absent: 'From' },
+    { name: 'unbalanced To', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: 'To: <sip:m123@127.0.0.1:5060' }), status: '400 Bad To Header', absent: 'To' },
+    { name: 'header line without a name', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: `${HEADERS.to}\r\nnot a header` }), status: '400 Bad Request', absent: undefined },
+    { name: 'Request-URI without host', data: request('OPTIONS sip: SIP/2.0'), status: '400 Bad Request', absent: undefined },
+    { name: 'SIP/3.0', data: request('OPTIONS sip:m123@127.0.0.1 SIP/3.0'), status: '505 Version Not Supported', absent: undefined },
+  ])('$name → $status', ({ data, status, absent }) => {
+    const verdict = checkRequest(parseSipMessage(data)!, UDP);
+    expect(verdict.kind).toBe('reject');
+    if (verdict.kind !== 'reject') return;
+    expect(startLine(verdict.reply)).toBe(`SIP/2.0 ${status}`);
+    const text = serializeMessage(verdict.reply).toString();
+    expect(text).toContain('Via: SIP/2.0/UDP 127.0.0.1:25110;branch=z9hG4bKabc;rport=25110\r\n');
+    expect(text).toMatch(/\r\nTo: <sip:m123@127\.0\.0\.1:5060>;tag=[A-Za-z0-9]{13}\r\n|Bad To Header/);
+    if (absent) expect(text).not.toContain(`${absent}:`);
+    expect(text.endsWith('Content-Length: 0\r\n\r\n')).toBe(true);
+  });
+
+  it.each([
+    { name: 'no Via', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: null }), peer: UDP },
+    { name: 'malformed ACK', data: request('ACK sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 INVITE' }), peer: UDP },
+    { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
+  ])('drops $name', ({ data, peer }) => {
+    expect(checkRequest(parseSipMessage(data)!, peer).kind).toBe('drop');
+  });
+
+  it('accepts Max-Forwards: 0 and a bracket-less From (recording 11 H and I)', () => {
+    const data = request('INVITE sip:m123@127.0.0.1 SIP/2.0', { from: 'From: garbage;tag=x', cseq: 'CSeq: 1 INVITE', length: 'Max-Forwards: 0\r\nContent-Length: 0' });
+    const verdict = checkRequest(parseSipMessage(data)!, UDP);
+    expect(verdict.kind).toBe('accept');
+    if (verdict.kind !== 'accept') return;
+    expect(serializeMessage(verdict.request).toString()).toContain('\r\nFrom: garbage;tag=x\r\n');
+  });
+});
+
+describe('Via stamping (RFC 3581) and where responses go', () => {
+  it.each([
+    { name: 'rport requested', via: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport;alias', peer: UDP, out: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport=25110;alias' },
+    { name: 'no rport over UDP', via: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1', peer: UDP, out: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1' },
+    { name: 'no rport over TCP', via: 'SIP/2.0/TCP 127.0.0.1:22120;branch=z9hG4bK1', peer: TCP, out: 'SIP/2.0/TCP 127.0.0.1:22120;branch=z9hG4bK1;rport=43468' },
+    { name: 'host differs', via: 'SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK1;rport', peer: UDP, out: 'SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK1;rport=25110;received=127.0.0.1' },
+    { name: 'stale received removed', via: 'SIP/2.0/UDP 127.0.0.1;received=9.9.9.9;branch=z9hG4bK1', peer: UDP, out: 'SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK1' },
+  ])('$name', ({ via, peer, out }) => {
+    expect(formatVia(stampTopVia(parseVia(via)!, peer))).toBe(out);
+  });
+
+  it.each([
+    { via: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1;rport=25110', peer: UDP, target: { transport: 'udp', address: '127.0.0.1', port: 25110 } },
+    { via: 'SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK1', peer: UDP, target: { transport: 'udp', address: '127.0.0.1', port: 5062 } },
+    { via: 'SIP/2.0/UDP 10.0.0.9;branch=z9hG4bK1;received=127.0.0.1', peer: UDP, target: { transport: 'udp', address: '127.0.0.1', port: 5060 } },
+    { via: 'SIP/2.0/TCP 127.0.0.1:22120;branch=z9hG4bK1;rport=43468', peer: TCP, target: TCP },
+  ])('responses to $via go to $target.address:$target.port', ({ via, peer, target }) => {
+    expect(responseTarget(parseVia(via)!, peer)).toEqual(target);
+  });
+});

@@ -1,0 +1,36 @@
+/** Unit tests of SIP-over-TCP framing by Content-Length. */
+import { describe, expect, it } from 'vitest';
+import { SipFramingError, SipStreamFramer } from '../../../src/sip/drachtio-standin/sip-stream-framer.js';
+
+const OPTIONS = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n';
+const INFO = 'INFO sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello';
+const INFO_LONG = 'INFO sip:a@b SIP/2.0\r\nContent-Length:  12\r\n\r\nhello\r\nworld';
+
+describe('SIP stream framing', () => {
+  it.each([
+    { name: 'one message', reads: [OPTIONS], messages: [OPTIONS], pings: 0 },
+    { name: 'two messages in one read', reads: [OPTIONS + INFO], messages: [OPTIONS, INFO], pings: 0 },
+    { name: 'body split across reads', reads: [INFO.slice(0, INFO.length - 2), INFO.slice(-2)], messages: [INFO], pings: 0 },
+    { name: 'headers split across reads', reads: [OPTIONS.slice(0, 10), OPTIONS.slice(10)], messages: [OPTIONS], pings: 0 },
+    { name: 'compact l: header', reads: [INFO], messages: [INFO], pings: 0 },
+    { name: 'CRLFs inside the body are body', reads: [INFO_LONG + OPTIONS], messages: [INFO_LONG, OPTIONS], pings: 0 },
+    { name: 'CRLF keep-alives between messages skipped', reads: ['\r\n', OPTIONS, '\r\n\r\n', INFO], messages: [OPTIONS, INFO], pings: 1 },
+    { name: 'missing Content-Length means no body', reads: ['BYE sip:a SIP/2.0\r\n\r\n'], messages: ['BYE sip:a SIP/2.0\r\n\r\n'], pings: 0 },
+  ])('$name', ({ reads, messages, pings }) => {
+    const framer = new SipStreamFramer();
+    let seenPings = 0;
+    const out: string[] = [];
+    for (const read of reads) {
+      const chunk = framer.push(Buffer.from(read));
+      seenPings += chunk.pings;
+      out.push(...chunk.messages.map((m) => m.toString()));
+    }
+    expect(out).toEqual(messages);
+    expect(seenPings).toBe(pings);
+  });
+
+  it('gives up on a header section that never ends', () => {
+    const framer = new SipStreamFramer();
+    expect(() => framer.push(Buffer.alloc(70_000, 'a'))).toThrow(SipFramingError);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * Which drachtio-server SIP tests talk to: a real one when TEST_DRACHTIO_ADDRESS,
+ * TEST_DRACHTIO_SECRET and TEST_SIP_ADDRESS (host:port each) are set, otherwise a
+ * drachtio stand-in started in-process on ephemeral ports.
+ */
+import { DrachtioStandin, type DrachtioStandinOptions } from '../../../src/sip/drachtio-standin/drachtio-standin.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface DrachtioTarget {
+  readonly adminAddress: HostPort;
+  readonly secret: string;
+  readonly sipAddress: HostPort;
+  /** The in-process stand-in, when that is the target. */
+  readonly standin: DrachtioStandin | undefined;
+  close(): Promise<void>;
+}
+
+function parseHostPort(name: string, value: string): HostPort {
+  const match = /^(.+):(\d+)$/.exec(value.trim());
+  if (!match) throw new Error(`${name} must be host:port, got "${value}"`);
+  return { host: match[1]!.replace(/^\[|\]$/g, ''), port: Number(match[2]) };
+}
+
+/** True when the environment points the SIP tests at a real drachtio-server. */
+export function usingRealDrachtio(): boolean {
+  return Boolean(process.env.TEST_DRACHTIO_ADDRESS);
+}
+
+/**
+ * The target for a test. `standinOptions` only apply to the stand-in (a real server is
+ * configured by whoever runs it).
+ */
+export async function drachtioTarget(standinOptions: Partial<DrachtioStandinOptions> = {}): Promise<DrachtioTarget> {
+  const address = process.env.TEST_DRACHTIO_ADDRESS;
+  if (address) {
+    const secret = process.env.TEST_DRACHTIO_SECRET;
+    const sip = process.env.TEST_SIP_ADDRESS;
+    if (!secret || !sip) throw new Error('TEST_DRACHTIO_ADDRESS needs TEST_DRACHTIO_SECRET and TEST_SIP_ADDRESS too');
+    return {
+      adminAddress: parseHostPort('TEST_DRACHTIO_ADDRESS', address),
+      secret,
+      sipAddress: parseHostPort('TEST_SIP_ADDRESS', sip),
+      standin: undefined,
+      close: async () => undefined,
+    };
+  }
+  return startStandin(standinOptions);
+}
+
+/** Always the stand-in: for tests that need its clock or options, whatever the environment says. */
+export async function startStandin(options: Partial<DrachtioStandinOptions> = {}): Promise<DrachtioTarget> {
+  const secret = options.secret ?? 'cymru';
+  const standin = await DrachtioStandin.start({ adminPort: 0, sipPort: 0, ...options, secret });
+  return {
+    adminAddress: standin.adminAddress,
+    secret,
+    sipAddress: standin.sipAddress,
+    standin,
+    close: () => standin.close(),
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * A raw SIP peer for tests: sends exactly the bytes it is given over UDP or TCP and queues
+ * what comes back, with arrival times, for the test to consume in order.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createConnection, type Socket } from 'node:net';
+import { SipStreamFramer } from '../../../src/sip/drachtio-standin/sip-stream-framer.js';
+import type { HostPort } from './drachtio-target.js';
+
+export interface ReceivedSip {
+  readonly text: string;
+  readonly data: Buffer;
+  /** performance.now() at arrival. */
+  readonly at: number;
+  readonly from: HostPort;
+}
+
+type Waiter = { match: (m: ReceivedSip) => boolean; resolve: (m: ReceivedSip) => void };
+
+export class SipPeer {
+  /** Every message received, consumed or not. */
+  readonly received: ReceivedSip[] = [];
+  private readonly queue: ReceivedSip[] = [];
+  private readonly waiters = new Set<Waiter>();
+
+  private constructor(
+    readonly transport: 'udp' | 'tcp',
+    readonly port: number,
+    private readonly target: HostPort,
+    private readonly write: (data: Buffer) => void,
+    private readonly shut: () => Promise<void>,
+  ) {}
+
+  static async udp(target: HostPort): Promise<SipPeer> {
+    const socket: UdpSocket = createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const peer: SipPeer = new SipPeer(
+      'udp',
+      socket.address().port,
+      target,
+      (data) => socket.send(data, target.port, target.host),
+      () => new Promise<void>((resolve) => socket.close(() => resolve())),
+    );
+    socket.on('message', (data, rinfo) => peer.arrive(data, { host: rinfo.address, port: rinfo.port }));
+    return peer;
+  }
+
+  static async tcp(target: HostPort): Promise<SipPeer> {
+    const socket: Socket = createConnection({ host: target.host, port: target.port });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const framer = new SipStreamFramer();
+    const peer: SipPeer = new SipPeer(
+      'tcp',
+      socket.localPort!,
+      target,
+      (data) => socket.write(data),
+      () =>
+        new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once('close', () => resolve());
+          socket.destroy();
+        }),
+    );
+    socket.on('data', (chunk: Buffer) => {
+      for (const message of framer.push(chunk).messages) peer.arrive(message, target);
+    });
+    socket.on('error', () => undefined);
+    return peer;
+  }
+
+  /** Local address as it appears in Via/Contact of the messages this peer sends. */
+  get hostport(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get targetHostport(): string {
+    return `${this.target.host}:${this.target.port}`;
+  }
+
+  send(message: string | Buffer): void {
+    this.write(typeof message === 'string' ? Buffer.from(message, 'utf8') : message);
+  }
+
+  /** The next unconsumed message (matching `match`), waiting up to `timeoutMs` for it. */
+  next(match: (m: ReceivedSip) => boolean = () => true, timeoutMs = 3000): Promise<ReceivedSip> {
+    const index = this.queue.findIndex(match);
+    if (index !== -1) return Promise.resolve(this.queue.splice(index, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        match,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        reject(new Error(`no matching SIP message within ${timeoutMs} ms; unconsumed: ${this.queue.map((m) => m.text.split('\r\n')[0]).join(' | ') || 'none'}`));
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  /** Resolves with the unconsumed messages (matching `match`) that arrive within `ms`; for asserting silence. */
+  async collect(ms: number, match: (m: ReceivedSip) => boolean = () => true): Promise<ReceivedSip[]> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const found = this.queue.filter(match);
+    for (const m of found) this.queue.splice(this.queue.indexOf(m), 1);
+    return found;
+  }
+
+  close(): Promise<void> {
+    return this.shut();
+  }
+
+  private arrive(data: Buffer, from: HostPort): void {
+    const message: ReceivedSip = { text: data.toString('utf8'), data, at: performance.now(), from };
+    this.received.push(message);
+    for (const waiter of this.waiters) {
+      if (waiter.match(message)) {
+        this.waiters.delete(waiter);
+        waiter.resolve(message);
+        return;
+      }
+    }
+    this.queue.push(message);
+  }
+}
+
+/** First line of a SIP message. */
+export function firstLine(text: string): string {
+  return text.slice(0, text.indexOf('\r\n'));
+}
+
+/** Value of the first header named `name` (case-insensitive, full names only). */
+export function header(text: string, name: string): string | undefined {
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+  return line?.slice(name.length + 1).trim();
+}
+
+export function isResponse(status: number, method?: string): (m: ReceivedSip) => boolean {
+  return (m) => m.text.startsWith(`SIP/2.0 ${status} `) && (method === undefined || (header(m.text, 'CSeq') ?? '').endsWith(` ${method}`));
+}
+
+export function isRequest(method: string): (m: ReceivedSip) => boolean {
+  return (m) => m.text.startsWith(`${method} `);
+}
