@@ -14,11 +14,17 @@ import { meetingRoutes } from './http/meeting-routes.js';
 import { pageRoutes } from './http/page-routes.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { signalingRoutes } from './http/signaling-routes.js';
+import { sipCredentialRoutes } from './http/sip-credential-routes.js';
 import { buildWebAssets } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './meetings/rooms.js';
+import { MemoryNonceCountStore } from './sip/digest/nonce-count-store.js';
+import { RedisNonceCountStore } from './sip/digest/redis-nonce-count-store.js';
+import { SipCredentials } from './sip/sip-credentials.js';
+import { SipService } from './sip/sip-service.js';
+import { RedisStore } from './store/redis-store.js';
 import { openStore } from './store/open-store.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -28,6 +34,7 @@ export interface Gateway {
   readonly workers: WorkerPool;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
+  readonly sip: SipService;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -51,6 +58,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     closers.push(() => workers.close());
 
     const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
+    const nodeId = `${hostname()}:${process.pid}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
     const rooms = new Rooms(
       workers,
@@ -59,16 +67,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         maxParticipants: config.maxParticipants,
         emptyGraceMs: config.emptyRoomGraceMs,
         webRtcListen,
-        nodeId: `${hostname()}:${process.pid}`,
+        nodeId,
       },
       log,
     );
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
     closers.push(() => rooms.closeAll('shutdown'));
 
+    const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
+    // Nonce counts must be shared wherever credentials are: a replay to another node is still a replay.
+    const nonceCounts = store instanceof RedisStore ? new RedisNonceCountStore(store.redis, { prefix: store.prefix }) : new MemoryNonceCountStore();
+    const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, nodeId, log });
+    closers.push(() => sip.close('gateway shutting down'));
+
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
+      { name: 'sip', check: () => sip.problem() },
     ];
     // The page is bundled at start-up into a directory of this process's own, so it always
     // matches the code and concurrent gateways (tests) never share half-written files.
@@ -82,6 +97,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       async (api) => {
         api.addHook('onRequest', apiAuthHook(config.apiToken));
         await api.register(meetingRoutes, { meetings });
+        await api.register(sipCredentialRoutes, { credentials: sipCredentials });
       },
       { prefix: '/api' },
     );
@@ -92,7 +108,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, meetings, rooms, http, httpUrl, close };
+    return { config, store, workers, meetings, rooms, sip, http, httpUrl, close };
   } catch (err) {
     await close();
     throw err;

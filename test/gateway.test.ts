@@ -13,7 +13,7 @@ const SECRETS = {
 
 function testConfig(env: Record<string, string> = {}) {
   return loadConfig(
-    { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', MEDIASOUP_WORKERS: '2', RTP_MIN_PORT: '41200', RTP_MAX_PORT: '41299', LOG_LEVEL: 'debug', ...SECRETS, ...env },
+    { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', SIP_PORT: '0', RTP_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '2', RTP_MIN_PORT: '41200', RTP_MAX_PORT: '41299', LOG_LEVEL: 'debug', ...SECRETS, ...env },
     readDefaults(),
   );
 }
@@ -21,6 +21,11 @@ function testConfig(env: Record<string, string> = {}) {
 async function readyz(gateway: Gateway): Promise<{ status: number; body: { status: string; down?: string[]; checks: Record<string, string> } }> {
   const response = await fetch(`${gateway.httpUrl}/readyz`);
   return { status: response.status, body: (await response.json()) as never };
+}
+
+/** The SIP front end connects in the background; readiness follows once it has. */
+async function untilReady(gateway: Gateway): Promise<void> {
+  for (let i = 0; i < 200 && (await readyz(gateway)).status !== 200; i++) await sleep(25);
 }
 
 describe('the gateway, started for real', () => {
@@ -36,11 +41,20 @@ describe('the gateway, started for real', () => {
   it('is healthy and ready with the embedded store and real mediasoup workers', async () => {
     gateway = await startGateway(testConfig(), capturedLogger().log);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
-    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok' } } });
+    await untilReady(gateway);
+    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok' } } });
+  });
+
+  it('reports SIP down while drachtio-server cannot be reached', async () => {
+    gateway = await startGateway(testConfig({ DRACHTIO_ADDRESS: '127.0.0.1:1' }), capturedLogger().log);
+    const report = await readyz(gateway);
+    expect(report.status).toBe(503);
+    expect(report.body.down).toEqual(['sip: not connected to drachtio-server']);
   });
 
   it('reports mediasoup down while a killed worker is being replaced, then ready again', async () => {
     gateway = await startGateway(testConfig(), capturedLogger().log);
+    await untilReady(gateway);
     process.kill(gateway.workers.workers[0]!.pid, 'SIGKILL');
     let report = await readyz(gateway);
     for (let i = 0; i < 100 && report.status === 200; i++) {
@@ -59,6 +73,7 @@ describe('the gateway, started for real', () => {
   it('uses Redis when REDIS_URL is set and reports the store down when Redis stops', async () => {
     redis = await spawnRedisServer();
     gateway = await startGateway(testConfig({ REDIS_URL: redis.url }), capturedLogger().log);
+    await untilReady(gateway);
     expect((await readyz(gateway)).status).toBe(200);
     expect(await gateway.store.createMeeting({ id: 'shared', title: 't', createdAt: 1 })).toBe(true);
 

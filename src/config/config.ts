@@ -3,8 +3,10 @@
  * environment variables of the same name, validated once at start-up and frozen.
  */
 import { readFileSync } from 'node:fs';
+import type { CodecName } from '../sip/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
+  codecList,
   type HostPort,
   type ValueType,
   hostPort,
@@ -29,6 +31,10 @@ export interface GatewayConfig {
   /** Unset: the embedded drachtio-server stand-in runs in-process. */
   readonly drachtioAddress: HostPort | undefined;
   readonly drachtioSecret: string;
+  /** Signs digest nonces; every node must share it. Unset: a random one per process. */
+  readonly sipNonceSecret: string | undefined;
+  /** Our codec order of preference for phone legs. */
+  readonly sipCodecs: readonly CodecName[];
   readonly rtpListenIp: string;
   readonly announcedIp: string;
   readonly rtpMinPort: number;
@@ -87,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sipPort: required('SIP_PORT', listenPort),
     drachtioAddress: optional('DRACHTIO_ADDRESS', hostPort),
     drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),
+    sipNonceSecret: optional('SIP_NONCE_SECRET', secret(16), true),
+    sipCodecs: required('SIP_CODECS', codecList),
     rtpListenIp: required('RTP_LISTEN_IP', ipAddress),
     announcedIp: required('ANNOUNCED_IP', ipAddress),
     rtpMinPort,

@@ -3,6 +3,7 @@
  * raw text is not acceptable; the caller turns that into a ConfigError naming the key.
  */
 import { isIP } from 'node:net';
+import { CODECS, type CodecName } from '../sip/sdp/codecs.js';
 
 export interface ValueType<T> {
   readonly expected: string;
@@ -94,3 +95,13 @@ export function oneOf<T extends string>(...choices: T[]): ValueType<T> {
     parse: (raw) => (choices as string[]).includes(raw) ? (raw as T) : undefined,
   };
 }
+
+/** A comma-separated codec preference such as "PCMU,PCMA,G722,opus": known names, each once. */
+export const codecList: ValueType<readonly CodecName[]> = {
+  expected: `a comma-separated list of ${Object.keys(CODECS).join(', ')} (each at most once)`,
+  parse(raw) {
+    const names = raw.split(',').map((name) => name.trim());
+    const known = names.every((name): name is CodecName => Object.hasOwn(CODECS, name));
+    return known && new Set(names).size === names.length ? Object.freeze(names) : undefined;
+  },
+};

@@ -16,8 +16,10 @@ export class RedisStore implements GatewayStore {
   };
 
   private constructor(
-    private readonly redis: Redis,
-    prefix: string,
+    /** Shared with components keeping their own keys beside the store's (nonce counts); closed by close(). */
+    readonly redis: Redis,
+    /** Every key starts with it; such components use it too. */
+    readonly prefix: string,
   ) {
     this.keys = {
       meetings: `${prefix}meetings`,

@@ -75,6 +75,9 @@ describe('loadConfig', () => {
     ['MEDIASOUP_WORKERS', '100', /MEDIASOUP_WORKERS="100" is invalid; expected an integer from 0 \(one per CPU core\) to 64/],
     ['PUBLIC_URL', 'ftp://x', /PUBLIC_URL="ftp:\/\/x" is invalid; expected an http\(s\) URL/],
     ['PUBLIC_URL', 'https://gw.example.com/', /PUBLIC_URL=.* is invalid; expected an http\(s\) URL without a trailing slash/],
+    ['SIP_CODECS', 'PCMU,GSM', /SIP_CODECS="PCMU,GSM" is invalid; expected a comma-separated list of PCMU, PCMA, G722, opus/],
+    ['SIP_CODECS', 'PCMU,PCMU', /SIP_CODECS="PCMU,PCMU" is invalid/],
+    ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);

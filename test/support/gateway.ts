@@ -9,6 +9,7 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
     {
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
+      SIP_PORT: '0',
       RTP_LISTEN_IP: '127.0.0.1',
       ANNOUNCED_IP: '127.0.0.1',
       MEDIASOUP_WORKERS: '1',

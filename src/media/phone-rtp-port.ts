@@ -1,0 +1,170 @@
+/**
+ * The UDP port a phone sends its RTP to, relaying between the phone and the call's
+ * mediasoup PlainTransport on loopback. mediasoup can only route a producer's RTP by a
+ * known SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so
+ * every packet gets the leg's fixed SSRC stamped on its way in. The port also learns the
+ * phone's address from its packets (symmetric RTP, RFC 4961), which is what lets NATed
+ * phones work, and hands RFC 4733 telephone-events to the DTMF decoder instead of
+ * mediasoup.
+ */
+import { type Socket, createSocket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export interface RtpAddress {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface PhoneRtpPortOptions {
+  /** Where to bind the phone-facing socket, and the range its port comes from. */
+  readonly listenIp: string;
+  readonly minPort: number;
+  readonly maxPort: number;
+  /** The SSRC the mediasoup producer was created with. */
+  readonly producerSsrc: number;
+  /** Send to the phone before it has sent anything (RTP_COMEDIA off); otherwise learnt. */
+  readonly remote?: RtpAddress;
+}
+
+export interface RtpPacketView {
+  readonly payloadType: number;
+  readonly sequenceNumber: number;
+  readonly timestamp: number;
+  readonly marker: boolean;
+  readonly payload: Buffer;
+}
+
+/** RTCP packet types 192-223 share the port under rtcp-mux (RFC 5761 §4). */
+const isRtcp = (packet: Buffer) => packet.length >= 2 && packet[1]! >= 192 && packet[1]! <= 223;
+
+export function readRtp(packet: Buffer): RtpPacketView | undefined {
+  if (packet.length < 12 || packet[0]! >> 6 !== 2) return undefined;
+  const csrcCount = packet[0]! & 0x0f;
+  let offset = 12 + 4 * csrcCount;
+  if (packet[0]! & 0x10) {
+    if (packet.length < offset + 4) return undefined;
+    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
+  }
+  let end = packet.length;
+  if (packet[0]! & 0x20) end -= packet[end - 1]!;
+  if (offset > end) return undefined;
+  return {
+    payloadType: packet[1]! & 0x7f,
+    marker: (packet[1]! & 0x80) !== 0,
+    sequenceNumber: packet.readUInt16BE(2),
+    timestamp: packet.readUInt32BE(4),
+    payload: packet.subarray(offset, end),
+  };
+}
+
+export class PhoneRtpPort {
+  /** Called with every RTP packet of this payload type; such packets do not reach mediasoup. */
+  private tapped: { payloadType: number; listener: (packet: RtpPacketView) => void } | undefined;
+  private phone: RtpAddress | undefined;
+  private mediasoup: RtpAddress | undefined;
+  private closed = false;
+  private packetsFromPhone = 0;
+
+  private constructor(
+    private readonly phoneSocket: Socket,
+    private readonly loopSocket: Socket,
+    private readonly producerSsrc: number,
+    remote: RtpAddress | undefined,
+  ) {
+    this.phone = remote;
+    phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
+    loopSocket.on('message', (packet) => this.fromMediasoup(packet));
+    // A send to a vanished phone (ICMP unreachable) must not end the call.
+    phoneSocket.on('error', () => undefined);
+    loopSocket.on('error', () => undefined);
+  }
+
+  static async open(options: PhoneRtpPortOptions): Promise<PhoneRtpPort> {
+    const phoneSocket = await bindInRange(options.listenIp, options.minPort, options.maxPort);
+    const loopSocket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      loopSocket.once('error', reject);
+      loopSocket.bind(0, '127.0.0.1', () => resolve());
+    });
+    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.remote);
+  }
+
+  /** The port phones send to (announced in SDP). */
+  get port(): number {
+    return this.phoneSocket.address().port;
+  }
+
+  /** Where the PlainTransport must send (its connect() target). */
+  get loopbackAddress(): RtpAddress {
+    const { address, port } = this.loopSocket.address();
+    return { ip: address, port };
+  }
+
+  /** Where the phone is, once known. */
+  get remote(): RtpAddress | undefined {
+    return this.phone;
+  }
+
+  get receivedFromPhone(): number {
+    return this.packetsFromPhone;
+  }
+
+  /** The PlainTransport's own address, where phone RTP is relayed to. */
+  connectToMediasoup(address: RtpAddress): void {
+    this.mediasoup = address;
+  }
+
+  /** A re-INVITE moved the phone's media (a new address, or 0.0.0.0 for hold). */
+  setRemote(address: RtpAddress | undefined): void {
+    this.phone = address;
+  }
+
+  tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {
+    this.tapped = { payloadType, listener };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.phoneSocket.close();
+    this.loopSocket.close();
+  }
+
+  private fromPhone(packet: Buffer, from: RtpAddress): void {
+    if (this.closed || packet.length < 12) return;
+    this.phone = from;
+    if (isRtcp(packet)) return; // mediasoup reports on the phone's stream itself; phone RTCP is not needed.
+    this.packetsFromPhone++;
+    if (this.tapped && (packet[1]! & 0x7f) === this.tapped.payloadType) {
+      const view = readRtp(packet);
+      if (view) this.tapped.listener(view);
+      return;
+    }
+    if (!this.mediasoup) return;
+    packet.writeUInt32BE(this.producerSsrc, 8);
+    this.loopSocket.send(packet, this.mediasoup.port, this.mediasoup.ip);
+  }
+
+  private fromMediasoup(packet: Buffer): void {
+    const phone = this.phone;
+    if (this.closed || !phone || phone.port === 0 || phone.ip === '0.0.0.0' || phone.ip === '::') return;
+    this.phoneSocket.send(packet, phone.port, phone.ip);
+  }
+}
+
+/** A UDP socket on a free port of the range, trying random ports as mediasoup does. */
+async function bindInRange(ip: string, minPort: number, maxPort: number): Promise<Socket> {
+  const span = maxPort - minPort + 1;
+  const start = Math.floor(Math.random() * span);
+  for (let i = 0; i < Math.min(span, 64); i++) {
+    const port = minPort + ((start + i * 7919) % span);
+    const socket = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(port, ip, () => resolve(true));
+    });
+    if (bound) return socket;
+    socket.close();
+  }
+  throw new Error(`no free UDP port in ${minPort}-${maxPort} on ${ip}`);
+}

@@ -1,0 +1,102 @@
+/**
+ * One answered phone call: its SIP dialog and its media. Every way a call can end (the
+ * caller's BYE, the meeting ending, the media worker dying, shutdown) funnels into
+ * close(), which signals first (BYE, unless the caller already sent one), then releases
+ * the media, then deregisters the call, then logs one summary line.
+ */
+import type { Logger } from '../logger.js';
+import type { PhoneMedia } from '../media/phone-media.js';
+import type { GatewayStore } from '../store/store.js';
+import { answerOffer } from './sdp/answer-offer.js';
+import type { CodecName } from './sdp/codecs.js';
+import { SdpError } from './sdp/sdp-error.js';
+import type { SdpOrigin } from './sdp/sdp-writer.js';
+import type { SipDialog, SipRequest, SipResponse } from './srf.js';
+
+export type CallEnd =
+  | { readonly by: 'caller' }
+  | { readonly by: 'gateway'; readonly reason: string };
+
+export interface CallContext {
+  readonly callId: string;
+  readonly meetingId: string;
+  readonly store: GatewayStore;
+  readonly log: Logger;
+  /** Our side of the SDP: address, codec preference, the session's o= line and our last answer. */
+  readonly sdp: { readonly ip: string; readonly preference: readonly CodecName[]; origin: SdpOrigin; answer: string };
+  readonly warningAgent: string;
+}
+
+export class PhoneCall {
+  private closed = false;
+  private readonly startedAt = Date.now();
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+
+  constructor(
+    private readonly dialog: SipDialog,
+    readonly media: PhoneMedia,
+    private readonly context: CallContext,
+  ) {
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+    dialog.on('destroy', () => void this.close({ by: 'caller' }));
+    dialog.on('modify', (request, response) => this.reinvite(request, response));
+  }
+
+  get callId(): string {
+    return this.context.callId;
+  }
+
+  /** Resolves once the call has fully ended. */
+  whenEnded(): Promise<void> {
+    return this.ended;
+  }
+
+  async close(end: CallEnd): Promise<void> {
+    if (this.closed) return this.ended;
+    this.closed = true;
+    const { log, store, callId } = this.context;
+    if (end.by === 'gateway') {
+      await this.dialog
+        .destroy({ headers: { Reason: `SIP;cause=200;text="${end.reason}"` } })
+        .catch((err: Error) => log.warn({ reason: err.message }, 'BYE to the caller failed'));
+    }
+    this.media.close(end.by === 'caller' ? 'caller hung up' : end.reason);
+    await store.removeCall(callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
+    log.info(
+      { endedBy: end.by, reason: end.by === 'gateway' ? end.reason : 'BYE', durationMs: Date.now() - this.startedAt },
+      'call ended',
+    );
+    this.resolveEnded();
+  }
+
+  /** Hold, unhold and media changes: answer with the same codec and a new o= version. */
+  private reinvite(request: SipRequest, response: SipResponse): void {
+    const { sdp, log } = this.context;
+    if (!request.body) {
+      // An offerless re-INVITE (session refresh): offer what we have.
+      response.send(200, undefined, { body: sdp.answer });
+      return;
+    }
+    try {
+      const origin = { ...sdp.origin, sessionVersion: sdp.origin.sessionVersion + 1 };
+      const answer = answerOffer(request.body, { ip: sdp.ip, port: this.media.port, preference: sdp.preference, origin });
+      sdp.origin = answer.origin;
+      sdp.answer = answer.sdp;
+      // The phone's RTP address can move; 0.0.0.0 (RFC 2543 hold) means send nothing.
+      const receivesNothing = answer.remote.ip === '0.0.0.0' || answer.remote.ip === '::';
+      this.media.setRemote(receivesNothing ? undefined : { ip: answer.remote.ip, port: answer.remote.port });
+      const onHold = receivesNothing || answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
+      log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
+      response.send(200, undefined, { body: answer.sdp });
+    } catch (err) {
+      if (err instanceof SdpError) {
+        const warning = err.warning(this.context.warningAgent);
+        response.send(err.sipStatus, undefined, warning ? { headers: { Warning: warning } } : {});
+        return;
+      }
+      log.error({ err }, 're-INVITE failed');
+      response.send(500);
+    }
+  }
+}

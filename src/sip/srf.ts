@@ -1,0 +1,90 @@
+/**
+ * The parts of drachtio-srf the gateway uses, typed. drachtio-srf's own typings are loose
+ * (`any`, `Function`) and miss members we rely on, so the rest of src/sip sees only these.
+ */
+import SrfModule from 'drachtio-srf';
+
+export interface SipRequest {
+  readonly method: string;
+  readonly uri: string;
+  readonly body: string;
+  readonly callId: string;
+  readonly source_address: string;
+  readonly protocol: string;
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+  getParsedHeader(name: 'from' | 'to'): { name?: string; uri: string; params?: Record<string, string> };
+  once(event: 'cancel', listener: () => void): void;
+}
+
+export interface SendOptions {
+  readonly headers?: Record<string, string | string[]>;
+  readonly body?: string;
+}
+
+export interface SipResponse {
+  readonly finalResponseSent: boolean;
+  send(status: number, reason?: string, options?: SendOptions): void;
+}
+
+export interface SipDialog {
+  readonly id: string;
+  readonly sip: { readonly callId: string };
+  on(event: 'destroy', listener: (request: SipRequest, reason?: string) => void): void;
+  on(event: 'modify' | 'info', listener: (request: SipRequest, response: SipResponse) => void): void;
+  on(event: 'ack', listener: (request: SipRequest) => void): void;
+  destroy(options?: { headers: Record<string, string> }): Promise<unknown>;
+}
+
+export interface UasOptions {
+  /** Our SDP, or (late offer) a function producing it; the ACK then carries the answer. */
+  readonly localSdp: string;
+  readonly headers?: Record<string, string>;
+}
+
+/** The drachtio-srf application object, as far as the gateway drives it. */
+export interface SrfApp {
+  connect(options: {
+    host: string;
+    port: number;
+    secret: string;
+    reconnect?: { retryMaxDelay?: number };
+  }): void;
+  disconnect(): void;
+  on(event: 'connect', listener: (err: Error | null, hostport: string) => void): void;
+  on(event: 'error' | 'close' | 'reconnecting', listener: (arg: unknown) => void): void;
+  invite(handler: (request: SipRequest, response: SipResponse) => void): void;
+  createUAS(request: SipRequest, response: SipResponse, options: UasOptions): Promise<SipDialog>;
+}
+
+export function newSrf(): SrfApp {
+  const Srf = SrfModule as unknown as new () => SrfApp;
+  return new Srf();
+}
+
+/** SIP methods the gateway answers itself instead of leaving them to the server. */
+export type RoutedMethod = 'register' | 'subscribe' | 'message' | 'publish' | 'notify' | 'refer' | 'update' | 'prack' | 'info' | 'options';
+
+/** drachtio-srf routes a method by a method named after it (srf.register(...)). */
+export function route(srf: SrfApp, method: RoutedMethod, handler: (request: SipRequest, response: SipResponse) => void): void {
+  (srf as unknown as Record<RoutedMethod, (h: typeof handler) => void>)[method](handler);
+}
+
+/**
+ * Stops drachtio-srf from connecting. Its disconnect() only works on an established
+ * connection and its retry timer is private, so while still (re)connecting the wire
+ * protocol object is told it is closing and its pending attempt is cancelled directly.
+ */
+export function stopConnecting(srf: SrfApp): void {
+  const wire = (srf as unknown as { app?: { wp?: WireInternals } }).app?.wp;
+  if (!wire) return;
+  wire.closing = true;
+  if (wire.reconnectVars?.retryTimer) clearTimeout(wire.reconnectVars.retryTimer);
+  wire.socket?.destroy();
+}
+
+interface WireInternals {
+  closing: boolean;
+  reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
+  socket?: { destroy(): void };
+}

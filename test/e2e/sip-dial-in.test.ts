@@ -1,0 +1,149 @@
+/**
+ * Real softphones (baresip) dialing into a meeting through drachtio (the stand-in, or a
+ * real drachtio-server when TEST_DRACHTIO_ADDRESS, TEST_DRACHTIO_SECRET and
+ * TEST_SIP_ADDRESS are set) and the real gateway, with a real browser in the meeting.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
+import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
+import { startTestGateway } from '../support/gateway.js';
+import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
+import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+
+const PHONE_HZ = 1000;
+const BROWSER_HZ = 600;
+
+let target: DrachtioTarget;
+let gateway: Gateway;
+let browser: LaunchedChromium;
+const phones: BaresipPhone[] = [];
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await sleep(50);
+  }
+}
+
+async function phone(codec: PhoneCodec, credentials: { username: string; password: string }): Promise<BaresipPhone> {
+  const started = await BaresipPhone.start({
+    toneHz: PHONE_HZ,
+    codec,
+    ...credentials,
+    sipServer: `${target.sipAddress.host}:${target.sipAddress.port}`,
+  });
+  phones.push(started);
+  return started;
+}
+
+const sipUri = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
+
+beforeAll(async () => {
+  target = await drachtioTarget();
+  gateway = await startTestGateway({
+    DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
+    DRACHTIO_SECRET: target.secret,
+    SIP_DOMAIN: target.sipAddress.host,
+    RTP_MIN_PORT: '43200',
+    RTP_MAX_PORT: '43499',
+  });
+  await until(async () => (await fetch(`${gateway.httpUrl}/readyz`)).status === 200, 10_000, 'gateway ready (connected to drachtio)');
+  browser = await launchChromium({ toneHz: BROWSER_HZ });
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(phones.splice(0).map((p) => p.stop()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await gateway?.close();
+  await target?.close();
+});
+
+describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing in with %s', (codec) => {
+  it('is heard in the meeting as a phone participant, and leaves nothing behind when it hangs up', { timeout: 60_000 }, async () => {
+    const meetingId = `dial-${codec.toLowerCase()}`;
+    await api('POST', '/meetings', { id: meetingId });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId });
+    const page = await browser.newPage();
+    await openMeetingPage(page, gateway.httpUrl, meetingId, 'Browser');
+    await waitForMeetingState(page, 'joined');
+
+    const caller = await phone(codec, credentials);
+    await caller.dial(sipUri(meetingId));
+    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+    await waitForRemoteAudio(page, 1, 15_000);
+    const heard = await measureRemoteToneHz(page);
+    expect(heard, `browser heard ${heard} Hz from a ${codec} phone`).not.toBeNull();
+    expect(Math.abs(heard! - PHONE_HZ)).toBeLessThanOrEqual(5);
+    const roster = await readMeeting(page);
+    expect(roster.participants.find((p) => p.kind === 'phone')).toMatchObject({ kind: 'phone' });
+    expect(await gateway.store.listCalls(meetingId)).toHaveLength(1);
+
+    await caller.hangup();
+    await caller.waitForEvent('CALL_CLOSED', 5000);
+    const room = (await gateway.rooms.existing(meetingId))!;
+    await until(async () => room.size === 1 && (await gateway.store.listCalls(meetingId)).length === 0, 5000, 'call cleaned up');
+    // Only the browser's two transports remain.
+    expect((await room.router.dump()).transportIds).toHaveLength(2);
+    await page.close();
+  });
+});
+
+describe('refused calls', () => {
+  it('a wrong password gets 403 after the challenge', { timeout: 30_000 }, async () => {
+    await api('POST', '/meetings', { id: 'refuse-1' });
+    const { username } = await api<{ username: string }>('POST', '/sip-credentials', { meetingId: 'refuse-1' });
+    const caller = await phone('PCMU', { username, password: 'not-the-password' });
+    await caller.dial(sipUri('refuse-1'));
+    const closed = await caller.waitForEvent('CALL_CLOSED', 10_000);
+    expect(closed.param).toMatch(/^403/);
+    expect(await gateway.rooms.existing('refuse-1')).toBeUndefined();
+  });
+
+  it('an unknown meeting gets 404', { timeout: 30_000 }, async () => {
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', {});
+    const caller = await phone('PCMU', credentials);
+    await caller.dial(sipUri('no-such-meeting'));
+    const closed = await caller.waitForEvent('CALL_CLOSED', 10_000);
+    expect(closed.param).toMatch(/^404/);
+  });
+
+  it('a credential scoped to another meeting gets 403', { timeout: 30_000 }, async () => {
+    await api('POST', '/meetings', { id: 'scoped-a' });
+    await api('POST', '/meetings', { id: 'scoped-b' });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'scoped-a' });
+    const caller = await phone('PCMU', credentials);
+    await caller.dial(sipUri('scoped-b'));
+    const closed = await caller.waitForEvent('CALL_CLOSED', 10_000);
+    expect(closed.param).toMatch(/^403/);
+  });
+});
+
+describe('the meeting side', () => {
+  it('ending the meeting sends BYE to the phone', { timeout: 30_000 }, async () => {
+    await api('POST', '/meetings', { id: 'ending-phone' });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', {});
+    const caller = await phone('PCMA', credentials);
+    await caller.dial(sipUri('ending-phone'));
+    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+    await api('DELETE', '/meetings/ending-phone');
+    const closed = await caller.waitForEvent('CALL_CLOSED', 10_000);
+    expect(closed.param).toMatch(/reset by peer/i);
+    await until(async () => (await gateway.store.listCalls('ending-phone')).length === 0, 5000, 'call record removed');
+  });
+});
