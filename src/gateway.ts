@@ -35,6 +35,7 @@ export interface Gateway {
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly sip: SipService;
+  readonly sipCredentials: SipCredentials;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -108,7 +109,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, meetings, rooms, sip, http, httpUrl, close };
+    return { config, store, workers, meetings, rooms, sip, sipCredentials, http, httpUrl, close };
   } catch (err) {
     await close();
     throw err;

@@ -19,7 +19,7 @@ import type { CodecName } from './sdp/codecs.js';
 import { SdpError } from './sdp/sdp-error.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from './sip-credentials.js';
-import type { SipRequest, SipResponse, SrfApp } from './srf.js';
+import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -68,7 +68,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   const auth = await deps.authenticator.authenticate(request);
   if (!auth.ok) {
     log.info({ status: auth.status, reason: auth.reason }, 'INVITE not authenticated');
-    response.send(auth.status, auth.reason, auth.status === 401 ? { headers: { 'WWW-Authenticate': auth.challenge } } : {});
+    response.send(auth.status, auth.reason, auth.status === 401 ? { headers: repeatedHeader('WWW-Authenticate', auth.challenge) } : {});
     return;
   }
   const { credential } = auth;
@@ -102,6 +102,8 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
     const sdp = answerOffer(request.body, { ip: deps.media.announcedIp, port: media.port, preference, origin: offer.origin });
     const dialog = await deps.srf.createUAS(request, response, { localSdp: sdp.sdp, headers: { 'X-Meeting-Id': meeting.id } });
+    // A CANCEL that crossed our 200 won: drachtio already answered 487, so there is no call.
+    if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
     call = new PhoneCall(dialog, media, {
       callId,
       meetingId: meeting.id,
@@ -136,7 +138,7 @@ function reject(response: SipResponse, err: unknown, warningAgent: string, log: 
   }
   if (err instanceof GatewayError) {
     // 399: a miscellaneous warning, carrying the specific reason (RFC 3261 §20.43).
-    const warning = (err instanceof SdpError ? err.warning(warningAgent) : undefined) ?? `399 ${warningAgent} "${err.message.replace(/["\\]/g, '')}"`;
+    const warning = (err instanceof SdpError ? err.warning(warningAgent) : undefined) ?? `399 ${warningAgent} "${err.message.replace(/["\\]/g, '\\$&')}"`;
     log.info({ status: err.sipStatus, reason: err.message }, 'INVITE refused');
     response.send(err.sipStatus, reasonPhrase(err), { headers: { Warning: warning } });
     return;

@@ -57,7 +57,8 @@ export class PhoneCall {
     this.closed = true;
     const { log, store, callId } = this.context;
     if (end.by === 'gateway') {
-      await this.dialog
+      // Signal first, without waiting for the caller's 200: an unresponsive phone must not hold the media.
+      this.dialog
         .destroy({ headers: { Reason: `SIP;cause=200;text="${end.reason}"` } })
         .catch((err: Error) => log.warn({ reason: err.message }, 'BYE to the caller failed'));
     }

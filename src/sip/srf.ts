@@ -18,7 +18,7 @@ export interface SipRequest {
 }
 
 export interface SendOptions {
-  readonly headers?: Record<string, string | string[]>;
+  readonly headers?: Record<string, string>;
   readonly body?: string;
 }
 
@@ -87,4 +87,14 @@ interface WireInternals {
   closing: boolean;
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
   socket?: { destroy(): void };
+}
+
+/**
+ * A header that must appear as separate lines (WWW-Authenticate, RFC 3261 §7.3.1: its
+ * values may not be joined with commas). drachtio-srf keeps one string per header name
+ * and writes it as one line, so the later values ride in it as further header lines.
+ */
+export function repeatedHeader(name: string, values: readonly string[]): Record<string, string> {
+  if (values.some((value) => /[\r\n]/.test(value))) throw new RangeError(`a ${name} value contains a line break`);
+  return { [name]: values.join(`\r\n${name}: `) };
 }

@@ -1,0 +1,187 @@
+/**
+ * The gateway's SIP answers, request by request, from a raw SIP client through drachtio
+ * (the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS, TEST_DRACHTIO_SECRET
+ * and TEST_SIP_ADDRESS are set).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startTestGateway } from '../support/gateway.js';
+import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { PCMU_OFFER, SipCaller, wwwAuthenticateValues } from '../support/sip/sip-caller.js';
+import { type ReceivedSip, SipPeer, firstLine, header, isResponse } from '../support/sip/sip-peer.js';
+
+let target: DrachtioTarget;
+let gateway: Gateway;
+let peer: SipPeer;
+let identity: { username: string; password: string };
+
+const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
+const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
+
+beforeAll(async () => {
+  target = await drachtioTarget();
+  gateway = await startTestGateway({
+    DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
+    DRACHTIO_SECRET: target.secret,
+    SIP_DOMAIN: target.sipAddress.host,
+    MAX_PARTICIPANTS: '1',
+    RTP_MIN_PORT: '43500',
+    RTP_MAX_PORT: '43699',
+  });
+  for (let i = 0; i < 200 && (await fetch(`${gateway.httpUrl}/readyz`)).status !== 200; i++) await sleep(25);
+  await gateway.meetings.create({ id: 'sip-room' });
+  identity = await gateway.sipCredentials.create({});
+});
+
+afterEach(async () => {
+  await peer?.close();
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await target.close();
+});
+
+async function authenticatedInvite(caller: SipCaller, body: string | undefined): Promise<ReceivedSip> {
+  caller.invite(body === undefined ? {} : { body });
+  const challenge = await peer.next(isResponse(401));
+  caller.ackFailure(challenge);
+  caller.invite({ ...(body === undefined ? {} : { body }), authorization: caller.authorization(challenge, identity) });
+  return peer.next(finalResponse);
+}
+
+describe('requests other than INVITE', () => {
+  it('answers OPTIONS with 200 and what it allows and accepts', async () => {
+    peer = await SipPeer.udp(target.sipAddress);
+    peer.send(
+      [`OPTIONS ${uriOf('x')} SIP/2.0`, `Via: SIP/2.0/UDP ${peer.hostport};rport;branch=z9hG4bKopt1`, 'Max-Forwards: 70',
+        'From: <sip:probe@127.0.0.1>;tag=1', `To: <${uriOf('x')}>`, 'Call-ID: options-1@test', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'),
+    );
+    const response = await peer.next(finalResponse);
+    expect(firstLine(response.text)).toBe('SIP/2.0 200 OK');
+    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO');
+    expect(header(response.text, 'Accept')).toBe('application/sdp');
+  });
+
+  it('answers REGISTER with 405 and Allow', async () => {
+    peer = await SipPeer.udp(target.sipAddress);
+    peer.send(
+      [`REGISTER sip:${target.sipAddress.host} SIP/2.0`, `Via: SIP/2.0/UDP ${peer.hostport};rport;branch=z9hG4bKreg1`, 'Max-Forwards: 70',
+        'From: <sip:alice@127.0.0.1>;tag=1', 'To: <sip:alice@127.0.0.1>', 'Call-ID: register-1@test', 'CSeq: 1 REGISTER',
+        `Contact: <sip:alice@${peer.hostport}>`, 'Expires: 60', 'Content-Length: 0', '', ''].join('\r\n'),
+    );
+    const response = await peer.next(finalResponse);
+    expect(firstLine(response.text)).toBe('SIP/2.0 405 Method Not Allowed');
+    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO');
+  });
+});
+
+describe('authentication', () => {
+  it('challenges with SHA-256 and MD5 digests, realm = SIP_DOMAIN, qop=auth', async () => {
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('sip-room'));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    const values = wwwAuthenticateValues(challenge.text);
+    expect(values).toHaveLength(2);
+    expect(values[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=SHA-256, qop="auth"$/);
+    expect(values[1]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=MD5, qop="auth"$/);
+  });
+
+  it('costs an unauthenticated INVITE flood nothing but the challenge: no room, no router, no port', async () => {
+    peer = await SipPeer.udp(target.sipAddress);
+    await gateway.meetings.create({ id: 'flooded' });
+    const callers = Array.from({ length: 40 }, () => new SipCaller(peer, uriOf('flooded')));
+    for (const caller of callers) caller.invite({ body: PCMU_OFFER(30000) });
+    for (let i = 0; i < callers.length; i++) await peer.next(isResponse(401));
+    expect(await gateway.rooms.existing('flooded')).toBeUndefined();
+    expect(gateway.rooms.count).toBe(0);
+    const routers = await Promise.all(gateway.workers.workers.map(async (w) => (await w.dump()).routerIds.length));
+    expect(routers.reduce((a, b) => a + b, 0)).toBe(0);
+  });
+
+  it('refuses a replayed nonce count, with a fresh challenge', async () => {
+    await gateway.meetings.create({ id: 'replay' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('replay'));
+    caller.invite({ body: 'v=0\r\n' });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    const authorization = caller.authorization(challenge, identity);
+    caller.invite({ body: 'v=0\r\n', authorization });
+    const first = await peer.next(finalResponse);
+    caller.ackFailure(first);
+    expect(firstLine(first.text)).toMatch(/^SIP\/2\.0 400 /); // that SDP is broken, but the credentials were fine
+    caller.invite({ body: 'v=0\r\n', authorization });
+    const replayed = await peer.next(finalResponse);
+    caller.ackFailure(replayed);
+    expect(firstLine(replayed.text)).toBe('SIP/2.0 401 Nonce Count Reused');
+  });
+
+  it('answers a wrong password with 403', async () => {
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('sip-room'));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, { ...identity, password: 'wrong' }) });
+    const response = await peer.next(finalResponse);
+    caller.ackFailure(response);
+    expect(firstLine(response.text)).toBe('SIP/2.0 403 Wrong Credentials');
+  });
+});
+
+describe('routing and SDP', () => {
+  it.each([
+    ['an unknown meeting', 'nobody-here', PCMU_OFFER(30000), 'SIP/2.0 404 Meeting Not Found', /^399 127\.0\.0\.1 "meeting \\"nobody-here\\" does not exist"$/],
+    ['malformed SDP', 'sip-room', 'this is not sdp', /^SIP\/2\.0 400 /, /^399 /],
+    ['SDP with only video', 'sip-room', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=video 30000 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n', 'SIP/2.0 488 Not Acceptable Here', /^304 /],
+    ['no common codec', 'sip-room', 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 3\r\na=rtpmap:3 GSM/8000\r\n', 'SIP/2.0 488 Not Acceptable Here', /^305 .*"Incompatible media format: we support PCMU, PCMA, G722, opus"$/],
+  ])('answers %s with the right status and a Warning', async (_case, meetingId, body, status, warning) => {
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf(meetingId));
+    const response = await authenticatedInvite(caller, body);
+    caller.ackFailure(response);
+    expect(firstLine(response.text)).toMatch(status);
+    expect(header(response.text, 'Warning')).toMatch(warning);
+    expect(gateway.sip.calls.size).toBe(0);
+  });
+
+  it('answers 486 when the meeting is full, and the first caller keeps its call', async () => {
+    await gateway.meetings.create({ id: 'small' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const first = new SipCaller(peer, uriOf('small'));
+    const answered = await authenticatedInvite(first, PCMU_OFFER(30002));
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    const second = new SipCaller(peer, uriOf('small'));
+    const refused = await authenticatedInvite(second, PCMU_OFFER(30004));
+    second.ackFailure(refused);
+    expect(firstLine(refused.text)).toBe('SIP/2.0 486 Meeting Full');
+    expect(gateway.sip.calls.size).toBe(1);
+    await gateway.meetings.end('small');
+    await peer.next((m) => m.text.startsWith('BYE '));
+    await sleep(100);
+    expect(gateway.sip.calls.size).toBe(0);
+  });
+
+  it('a CANCEL before the answer gets 487 and leaves no call, member or transport behind', async () => {
+    await gateway.meetings.create({ id: 'cancelled' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('cancelled'));
+    caller.invite({ body: PCMU_OFFER(30006) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    caller.invite({ body: PCMU_OFFER(30006), authorization: caller.authorization(challenge, identity) });
+    caller.cancel();
+    const terminated = await peer.next(isResponse(487, 'INVITE'));
+    caller.ackFailure(terminated);
+    await sleep(300);
+    expect(gateway.sip.calls.size).toBe(0);
+    expect(await gateway.store.listCalls('cancelled')).toEqual([]);
+    const room = await gateway.rooms.existing('cancelled');
+    expect(room?.size ?? 0).toBe(0);
+    if (room) expect((await room.router.dump()).transportIds).toEqual([]);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * A scripted SIP caller over a raw SipPeer: builds INVITEs (with or without SDP and
+ * digest credentials), so tests can send exactly the request a case needs.
+ */
+import { randomUUID } from 'node:crypto';
+import { digestResponse, parseDigest } from './digest.js';
+import { type ReceivedSip, type SipPeer, header } from './sip-peer.js';
+
+export interface CallerIdentity {
+  readonly username: string;
+  readonly password: string;
+}
+
+export const PCMU_OFFER = (port: number) =>
+  'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n' +
+  `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n`;
+
+export class SipCaller {
+  readonly callId = `${randomUUID()}@test`;
+  private cseq = 1;
+  private readonly fromTag = randomUUID().slice(0, 8);
+  branch = '';
+
+  constructor(
+    private readonly peer: SipPeer,
+    private readonly requestUri: string,
+  ) {}
+
+  invite(options: { body?: string; authorization?: string; contentType?: string } = {}): string {
+    this.branch = `z9hG4bK${randomUUID().slice(0, 12)}`;
+    const body = options.body ?? '';
+    const lines = [
+      `INVITE ${this.requestUri} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
+      'Max-Forwards: 70',
+      `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
+      `To: <${this.requestUri}>`,
+      `Call-ID: ${this.callId}`,
+      `CSeq: ${this.cseq++} INVITE`,
+      `Contact: <sip:caller@${this.peer.hostport}>`,
+      ...(options.authorization ? [`Authorization: ${options.authorization}`] : []),
+      ...(body ? [`Content-Type: ${options.contentType ?? 'application/sdp'}`] : []),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ];
+    const text = lines.join('\r\n');
+    this.peer.send(text);
+    return text;
+  }
+
+  /** The ACK for a non-2xx final response to the last INVITE (same branch, RFC 3261 §17.1.1.3). */
+  ackFailure(response: ReceivedSip): void {
+    const cseq = (header(response.text, 'CSeq') ?? '').split(' ')[0];
+    this.peer.send(
+      [
+        `ACK ${this.requestUri} SIP/2.0`,
+        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
+        'Max-Forwards: 70',
+        `From: ${header(response.text, 'From')}`,
+        `To: ${header(response.text, 'To')}`,
+        `Call-ID: ${this.callId}`,
+        `CSeq: ${cseq} ACK`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  }
+
+  cancel(): void {
+    this.peer.send(
+      [
+        `CANCEL ${this.requestUri} SIP/2.0`,
+        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
+        'Max-Forwards: 70',
+        `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
+        `To: <${this.requestUri}>`,
+        `Call-ID: ${this.callId}`,
+        `CSeq: ${this.cseq - 1} CANCEL`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  }
+
+  /** An MD5 qop=auth Authorization answering a 401's MD5 challenge. */
+  authorization(challengeResponse: ReceivedSip, identity: CallerIdentity, nc = '00000001'): string {
+    const challenge = wwwAuthenticateValues(challengeResponse.text).map(parseDigest).find((c) => c.algorithm === 'MD5');
+    if (!challenge) throw new Error('no MD5 challenge in the 401');
+    const params = {
+      username: identity.username,
+      realm: challenge.realm ?? '',
+      nonce: challenge.nonce ?? '',
+      uri: this.requestUri,
+      cnonce: 'c0ffee42',
+      nc,
+      qop: 'auth',
+    };
+    const response = digestResponse('INVITE', identity.password, params);
+    return `Digest username="${params.username}", realm="${params.realm}", nonce="${params.nonce}", uri="${params.uri}", response="${response}", algorithm=MD5, cnonce="${params.cnonce}", nc=${nc}, qop=auth`;
+  }
+}
+
+/** Every WWW-Authenticate header line of a response, in order. */
+export function wwwAuthenticateValues(text: string): string[] {
+  const head = text.slice(0, text.indexOf('\r\n\r\n'));
+  return head
+    .split('\r\n')
+    .filter((line) => /^www-authenticate:/i.test(line))
+    .map((line) => line.slice(line.indexOf(':') + 1).trim());
+}
