@@ -11,6 +11,7 @@ export type GatewayErrorCode =
   | 'gone'
   | 'busy'
   | 'not_acceptable'
+  | 'unsupported_media_type'
   | 'unavailable';
 
 const STATUS: Record<GatewayErrorCode, { http: number; sip: number }> = {
@@ -22,6 +23,7 @@ const STATUS: Record<GatewayErrorCode, { http: number; sip: number }> = {
   gone: { http: 410, sip: 404 },
   busy: { http: 409, sip: 486 },
   not_acceptable: { http: 422, sip: 488 },
+  unsupported_media_type: { http: 415, sip: 415 },
   unavailable: { http: 503, sip: 503 },
 };
 

@@ -3,10 +3,12 @@
  * environment variables of the same name, validated once at start-up and frozen.
  */
 import { readFileSync } from 'node:fs';
+import type { DigestAlgorithm } from '../sip/digest/digest-hash.js';
 import type { CodecName } from '../sip/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
   codecList,
+  digestAlgorithmList,
   type HostPort,
   type ValueType,
   hostPort,
@@ -33,6 +35,8 @@ export interface GatewayConfig {
   readonly drachtioSecret: string;
   /** Signs digest nonces; every node must share it. Unset: a random one per process. */
   readonly sipNonceSecret: string | undefined;
+  /** The digest algorithms challenged with, in order. */
+  readonly sipDigestAlgorithms: readonly DigestAlgorithm[];
   /** Our codec order of preference for phone legs. */
   readonly sipCodecs: readonly CodecName[];
   readonly rtpListenIp: string;
@@ -94,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     drachtioAddress: optional('DRACHTIO_ADDRESS', hostPort),
     drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),
     sipNonceSecret: optional('SIP_NONCE_SECRET', secret(16), true),
+    sipDigestAlgorithms: required('SIP_DIGEST_ALGORITHMS', digestAlgorithmList),
     sipCodecs: required('SIP_CODECS', codecList),
     rtpListenIp: required('RTP_LISTEN_IP', ipAddress),
     announcedIp: required('ANNOUNCED_IP', ipAddress),

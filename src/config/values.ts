@@ -3,6 +3,7 @@
  * raw text is not acceptable; the caller turns that into a ConfigError naming the key.
  */
 import { isIP } from 'node:net';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/digest/digest-hash.js';
 import { CODECS, type CodecName } from '../sip/sdp/codecs.js';
 
 export interface ValueType<T> {
@@ -96,12 +97,18 @@ export function oneOf<T extends string>(...choices: T[]): ValueType<T> {
   };
 }
 
-/** A comma-separated codec preference such as "PCMU,PCMA,G722,opus": known names, each once. */
-export const codecList: ValueType<readonly CodecName[]> = {
-  expected: `a comma-separated list of ${Object.keys(CODECS).join(', ')} (each at most once)`,
-  parse(raw) {
-    const names = raw.split(',').map((name) => name.trim());
-    const known = names.every((name): name is CodecName => Object.hasOwn(CODECS, name));
-    return known && new Set(names).size === names.length ? Object.freeze(names) : undefined;
-  },
-};
+/** An ordered, comma-separated choice among known names, each at most once ("PCMU,PCMA"). */
+function orderedChoice<T extends string>(known: readonly T[]): ValueType<readonly T[]> {
+  return {
+    expected: `a comma-separated list of ${known.join(', ')} (each at most once)`,
+    parse(raw) {
+      const names = raw.split(',').map((name) => name.trim());
+      const valid = names.every((name): name is T => (known as readonly string[]).includes(name));
+      return valid && new Set(names).size === names.length ? Object.freeze(names) : undefined;
+    },
+  };
+}
+
+export const codecList: ValueType<readonly CodecName[]> = orderedChoice(Object.keys(CODECS) as CodecName[]);
+
+export const digestAlgorithmList: ValueType<readonly DigestAlgorithm[]> = orderedChoice(DIGEST_ALGORITHMS);

@@ -16,9 +16,9 @@ import { callerDisplayName } from './caller-name.js';
 import { PhoneCall } from './phone-call.js';
 import { answerOffer } from './sdp/answer-offer.js';
 import type { CodecName } from './sdp/codecs.js';
-import { SdpError } from './sdp/sdp-error.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from './sip-credentials.js';
+import { sipWarning } from './sip-warning.js';
 import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
 
 export interface DialInDeps {
@@ -111,6 +111,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
       log,
       sdp: { ip: deps.media.announcedIp, preference, origin: sdp.origin, answer: sdp.sdp },
       warningAgent: deps.sipDomain,
+      telephoneEvent: sdp.telephoneEvent,
     });
     deps.calls.set(callId, call);
     void call.whenEnded().then(() => deps.calls.delete(callId));
@@ -137,10 +138,8 @@ function reject(response: SipResponse, err: unknown, warningAgent: string, log: 
     return;
   }
   if (err instanceof GatewayError) {
-    // 399: a miscellaneous warning, carrying the specific reason (RFC 3261 §20.43).
-    const warning = (err instanceof SdpError ? err.warning(warningAgent) : undefined) ?? `399 ${warningAgent} "${err.message.replace(/["\\]/g, '\\$&')}"`;
     log.info({ status: err.sipStatus, reason: err.message }, 'INVITE refused');
-    response.send(err.sipStatus, reasonPhrase(err), { headers: { Warning: warning } });
+    response.send(err.sipStatus, reasonPhrase(err), { headers: { Warning: sipWarning(err, warningAgent) } });
     return;
   }
   log.error({ err }, 'INVITE failed');

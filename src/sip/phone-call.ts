@@ -5,12 +5,18 @@
  * the media, then deregisters the call, then logs one summary line.
  */
 import type { Logger } from '../logger.js';
+import { GatewayError } from '../errors.js';
 import type { PhoneMedia } from '../media/phone-media.js';
 import type { GatewayStore } from '../store/store.js';
+import { DtmfReceiver } from './dtmf/dtmf-events.js';
+import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
+import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
+import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
 import { answerOffer } from './sdp/answer-offer.js';
 import type { CodecName } from './sdp/codecs.js';
-import { SdpError } from './sdp/sdp-error.js';
+import type { TelephoneEvent } from './sdp/negotiated-media.js';
 import type { SdpOrigin } from './sdp/sdp-writer.js';
+import { sipWarning } from './sip-warning.js';
 import type { SipDialog, SipRequest, SipResponse } from './srf.js';
 
 export type CallEnd =
@@ -25,9 +31,13 @@ export interface CallContext {
   /** Our side of the SDP: address, codec preference, the session's o= line and our last answer. */
   readonly sdp: { readonly ip: string; readonly preference: readonly CodecName[]; origin: SdpOrigin; answer: string };
   readonly warningAgent: string;
+  /** RFC 4733 DTMF as negotiated; undefined when the phone offered none. */
+  readonly telephoneEvent: TelephoneEvent | undefined;
 }
 
 export class PhoneCall {
+  /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
+  readonly dtmf = new DtmfReceiver();
   private closed = false;
   private readonly startedAt = Date.now();
   private readonly ended: Promise<void>;
@@ -41,6 +51,15 @@ export class PhoneCall {
     this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
     dialog.on('destroy', () => void this.close({ by: 'caller' }));
     dialog.on('modify', (request, response) => this.reinvite(request, response));
+    dialog.on('info', (request, response) => this.info(request, response));
+    const { telephoneEvent, log } = context;
+    if (telephoneEvent) {
+      const decoder = new TelephoneEventDecoder(telephoneEvent.clockRate, ({ digit, durationMs }) =>
+        this.dtmf.receive({ digit, durationMs, source: 'rfc4733' }),
+      );
+      media.onTelephoneEvent(telephoneEvent.payloadType, (packet) => decoder.push(packet));
+    }
+    this.dtmf.on('digit', ({ digit, source }) => log.info({ digit, source }, 'DTMF digit'));
   }
 
   get callId(): string {
@@ -71,6 +90,20 @@ export class PhoneCall {
     this.resolveEnded();
   }
 
+  /** SIP INFO carrying DTMF (application/dtmf-relay, application/dtmf). */
+  private info(request: SipRequest, response: SipResponse): void {
+    try {
+      const dtmf = parseSipInfoDtmf(request.get('Content-Type'), request.body ?? '');
+      response.send(200);
+      if (dtmf) this.dtmf.receive({ ...dtmf, source: 'sip-info' });
+    } catch (err) {
+      if (err instanceof UnsupportedMediaTypeError) return response.send(415, undefined, { headers: { Accept: err.acceptHeader() } });
+      if (err instanceof GatewayError) return response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });
+      this.context.log.error({ err }, 'INFO failed');
+      response.send(500);
+    }
+  }
+
   /** Hold, unhold and media changes: answer with the same codec and a new o= version. */
   private reinvite(request: SipRequest, response: SipResponse): void {
     const { sdp, log } = this.context;
@@ -91,9 +124,8 @@ export class PhoneCall {
       log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
       response.send(200, undefined, { body: answer.sdp });
     } catch (err) {
-      if (err instanceof SdpError) {
-        const warning = err.warning(this.context.warningAgent);
-        response.send(err.sipStatus, undefined, warning ? { headers: { Warning: warning } } : {});
+      if (err instanceof GatewayError) {
+        response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });
         return;
       }
       log.error({ err }, 're-INVITE failed');

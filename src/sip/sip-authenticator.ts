@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SipCredential } from '../store/store.js';
 import { MalformedAuthorizationError, parseAuthorization } from './digest/authorization-header.js';
+import type { DigestAlgorithm } from './digest/digest-hash.js';
 import { type DigestFailure, DigestVerifier } from './digest/digest-verifier.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { NonceIssuer } from './digest/nonce-issuer.js';
@@ -35,13 +36,14 @@ export class SipAuthenticator {
 
   constructor(
     private readonly realm: string,
+    private readonly algorithms: readonly DigestAlgorithm[],
     secret: string | undefined,
     private readonly credentials: Pick<SipCredentials, 'lookup'>,
     nonceCounts: NonceCountStore,
   ) {
     // Without a configured secret, nonces are only valid on this process: fine for one node.
     this.nonces = new NonceIssuer({ secret: secret ?? randomBytes(32), realm });
-    this.verifier = new DigestVerifier({ realm, nonces: this.nonces, nonceCounts });
+    this.verifier = new DigestVerifier({ realm, nonces: this.nonces, nonceCounts, algorithms });
   }
 
   async authenticate(request: SipRequest): Promise<Authentication> {
@@ -65,6 +67,6 @@ export class SipAuthenticator {
   }
 
   private challenge(reason: string, stale: boolean): Authentication {
-    return { ok: false, status: 401, reason, challenge: wwwAuthenticate({ realm: this.realm, nonce: this.nonces.issue(), stale }) };
+    return { ok: false, status: 401, reason, challenge: wwwAuthenticate({ realm: this.realm, nonce: this.nonces.issue(), stale, algorithms: this.algorithms }) };
   }
 }

@@ -41,7 +41,7 @@ export class SipService {
     const service = new SipService(frontEnd);
     const { srf } = frontEnd;
     const sipLog = log.child({ component: 'sip' });
-    const authenticator = new SipAuthenticator(config.sipDomain, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);
+    const authenticator = new SipAuthenticator(config.sipDomain, config.sipDigestAlgorithms, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);
 
     srf.invite(
       dialIn({

@@ -78,7 +78,7 @@ describe('requests other than INVITE', () => {
 });
 
 describe('authentication', () => {
-  it('challenges with SHA-256 and MD5 digests, realm = SIP_DOMAIN, qop=auth', async () => {
+  it('challenges with MD5 and SHA-256 digests on separate lines, realm = SIP_DOMAIN, qop=auth', async () => {
     peer = await SipPeer.udp(target.sipAddress);
     const caller = new SipCaller(peer, uriOf('sip-room'));
     caller.invite({ body: PCMU_OFFER(30000) });
@@ -86,8 +86,8 @@ describe('authentication', () => {
     caller.ackFailure(challenge);
     const values = wwwAuthenticateValues(challenge.text);
     expect(values).toHaveLength(2);
-    expect(values[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=SHA-256, qop="auth"$/);
-    expect(values[1]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=MD5, qop="auth"$/);
+    expect(values[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=MD5, qop="auth"$/);
+    expect(values[1]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=SHA-256, qop="auth"$/);
   });
 
   it('costs an unauthenticated INVITE flood nothing but the challenge: no room, no router, no port', async () => {
@@ -183,5 +183,35 @@ describe('routing and SDP', () => {
     const room = await gateway.rooms.existing('cancelled');
     expect(room?.size ?? 0).toBe(0);
     if (room) expect((await room.router.dump()).transportIds).toEqual([]);
+  });
+});
+
+describe('in the call', () => {
+  it('takes DTMF in SIP INFO (dtmf-relay and dtmf), and refuses other INFO bodies with 415', async () => {
+    await gateway.meetings.create({ id: 'keys' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('keys'));
+    const answered = await authenticatedInvite(caller, PCMU_OFFER(30008));
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    caller.inDialog(answered, 'ACK');
+    const call = gateway.sip.calls.get(caller.callId)!;
+    const digits: string[] = [];
+    call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
+
+    caller.inDialog(answered, 'INFO', { body: 'Signal=5\r\nDuration=160\r\n' });
+    expect(firstLine((await peer.next(isResponse(200, 'INFO'))).text)).toBe('SIP/2.0 200 OK');
+    caller.inDialog(answered, 'INFO', { body: '#', contentType: 'application/dtmf' });
+    await peer.next(isResponse(200, 'INFO'));
+    caller.inDialog(answered, 'INFO', { body: 'hello', contentType: 'text/plain' });
+    const refused = await peer.next(isResponse(415, 'INFO'));
+    expect(header(refused.text, 'Accept')).toBe('application/dtmf-relay, application/dtmf');
+    caller.inDialog(answered, 'INFO', { body: 'Signal=Z\r\n' });
+    expect(header((await peer.next(isResponse(400, 'INFO'))).text, 'Warning')).toMatch(/^399 /);
+    expect(digits).toEqual(['5:sip-info', '#:sip-info']);
+
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+    await call.whenEnded();
+    expect(gateway.sip.calls.size).toBe(0);
   });
 });

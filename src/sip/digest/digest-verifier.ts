@@ -47,6 +47,8 @@ export interface DigestVerifierOptions {
   readonly realm: string;
   readonly nonces: NonceVerifier;
   readonly nonceCounts: NonceCountStore;
+  /** The algorithms we challenge with; all of DIGEST_ALGORITHMS when absent. */
+  readonly algorithms?: readonly DigestAlgorithm[];
 }
 
 export class DigestVerifier {
@@ -58,7 +60,7 @@ export class DigestVerifier {
     const fail = (reason: DigestFailure): DigestOutcome => ({ ok: false, reason });
 
     if (credentials.realm !== realm) return fail('realm-mismatch');
-    const algorithm = offeredAlgorithm(credentials.algorithm);
+    const algorithm = offeredAlgorithm(credentials.algorithm, this.options.algorithms ?? DIGEST_ALGORITHMS);
     if (!algorithm) return fail('bad-algorithm');
     const { cnonce, nc } = credentials;
     const count = nc === undefined ? undefined : parseNonceCount(nc);
@@ -90,9 +92,9 @@ export class DigestVerifier {
 }
 
 /** Absent means MD5 (RFC 7616 §3.3); names compare case-insensitively. */
-function offeredAlgorithm(name: string | undefined): DigestAlgorithm | undefined {
-  if (name === undefined) return 'MD5';
-  return DIGEST_ALGORITHMS.find((algorithm) => algorithm.toLowerCase() === name.toLowerCase());
+function offeredAlgorithm(name: string | undefined, offered: readonly DigestAlgorithm[]): DigestAlgorithm | undefined {
+  const wanted = (name ?? 'MD5').toLowerCase();
+  return offered.find((algorithm) => algorithm.toLowerCase() === wanted);
 }
 
 function sameDigest(expected: string, received: string): boolean {

@@ -1,9 +1,11 @@
 /**
- * The WWW-Authenticate values of a 401: one Digest challenge per algorithm we accept,
- * SHA-256 first (RFC 8760), all with the same nonce and qop="auth". A client picks the
- * first algorithm it supports; old phones that only know MD5 skip the SHA-256 one.
+ * The WWW-Authenticate values of a 401: one Digest challenge per algorithm we accept, in
+ * our order of preference (RFC 8760 §2.4), all with the same nonce and qop="auth". A
+ * client should pick the first algorithm it supports, but some (baresip 1.0's libre among
+ * them) fail on a first challenge they do not support instead of skipping it, which is why
+ * the order is configurable.
  */
-import { DIGEST_ALGORITHMS } from './digest-hash.js';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './digest-hash.js';
 
 export interface DigestChallenge {
   /** The SIP domain. */
@@ -13,11 +15,13 @@ export interface DigestChallenge {
   readonly stale?: boolean;
   /** Returned unchanged by the client; verification does not rely on it. */
   readonly opaque?: string;
+  /** The algorithms offered, in order; all of DIGEST_ALGORITHMS when absent. */
+  readonly algorithms?: readonly DigestAlgorithm[];
 }
 
 /** One header value per algorithm, in the order they must appear. */
 export function wwwAuthenticate(challenge: DigestChallenge): string[] {
-  return DIGEST_ALGORITHMS.map((algorithm) => {
+  return (challenge.algorithms ?? DIGEST_ALGORITHMS).map((algorithm) => {
     const params = [`realm=${quote(challenge.realm)}`, `nonce=${quote(challenge.nonce)}`];
     if (challenge.opaque !== undefined) params.push(`opaque=${quote(challenge.opaque)}`);
     params.push(`algorithm=${algorithm}`, 'qop="auth"');
