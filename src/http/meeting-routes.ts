@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
+import { errorView } from './schemas.js';
 
 const meetingIdSchema = { type: 'string', pattern: MEETING_ID_PATTERN.source } as const;
 
@@ -29,12 +30,6 @@ const participantView = {
     muted: { type: 'boolean' },
     joinedAt: { type: 'string' },
   },
-} as const;
-
-const errorView = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
 } as const;
 
 const byId = {

@@ -7,6 +7,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
 import type { SipCredentialSummary, SipCredentials } from '../sip/sip-credentials.js';
+import { errorView } from './schemas.js';
 
 const issuedView = {
   type: 'object',
@@ -29,12 +30,6 @@ const summaryView = {
     meetingId: { type: 'string' },
     createdAt: { type: 'string' },
   },
-} as const;
-
-const errorView = {
-  type: 'object',
-  required: ['error', 'message'],
-  properties: { error: { type: 'string' }, message: { type: 'string' } },
 } as const;
 
 interface CreateBody {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
-import { startTestGateway } from '../support/gateway.js';
+import { startSipTestGateway } from '../support/gateway.js';
 import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 
@@ -53,16 +53,12 @@ const sipUri = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host
 
 beforeAll(async () => {
   target = await drachtioTarget();
-  gateway = await startTestGateway({
-    DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
-    DRACHTIO_SECRET: target.secret,
-    SIP_DOMAIN: target.sipAddress.host,
+  gateway = await startSipTestGateway(target, {
     // baresip 1.0 (Debian 12) gives up when any challenge is not MD5, even with MD5 beside it.
     SIP_DIGEST_ALGORITHMS: 'MD5',
     RTP_MIN_PORT: '43200',
     RTP_MAX_PORT: '43499',
   });
-  await until(async () => (await fetch(`${gateway.httpUrl}/readyz`)).status === 200, 10_000, 'gateway ready (connected to drachtio)');
   browser = await launchChromium({ toneHz: BROWSER_HZ });
 }, 60_000);
 

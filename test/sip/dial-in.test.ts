@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
+import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller, wwwAuthenticateValues } from '../support/sip/sip-caller.js';
 import { type ReceivedSip, SipPeer, firstLine, header, isResponse } from '../support/sip/sip-peer.js';
@@ -21,15 +21,11 @@ const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 beforeAll(async () => {
   target = await drachtioTarget();
-  gateway = await startTestGateway({
-    DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
-    DRACHTIO_SECRET: target.secret,
-    SIP_DOMAIN: target.sipAddress.host,
+  gateway = await startSipTestGateway(target, {
     MAX_PARTICIPANTS: '1',
     RTP_MIN_PORT: '43500',
     RTP_MAX_PORT: '43699',
   });
-  for (let i = 0; i < 200 && (await fetch(`${gateway.httpUrl}/readyz`)).status !== 200; i++) await sleep(25);
   await gateway.meetings.create({ id: 'sip-room' });
   identity = await gateway.sipCredentials.create({});
 });
