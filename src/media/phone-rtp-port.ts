@@ -63,7 +63,6 @@ export class PhoneRtpPort {
   private phone: RtpAddress | undefined;
   private mediasoup: RtpAddress | undefined;
   private closed = false;
-  private packetsFromPhone = 0;
 
   private constructor(
     private readonly phoneSocket: Socket,
@@ -100,15 +99,6 @@ export class PhoneRtpPort {
     return { ip: address, port };
   }
 
-  /** Where the phone is, once known. */
-  get remote(): RtpAddress | undefined {
-    return this.phone;
-  }
-
-  get receivedFromPhone(): number {
-    return this.packetsFromPhone;
-  }
-
   /** The PlainTransport's own address, where phone RTP is relayed to. */
   connectToMediasoup(address: RtpAddress): void {
     this.mediasoup = address;
@@ -134,7 +124,6 @@ export class PhoneRtpPort {
     if (this.closed || packet.length < 12) return;
     this.phone = from;
     if (isRtcp(packet)) return; // mediasoup reports on the phone's stream itself; phone RTCP is not needed.
-    this.packetsFromPhone++;
     if (this.tapped && (packet[1]! & 0x7f) === this.tapped.payloadType) {
       const view = readRtp(packet);
       if (view) this.tapped.listener(view);
