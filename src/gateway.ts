@@ -67,7 +67,6 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       {
         maxParticipants: config.maxParticipants,
         emptyGraceMs: config.emptyRoomGraceMs,
-        webRtcListen,
         nodeId,
       },
       log,

@@ -86,12 +86,12 @@ export class PhoneMedia {
     this.rtpPort.setRemote(remote);
   }
 
-  /** Leaves the room (closing the transport, producer and consumers) and frees the port. */
+  /** Leaves the room and frees the port. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    // Leaving the room closes the member's transports (and so its producer and consumers).
     this.room.remove(this.member.id, reason);
-    this.member.close();
     this.rtpPort.close();
   }
 }

@@ -13,7 +13,6 @@ import { type MemberChannel, type MemberIdentity, RoomMember } from './room-memb
 
 export interface RoomOptions {
   readonly maxParticipants: number;
-  readonly webRtcListen: { ip: string; announcedIp: string };
 }
 
 /** Why a room closes, and what its participants are told. */
@@ -106,12 +105,6 @@ export class Room extends EventEmitter<RoomEvents> {
     this.members.set(member.id, member);
     this.log.info({ participantId: member.id, kind: member.kind }, 'participant joined');
     this.emit('memberAdded', member);
-    return member;
-  }
-
-  member(id: string): RoomMember {
-    const member = this.members.get(id);
-    if (!member) throw new GatewayError('not_found', `participant "${id}" is not in the meeting`);
     return member;
   }
 
