@@ -3,12 +3,12 @@
  * plays its own tone, and each page must hear the other's tone through mediasoup.
  */
 import { execFileSync } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { startTestGateway } from '../support/gateway.js';
+import { until } from '../support/until.js';
 
 const ALICE_HZ = 600;
 const BOB_HZ = 1000;
@@ -27,14 +27,6 @@ afterAll(async () => {
   await Promise.all([alice?.close(), bob?.close()]);
   await gateway?.close();
 });
-
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
 
 describe('two browsers in one meeting', () => {
   it('each hears the other one\'s tone', { timeout: 60_000 }, async () => {

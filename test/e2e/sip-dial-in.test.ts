@@ -11,6 +11,7 @@ import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState,
 import { startSipTestGateway } from '../support/gateway.js';
 import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { until } from '../support/until.js';
 
 const PHONE_HZ = 1000;
 const BROWSER_HZ = 600;
@@ -28,14 +29,6 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   });
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
   return (await response.json()) as T;
-}
-
-async function until(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(50);
-  }
 }
 
 async function phone(codec: PhoneCodec, credentials: { username: string; password: string }): Promise<BaresipPhone> {

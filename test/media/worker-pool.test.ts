@@ -3,14 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ROUTER_CODECS } from '../../src/media/codecs.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+import { until } from '../support/until.js';
 
 describe('WorkerPool', () => {
   let pool: WorkerPool | undefined;
@@ -47,11 +40,11 @@ describe('WorkerPool', () => {
 
     process.kill(victim.pid, 'SIGKILL');
     const p = pool;
-    await until(() => p.problem() !== undefined);
+    await until(() => p.problem() !== undefined, 10_000, 'the dead worker to be reported');
     expect(p.problem()).toBe('1 of 2 mediasoup workers running');
-    await until(() => routerClosedByWorker);
+    await until(() => routerClosedByWorker, 10_000, 'the router to close with its worker');
 
-    await until(() => p.problem() === undefined);
+    await until(() => p.problem() === undefined, 10_000, 'the replacement worker');
     expect(p.workers.map((w) => w.pid)).not.toContain(victim.pid);
     const died = lines().find((l) => l.msg === 'mediasoup worker died; replacing it');
     expect(died).toMatchObject({ pid: victim.pid, level: 50 });

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startTestGateway } from '../support/gateway.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
+import { until } from '../support/until.js';
 
 let gateway: Gateway;
 const clients: SignalingTestClient[] = [];
@@ -41,14 +42,6 @@ const opusParameters = (ssrc: number) => ({
   headerExtensions: [],
   rtcp: { cname: `c${ssrc}`, reducedSize: true },
 });
-
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('signaling refusals', () => {
   it('closes the socket with 4404 and a reason for an unknown meeting', async () => {
