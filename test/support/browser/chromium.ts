@@ -28,7 +28,7 @@ export interface LaunchedChromium {
   /** Their console warnings and errors, for failure messages. */
   readonly consoleMessages: readonly string[];
   newPage(): Promise<Page>;
-  /** Closes the browser and removes its profile and tone file. Safe to call twice. */
+  /** Closes the browser (if still alive) and removes its profile and tone file. Safe to call twice. */
   close(): Promise<void>;
 }
 
@@ -73,6 +73,9 @@ export async function launchChromium({ toneHz }: LaunchChromiumOptions): Promise
       closed = true;
       try {
         await context.close();
+      } catch (error) {
+        // A test may have killed the browser on purpose; then there is nothing left to close.
+        if (!/has been closed/.test((error as Error).message)) throw error;
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
