@@ -9,6 +9,7 @@ import { ConfigError } from './config-error.js';
 import {
   codecList,
   digestAlgorithmList,
+  flag,
   type HostPort,
   type ValueType,
   hostPort,
@@ -43,6 +44,11 @@ export interface GatewayConfig {
   readonly announcedIp: string;
   readonly rtpMinPort: number;
   readonly rtpMaxPort: number;
+  /**
+   * true: phone media goes where the phone's RTP comes from (symmetric RTP, so NATed
+   * phones work). false: only to the address in the phone's SDP.
+   */
+  readonly rtpComedia: boolean;
   readonly mediasoupWorkers: number;
   /** Most participants (browsers and phones) one meeting admits. */
   readonly maxParticipants: number;
@@ -104,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     announcedIp: required('ANNOUNCED_IP', ipAddress),
     rtpMinPort,
     rtpMaxPort,
+    rtpComedia: required('RTP_COMEDIA', flag),
     mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
     maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),
     emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,

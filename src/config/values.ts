@@ -97,6 +97,17 @@ export function oneOf<T extends string>(...choices: T[]): ValueType<T> {
   };
 }
 
+/** true/false (also 1/0, yes/no, on/off), as env variables spell switches. */
+export const flag: ValueType<boolean> = {
+  expected: 'true or false',
+  parse(raw) {
+    const word = raw.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(word)) return true;
+    if (['false', '0', 'no', 'off'].includes(word)) return false;
+    return undefined;
+  },
+};
+
 /** An ordered, comma-separated choice among known names, each at most once ("PCMU,PCMA"). */
 function orderedChoice<T extends string>(known: readonly T[]): ValueType<readonly T[]> {
   return {

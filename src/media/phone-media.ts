@@ -1,14 +1,20 @@
 /**
  * The media of one phone call: the phone-facing RTP port, a PlainTransport on the
  * meeting's router (on loopback, fed by that port), the producer carrying the caller's
- * audio as-is (browsers consume G.711, G.722 and opus without transcoding), and the
- * caller's membership in the room. Closing it releases all of that.
+ * audio as-is (browsers consume G.711, G.722 and opus without transcoding), what the
+ * caller hears, and the caller's membership in the room. open() allocates before the
+ * codec is known, so a late offer can announce the port; start() follows the SDP
+ * exchange. Closing it releases all of that.
  */
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
-import type { NegotiatedCodec, TelephoneEvent } from '../sip/sdp/negotiated-media.js';
-import { PhoneRtpPort, type RtpAddress, type RtpPacketView } from './phone-rtp-port.js';
+import type { NegotiatedMedia } from '../sip/sdp/negotiated-media.js';
+import { AUDIO_LEVEL_URI, audioLevel } from './audio-level.js';
+import { g711Decode } from './codecs/g711.js';
+import { ContinuousRtpStream } from './continuous-rtp-stream.js';
+import { DominantSpeakerFeed } from './dominant-speaker-feed.js';
+import { type LevelMeter, PhoneRtpPort, type RtpPacketView } from './phone-rtp-port.js';
 import type { Room } from './room.js';
 import type { MemberChannel, MemberIdentity, RoomMember } from './room-member.js';
 
@@ -16,33 +22,37 @@ export interface PhoneMediaOptions {
   readonly room: Room;
   readonly identity: MemberIdentity;
   readonly channel: MemberChannel;
-  readonly codec: NegotiatedCodec;
-  readonly telephoneEvent: TelephoneEvent | undefined;
-  /** Where the phone said it receives; undefined means learn it from its packets. */
-  readonly remote: RtpAddress | undefined;
   readonly rtp: { readonly listenIp: string; readonly minPort: number; readonly maxPort: number };
+  /** Send where the phone's RTP comes from (RTP_COMEDIA), not only to its SDP address. */
+  readonly latch: boolean;
   readonly log: Logger;
 }
 
+/** The id our producers give the RFC 6464 extension (any 1-14 works; mediasoup maps it). */
+const AUDIO_LEVEL_EXTENSION_ID = 1;
+
 export class PhoneMedia {
+  private producerInUse: types.Producer | undefined;
+  private feed: DominantSpeakerFeed | undefined;
   private closed = false;
 
   private constructor(
     private readonly room: Room,
     readonly member: RoomMember,
-    readonly rtpPort: PhoneRtpPort,
+    private readonly rtpPort: PhoneRtpPort,
     readonly transport: types.PlainTransport,
-    readonly producer: types.Producer,
+    private readonly producerSsrc: number,
+    private readonly log: Logger,
   ) {}
 
-  /** Admits the caller to the room (busy when full) and sets up its media. */
+  /** Admits the caller to the room (busy when full) and opens its port and transport. */
   static async open(options: PhoneMediaOptions): Promise<PhoneMedia> {
-    const { room, codec } = options;
+    const { room } = options;
     const member = room.admit(options.identity, options.channel);
-    const ssrc = randomInt(1, 2 ** 32 - 1);
+    const producerSsrc = randomInt(1, 2 ** 32 - 1);
     let rtpPort: PhoneRtpPort | undefined;
     try {
-      rtpPort = await PhoneRtpPort.open({ ...options.rtp, producerSsrc: ssrc, ...(options.remote && { remote: options.remote }) });
+      rtpPort = await PhoneRtpPort.open({ ...options.rtp, producerSsrc, latch: options.latch });
       const transport = await room.router.createPlainTransport({
         listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
         rtcpMux: true,
@@ -52,19 +62,7 @@ export class PhoneMedia {
       const loop = rtpPort.loopbackAddress;
       await transport.connect({ ip: loop.ip, port: loop.port });
       rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
-      const producer = await member.produce(transport.id, {
-        codecs: [
-          {
-            mimeType: `audio/${codec.name}`,
-            clockRate: codec.clockRate,
-            payloadType: codec.payloadType,
-            ...(codec.channels > 1 && { channels: codec.channels }),
-            parameters: { ...codec.parameters },
-          },
-        ],
-        encodings: [{ ssrc }],
-      });
-      return new PhoneMedia(room, member, rtpPort, transport, producer);
+      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc, options.log);
     } catch (err) {
       rtpPort?.close();
       room.remove(member.id, 'media setup failed');
@@ -76,22 +74,74 @@ export class PhoneMedia {
     return this.rtpPort.port;
   }
 
+  get producer(): types.Producer | undefined {
+    return this.producerInUse;
+  }
+
+  /** The participant whose audio an opus phone hears until the mixer lands. */
+  get hearing(): string | undefined {
+    return this.feed?.producerId;
+  }
+
+  /** Starts the caller's audio in the negotiated codec, and what the caller hears. */
+  async start(negotiated: NegotiatedMedia): Promise<void> {
+    const { codec } = negotiated;
+    const meter = levelMeter(codec.name);
+    this.producerInUse = await this.member.produce(this.transport.id, {
+      codecs: [
+        {
+          mimeType: `audio/${codec.name}`,
+          clockRate: codec.clockRate,
+          payloadType: codec.payloadType,
+          ...(codec.channels > 1 && { channels: codec.channels }),
+          parameters: { ...codec.parameters },
+        },
+      ],
+      headerExtensions: meter ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }] : [],
+      encodings: [{ ssrc: this.producerSsrc }],
+    });
+    if (meter) this.rtpPort.measureLevels(meter);
+    this.rtpPort.sendAs(new ContinuousRtpStream(randomInt(1, 2 ** 32 - 1), codec.payloadType, codec.clockRate));
+    await this.update(negotiated);
+    if (codec.name === 'opus') {
+      this.member.rtpCapabilities = {
+        codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: codec.payloadType }],
+        headerExtensions: [],
+      };
+      this.feed = new DominantSpeakerFeed(this.room, this.member, this.transport.id, this.log);
+    }
+  }
+
+  /**
+   * Follows an SDP exchange: where the phone receives and which way media flows. A phone
+   * that does not send both ways (hold, or its own mute) shows as muted, and what it
+   * plays while holding (music) does not reach the meeting.
+   */
+  async update({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
+    const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
+    const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
+    this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives);
+    await this.member.setMuted(remoteDirection !== 'sendrecv');
+  }
+
   /** RFC 4733 packets of the negotiated telephone-event payload type. */
   onTelephoneEvent(payloadType: number, listener: (packet: RtpPacketView) => void): void {
     this.rtpPort.tap(payloadType, listener);
-  }
-
-  /** A re-INVITE: the phone's new address (0.0.0.0 while it holds). */
-  setRemote(remote: RtpAddress | undefined): void {
-    this.rtpPort.setRemote(remote);
   }
 
   /** Leaves the room and frees the port. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.feed?.close();
     // Leaving the room closes the member's transports (and so its producer and consumers).
     this.room.remove(this.member.id, reason);
     this.rtpPort.close();
   }
+}
+
+/** G.711 levels cost a table lookup per sample; G.722 and opus need the decoders of the mixer. */
+function levelMeter(codec: string): LevelMeter | undefined {
+  if (codec !== 'PCMU' && codec !== 'PCMA') return undefined;
+  return { extensionId: AUDIO_LEVEL_EXTENSION_ID, level: (payload) => audioLevel(g711Decode(codec, payload)) };
 }

@@ -2,13 +2,16 @@
  * The UDP port a phone sends its RTP to, relaying between the phone and the call's
  * mediasoup PlainTransport on loopback. mediasoup can only route a producer's RTP by a
  * known SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so
- * every packet gets the leg's fixed SSRC stamped on its way in. The port also learns the
- * phone's address from its packets (symmetric RTP, RFC 4961), which is what lets NATed
- * phones work, and hands RFC 4733 telephone-events to the DTMF decoder instead of
- * mediasoup.
+ * every packet gets the leg's fixed SSRC stamped on its way in (and, where the gateway
+ * can measure it, an RFC 6464 audio level). The port can learn the phone's address from
+ * its packets (symmetric RTP, RFC 4961), which is what lets NATed phones work, and hands
+ * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. Towards the phone,
+ * mediasoup's RTP becomes one continuous stream in the phone's payload type.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { withAudioLevelExtension } from './audio-level.js';
+import type { ContinuousRtpStream } from './continuous-rtp-stream.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -22,8 +25,14 @@ export interface PhoneRtpPortOptions {
   readonly maxPort: number;
   /** The SSRC the mediasoup producer was created with. */
   readonly producerSsrc: number;
-  /** Send to the phone before it has sent anything (RTP_COMEDIA off); otherwise learnt. */
-  readonly remote?: RtpAddress;
+  /** Send where the phone's RTP comes from (RTP_COMEDIA), rather than only to its SDP address. */
+  readonly latch: boolean;
+}
+
+/** Measures a phone packet's payload for the RFC 6464 header extension with this id. */
+export interface LevelMeter {
+  readonly extensionId: number;
+  level(payload: Buffer): number;
 }
 
 export interface RtpPacketView {
@@ -60,7 +69,13 @@ export function readRtp(packet: Buffer): RtpPacketView | undefined {
 export class PhoneRtpPort {
   /** Called with every RTP packet of this payload type; such packets do not reach mediasoup. */
   private tapped: { payloadType: number; listener: (packet: RtpPacketView) => void } | undefined;
-  private phone: RtpAddress | undefined;
+  private meter: LevelMeter | undefined;
+  private outbound: ContinuousRtpStream | undefined;
+  /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
+  private announced: RtpAddress | undefined;
+  /** Where the phone's packets come from, when latching. */
+  private latched: RtpAddress | undefined;
+  private sending = true;
   private mediasoup: RtpAddress | undefined;
   private closed = false;
 
@@ -68,9 +83,8 @@ export class PhoneRtpPort {
     private readonly phoneSocket: Socket,
     private readonly loopSocket: Socket,
     private readonly producerSsrc: number,
-    remote: RtpAddress | undefined,
+    private readonly latch: boolean,
   ) {
-    this.phone = remote;
     phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
     loopSocket.on('message', (packet) => this.fromMediasoup(packet));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
@@ -85,7 +99,7 @@ export class PhoneRtpPort {
       loopSocket.once('error', reject);
       loopSocket.bind(0, '127.0.0.1', () => resolve());
     });
-    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.remote);
+    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.latch);
   }
 
   /** The port phones send to (announced in SDP). */
@@ -99,14 +113,29 @@ export class PhoneRtpPort {
     return { ip: address, port };
   }
 
+  /** Where media goes now: the latched source, else the SDP address; undefined for nowhere. */
+  get phoneAddress(): RtpAddress | undefined {
+    return (this.latch && this.latched) || this.announced;
+  }
+
   /** The PlainTransport's own address, where phone RTP is relayed to. */
   connectToMediasoup(address: RtpAddress): void {
     this.mediasoup = address;
   }
 
-  /** A re-INVITE moved the phone's media (a new address, or 0.0.0.0 for hold). */
-  setRemote(address: RtpAddress | undefined): void {
-    this.phone = address;
+  /** The address in the phone's SDP (undefined for 0.0.0.0), and whether it wants our media. */
+  setRemote(announced: RtpAddress | undefined, sending: boolean): void {
+    this.announced = announced;
+    this.sending = sending;
+  }
+
+  /** Rewrites what goes to the phone into one stream in its payload type. */
+  sendAs(stream: ContinuousRtpStream): void {
+    this.outbound = stream;
+  }
+
+  measureLevels(meter: LevelMeter): void {
+    this.meter = meter;
   }
 
   tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {
@@ -122,21 +151,30 @@ export class PhoneRtpPort {
 
   private fromPhone(packet: Buffer, from: RtpAddress): void {
     if (this.closed || packet.length < 12) return;
-    this.phone = from;
+    if (this.latch) this.latched = from;
     if (isRtcp(packet)) return; // mediasoup reports on the phone's stream itself; phone RTCP is not needed.
-    if (this.tapped && (packet[1]! & 0x7f) === this.tapped.payloadType) {
+    const payloadType = packet[1]! & 0x7f;
+    if (this.tapped && payloadType === this.tapped.payloadType) {
       const view = readRtp(packet);
       if (view) this.tapped.listener(view);
       return;
     }
     if (!this.mediasoup) return;
     packet.writeUInt32BE(this.producerSsrc, 8);
-    this.loopSocket.send(packet, this.mediasoup.port, this.mediasoup.ip);
+    let relayed = packet;
+    if (this.meter) {
+      const view = readRtp(packet);
+      if (view) relayed = withAudioLevelExtension(packet, this.meter.extensionId, this.meter.level(view.payload));
+    }
+    this.loopSocket.send(relayed, this.mediasoup.port, this.mediasoup.ip);
   }
 
   private fromMediasoup(packet: Buffer): void {
-    const phone = this.phone;
-    if (this.closed || !phone || phone.port === 0 || phone.ip === '0.0.0.0' || phone.ip === '::') return;
+    const phone = this.phoneAddress;
+    if (this.closed || !this.sending || !phone || phone.port === 0) return;
+    // mediasoup's RTCP describes its consumers' SSRCs, not the stream the phone gets.
+    if (isRtcp(packet) || packet.length < 12) return;
+    this.outbound?.rewrite(packet);
     this.phoneSocket.send(packet, phone.port, phone.ip);
   }
 }

@@ -8,7 +8,7 @@ import type { types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CloseCode, type NotificationName, type Notifications, type ParticipantView, type ProducerView } from '../signaling/protocol.js';
-import { ROUTER_CODECS } from './codecs.js';
+import { ROUTER_CODECS } from './codecs/router-codecs.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
 
 export interface RoomOptions {
@@ -25,10 +25,19 @@ const CLOSE_NOTICE: Record<RoomCloseReason, { code: number; text: string }> = {
   shutdown: { code: CloseCode.goingAway, text: 'gateway shutting down' },
 };
 
+/** A producer in the room and the member it belongs to. */
+export interface RoomProducer {
+  readonly producer: types.Producer;
+  readonly owner: RoomMember;
+}
+
 interface RoomEvents {
   memberAdded: [RoomMember];
   memberChanged: [RoomMember];
   memberRemoved: [RoomMember];
+  producerOpened: [RoomProducer];
+  /** The producer the ActiveSpeakerObserver now deems dominant. */
+  dominantSpeaker: [RoomProducer];
   empty: [];
   closed: [RoomCloseReason];
 }
@@ -39,7 +48,8 @@ const SPEAKING_INTERVAL_MS = 300;
 
 export class Room extends EventEmitter<RoomEvents> {
   private readonly members = new Map<string, RoomMember>();
-  private readonly producerOwners = new Map<string, RoomMember>();
+  private readonly roomProducers = new Map<string, RoomProducer>();
+  private dominant: string | undefined;
   private speakers = new Set<string>();
   private closed = false;
 
@@ -47,6 +57,7 @@ export class Room extends EventEmitter<RoomEvents> {
     readonly meetingId: string,
     readonly router: types.Router,
     private readonly audioLevels: types.AudioLevelObserver,
+    private readonly activeSpeaker: types.ActiveSpeakerObserver,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
@@ -54,6 +65,12 @@ export class Room extends EventEmitter<RoomEvents> {
     router.once('workerclose', () => this.close('media-lost'));
     audioLevels.on('volumes', (volumes) => this.setSpeakers(volumes.map((v) => v.producer.id)));
     audioLevels.on('silence', () => this.setSpeakers([]));
+    activeSpeaker.on('dominantspeaker', ({ producer }) => {
+      const entry = this.roomProducers.get(producer.id);
+      if (!entry) return;
+      this.dominant = producer.id;
+      this.emit('dominantSpeaker', entry);
+    });
   }
 
   static async create(meetingId: string, worker: types.Worker, options: RoomOptions, log: Logger): Promise<Room> {
@@ -64,9 +81,10 @@ export class Room extends EventEmitter<RoomEvents> {
         threshold: SPEAKING_THRESHOLD_DB,
         interval: SPEAKING_INTERVAL_MS,
       });
+      const activeSpeaker = await router.createActiveSpeakerObserver({ interval: SPEAKING_INTERVAL_MS });
       const roomLog = log.child({ meetingId, routerId: router.id });
       roomLog.info({ workerPid: worker.pid }, 'room opened');
-      return new Room(meetingId, router, audioLevels, options, roomLog);
+      return new Room(meetingId, router, audioLevels, activeSpeaker, options, roomLog);
     } catch (err) {
       router.close();
       throw err;
@@ -127,9 +145,17 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Every producer in the room except those of `exceptMemberId`. */
   producers(exceptMemberId?: string): ProducerView[] {
-    return [...this.producerOwners.entries()]
-      .filter(([, owner]) => owner.id !== exceptMemberId)
-      .map(([producerId, owner]) => ({ producerId, participantId: owner.id }));
+    return this.producerEntries(exceptMemberId).map(({ producer, owner }) => ({ producerId: producer.id, participantId: owner.id }));
+  }
+
+  /** The same, with the mediasoup producers themselves, oldest first. */
+  producerEntries(exceptMemberId?: string): RoomProducer[] {
+    return [...this.roomProducers.values()].filter(({ owner }) => owner.id !== exceptMemberId);
+  }
+
+  /** The producer the ActiveSpeakerObserver last deemed dominant, while it exists. */
+  get dominantSpeaker(): RoomProducer | undefined {
+    return this.dominant === undefined ? undefined : this.roomProducers.get(this.dominant);
   }
 
   /** Disconnects everyone and releases the router. Idempotent. */
@@ -148,17 +174,22 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private producerOpened(owner: RoomMember, producer: types.Producer): void {
-    this.producerOwners.set(producer.id, owner);
-    producer.observer.once('close', () => this.producerOwners.delete(producer.id));
-    this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
+    const entry = { producer, owner };
+    this.roomProducers.set(producer.id, entry);
+    producer.observer.once('close', () => this.roomProducers.delete(producer.id));
+    Promise.all([
+      this.audioLevels.addProducer({ producerId: producer.id }),
+      this.activeSpeaker.addProducer({ producerId: producer.id }),
+    ]).catch((err: Error) => {
       this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
     });
     this.broadcast('producerAdded', { producerId: producer.id, participantId: owner.id }, owner.id);
+    this.emit('producerOpened', entry);
   }
 
   private setSpeakers(producerIds: string[]): void {
     const next = new Set(producerIds.flatMap((id) => {
-      const owner = this.producerOwners.get(id);
+      const owner = this.roomProducers.get(id)?.owner;
       return owner && !owner.muted ? [owner.id] : [];
     }));
     if (next.size === this.speakers.size && [...next].every((id) => this.speakers.has(id))) return;

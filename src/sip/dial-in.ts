@@ -16,10 +16,13 @@ import { callerDisplayName } from './caller-name.js';
 import { PhoneCall } from './phone-call.js';
 import { answerOffer } from './sdp/answer-offer.js';
 import type { CodecName } from './sdp/codecs.js';
+import { type LocalOffer, acceptAnswer, createOffer } from './sdp/late-offer.js';
+import type { NegotiatedMedia } from './sdp/negotiated-media.js';
+import type { SdpOrigin } from './sdp/sdp-writer.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from './sip-credentials.js';
 import { sipWarning } from './sip-warning.js';
-import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
+import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -31,7 +34,14 @@ export interface DialInDeps {
   readonly calls: Map<string, PhoneCall>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
-  readonly media: { readonly listenIp: string; readonly announcedIp: string; readonly minPort: number; readonly maxPort: number };
+  readonly media: {
+    readonly listenIp: string;
+    readonly announcedIp: string;
+    readonly minPort: number;
+    readonly maxPort: number;
+    /** RTP_COMEDIA: send where the phone's RTP comes from. */
+    readonly latch: boolean;
+  };
   readonly nodeId: string;
   readonly log: Logger;
 }
@@ -78,8 +88,8 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   const meeting = await deps.meetings.getJoinable(meetingId);
 
   const preference = deps.codecs;
-  if (!request.body) throw new GatewayError('not_acceptable', 'an INVITE without SDP (late offer) is not supported yet');
-  const offer = answerOffer(request.body, { ip: deps.media.announcedIp, port: PROBE_PORT, preference });
+  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
+  const probe = request.body ? answerOffer(request.body, { ip: deps.media.announcedIp, port: PROBE_PORT, preference }) : undefined;
 
   const room = await deps.rooms.room(meeting.id);
   if (attempt.isCancelled()) return;
@@ -92,26 +102,39 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     room,
     identity: { id: randomUUID(), displayName: callerDisplayName(request.getParsedHeader('from')), kind: 'phone' },
     channel,
-    codec: offer.codec,
-    telephoneEvent: offer.telephoneEvent,
-    remote: undefined,
     rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
+    latch: deps.media.latch,
     log,
   });
   try {
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
-    const sdp = answerOffer(request.body, { ip: deps.media.announcedIp, port: media.port, preference, origin: offer.origin });
-    const dialog = await deps.srf.createUAS(request, response, { localSdp: sdp.sdp, headers: { 'X-Meeting-Id': meeting.id } });
+    const local = { ip: deps.media.announcedIp, port: media.port, preference };
+    const headers = { 'X-Meeting-Id': meeting.id };
+    let session: { dialog: SipDialog; negotiated: NegotiatedMedia; origin: SdpOrigin; localSdp: string };
+    if (request.body) {
+      const answer = answerOffer(request.body, { ...local, origin: probe!.origin });
+      // Media first, so the caller's first packets after our 200 already reach the meeting.
+      await media.start(answer);
+      const dialog = await deps.srf.createUAS(request, response, { localSdp: answer.sdp, headers });
+      session = { dialog, negotiated: answer, origin: answer.origin, localSdp: answer.sdp };
+    } else {
+      const offer = createOffer(local);
+      const dialog = await deps.srf.createUAS(request, response, { localSdp: offer.sdp, headers });
+      const negotiated = await answerInAck(dialog, offer, deps.sipDomain, log);
+      await media.start(negotiated);
+      session = { dialog, negotiated, origin: offer.origin, localSdp: offer.sdp };
+    }
     // A CANCEL that crossed our 200 won: drachtio already answered 487, so there is no call.
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
+    const { dialog, negotiated } = session;
     call = new PhoneCall(dialog, media, {
       callId,
       meetingId: meeting.id,
       store: deps.store,
       log,
-      sdp: { ip: deps.media.announcedIp, preference, origin: sdp.origin, answer: sdp.sdp },
+      sdp: { ip: deps.media.announcedIp, preference, origin: session.origin, answer: session.localSdp },
       warningAgent: deps.sipDomain,
-      telephoneEvent: sdp.telephoneEvent,
+      telephoneEvent: negotiated.telephoneEvent,
     });
     deps.calls.set(callId, call);
     void call.whenEnded().then(() => deps.calls.delete(callId));
@@ -120,15 +143,56 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
       meetingId: meeting.id,
       nodeId: deps.nodeId,
       caller: media.member.displayName,
-      codec: sdp.codec.name,
+      codec: negotiated.codec.name,
       startedAt: Date.now(),
     });
-    log.info({ username: credential.username, codec: sdp.codec.name, ptime: sdp.ptime, rtpPort: media.port }, 'call answered');
+    log.info(
+      { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !request.body },
+      'call answered',
+    );
   } catch (err) {
     media.close(attempt.isCancelled() ? 'cancelled' : 'answer failed');
     if (attempt.isCancelled()) return;
     throw err;
   }
+}
+
+/** How long we wait for the ACK of a late-offer 200: Timer H, 64·T1 (RFC 3261 §17.2.1). */
+const ACK_TIMEOUT_MS = 32_000;
+
+/**
+ * The phone's answer to our late offer, from its ACK. An ACK without a usable answer
+ * cannot be refused (ACKs have no response), so the call is ended with a BYE that says
+ * why (RFC 3261 §13.3.1.4), and the error reaches the log as the set-up failure.
+ */
+async function answerInAck(dialog: SipDialog, offer: LocalOffer, warningAgent: string, log: Logger): Promise<NegotiatedMedia> {
+  const ack = await new Promise<SipRequest>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new GatewayError('bad_request', 'no ACK to our 200 OK')), ACK_TIMEOUT_MS);
+    dialog.once('ack', (request) => {
+      clearTimeout(timer);
+      resolve(request);
+    });
+    dialog.once('destroy', () => {
+      clearTimeout(timer);
+      reject(new GatewayError('gone', 'the caller hung up before acknowledging our offer'));
+    });
+  }).catch((err: GatewayError) => {
+    if (err.code !== 'gone') void byeBecause(dialog, err, warningAgent, log);
+    throw err;
+  });
+  try {
+    return acceptAnswer(offer, ack.body ?? '');
+  } catch (err) {
+    if (err instanceof GatewayError) void byeBecause(dialog, err, warningAgent, log);
+    throw err;
+  }
+}
+
+async function byeBecause(dialog: SipDialog, err: GatewayError, warningAgent: string, log: Logger): Promise<void> {
+  const cause = err.sipStatus;
+  await dialog
+    .destroy({ headers: { Reason: `SIP;cause=${cause};text="${err.message.replace(/["\\]/g, '')}"`, Warning: sipWarning(err, warningAgent) } })
+    .catch((byeErr: Error) => log.warn({ reason: byeErr.message }, 'BYE to the caller failed'));
 }
 
 /** The one place a failed INVITE becomes a SIP answer. */

@@ -117,11 +117,9 @@ export class PhoneCall {
       const answer = answerOffer(request.body, { ip: sdp.ip, port: this.media.port, preference: sdp.preference, origin });
       sdp.origin = answer.origin;
       sdp.answer = answer.sdp;
-      // The phone's RTP address can move; 0.0.0.0 (RFC 2543 hold) means send nothing.
-      const receivesNothing = answer.remote.ip === '0.0.0.0' || answer.remote.ip === '::';
-      this.media.setRemote(receivesNothing ? undefined : { ip: answer.remote.ip, port: answer.remote.port });
-      const onHold = receivesNothing || answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
+      const onHold = answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
       log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
+      void this.media.update(answer).catch((err: Error) => log.warn({ reason: err.message }, 'media not updated for the re-INVITE'));
       response.send(200, undefined, { body: answer.sdp });
     } catch (err) {
       if (err instanceof GatewayError) {

@@ -33,11 +33,13 @@ export interface SipDialog {
   on(event: 'destroy', listener: (request: SipRequest, reason?: string) => void): void;
   on(event: 'modify' | 'info', listener: (request: SipRequest, response: SipResponse) => void): void;
   on(event: 'ack', listener: (request: SipRequest) => void): void;
+  once(event: 'ack', listener: (request: SipRequest) => void): void;
+  once(event: 'destroy', listener: () => void): void;
   destroy(options?: { headers: Record<string, string> }): Promise<unknown>;
 }
 
 export interface UasOptions {
-  /** Our SDP, or (late offer) a function producing it; the ACK then carries the answer. */
+  /** Our SDP: the answer, or (late offer) our offer, answered in the ACK. */
   readonly localSdp: string;
   readonly headers?: Record<string, string>;
 }

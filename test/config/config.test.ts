@@ -18,6 +18,7 @@ describe('loadConfig', () => {
       apiToken: undefined,
       rtpMinPort: defaults.RTP_MIN_PORT,
       rtpMaxPort: defaults.RTP_MAX_PORT,
+      rtpComedia: true,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
       API_TOKEN: 'abcdefghijklmnopqrstuvwxyz',
       LOG_LEVEL: 'debug',
       MEDIASOUP_WORKERS: '3',
+      RTP_COMEDIA: 'false',
     });
     expect(config).toMatchObject({
       httpPort: 9000,
@@ -51,7 +53,14 @@ describe('loadConfig', () => {
       apiToken: 'abcdefghijklmnopqrstuvwxyz',
       logLevel: 'debug',
       mediasoupWorkers: 3,
+      rtpComedia: false,
     });
+  });
+
+  it('reads RTP_COMEDIA as a switch and names the key when it is neither true nor false', () => {
+    expect(load({ RTP_COMEDIA: 'off' }).rtpComedia).toBe(false);
+    expect(load({ RTP_COMEDIA: 'YES' }).rtpComedia).toBe(true);
+    expect(() => load({ RTP_COMEDIA: 'maybe' })).toThrow(/RTP_COMEDIA="maybe" is invalid; expected true or false/);
   });
 
   it('reads an IPv6 DRACHTIO_ADDRESS in brackets', () => {

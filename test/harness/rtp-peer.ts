@@ -3,7 +3,7 @@
  * keeps every RTP packet baresip sends back.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { g711Decode, g711Encode, type G711Law } from '../support/audio/g711.js';
+import { g711Decode, g711Encode, type G711Law } from '../../src/media/codecs/g711.js';
 import { sineTone } from '../support/audio/tone.js';
 import { rtpPacket } from '../support/rtp.js';
 

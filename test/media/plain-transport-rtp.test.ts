@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROUTER_CODECS } from '../../src/media/codecs.js';
+import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';

@@ -17,7 +17,7 @@ import { type Socket, createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROUTER_CODECS } from '../../src/media/codecs.js';
+import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { PhoneRtpPort, readRtp } from '../../src/media/phone-rtp-port.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { type DecodedDigit, TelephoneEventDecoder } from '../../src/sip/dtmf/telephone-event-decoder.js';
@@ -179,7 +179,7 @@ describe('RFC 4733 telephone-events and mediasoup 3.13', () => {
     const router = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
     const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: false, rtcpMux: true });
     const producer = await transport.produce({ kind: 'audio', rtpParameters: { codecs: [PCMU], encodings: [{ ssrc: SSRC }] } });
-    const port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41300, maxPort: 41399, producerSsrc: SSRC });
+    const port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41300, maxPort: 41399, producerSsrc: SSRC, latch: true });
     try {
       await transport.connect({ ip: port.loopbackAddress.ip, port: port.loopbackAddress.port });
       port.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ROUTER_CODECS } from '../../src/media/codecs.js';
+import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { until } from '../support/until.js';

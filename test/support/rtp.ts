@@ -1,4 +1,4 @@
-import { g711Encode } from './audio/g711.js';
+import { g711Encode } from '../../src/media/codecs/g711.js';
 
 /** Builds plain RTP packets (RFC 3550, no extensions) for tests that send real media. */
 export function rtpPacket(fields: { payloadType: number; sequenceNumber: number; timestamp: number; ssrc: number; marker?: boolean }, payload: Buffer): Buffer {

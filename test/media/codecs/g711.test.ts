@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { g711Decode, g711Encode, type G711Law } from '../support/audio/g711.js';
-import { dominantFrequencyHz, sineTone } from '../support/audio/tone.js';
+import { g711Decode, g711Encode, type G711Law } from '../../../src/media/codecs/g711.js';
+import { dominantFrequencyHz, sineTone } from '../../support/audio/tone.js';
 
 const ALL_CODES = Uint8Array.from({ length: 256 }, (_, code) => code);
 
