@@ -3,13 +3,16 @@
  * (the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS, TEST_DRACHTIO_SECRET
  * and TEST_SIP_ADDRESS are set).
  */
+import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller, wwwAuthenticateValues } from '../support/sip/sip-caller.js';
-import { type ReceivedSip, SipPeer, firstLine, header, isResponse } from '../support/sip/sip-peer.js';
+import { type ReceivedSip, SipPeer, firstLine, header, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { pcmuTone, rtpPacket } from '../support/rtp.js';
+import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
 let gateway: Gateway;
@@ -182,7 +185,99 @@ describe('routing and SDP', () => {
   });
 });
 
+const bodyOf = (m: ReceivedSip) => m.text.slice(m.text.indexOf('\r\n\r\n') + 4);
+const audioPortOf = (sdp: string) => Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
+
+/** Sends `frames` 20 ms PCMU tone packets to the gateway's RTP port, paced in real time. */
+async function sendPcmuTone(toPort: number, frames: number): Promise<void> {
+  const socket = createSocket('udp4');
+  try {
+    for (let i = 0; i < frames; i++) {
+      socket.send(rtpPacket({ payloadType: 0, sequenceNumber: i, timestamp: i * 160, ssrc: 0x4242 }, pcmuTone(1000, i)), toPort, '127.0.0.1');
+      await sleep(20);
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+describe('late offer (an INVITE without SDP)', () => {
+  it('offers every codec and DTMF in the 200, takes the answer from the ACK, and the caller is heard', async () => {
+    await gateway.meetings.create({ id: 'late' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('late'));
+    const answered = await authenticatedInvite(caller, undefined);
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    const offer = bodyOf(answered);
+    expect(offer).toMatch(/^m=audio \d+ RTP\/AVP 0 8 9 111 101 110\r$/m);
+    expect(offer).toMatch(/^a=rtpmap:111 opus\/48000\/2\r$/m);
+    expect(offer).toMatch(/^a=fmtp:101 0-16\r$/m);
+    expect(gateway.sip.calls.has(caller.callId)).toBe(false); // not before the ACK
+
+    caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30010) });
+    await until(() => gateway.sip.calls.has(caller.callId), 2000, 'the call after the ACK');
+    expect((await gateway.store.listCalls('late'))[0]).toMatchObject({ codec: 'PCMU' });
+
+    // The caller's audio reaches mediasoup, and the room sees the phone speaking.
+    const room = (await gateway.rooms.existing('late'))!;
+    const tone = sendPcmuTone(audioPortOf(offer), 60);
+    await until(() => room.views().some((p) => p.kind === 'phone' && p.speaking), 3000, 'the phone speaking');
+    await tone;
+    const call = gateway.sip.calls.get(caller.callId)!;
+    const [stats] = await call.media.producer!.getStats();
+    expect(stats!.packetCount).toBeGreaterThan(40);
+
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+    await call.whenEnded();
+  });
+
+  it('ends the call with a BYE that says why when the ACK answers with no codec we offered', async () => {
+    await gateway.meetings.create({ id: 'late-bad' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('late-bad'));
+    const answered = await authenticatedInvite(caller, undefined);
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    const gsm = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30012 RTP/AVP 3\r\na=rtpmap:3 GSM/8000\r\n';
+    caller.inDialog(answered, 'ACK', { body: gsm });
+    const bye = await peer.next(isRequest('BYE'));
+    expect(header(bye.text, 'Warning')).toMatch(/^305 127\.0\.0\.1 "Incompatible media format: we offered PCMU, PCMA, G722, opus"$/);
+    expect(header(bye.text, 'Reason')).toMatch(/^SIP;cause=488;/);
+    const room = await gateway.rooms.existing('late-bad');
+    await until(async () => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
+    expect(gateway.sip.calls.has(caller.callId)).toBe(false);
+    expect(await gateway.store.listCalls('late-bad')).toEqual([]);
+  });
+});
+
 describe('in the call', () => {
+  it('shows a caller on hold as muted, answers recvonly, and unmutes on unhold', async () => {
+    await gateway.meetings.create({ id: 'on-hold' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('on-hold'));
+    const answered = await authenticatedInvite(caller, PCMU_OFFER(30014));
+    caller.inDialog(answered, 'ACK');
+    const room = (await gateway.rooms.existing('on-hold'))!;
+    const phone = () => room.views().find((p) => p.kind === 'phone')!;
+    expect(phone().muted).toBe(false);
+
+    caller.inDialog(answered, 'INVITE', { body: PCMU_OFFER(30014).replace('o=caller 1 1', 'o=caller 1 2').replace('a=sendrecv', 'a=sendonly') });
+    const held = await peer.next(isResponse(200, 'INVITE'));
+    caller.inDialog(held, 'ACK');
+    expect(bodyOf(held)).toMatch(/^a=recvonly\r$/m);
+    await until(() => phone().muted, 2000, 'muted on hold');
+    expect(gateway.sip.calls.get(caller.callId)!.media.producer!.paused).toBe(true);
+
+    caller.inDialog(answered, 'INVITE', { body: PCMU_OFFER(30014).replace('o=caller 1 1', 'o=caller 1 3') });
+    const resumed = await peer.next(isResponse(200, 'INVITE'));
+    caller.inDialog(resumed, 'ACK');
+    expect(bodyOf(resumed)).toMatch(/^a=sendrecv\r$/m);
+    await until(() => !phone().muted, 2000, 'unmuted after hold');
+
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+  });
+
   it('takes DTMF in SIP INFO (dtmf-relay and dtmf), and refuses other INFO bodies with 415', async () => {
     await gateway.meetings.create({ id: 'keys' });
     peer = await SipPeer.udp(target.sipAddress);

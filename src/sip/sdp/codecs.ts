@@ -1,6 +1,6 @@
 /**
  * The audio codecs a phone leg can use, matching what every meeting router carries
- * (src/media/codecs.ts), and DTMF as RFC 4733 telephone-events.
+ * (src/media/codecs/router-codecs.ts), and DTMF as RFC 4733 telephone-events.
  */
 export type CodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
 /** The RTP clocks our codecs run at; telephone-events must run at their codec's. */

@@ -68,8 +68,11 @@ export class SipCaller {
     );
   }
 
-  /** A request inside the dialog a 200 OK established (ACK for that 200, INFO, BYE). */
-  inDialog(answer: ReceivedSip, method: 'ACK' | 'INFO' | 'BYE', options: { body?: string; contentType?: string } = {}): void {
+  /**
+   * A request inside the dialog a 200 OK established: the ACK for that 200 (with the
+   * answer to a late offer as its body), a re-INVITE, INFO or BYE.
+   */
+  inDialog(answer: ReceivedSip, method: 'ACK' | 'INVITE' | 'INFO' | 'BYE', options: { body?: string; contentType?: string } = {}): void {
     const cseq = method === 'ACK' ? (header(answer.text, 'CSeq') ?? '').split(' ')[0] : String(this.cseq++);
     const contact = /<([^>]+)>/.exec(header(answer.text, 'Contact') ?? '')?.[1] ?? this.requestUri;
     const body = options.body ?? '';
@@ -82,7 +85,8 @@ export class SipCaller {
         `To: ${header(answer.text, 'To')}`,
         `Call-ID: ${this.callId}`,
         `CSeq: ${cseq} ${method}`,
-        ...(body ? [`Content-Type: ${options.contentType ?? 'application/dtmf-relay'}`] : []),
+        ...(method === 'INVITE' ? [`Contact: <sip:caller@${this.peer.hostport}>`] : []),
+        ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
         `Content-Length: ${Buffer.byteLength(body)}`,
         '',
         body,

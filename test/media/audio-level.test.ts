@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { audioLevel, withAudioLevelExtension } from '../../src/media/audio-level.js';
+import { readRtp } from '../../src/media/phone-rtp-port.js';
+import { sineTone } from '../support/audio/tone.js';
+import { rtpPacket } from '../support/rtp.js';
+
+describe('audioLevel (RFC 6464)', () => {
+  it('gives 127 for digital silence and an empty packet', () => {
+    expect(audioLevel(new Int16Array(160))).toBe(127);
+    expect(audioLevel(new Int16Array(0))).toBe(127);
+  });
+
+  it('gives −dBov of the RMS: a full-scale square wave is 0, a sine at half scale about 9', () => {
+    expect(audioLevel(Int16Array.from({ length: 160 }, (_, i) => (i % 2 ? 32767 : -32768)))).toBe(0);
+    // A sine's RMS is amplitude/√2: 0.5/√2 → −9.03 dBov.
+    expect(audioLevel(sineTone({ hz: 1000, sampleRate: 8000, seconds: 0.02, amplitude: 0.5 }))).toBe(9);
+  });
+
+  it('tells the quietest audio a packet can hold from silence: one step in 160 samples is 112', () => {
+    expect(audioLevel(Int16Array.from({ length: 160 }, (_, i) => (i === 0 ? 1 : 0)))).toBe(112);
+  });
+});
+
+describe('withAudioLevelExtension', () => {
+  const packet = () => rtpPacket({ payloadType: 0, sequenceNumber: 7, timestamp: 1600, ssrc: 0x1234 }, Buffer.from([1, 2, 3, 4]));
+
+  it('adds a one-byte-header extension carrying the level and keeps header fields and payload', () => {
+    const out = withAudioLevelExtension(packet(), 1, 42);
+    expect(out[0]! & 0x10).toBe(0x10);
+    expect(out.readUInt16BE(12)).toBe(0xbede);
+    expect(out.readUInt16BE(14)).toBe(1);
+    expect(out[16]).toBe(0x10); // id 1, one byte
+    expect(out[17]).toBe(42);
+    const view = readRtp(out)!;
+    expect(view).toMatchObject({ payloadType: 0, sequenceNumber: 7, timestamp: 1600 });
+    expect([...view.payload]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('leaves a packet that already has extensions as it is', () => {
+    const withExtension = withAudioLevelExtension(packet(), 1, 42);
+    expect(withAudioLevelExtension(withExtension, 2, 10)).toBe(withExtension);
+  });
+});
