@@ -8,6 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
+import { dominantFrequencyHz, isSilent } from '../support/audio/tone.js';
+import { mixToMono, readWav } from '../support/audio/wav.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
@@ -91,6 +93,36 @@ describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing
     await until(async () => room.size === 1 && (await gateway.store.listCalls(meetingId)).length === 0, 5000, 'call cleaned up');
     // Only the browser's two transports remain.
     expect((await room.router.dump()).transportIds).toHaveLength(2);
+    await page.close();
+  });
+});
+
+describe('meeting to phone (until the mixer lands: opus phones hear the dominant speaker)', () => {
+  it('an opus softphone hears the browser\'s tone', { timeout: 60_000 }, async () => {
+    await api('POST', '/meetings', { id: 'hear-opus' });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'hear-opus' });
+    const page = await browser.newPage();
+    await openMeetingPage(page, gateway.httpUrl, 'hear-opus', 'Browser');
+    await waitForMeetingState(page, 'joined');
+
+    const caller = await phone('opus', credentials);
+    await caller.dial(sipUri('hear-opus'));
+    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+    const [record] = await gateway.store.listCalls('hear-opus');
+    const call = gateway.sip.calls.get(record!.callId)!;
+    await until(() => call.media.hearing !== undefined, 5000, 'the phone consuming the browser');
+    await sleep(2000);
+    await caller.hangup();
+    await caller.waitForEvent('CALL_CLOSED', 5000);
+
+    const { decoded, codec } = await caller.recordings();
+    expect(codec.name).toBe('opus');
+    const heard = mixToMono(await readWav(decoded));
+    const seconds = heard.length / codec.sampleRate;
+    const lastSecond = { fromSeconds: seconds - 1.2, toSeconds: seconds - 0.2 };
+    expect(isSilent(heard, codec.sampleRate, lastSecond)).toBe(false);
+    const hz = dominantFrequencyHz(heard, codec.sampleRate, lastSecond);
+    expect(Math.abs(hz - BROWSER_HZ), `the phone heard ${hz} Hz`).toBeLessThanOrEqual(5);
     await page.close();
   });
 });
