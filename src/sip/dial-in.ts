@@ -91,6 +91,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   // An offer is checked before anything is allocated; a late offer is checked at the ACK.
   const probe = request.body ? answerOffer(request.body, { ip: deps.media.announcedIp, port: PROBE_PORT, preference }) : undefined;
 
+  if (attempt.isCancelled()) return;
   const room = await deps.rooms.room(meeting.id);
   if (attempt.isCancelled()) return;
   let call: PhoneCall | undefined;

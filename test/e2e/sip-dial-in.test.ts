@@ -11,6 +11,8 @@ import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState,
 import { dominantFrequencyHz, isSilent } from '../support/audio/tone.js';
 import { mixToMono, readWav } from '../support/audio/wav.js';
 import { startSipTestGateway } from '../support/gateway.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { until } from '../support/until.js';
@@ -19,7 +21,9 @@ const PHONE_HZ = 1000;
 const BROWSER_HZ = 600;
 
 let target: DrachtioTarget;
+let redis: PrivateRedis;
 let gateway: Gateway;
+const gatewayLog = capturedLogger();
 let browser: LaunchedChromium;
 const phones: BaresipPhone[] = [];
 
@@ -48,12 +52,15 @@ const sipUri = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host
 
 beforeAll(async () => {
   target = await drachtioTarget();
+  // A Redis of its own, which one test stalls to hold a call in set-up.
+  redis = await spawnRedisServer();
   gateway = await startSipTestGateway(target, {
+    REDIS_URL: redis.url,
     // baresip 1.0 (Debian 12) gives up when any challenge is not MD5, even with MD5 beside it.
     SIP_DIGEST_ALGORITHMS: 'MD5',
     RTP_MIN_PORT: '43200',
     RTP_MAX_PORT: '43499',
-  });
+  }, gatewayLog.log);
   browser = await launchChromium({ toneHz: BROWSER_HZ });
 }, 60_000);
 
@@ -65,6 +72,7 @@ afterAll(async () => {
   await browser?.close();
   await gateway?.close();
   await target?.close();
+  await redis?.stop();
 });
 
 describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing in with %s', (codec) => {
@@ -154,6 +162,33 @@ describe('refused calls', () => {
     await caller.dial(sipUri('scoped-b'));
     const closed = await caller.waitForEvent('CALL_CLOSED', 10_000);
     expect(closed.param).toMatch(/^403/);
+  });
+});
+
+describe('hanging up before the answer', () => {
+  it('a CANCEL while the call is being set up reaches the gateway, which stops and leaves nothing behind', { timeout: 30_000 }, async () => {
+    await api('POST', '/meetings', { id: 'cancel-early' });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'cancel-early' });
+    const caller = await phone('PCMU', credentials);
+    // With the store stalled, the authenticated INVITE waits in set-up (the caller has only 100 Trying).
+    redis.pause();
+    try {
+      await caller.dial(sipUri('cancel-early'));
+      await sleep(1000);
+      await caller.hangup();
+      await sleep(500);
+    } finally {
+      redis.resume();
+    }
+    const closed = await caller.waitForEvent('CALL_CLOSED', 5000);
+    expect(closed.param).toBe('Connection reset by user'); // baresip's words for its own hang-up
+    const cancelled = gatewayLog.lines().find((line) => line.msg === 'caller cancelled before answer' && line.meetingId === 'cancel-early');
+    expect(cancelled, 'the gateway saw the CANCEL').toBeDefined();
+    await sleep(500); // the set-up, resumed, must notice the CANCEL and stop
+    expect(caller.eventLog.some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
+    expect(gateway.sip.calls.size).toBe(0);
+    expect(await gateway.store.listCalls('cancel-early')).toEqual([]);
+    expect(await gateway.rooms.existing('cancel-early')).toBeUndefined();
   });
 });
 

@@ -32,13 +32,20 @@ export async function startTestGateway(env: Record<string, string> = {}, log: Lo
  * A real gateway connected to the drachtio target (stand-in or real drachtio-server),
  * resolved once /readyz says the SIP front end is connected.
  */
-export async function startSipTestGateway(target: DrachtioTarget, env: Record<string, string> = {}): Promise<Gateway> {
-  const gateway = await startTestGateway({
-    DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
-    DRACHTIO_SECRET: target.secret,
-    SIP_DOMAIN: target.sipAddress.host,
-    ...env,
-  });
+export async function startSipTestGateway(
+  target: DrachtioTarget,
+  env: Record<string, string> = {},
+  log: Logger = capturedLogger().log,
+): Promise<Gateway> {
+  const gateway = await startTestGateway(
+    {
+      DRACHTIO_ADDRESS: `${target.adminAddress.host}:${target.adminAddress.port}`,
+      DRACHTIO_SECRET: target.secret,
+      SIP_DOMAIN: target.sipAddress.host,
+      ...env,
+    },
+    log,
+  );
   for (let i = 0; (await fetch(`${gateway.httpUrl}/readyz`)).status !== 200; i++) {
     if (i === 400) {
       await gateway.close();

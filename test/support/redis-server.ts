@@ -36,8 +36,14 @@ export async function startTestRedis(): Promise<TestRedis> {
   return spawnRedisServer();
 }
 
-/** A private redis-server on a free loopback port, for tests that must stop it. */
-export async function spawnRedisServer(): Promise<TestRedis> {
+export interface PrivateRedis extends TestRedis {
+  /** Freezes the server (SIGSTOP): connections stay open and commands wait, as with a stalled Redis. */
+  pause(): void;
+  resume(): void;
+}
+
+/** A private redis-server on a free loopback port, for tests that must stop or stall it. */
+export async function spawnRedisServer(): Promise<PrivateRedis> {
   if (spawnSync('redis-server', ['--version']).error) {
     throw new Error('redis-server is not installed: run `bash scripts/setup.sh --test` (installs Debian redis-server)');
   }
@@ -58,7 +64,10 @@ export async function spawnRedisServer(): Promise<TestRedis> {
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
     async stop() {
+      child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited;
     },
