@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
+import type { PhoneCall } from '../../src/sip/phone-call.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { dominantFrequencyHz, isSilent } from '../support/audio/tone.js';
@@ -48,6 +49,24 @@ async function phone(codec: PhoneCodec, credentials: { username: string; passwor
   return started;
 }
 
+/** A meeting, a credential scoped to it, and a browser that has joined it. */
+async function meetingWithBrowser(meetingId: string) {
+  await api('POST', '/meetings', { id: meetingId });
+  const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId });
+  const page = await browser.newPage();
+  await openMeetingPage(page, gateway.httpUrl, meetingId, 'Browser');
+  await waitForMeetingState(page, 'joined');
+  return { credentials, page };
+}
+
+/** Dials the meeting and returns the gateway's side of the answered call. */
+async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<PhoneCall> {
+  await caller.dial(sipUri(meetingId));
+  await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+  const [record] = await gateway.store.listCalls(meetingId);
+  return gateway.sip.calls.get(record!.callId)!;
+}
+
 const sipUri = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
 
 beforeAll(async () => {
@@ -78,15 +97,9 @@ afterAll(async () => {
 describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing in with %s', (codec) => {
   it('is heard in the meeting as a phone participant, and leaves nothing behind when it hangs up', { timeout: 60_000 }, async () => {
     const meetingId = `dial-${codec.toLowerCase()}`;
-    await api('POST', '/meetings', { id: meetingId });
-    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId });
-    const page = await browser.newPage();
-    await openMeetingPage(page, gateway.httpUrl, meetingId, 'Browser');
-    await waitForMeetingState(page, 'joined');
-
+    const { credentials, page } = await meetingWithBrowser(meetingId);
     const caller = await phone(codec, credentials);
-    await caller.dial(sipUri(meetingId));
-    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+    await answeredCall(caller, meetingId);
     await waitForRemoteAudio(page, 1, 15_000);
     const heard = await measureRemoteToneHz(page);
     expect(heard, `browser heard ${heard} Hz from a ${codec} phone`).not.toBeNull();
@@ -107,17 +120,9 @@ describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing
 
 describe('meeting to phone (until the mixer lands: opus phones hear the dominant speaker)', () => {
   it('an opus softphone hears the browser\'s tone', { timeout: 60_000 }, async () => {
-    await api('POST', '/meetings', { id: 'hear-opus' });
-    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'hear-opus' });
-    const page = await browser.newPage();
-    await openMeetingPage(page, gateway.httpUrl, 'hear-opus', 'Browser');
-    await waitForMeetingState(page, 'joined');
-
+    const { credentials, page } = await meetingWithBrowser('hear-opus');
     const caller = await phone('opus', credentials);
-    await caller.dial(sipUri('hear-opus'));
-    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
-    const [record] = await gateway.store.listCalls('hear-opus');
-    const call = gateway.sip.calls.get(record!.callId)!;
+    const call = await answeredCall(caller, 'hear-opus');
     await until(() => call.media.hearing !== undefined, 5000, 'the phone consuming the browser');
     await sleep(2000);
     await caller.hangup();
@@ -208,16 +213,9 @@ describe('the meeting side', () => {
 
 describe('during a call', () => {
   it('keeps the call and its audio through hold and unhold, and decodes RFC 4733 DTMF', { timeout: 60_000 }, async () => {
-    await api('POST', '/meetings', { id: 'hold-1' });
-    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'hold-1' });
-    const page = await browser.newPage();
-    await openMeetingPage(page, gateway.httpUrl, 'hold-1', 'Browser');
-    await waitForMeetingState(page, 'joined');
+    const { credentials, page } = await meetingWithBrowser('hold-1');
     const caller = await phone('PCMU', credentials);
-    await caller.dial(sipUri('hold-1'));
-    await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
-    const [record] = await gateway.store.listCalls('hold-1');
-    const call = gateway.sip.calls.get(record!.callId)!;
+    const call = await answeredCall(caller, 'hold-1');
 
     const digits: string[] = [];
     call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
@@ -229,7 +227,7 @@ describe('during a call', () => {
     await sleep(500);
     await caller.resume();
     await sleep(500);
-    expect(gateway.sip.calls.get(record!.callId)).toBe(call);
+    expect(gateway.sip.calls.get(call.callId)).toBe(call);
     expect(caller.eventLog.some((e) => e.type === 'CALL_CLOSED')).toBe(false);
     await waitForRemoteAudio(page, 1, 10_000);
     const heard = await measureRemoteToneHz(page);
