@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the gateway needs on a fresh Debian machine, offline-capable.
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
-#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip)
+#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip, the G.722 reference)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
 
@@ -39,8 +39,9 @@ fi
 
 if $with_tests; then
   # Real peers for the tests: Redis for the store, Chromium for the meeting page,
-  # baresip (and sox for its audio files) for SIP calls.
-  ensure_packages redis-server chromium baresip-core sox
+  # baresip (and sox for its audio files) for SIP calls; python3 and libspandsp2 run the
+  # reference G.722 the codec tests compare with.
+  ensure_packages redis-server chromium baresip-core sox python3 libspandsp2
 fi
 
 apt_log "setup complete"
