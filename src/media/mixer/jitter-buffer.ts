@@ -1,0 +1,143 @@
+/**
+ * One mixer input's jitter buffer: packets go in as they arrive, one comes out per
+ * playout request, in sequence order, held back by an adaptive delay of one to three
+ * 20 ms packets (20–60 ms) that follows the measured arrival jitter (RFC 3550 §A.8).
+ * Duplicates and packets too late to play are dropped; a gap is reported as a loss so
+ * the decoder can conceal it; a new SSRC, or a sequence or timestamp jump no reordering
+ * explains (a talker who stopped and came back, a restarted sender), starts over.
+ */
+
+export interface JitterPacket {
+  readonly ssrc: number;
+  readonly sequenceNumber: number;
+  readonly timestamp: number;
+  readonly payload: Buffer;
+  /** RFC 6464 level (0 loudest … 127 silence), when the packet carried one. */
+  readonly level?: number;
+}
+
+export type Playout =
+  | { readonly kind: 'packet'; readonly packet: JitterPacket }
+  /** A packet is missing here: conceal it. */
+  | { readonly kind: 'lost' }
+  /** Nothing to play (not started, or run dry): silence, and no concealment. */
+  | { readonly kind: 'idle' };
+
+export interface JitterBufferOptions {
+  /** The RTP clock (48000 for opus, 8000 for G.711 and G.722). */
+  readonly clockRate: number;
+  readonly frameMs?: number;
+  readonly minDepth?: number;
+  readonly maxDepth?: number;
+}
+
+/** Beyond this many packets' distance a sequence number is a new stream, not reordering. */
+const MAX_SEQUENCE_JUMP = 100;
+/** Losses concealed in a row when the buffer runs dry, before it goes idle and refills. */
+const MAX_CONCEALED_UNDERRUN = 3;
+
+const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
+
+export class JitterBuffer {
+  private readonly packets = new Map<number, JitterPacket>();
+  private ssrc: number | undefined;
+  /** The next sequence number to play; undefined while filling. */
+  private next: number | undefined;
+  private newest: JitterPacket | undefined;
+  private concealedInARow = 0;
+  /** RFC 3550 interarrival jitter, in RTP clock units. */
+  private jitter = 0;
+  private lastTransit: number | undefined;
+  private readonly frameMs: number;
+  private readonly minDepth: number;
+  private readonly maxDepth: number;
+
+  constructor(private readonly options: JitterBufferOptions) {
+    this.frameMs = options.frameMs ?? 20;
+    this.minDepth = options.minDepth ?? 1;
+    this.maxDepth = options.maxDepth ?? 3;
+  }
+
+  /** Packets buffered right now. */
+  get size(): number {
+    return this.packets.size;
+  }
+
+  /** The playout delay the jitter calls for, in packets. */
+  get targetDepth(): number {
+    const jitterMs = (this.jitter / this.options.clockRate) * 1000;
+    return Math.min(this.maxDepth, Math.max(this.minDepth, Math.ceil((2 * jitterMs) / this.frameMs)));
+  }
+
+  /** The level of the newest packet, 127 (silence) when there is none. */
+  get level(): number {
+    return this.newest?.level ?? 127;
+  }
+
+  push(packet: JitterPacket, arrivalMs: number): void {
+    if (this.startsNewStream(packet)) this.reset(packet.ssrc);
+    this.measureJitter(packet, arrivalMs);
+    if (this.next !== undefined && sequenceDistance(this.next, packet.sequenceNumber) < 0) return; // too late
+    if (this.packets.has(packet.sequenceNumber)) return; // duplicate
+    this.packets.set(packet.sequenceNumber, packet);
+    if (!this.newest || sequenceDistance(this.newest.sequenceNumber, packet.sequenceNumber) > 0) this.newest = packet;
+  }
+
+  /** The next 20 ms of this input. */
+  pop(): Playout {
+    if (this.next === undefined) {
+      if (this.packets.size < this.targetDepth) return { kind: 'idle' };
+      this.next = this.oldestSequence();
+    }
+    const packet = this.packets.get(this.next);
+    if (packet) {
+      this.packets.delete(this.next);
+      this.next = (this.next + 1) & 0xffff;
+      this.concealedInARow = 0;
+      return { kind: 'packet', packet };
+    }
+    if (this.packets.size === 0 && ++this.concealedInARow > MAX_CONCEALED_UNDERRUN) {
+      // Run dry (the talker paused, or DTX): refill before playing again.
+      this.next = undefined;
+      this.concealedInARow = 0;
+      return { kind: 'idle' };
+    }
+    this.next = (this.next + 1) & 0xffff;
+    return { kind: 'lost' };
+  }
+
+  private startsNewStream(packet: JitterPacket): boolean {
+    if (packet.ssrc !== this.ssrc || !this.newest) return true;
+    const sequenceJump = Math.abs(sequenceDistance(this.newest.sequenceNumber, packet.sequenceNumber));
+    const samplesPerPacket = (this.options.clockRate * this.frameMs) / 1000;
+    const timestampJump = Math.abs(((packet.timestamp - this.newest.timestamp) | 0) / samplesPerPacket);
+    return sequenceJump > MAX_SEQUENCE_JUMP || timestampJump > MAX_SEQUENCE_JUMP * 2;
+  }
+
+  private reset(ssrc: number): void {
+    this.packets.clear();
+    this.ssrc = ssrc;
+    this.next = undefined;
+    this.newest = undefined;
+    this.lastTransit = undefined;
+    this.concealedInARow = 0;
+  }
+
+  private measureJitter(packet: JitterPacket, arrivalMs: number): void {
+    const transit = (arrivalMs * this.options.clockRate) / 1000 - packet.timestamp;
+    if (this.lastTransit !== undefined) {
+      const d = Math.abs(transit - this.lastTransit);
+      // A reordered packet's transit says nothing about the network's pace.
+      if (d < this.options.clockRate) this.jitter += (d - this.jitter) / 16;
+    }
+    this.lastTransit = transit;
+  }
+
+  private oldestSequence(): number {
+    let oldest: number | undefined;
+    for (const sequenceNumber of this.packets.keys()) {
+      if (oldest === undefined || sequenceDistance(oldest, sequenceNumber) < 0) oldest = sequenceNumber;
+    }
+    return oldest!;
+  }
+}

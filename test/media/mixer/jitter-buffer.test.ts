@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { JitterBuffer, type JitterPacket, type Playout } from '../../../src/media/mixer/jitter-buffer.js';
+
+const CLOCK = 48_000;
+const STEP = 960; // 20 ms at 48 kHz
+
+const packet = (sequenceNumber: number, ssrc = 1, timestamp = sequenceNumber * STEP): JitterPacket => ({
+  ssrc,
+  sequenceNumber: sequenceNumber & 0xffff,
+  timestamp: timestamp >>> 0,
+  payload: Buffer.from([sequenceNumber & 0xff]),
+});
+
+/** What pop() gave, as "seq", "lost" or "idle". */
+const describePlayout = (p: Playout) => (p.kind === 'packet' ? String(p.packet.sequenceNumber) : p.kind);
+
+/** Feeds packets on a perfect 20 ms clock (arrival = send time), popping once per tick after each push. */
+function playEvenly(buffer: JitterBuffer, sequenceNumbers: number[]): string[] {
+  return sequenceNumbers.map((seq, tick) => {
+    buffer.push(packet(seq), tick * 20);
+    return describePlayout(buffer.pop());
+  });
+}
+
+describe('JitterBuffer', () => {
+  it('plays packets in order with one packet of delay when arrivals are even', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    expect(playEvenly(buffer, [10, 11, 12, 13])).toEqual(['10', '11', '12', '13']);
+    expect(buffer.targetDepth).toBe(1);
+  });
+
+  it('puts reordered packets back in order and drops duplicates', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK, minDepth: 2 });
+    for (const seq of [1, 3, 2, 2, 4, 3]) buffer.push(packet(seq), seq * 20);
+    expect([1, 2, 3, 4].map(() => describePlayout(buffer.pop()))).toEqual(['1', '2', '3', '4']);
+    expect(buffer.size).toBe(0);
+  });
+
+  it('reports a gap as a loss to conceal, and drops a packet that comes after its turn', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    const out = [describePlayout((buffer.push(packet(1), 0), buffer.pop()))];
+    buffer.push(packet(3), 40);
+    out.push(describePlayout(buffer.pop()), describePlayout(buffer.pop()));
+    buffer.push(packet(2), 45); // too late: 2 was concealed already
+    expect(buffer.size).toBe(0);
+    expect(out).toEqual(['1', 'lost', '3']);
+  });
+
+  it('wraps sequence numbers around 65535', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    expect(playEvenly(buffer, [65534, 65535, 65536, 65537])).toEqual(['65534', '65535', '0', '1']);
+  });
+
+  it('conceals a few packets when it runs dry, then goes idle and refills', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    playEvenly(buffer, [1, 2]);
+    expect([1, 2, 3, 4, 5].map(() => describePlayout(buffer.pop()))).toEqual(['lost', 'lost', 'lost', 'idle', 'idle']);
+    buffer.push(packet(9), 200);
+    expect(describePlayout(buffer.pop())).toBe('9');
+  });
+
+  it('starts over on a new SSRC or a sequence jump, without waiting for the old numbers', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    playEvenly(buffer, [1, 2, 3]);
+    buffer.push(packet(500, 2), 80);
+    expect(describePlayout(buffer.pop())).toBe('500');
+    buffer.push(packet(30_000, 2), 100);
+    expect(describePlayout(buffer.pop())).toBe('30000');
+  });
+
+  it('grows its delay with the jitter up to 60 ms, and shrinks it back when arrivals even out', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    for (let seq = 0; seq < 200; seq++) buffer.push(packet(seq), seq * 20 + (seq % 2) * 20);
+    expect(buffer.targetDepth).toBe(2);
+    for (let seq = 200; seq < 400; seq++) buffer.push(packet(seq), seq * 20 + (seq % 2) * 50);
+    expect(buffer.targetDepth).toBe(3);
+    for (let seq = 400; seq < 800; seq++) buffer.push(packet(seq), seq * 20 + 50);
+    expect(buffer.targetDepth).toBe(1);
+  });
+
+  it('remembers the level of the newest packet', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    expect(buffer.level).toBe(127);
+    buffer.push({ ...packet(1), level: 30 }, 0);
+    buffer.push({ ...packet(0), level: 90 }, 5);
+    expect(buffer.level).toBe(30);
+  });
+});
