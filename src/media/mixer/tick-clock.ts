@@ -1,0 +1,78 @@
+/**
+ * The mixer's 20 ms clock. Each tick is scheduled against the absolute time it is due
+ * (start + n·20 ms), never relative to the last timer firing, so timer lateness does not
+ * accumulate into drift: over any run the tick count stays within one of elapsed/20 ms.
+ * Ticks a stalled event loop missed run at once, up to a limit; beyond it the clock
+ * skips ahead rather than bursting seconds of audio.
+ */
+
+export interface TimeSource {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const REAL_TIME: TimeSource = {
+  now: () => performance.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** How late (in ticks) the clock may run behind before it skips instead of catching up. */
+const MAX_CATCH_UP_TICKS = 5;
+
+export class TickClock {
+  private started: number | undefined;
+  private ticks = 0;
+  private timer: unknown;
+  /** How late each tick ran, in ms, for the benchmarks. */
+  private readonly lateness: number[] = [];
+
+  constructor(
+    private readonly onTick: (tick: number) => void,
+    readonly periodMs = 20,
+    private readonly time: TimeSource = REAL_TIME,
+  ) {}
+
+  get tickCount(): number {
+    return this.ticks;
+  }
+
+  start(): void {
+    if (this.started !== undefined) return;
+    this.started = this.time.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.time.clearTimeout(this.timer);
+    this.started = undefined;
+  }
+
+  /** Tick lateness samples gathered since the last call, then forgotten. */
+  drainLateness(): number[] {
+    return this.lateness.splice(0);
+  }
+
+  private schedule(): void {
+    const due = this.started! + (this.ticks + 1) * this.periodMs;
+    this.timer = this.time.setTimeout(() => this.fire(), Math.max(0, due - this.time.now()));
+  }
+
+  private fire(): void {
+    if (this.started === undefined) return;
+    const now = this.time.now();
+    let behind = Math.floor((now - this.started) / this.periodMs) - this.ticks;
+    if (behind > MAX_CATCH_UP_TICKS) {
+      // The loop stalled for long: drop the missed ticks, keep the grid.
+      this.ticks += behind - 1;
+      behind = 1;
+    }
+    for (let i = 0; i < behind; i++) {
+      this.ticks++;
+      this.lateness.push(now - (this.started + this.ticks * this.periodMs));
+      this.onTick(this.ticks);
+    }
+    this.schedule();
+  }
+}
