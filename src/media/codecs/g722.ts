@@ -69,8 +69,18 @@ class SubBand {
     private readonly scaleShift: number,
   ) {}
 
+  /**
+   * One sample on: the code's inverse-quantized difference at the current scale (INVQAL/
+   * INVQAH), then the scale factor and predictor adapt to it.
+   */
+  advance(inverseQuantized: number, multiplier: number): void {
+    const dx = int16((this.det * inverseQuantized) >> 15);
+    this.adaptScale(multiplier);
+    this.adaptPredictor(dx);
+  }
+
   /** LOGSCL/LOGSCH then SCALEL/SCALEH: adapt the scale factor to the code just used. */
-  adaptScale(multiplier: number): void {
+  private adaptScale(multiplier: number): void {
     const nb = ((this.nb * 127) >> 7) + multiplier;
     this.nb = nb < 0 ? 0 : nb > this.nbMax ? this.nbMax : nb;
     const mantissa = ILB[(this.nb >> 6) & 31]!;
@@ -79,7 +89,7 @@ class SubBand {
   }
 
   /** Block 4: reconstruct, update the pole and zero predictors, predict the next sample. */
-  adaptPredictor(dx: number): void {
+  private adaptPredictor(dx: number): void {
     const r = saturate16(this.s + dx); // RECONS
     const p = saturate16(this.sz + dx); // PARREC
     const [a0, a1] = this.a as [number, number];
@@ -172,10 +182,7 @@ export class G722Encoder {
     let i = 1;
     while (i < 30 && magnitude >= (Q6[i]! * band.det) >> 12) i++;
     const ilow = el < 0 ? ILN[i]! : ILP[i]!;
-    const ril = ilow >> 2;
-    const dlow = int16((band.det * QM4[ril]!) >> 15); // INVQAL
-    band.adaptScale(WL[RL42[ril]!]!);
-    band.adaptPredictor(dlow);
+    band.advance(QM4[ilow >> 2]!, WL[RL42[ilow >> 2]!]!);
     return ilow;
   }
 
@@ -186,9 +193,7 @@ export class G722Encoder {
     const magnitude = eh >= 0 ? eh : ~eh;
     const large = magnitude >= (564 * band.det) >> 12 ? 2 : 1;
     const ihigh = eh < 0 ? IHN[large]! : IHP[large]!;
-    const dhigh = int16((band.det * QM2[ihigh]!) >> 15); // INVQAH
-    band.adaptScale(WH[RH2[ihigh]!]!);
-    band.adaptPredictor(dhigh);
+    band.advance(QM2[ihigh]!, WH[RH2[ihigh]!]!);
     return ihigh;
   }
 }
@@ -218,19 +223,14 @@ export class G722Decoder {
   private decodeLow(ilow: number): number {
     const band = this.low;
     const rlow = saturate15(band.s + ((band.det * QM6[ilow]!) >> 15)); // INVQBL, RECONS, LIMIT
-    const ril = ilow >> 2;
-    const dlow = int16((band.det * QM4[ril]!) >> 15); // INVQAL
-    band.adaptScale(WL[RL42[ril]!]!);
-    band.adaptPredictor(dlow);
+    band.advance(QM4[ilow >> 2]!, WL[RL42[ilow >> 2]!]!);
     return rlow;
   }
 
   private decodeHigh(ihigh: number): number {
     const band = this.high;
-    const dhigh = int16((band.det * QM2[ihigh]!) >> 15); // INVQAH
-    const rhigh = saturate15(dhigh + band.s); // RECONS, LIMIT
-    band.adaptScale(WH[RH2[ihigh]!]!);
-    band.adaptPredictor(dhigh);
+    const rhigh = saturate15(band.s + int16((band.det * QM2[ihigh]!) >> 15)); // INVQAH, RECONS, LIMIT
+    band.advance(QM2[ihigh]!, WH[RH2[ihigh]!]!);
     return rhigh;
   }
 }
