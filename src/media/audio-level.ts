@@ -41,3 +41,33 @@ export function withAudioLevelExtension(packet: Buffer, id: number, level: numbe
   packet.copy(out, headerLength + 8, headerLength);
   return out;
 }
+
+/**
+ * The RFC 6464 level in an RTP packet's header extension `id` (one-byte or two-byte
+ * header form, RFC 8285), or undefined when the packet carries none.
+ */
+export function readAudioLevel(packet: Buffer, id: number): number | undefined {
+  if (packet.length < 12 || !(packet[0]! & 0x10)) return undefined;
+  const start = 12 + 4 * (packet[0]! & 0x0f);
+  if (packet.length < start + 4) return undefined;
+  const profile = packet.readUInt16BE(start);
+  const end = Math.min(packet.length, start + 4 + 4 * packet.readUInt16BE(start + 2));
+  const oneByte = profile === 0xbede;
+  if (!oneByte && (profile & 0xfff0) !== 0x1000) return undefined;
+  let offset = start + 4;
+  while (offset < end) {
+    const first = packet[offset]!;
+    if (first === 0) {
+      offset++; // padding
+      continue;
+    }
+    const elementId = oneByte ? first >> 4 : first;
+    if (oneByte && elementId === 15) return undefined; // reserved: stop reading (RFC 8285 §4.2)
+    const length = oneByte ? (first & 0x0f) + 1 : packet[offset + 1]!;
+    const data = offset + (oneByte ? 1 : 2);
+    if (data + length > end) return undefined;
+    if (elementId === id && length >= 1) return packet[data]! & 0x7f;
+    offset = data + length;
+  }
+  return undefined;
+}

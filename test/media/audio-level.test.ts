@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { audioLevel, withAudioLevelExtension } from '../../src/media/audio-level.js';
+import { audioLevel, readAudioLevel, withAudioLevelExtension } from '../../src/media/audio-level.js';
 import { readRtp } from '../../src/media/phone-rtp-port.js';
 import { sineTone } from '../support/audio/tone.js';
 import { rtpPacket } from '../support/rtp.js';
@@ -39,5 +39,43 @@ describe('withAudioLevelExtension', () => {
   it('leaves a packet that already has extensions as it is', () => {
     const withExtension = withAudioLevelExtension(packet(), 1, 42);
     expect(withAudioLevelExtension(withExtension, 2, 10)).toBe(withExtension);
+  });
+});
+
+describe('readAudioLevel', () => {
+  const plain = () => rtpPacket({ payloadType: 111, sequenceNumber: 1, timestamp: 960, ssrc: 9 }, Buffer.from([0xf8, 0xff]));
+
+  /** A packet with a raw extension block (profile + elements, padded to 32 bits). */
+  function withExtensions(profile: number, elements: number[]): Buffer {
+    const body = Buffer.from(elements);
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const packet = plain();
+    const header = Buffer.alloc(4);
+    header.writeUInt16BE(profile, 0);
+    header.writeUInt16BE(padded.length / 4, 2);
+    const out = Buffer.concat([packet.subarray(0, 12), header, padded, packet.subarray(12)]);
+    out[0] = out[0]! | 0x10;
+    return out;
+  }
+
+  it('reads the level the writer wrote, ignoring the voice-activity bit', () => {
+    expect(readAudioLevel(withAudioLevelExtension(plain(), 4, 57), 4)).toBe(57);
+    expect(readAudioLevel(withExtensions(0xbede, [0x40, 0x80 | 33]), 4)).toBe(33);
+  });
+
+  it('finds it among other one-byte elements and padding, as browsers send it', () => {
+    // id 3 (abs-send-time, 3 bytes), padding, id 1 (level).
+    expect(readAudioLevel(withExtensions(0xbede, [0x32, 1, 2, 3, 0, 0x10, 0x80 | 12]), 1)).toBe(12);
+  });
+
+  it('reads two-byte-header extensions too', () => {
+    expect(readAudioLevel(withExtensions(0x1000, [7, 2, 0xaa, 0xbb, 1, 1, 99]), 1)).toBe(99);
+  });
+
+  it('gives undefined without an extension, for another id, or for a truncated block', () => {
+    expect(readAudioLevel(plain(), 1)).toBeUndefined();
+    expect(readAudioLevel(withAudioLevelExtension(plain(), 4, 57), 1)).toBeUndefined();
+    const truncated = withExtensions(0xbede, [0x13, 1]); // claims 2 bytes, block ends after 3
+    expect(readAudioLevel(truncated.subarray(0, 16), 1)).toBeUndefined();
   });
 });
