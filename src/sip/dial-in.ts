@@ -60,9 +60,12 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
       cancelled = true;
       log.info('caller cancelled before answer');
     });
-    answer(deps, request, response, { callId, meetingId, log, isCancelled: () => cancelled }).catch((err: unknown) => {
-      reject(response, err, deps.sipDomain, log);
-    });
+    answer(deps, request, response, { callId, meetingId, log, isCancelled: () => cancelled }).then(
+      () => {
+        if (cancelled) log.info('call set-up stopped: the caller cancelled');
+      },
+      (err: unknown) => reject(response, err, deps.sipDomain, log),
+    );
   };
 }
 

@@ -189,7 +189,8 @@ describe('hanging up before the answer', () => {
     expect(closed.param).toBe('Connection reset by user'); // baresip's words for its own hang-up
     const cancelled = gatewayLog.lines().find((line) => line.msg === 'caller cancelled before answer' && line.meetingId === 'cancel-early');
     expect(cancelled, 'the gateway saw the CANCEL').toBeDefined();
-    await sleep(500); // the set-up, resumed, must notice the CANCEL and stop
+    // The set-up, resumed, notices the CANCEL and stops.
+    await until(() => gatewayLog.lines().some((line) => line.msg === 'call set-up stopped: the caller cancelled' && line.meetingId === 'cancel-early'), 5000, 'set-up stopped');
     expect(caller.eventLog.some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     expect(gateway.sip.calls.size).toBe(0);
     expect(await gateway.store.listCalls('cancel-early')).toEqual([]);

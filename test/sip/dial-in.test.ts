@@ -265,14 +265,14 @@ describe('in the call', () => {
     const held = await peer.next(isResponse(200, 'INVITE'));
     caller.inDialog(held, 'ACK');
     expect(bodyOf(held)).toMatch(/^a=recvonly\r$/m);
-    await until(() => phone().muted, 2000, 'muted on hold');
-    expect(gateway.sip.calls.get(caller.callId)!.media.producer!.paused).toBe(true);
+    const producer = gateway.sip.calls.get(caller.callId)!.media.producer!;
+    await until(() => phone().muted && producer.paused, 2000, 'muted, its producer paused, on hold');
 
     caller.inDialog(answered, 'INVITE', { body: PCMU_OFFER(30014).replace('o=caller 1 1', 'o=caller 1 3') });
     const resumed = await peer.next(isResponse(200, 'INVITE'));
     caller.inDialog(resumed, 'ACK');
     expect(bodyOf(resumed)).toMatch(/^a=sendrecv\r$/m);
-    await until(() => !phone().muted, 2000, 'unmuted after hold');
+    await until(() => !phone().muted && !producer.paused, 2000, 'unmuted, its producer resumed, after hold');
 
     caller.inDialog(answered, 'BYE');
     await peer.next(isResponse(200, 'BYE'));
