@@ -6,27 +6,16 @@
  * once live ports, Call-IDs, tags and ids are mapped back.
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
+import { describe, expect, it } from 'vitest';
 import { event } from '../../support/sip/recordings.js';
-import { Replay } from '../../support/sip/replay.js';
+import { replaysPerTest } from '../../support/sip/replay.js';
 import { header, isResponse } from '../../support/sip/sip-peer.js';
 
 describe('drachtio server replays: everyday flows', () => {
-  let target: DrachtioTarget;
-  let replay: Replay | undefined;
-
-  beforeEach(async () => {
-    target = await drachtioTarget();
-  });
-  afterEach(async () => {
-    await replay?.close();
-    replay = undefined;
-    await target.close();
-  });
+  const replays = replaysPerTest();
 
   it('02 OPTIONS over UDP then TCP: no 100 Trying; forwarded with rport filled; answers completed and re-encoded; transport field per hop', async () => {
-    replay = await Replay.start(target, '02-options', { callIds: ['395712146@127.0.0.1', '301986008@127.0.0.1'] });
+    const replay = await replays.start('02-options', { callIds: ['395712146@127.0.0.1', '301986008@127.0.0.1'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.send('N3');
@@ -36,7 +25,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('02 OPTIONS retransmitted: absorbed, answered again with the same response, the app sees it once', async () => {
-    replay = await Replay.start(target, '02-options', { callIds: ['395712146@127.0.0.1'] });
+    const replay = await replays.start('02-options', { callIds: ['395712146@127.0.0.1'] });
     await replay.send('N1');
     const first = await replay.expect('N2');
     await replay.send('N1');
@@ -47,7 +36,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('03 INVITE: 100 Trying before the app sees it, 401 challenge, ACK absorbed, answer with Contact and Content-Type, ACK and BYE forwarded', async () => {
-    replay = await Replay.start(target, '03-invite-auth-answer-bye-by-caller', { callIds: ['d450ce80b8c1bbcb'] });
+    const replay = await replays.start('03-invite-auth-answer-bye-by-caller', { callIds: ['d450ce80b8c1bbcb'] });
     await replay.send('N1');
     const trying = await replay.expect('N2');
     await replay.expect('N3');
@@ -66,7 +55,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('04 wrong password: 401 then 403, both ACKs absorbed', async () => {
-    replay = await Replay.start(target, '04-invite-wrong-password', { callIds: ['1a57a51a3fdc751d'], password: 'wrongpass' });
+    const replay = await replays.start('04-invite-wrong-password', { callIds: ['1a57a51a3fdc751d'], password: 'wrongpass' });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');
@@ -80,7 +69,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('05 unknown meeting: custom reason phrase kept, dialog id on the echo, ACK absorbed', async () => {
-    replay = await Replay.start(target, '05-invite-unknown-meeting-404', { callIds: ['864410d3d94ab68a'] });
+    const replay = await replays.start('05-invite-unknown-meeting-404', { callIds: ['864410d3d94ab68a'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');
@@ -89,7 +78,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('07 BYE by the app: Request-URI = Contact, Via without port, Max-Forwards 70, CSeq + 1, Reason re-encoded; 200 forwarded', async () => {
-    replay = await Replay.start(target, '07-bye-by-app', { callIds: ['e838154566ab5a9d'] });
+    const replay = await replays.start('07-bye-by-app', { callIds: ['e838154566ab5a9d'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');
@@ -102,7 +91,7 @@ describe('drachtio server replays: everyday flows', () => {
     const hangUp = replay.app.hangUp();
     const bye = await replay.peer.next((m) => m.text.startsWith('BYE '));
     // The recorded BYE's Via has no port because the server listened on 5060.
-    const sentBy = target.sipAddress.port === 5060 ? target.sipAddress.host : `${target.sipAddress.host}:${target.sipAddress.port}`;
+    const sentBy = replays.target.sipAddress.port === 5060 ? replays.target.sipAddress.host : `${replays.target.sipAddress.host}:${replays.target.sipAddress.port}`;
     expect(header(bye.text, 'Via')).toMatch(new RegExp(`^SIP/2\\.0/UDP ${sentBy.replace(/\./g, '\\.')};rport;branch=z9hG4bK\\w+$`));
     replay.mapping.add(`SIP/2.0/UDP 127.0.0.1;rport`, `SIP/2.0/UDP ${sentBy};rport`);
     replay.mapping.learn(event(replay.recording, 'N9').text!, bye.text);
@@ -113,7 +102,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('08 DTMF INFO: forwarded in-dialog with body intact, no 100 Trying, 200 echo carries the dialog id', async () => {
-    replay = await Replay.start(target, '08-dtmf', { callIds: ['3ba0a66aaffc@127.0.0.1'] });
+    const replay = await replays.start('08-dtmf', { callIds: ['3ba0a66aaffc@127.0.0.1'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');
@@ -136,7 +125,7 @@ describe('drachtio server replays: everyday flows', () => {
   });
 
   it('09 re-INVITE hold and unhold: 100 Trying with the dialog tag, Contact on the 200, ACKs forwarded with new transaction ids', async () => {
-    replay = await Replay.start(target, '09-reinvite-hold', { callIds: ['a5bce220958f@127.0.0.1'] });
+    const replay = await replays.start('09-reinvite-hold', { callIds: ['a5bce220958f@127.0.0.1'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');

@@ -5,25 +5,14 @@
  * refuses the late answer with NOK without sending anything.
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
+import { describe, expect, it } from 'vitest';
+import { type Replay, replaysPerTest } from '../../support/sip/replay.js';
 
 describe('drachtio server replays: CANCEL', () => {
-  let target: DrachtioTarget;
-  let replay: Replay | undefined;
-
-  beforeEach(async () => {
-    target = await drachtioTarget();
-  });
-  afterEach(async () => {
-    await replay?.close();
-    replay = undefined;
-    await target.close();
-  });
+  const replays = replaysPerTest();
 
   async function ringing(name: string, callId: string): Promise<Replay> {
-    const r = await Replay.start(target, name, { callIds: [callId] });
+    const r = await replays.start(name, { callIds: [callId] });
     await r.send('N1');
     await r.expect('N2');
     await r.expect('N3');
@@ -35,7 +24,7 @@ describe('drachtio server replays: CANCEL', () => {
   }
 
   it('06 CANCEL before the answer: 200 to the CANCEL and 487 from the stack, app gets the CANCEL, ACK absorbed, app stays silent', async () => {
-    replay = await ringing('06-cancel-before-answer', '1d6f57c5d3b96015');
+    const replay = await ringing('06-cancel-before-answer', '1d6f57c5d3b96015');
     await replay.send('N8');
     await replay.expect('N9');
     await replay.expect('N10');
@@ -47,7 +36,7 @@ describe('drachtio server replays: CANCEL', () => {
   });
 
   it('06b answer after the CANCEL: NOK "Response not sent due to unknown transaction", nothing on the network', async () => {
-    replay = await ringing('06b-cancel-then-late-answer-nok', 'a3a08199bc60f2f7');
+    const replay = await ringing('06b-cancel-then-late-answer-nok', 'a3a08199bc60f2f7');
     await replay.send('N8');
     await replay.expect('N9');
     await replay.expect('N10');

@@ -6,25 +6,14 @@
  * bracket-less From reach the app; a broken SDP body reaches the app untouched.
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
+import { describe, expect, it } from 'vitest';
+import { replaysPerTest } from '../../support/sip/replay.js';
 
 describe('drachtio server replays: malformed input', () => {
-  let target: DrachtioTarget;
-  let replay: Replay | undefined;
-
-  beforeEach(async () => {
-    target = await drachtioTarget();
-  });
-  afterEach(async () => {
-    await replay?.close();
-    replay = undefined;
-    await target.close();
-  });
+  const replays = replaysPerTest();
 
   it('11 malformed requests: stack replies or silence exactly as recorded; only valid ones reach the app', async () => {
-    replay = await Replay.start(target, '11-malformed', {
+    const replay = await replays.start('11-malformed', {
       callIds: ['43c9b8072d64@127.0.0.1', '8f25f75be3d8@127.0.0.1', '43c25b9bad95@127.0.0.1', 'bd64bc74ef31@127.0.0.1', 'bcb1baa1cb62@127.0.0.1', '5f303f57421e@127.0.0.1', '64ed2b322d8c@127.0.0.1'],
     });
     await replay.send('N1'); // no Call-ID

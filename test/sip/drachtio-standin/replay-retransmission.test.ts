@@ -6,25 +6,14 @@
  * standin-timers.test.ts).
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
+import { describe, expect, it } from 'vitest';
+import { replaysPerTest } from '../../support/sip/replay.js';
 
 describe('drachtio server replays: retransmissions in real time', () => {
-  let target: DrachtioTarget;
-  let replay: Replay | undefined;
-
-  beforeEach(async () => {
-    target = await drachtioTarget();
-  });
-  afterEach(async () => {
-    await replay?.close();
-    replay = undefined;
-    await target.close();
-  });
+  const replays = replaysPerTest();
 
   it('10 INVITE retransmissions re-send the 180; the 200 is re-sent at +0.5 s and +1.5 s until the ACK', async () => {
-    replay = await Replay.start(target, '10-invite-retransmission-and-200-retransmission', { callIds: ['4eed63141d76@127.0.0.1'] });
+    const replay = await replays.start('10-invite-retransmission-and-200-retransmission', { callIds: ['4eed63141d76@127.0.0.1'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');

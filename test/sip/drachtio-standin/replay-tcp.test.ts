@@ -4,25 +4,14 @@
  * transport=tcp, the transport field says tcp, and nothing is retransmitted.
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
+import { describe, expect, it } from 'vitest';
+import { replaysPerTest } from '../../support/sip/replay.js';
 
 describe('drachtio server replays: TCP', () => {
-  let target: DrachtioTarget;
-  let replay: Replay | undefined;
-
-  beforeEach(async () => {
-    target = await drachtioTarget();
-  });
-  afterEach(async () => {
-    await replay?.close();
-    replay = undefined;
-    await target.close();
-  });
+  const replays = replaysPerTest();
 
   it('12 INVITE over TCP: challenge, answer and caller BYE on one connection', async () => {
-    replay = await Replay.start(target, '12-tcp-invite', { callIds: ['fcd126c0a01a07d2'] });
+    const replay = await replays.start('12-tcp-invite', { callIds: ['fcd126c0a01a07d2'] });
     await replay.send('N1');
     await replay.expect('N2');
     await replay.expect('N3');

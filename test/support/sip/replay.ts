@@ -4,9 +4,9 @@
  * compared with the recorded one after mapping live values back, and the wire frames
  * seen between app and server are compared with the recorded frames.
  */
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { resign } from './digest.js';
-import type { DrachtioTarget, HostPort } from './drachtio-target.js';
+import { type DrachtioTarget, type HostPort, drachtioTarget } from './drachtio-target.js';
 import { event, isHandshakeBody, loadRecording, recordedBytes, recordedWireFrames, ReplayMapping, sipTraffic, type Recording } from './recordings.js';
 import { ScenarioApp, type ScenarioAppOptions } from './scenario-app.js';
 import { firstLine, header, SipPeer, type ReceivedSip } from './sip-peer.js';
@@ -25,6 +25,33 @@ const BYTES_FIELD: Record<string, number> = { sip: 3, response: 5 };
 
 function recordedPort(address: string): number {
   return Number(address.split(':').pop());
+}
+
+/**
+ * For a describe block of replays: each test gets a fresh drachtio target (stand-in or
+ * real server), and after it the replay it started and the target are closed.
+ */
+export function replaysPerTest(): { readonly target: DrachtioTarget; start(name: string, options: ReplayOptions): Promise<Replay> } {
+  let target: DrachtioTarget | undefined;
+  let started: Replay | undefined;
+  beforeEach(async () => {
+    target = await drachtioTarget();
+  });
+  afterEach(async () => {
+    await started?.close();
+    started = undefined;
+    await target?.close();
+  });
+  return {
+    get target() {
+      if (!target) throw new Error('the drachtio target exists only inside a test');
+      return target;
+    },
+    async start(name, options) {
+      started = await Replay.start(this.target, name, options);
+      return started;
+    },
+  };
 }
 
 export class Replay {
