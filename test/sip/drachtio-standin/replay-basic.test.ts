@@ -56,13 +56,7 @@ describe('drachtio server replays: everyday flows', () => {
 
   it('04 wrong password: 401 then 403, both ACKs absorbed', async () => {
     const replay = await replays.start('04-invite-wrong-password', { callIds: ['1a57a51a3fdc751d'], password: 'wrongpass' });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    await replay.expect('N7');
+    await replay.authenticatedInvite();
     await replay.send('N8');
     await replay.compareWire();
     expect(await replay.peer.collect(100)).toEqual([]);
@@ -79,13 +73,7 @@ describe('drachtio server replays: everyday flows', () => {
 
   it('07 BYE by the app: Request-URI = Contact, Via without port, Max-Forwards 70, CSeq + 1, Reason re-encoded; 200 forwarded', async () => {
     const replay = await replays.start('07-bye-by-app', { callIds: ['e838154566ab5a9d'] });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    await replay.expect('N7');
+    await replay.authenticatedInvite();
     await replay.send('N8');
     await replay.app.waitFor((e) => e.kind === 'ack');
     const hangUp = replay.app.hangUp();
@@ -103,13 +91,7 @@ describe('drachtio server replays: everyday flows', () => {
 
   it('08 DTMF INFO: forwarded in-dialog with body intact, no 100 Trying, 200 echo carries the dialog id', async () => {
     const replay = await replays.start('08-dtmf', { callIds: ['3ba0a66aaffc@127.0.0.1'] });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    await replay.expect('N7');
+    await replay.authenticatedInvite();
     await replay.send('N8');
     await replay.app.waitFor((e) => e.kind === 'ack');
     await replay.send('N9');
@@ -126,13 +108,7 @@ describe('drachtio server replays: everyday flows', () => {
 
   it('09 re-INVITE hold and unhold: 100 Trying with the dialog tag, Contact on the 200, ACKs forwarded with new transaction ids', async () => {
     const replay = await replays.start('09-reinvite-hold', { callIds: ['a5bce220958f@127.0.0.1'] });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    await replay.expect('N7');
+    await replay.authenticatedInvite();
     await replay.send('N8');
     await replay.app.waitFor((e) => e.kind === 'ack');
     await replay.send('N9');

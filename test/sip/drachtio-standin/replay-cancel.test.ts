@@ -13,13 +13,7 @@ describe('drachtio server replays: CANCEL', () => {
 
   async function ringing(name: string, callId: string): Promise<Replay> {
     const r = await replays.start(name, { callIds: [callId] });
-    await r.send('N1');
-    await r.expect('N2');
-    await r.expect('N3');
-    await r.send('N4');
-    await r.send('N5');
-    await r.expect('N6');
-    await r.expect('N7');
+    await r.authenticatedInvite();
     return r;
   }
 

@@ -12,13 +12,7 @@ describe('drachtio server replays: TCP', () => {
 
   it('12 INVITE over TCP: challenge, answer and caller BYE on one connection', async () => {
     const replay = await replays.start('12-tcp-invite', { callIds: ['fcd126c0a01a07d2'] });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    const ok = await replay.expect('N7');
+    const ok = await replay.authenticatedInvite();
     await replay.send('N8');
     await replay.app.waitFor((e) => e.kind === 'ack');
     await replay.send('N9');

@@ -14,13 +14,7 @@ import { WireClient } from '../../support/sip/wire-client.js';
 /** Sets up the answered call of recording 08 (digest round, 200, ACK) and returns its replay. */
 async function establishedCall(target: DrachtioTarget): Promise<Replay> {
   const replay = await Replay.start(target, '08-dtmf', { callIds: ['3ba0a66aaffc@127.0.0.1'] });
-  await replay.send('N1');
-  await replay.expect('N2');
-  await replay.expect('N3');
-  await replay.send('N4');
-  await replay.send('N5');
-  await replay.expect('N6');
-  await replay.expect('N7');
+  await replay.authenticatedInvite();
   await replay.send('N8');
   await replay.app.waitFor((e) => e.kind === 'ack');
   return replay;

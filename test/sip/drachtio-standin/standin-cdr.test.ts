@@ -20,13 +20,7 @@ describe('drachtio stand-in CDR events', () => {
   });
 
   async function runBothCalls(r: Replay): Promise<void> {
-    await r.send('N1');
-    await r.expect('N2');
-    await r.expect('N3');
-    await r.send('N4');
-    await r.send('N5');
-    await r.expect('N6');
-    await r.expect('N7');
+    await r.authenticatedInvite();
     await r.send('N8');
     await r.app.waitFor((e) => e.kind === 'ack');
     await r.send('N9');

@@ -51,13 +51,7 @@ describe('drachtio stand-in lifecycle', () => {
     const clock = new CountingScheduler();
     const target = await startStandin({ timers: { scheduler: clock } });
     const replay = await Replay.start(target, '10c-200-never-acked-server-bye', { callIds: ['f8e0a63c26f8@127.0.0.1'] });
-    await replay.send('N1');
-    await replay.expect('N2');
-    await replay.expect('N3');
-    await replay.send('N4');
-    await replay.send('N5');
-    await replay.expect('N6');
-    await replay.expect('N7'); // 200 sent, never ACKed: retransmission and ACK-timeout timers pending
+    await replay.authenticatedInvite(); // 200 sent, never ACKed: retransmission and ACK-timeout timers pending
     const tcpPeer = await SipPeer.tcp(target.sipAddress);
     expect(sockets()).not.toEqual(before);
     expect(clock.live.size).toBeGreaterThan(0);

@@ -31,13 +31,7 @@ describe('drachtio stand-in timers on a manual clock', () => {
 
   async function answered(name: string, callId: string): Promise<{ replay: Replay; ok: ReceivedSip; sentAt: number }> {
     const r = await Replay.start(target, name, { callIds: [callId] });
-    await r.send('N1');
-    await r.expect('N2');
-    await r.expect('N3');
-    await r.send('N4');
-    await r.send('N5');
-    await r.expect('N6');
-    const ok = await r.expect('N7');
+    const ok = await r.authenticatedInvite();
     return { replay: r, ok, sentAt: clock.now };
   }
 

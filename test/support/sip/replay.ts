@@ -92,6 +92,21 @@ export class Replay {
     return signed.text;
   }
 
+  /**
+   * The opening all the INVITE recordings share: INVITE (N1), 100 (N2), the 401 (N3), its
+   * ACK (N4), the INVITE with credentials (N5), 100 (N6). Returns the server's next
+   * message for that INVITE (N7: a 180, the 200, or the 403).
+   */
+  async authenticatedInvite(): Promise<ReceivedSip> {
+    await this.send('N1');
+    await this.expect('N2');
+    await this.expect('N3');
+    await this.send('N4');
+    await this.send('N5');
+    await this.expect('N6');
+    return this.expect('N7');
+  }
+
   /** Sends recorded message `id` from the peer standing in for its recorded source port. */
   async send(id: string): Promise<string> {
     const recorded = event(this.recording, id);
