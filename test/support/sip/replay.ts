@@ -28,14 +28,17 @@ function recordedPort(address: string): number {
 }
 
 /**
- * For a describe block of replays: each test gets a fresh drachtio target (stand-in or
- * real server), and after it the replay it started and the target are closed.
+ * For a describe block of replays: each test gets a fresh drachtio target (by default the
+ * stand-in or the real server the environment names), and after it the replay it
+ * started and the target are closed.
  */
-export function replaysPerTest(): { readonly target: DrachtioTarget; start(name: string, options: ReplayOptions): Promise<Replay> } {
+export function replaysPerTest(
+  makeTarget: () => Promise<DrachtioTarget> = drachtioTarget,
+): { readonly target: DrachtioTarget; start(name: string, options: ReplayOptions): Promise<Replay> } {
   let target: DrachtioTarget | undefined;
   let started: Replay | undefined;
   beforeEach(async () => {
-    target = await drachtioTarget();
+    target = await makeTarget();
   });
   afterEach(async () => {
     await started?.close();
