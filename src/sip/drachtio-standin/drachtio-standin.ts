@@ -4,14 +4,14 @@
  * in the project's reference captures. Used by tests and, when no real drachtio-server is
  * configured, run in-process by the gateway.
  */
-import { createServer, type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { AppLink, AppLinks } from './app-link.js';
 import type { CoreContext } from './core-context.js';
 import { DialogStore } from './dialogs.js';
 import { uriHost } from './sip-headers.js';
 import { parseSipMessage, startLine } from './sip-message.js';
-import { SipTransport, type Peer } from './sip-transport.js';
+import { SipTransport, listenTcp, type Peer } from './sip-transport.js';
 import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
 import { UacCore } from './uac-core.js';
 import { UasCore } from './uas-core.js';
@@ -81,7 +81,7 @@ export class DrachtioStandin {
     });
     let admin: Server;
     try {
-      admin = await listen(options.adminHost ?? '127.0.0.1', options.adminPort ?? 9022);
+      admin = await listenTcp(options.adminHost ?? '127.0.0.1', options.adminPort ?? 9022);
     } catch (err) {
       await transport.close();
       throw err;
@@ -161,13 +161,3 @@ export class DrachtioStandin {
   }
 }
 
-function listen(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
-}

@@ -149,7 +149,8 @@ function bindUdp(host: string, port: number): Promise<UdpSocket> {
   });
 }
 
-function listenTcp(host: string, port: number): Promise<Server> {
+/** A TCP server listening on host:port, or the listen error (EADDRINUSE...). */
+export function listenTcp(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -30,6 +30,26 @@ function retransmitter(ctx: TransactionContext, data: () => Buffer, cap: number)
 
 const NONE: Timer = { cancel: () => undefined };
 
+/** What every transaction has: its state, its two timers, and one way to end that stops both. */
+abstract class Transaction<State extends string, Hooks extends { onTerminated(): void }> {
+  protected retransmit: Timer = NONE;
+  protected timeout: Timer = NONE;
+
+  constructor(
+    public state: State | 'terminated',
+    protected readonly ctx: TransactionContext,
+    protected readonly hooks: Hooks,
+  ) {}
+
+  terminate(): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.retransmit.cancel();
+    this.timeout.cancel();
+    this.hooks.onTerminated();
+  }
+}
+
 export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confirmed' | 'terminated';
 
 /**
@@ -37,18 +57,14 @@ export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confi
  * drachtio-server does it on its dialog timers: G doubling from T1 capped at T2 until the
  * ACK arrives, and `onAckTimeout` at 64*T1 (UDP only).
  */
-export class InviteServerTransaction {
-  state: InviteServerState = 'proceeding';
+export class InviteServerTransaction extends Transaction<InviteServerState, { onTerminated(): void; onAckTimeout(): void }> {
   /** Status of the final response sent, 0 while none. */
   finalStatus = 0;
   private latest: Buffer | undefined;
-  private retransmit: Timer = NONE;
-  private timeout: Timer = NONE;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    private readonly hooks: { onTerminated(): void; onAckTimeout(): void },
-  ) {}
+  constructor(ctx: TransactionContext, hooks: { onTerminated(): void; onAckTimeout(): void }) {
+    super('proceeding', ctx, hooks);
+  }
 
   get lastResponse(): Buffer | undefined {
     return this.latest;
@@ -96,27 +112,16 @@ export class InviteServerTransaction {
     this.timeout.cancel();
     this.timeout = this.ctx.timers.start(64 * this.ctx.timers.values.t1, () => this.terminate());
   }
-
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    this.retransmit.cancel();
-    this.timeout.cancel();
-    this.hooks.onTerminated();
-  }
 }
 
 export type NonInviteServerState = 'trying' | 'proceeding' | 'completed' | 'terminated';
 
-export class NonInviteServerTransaction {
-  state: NonInviteServerState = 'trying';
+export class NonInviteServerTransaction extends Transaction<NonInviteServerState, { onTerminated(): void }> {
   private latest: Buffer | undefined;
-  private timeout: Timer = NONE;
 
-  constructor(
-    private readonly ctx: TransactionContext,
-    private readonly hooks: { onTerminated(): void },
-  ) {}
+  constructor(ctx: TransactionContext, hooks: { onTerminated(): void }) {
+    super('trying', ctx, hooks);
+  }
 
   get lastResponse(): Buffer | undefined {
     return this.latest;
@@ -140,13 +145,6 @@ export class NonInviteServerTransaction {
   onRequestRetransmission(): void {
     if (this.latest && this.state !== 'terminated') this.ctx.send(this.latest);
   }
-
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    this.timeout.cancel();
-    this.hooks.onTerminated();
-  }
 }
 
 export interface ClientHooks {
@@ -160,16 +158,14 @@ export interface ClientHooks {
 export type ClientState = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
 /** Non-INVITE client transaction: timer E retransmits, F gives up, K absorbs late finals. */
-export class NonInviteClientTransaction {
-  state: ClientState = 'calling';
-  private retransmit: Timer = NONE;
-  private timeout: Timer = NONE;
-
+export class NonInviteClientTransaction extends Transaction<ClientState, ClientHooks> {
   constructor(
-    private readonly ctx: TransactionContext,
+    ctx: TransactionContext,
     private readonly request: Buffer,
-    private readonly hooks: ClientHooks,
-  ) {}
+    hooks: ClientHooks,
+  ) {
+    super('calling', ctx, hooks);
+  }
 
   start(): void {
     const { t1, t2 } = this.ctx.timers.values;
@@ -198,14 +194,6 @@ export class NonInviteClientTransaction {
     this.hooks.onResponse(status, false);
     this.timeout = this.ctx.timers.start(this.ctx.reliable ? 0 : this.ctx.timers.values.t4, () => this.terminate());
   }
-
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    this.retransmit.cancel();
-    this.timeout.cancel();
-    this.hooks.onTerminated();
-  }
 }
 
 /**
@@ -213,17 +201,16 @@ export class NonInviteClientTransaction {
  * here and that ACK re-sent for each retransmission during timer D; 2xx
  * retransmissions are reported for 64*T1 (timer M) so the dialog layer can re-send its ACK.
  */
-export class InviteClientTransaction {
-  state: ClientState = 'calling';
-  private retransmit: Timer = NONE;
-  private timeout: Timer = NONE;
+export class InviteClientTransaction extends Transaction<ClientState, ClientHooks> {
   private ack: Buffer | undefined;
 
   constructor(
-    private readonly ctx: TransactionContext,
+    ctx: TransactionContext,
     private readonly request: Buffer,
-    private readonly hooks: ClientHooks,
-  ) {}
+    hooks: ClientHooks,
+  ) {
+    super('calling', ctx, hooks);
+  }
 
   start(): void {
     const { t1 } = this.ctx.timers.values;
@@ -265,13 +252,5 @@ export class InviteClientTransaction {
     this.ctx.send(this.ack);
     this.hooks.onResponse(status, false);
     this.timeout = this.ctx.timers.start(this.ctx.reliable ? 0 : 64 * t1, () => this.terminate());
-  }
-
-  terminate(): void {
-    if (this.state === 'terminated') return;
-    this.state = 'terminated';
-    this.retransmit.cancel();
-    this.timeout.cancel();
-    this.hooks.onTerminated();
   }
 }
