@@ -28,6 +28,19 @@ export function parseDigest(value: string): Record<string, string> {
   return params;
 }
 
+/** The response an Authorization with these parsed parameters must carry (absent ones count as empty). */
+export function expectedResponse(method: string, password: string, p: Readonly<Record<string, string>>): string {
+  return digestResponse(method, password, {
+    username: p.username ?? '',
+    realm: p.realm ?? '',
+    nonce: p.nonce ?? '',
+    uri: p.uri ?? '',
+    cnonce: p.cnonce ?? '',
+    nc: p.nc ?? '',
+    qop: p.qop ?? '',
+  });
+}
+
 /**
  * Re-signs the Authorization header of a SIP request for its (possibly rewritten) uri.
  * Returns the request and the old → new response hash.
@@ -37,14 +50,6 @@ export function resign(request: string, password: string): { text: string; recor
   if (!line) return { text: request };
   const p = parseDigest(line[1]!);
   const method = request.slice(0, request.indexOf(' '));
-  const live = digestResponse(method, password, {
-    username: p.username ?? '',
-    realm: p.realm ?? '',
-    nonce: p.nonce ?? '',
-    uri: p.uri ?? '',
-    cnonce: p.cnonce ?? '',
-    nc: p.nc ?? '',
-    qop: p.qop ?? '',
-  });
+  const live = expectedResponse(method, password, p);
   return { text: request.replace(`response="${p.response}"`, `response="${live}"`), recorded: p.response, live };
 }

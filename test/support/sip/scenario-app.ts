@@ -6,7 +6,7 @@
  * saw so tests can assert on the app's side too.
  */
 import Srf from 'drachtio-srf';
-import { parseDigest, digestResponse } from './digest.js';
+import { expectedResponse, parseDigest } from './digest.js';
 import type { HostPort } from './drachtio-target.js';
 
 /** The parts of drachtio-srf's request/response/dialog objects the app uses (its typings omit some). */
@@ -184,15 +184,7 @@ export class ScenarioApp {
       return res.send(401, { headers: { 'www-authenticate': `Digest realm="${REALM}", algorithm=MD5, qop="auth", nonce="${nonce}"` } });
     }
     const p = parseDigest(authorization);
-    const expected = digestResponse('INVITE', PASSWORD, {
-      username: p.username ?? '',
-      realm: p.realm ?? '',
-      nonce: p.nonce ?? '',
-      uri: p.uri ?? '',
-      cnonce: p.cnonce ?? '',
-      nc: p.nc ?? '',
-      qop: p.qop ?? '',
-    });
+    const expected = expectedResponse('INVITE', PASSWORD, p);
     if (p.response !== expected) return res.send(403);
     const problem = sdpError(req.body);
     if (problem) return res.send(488, { headers: { warning: `399 meetgw "${problem}"` } });
