@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { RFC3261_TIMERS, TimerSet } from '../../../src/sip/drachtio-standin/timers.js';
 import {
+  type ClientHooks,
   InviteClientTransaction,
   InviteServerTransaction,
   NonInviteClientTransaction,
@@ -114,14 +115,17 @@ describe('non-INVITE server transaction', () => {
   });
 });
 
+/** Client hooks that write what happened into `log`: "200", "200 again", "timeout", "terminated". */
+const clientHooks = (log: string[]): ClientHooks => ({
+  onResponse: (status, again) => log.push(`${status}${again ? ' again' : ''}`),
+  onTimeout: () => log.push('timeout'),
+  onTerminated: () => log.push('terminated'),
+});
+
 describe('client transactions', () => {
   it('non-INVITE: timer E doubles to T2 and keeps at T2, timer F gives up at 64*T1', () => {
     const { clock, sent, ctx, log } = harness();
-    const txn = new NonInviteClientTransaction(ctx, data('BYE'), {
-      onResponse: (status, again) => log.push(`${status}${again ? ' again' : ''}`),
-      onTimeout: () => log.push('timeout'),
-      onTerminated: () => log.push('terminated'),
-    });
+    const txn = new NonInviteClientTransaction(ctx, data('BYE'), clientHooks(log));
     txn.start();
     clock.advanceTo(32_000);
     expect(sent.map((s) => s.at)).toEqual(FULL_SCHEDULE);
@@ -130,11 +134,7 @@ describe('client transactions', () => {
 
   it('non-INVITE: a final stops retransmission; a retransmitted final is flagged; timer K ends it', () => {
     const { clock, sent, ctx, log } = harness();
-    const txn = new NonInviteClientTransaction(ctx, data('BYE'), {
-      onResponse: (status, again) => log.push(`${status}${again ? ' again' : ''}`),
-      onTimeout: () => log.push('timeout'),
-      onTerminated: () => log.push('terminated'),
-    });
+    const txn = new NonInviteClientTransaction(ctx, data('BYE'), clientHooks(log));
     txn.start();
     clock.advanceTo(600);
     txn.onResponse(200);
@@ -146,11 +146,7 @@ describe('client transactions', () => {
 
   it('INVITE: ACKs a non-2xx final itself and re-sends that ACK for retransmitted finals', () => {
     const { clock, sent, ctx, log } = harness();
-    const txn = new InviteClientTransaction(ctx, data('INVITE'), {
-      onResponse: (status, again) => log.push(`${status}${again ? ' again' : ''}`),
-      onTimeout: () => log.push('timeout'),
-      onTerminated: () => log.push('terminated'),
-    });
+    const txn = new InviteClientTransaction(ctx, data('INVITE'), clientHooks(log));
     txn.start();
     clock.advanceTo(500);
     txn.onResponse(100, () => data('never'));
@@ -163,11 +159,7 @@ describe('client transactions', () => {
 
   it('INVITE: reports 2xx retransmissions (so the ACK can be re-sent) until timer M', () => {
     const { clock, ctx, log } = harness();
-    const txn = new InviteClientTransaction(ctx, data('INVITE'), {
-      onResponse: (status, again) => log.push(`${status}${again ? ' again' : ''}`),
-      onTimeout: () => log.push('timeout'),
-      onTerminated: () => log.push('terminated'),
-    });
+    const txn = new InviteClientTransaction(ctx, data('INVITE'), clientHooks(log));
     txn.start();
     txn.onResponse(200, () => data('never'));
     txn.onResponse(200, () => data('never'));
