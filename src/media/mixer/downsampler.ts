@@ -28,22 +28,27 @@ function lowPass(): Float64Array {
 const COEFFICIENTS = lowPass();
 
 export class Downsampler {
-  /** The last TAPS − 1 input samples, then the current frame. */
-  private history = new Float64Array(TAPS - 1);
+  /** The last TAPS − 1 input samples, then room for the current frame; reused every frame. */
+  private buffer = new Float64Array(TAPS - 1);
 
   /** An even number of 16 kHz samples → half as many at 8 kHz. */
   process(input: Int16Array, out: Int16Array = new Int16Array(input.length >> 1)): Int16Array {
-    const buffer = new Float64Array(this.history.length + input.length);
-    buffer.set(this.history);
-    buffer.set(input, this.history.length);
+    const history = TAPS - 1;
+    if (this.buffer.length < history + input.length) {
+      const grown = new Float64Array(history + input.length);
+      grown.set(this.buffer.subarray(0, history));
+      this.buffer = grown;
+    }
+    const buffer = this.buffer;
+    buffer.set(input, history);
     for (let o = 0; o < out.length; o++) {
       // Output o lines up with input sample 2o + 1, the newest sample under the filter.
-      const end = 2 * o + 1 + this.history.length;
+      const end = 2 * o + 1 + history;
       let sum = 0;
       for (let k = 0; k < TAPS; k++) sum += COEFFICIENTS[k]! * buffer[end - k]!;
       out[o] = Math.max(-32768, Math.min(32767, Math.round(sum)));
     }
-    this.history = buffer.slice(buffer.length - (TAPS - 1));
+    buffer.copyWithin(0, input.length, input.length + history);
     return out;
   }
 }
