@@ -17,6 +17,7 @@ import { signalingRoutes } from './http/signaling-routes.js';
 import { sipCredentialRoutes } from './http/sip-credential-routes.js';
 import { buildWebAssets } from './http/web-assets.js';
 import type { Logger } from './logger.js';
+import { MixerClock } from './media/mixer/mixer-clock.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './meetings/rooms.js';
@@ -66,6 +67,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       store,
       {
         maxParticipants: config.maxParticipants,
+        mixer: { talkers: config.mixerTalkers, clock: new MixerClock() },
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
       },

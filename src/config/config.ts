@@ -52,6 +52,7 @@ export interface GatewayConfig {
   readonly mediasoupWorkers: number;
   /** Most participants (browsers and phones) one meeting admits. */
   readonly maxParticipants: number;
+  readonly mixerTalkers: number;
   /** How long an empty meeting keeps its mediasoup router before closing it. */
   readonly emptyRoomGraceMs: number;
   /** Unset: state lives in this process's memory (one node). */
@@ -113,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     rtpComedia: required('RTP_COMEDIA', flag),
     mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
     maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),
+    mixerTalkers: required('MIXER_TALKERS', integer(1, 16)),
     emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),

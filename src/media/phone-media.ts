@@ -1,20 +1,21 @@
 /**
  * The media of one phone call: the phone-facing RTP port, a PlainTransport on the
  * meeting's router (on loopback, fed by that port), the producer carrying the caller's
- * audio as-is (browsers consume G.711, G.722 and opus without transcoding), what the
- * caller hears, and the caller's membership in the room. open() allocates before the
- * codec is known, so a late offer can announce the port; start() follows the SDP
- * exchange. Closing it releases all of that.
+ * audio as-is (browsers consume G.711, G.722 and opus without transcoding), the mixer
+ * leg the caller hears the meeting through, and the caller's membership in the room.
+ * open() allocates before the codec is known, so a late offer can announce the port;
+ * start() follows the SDP exchange. Closing it releases all of that.
  */
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
-import type { Logger } from '../logger.js';
 import type { NegotiatedMedia } from '../sip/sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI, audioLevel } from './audio-level.js';
 import { g711Decode } from './codecs/g711.js';
+import { G722Decoder } from './codecs/g722.js';
 import { ContinuousRtpStream } from './continuous-rtp-stream.js';
-import { DominantSpeakerFeed } from './dominant-speaker-feed.js';
-import { type LevelMeter, PhoneRtpPort, type RtpPacketView } from './phone-rtp-port.js';
+import type { MixerLeg } from './mixer/mixer-leg.js';
+import { type LevelMeter, PhoneRtpPort } from './phone-rtp-port.js';
+import type { RtpPacketView } from './rtp-packet.js';
 import type { Room } from './room.js';
 import type { MemberChannel, MemberIdentity, RoomMember } from './room-member.js';
 
@@ -25,7 +26,6 @@ export interface PhoneMediaOptions {
   readonly rtp: { readonly listenIp: string; readonly minPort: number; readonly maxPort: number };
   /** Send where the phone's RTP comes from (RTP_COMEDIA), not only to its SDP address. */
   readonly latch: boolean;
-  readonly log: Logger;
 }
 
 /** The id our producers give the RFC 6464 extension (any 1-14 works; mediasoup maps it). */
@@ -33,7 +33,7 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 
 export class PhoneMedia {
   private producerInUse: types.Producer | undefined;
-  private feed: DominantSpeakerFeed | undefined;
+  private leg: MixerLeg | undefined;
   private closed = false;
 
   private constructor(
@@ -42,7 +42,6 @@ export class PhoneMedia {
     private readonly rtpPort: PhoneRtpPort,
     readonly transport: types.PlainTransport,
     private readonly producerSsrc: number,
-    private readonly log: Logger,
   ) {}
 
   /** Admits the caller to the room (busy when full) and opens its port and transport. */
@@ -62,7 +61,7 @@ export class PhoneMedia {
       const loop = rtpPort.loopbackAddress;
       await transport.connect({ ip: loop.ip, port: loop.port });
       rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
-      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc, options.log);
+      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc);
     } catch (err) {
       rtpPort?.close();
       room.remove(member.id, 'media setup failed');
@@ -76,11 +75,6 @@ export class PhoneMedia {
 
   get producer(): types.Producer | undefined {
     return this.producerInUse;
-  }
-
-  /** The participant whose audio an opus phone hears until the mixer lands. */
-  get hearing(): string | undefined {
-    return this.feed?.producerId;
   }
 
   /** Starts the caller's audio in the negotiated codec, and what the caller hears. */
@@ -103,13 +97,7 @@ export class PhoneMedia {
     if (meter) this.rtpPort.measureLevels(meter);
     this.rtpPort.sendAs(new ContinuousRtpStream(randomInt(1, 2 ** 32 - 1), codec.payloadType, codec.clockRate));
     await this.update(negotiated);
-    if (codec.name === 'opus') {
-      this.member.rtpCapabilities = {
-        codecs: [{ kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: codec.payloadType }],
-        headerExtensions: [],
-      };
-      this.feed = new DominantSpeakerFeed(this.room, this.member, this.transport.id, this.log);
-    }
+    await this.hearMeeting(negotiated.codec);
   }
 
   /**
@@ -124,6 +112,20 @@ export class PhoneMedia {
     await this.member.setMuted(remoteDirection !== 'sendrecv');
   }
 
+  /** The meeting's mix (minus the caller), consumed on the call's PlainTransport in the phone's codec. */
+  private async hearMeeting(codec: NegotiatedMedia['codec']): Promise<void> {
+    const { name, clockRate, channels, payloadType } = codec;
+    this.member.rtpCapabilities = {
+      codecs: [{ kind: 'audio', mimeType: `audio/${name}`, clockRate, ...(channels > 1 && { channels }), preferredPayloadType: payloadType }],
+      headerExtensions: [],
+    };
+    const leg = await this.room.addMixerLeg({ memberId: this.member.id, codec: name, payloadType, clockRate, channels });
+    if (this.closed) return leg.close();
+    this.leg = leg;
+    const consumer = await this.member.consume(this.transport.id, leg.producerId);
+    await consumer.resume();
+  }
+
   /** RFC 4733 packets of the negotiated telephone-event payload type. */
   onTelephoneEvent(payloadType: number, listener: (packet: RtpPacketView) => void): void {
     this.rtpPort.tap(payloadType, listener);
@@ -133,15 +135,24 @@ export class PhoneMedia {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.feed?.close();
+    this.leg?.close();
     // Leaving the room closes the member's transports (and so its producer and consumers).
     this.room.remove(this.member.id, reason);
     this.rtpPort.close();
   }
 }
 
-/** G.711 levels cost a table lookup per sample; G.722 and opus need the decoders of the mixer. */
-function levelMeter(codec: string): LevelMeter | undefined {
-  if (codec !== 'PCMU' && codec !== 'PCMA') return undefined;
-  return { extensionId: AUDIO_LEVEL_EXTENSION_ID, level: (payload) => audioLevel(g711Decode(codec, payload)) };
+/**
+ * G.711 levels cost a table lookup per sample, G.722's a decoder of its own (the stream
+ * is continuous, so its state stays right). Opus callers go without: the mixer measures
+ * their decoded audio instead, and they show no speaking flag.
+ */
+function levelMeter(codec: NegotiatedMedia['codec']['name']): LevelMeter | undefined {
+  const extensionId = AUDIO_LEVEL_EXTENSION_ID;
+  if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => audioLevel(g711Decode(codec, payload)) };
+  if (codec === 'G722') {
+    const decoder = new G722Decoder();
+    return { extensionId, level: (payload) => audioLevel(decoder.decode(payload)) };
+  }
+  return undefined;
 }

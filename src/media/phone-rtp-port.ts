@@ -12,6 +12,7 @@ import { type Socket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
 import type { ContinuousRtpStream } from './continuous-rtp-stream.js';
+import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -33,37 +34,6 @@ export interface PhoneRtpPortOptions {
 export interface LevelMeter {
   readonly extensionId: number;
   level(payload: Buffer): number;
-}
-
-export interface RtpPacketView {
-  readonly payloadType: number;
-  readonly sequenceNumber: number;
-  readonly timestamp: number;
-  readonly marker: boolean;
-  readonly payload: Buffer;
-}
-
-/** RTCP packet types 192-223 share the port under rtcp-mux (RFC 5761 §4). */
-const isRtcp = (packet: Buffer) => packet.length >= 2 && packet[1]! >= 192 && packet[1]! <= 223;
-
-export function readRtp(packet: Buffer): RtpPacketView | undefined {
-  if (packet.length < 12 || packet[0]! >> 6 !== 2) return undefined;
-  const csrcCount = packet[0]! & 0x0f;
-  let offset = 12 + 4 * csrcCount;
-  if (packet[0]! & 0x10) {
-    if (packet.length < offset + 4) return undefined;
-    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-  }
-  let end = packet.length;
-  if (packet[0]! & 0x20) end -= packet[end - 1]!;
-  if (offset > end) return undefined;
-  return {
-    payloadType: packet[1]! & 0x7f,
-    marker: (packet[1]! & 0x80) !== 0,
-    sequenceNumber: packet.readUInt16BE(2),
-    timestamp: packet.readUInt32BE(4),
-    payload: packet.subarray(offset, end),
-  };
 }
 
 export class PhoneRtpPort {

@@ -1,7 +1,8 @@
 /**
- * A meeting's media: one mediasoup Router on one worker, the members in it, and who is
- * speaking. Everything the room creates hangs off its router, so closing the router
- * (or losing its worker) releases all of it.
+ * A meeting's media: one mediasoup Router on one worker, the members in it, who is
+ * speaking, and, while phones are in it, the mixer they hear the meeting through.
+ * Everything the room creates hangs off its router, so closing the router (or losing
+ * its worker) releases all of it.
  */
 import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
@@ -9,10 +10,13 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { CloseCode, type NotificationName, type Notifications, type ParticipantView, type ProducerView } from '../signaling/protocol.js';
 import { ROUTER_CODECS } from './codecs/router-codecs.js';
+import { MeetingMixer, type MixerOptions } from './mixer/meeting-mixer.js';
+import type { LegSpec, MixerLeg } from './mixer/mixer-leg.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
 
 export interface RoomOptions {
   readonly maxParticipants: number;
+  readonly mixer: MixerOptions;
 }
 
 /** Why a room closes, and what its participants are told. */
@@ -35,9 +39,6 @@ interface RoomEvents {
   memberAdded: [RoomMember];
   memberChanged: [RoomMember];
   memberRemoved: [RoomMember];
-  producerOpened: [RoomProducer];
-  /** The producer the ActiveSpeakerObserver now deems dominant. */
-  dominantSpeaker: [RoomProducer];
   empty: [];
   closed: [RoomCloseReason];
 }
@@ -49,7 +50,8 @@ const SPEAKING_INTERVAL_MS = 300;
 export class Room extends EventEmitter<RoomEvents> {
   private readonly members = new Map<string, RoomMember>();
   private readonly roomProducers = new Map<string, RoomProducer>();
-  private dominant: string | undefined;
+  /** The mixer while any phone leg needs it, and how many legs do (counted before it opens). */
+  private mix: { mixer: Promise<MeetingMixer>; legs: number } | undefined;
   private speakers = new Set<string>();
   private closed = false;
 
@@ -57,7 +59,6 @@ export class Room extends EventEmitter<RoomEvents> {
     readonly meetingId: string,
     readonly router: types.Router,
     private readonly audioLevels: types.AudioLevelObserver,
-    private readonly activeSpeaker: types.ActiveSpeakerObserver,
     private readonly options: RoomOptions,
     private readonly log: Logger,
   ) {
@@ -65,12 +66,6 @@ export class Room extends EventEmitter<RoomEvents> {
     router.once('workerclose', () => this.close('media-lost'));
     audioLevels.on('volumes', (volumes) => this.setSpeakers(volumes.map((v) => v.producer.id)));
     audioLevels.on('silence', () => this.setSpeakers([]));
-    activeSpeaker.on('dominantspeaker', ({ producer }) => {
-      const entry = this.roomProducers.get(producer.id);
-      if (!entry) return;
-      this.dominant = producer.id;
-      this.emit('dominantSpeaker', entry);
-    });
   }
 
   static async create(meetingId: string, worker: types.Worker, options: RoomOptions, log: Logger): Promise<Room> {
@@ -81,10 +76,9 @@ export class Room extends EventEmitter<RoomEvents> {
         threshold: SPEAKING_THRESHOLD_DB,
         interval: SPEAKING_INTERVAL_MS,
       });
-      const activeSpeaker = await router.createActiveSpeakerObserver({ interval: SPEAKING_INTERVAL_MS });
       const roomLog = log.child({ meetingId, routerId: router.id });
       roomLog.info({ workerPid: worker.pid }, 'room opened');
-      return new Room(meetingId, router, audioLevels, activeSpeaker, options, roomLog);
+      return new Room(meetingId, router, audioLevels, options, roomLog);
     } catch (err) {
       router.close();
       throw err;
@@ -153,9 +147,27 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.roomProducers.values()].filter(({ owner }) => owner.id !== exceptMemberId);
   }
 
-  /** The producer the ActiveSpeakerObserver last deemed dominant, while it exists. */
-  get dominantSpeaker(): RoomProducer | undefined {
-    return this.dominant === undefined ? undefined : this.roomProducers.get(this.dominant);
+  /**
+   * What a phone hears: a leg of the meeting's mixer, which opens with the first leg and
+   * closes with the last. The leg's close() ends it.
+   */
+  async addMixerLeg(spec: LegSpec): Promise<MixerLeg> {
+    if (this.closed) throw new GatewayError('gone', `meeting "${this.meetingId}" is closing`);
+    const mix = (this.mix ??= { mixer: this.openMixer(), legs: 0 });
+    mix.legs++;
+    try {
+      const mixer = await mix.mixer;
+      return await mixer.addLeg(spec, () => this.mixerLegClosed(mix));
+    } catch (err) {
+      this.mixerLegClosed(mix);
+      throw err;
+    }
+  }
+
+  /** Talkers and legs of the mixer, for tests and diagnostics; undefined without one. */
+  async mixerCounts(): Promise<{ talkers: number; legs: number } | undefined> {
+    const mixer = await this.mix?.mixer.catch(() => undefined);
+    return mixer && { talkers: mixer.talkerCount, legs: mixer.legCount };
   }
 
   /** Disconnects everyone and releases the router. Idempotent. */
@@ -174,17 +186,36 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   private producerOpened(owner: RoomMember, producer: types.Producer): void {
-    const entry = { producer, owner };
-    this.roomProducers.set(producer.id, entry);
+    this.roomProducers.set(producer.id, { producer, owner });
     producer.observer.once('close', () => this.roomProducers.delete(producer.id));
-    Promise.all([
-      this.audioLevels.addProducer({ producerId: producer.id }),
-      this.activeSpeaker.addProducer({ producerId: producer.id }),
-    ]).catch((err: Error) => {
+    this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
       this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
     });
+    this.mix?.mixer.then((mixer) => this.mixTalker(mixer, producer, owner.id)).catch(() => undefined);
     this.broadcast('producerAdded', { producerId: producer.id, participantId: owner.id }, owner.id);
-    this.emit('producerOpened', entry);
+  }
+
+  private async openMixer(): Promise<MeetingMixer> {
+    const mixer = await MeetingMixer.create(this.router, this.options.mixer, this.log);
+    await Promise.all([...this.roomProducers.values()].map(({ producer, owner }) => this.mixTalker(mixer, producer, owner.id)));
+    this.log.info('mixer opened');
+    return mixer;
+  }
+
+  private async mixTalker(mixer: MeetingMixer, producer: types.Producer, ownerId: string): Promise<void> {
+    await mixer.addTalker(producer, ownerId).catch((err: Error) => {
+      // A producer closing while the mixer subscribes is expected; anything else means silence.
+      if (!producer.closed) this.log.warn({ participantId: ownerId, reason: err.message }, 'phones cannot hear a participant');
+    });
+  }
+
+  private mixerLegClosed(mix: { mixer: Promise<MeetingMixer>; legs: number }): void {
+    if (--mix.legs > 0 || this.mix !== mix) return;
+    this.mix = undefined;
+    mix.mixer.then((mixer) => {
+      mixer.close();
+      this.log.info('mixer closed');
+    }, () => undefined);
   }
 
   private setSpeakers(producerIds: string[]): void {

@@ -108,7 +108,6 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     channel,
     rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
     latch: deps.media.latch,
-    log,
   });
   try {
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');

@@ -9,7 +9,7 @@ import type { Gateway } from '../../src/gateway.js';
 import type { PhoneCall } from '../../src/sip/phone-call.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
-import { dominantFrequencyHz, isSilent } from '../support/audio/tone.js';
+import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
 import { mixToMono, readWav } from '../support/audio/wav.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
@@ -38,9 +38,9 @@ async function api<T>(method: string, path: string, body?: unknown): Promise<T> 
   return (await response.json()) as T;
 }
 
-async function phone(codec: PhoneCodec, credentials: { username: string; password: string }): Promise<BaresipPhone> {
+async function phone(codec: PhoneCodec, credentials: { username: string; password: string }, toneHz = PHONE_HZ): Promise<BaresipPhone> {
   const started = await BaresipPhone.start({
-    toneHz: PHONE_HZ,
+    toneHz,
     codec,
     ...credentials,
     sipServer: `${target.sipAddress.host}:${target.sipAddress.port}`,
@@ -94,8 +94,16 @@ afterAll(async () => {
   await redis?.stop();
 });
 
+/** The last second of what a softphone heard before it hung up, at its codec's rate. */
+async function lastSecondHeard(caller: BaresipPhone) {
+  const { decoded, codec } = await caller.recordings();
+  const samples = mixToMono(await readWav(decoded));
+  const seconds = samples.length / codec.sampleRate;
+  return { samples, codec, lastSecond: { fromSeconds: seconds - 1.2, toSeconds: seconds - 0.2 } };
+}
+
 describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing in with %s', (codec) => {
-  it('is heard in the meeting as a phone participant, and leaves nothing behind when it hangs up', { timeout: 60_000 }, async () => {
+  it('is heard in the meeting as a phone participant, hears the meeting, and leaves nothing behind', { timeout: 60_000 }, async () => {
     const meetingId = `dial-${codec.toLowerCase()}`;
     const { credentials, page } = await meetingWithBrowser(meetingId);
     const caller = await phone(codec, credentials);
@@ -110,32 +118,63 @@ describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing
 
     await caller.hangup();
     await caller.waitForEvent('CALL_CLOSED', 5000);
+    const { samples, codec: negotiated, lastSecond } = await lastSecondHeard(caller);
+    expect(negotiated.name).toBe(codec);
+    expect(isSilent(samples, negotiated.sampleRate, lastSecond)).toBe(false);
+    const phoneHeard = dominantFrequencyHz(samples, negotiated.sampleRate, lastSecond);
+    expect(Math.abs(phoneHeard - BROWSER_HZ), `the ${codec} phone heard ${phoneHeard} Hz`).toBeLessThanOrEqual(5);
+
     const room = (await gateway.rooms.existing(meetingId))!;
-    await until(async () => room.size === 1 && (await gateway.store.listCalls(meetingId)).length === 0, 5000, 'call cleaned up');
-    // Only the browser's two transports remain.
-    expect((await room.router.dump()).transportIds).toHaveLength(2);
+    // Only the browser's two transports remain: the call's and the mixer's are gone.
+    await until(
+      async () => room.size === 1 && (await gateway.store.listCalls(meetingId)).length === 0 && (await room.router.dump()).transportIds.length === 2,
+      5000,
+      'call cleaned up',
+    );
+    expect(await room.mixerCounts()).toBeUndefined();
     await page.close();
   });
 });
 
-describe('meeting to phone (until the mixer lands: opus phones hear the dominant speaker)', () => {
-  it('an opus softphone hears the browser\'s tone', { timeout: 60_000 }, async () => {
-    const { credentials, page } = await meetingWithBrowser('hear-opus');
-    const caller = await phone('opus', credentials);
-    const call = await answeredCall(caller, 'hear-opus');
-    await until(() => call.media.hearing !== undefined, 5000, 'the phone consuming the browser');
+describe('two phones and a browser in one meeting', () => {
+  it('each hears the other two and not itself', { timeout: 90_000 }, async () => {
+    const meetingId = 'three-way';
+    // 1850 Hz stays clear of the intermodulation products of 600 and 1000 Hz (1400, 1600, 2200...).
+    const tones = { pcmu: 1000, g722: 1850 };
+    const { credentials, page } = await meetingWithBrowser(meetingId);
+    const pcmu = await phone('PCMU', credentials, tones.pcmu);
+    await answeredCall(pcmu, meetingId);
+    const g722 = await phone('G722', credentials, tones.g722);
+    await answeredCall(g722, meetingId);
+    await waitForRemoteAudio(page, 2, 15_000);
     await sleep(2000);
-    await caller.hangup();
-    await caller.waitForEvent('CALL_CLOSED', 5000);
 
-    const { decoded, codec } = await caller.recordings();
-    expect(codec.name).toBe('opus');
-    const heard = mixToMono(await readWav(decoded));
-    const seconds = heard.length / codec.sampleRate;
-    const lastSecond = { fromSeconds: seconds - 1.2, toSeconds: seconds - 0.2 };
-    expect(isSilent(heard, codec.sampleRate, lastSecond)).toBe(false);
-    const hz = dominantFrequencyHz(heard, codec.sampleRate, lastSecond);
-    expect(Math.abs(hz - BROWSER_HZ), `the phone heard ${hz} Hz`).toBeLessThanOrEqual(5);
+    const phoneIds = (await readMeeting(page)).participants.filter((p) => p.kind === 'phone').map((p) => p.id);
+    expect(phoneIds).toHaveLength(2);
+    const browserHeard = await Promise.all(phoneIds.map((id) => measureRemoteToneHz(page, id)));
+    const [low, high] = browserHeard.map((hz) => hz ?? 0).sort((a, b) => a - b);
+    expect(Math.abs(low! - tones.pcmu), `the browser heard ${browserHeard.join(' and ')} Hz`).toBeLessThanOrEqual(5);
+    expect(Math.abs(high! - tones.g722), `the browser heard ${browserHeard.join(' and ')} Hz`).toBeLessThanOrEqual(5);
+
+    for (const caller of [pcmu, g722]) {
+      await caller.hangup();
+      await caller.waitForEvent('CALL_CLOSED', 5000);
+    }
+    const levels = async (caller: BaresipPhone) => {
+      const { samples, codec, lastSecond } = await lastSecondHeard(caller);
+      const at = (hz: number) => toneLevelDbfs(samples, codec.sampleRate, hz, lastSecond);
+      return { browser: at(BROWSER_HZ), pcmu: at(tones.pcmu), g722: at(tones.g722) };
+    };
+    const heardByPcmu = await levels(pcmu);
+    const heardByG722 = await levels(g722);
+    const HEARD = -35;
+    const NOT_HEARD = -50;
+    expect(heardByPcmu.browser, 'the PCMU phone hears the browser').toBeGreaterThan(HEARD);
+    expect(heardByPcmu.g722, 'the PCMU phone hears the G.722 phone').toBeGreaterThan(HEARD);
+    expect(heardByPcmu.pcmu, 'the PCMU phone does not hear itself').toBeLessThan(NOT_HEARD);
+    expect(heardByG722.browser, 'the G.722 phone hears the browser').toBeGreaterThan(HEARD);
+    expect(heardByG722.pcmu, 'the G.722 phone hears the PCMU phone').toBeGreaterThan(HEARD);
+    expect(heardByG722.g722, 'the G.722 phone does not hear itself').toBeLessThan(NOT_HEARD);
     await page.close();
   });
 });

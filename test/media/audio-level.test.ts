@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { audioLevel, readAudioLevel, withAudioLevelExtension } from '../../src/media/audio-level.js';
-import { readRtp } from '../../src/media/phone-rtp-port.js';
+import { readRtp } from '../../src/media/rtp-packet.js';
 import { sineTone } from '../support/audio/tone.js';
 import { rtpPacket } from '../support/rtp.js';
 

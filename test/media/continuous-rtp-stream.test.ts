@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContinuousRtpStream } from '../../src/media/continuous-rtp-stream.js';
-import { readRtp } from '../../src/media/phone-rtp-port.js';
+import { readRtp } from '../../src/media/rtp-packet.js';
 import { rtpPacket } from '../support/rtp.js';
 
 const OUT_SSRC = 0xabcdef;

@@ -6,7 +6,8 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContinuousRtpStream } from '../../src/media/continuous-rtp-stream.js';
-import { PhoneRtpPort, readRtp } from '../../src/media/phone-rtp-port.js';
+import { PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
+import { readRtp } from '../../src/media/rtp-packet.js';
 import { rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
 

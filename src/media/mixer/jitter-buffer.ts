@@ -35,6 +35,11 @@ export interface JitterBufferOptions {
 const MAX_SEQUENCE_JUMP = 100;
 /** Losses concealed in a row when the buffer runs dry, before it goes idle and refills. */
 const MAX_CONCEALED_UNDERRUN = 3;
+/**
+ * Packets held beyond the deepest target before the oldest are dropped: a sender whose
+ * clock runs fast, or a burst after a stall, must not build up delay for good.
+ */
+const MAX_EXCESS = 3;
 
 const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
@@ -81,6 +86,7 @@ export class JitterBuffer {
     if (this.packets.has(packet.sequenceNumber)) return; // duplicate
     this.packets.set(packet.sequenceNumber, packet);
     if (!this.newest || sequenceDistance(this.newest.sequenceNumber, packet.sequenceNumber) > 0) this.newest = packet;
+    while (this.packets.size > this.maxDepth + MAX_EXCESS) this.dropOldest();
   }
 
   /** The next 20 ms of this input. */
@@ -131,6 +137,12 @@ export class JitterBuffer {
       if (d < this.options.clockRate) this.jitter += (d - this.jitter) / 16;
     }
     this.lastTransit = transit;
+  }
+
+  private dropOldest(): void {
+    const oldest = this.oldestSequence();
+    this.packets.delete(oldest);
+    if (this.next !== undefined && sequenceDistance(this.next, oldest) >= 0) this.next = (oldest + 1) & 0xffff;
   }
 
   private oldestSequence(): number {

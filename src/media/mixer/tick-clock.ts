@@ -34,6 +34,7 @@ export class TickClock {
     private readonly time: TimeSource = REAL_TIME,
   ) {}
 
+  /** Ticks since the last start(). */
   get tickCount(): number {
     return this.ticks;
   }
@@ -41,6 +42,7 @@ export class TickClock {
   start(): void {
     if (this.started !== undefined) return;
     this.started = this.time.now();
+    this.ticks = 0;
     this.schedule();
   }
 

@@ -78,6 +78,14 @@ describe('JitterBuffer', () => {
     expect(buffer.targetDepth).toBe(1);
   });
 
+  it('drops the oldest packets of a burst instead of keeping its delay for good', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    playEvenly(buffer, [1, 2, 3]);
+    for (let seq = 4; seq < 24; seq++) buffer.push(packet(seq), 60);
+    expect(buffer.size).toBe(6);
+    expect(describePlayout(buffer.pop())).toBe('18');
+  });
+
   it('remembers the level of the newest packet', () => {
     const buffer = new JitterBuffer({ clockRate: CLOCK });
     expect(buffer.level).toBe(127);

@@ -63,6 +63,18 @@ describe('TickClock', () => {
     expect(clock.tickCount).toBe(51);
   });
 
+  it('ticks again from a new start after a stop', () => {
+    const time = new VirtualTime();
+    const clock = new TickClock(() => undefined, 20, time);
+    clock.start();
+    time.advance(100);
+    clock.stop();
+    time.advance(1000);
+    clock.start();
+    time.advance(60);
+    expect(clock.tickCount).toBe(3);
+  });
+
   it('stops ticking when stopped', () => {
     const time = new VirtualTime();
     const clock = new TickClock(() => undefined, 20, time);

@@ -68,6 +68,28 @@ export function rmsDbfs(samples: Samples, sampleRate: number, segment: Segment =
   return 10 * Math.log10(sum / signal.length);
 }
 
+/**
+ * The level of one frequency in the signal, as the dBFS of a sine of that amplitude
+ * (Goertzel over a Hann window): a tone of amplitude 0.5 reads about −9 dBFS.
+ */
+export function toneLevelDbfs(samples: Samples, sampleRate: number, hz: number, segment: Segment = {}): number {
+  const signal = normalizedSegment(samples, sampleRate, segment);
+  if (signal.length < 4) throw new RangeError(`segment too short to measure (${signal.length} samples)`);
+  const coefficient = 2 * Math.cos((2 * Math.PI * hz) / sampleRate);
+  const last = signal.length - 1;
+  let s1 = 0;
+  let s2 = 0;
+  for (let i = 0; i < signal.length; i++) {
+    const s0 = signal[i]! * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / last)) + coefficient * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  const power = s1 * s1 + s2 * s2 - coefficient * s1 * s2;
+  // The Hann window halves a tone's amplitude on average; the RMS of a sine is amplitude/√2.
+  const amplitude = (2 * Math.sqrt(Math.max(power, 0))) / (signal.length * 0.5);
+  return 20 * Math.log10(amplitude / Math.SQRT2 + Number.MIN_VALUE);
+}
+
 export interface SilenceOptions extends Segment {
   /** Anything quieter than this counts as silence; G.711 idle noise is near −70 dBFS. */
   readonly thresholdDbfs?: number;

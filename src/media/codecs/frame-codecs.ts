@@ -1,0 +1,94 @@
+/**
+ * The codecs as the mixer uses them: a decoder turns one RTP payload into 16-bit PCM at
+ * a rate the mixer works at (8 or 16 kHz), an encoder turns 20 ms of the mix into one
+ * payload. Opus decodes straight to the rate asked for; G.711 is 8 kHz and G.722 16 kHz
+ * by nature, and the mixer converts when it needs the other.
+ */
+import { Decoder as OpusDecoder, Encoder as OpusEncoder } from '@evan/opus';
+import { type G711Law, g711Decode, g711Encode } from './g711.js';
+import { G722Decoder, G722Encoder } from './g722.js';
+
+export type AudioCodecName = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+/** The PCM rates the mixer works at. */
+export type MixRate = 8000 | 16000;
+
+/** Our codec for a mediasoup mimeType ("audio/PCMU"), or undefined for one we cannot mix. */
+export function audioCodecName(mimeType: string): AudioCodecName | undefined {
+  const name = mimeType.toLowerCase();
+  if (name === 'audio/pcmu') return 'PCMU';
+  if (name === 'audio/pcma') return 'PCMA';
+  if (name === 'audio/g722') return 'G722';
+  if (name === 'audio/opus') return 'opus';
+  return undefined;
+}
+
+/** The rate a codec decodes to when the mixer wants `wanted`. */
+export function decodeRate(codec: AudioCodecName, wanted: MixRate): MixRate {
+  if (codec === 'opus') return wanted;
+  return codec === 'G722' ? 16000 : 8000;
+}
+
+/** The PCM rate a phone leg's mix is made at. */
+export function encodeRate(codec: AudioCodecName): MixRate {
+  // Opus legs get wideband: the decoders make 16 kHz as cheaply as 8.
+  return codec === 'PCMU' || codec === 'PCMA' ? 8000 : 16000;
+}
+
+export interface FrameDecoder {
+  readonly sampleRate: MixRate;
+  decode(payload: Uint8Array): Int16Array;
+  /** Forgets the stream so far: a talker coming back must not continue from stale state. */
+  reset(): void;
+}
+
+export interface FrameEncoder {
+  readonly sampleRate: MixRate;
+  /** Same input, same output, whatever came before: one encoding may serve several legs. */
+  readonly stateless: boolean;
+  encode(samples: Int16Array): Uint8Array;
+}
+
+export function createDecoder(codec: AudioCodecName, wanted: MixRate): FrameDecoder {
+  const sampleRate = decodeRate(codec, wanted);
+  switch (codec) {
+    case 'PCMU':
+    case 'PCMA':
+      return { sampleRate, decode: (payload) => g711Decode(codec, payload), reset: () => undefined };
+    case 'G722': {
+      let decoder = new G722Decoder();
+      return { sampleRate, decode: (payload) => decoder.decode(payload), reset: () => void (decoder = new G722Decoder()) };
+    }
+    case 'opus': {
+      const decoder = new OpusDecoder({ sample_rate: sampleRate, channels: 1 });
+      return {
+        sampleRate,
+        decode: (payload) => {
+          const bytes = decoder.decode(payload);
+          return new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 1);
+        },
+        reset: () => decoder.reset(),
+      };
+    }
+  }
+}
+
+/** Opus encoder effort: 5 of 10 costs about a third of 10 and is clean for voice at this rate. */
+const OPUS_COMPLEXITY = 5;
+
+export function createEncoder(codec: AudioCodecName): FrameEncoder {
+  const sampleRate = encodeRate(codec);
+  switch (codec) {
+    case 'PCMU':
+    case 'PCMA':
+      return { sampleRate, stateless: true, encode: (samples) => g711Encode(codec satisfies G711Law, samples) };
+    case 'G722': {
+      const encoder = new G722Encoder();
+      return { sampleRate, stateless: false, encode: (samples) => encoder.encode(samples) };
+    }
+    case 'opus': {
+      const encoder = new OpusEncoder({ sample_rate: sampleRate, channels: 1, application: 'voip' });
+      encoder.complexity = OPUS_COMPLEXITY;
+      return { sampleRate, stateless: false, encode: (samples) => encoder.encode(samples) };
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * What one phone leg hears: the mix minus its own voice, encoded in the leg's codec and
+ * sent as one continuous RTP stream (one SSRC, running sequence numbers and timestamps
+ * across talker changes) into a DirectTransport producer, which the call's own
+ * PlainTransport consumes, so RTCP (and SRTP, where used) stay with mediasoup.
+ */
+import { randomInt } from 'node:crypto';
+import type { types } from 'mediasoup';
+import { type AudioCodecName, type FrameEncoder, type MixRate, createEncoder } from '../codecs/frame-codecs.js';
+import { writeRtp } from '../rtp-packet.js';
+import { FRAMES_PER_SECOND } from './mixer-input.js';
+
+export interface LegSpec {
+  /** The room member (the phone) whose own voice is left out. */
+  readonly memberId: string;
+  readonly codec: AudioCodecName;
+  readonly payloadType: number;
+  readonly clockRate: number;
+  readonly channels: number;
+}
+
+export class MixerLeg {
+  private readonly encoder: FrameEncoder;
+  private sequenceNumber = randomInt(0, 0x10000);
+  private timestamp = randomInt(0, 2 ** 32);
+  private marker = true;
+  private readonly timestampStep: number;
+  private closed = false;
+
+  constructor(
+    readonly spec: LegSpec,
+    private readonly producer: types.Producer,
+    private readonly ssrc: number,
+    private readonly onClose: (leg: MixerLeg) => void,
+  ) {
+    this.encoder = createEncoder(spec.codec);
+    this.timestampStep = spec.clockRate / FRAMES_PER_SECOND;
+  }
+
+  /** The producer the phone's PlainTransport consumes. */
+  get producerId(): string {
+    return this.producer.id;
+  }
+
+  get sampleRate(): MixRate {
+    return this.encoder.sampleRate;
+  }
+
+  get sharesEncoding(): boolean {
+    return this.encoder.stateless;
+  }
+
+  encode(samples: Int16Array): Uint8Array {
+    return this.encoder.encode(samples);
+  }
+
+  send(payload: Uint8Array): void {
+    if (this.closed) return;
+    const { sequenceNumber, timestamp, ssrc, marker } = this;
+    const { payloadType } = this.spec;
+    this.producer.send(writeRtp({ payloadType, sequenceNumber, timestamp, ssrc, marker }, payload));
+    this.marker = false;
+    this.sequenceNumber = (sequenceNumber + 1) & 0xffff;
+    this.timestamp = (timestamp + this.timestampStep) >>> 0;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.producer.close();
+    this.onClose(this);
+  }
+}

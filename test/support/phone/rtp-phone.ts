@@ -1,0 +1,105 @@
+/**
+ * A phone reduced to its RTP: it sends a tone (or silence) every 20 ms in one codec to
+ * the gateway's port and keeps every packet it gets back, decoded with the gateway's
+ * own codecs. For tests and benchmarks that need many phones without a SIP client.
+ */
+import { type Socket, createSocket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
+import { type AudioCodecName, createDecoder, createEncoder } from '../../../src/media/codecs/frame-codecs.js';
+import { readRtp, writeRtp } from '../../../src/media/rtp-packet.js';
+
+export interface RtpPhoneOptions {
+  readonly codec: AudioCodecName;
+  readonly payloadType: number;
+  /** The tone it talks with, and its amplitude (of 32767); silence without a tone. */
+  readonly toneHz?: number;
+  readonly amplitude?: number;
+}
+
+export interface ReceivedPacket {
+  readonly sequenceNumber: number;
+  readonly timestamp: number;
+  readonly ssrc: number;
+  readonly payloadType: number;
+  readonly payload: Buffer;
+  readonly atMs: number;
+}
+
+const CLOCK_RATE: Record<AudioCodecName, number> = { PCMU: 8000, PCMA: 8000, G722: 8000, opus: 48000 };
+
+export class RtpPhone {
+  readonly received: ReceivedPacket[] = [];
+  private readonly encoder;
+  private timer: NodeJS.Timeout | undefined;
+  private frameIndex = 0;
+  private sequenceNumber = randomInt(0, 0x10000);
+  private readonly ssrc = randomInt(1, 2 ** 32 - 1);
+
+  private constructor(
+    readonly options: RtpPhoneOptions,
+    private readonly socket: Socket,
+  ) {
+    this.encoder = createEncoder(options.codec);
+    socket.on('message', (packet) => {
+      const view = readRtp(packet);
+      if (view) this.received.push({ ...view, payload: Buffer.from(view.payload), atMs: performance.now() });
+    });
+  }
+
+  static async open(options: RtpPhoneOptions): Promise<RtpPhone> {
+    const socket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => resolve());
+    });
+    return new RtpPhone(options, socket);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  /** Starts sending 20 ms packets to the gateway's port. */
+  talk(port: number, ip = '127.0.0.1'): void {
+    this.timer ??= setInterval(() => this.socket.send(this.nextPacket(), port, ip), 20);
+  }
+
+  stopTalking(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The next 20 ms of the tone as an RTP packet. */
+  nextPacket(): Buffer {
+    const { toneHz = 0, amplitude = 8000, payloadType, codec } = this.options;
+    const rate = this.encoder.sampleRate;
+    const samples = new Int16Array(rate / 50);
+    for (let i = 0; i < samples.length; i++) {
+      const n = this.frameIndex * samples.length + i;
+      samples[i] = toneHz ? Math.round(amplitude * Math.sin((2 * Math.PI * toneHz * n) / rate)) : 0;
+    }
+    const timestamp = (this.frameIndex * CLOCK_RATE[codec]) / 50;
+    this.frameIndex++;
+    this.sequenceNumber = (this.sequenceNumber + 1) & 0xffff;
+    return writeRtp({ payloadType, sequenceNumber: this.sequenceNumber, timestamp, ssrc: this.ssrc }, this.encoder.encode(samples));
+  }
+
+  /** Everything received since `fromMs`, decoded in sequence order, and its sample rate. */
+  heard(fromMs = 0): { samples: Int16Array; sampleRate: number } {
+    const decoder = createDecoder(this.options.codec, 16000);
+    const packets = this.received.filter((p) => p.atMs >= fromMs);
+    const frames = packets.map((p) => decoder.decode(p.payload));
+    const samples = new Int16Array(frames.reduce((sum, f) => sum + f.length, 0));
+    let offset = 0;
+    for (const frame of frames) {
+      samples.set(frame, offset);
+      offset += frame.length;
+    }
+    return { samples, sampleRate: decoder.sampleRate };
+  }
+
+  close(): void {
+    this.stopTalking();
+    this.socket.close();
+  }
+}
