@@ -11,6 +11,7 @@ import { apiAuthHook } from './http/api-auth.js';
 import { buildHttpApp } from './http/app.js';
 import { healthRoutes } from './http/health-routes.js';
 import { meetingRoutes } from './http/meeting-routes.js';
+import { mixerRoutes } from './http/mixer-routes.js';
 import { pageRoutes } from './http/page-routes.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { signalingRoutes } from './http/signaling-routes.js';
@@ -62,12 +63,13 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
     const nodeId = `${hostname()}:${process.pid}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
+    const mixerClock = new MixerClock();
     const rooms = new Rooms(
       workers,
       store,
       {
         maxParticipants: config.maxParticipants,
-        mixer: { talkers: config.mixerTalkers, clock: new MixerClock() },
+        mixer: { talkers: config.mixerTalkers, clock: mixerClock },
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
       },
@@ -100,6 +102,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         api.addHook('onRequest', apiAuthHook(config.apiToken));
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: sipCredentials });
+        await api.register(mixerRoutes, { clock: mixerClock });
       },
       { prefix: '/api' },
     );

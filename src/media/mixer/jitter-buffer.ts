@@ -1,7 +1,9 @@
 /**
  * One mixer input's jitter buffer: packets go in as they arrive, one comes out per
  * playout request, in sequence order, held back by an adaptive delay of one to three
- * 20 ms packets (20–60 ms) that follows the measured arrival jitter (RFC 3550 §A.8).
+ * 20 ms packets (20–60 ms) that follows the measured arrival jitter (RFC 3550 §A.8):
+ * it fills to that depth before playing, and deepens while playing by waiting for a
+ * late packet rather than skipping it.
  * Duplicates and packets too late to play are dropped; a gap is reported as a loss so
  * the decoder can conceal it; a new SSRC, or a sequence or timestamp jump no reordering
  * explains (a talker who stopped and came back, a restarted sender), starts over.
@@ -40,6 +42,8 @@ const MAX_CONCEALED_UNDERRUN = 3;
  * clock runs fast, or a burst after a stall, must not build up delay for good.
  */
 const MAX_EXCESS = 3;
+/** How long (in packets) the buffer must hold more than it needs before it sheds one. */
+const SHRINK_AFTER_POPS = 25;
 
 const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
@@ -50,6 +54,8 @@ export class JitterBuffer {
   private next: number | undefined;
   private newest: JitterPacket | undefined;
   private concealedInARow = 0;
+  /** Pops in a row that left more buffered than the target delay needs. */
+  private surplusPops = 0;
   /** RFC 3550 interarrival jitter, in RTP clock units. */
   private jitter = 0;
   private lastTransit: number | undefined;
@@ -100,6 +106,7 @@ export class JitterBuffer {
       this.packets.delete(this.next);
       this.next = (this.next + 1) & 0xffff;
       this.concealedInARow = 0;
+      this.shrinkWhenTooDeep();
       return { kind: 'packet', packet };
     }
     if (this.packets.size === 0 && ++this.concealedInARow > MAX_CONCEALED_UNDERRUN) {
@@ -107,6 +114,12 @@ export class JitterBuffer {
       this.next = undefined;
       this.concealedInARow = 0;
       return { kind: 'idle' };
+    }
+    if (this.targetDepth > 1 && this.packets.size < this.targetDepth) {
+      // The due packet is missing, but arrivals are jittery and the buffer is shallower
+      // than the jitter calls for: it may still come, so conceal this tick and wait for
+      // it, deepening the delay by one packet. (A steady stream's gap is a loss.)
+      return { kind: 'lost' };
     }
     this.next = (this.next + 1) & 0xffff;
     return { kind: 'lost' };
@@ -127,6 +140,7 @@ export class JitterBuffer {
     this.newest = undefined;
     this.lastTransit = undefined;
     this.concealedInARow = 0;
+    this.surplusPops = 0;
   }
 
   private measureJitter(packet: JitterPacket, arrivalMs: number): void {
@@ -137,6 +151,14 @@ export class JitterBuffer {
       if (d < this.options.clockRate) this.jitter += (d - this.jitter) / 16;
     }
     this.lastTransit = transit;
+  }
+
+  /** Once the jitter has calmed down, a delay deeper than it calls for is given back, a packet at a time. */
+  private shrinkWhenTooDeep(): void {
+    this.surplusPops = this.packets.size >= this.targetDepth ? this.surplusPops + 1 : 0;
+    if (this.surplusPops < SHRINK_AFTER_POPS) return;
+    this.surplusPops = 0;
+    this.dropOldest();
   }
 
   private dropOldest(): void {

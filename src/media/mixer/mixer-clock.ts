@@ -10,6 +10,15 @@ export interface Tickable {
 
 export const FRAME_MS = 20;
 
+export interface MixerClockStats {
+  readonly mixers: number;
+  /** Ticks of the last 10 s, and how late they ran. */
+  readonly ticks: number;
+  readonly latenessP50Ms: number;
+  readonly latenessP99Ms: number;
+  readonly latenessMaxMs: number;
+}
+
 export class MixerClock {
   private readonly mixers = new Set<Tickable>();
   private readonly clock: TickClock;
@@ -17,7 +26,7 @@ export class MixerClock {
   constructor(time: TimeSource = REAL_TIME) {
     this.clock = new TickClock(() => {
       for (const mixer of this.mixers) mixer.tick();
-    }, FRAME_MS, time);
+    }, FRAME_MS, time, 10_000 / FRAME_MS);
   }
 
   join(mixer: Tickable): void {
@@ -30,8 +39,10 @@ export class MixerClock {
     if (this.mixers.size === 0) this.clock.stop();
   }
 
-  /** How late each tick ran (ms) since the last call, for the benchmarks. */
-  drainLateness(): number[] {
-    return this.clock.drainLateness();
+  /** How many mixers tick, and how late the last 10 s of ticks ran. */
+  stats(): MixerClockStats {
+    const sorted = this.clock.recentLateness().sort((a, b) => a - b);
+    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+    return { mixers: this.mixers.size, ticks: sorted.length, latenessP50Ms: at(0.5), latenessP99Ms: at(0.99), latenessMaxMs: sorted.at(-1) ?? 0 };
   }
 }

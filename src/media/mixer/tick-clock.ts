@@ -25,14 +25,18 @@ export class TickClock {
   private started: number | undefined;
   private ticks = 0;
   private timer: unknown;
-  /** How late each tick ran, in ms, for the benchmarks. */
-  private readonly lateness: number[] = [];
+  /** How late the most recent ticks ran, in ms (a ring of `latenessWindow` entries). */
+  private readonly lateness: Float64Array;
+  private latenessCount = 0;
 
   constructor(
     private readonly onTick: (tick: number) => void,
     readonly periodMs = 20,
     private readonly time: TimeSource = REAL_TIME,
-  ) {}
+    latenessWindow = 500,
+  ) {
+    this.lateness = new Float64Array(latenessWindow);
+  }
 
   /** Ticks since the last start(). */
   get tickCount(): number {
@@ -51,9 +55,12 @@ export class TickClock {
     this.started = undefined;
   }
 
-  /** Tick lateness samples gathered since the last call, then forgotten. */
-  drainLateness(): number[] {
-    return this.lateness.splice(0);
+  /** How late each of the most recent ticks ran (ms), oldest first. */
+  recentLateness(): number[] {
+    const size = this.lateness.length;
+    const count = Math.min(this.latenessCount, size);
+    const start = this.latenessCount - count;
+    return Array.from({ length: count }, (_, i) => this.lateness[(start + i) % size]!);
   }
 
   private schedule(): void {
@@ -72,7 +79,7 @@ export class TickClock {
     }
     for (let i = 0; i < behind; i++) {
       this.ticks++;
-      this.lateness.push(now - (this.started + this.ticks * this.periodMs));
+      this.lateness[this.latenessCount++ % this.lateness.length] = now - (this.started + this.ticks * this.periodMs);
       this.onTick(this.ticks);
     }
     this.schedule();

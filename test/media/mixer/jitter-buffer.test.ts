@@ -78,6 +78,22 @@ describe('JitterBuffer', () => {
     expect(buffer.targetDepth).toBe(1);
   });
 
+  it('waits for late packets while arrivals are jittery, then gives the extra delay back once they are steady', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    const played: string[] = [];
+    for (let tick = 0; tick < 100; tick++) {
+      buffer.push(packet(tick ^ 1), tick * 20); // every pair swapped: each even packet a tick late
+      played.push(describePlayout(buffer.pop()));
+    }
+    expect(played.slice(30)).not.toContain('lost');
+    for (let tick = 100; tick < 200; tick++) {
+      buffer.push(packet(tick), tick * 20);
+      buffer.pop();
+    }
+    expect(buffer.targetDepth).toBe(1);
+    expect(buffer.size).toBe(0); // back to one packet of delay: each packet plays as it arrives
+  });
+
   it('drops the oldest packets of a burst instead of keeping its delay for good', () => {
     const buffer = new JitterBuffer({ clockRate: CLOCK });
     playEvenly(buffer, [1, 2, 3]);

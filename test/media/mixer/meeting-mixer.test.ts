@@ -15,6 +15,7 @@ import { toneLevelDbfs } from '../../support/audio/tone.js';
 import { capturedLogger } from '../../support/log-capture.js';
 import { RtpPhone } from '../../support/phone/rtp-phone.js';
 import { until } from '../../support/until.js';
+import { VirtualTime } from '../../support/virtual-time.js';
 
 const PAYLOAD_TYPE: Record<AudioCodecName, number> = { PCMU: 0, PCMA: 8, G722: 9, opus: 111 };
 
@@ -46,8 +47,8 @@ beforeAll(async () => {
 });
 afterAll(() => pool.close());
 
-async function openRoom(id: string, talkers = 3): Promise<Room> {
-  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 10, mixer: { talkers, clock: new MixerClock() } }, log);
+async function openRoom(id: string, talkers = 3, clock = new MixerClock()): Promise<Room> {
+  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 10, mixer: { talkers, clock } }, log);
   return room;
 }
 
@@ -159,6 +160,25 @@ describe('MeetingMixer', () => {
     expect(whileIn[1200]).toBeGreaterThan(HEARD);
     expect(afterLeave[600]).toBeGreaterThan(HEARD);
     expect(afterLeave[1200]).toBeLessThan(NOT_HEARD);
+  });
+
+  it('keeps time over a minute of accelerated clock: as many packets as 20 ms periods, ±1, with no gap', { timeout: 30_000 }, async () => {
+    let seed = 3;
+    const time = new VirtualTime(() => ((seed = (seed * 48271) % 2147483647) % 8)); // timers fire 0-7 ms late
+    await openRoom('mix-clock', 3, new MixerClock(time));
+    const listener = await phone('listener', 'PCMU', 0);
+    await phone('talker', 'PCMA', 800);
+    const minute = 60_000;
+    for (let elapsed = 0; elapsed < minute; elapsed += 20) {
+      time.advance(20);
+      if (elapsed % 200 === 0) await sleep(1); // let the packets through before the next burst
+    }
+    await until(() => listener.rtp.received.length >= minute / 20 - 1, 5000, 'the minute of packets');
+    await sleep(200);
+    const packets = listener.rtp.received;
+    expect(Math.abs(packets.length - minute / 20)).toBeLessThanOrEqual(1);
+    for (let i = 1; i < packets.length; i++) expect((packets[i]!.sequenceNumber - packets[i - 1]!.sequenceNumber) & 0xffff).toBe(1);
+    expect((packets.at(-1)!.timestamp - packets[0]!.timestamp) >>> 0).toBe((packets.length - 1) * 160);
   });
 
   it('closes its mixer with the last phone leg, leaving only the router', { timeout: 20_000 }, async () => {

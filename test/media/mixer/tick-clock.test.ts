@@ -1,35 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TickClock, type TimeSource } from '../../../src/media/mixer/tick-clock.js';
-
-/** A virtual clock: timers fire when advance() passes them, each `lateMs()` late. */
-class VirtualTime implements TimeSource {
-  private current = 0;
-  private timers: Array<{ at: number; callback: () => void }> = [];
-
-  constructor(private readonly lateMs: () => number = () => 0) {}
-
-  now = () => this.current;
-  setTimeout = (callback: () => void, ms: number) => {
-    const timer = { at: this.current + ms + this.lateMs(), callback };
-    this.timers.push(timer);
-    return timer;
-  };
-  clearTimeout = (handle: unknown) => {
-    this.timers = this.timers.filter((t) => t !== handle);
-  };
-
-  advance(ms: number): void {
-    const end = this.current + ms;
-    for (;;) {
-      const next = this.timers.sort((a, b) => a.at - b.at)[0];
-      if (!next || next.at > end) break;
-      this.timers.shift();
-      this.current = next.at;
-      next.callback();
-    }
-    this.current = end;
-  }
-}
+import { TickClock } from '../../../src/media/mixer/tick-clock.js';
+import { VirtualTime } from '../../support/virtual-time.js';
 
 describe('TickClock', () => {
   it('does not drift over an hour of virtual time with timers firing 0-7 ms late', () => {
@@ -39,7 +10,7 @@ describe('TickClock', () => {
     clock.start();
     time.advance(3_600_000);
     expect(Math.abs(clock.tickCount - 3_600_000 / 20)).toBeLessThanOrEqual(1);
-    expect(clock.drainLateness().reduce((a, b) => Math.max(a, b), 0)).toBeLessThan(20);
+    expect(clock.recentLateness().reduce((a, b) => Math.max(a, b), 0)).toBeLessThan(20);
   });
 
   it('runs the ticks an event-loop stall made it miss at once, in order', () => {
@@ -50,7 +21,16 @@ describe('TickClock', () => {
     clock.start();
     time.advance(110);
     expect(seen).toEqual([1, 2, 3, 4, 5]);
-    expect(clock.drainLateness()).toEqual([0, 0, 50, 30, 10]);
+    expect(clock.recentLateness()).toEqual([0, 0, 50, 30, 10]);
+  });
+
+  it('remembers the lateness of only its most recent ticks', () => {
+    let timers = 0;
+    const time = new VirtualTime(() => (++timers === 3 ? 50 : 0));
+    const clock = new TickClock(() => undefined, 20, time, 3);
+    clock.start();
+    time.advance(110);
+    expect(clock.recentLateness()).toEqual([50, 30, 10]);
   });
 
   it('skips ahead instead of bursting when it fell far behind', () => {
