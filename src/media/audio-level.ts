@@ -13,11 +13,15 @@ const SILENCE = 127;
 
 /** The packet's level as RFC 6464 carries it: −dBov of its RMS, 0 (full scale) to 127. */
 export function audioLevel(samples: Int16Array): number {
-  if (samples.length === 0) return SILENCE;
   let energy = 0;
   for (const sample of samples) energy += sample * sample;
-  if (energy === 0) return SILENCE;
-  const rms = Math.sqrt(energy / samples.length) / 32768;
+  return levelOfEnergy(energy, samples.length);
+}
+
+/** The same from the sum of the squared samples and their count. */
+export function levelOfEnergy(energy: number, count: number): number {
+  if (count === 0 || energy === 0) return SILENCE;
+  const rms = Math.sqrt(energy / count) / 32768;
   return Math.min(SILENCE, Math.max(0, Math.round(-20 * Math.log10(rms))));
 }
 

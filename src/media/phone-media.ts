@@ -9,8 +9,8 @@
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { NegotiatedMedia } from '../sip/sdp/negotiated-media.js';
-import { AUDIO_LEVEL_URI, audioLevel } from './audio-level.js';
-import { g711Decode } from './codecs/g711.js';
+import { AUDIO_LEVEL_URI, audioLevel, levelOfEnergy } from './audio-level.js';
+import { g711Energy } from './codecs/g711.js';
 import { G722Decoder } from './codecs/g722.js';
 import { ContinuousRtpStream } from './continuous-rtp-stream.js';
 import type { MixerLeg } from './mixer/mixer-leg.js';
@@ -34,6 +34,8 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 export class PhoneMedia {
   private producerInUse: types.Producer | undefined;
   private leg: MixerLeg | undefined;
+  /** A phone that holds us, or only sends, costs the mixer no encoding. */
+  private listening = true;
   private closed = false;
 
   private constructor(
@@ -60,7 +62,7 @@ export class PhoneMedia {
       member.adopt(transport);
       const loop = rtpPort.loopbackAddress;
       await transport.connect({ ip: loop.ip, port: loop.port });
-      rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
+      await rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
       return new PhoneMedia(room, member, rtpPort, transport, producerSsrc);
     } catch (err) {
       rtpPort?.close();
@@ -109,6 +111,8 @@ export class PhoneMedia {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
     const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives);
+    this.listening = receives && !nowhere;
+    if (this.leg) this.leg.listening = this.listening;
     await this.member.setMuted(remoteDirection !== 'sendrecv');
   }
 
@@ -121,6 +125,7 @@ export class PhoneMedia {
     };
     const leg = await this.room.addMixerLeg({ memberId: this.member.id, codec: name, payloadType, clockRate, channels });
     if (this.closed) return leg.close();
+    leg.listening = this.listening;
     this.leg = leg;
     const consumer = await this.member.consume(this.transport.id, leg.producerId);
     await consumer.resume();
@@ -149,7 +154,7 @@ export class PhoneMedia {
  */
 function levelMeter(codec: NegotiatedMedia['codec']['name']): LevelMeter | undefined {
   const extensionId = AUDIO_LEVEL_EXTENSION_ID;
-  if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => audioLevel(g711Decode(codec, payload)) };
+  if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => levelOfEnergy(g711Energy(codec, payload), payload.length) };
   if (codec === 'G722') {
     const decoder = new G722Decoder();
     return { extensionId, level: (payload) => audioLevel(decoder.decode(payload)) };

@@ -40,7 +40,7 @@ const audio = (sequenceNumber: number) => rtpPacket({ payloadType: 0, sequenceNu
 async function relay(latch: boolean) {
   port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41400, maxPort: 41499, producerSsrc: 0x77, latch });
   const [announced, natted, mediasoup] = await Promise.all([endpoint(), endpoint(), endpoint()]);
-  port.connectToMediasoup({ ip: '127.0.0.1', port: mediasoup.port });
+  await port.connectToMediasoup({ ip: '127.0.0.1', port: mediasoup.port });
   port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);
   // mediasoup's side sends from its own socket to the port's loopback address.
   const fromMediasoup = (sequenceNumber: number) => send(mediasoup, audio(sequenceNumber), port!.loopbackAddress.port);

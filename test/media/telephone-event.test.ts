@@ -183,7 +183,7 @@ describe('RFC 4733 telephone-events and mediasoup 3.13', () => {
     const port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41300, maxPort: 41399, producerSsrc: SSRC, latch: true });
     try {
       await transport.connect({ ip: port.loopbackAddress.ip, port: port.loopbackAddress.port });
-      port.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
+      await port.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
       const digits: DecodedDigit[] = [];
       const decoder = new TelephoneEventDecoder(CLOCK_RATE, (digit) => digits.push(digit));
       port.tap(TELEPHONE_EVENT_PT, (packet) => decoder.push(packet));

@@ -30,8 +30,9 @@ export function decodeRate(codec: AudioCodecName, wanted: MixRate): MixRate {
 
 /** The PCM rate a phone leg's mix is made at. */
 export function encodeRate(codec: AudioCodecName): MixRate {
-  // Opus legs get wideband: the decoders make 16 kHz as cheaply as 8.
-  return codec === 'PCMU' || codec === 'PCMA' ? 8000 : 16000;
+  // Opus legs are phones too: narrowband halves the encoder's cost, and a meeting without
+  // G.722 legs then mixes at 8 kHz alone, with no resampling.
+  return codec === 'G722' ? 16000 : 8000;
 }
 
 export interface FrameDecoder {

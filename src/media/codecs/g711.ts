@@ -62,6 +62,19 @@ function decodeTable(decode: (code: number) => number): Int16Array {
 const ENCODE: Record<G711Law, Uint8Array> = { PCMU: encodeTable(linearToUlaw), PCMA: encodeTable(linearToAlaw) };
 const DECODE: Record<G711Law, Int16Array> = { PCMU: decodeTable(ulawToLinear), PCMA: decodeTable(alawToLinear) };
 
+const SQUARES: Record<G711Law, Float64Array> = {
+  PCMU: Float64Array.from(DECODE.PCMU, (sample) => sample * sample),
+  PCMA: Float64Array.from(DECODE.PCMA, (sample) => sample * sample),
+};
+
+/** The sum of the squared decoded samples, without decoding: for levels on every packet. */
+export function g711Energy(law: G711Law, codes: Uint8Array): number {
+  const squares = SQUARES[law];
+  let energy = 0;
+  for (let i = 0; i < codes.length; i++) energy += squares[codes[i]!]!;
+  return energy;
+}
+
 export function g711Encode(law: G711Law, samples: Int16Array): Buffer {
   const table = ENCODE[law];
   const out = Buffer.alloc(samples.length);

@@ -96,10 +96,13 @@ export class MeetingMixer {
         encodings: [{ ssrc }],
       },
     });
-    const leg = new MixerLeg(spec, producer, ssrc, (closed) => {
-      this.legs.delete(closed);
-      this.followLegRates();
-      onClose();
+    const leg = new MixerLeg(spec, producer, ssrc, {
+      closed: (closed) => {
+        this.legs.delete(closed);
+        this.followLegRates();
+        onClose();
+      },
+      listeningChanged: () => this.followLegRates(),
     });
     this.legs.add(leg);
     this.followLegRates();
@@ -140,6 +143,10 @@ export class MeetingMixer {
 
     const shared = new Map<string, Uint8Array>();
     for (const leg of this.legs) {
+      if (!leg.listening) {
+        leg.skip();
+        continue;
+      }
       const rate = leg.sampleRate;
       const ownInput = this.ownInput(leg.spec.memberId, rate);
       const key = `${leg.spec.codec}:${ownInput ?? ''}`;
@@ -168,8 +175,9 @@ export class MeetingMixer {
     return undefined;
   }
 
+  /** Decode and mix at the rates listening legs need, and no others. */
   private followLegRates(): void {
-    const rates = new Set([...this.legs].map((leg) => leg.sampleRate));
+    const rates = new Set([...this.legs].filter((leg) => leg.listening).map((leg) => leg.sampleRate));
     if (rates.size === this.rates.size && [...rates].every((rate) => this.rates.has(rate))) return;
     this.rates = rates;
     for (const input of this.inputs.values()) input.setRates(rates);

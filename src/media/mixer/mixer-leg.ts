@@ -24,6 +24,7 @@ export class MixerLeg {
   private sequenceNumber = randomInt(0, 0x10000);
   private timestamp = randomInt(0, 2 ** 32);
   private marker = true;
+  private isListening = true;
   private readonly timestampStep: number;
   private closed = false;
 
@@ -31,7 +32,7 @@ export class MixerLeg {
     readonly spec: LegSpec,
     private readonly producer: types.Producer,
     private readonly ssrc: number,
-    private readonly onClose: (leg: MixerLeg) => void,
+    private readonly events: { closed(leg: MixerLeg): void; listeningChanged(leg: MixerLeg): void },
   ) {
     this.encoder = createEncoder(spec.codec);
     this.timestampStep = spec.clockRate / FRAMES_PER_SECOND;
@@ -40,6 +41,17 @@ export class MixerLeg {
   /** The producer the phone's PlainTransport consumes. */
   get producerId(): string {
     return this.producer.id;
+  }
+
+  /** Whether the phone takes our media now: not while it holds, or when it only sends. */
+  get listening(): boolean {
+    return this.isListening;
+  }
+
+  set listening(listening: boolean) {
+    if (listening === this.isListening) return;
+    this.isListening = listening;
+    this.events.listeningChanged(this);
   }
 
   get sampleRate(): MixRate {
@@ -64,10 +76,16 @@ export class MixerLeg {
     this.timestamp = (timestamp + this.timestampStep) >>> 0;
   }
 
+  /** A tick the phone does not listen to: nothing is encoded or sent, but time runs on. */
+  skip(): void {
+    this.timestamp = (this.timestamp + this.timestampStep) >>> 0;
+    this.marker = true;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.producer.close();
-    this.onClose(this);
+    this.events.closed(this);
   }
 }

@@ -19,7 +19,7 @@ import { VirtualTime } from '../../support/virtual-time.js';
 
 const PAYLOAD_TYPE: Record<AudioCodecName, number> = { PCMU: 0, PCMA: 8, G722: 9, opus: 111 };
 
-function negotiated(codec: AudioCodecName, phonePort: number): NegotiatedMedia {
+function negotiated(codec: AudioCodecName, phonePort: number, remoteDirection: NegotiatedMedia['remoteDirection'] = 'sendrecv'): NegotiatedMedia {
   const opus = codec === 'opus';
   return {
     codec: {
@@ -31,8 +31,8 @@ function negotiated(codec: AudioCodecName, phonePort: number): NegotiatedMedia {
       parameters: {},
     },
     remote: { ip: '127.0.0.1', port: phonePort, rtcpMux: true },
-    direction: 'sendrecv',
-    remoteDirection: 'sendrecv',
+    direction: remoteDirection === 'sendonly' ? 'recvonly' : 'sendrecv',
+    remoteDirection,
     ptime: 20,
   };
 }
@@ -61,7 +61,7 @@ afterEach(() => {
 });
 
 /** A phone in the room talking `toneHz` in `codec`. */
-async function phone(id: string, codec: AudioCodecName, toneHz: number, amplitude = 8000) {
+async function phone(id: string, codec: AudioCodecName, toneHz: number, amplitude = 8000, direction: NegotiatedMedia['remoteDirection'] = 'sendrecv') {
   const rtp = await RtpPhone.open({ codec, payloadType: PAYLOAD_TYPE[codec], toneHz, amplitude });
   const media = await PhoneMedia.open({
     room,
@@ -70,7 +70,7 @@ async function phone(id: string, codec: AudioCodecName, toneHz: number, amplitud
     rtp: { listenIp: '127.0.0.1', minPort: 42000, maxPort: 42999 },
     latch: true,
   });
-  await media.start(negotiated(codec, rtp.port));
+  await media.start(negotiated(codec, rtp.port, direction));
   rtp.talk(media.port);
   const entry = { rtp, media };
   phones.push(entry);
@@ -179,6 +179,16 @@ describe('MeetingMixer', () => {
     expect(Math.abs(packets.length - minute / 20)).toBeLessThanOrEqual(1);
     for (let i = 1; i < packets.length; i++) expect((packets[i]!.sequenceNumber - packets[i - 1]!.sequenceNumber) & 0xffff).toBe(1);
     expect((packets.at(-1)!.timestamp - packets[0]!.timestamp) >>> 0).toBe((packets.length - 1) * 160);
+  });
+
+  it('sends nothing to a phone holding the call, and nobody hears its hold music', { timeout: 20_000 }, async () => {
+    await openRoom('mix-hold');
+    const listener = await phone('listener', 'PCMU', 0);
+    const holding = await phone('holding', 'G722', 700, 8000, 'sendonly');
+    await sleep(1500);
+    expect(holding.rtp.received).toHaveLength(0);
+    const levels = tonesHeard(listener.rtp, [700], performance.now() - 800);
+    expect(levels[700]).toBeLessThan(NOT_HEARD);
   });
 
   it('closes its mixer with the last phone leg, leaving only the router', { timeout: 20_000 }, async () => {
