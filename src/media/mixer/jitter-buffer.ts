@@ -42,6 +42,12 @@ const MAX_CONCEALED_UNDERRUN = 3;
  * clock runs fast, or a burst after a stall, must not build up delay for good.
  */
 const MAX_EXCESS = 3;
+/**
+ * After a packet came too late to play, the delay stays at two packets at least for this
+ * many pops (10 s): on a path with almost no jitter a packet arriving just after its tick
+ * is otherwise lost every time the phase drifts there.
+ */
+const LATE_HOLD_POPS = 500;
 /** How long (in packets) the buffer must hold more than it needs before it sheds one. */
 const SHRINK_AFTER_POPS = 25;
 
@@ -56,6 +62,8 @@ export class JitterBuffer {
   private concealedInARow = 0;
   /** Pops in a row that left more buffered than the target delay needs. */
   private surplusPops = 0;
+  /** Pops left during which a recent late packet keeps the delay at two packets or more. */
+  private lateHold = 0;
   /** RFC 3550 interarrival jitter, in RTP clock units. */
   private jitter = 0;
   private lastTransit: number | undefined;
@@ -77,7 +85,8 @@ export class JitterBuffer {
   /** The playout delay the jitter calls for, in packets. */
   get targetDepth(): number {
     const jitterMs = (this.jitter / this.options.clockRate) * 1000;
-    return Math.min(this.maxDepth, Math.max(this.minDepth, Math.ceil((2 * jitterMs) / this.frameMs)));
+    const least = this.lateHold > 0 ? Math.max(this.minDepth, 2) : this.minDepth;
+    return Math.min(this.maxDepth, Math.max(least, Math.ceil((2 * jitterMs) / this.frameMs)));
   }
 
   /** The level of the newest packet, 127 (silence) when there is none. */
@@ -88,7 +97,11 @@ export class JitterBuffer {
   push(packet: JitterPacket, arrivalMs: number): void {
     if (this.startsNewStream(packet)) this.reset(packet.ssrc);
     this.measureJitter(packet, arrivalMs);
-    if (this.next !== undefined && sequenceDistance(this.next, packet.sequenceNumber) < 0) return; // too late
+    if (this.next !== undefined && sequenceDistance(this.next, packet.sequenceNumber) < 0) {
+      // Too late to play (or a duplicate of one played): deepen the delay for a while.
+      this.lateHold = LATE_HOLD_POPS;
+      return;
+    }
     if (this.packets.has(packet.sequenceNumber)) return; // duplicate
     this.packets.set(packet.sequenceNumber, packet);
     if (!this.newest || sequenceDistance(this.newest.sequenceNumber, packet.sequenceNumber) > 0) this.newest = packet;
@@ -97,6 +110,7 @@ export class JitterBuffer {
 
   /** The next 20 ms of this input. */
   pop(): Playout {
+    if (this.lateHold > 0) this.lateHold--;
     if (this.next === undefined) {
       if (this.packets.size < this.targetDepth) return { kind: 'idle' };
       this.next = this.oldestSequence();
@@ -141,6 +155,7 @@ export class JitterBuffer {
     this.lastTransit = undefined;
     this.concealedInARow = 0;
     this.surplusPops = 0;
+    this.lateHold = 0;
   }
 
   private measureJitter(packet: JitterPacket, arrivalMs: number): void {

@@ -128,6 +128,7 @@ export class MeetingMixer {
   }
 
   private mixTick(): void {
+    for (const input of this.inputs.values()) input.advance();
     const selected = this.loudest();
     for (const frames of this.talkerFrames.values()) frames.clear();
     for (const input of this.inputs.values()) {

@@ -38,6 +38,8 @@ export class MixerInput {
   private readonly jitter: JitterBuffer;
   private decoder: FrameDecoder;
   private decodedLastTick = false;
+  /** This tick's playout, taken by advance() before the talkers are ranked. */
+  private due: Playout | undefined;
   /** Whether the last packet came without a level (a sender that never writes one, or stopped). */
   private unleveled: boolean;
   private readonly queue = new Int16Array(QUEUE_SAMPLES);
@@ -94,20 +96,29 @@ export class MixerInput {
     return this.frames.get(rate)!;
   }
 
+  /**
+   * Takes this tick's packet from the jitter buffer and reads its level, so a talker who
+   * starts after a silence is ranked, and heard, from its very first packet.
+   */
+  advance(): void {
+    const due = this.queued < this.native.length ? this.jitter.pop() : undefined;
+    this.due = due;
+    if (due?.kind === 'packet' && due.packet.level !== undefined) this.fade(due.packet.level);
+    else if (due?.kind === 'idle') this.fade(SILENT_LEVEL);
+  }
+
   /** Decodes this tick's 20 ms; false when the talker has nothing to play. */
   render(): boolean {
     if (!this.decodedLastTick) this.startAfresh();
     this.decodedLastTick = true;
     const frameLength = this.native.length;
     while (this.queued < frameLength) {
-      const playout = this.jitter.pop();
+      const playout = this.due ?? this.jitter.pop();
+      this.due = undefined;
       if (playout.kind === 'idle') break;
       this.play(playout);
     }
-    if (this.queued === 0) {
-      this.fade(SILENT_LEVEL);
-      return false;
-    }
+    if (this.queued === 0) return false;
     const taken = Math.min(frameLength, this.queued);
     this.native.set(this.queue.subarray(0, taken));
     this.native.fill(0, taken);
@@ -118,12 +129,10 @@ export class MixerInput {
     return true;
   }
 
-  /** Not mixed this tick: the packet due is dropped undecoded, and only its level is read. */
+  /** Not mixed this tick: the packet due is dropped undecoded. */
   pass(): void {
     this.decodedLastTick = false;
-    const playout = this.jitter.pop();
-    if (playout.kind === 'packet') this.fade(playout.packet.level ?? SILENT_LEVEL);
-    else if (playout.kind === 'idle') this.fade(SILENT_LEVEL);
+    this.due = undefined;
   }
 
   private play(playout: Exclude<Playout, { kind: 'idle' }>): void {
@@ -135,7 +144,6 @@ export class MixerInput {
         // A corrupt payload is concealed like a lost one.
         return this.conceal();
       }
-      if (playout.packet.level !== undefined) this.fade(playout.packet.level);
       this.lastDecoded = decoded;
       this.concealment = 1;
       this.enqueue(decoded);

@@ -86,12 +86,23 @@ describe('JitterBuffer', () => {
       played.push(describePlayout(buffer.pop()));
     }
     expect(played.slice(30)).not.toContain('lost');
-    for (let tick = 100; tick < 200; tick++) {
+    for (let tick = 100; tick < 700; tick++) {
       buffer.push(packet(tick), tick * 20);
       buffer.pop();
     }
     expect(buffer.targetDepth).toBe(1);
     expect(buffer.size).toBe(0); // back to one packet of delay: each packet plays as it arrives
+  });
+
+  it('keeps two packets of delay for a while after one packet came too late, even on a steady path', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    expect(playEvenly(buffer, [0, 1, 2, 4, 3, 5, 6])).toEqual(['0', '1', '2', 'lost', '4', '5', '6']);
+    expect(buffer.targetDepth).toBe(2);
+    for (let seq = 7; seq < 600; seq++) {
+      buffer.push(packet(seq), seq * 20);
+      buffer.pop();
+    }
+    expect(buffer.targetDepth).toBe(1);
   });
 
   it('drops the oldest packets of a burst instead of keeping its delay for good', () => {

@@ -19,6 +19,7 @@ function play(input: MixerInput, ticks: number, arrivals: (tick: number) => Buff
   let silentTicks = 0;
   for (let tick = 0; tick < ticks; tick++) {
     for (const packet of arrivals(tick)) input.receive(packet, tick * 20);
+    input.advance();
     if (input.render()) out.push(Int16Array.from(input.frame(rate)));
     else silentTicks++;
   }
@@ -81,6 +82,19 @@ describe('MixerInput', () => {
     expect(input.frame(8000)).toHaveLength(160);
   });
 
+  it('reads the level of the packet due before the talker is ranked: a talker is loud from its first packet after silence', () => {
+    const input = new MixerInput(pcmuSource, new Set([8000]));
+    for (let tick = 0; tick < 150; tick++) {
+      input.advance();
+      input.pass();
+    }
+    expect(input.loudness).toBe(0);
+    input.receive(pcmuPacket(0), 3000);
+    input.advance();
+    expect(input.loudness).toBe(127 - 20);
+    expect(input.render()).toBe(true);
+  });
+
   it('decodes a talker afresh when it is picked again after being passed over', () => {
     const source: TalkerSource = { id: 'g', ownerId: 'bob', codec: 'G722', clockRate: 8000, levelExtensionId: LEVEL_ID };
     const input = new MixerInput(source, new Set([16000]));
@@ -90,11 +104,13 @@ describe('MixerInput', () => {
     const packet = (seq: number) => withAudioLevelExtension(writeRtp({ payloadType: 9, sequenceNumber: seq, timestamp: seq * 160, ssrc: 5 }, payloads[seq]!), LEVEL_ID, 15);
     for (let tick = 0; tick < 30; tick++) {
       input.receive(packet(tick), tick * 20);
+      input.advance();
       if (tick < 10) input.render();
       else input.pass();
     }
     expect(input.loudness).toBe(127 - 15);
     input.receive(packet(30), 600);
+    input.advance();
     input.render();
     // The packet the render played is decoded as a fresh decoder would, not from state 20 packets old.
     const played = input.frame(16000);
