@@ -24,7 +24,7 @@ export interface GatewayProcess {
 }
 
 /** A port free for both UDP and TCP on loopback (SIP listens on both). */
-async function freeSipPort(): Promise<number> {
+export async function freeSipPort(): Promise<number> {
   for (let i = 0; i < 20; i++) {
     const port = await freeTcpPort();
     const socket = createSocket('udp4');
@@ -38,19 +38,15 @@ async function freeSipPort(): Promise<number> {
   throw new Error('no port free for both UDP and TCP');
 }
 
-/** `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS). */
-export async function startGatewayProcess(
-  env: Record<string, string>,
-  onLine: (line: string) => void,
-  nodeArgs: readonly string[] = [],
-): Promise<GatewayProcess> {
-  const httpPort = await freeTcpPort();
-  const sipPort = await freeSipPort();
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  delete childEnv.DRACHTIO_ADDRESS;
-  delete childEnv.REDIS_URL;
-  delete childEnv.API_TOKEN;
-  Object.assign(childEnv, {
+/**
+ * The environment of a benchmarked gateway: loopback everywhere, the embedded drachtio
+ * stand-in (no DRACHTIO_ADDRESS), memory store, one mediasoup worker, MD5 digests.
+ */
+export function benchGatewayEnv(httpPort: number, sipPort: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of ['DRACHTIO_ADDRESS', 'REDIS_URL', 'API_TOKEN', 'NODE_OPTIONS']) delete env[name];
+  return {
+    ...env,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(httpPort),
     SIP_PORT: String(sipPort),
@@ -62,10 +58,19 @@ export async function startGatewayProcess(
     MEDIASOUP_WORKERS: '1',
     SIP_DIGEST_ALGORITHMS: 'MD5',
     LOG_LEVEL: 'warn',
-    MAX_PARTICIPANTS: '50',
-    EMPTY_ROOM_GRACE_SECONDS: '30',
-    ...env,
-  });
+    ...overrides,
+  };
+}
+
+/** `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS). */
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  onLine: (line: string) => void,
+  nodeArgs: readonly string[] = [],
+): Promise<GatewayProcess> {
+  const httpPort = await freeTcpPort();
+  const sipPort = await freeSipPort();
+  const childEnv = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '50', EMPTY_ROOM_GRACE_SECONDS: '30', ...env });
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
     cwd: REPO,
     env: childEnv,

@@ -1,0 +1,427 @@
+/**
+ * Call set-ups per second with digest authentication, and how long a set-up takes.
+ *
+ * The gateway runs as a child process (embedded drachtio stand-in, one mediasoup
+ * worker). Calls are offered open-loop at increasing rates; each call is
+ * INVITE → 401 → ACK → INVITE + Authorization → 200 → ACK, and BYE `BENCH_HOLD_MS` later.
+ * Set-up latency is from sending the INVITE with credentials to receiving its 200 OK;
+ * the full time from the first INVITE to the 200 is reported on stderr as well.
+ *
+ * The result (last stdout line):
+ *   {"cps":N,"setupP50Ms":A,"setupP99Ms":B,"failures":F}
+ * cps is the achieved set-up rate of the highest step the gateway kept up with (every
+ * call answered, no retransmission, answers as fast as offers) with p99 < 20 ms; when no
+ * step has p99 < 20 ms, of the highest step it kept up with (said on stderr). p50/p99
+ * are that step's; failures counts every failed call of the run, warm-up included.
+ *
+ * Knobs (environment): BENCH_STEPS (cps list, default 50,100,150,200,300,400),
+ * BENCH_STEP_SECONDS (3), BENCH_HOLD_MS (1500), BENCH_WARMUP_CALLS (100, at 25 cps, not
+ * ranked), BENCH_MEETINGS (50; 1 = one big meeting), BENCH_SOCKETS (8 local UDP sockets),
+ * BENCH_HELD_CALLS (200: afterwards, what that many established, silent calls cost the
+ * gateway per second; 0 skips it), BENCH_CPU_PROFILE (the gateway runs with the
+ * inspector, and when a target is missed the reported step is repeated, not ranked, with
+ * the gateway's main thread profiled and its top self-time functions printed; the
+ * .cpuprofile files are kept for DevTools; 1 profiles every step, 0 never).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PCMU_OFFER } from '../support/sip/sip-caller.js';
+import { ChildGateway, REPO_ROOT } from './support/child-gateway.js';
+import { type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
+import { InspectorProfiler } from './support/inspector-profiler.js';
+import { RtpSink } from './support/rtp-sink.js';
+import { machineCpu, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
+import { formatSummary, ms2, summarize, type Summary } from './support/sample-stats.js';
+import { CallFailed, type DialedCall, SipDialer } from './support/sip-dialer.js';
+
+const env = process.env;
+const STEPS = (env.BENCH_STEPS ?? '50,100,150,200,300,400').split(',').map(Number);
+const STEP_SECONDS = Number(env.BENCH_STEP_SECONDS ?? 3);
+const HOLD_MS = Number(env.BENCH_HOLD_MS ?? 1500);
+const MEETINGS = Number(env.BENCH_MEETINGS ?? 50);
+const SOCKETS = Number(env.BENCH_SOCKETS ?? 8);
+/** '1': profile every step; '0': never; otherwise, when a target is missed, one extra profiled step. */
+const PROFILE_MODE = env.BENCH_CPU_PROFILE ?? 'auto';
+const PROFILE = PROFILE_MODE !== '0';
+const PROFILE_EVERY_STEP = PROFILE_MODE === '1';
+const WARMUP_CALLS = Number(env.BENCH_WARMUP_CALLS ?? 100);
+const WARMUP_CPS = 25;
+const HELD_CALLS = Number(env.BENCH_HELD_CALLS ?? 200);
+const P99_TARGET_MS = 20;
+const CPS_TARGET = 200;
+/** A call that has not been answered after this long counts as failed. */
+const CALL_TIMEOUT_MS = 8000;
+
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+interface StepResult {
+  readonly offeredCps: number;
+  readonly calls: number;
+  readonly answered: number;
+  readonly failures: number;
+  readonly failureReasons: Map<string, number>;
+  readonly achievedCps: number;
+  readonly setup: Summary;
+  readonly full: Summary;
+  readonly challenge: Summary;
+  readonly retransmissions: number;
+  readonly maxLaunchLagMs: number;
+  readonly maxConcurrent: number;
+  readonly byeFailures: number;
+  readonly cpu: { gatewayPercent: number; workerPercent: number };
+  readonly mixer: unknown;
+  /** Set-up latency by when the call was offered, in 500 ms buckets: [p50, max]. */
+  readonly timeline: Array<[number, number]>;
+  readonly benchCpuPercent: number;
+  /** CPU (percent of a core) the rest of the machine used meanwhile: other work competing with the run. */
+  readonly foreignCpuPercent: number;
+}
+
+interface Meeting {
+  readonly id: string;
+  readonly identity: { username: string; password: string };
+}
+
+async function main(): Promise<void> {
+  await waitForQuietMachine(say);
+  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
+  say(`[bench:setup] starting the gateway (child process${profileDir ? ', with the inspector for CPU profiles' : ''})`);
+  const gateway = await ChildGateway.start({ inspect: PROFILE });
+  let dialer: SipDialer | undefined;
+  let profiler: InspectorProfiler | undefined;
+  let warmup: StepResult | undefined;
+  let sink: RtpSink | undefined;
+  const results: StepResult[] = [];
+  try {
+    say(`[bench:setup] gateway ready at ${gateway.httpUrl}, SIP on udp 127.0.0.1:${gateway.sipPort} (pid ${gateway.pid})`);
+    const meetings = await createMeetings(gateway, MEETINGS);
+    say(
+      `[bench:setup] ${MEETINGS === 1 ? 'one meeting (MAX_PARTICIPANTS=1000)' : `${MEETINGS} meetings`}, one credential per meeting; calls go round-robin over them` +
+        `; ${SOCKETS} local UDP sockets; each call is held ${HOLD_MS} ms, then BYE`,
+    );
+    if (PROFILE) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
+    dialer = await SipDialer.open({ host: '127.0.0.1', port: gateway.sipPort }, { sockets: SOCKETS, timeoutMs: CALL_TIMEOUT_MS });
+    // Every call's SDP offers the port of one sink that never reads: the gateway's mix goes
+    // out (all its work is done) without this process spending a core receiving it.
+    sink = await RtpSink.open().catch((err: Error) => {
+      say(`[bench:setup] no RTP sink (${err.message}); the phones announce port 9, where nothing listens, which makes each of the gateway's sends dearer`);
+      return undefined;
+    });
+    const sdp = PCMU_OFFER(sink?.port ?? 9);
+
+    const ownCpu = () => {
+      const { gatewaySeconds, workerSeconds } = gateway.cpu();
+      return gatewaySeconds + workerSeconds + selfCpuSeconds();
+    };
+    let callIndex = 0;
+    const target = () => {
+      const meeting = meetings[callIndex++ % meetings.length]!;
+      return { uri: `sip:${meeting.id}@127.0.0.1:${gateway.sipPort}`, identity: meeting.identity };
+    };
+    // Warm-up (JIT, first rooms and mixers of every meeting); reported, not ranked.
+    if (WARMUP_CALLS > 0) {
+      warmup = await runStep(gateway, dialer, WARMUP_CPS, target, sdp, WARMUP_CALLS / WARMUP_CPS);
+      say('[bench:setup] warm-up (not ranked):');
+      reportStep(warmup);
+      await sleep(1000);
+    }
+    const profiled = async (rate: number, label: string): Promise<StepResult> => {
+      await waitForQuietMachine(say, { ownCpu });
+      await profiler?.start();
+      const result = await runStep(gateway, dialer!, rate, target, sdp, STEP_SECONDS);
+      reportStep(result);
+      if (profiler && profileDir) {
+        // The whole step: calls offered, answered, held and hung up.
+        const profile = (await profiler.stop()) as CpuProfile;
+        const file = join(profileDir, `${label}-${rate}cps.cpuprofile`);
+        writeFileSync(file, JSON.stringify(profile));
+        say(formatProfile(summarizeProfile(profile, `of the gateway's main thread during the ${rate} cps ${label} (${file})`, REPO_ROOT, 20)));
+      }
+      // Let the rooms settle (mixers of emptied meetings close) before the next step.
+      await sleep(1000);
+      return result;
+    };
+    for (const rate of STEPS) {
+      if (PROFILE_EVERY_STEP) {
+        results.push(await profiled(rate, 'step'));
+        continue;
+      }
+      await waitForQuietMachine(say, { ownCpu });
+      const result = await runStep(gateway, dialer, rate, target, sdp, STEP_SECONDS);
+      results.push(result);
+      reportStep(result);
+      await sleep(1000);
+    }
+    const best = bestStep(results);
+    const missed = best.result.setup.p99 >= P99_TARGET_MS || best.result.achievedCps < CPS_TARGET;
+    if (PROFILE && !PROFILE_EVERY_STEP && missed) {
+      say(`[bench:setup] a target was missed: repeating the ${best.result.offeredCps} cps step with the gateway's main thread profiled (not ranked)`);
+      await profiled(best.result.offeredCps, 'profiled-repeat');
+    }
+    if (HELD_CALLS > 0) {
+      await waitForQuietMachine(say, { ownCpu });
+      await measureHeldCalls(gateway, dialer, HELD_CALLS, target, sdp, profiler, profileDir);
+    }
+    say(
+      `[bench:setup] the dialer answered ${dialer.requestsReceived} requests from the gateway and got ${dialer.unmatched} messages ` +
+        'for no transaction in flight (late retransmissions of responses already handled)',
+    );
+  } finally {
+    profiler?.close();
+    await dialer?.close();
+    await sink?.close();
+    say('[bench:setup] stopping the gateway');
+    await gateway.stop();
+    const output = gateway.output;
+    if (output.lines > 0) say(`[bench:setup] the gateway wrote ${output.lines} log lines at warn or above (first shown above)`);
+  }
+
+  const failures = results.reduce((sum, r) => sum + r.failures, 0) + (warmup?.failures ?? 0);
+  const { result: best, why } = bestStep(results);
+  say(`[bench:setup] ${why}`);
+  const cps = Math.round(best.achievedCps * 10) / 10;
+  say(
+    `[bench:setup] targets: >= ${CPS_TARGET} set-ups/s with auth: ${cps >= CPS_TARGET ? 'met' : 'MISSED'} (${cps}); ` +
+      `INVITE→200 p99 < ${P99_TARGET_MS} ms at that rate: ${best.setup.p99 < P99_TARGET_MS ? 'met' : 'MISSED'} (${best.setup.p99.toFixed(2)} ms); failures in the whole run: ${failures}`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({ cps, setupP50Ms: ms2(best.setup.p50), setupP99Ms: ms2(best.setup.p99), failures })}\n`,
+  );
+}
+
+/**
+ * The step to report. A step "keeps up" when every call was answered, none needed a
+ * retransmission, and the answers came as fast as the calls were offered. The highest
+ * such step with p99 < 20 ms; else the highest step kept up with; else the fastest.
+ */
+function bestStep(results: readonly StepResult[]): { result: StepResult; why: string } {
+  const keepsUp = (r: StepResult) => r.failures === 0 && r.retransmissions === 0 && r.achievedCps >= 0.95 * r.offeredCps;
+  let result = results.filter((r) => keepsUp(r) && r.setup.p99 < P99_TARGET_MS).at(-1);
+  if (result) {
+    return {
+      result,
+      why:
+        `best step: offered ${result.offeredCps} cps, achieved ${result.achievedCps.toFixed(1)} set-ups/s, every call answered, ` +
+        `INVITE→200 p99 ${result.setup.p99.toFixed(2)} ms < ${P99_TARGET_MS} ms`,
+    };
+  }
+  result = results.filter(keepsUp).at(-1);
+  if (result) {
+    return {
+      result,
+      why:
+        `no step kept p99 < ${P99_TARGET_MS} ms; reporting the highest step the gateway kept up with ` +
+        `(every call answered, no retransmission, answered as fast as offered): offered ${result.offeredCps} cps, p99 ${result.setup.p99.toFixed(2)} ms`,
+    };
+  }
+  result = [...results].sort((a, b) => b.achievedCps - a.achievedCps)[0]!;
+  return { result, why: `the gateway kept up with no step; reporting the highest achieved rate (offered ${result.offeredCps} cps)` };
+}
+
+async function createMeetings(gateway: ChildGateway, count: number): Promise<Meeting[]> {
+  const run = Date.now().toString(36);
+  const meetings: Meeting[] = [];
+  for (let i = 0; i < count; i++) {
+    const id = `bench-${run}-${i}`;
+    await gateway.api('POST', '/meetings', { id });
+    const credential = await gateway.api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: id });
+    meetings.push({ id, identity: { username: credential.username, password: credential.password } });
+  }
+  return meetings;
+}
+
+async function runStep(
+  gateway: ChildGateway,
+  dialer: SipDialer,
+  rate: number,
+  nextTarget: () => { uri: string; identity: { username: string; password: string } },
+  sdp: string,
+  seconds: number,
+): Promise<StepResult> {
+  const total = Math.round(rate * seconds);
+  const setupMs: number[] = [];
+  const buckets: number[][] = [];
+  const fullMs: number[] = [];
+  const challengeMs: number[] = [];
+  const failureReasons = new Map<string, number>();
+  let failures = 0;
+  let retransmissions = 0;
+  let byeFailures = 0;
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  let maxLaunchLagMs = 0;
+  let firstAnsweredAt = Infinity;
+  let lastAnsweredAt = 0;
+  const calls: Promise<void>[] = [];
+
+  const cpuBefore = gateway.cpu();
+  const benchCpuBefore = process.cpuUsage();
+  const machineBefore = machineCpu();
+  const wallBefore = performance.now();
+  const start = performance.now();
+
+  const one = async (): Promise<void> => {
+    const { uri, identity } = nextTarget();
+    concurrent++;
+    maxConcurrent = Math.max(maxConcurrent, concurrent);
+    let call: DialedCall | undefined;
+    try {
+      call = await dialer.call(uri, identity, sdp);
+      const { setup } = call;
+      setupMs.push(setup.answeredAt - setup.authInviteAt);
+      const bucket = Math.floor((setup.firstInviteAt - start) / 500);
+      (buckets[bucket] ??= []).push(setup.answeredAt - setup.authInviteAt);
+      fullMs.push(setup.answeredAt - setup.firstInviteAt);
+      challengeMs.push(setup.challengedAt - setup.firstInviteAt);
+      retransmissions += setup.retransmissions;
+      firstAnsweredAt = Math.min(firstAnsweredAt, setup.answeredAt);
+      lastAnsweredAt = Math.max(lastAnsweredAt, setup.answeredAt);
+    } catch (err) {
+      failures++;
+      const reason = err instanceof CallFailed ? err.message.replace(/;.*$/, '') : String(err);
+      failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
+    }
+    if (call) {
+      await sleep(HOLD_MS);
+      try {
+        const status = await call.hangUp();
+        if (status !== 200 && !call.endedByTheGateway) byeFailures++;
+      } catch {
+        byeFailures++;
+      }
+    }
+    concurrent--;
+  };
+
+  // Open loop: call i leaves at start + i/rate, however the earlier ones are doing.
+  let launched = 0;
+  while (launched < total) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1);
+    if (due > launched) maxLaunchLagMs = Math.max(maxLaunchLagMs, now - (start + (launched * 1000) / rate));
+    while (launched < due) {
+      calls.push(one());
+      launched++;
+    }
+    const nextDue = start + (launched * 1000) / rate;
+    await sleep(Math.max(0, nextDue - performance.now()));
+  }
+  const launchEnd = performance.now();
+  // The mixer statistics cover the last 10 s, which is this step while its calls are up.
+  const mixer = await gateway.api('GET', '/mixer').catch((err: Error) => ({ error: err.message }));
+  const cpuAtLoad = gateway.cpu();
+  const benchCpu = process.cpuUsage(benchCpuBefore);
+  const machineAtLoad = machineCpu();
+  const wallAtLoad = performance.now();
+  await Promise.all(calls);
+
+  const answered = setupMs.length;
+  // Set-ups per second: answered calls over the span they were offered in (one interval per call).
+  const span = Math.max(launchEnd - start, (total * 1000) / rate);
+  const wall = (wallAtLoad - wallBefore) / 1000;
+  return {
+    offeredCps: rate,
+    calls: total,
+    answered,
+    failures,
+    failureReasons,
+    achievedCps: (answered * 1000) / Math.max(span, lastAnsweredAt - start),
+    setup: summarize(setupMs),
+    full: summarize(fullMs),
+    challenge: summarize(challengeMs),
+    retransmissions,
+    maxLaunchLagMs,
+    maxConcurrent,
+    byeFailures,
+    cpu: {
+      gatewayPercent: (100 * (cpuAtLoad.gatewaySeconds - cpuBefore.gatewaySeconds)) / wall,
+      workerPercent: (100 * (cpuAtLoad.workerSeconds - cpuBefore.workerSeconds)) / wall,
+    },
+    mixer,
+    timeline: [...buckets].map((b) => (b ? [summarize(b).p50, summarize(b).max] : [Number.NaN, Number.NaN])),
+    benchCpuPercent: (100 * (benchCpu.user + benchCpu.system)) / 1e6 / wall,
+    foreignCpuPercent:
+      (100 *
+        (machineAtLoad.busySeconds -
+          machineBefore.busySeconds -
+          (cpuAtLoad.gatewaySeconds - cpuBefore.gatewaySeconds) -
+          (cpuAtLoad.workerSeconds - cpuBefore.workerSeconds) -
+          (benchCpu.user + benchCpu.system) / 1e6)) /
+      wall,
+  };
+}
+
+/**
+ * What established calls cost while nothing else happens: `count` calls set up at
+ * 50/s and held, then the gateway's CPU over 5 s. Each call's mixer leg sends 50 packets
+ * a second through mediasoup and the relay even when nobody speaks, so this is the
+ * floor under every set-up rate with calls held.
+ */
+async function measureHeldCalls(
+  gateway: ChildGateway,
+  dialer: SipDialer,
+  count: number,
+  target: () => { uri: string; identity: { username: string; password: string } },
+  sdp: string,
+  profiler: InspectorProfiler | undefined,
+  profileDir: string | undefined,
+): Promise<void> {
+  const calls: DialedCall[] = [];
+  let failed = 0;
+  const pending: Promise<void>[] = [];
+  for (let i = 0; i < count; i++) {
+    const { uri, identity } = target();
+    pending.push(dialer.call(uri, identity, sdp).then((call) => void calls.push(call), () => void failed++));
+    await sleep(20);
+  }
+  await Promise.all(pending);
+  await sleep(1000);
+  await profiler?.start();
+  const before = gateway.cpu();
+  const wallBefore = performance.now();
+  await sleep(5000);
+  const after = gateway.cpu();
+  const seconds = (performance.now() - wallBefore) / 1000;
+  const profile = profiler ? ((await profiler.stop()) as CpuProfile) : undefined;
+  const mixer = await gateway.api('GET', '/mixer').catch((err: Error) => ({ error: err.message }));
+  const gatewayPercent = (100 * (after.gatewaySeconds - before.gatewaySeconds)) / seconds;
+  const workerPercent = (100 * (after.workerSeconds - before.workerSeconds)) / seconds;
+  say(
+    `[bench:setup] ${calls.length} established silent calls (${failed} failed to set up), nothing else happening: ` +
+      `gateway node ${gatewayPercent.toFixed(0)}% of a core (${((gatewayPercent * 10) / Math.max(1, calls.length)).toFixed(2)} ms CPU per call per second), ` +
+      `mediasoup worker ${workerPercent.toFixed(0)}%; GET /api/mixer ${JSON.stringify(mixer)}`,
+  );
+  if (profile && profileDir) {
+    const file = join(profileDir, `held-${calls.length}-calls.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    say(formatProfile(summarizeProfile(profile, `of the gateway's main thread with ${calls.length} calls held (${file})`, REPO_ROOT, 20)));
+  }
+  await Promise.all(calls.map((call) => call.hangUp().catch(() => 0)));
+}
+
+function reportStep(r: StepResult): void {
+  say(
+    `[bench:setup] step ${r.offeredCps} cps: ${r.calls} calls, ${r.answered} answered, ${r.failures} failed, ` +
+      `achieved ${r.achievedCps.toFixed(1)} set-ups/s, up to ${r.maxConcurrent} calls at once, ` +
+      `${r.retransmissions} INVITE retransmissions, ${r.byeFailures} BYEs unanswered, launch lag max ${r.maxLaunchLagMs.toFixed(1)} ms`,
+  );
+  say(`    INVITE+auth → 200 (set-up):        ${formatSummary(r.setup)}`);
+  say(`    first INVITE → 200 (incl. the 401): ${formatSummary(r.full)}`);
+  say(`    first INVITE → 401:                 ${formatSummary(r.challenge)}`);
+  say(`    set-up p50/max by offer time, 0.5 s buckets: ${r.timeline.map(([p50, max]) => `${p50.toFixed(0)}/${max.toFixed(0)}`).join(' ')} ms`);
+  say(
+    `    CPU while offering: gateway node ${r.cpu.gatewayPercent.toFixed(0)}%, mediasoup worker ${r.cpu.workerPercent.toFixed(0)}%, ` +
+      `this benchmark ${r.benchCpuPercent.toFixed(0)}%, anything else ${r.foreignCpuPercent.toFixed(0)}% (2 cores = 200%); GET /api/mixer ${JSON.stringify(r.mixer)}`,
+  );
+  for (const [reason, count] of r.failureReasons) say(`    failure x${count}: ${reason}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`[bench:setup] failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
