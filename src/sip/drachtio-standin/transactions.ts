@@ -157,8 +157,11 @@ export interface ClientHooks {
 
 export type ClientState = 'calling' | 'proceeding' | 'accepted' | 'completed' | 'terminated';
 
-/** Non-INVITE client transaction: timer E retransmits, F gives up, K absorbs late finals. */
-export class NonInviteClientTransaction extends Transaction<ClientState, ClientHooks> {
+/**
+ * What both client transactions do first: send the request, retransmit it over UDP
+ * (timer E or A, doubling up to `retransmitCap`), and give up at 64*T1 (timer F or B).
+ */
+abstract class ClientTransaction extends Transaction<ClientState, ClientHooks> {
   constructor(
     ctx: TransactionContext,
     private readonly request: Buffer,
@@ -167,15 +170,24 @@ export class NonInviteClientTransaction extends Transaction<ClientState, ClientH
     super('calling', ctx, hooks);
   }
 
+  /** The longest interval between retransmissions. */
+  protected abstract retransmitCap(): number;
+
   start(): void {
-    const { t1, t2 } = this.ctx.timers.values;
     this.ctx.send(this.request);
-    if (!this.ctx.reliable) this.retransmit = retransmitter(this.ctx, () => this.request, t2);
-    this.timeout = this.ctx.timers.start(64 * t1, () => {
+    if (!this.ctx.reliable) this.retransmit = retransmitter(this.ctx, () => this.request, this.retransmitCap());
+    this.timeout = this.ctx.timers.start(64 * this.ctx.timers.values.t1, () => {
       this.retransmit.cancel();
       this.hooks.onTimeout();
       this.terminate();
     });
+  }
+}
+
+/** Non-INVITE client transaction: timer E retransmits, F gives up, K absorbs late finals. */
+export class NonInviteClientTransaction extends ClientTransaction {
+  protected retransmitCap(): number {
+    return this.ctx.timers.values.t2;
   }
 
   onResponse(status: number): void {
@@ -201,26 +213,12 @@ export class NonInviteClientTransaction extends Transaction<ClientState, ClientH
  * here and that ACK re-sent for each retransmission during timer D; 2xx
  * retransmissions are reported for 64*T1 (timer M) so the dialog layer can re-send its ACK.
  */
-export class InviteClientTransaction extends Transaction<ClientState, ClientHooks> {
+export class InviteClientTransaction extends ClientTransaction {
   private ack: Buffer | undefined;
 
-  constructor(
-    ctx: TransactionContext,
-    private readonly request: Buffer,
-    hooks: ClientHooks,
-  ) {
-    super('calling', ctx, hooks);
-  }
-
-  start(): void {
-    const { t1 } = this.ctx.timers.values;
-    this.ctx.send(this.request);
-    if (!this.ctx.reliable) this.retransmit = retransmitter(this.ctx, () => this.request, Number.POSITIVE_INFINITY);
-    this.timeout = this.ctx.timers.start(64 * t1, () => {
-      this.retransmit.cancel();
-      this.hooks.onTimeout();
-      this.terminate();
-    });
+  /** Timer A doubles without a cap (RFC 3261 §17.1.1.2). */
+  protected retransmitCap(): number {
+    return Number.POSITIVE_INFINITY;
   }
 
   /** `ackFor` builds the ACK for a non-2xx final (it needs that response's To tag). */
