@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { digestResponse, parseDigest } from '../../support/sip/digest.js';
+import { failureAck } from '../../support/sip/sip-caller.js';
 
 export interface SipTarget {
   readonly host: string;
@@ -233,20 +234,15 @@ export class SipCall {
   private ackFailure(response: Message): void {
     const via = first(response, 'via') ?? '';
     const branch = /branch=([^;\s,]+)/.exec(via)?.[1] ?? `z9hG4bK${token()}`;
-    const cseq = (first(response, 'cseq') ?? '').split(' ')[0]!;
     this.ua.send(
-      [
-        `ACK ${this.requestUri} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${this.ua.hostport};rport;branch=${branch}`,
-        'Max-Forwards: 70',
-        `From: ${first(response, 'from') ?? ''}`,
-        `To: ${first(response, 'to') ?? ''}`,
-        `Call-ID: ${this.callId}`,
-        `CSeq: ${cseq} ACK`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
+      failureAck({
+        requestUri: this.requestUri,
+        via: `SIP/2.0/UDP ${this.ua.hostport};rport;branch=${branch}`,
+        from: first(response, 'from') ?? '',
+        to: first(response, 'to') ?? '',
+        callId: this.callId,
+        cseq: (first(response, 'cseq') ?? '').split(' ')[0]!,
+      }),
     );
   }
 

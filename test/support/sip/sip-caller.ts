@@ -15,6 +15,22 @@ export const PCMU_OFFER = (port: number) =>
   'v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n' +
   `m=audio ${port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-16\r\na=sendrecv\r\n`;
 
+/** The ACK for a non-2xx final response: the INVITE's Via branch, the response's From and To (RFC 3261 §17.1.1.3). */
+export function failureAck(fields: { requestUri: string; via: string; from: string; to: string; callId: string; cseq: string }): string {
+  return [
+    `ACK ${fields.requestUri} SIP/2.0`,
+    `Via: ${fields.via}`,
+    'Max-Forwards: 70',
+    `From: ${fields.from}`,
+    `To: ${fields.to}`,
+    `Call-ID: ${fields.callId}`,
+    `CSeq: ${fields.cseq} ACK`,
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\r\n');
+}
+
 export class SipCaller {
   readonly callId = `${randomUUID()}@test`;
   private cseq = 1;
@@ -51,20 +67,15 @@ export class SipCaller {
 
   /** The ACK for a non-2xx final response to the last INVITE (same branch, RFC 3261 §17.1.1.3). */
   ackFailure(response: ReceivedSip): void {
-    const cseq = (header(response.text, 'CSeq') ?? '').split(' ')[0];
     this.peer.send(
-      [
-        `ACK ${this.requestUri} SIP/2.0`,
-        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
-        'Max-Forwards: 70',
-        `From: ${header(response.text, 'From')}`,
-        `To: ${header(response.text, 'To')}`,
-        `Call-ID: ${this.callId}`,
-        `CSeq: ${cseq} ACK`,
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
+      failureAck({
+        requestUri: this.requestUri,
+        via: `SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
+        from: header(response.text, 'From') ?? '',
+        to: header(response.text, 'To') ?? '',
+        callId: this.callId,
+        cseq: (header(response.text, 'CSeq') ?? '').split(' ')[0]!,
+      }),
     );
   }
 
