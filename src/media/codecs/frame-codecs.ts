@@ -23,13 +23,13 @@ export function audioCodecName(mimeType: string): AudioCodecName | undefined {
 }
 
 /** The rate a codec decodes to when the mixer wants `wanted`. */
-export function decodeRate(codec: AudioCodecName, wanted: MixRate): MixRate {
+function decodeRate(codec: AudioCodecName, wanted: MixRate): MixRate {
   if (codec === 'opus') return wanted;
   return codec === 'G722' ? 16000 : 8000;
 }
 
 /** The PCM rate a phone leg's mix is made at. */
-export function encodeRate(codec: AudioCodecName): MixRate {
+function encodeRate(codec: AudioCodecName): MixRate {
   // Opus legs are phones too: narrowband halves the encoder's cost, and a meeting without
   // G.722 legs then mixes at 8 kHz alone, with no resampling.
   return codec === 'G722' ? 16000 : 8000;

@@ -28,6 +28,8 @@ export class MeetingMixer {
   private readonly mixes = new Map<MixRate, MixMinus>();
   private readonly talkerFrames = new Map<MixRate, Map<string, Int16Array>>();
   private readonly scratch = new Map<MixRate, Int16Array>();
+  /** This tick's mixed input of each member that has one in the mix, so its leg can leave it out. */
+  private readonly mixedInputOf = new Map<string, string>();
   private failures = 0;
   private closed = false;
 
@@ -131,6 +133,7 @@ export class MeetingMixer {
     for (const input of this.inputs.values()) input.advance();
     const selected = this.loudest();
     for (const frames of this.talkerFrames.values()) frames.clear();
+    this.mixedInputOf.clear();
     for (const input of this.inputs.values()) {
       const mixed = selected.has(input);
       if (!mixed && !input.measuresOwnLevel) {
@@ -139,6 +142,7 @@ export class MeetingMixer {
       }
       if (!input.render() || !mixed) continue;
       for (const [rate, frames] of this.talkerFrames) frames.set(input.id, input.frame(rate));
+      this.mixedInputOf.set(input.source.ownerId, input.id);
     }
     for (const [rate, mix] of this.mixes) mix.mix(this.talkerFrames.get(rate)!);
 
@@ -149,7 +153,7 @@ export class MeetingMixer {
         continue;
       }
       const rate = leg.sampleRate;
-      const ownInput = this.ownInput(leg.spec.memberId, rate);
+      const ownInput = this.mixedInputOf.get(leg.spec.memberId);
       const key = `${leg.spec.codec}:${ownInput ?? ''}`;
       let payload = leg.sharesEncoding ? shared.get(key) : undefined;
       if (!payload) {
@@ -165,15 +169,6 @@ export class MeetingMixer {
     const audible = [...this.inputs.values()].filter((input) => input.loudness > 0);
     audible.sort((a, b) => b.loudness - a.loudness);
     return new Set(audible.slice(0, this.options.talkers));
-  }
-
-  /** The id of the leg's own input when it is in this tick's mix. */
-  private ownInput(memberId: string, rate: MixRate): string | undefined {
-    const frames = this.talkerFrames.get(rate)!;
-    for (const input of this.inputs.values()) {
-      if (input.source.ownerId === memberId && frames.has(input.id)) return input.id;
-    }
-    return undefined;
   }
 
   /** Decode and mix at the rates listening legs need, and no others. */
