@@ -15,6 +15,7 @@ const meetingView = {
     sipUri: { type: 'string' },
     joinUrl: { type: 'string' },
     hasPin: { type: 'boolean' },
+    dialInCode: { type: 'string' },
     createdAt: { type: 'string' },
     endedAt: { type: 'string' },
   },

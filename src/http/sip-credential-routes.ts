@@ -28,6 +28,8 @@ const summaryView = {
   properties: {
     username: { type: 'string' },
     meetingId: { type: 'string' },
+    twilioCallSid: { type: 'string' },
+    expiresAt: { type: 'string' },
     createdAt: { type: 'string' },
   },
 } as const;
@@ -92,6 +94,8 @@ function summary(credential: SipCredentialSummary) {
   return {
     username: credential.username,
     ...(credential.meetingId !== undefined ? { meetingId: credential.meetingId } : {}),
+    ...(credential.twilioCallSid !== undefined ? { twilioCallSid: credential.twilioCallSid } : {}),
+    ...(credential.expiresAt !== undefined ? { expiresAt: new Date(credential.expiresAt).toISOString() } : {}),
     createdAt: new Date(credential.createdAt).toISOString(),
   };
 }

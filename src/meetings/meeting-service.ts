@@ -5,7 +5,7 @@
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayStore, Meeting, Participant } from '../store/store.js';
-import { isMeetingId, newMeetingId } from './meeting-id.js';
+import { isKeypadDigits, isMeetingId, newDialInCode, newMeetingId } from './meeting-id.js';
 
 export interface MeetingView {
   readonly id: string;
@@ -13,6 +13,8 @@ export interface MeetingView {
   readonly sipUri: string;
   readonly joinUrl: string;
   readonly hasPin: boolean;
+  /** What a PSTN caller types in the IVR. */
+  readonly dialInCode?: string;
   readonly createdAt: string;
   readonly endedAt?: string;
 }
@@ -25,6 +27,11 @@ export interface NewMeeting {
 
 export type MeetingState = 'active' | 'ended' | 'unknown';
 
+type Creation = 'created' | 'id-taken' | 'code-taken';
+
+/** Random ids and codes clash rarely; a clash is retried this often before giving up. */
+const CREATE_ATTEMPTS = 5;
+
 type EndListener = (meetingId: string, reason: string) => Promise<void> | void;
 
 export class MeetingService {
@@ -36,22 +43,40 @@ export class MeetingService {
     private readonly log: Logger,
   ) {}
 
+  /**
+   * Creates the meeting with its dial-in code. A numeric id is its own code, so meeting ids
+   * and codes share one keypad namespace and the IVR never finds two meetings for one entry.
+   */
   async create(request: NewMeeting): Promise<Meeting> {
     if (request.id !== undefined && !isMeetingId(request.id)) {
       throw new GatewayError('bad_request', 'meeting id must be 3 to 64 characters of A-Z, a-z, 0-9, "_" or "-"');
     }
-    const id = request.id ?? (await this.unusedId());
-    const meeting: Meeting = {
-      id,
-      title: request.title?.trim() || `Meeting ${id}`,
-      ...(request.pin ? { pin: request.pin } : {}),
-      createdAt: Date.now(),
-    };
-    if (!(await this.store.createMeeting(meeting))) {
-      throw new GatewayError('conflict', `meeting "${id}" already exists`);
+    for (let attempt = 0; attempt < CREATE_ATTEMPTS; attempt++) {
+      const id = request.id ?? newMeetingId();
+      const meeting: Meeting & { dialInCode: string } = {
+        id,
+        title: request.title?.trim() || `Meeting ${id}`,
+        ...(request.pin ? { pin: request.pin } : {}),
+        dialInCode: isKeypadDigits(id) ? id : newDialInCode(),
+        createdAt: Date.now(),
+      };
+      const creation = await this.tryCreate(meeting);
+      if (creation === 'created') {
+        this.log.info({ meetingId: id }, 'meeting created');
+        return meeting;
+      }
+      if (request.id !== undefined && creation === 'id-taken') throw new GatewayError('conflict', `meeting "${id}" already exists`);
+      if (request.id !== undefined && meeting.dialInCode === id) {
+        throw new GatewayError('conflict', `"${id}" is already the dial-in code of another meeting`);
+      }
     }
-    this.log.info({ meetingId: id }, 'meeting created');
-    return meeting;
+    throw new GatewayError('unavailable', 'could not find an unused meeting id and dial-in code; try again');
+  }
+
+  /** The meeting a PSTN caller reaches with these digits, ended ones included; undefined when none. */
+  async findByDialInCode(digits: string): Promise<Meeting | undefined> {
+    const route = await this.store.getMeetingRoute('dial-in-code', digits);
+    return route && this.store.getMeeting(route.meetingId);
   }
 
   /** The meeting, or not_found. Ended meetings are returned too. */
@@ -108,16 +133,20 @@ export class MeetingService {
       sipUri: `sip:${meeting.id}@${this.addresses.sipDomain}`,
       joinUrl: `${this.addresses.publicUrl}/m/${meeting.id}`,
       hasPin: meeting.pin !== undefined,
+      ...(meeting.dialInCode !== undefined ? { dialInCode: meeting.dialInCode } : {}),
       createdAt: new Date(meeting.createdAt).toISOString(),
       ...(meeting.endedAt !== undefined ? { endedAt: new Date(meeting.endedAt).toISOString() } : {}),
     };
   }
 
-  private async unusedId(): Promise<string> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const id = newMeetingId();
-      if (!(await this.store.getMeeting(id))) return id;
+  /** The code is claimed first: a meeting never exists without the code that leads to it. */
+  private async tryCreate(meeting: Meeting & { dialInCode: string }): Promise<Creation> {
+    const route = { kind: 'dial-in-code', key: meeting.dialInCode, meetingId: meeting.id, createdAt: meeting.createdAt } as const;
+    if (!(await this.store.putMeetingRoute(route, 'create'))) {
+      return (await this.store.getMeeting(meeting.id)) ? 'id-taken' : 'code-taken';
     }
-    throw new GatewayError('unavailable', 'could not find an unused meeting id; try again');
+    if (await this.store.createMeeting(meeting)) return 'created';
+    await this.store.deleteMeetingRoute('dial-in-code', route.key);
+    return 'id-taken';
   }
 }

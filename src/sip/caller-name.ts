@@ -8,10 +8,19 @@ const PHONE_NUMBER = /^\+?[\d\s().-]{5,}$/;
 export function callerDisplayName(from: { name?: string; uri: string }): string {
   const display = from.name?.replace(/^"|"$/g, '').trim();
   const user = /^(?:sips?|tel):([^@;]+)/i.exec(from.uri)?.[1] ?? '';
-  const name = display || decodeURIComponent(user) || 'Phone caller';
+  const name = display || safeDecode(user) || 'Phone caller';
   if (PHONE_NUMBER.test(name)) {
     const digits = name.replace(/\D/g, '');
     return `•••${digits.slice(-4)}`;
   }
   return name.slice(0, 64);
+}
+
+/** A malformed escape in a caller-supplied URI is shown as sent, not thrown. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }

@@ -11,7 +11,7 @@ import { PhoneMedia } from '../media/phone-media.js';
 import type { MemberChannel } from '../media/room-member.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { Rooms } from '../meetings/rooms.js';
-import type { GatewayStore } from '../store/store.js';
+import type { GatewayStore, SipCredential } from '../store/store.js';
 import { callerDisplayName } from './caller-name.js';
 import { PhoneCall } from './phone-call.js';
 import { answerOffer } from './sdp/answer-offer.js';
@@ -30,7 +30,7 @@ export interface DialInDeps {
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
-  readonly sipCredentials: Pick<SipCredentials, 'mayEnter'>;
+  readonly sipCredentials: Pick<SipCredentials, 'admit'>;
   readonly calls: Map<string, PhoneCall>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
@@ -44,6 +44,22 @@ export interface DialInDeps {
   };
   readonly nodeId: string;
   readonly log: Logger;
+}
+
+/**
+ * Headers our TwiML asks Twilio to put in its INVITE (as URI headers of the <Sip> noun):
+ * the PSTN caller's number, and the CallSid the webhook minted the credential for.
+ */
+export const CALLER_NUMBER_HEADER = 'X-Caller-Number';
+export const WEBHOOK_CALL_SID_HEADER = 'X-Webhook-CallSid';
+
+/**
+ * Twilio's INVITE comes from Twilio's own From; the PSTN caller's number travels in
+ * X-Caller-Number, trusted only on a credential our webhook minted.
+ */
+function callerName(request: SipRequest, credential: SipCredential): string {
+  const number = credential.twilioCall ? request.get(CALLER_NUMBER_HEADER) : undefined;
+  return callerDisplayName(number ? { uri: `tel:${number}` } : request.getParsedHeader('from'));
 }
 
 /** Our SDP port before media exists: the offer is validated before anything is allocated. */
@@ -85,9 +101,10 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     return;
   }
   const { credential } = auth;
-  if (!deps.sipCredentials.mayEnter(credential, meetingId)) {
-    throw new GatewayError('forbidden', 'credential is not valid for this meeting');
-  }
+  await deps.sipCredentials.admit(credential, meetingId, {
+    callSid: request.get('X-Twilio-CallSid'),
+    webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
+  });
   const meeting = await deps.meetings.getJoinable(meetingId);
 
   const preference = deps.codecs;
@@ -104,7 +121,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   };
   const media = await PhoneMedia.open({
     room,
-    identity: { id: randomUUID(), displayName: callerDisplayName(request.getParsedHeader('from')), kind: 'phone' },
+    identity: { id: randomUUID(), displayName: callerName(request, credential), kind: 'phone' },
     channel,
     rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
     latch: deps.media.latch,

@@ -27,7 +27,18 @@ export interface IssuedSipCredential {
 export interface SipCredentialSummary {
   readonly username: string;
   readonly meetingId?: string;
+  /** Set on a credential minted for one Twilio call. */
+  readonly twilioCallSid?: string;
+  readonly expiresAt?: number;
   readonly createdAt: number;
+}
+
+/** What an INVITE says about the Twilio call it belongs to, from its headers. */
+export interface TwilioInvite {
+  /** X-Twilio-CallSid, set by Twilio. */
+  readonly callSid?: string;
+  /** X-Webhook-CallSid, which our TwiML asks Twilio to send: the call the webhook was about. */
+  readonly webhookCallSid?: string;
 }
 
 const ANY_MEETING_PLACEHOLDER = '<meetingId>';
@@ -40,6 +51,8 @@ const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 /** 24 of 62 symbols: about 143 bits, far beyond offline guessing of a leaked HA1. */
 const PASSWORD_LENGTH = 24;
 const USERNAME_ATTEMPTS = 5;
+/** How long a credential minted for a Twilio call can be used: Twilio dials within a second or two. */
+export const TWILIO_CREDENTIAL_TTL_MS = 60_000;
 
 export class SipCredentials {
   constructor(
@@ -53,6 +66,25 @@ export class SipCredentials {
   async create(request: { readonly meetingId?: string } = {}): Promise<IssuedSipCredential> {
     const { meetingId } = request;
     if (meetingId !== undefined) await this.meetings.getJoinable(meetingId);
+    const issued = await this.issue(meetingId, undefined);
+    this.log.info({ username: issued.username, meetingId }, 'SIP credential created');
+    return issued;
+  }
+
+  /**
+   * A credential for the one INVITE Twilio sends for this call: scoped to the meeting,
+   * valid for TWILIO_CREDENTIAL_TTL_MS and gone once used, so the password that travels
+   * through Twilio's TwiML is worth nothing afterwards. Expired ones are swept here.
+   */
+  async mintForTwilioCall(request: { readonly meetingId: string; readonly callSid: string }): Promise<IssuedSipCredential> {
+    const now = Date.now();
+    for (const stale of await this.store.listCredentials()) {
+      if (stale.twilioCall && stale.twilioCall.expiresAt <= now) await this.store.deleteCredential(stale.username);
+    }
+    return this.issue(request.meetingId, { callSid: request.callSid, expiresAt: now + TWILIO_CREDENTIAL_TTL_MS });
+  }
+
+  private async issue(meetingId: string | undefined, twilioCall: SipCredential['twilioCall']): Promise<IssuedSipCredential> {
     const realm = this.options.sipDomain;
     const password = randomString(PASSWORD_ALPHABET, PASSWORD_LENGTH);
     const username = await this.addWithUnusedUsername((name) => ({
@@ -60,9 +92,9 @@ export class SipCredentials {
       realm,
       ...hashCredential(name, realm, password),
       ...(meetingId !== undefined ? { meetingId } : {}),
+      ...(twilioCall !== undefined ? { twilioCall } : {}),
       createdAt: Date.now(),
     }));
-    this.log.info({ username, meetingId }, 'SIP credential created');
     return {
       username,
       password,
@@ -75,7 +107,12 @@ export class SipCredentials {
   async list(): Promise<SipCredentialSummary[]> {
     return (await this.store.listCredentials())
       .sort((a, b) => a.createdAt - b.createdAt)
-      .map(({ username, meetingId, createdAt }) => ({ username, ...(meetingId !== undefined ? { meetingId } : {}), createdAt }));
+      .map(({ username, meetingId, twilioCall, createdAt }) => ({
+        username,
+        ...(meetingId !== undefined ? { meetingId } : {}),
+        ...(twilioCall !== undefined ? { twilioCallSid: twilioCall.callSid, expiresAt: twilioCall.expiresAt } : {}),
+        createdAt,
+      }));
   }
 
   /** Deletes the credential; not_found when there is none. Only new calls are refused: nothing here hangs up calls in progress. */
@@ -86,14 +123,36 @@ export class SipCredentials {
     this.log.info({ username }, 'SIP credential revoked');
   }
 
-  /** The stored record (HA1s included) for digest verification; undefined when unknown. */
+  /** The stored record (HA1s included) for digest verification; undefined when unknown or expired. */
   async lookup(username: string): Promise<SipCredential | undefined> {
-    return this.store.getCredential(username);
+    const credential = await this.store.getCredential(username);
+    if (credential?.twilioCall && credential.twilioCall.expiresAt <= Date.now()) {
+      await this.store.deleteCredential(username);
+      return undefined;
+    }
+    return credential;
   }
 
-  /** Whether an authenticated caller may join meetingId; false means the SIP layer answers 403. */
-  mayEnter(credential: Pick<SipCredential, 'meetingId'>, meetingId: string): boolean {
-    return credential.meetingId === undefined || credential.meetingId === meetingId;
+  /**
+   * Admits an authenticated caller to meetingId, or throws forbidden. A credential minted
+   * for a Twilio call is spent here: when the INVITE names Twilio calls, one must be the
+   * call it was minted for, and only the first INVITE to get this far deletes it.
+   * X-Twilio-CallSid is the SID of the leg Twilio dials, so the webhook's own CallSid
+   * travels beside it as X-Webhook-CallSid; either may match.
+   */
+  async admit(credential: SipCredential, meetingId: string, invite: TwilioInvite): Promise<void> {
+    if (credential.meetingId !== undefined && credential.meetingId !== meetingId) {
+      throw new GatewayError('forbidden', 'credential is not valid for this meeting');
+    }
+    const { twilioCall } = credential;
+    if (!twilioCall) return;
+    const named = [invite.callSid, invite.webhookCallSid].filter((sid) => sid !== undefined);
+    if (named.length > 0 && !named.includes(twilioCall.callSid)) {
+      throw new GatewayError('forbidden', 'credential was minted for another Twilio call');
+    }
+    if (!(await this.store.deleteCredential(credential.username))) {
+      throw new GatewayError('forbidden', 'single-use credential has already been used');
+    }
   }
 
   /** Usernames are random, so a clash is rare; it is retried rather than overwriting another credential. */

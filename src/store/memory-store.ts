@@ -1,4 +1,18 @@
-import type { ActiveCall, GatewayStore, Meeting, Participant, SipCredential } from './store.js';
+import {
+  type ActiveCall,
+  type GatewayStore,
+  type Meeting,
+  type MeetingRoute,
+  type MeetingRouteKind,
+  type Participant,
+  type SipCredential,
+  TWILIO_CALLS_KEPT,
+  type TwilioCallRecord,
+  type TwilioCallUpdate,
+} from './store.js';
+
+/** Counters of callers never seen again are swept once there are this many. */
+const COUNTER_SWEEP_SIZE = 10_000;
 
 /** The embedded single-node store. Records are copied in and out so callers never share them. */
 export class MemoryStore implements GatewayStore {
@@ -6,6 +20,10 @@ export class MemoryStore implements GatewayStore {
   private readonly credentials = new Map<string, SipCredential>();
   private readonly calls = new Map<string, ActiveCall>();
   private readonly participants = new Map<string, Map<string, Participant>>();
+  private readonly routes = new Map<string, MeetingRoute>();
+  private readonly counters = new Map<string, { count: number; expiresAt: number }>();
+  /** In insertion order, so the first entry is the oldest. */
+  private readonly twilioCalls = new Map<string, TwilioCallRecord>();
 
   async createMeeting(meeting: Meeting): Promise<boolean> {
     if (this.meetings.has(meeting.id)) return false;
@@ -88,7 +106,65 @@ export class MemoryStore implements GatewayStore {
     return removed;
   }
 
+  async putMeetingRoute(route: MeetingRoute, mode: 'create' | 'replace'): Promise<boolean> {
+    const id = routeId(route.kind, route.key);
+    if (mode === 'create' && this.routes.has(id)) return false;
+    this.routes.set(id, { ...route });
+    return true;
+  }
+
+  async getMeetingRoute(kind: MeetingRouteKind, key: string): Promise<MeetingRoute | undefined> {
+    const route = this.routes.get(routeId(kind, key));
+    return route && { ...route };
+  }
+
+  async listMeetingRoutes(kind: MeetingRouteKind): Promise<MeetingRoute[]> {
+    return [...this.routes.values()].filter((r) => r.kind === kind).map((r) => ({ ...r }));
+  }
+
+  async deleteMeetingRoute(kind: MeetingRouteKind, key: string): Promise<boolean> {
+    return this.routes.delete(routeId(kind, key));
+  }
+
+  async incrementCounter(key: string, windowMs: number): Promise<number> {
+    const now = Date.now();
+    if (this.counters.size >= COUNTER_SWEEP_SIZE) for (const stale of [...this.counters.keys()]) this.liveCounter(stale, now);
+    const live = this.liveCounter(key, now);
+    const counter = live ?? { count: 0, expiresAt: now + windowMs };
+    counter.count++;
+    this.counters.set(key, counter);
+    return counter.count;
+  }
+
+  async getCounter(key: string): Promise<number> {
+    return this.liveCounter(key, Date.now())?.count ?? 0;
+  }
+
+  async updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void> {
+    const known = this.twilioCalls.get(callSid);
+    this.twilioCalls.set(callSid, { ...known, ...update, callSid, firstSeenAt: known?.firstSeenAt ?? at, updatedAt: at });
+    for (const oldest of this.twilioCalls.keys()) {
+      if (this.twilioCalls.size <= TWILIO_CALLS_KEPT) break;
+      this.twilioCalls.delete(oldest);
+    }
+  }
+
+  async listTwilioCalls(limit: number): Promise<TwilioCallRecord[]> {
+    return [...this.twilioCalls.values()].reverse().slice(0, limit).map((c) => ({ ...c }));
+  }
+
+  /** Expired counters are dropped when read, so the map holds only callers seen lately. */
+  private liveCounter(key: string, now: number): { count: number; expiresAt: number } | undefined {
+    const counter = this.counters.get(key);
+    if (counter && counter.expiresAt <= now) this.counters.delete(key);
+    return counter && counter.expiresAt > now ? counter : undefined;
+  }
+
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+}
+
+function routeId(kind: MeetingRouteKind, key: string): string {
+  return `${kind}:${key}`;
 }

@@ -1,5 +1,16 @@
 import { Redis } from 'ioredis';
-import type { ActiveCall, GatewayStore, Meeting, Participant, SipCredential } from './store.js';
+import {
+  type ActiveCall,
+  type GatewayStore,
+  type Meeting,
+  type MeetingRoute,
+  type MeetingRouteKind,
+  type Participant,
+  type SipCredential,
+  TWILIO_CALLS_KEPT,
+  type TwilioCallRecord,
+  type TwilioCallUpdate,
+} from './store.js';
 
 /**
  * The multi-node store. Each record kind is one Redis hash keyed by its id, so creation
@@ -13,6 +24,10 @@ export class RedisStore implements GatewayStore {
     credentials: string;
     calls: string;
     participants: (meetingId: string) => string;
+    routes: (kind: MeetingRouteKind) => string;
+    counter: (key: string) => string;
+    twilioCalls: string;
+    twilioCall: (callSid: string) => string;
   };
 
   private constructor(
@@ -27,6 +42,10 @@ export class RedisStore implements GatewayStore {
       credentials: `${prefix}sip-credentials`,
       calls: `${prefix}calls`,
       participants: (meetingId) => `${prefix}participants:${meetingId}`,
+      routes: (kind) => `${prefix}routes:${kind}`,
+      counter: (key) => `${prefix}counter:${key}`,
+      twilioCalls: `${prefix}twilio-calls`,
+      twilioCall: (callSid) => `${prefix}twilio-call:${callSid}`,
     };
   }
 
@@ -127,6 +146,67 @@ export class RedisStore implements GatewayStore {
     return (await this.redis.hdel(this.keys.participants(meetingId), participantId)) === 1;
   }
 
+  async putMeetingRoute(route: MeetingRoute, mode: 'create' | 'replace'): Promise<boolean> {
+    const key = this.keys.routes(route.kind);
+    if (mode === 'create') return (await this.redis.hsetnx(key, route.key, JSON.stringify(route))) === 1;
+    await this.redis.hset(key, route.key, JSON.stringify(route));
+    return true;
+  }
+
+  async getMeetingRoute(kind: MeetingRouteKind, key: string): Promise<MeetingRoute | undefined> {
+    return parse<MeetingRoute>(await this.redis.hget(this.keys.routes(kind), key));
+  }
+
+  async listMeetingRoutes(kind: MeetingRouteKind): Promise<MeetingRoute[]> {
+    return (await this.redis.hvals(this.keys.routes(kind))).map((json) => JSON.parse(json) as MeetingRoute);
+  }
+
+  async deleteMeetingRoute(kind: MeetingRouteKind, key: string): Promise<boolean> {
+    return (await this.redis.hdel(this.keys.routes(kind), key)) === 1;
+  }
+
+  async incrementCounter(key: string, windowMs: number): Promise<number> {
+    const redisKey = this.keys.counter(key);
+    // NX: the window starts at the first increment and later ones do not extend it.
+    const [[, count]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs, 'NX').exec()) as [[unknown, number], unknown];
+    return count;
+  }
+
+  async getCounter(key: string): Promise<number> {
+    return Number((await this.redis.get(this.keys.counter(key))) ?? 0);
+  }
+
+  /**
+   * One hash per call, so webhooks that arrive at different nodes merge field by field;
+   * a sorted set by first sight orders them and bounds how many are kept.
+   */
+  async updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void> {
+    const key = this.keys.twilioCall(callSid);
+    const fields = Object.entries({ ...update, updatedAt: at }).filter(([, value]) => value !== undefined);
+    await this.redis
+      .multi()
+      .hset(key, Object.fromEntries(fields.map(([name, value]) => [name, String(value)])))
+      .hsetnx(key, 'firstSeenAt', at)
+      .zadd(this.keys.twilioCalls, 'NX', at, callSid)
+      .exec();
+    const dropped = await this.redis.zrange(this.keys.twilioCalls, 0, -TWILIO_CALLS_KEPT - 1);
+    if (dropped.length > 0) {
+      await this.redis
+        .multi()
+        .zrem(this.keys.twilioCalls, ...dropped)
+        .del(...dropped.map((sid) => this.keys.twilioCall(sid)))
+        .exec();
+    }
+  }
+
+  async listTwilioCalls(limit: number): Promise<TwilioCallRecord[]> {
+    const sids = await this.redis.zrevrange(this.keys.twilioCalls, 0, limit - 1);
+    const pipeline = this.redis.pipeline();
+    for (const sid of sids) pipeline.hgetall(this.keys.twilioCall(sid));
+    const hashes = ((await pipeline.exec()) ?? []) as Array<[unknown, Record<string, string>]>;
+    return hashes.flatMap(([, hash], i) => (hash && Object.keys(hash).length > 0 ? [twilioCallRecord(sids[i] ?? '', hash)] : []));
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }
@@ -142,4 +222,15 @@ function parse<T>(json: string | null): T | undefined {
 
 function withEnd(meeting: Meeting, endedAt: string | null): Meeting {
   return endedAt === null ? meeting : { ...meeting, endedAt: Number(endedAt) };
+}
+
+function twilioCallRecord(callSid: string, hash: Record<string, string>): TwilioCallRecord {
+  const { firstSeenAt, updatedAt, durationSeconds, ...text } = hash;
+  return {
+    ...text,
+    callSid,
+    ...(durationSeconds !== undefined ? { durationSeconds: Number(durationSeconds) } : {}),
+    firstSeenAt: Number(firstSeenAt),
+    updatedAt: Number(updatedAt),
+  };
 }

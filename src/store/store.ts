@@ -8,6 +8,8 @@ export interface Meeting {
   readonly title: string;
   /** Digits a PSTN caller enters; absent when the meeting has none. */
   readonly pin?: string;
+  /** What a PSTN caller types to reach the meeting: its id when that is numeric, else a code of its own. */
+  readonly dialInCode?: string;
   readonly createdAt: number;
   /** Set once the meeting has been ended; an ended meeting cannot be joined again. */
   readonly endedAt?: number;
@@ -21,8 +23,41 @@ export interface SipCredential {
   readonly ha1Sha256: string;
   /** Absent: the credential may enter any meeting. */
   readonly meetingId?: string;
+  /** Set on a credential minted for one Twilio call: it expires and admits one INVITE. */
+  readonly twilioCall?: { readonly callSid: string; readonly expiresAt: number };
   readonly createdAt: number;
 }
+
+/** A way to a meeting from a phone: the number that was called, or a code typed on the keypad. */
+export type MeetingRouteKind = 'phone-number' | 'dial-in-code';
+
+export interface MeetingRoute {
+  readonly kind: MeetingRouteKind;
+  /** An E.164 number ('+4930123456') or keypad digits. */
+  readonly key: string;
+  readonly meetingId: string;
+  readonly createdAt: number;
+}
+
+/** What became of one Twilio call, merged from the webhooks about it. */
+export interface TwilioCallRecord {
+  readonly callSid: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly meetingId?: string;
+  /** How the gateway answered: 'dialed', or why it hung up. */
+  readonly outcome?: string;
+  /** Twilio's CallStatus from the status callback ('completed', 'busy', ...). */
+  readonly status?: string;
+  readonly durationSeconds?: number;
+  readonly firstSeenAt: number;
+  readonly updatedAt: number;
+}
+
+export type TwilioCallUpdate = Partial<Omit<TwilioCallRecord, 'callSid' | 'firstSeenAt' | 'updatedAt'>>;
+
+/** How many Twilio call records are kept; older ones are dropped. */
+export const TWILIO_CALLS_KEPT = 1000;
 
 export interface ActiveCall {
   readonly callId: string;
@@ -73,6 +108,23 @@ export interface GatewayStore {
   listParticipants(meetingId: string): Promise<Participant[]>;
   /** false when there was no such participant. */
   removeParticipant(meetingId: string, participantId: string): Promise<boolean>;
+
+  /** 'create': stores the route unless its key is taken (false then). 'replace': stores it in any case. */
+  putMeetingRoute(route: MeetingRoute, mode: 'create' | 'replace'): Promise<boolean>;
+  getMeetingRoute(kind: MeetingRouteKind, key: string): Promise<MeetingRoute | undefined>;
+  listMeetingRoutes(kind: MeetingRouteKind): Promise<MeetingRoute[]>;
+  /** false when there was no such route. */
+  deleteMeetingRoute(kind: MeetingRouteKind, key: string): Promise<boolean>;
+
+  /** Adds one to a counter that lives windowMs from its first increment; returns the new count. */
+  incrementCounter(key: string, windowMs: number): Promise<number>;
+  /** The counter's value; 0 when it does not exist or has expired. */
+  getCounter(key: string): Promise<number>;
+
+  /** Merges fields into the call's record, creating it; keeps the newest TWILIO_CALLS_KEPT records. */
+  updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void>;
+  /** Newest first. */
+  listTwilioCalls(limit: number): Promise<TwilioCallRecord[]>;
 
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>;

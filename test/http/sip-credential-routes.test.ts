@@ -101,8 +101,9 @@ describe('POST /api/sip-credentials', () => {
     const { status, body } = await api('/sip-credentials', { method: 'POST', json: { meetingId: 'open-room' } });
     expect(status).toBe(201);
     expect(body).toMatchObject({ meetingId: 'open-room', sipUri: `sip:open-room@${SIP_DOMAIN}` });
-    expect(credentials.mayEnter((await credentials.lookup(body.username))!, 'open-room')).toBe(true);
-    expect(credentials.mayEnter((await credentials.lookup(body.username))!, 'other-room')).toBe(false);
+    const stored = (await credentials.lookup(body.username))!;
+    await expect(credentials.admit(stored, 'other-room', {})).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(credentials.admit(stored, 'open-room', {})).resolves.toBeUndefined();
   });
 
   it('answers 404 for an unknown meeting and 410 for an ended one', async () => {

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { hashCredential } from '../../src/sip/digest/digest-hash.js';
-import { SipCredentials } from '../../src/sip/sip-credentials.js';
+import { SipCredentials, TWILIO_CREDENTIAL_TTL_MS } from '../../src/sip/sip-credentials.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { SipCredential } from '../../src/store/store.js';
 import { capturedLogger } from '../support/log-capture.js';
@@ -128,10 +128,83 @@ describe('SipCredentials', () => {
     expect(await env.credentials.lookup('unknown')).toBeUndefined();
   });
 
-  it('lets an unscoped credential enter any meeting and a scoped one only its own', () => {
-    expect(env.credentials.mayEnter({}, 'any-meeting')).toBe(true);
-    expect(env.credentials.mayEnter({ meetingId: 'room-a' }, 'room-a')).toBe(true);
-    expect(env.credentials.mayEnter({ meetingId: 'room-a' }, 'room-b')).toBe(false);
+  it('admits an unscoped credential to any meeting and a scoped one only to its own', async () => {
+    const stored = (overrides: Partial<SipCredential>): SipCredential => ({ username: 'u', realm: SIP_DOMAIN, ha1Md5: '', ha1Sha256: '', createdAt: 0, ...overrides });
+    await expect(env.credentials.admit(stored({}), 'any-meeting', {})).resolves.toBeUndefined();
+    await expect(env.credentials.admit(stored({ meetingId: 'room-a' }), 'room-a', {})).resolves.toBeUndefined();
+    await expect(env.credentials.admit(stored({ meetingId: 'room-a' }), 'room-b', {})).rejects.toMatchObject({
+      code: 'forbidden',
+      message: 'credential is not valid for this meeting',
+    });
+  });
+
+  it('admits an ordinary credential again and again', async () => {
+    const issued = await env.credentials.create();
+    const stored = (await env.credentials.lookup(issued.username))!;
+    await env.credentials.admit(stored, 'room-a', {});
+    await env.credentials.admit(stored, 'room-b', { callSid: 'CA1' });
+    expect(await env.credentials.lookup(issued.username)).toBeDefined();
+  });
+
+  describe('minted for a Twilio call', () => {
+    async function minted(callSid = 'CAparent') {
+      await env.meetings.create({ id: 'pstn-room' }).catch(() => undefined);
+      const issued = await env.credentials.mintForTwilioCall({ meetingId: 'pstn-room', callSid });
+      return { issued, stored: (await env.credentials.lookup(issued.username))! };
+    }
+
+    it('is scoped to the meeting, bound to the call and expires after 60 s', async () => {
+      const before = Date.now();
+      const { issued, stored } = await minted();
+      expect(issued).toMatchObject({ meetingId: 'pstn-room', sipUri: `sip:pstn-room@${SIP_DOMAIN}` });
+      expect(stored.twilioCall?.callSid).toBe('CAparent');
+      expect(stored.twilioCall?.expiresAt).toBeGreaterThanOrEqual(before + TWILIO_CREDENTIAL_TTL_MS);
+      expect(stored.twilioCall?.expiresAt).toBeLessThanOrEqual(Date.now() + TWILIO_CREDENTIAL_TTL_MS);
+      expect(await env.credentials.list()).toEqual([
+        { username: issued.username, meetingId: 'pstn-room', twilioCallSid: 'CAparent', expiresAt: stored.twilioCall?.expiresAt, createdAt: stored.createdAt },
+      ]);
+    });
+
+    it('admits one INVITE and refuses the next', async () => {
+      const { issued, stored } = await minted();
+      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).resolves.toBeUndefined();
+      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: 'single-use credential has already been used',
+      });
+      expect(await env.credentials.lookup(issued.username)).toBeUndefined();
+    });
+
+    it('admits an INVITE whose X-Webhook-CallSid names the call while X-Twilio-CallSid names the dialed leg', async () => {
+      const { stored } = await minted();
+      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAchild', webhookCallSid: 'CAparent' })).resolves.toBeUndefined();
+    });
+
+    it('refuses an INVITE that names another Twilio call, and stays usable for its own', async () => {
+      const { stored } = await minted();
+      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAother' })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: 'credential was minted for another Twilio call',
+      });
+      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).resolves.toBeUndefined();
+    });
+
+    it('refuses another meeting', async () => {
+      const { stored } = await minted();
+      await expect(env.credentials.admit(stored, 'other-room', {})).rejects.toMatchObject({ code: 'forbidden' });
+    });
+
+    it('is unknown once expired, and minting sweeps expired ones from the store', async () => {
+      const { issued } = await minted();
+      const expired = { ...(await env.store.getCredential(issued.username))!, twilioCall: { callSid: 'CAparent', expiresAt: Date.now() - 1 } };
+      await env.store.deleteCredential(issued.username);
+      await env.store.addCredential(expired);
+      await env.store.addCredential({ ...expired, username: 'uexpired2' });
+      expect(await env.credentials.lookup(issued.username)).toBeUndefined();
+      expect(await env.store.getCredential(issued.username)).toBeUndefined();
+      await minted('CAnext');
+      expect(await env.store.getCredential('uexpired2')).toBeUndefined();
+    });
   });
 
   it('logs creation and revocation without the password or its digests', async () => {

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import type { ActiveCall, GatewayStore, Meeting, Participant, SipCredential } from '../../src/store/store.js';
+import { type ActiveCall, type GatewayStore, type Meeting, type MeetingRoute, type Participant, type SipCredential, TWILIO_CALLS_KEPT } from '../../src/store/store.js';
 
 interface Backend {
   name: string;
@@ -145,6 +145,57 @@ describe.each(backends)('GatewayStore contract: $name', (backend) => {
     expect((await store.listParticipants('m-1')).map((p) => p.id)).toEqual(['p2']);
     expect((await store.listParticipants('m-2')).map((p) => p.id)).toEqual(['p1']);
     expect(await store.listParticipants('empty')).toEqual([]);
+  });
+
+  it('keeps a credential minted for a Twilio call with its call binding', async () => {
+    const minted = credential('t1', { meetingId: 'm-1', twilioCall: { callSid: 'CA1', expiresAt: 1_700_000_060_000 } });
+    expect(await store.addCredential(minted)).toBe(true);
+    expect(await store.getCredential('t1')).toEqual(minted);
+  });
+
+  it('creates a meeting route once unless replacing, and keeps the two kinds apart', async () => {
+    const route = (key: string, meetingId: string, kind: MeetingRoute['kind'] = 'phone-number'): MeetingRoute => ({ kind, key, meetingId, createdAt: 1 });
+    expect(await store.putMeetingRoute(route('+4930123456', 'm-1'), 'create')).toBe(true);
+    expect(await store.putMeetingRoute(route('+4930123456', 'm-2'), 'create')).toBe(false);
+    expect(await store.putMeetingRoute(route('4930123456', 'm-3', 'dial-in-code'), 'create')).toBe(true);
+    expect(await store.getMeetingRoute('phone-number', '+4930123456')).toEqual(route('+4930123456', 'm-1'));
+    expect(await store.putMeetingRoute(route('+4930123456', 'm-2'), 'replace')).toBe(true);
+    expect(await store.getMeetingRoute('phone-number', '+4930123456')).toEqual(route('+4930123456', 'm-2'));
+    expect(await store.listMeetingRoutes('dial-in-code')).toEqual([route('4930123456', 'm-3', 'dial-in-code')]);
+    expect(await store.deleteMeetingRoute('phone-number', '+4930123456')).toBe(true);
+    expect(await store.deleteMeetingRoute('phone-number', '+4930123456')).toBe(false);
+    expect(await store.getMeetingRoute('phone-number', '+4930123456')).toBeUndefined();
+    expect(await store.listMeetingRoutes('phone-number')).toEqual([]);
+  });
+
+  it('counts within a window that starts at the first increment and then expires', async () => {
+    expect(await store.getCounter('caller:+1555')).toBe(0);
+    expect(await store.incrementCounter('caller:+1555', 300)).toBe(1);
+    expect(await store.incrementCounter('caller:+1555', 300)).toBe(2);
+    expect(await store.incrementCounter('caller:+1666', 300)).toBe(1);
+    expect(await store.getCounter('caller:+1555')).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await store.getCounter('caller:+1555')).toBe(0);
+    expect(await store.incrementCounter('caller:+1555', 300)).toBe(1);
+  });
+
+  it('merges Twilio call updates into one record per call and lists the newest first', async () => {
+    await store.updateTwilioCall('CA1', { from: '+15550001', to: '+15550100', outcome: 'ivr' }, 1000);
+    await store.updateTwilioCall('CA2', { from: '+15550002', outcome: 'not-connected' }, 2000);
+    await store.updateTwilioCall('CA1', { meetingId: 'm-1', outcome: 'dialed' }, 3000);
+    await store.updateTwilioCall('CA1', { status: 'completed', durationSeconds: 42 }, 4000);
+    expect(await store.listTwilioCalls(10)).toEqual([
+      { callSid: 'CA2', from: '+15550002', outcome: 'not-connected', firstSeenAt: 2000, updatedAt: 2000 },
+      { callSid: 'CA1', from: '+15550001', to: '+15550100', meetingId: 'm-1', outcome: 'dialed', status: 'completed', durationSeconds: 42, firstSeenAt: 1000, updatedAt: 4000 },
+    ]);
+    expect((await store.listTwilioCalls(1)).map((c) => c.callSid)).toEqual(['CA2']);
+  });
+
+  it(`keeps only the newest ${TWILIO_CALLS_KEPT} Twilio calls`, async () => {
+    for (let i = 0; i <= TWILIO_CALLS_KEPT; i++) await store.updateTwilioCall(`CA${i}`, { outcome: 'dialed' }, i);
+    const kept = await store.listTwilioCalls(TWILIO_CALLS_KEPT + 10);
+    expect(kept).toHaveLength(TWILIO_CALLS_KEPT);
+    expect(kept.at(-1)?.callSid).toBe('CA1');
   });
 });
 
