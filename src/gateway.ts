@@ -12,16 +12,22 @@ import { buildHttpApp } from './http/app.js';
 import { healthRoutes } from './http/health-routes.js';
 import { meetingRoutes } from './http/meeting-routes.js';
 import { mixerRoutes } from './http/mixer-routes.js';
+import { phoneNumberRoutes } from './http/phone-number-routes.js';
 import { pageRoutes } from './http/page-routes.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { signalingRoutes } from './http/signaling-routes.js';
 import { sipCredentialRoutes } from './http/sip-credential-routes.js';
+import { twilioCallRoutes } from './http/twilio-call-routes.js';
+import { twilioRoutes } from './http/twilio-routes.js';
 import { buildWebAssets } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { MixerClock } from './media/mixer/mixer-clock.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './meetings/rooms.js';
+import { CallerLockout } from './pstn/caller-lockout.js';
+import { PhoneNumbers } from './pstn/phone-numbers.js';
+import { TwilioDialIn } from './pstn/twilio-dial-in.js';
 import { MemoryNonceCountStore } from './sip/digest/nonce-count-store.js';
 import { RedisNonceCountStore } from './sip/digest/redis-nonce-count-store.js';
 import { SipCredentials } from './sip/sip-credentials.js';
@@ -84,6 +90,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, nodeId, log });
     closers.push(() => sip.close('gateway shutting down'));
 
+    const phoneNumbers = new PhoneNumbers(store, meetings, log);
+    const twilioDialIn = new TwilioDialIn(
+      { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
+      { ivr: config.twilioIvr },
+    );
+
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
@@ -103,13 +115,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: sipCredentials });
         await api.register(mixerRoutes, { clock: mixerClock });
+        await api.register(phoneNumberRoutes, { phoneNumbers });
+        await api.register(twilioCallRoutes, { dialIn: twilioDialIn });
       },
       { prefix: '/api' },
     );
+    await http.register(twilioRoutes, {
+      dialIn: twilioDialIn,
+      authToken: config.twilioAuthToken,
+      publicUrl: config.publicUrl,
+      voice: { voice: config.twilioVoice, language: config.twilioLanguage },
+      log: log.child({ component: 'twilio' }),
+    });
     await http.register(signalingRoutes, { meetings, rooms, webRtcListen, log });
     await http.register(pageRoutes, { assetsDir, meetingState: (id) => meetings.state(id) });
     closers.push(() => http.close());
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
+    if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');

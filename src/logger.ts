@@ -8,7 +8,21 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-const SECRET_KEYS = ['password', 'ha1', 'ha1Md5', 'ha1Sha256', 'token', 'apiToken', 'secret', 'drachtioSecret', 'authorization', 'redisUrl'];
+const SECRET_KEYS = [
+  'password',
+  'ha1',
+  'ha1Md5',
+  'ha1Sha256',
+  'token',
+  'apiToken',
+  'authToken',
+  'twilioAuthToken',
+  'secret',
+  'drachtioSecret',
+  'sipNonceSecret',
+  'authorization',
+  'redisUrl',
+];
 
 export const REDACT_PATHS = [
   ...SECRET_KEYS,

@@ -9,6 +9,8 @@ import { spawnRedisServer, type TestRedis } from './support/redis-server.js';
 const SECRETS = {
   API_TOKEN: 'api-token-0123456789abcdef',
   DRACHTIO_SECRET: 'drachtio-secret-4242',
+  SIP_NONCE_SECRET: 'nonce-secret-0123456789',
+  TWILIO_AUTH_TOKEN: 'twilio-auth-token-5150',
 };
 
 function testConfig(env: Record<string, string> = {}) {

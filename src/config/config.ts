@@ -16,9 +16,11 @@ import {
   httpUrl,
   integer,
   ipAddress,
+  languageTag,
   oneOf,
   listenPort,
   redisUrl,
+  sayVoice,
   secret,
   sipDomain,
 } from './values.js';
@@ -59,6 +61,13 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
+  /** Checks X-Twilio-Signature. Unset: the Twilio webhooks answer 503. */
+  readonly twilioAuthToken: string | undefined;
+  /** false: a call to a number without a meeting is told so and ended, nothing is asked. */
+  readonly twilioIvr: boolean;
+  /** The <Say> voice and language of the IVR's prompts. */
+  readonly twilioVoice: string;
+  readonly twilioLanguage: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -118,6 +127,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),
+    twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),
+    twilioIvr: required('TWILIO_IVR', flag),
+    twilioVoice: required('TWILIO_VOICE', sayVoice),
+    twilioLanguage: required('TWILIO_LANGUAGE', languageTag),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
   });
 }

@@ -90,6 +90,18 @@ export function secret(minLength: number): ValueType<string> {
   };
 }
 
+/** A BCP 47 tag as Twilio's <Say> takes it: en-US, de-DE, cmn-CN. */
+export const languageTag: ValueType<string> = {
+  expected: 'a language tag such as en-US',
+  parse: (raw) => (/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(raw) ? raw : undefined),
+};
+
+/** A Twilio <Say> voice: man, woman, alice, Polly.<Name>, Google.<name>. */
+export const sayVoice: ValueType<string> = {
+  expected: 'a Twilio voice name such as Polly.Joanna or alice',
+  parse: (raw) => (/^[\p{L}0-9][\p{L}0-9.-]{0,63}$/u.test(raw) ? raw : undefined),
+};
+
 export function oneOf<T extends string>(...choices: T[]): ValueType<T> {
   return {
     expected: `one of ${choices.join(', ')}`,

@@ -22,6 +22,7 @@ import type { SdpOrigin } from './sdp/sdp-writer.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from './sip-credentials.js';
 import { sipWarning } from './sip-warning.js';
+import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
 
 export interface DialInDeps {
@@ -45,13 +46,6 @@ export interface DialInDeps {
   readonly nodeId: string;
   readonly log: Logger;
 }
-
-/**
- * Headers our TwiML asks Twilio to put in its INVITE (as URI headers of the <Sip> noun):
- * the PSTN caller's number, and the CallSid the webhook minted the credential for.
- */
-export const CALLER_NUMBER_HEADER = 'X-Caller-Number';
-export const WEBHOOK_CALL_SID_HEADER = 'X-Webhook-CallSid';
 
 /**
  * Twilio's INVITE comes from Twilio's own From; the PSTN caller's number travels in
@@ -102,7 +96,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   }
   const { credential } = auth;
   await deps.sipCredentials.admit(credential, meetingId, {
-    callSid: request.get('X-Twilio-CallSid'),
+    callSid: request.get(TWILIO_CALL_SID_HEADER),
     webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
   });
   const meeting = await deps.meetings.getJoinable(meetingId);

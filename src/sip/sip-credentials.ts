@@ -35,10 +35,10 @@ export interface SipCredentialSummary {
 
 /** What an INVITE says about the Twilio call it belongs to, from its headers. */
 export interface TwilioInvite {
-  /** X-Twilio-CallSid, set by Twilio. */
-  readonly callSid?: string;
-  /** X-Webhook-CallSid, which our TwiML asks Twilio to send: the call the webhook was about. */
-  readonly webhookCallSid?: string;
+  /** X-Twilio-CallSid (twilio-headers.ts). */
+  readonly callSid?: string | undefined;
+  /** X-Webhook-CallSid (twilio-headers.ts). */
+  readonly webhookCallSid?: string | undefined;
 }
 
 const ANY_MEETING_PLACEHOLDER = '<meetingId>';
@@ -136,9 +136,8 @@ export class SipCredentials {
   /**
    * Admits an authenticated caller to meetingId, or throws forbidden. A credential minted
    * for a Twilio call is spent here: when the INVITE names Twilio calls, one must be the
-   * call it was minted for, and only the first INVITE to get this far deletes it.
-   * X-Twilio-CallSid is the SID of the leg Twilio dials, so the webhook's own CallSid
-   * travels beside it as X-Webhook-CallSid; either may match.
+   * call it was minted for (either header may name it), and only the first INVITE to get
+   * this far deletes it.
    */
   async admit(credential: SipCredential, meetingId: string, invite: TwilioInvite): Promise<void> {
     if (credential.meetingId !== undefined && credential.meetingId !== meetingId) {

@@ -1,0 +1,137 @@
+/**
+ * A PSTN call through Twilio, from webhook to <Dial>: which meeting the caller wants
+ * (the number they called, or the IVR's questions), whether they may enter, and the
+ * single-use SIP credential Twilio dials in with. Each webhook request is one step; the
+ * answer is the next step, which the HTTP side renders as TwiML. What became of each
+ * call is recorded for GET /api/twilio/calls.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { MeetingService } from '../meetings/meeting-service.js';
+import type { SipCredentials } from '../sip/sip-credentials.js';
+import { CALLER_NUMBER_HEADER, WEBHOOK_CALL_SID_HEADER } from '../sip/twilio-headers.js';
+import type { GatewayStore, Meeting, TwilioCallRecord } from '../store/store.js';
+import type { CallerLockout } from './caller-lockout.js';
+import type { PhoneNumbers } from './phone-numbers.js';
+
+/** The webhook parameters every step needs. */
+export interface TwilioCall {
+  readonly callSid: string;
+  readonly from: string;
+  readonly to: string;
+}
+
+export type IvrQuestion = { readonly kind: 'meeting-id' } | { readonly kind: 'pin'; readonly meetingId: string };
+
+export type HangUpReason = 'not-connected' | 'meeting-ended' | 'too-many-wrong-entries' | 'locked-out';
+
+export type TwilioStep =
+  /** wrongEntries > 0: the previous entry was wrong, and the question is asked again. */
+  | { readonly kind: 'ask'; readonly question: IvrQuestion; readonly wrongEntries: number }
+  | { readonly kind: 'dial'; readonly sipUri: string; readonly username: string; readonly password: string }
+  | { readonly kind: 'hang-up'; readonly reason: HangUpReason };
+
+/** A wrong entry is asked again this many times; the next wrong one ends the call. */
+export const IVR_REPROMPTS = 3;
+
+const PHONE_NUMBER = /^\+?\d{3,20}$/;
+
+export interface TwilioDialInOptions {
+  /** false: a call to a number without a meeting is told so and ended, nothing is asked. */
+  readonly ivr: boolean;
+}
+
+export class TwilioDialIn {
+  constructor(
+    private readonly deps: {
+      readonly meetings: Pick<MeetingService, 'get' | 'findByDialInCode'>;
+      readonly phoneNumbers: Pick<PhoneNumbers, 'meetingIdFor'>;
+      readonly credentials: Pick<SipCredentials, 'mintForTwilioCall'>;
+      readonly lockout: CallerLockout;
+      readonly store: Pick<GatewayStore, 'updateTwilioCall' | 'listTwilioCalls'>;
+      readonly log: Logger;
+    },
+    private readonly options: TwilioDialInOptions,
+  ) {}
+
+  /** The voice webhook: a call has arrived. */
+  async callArrived(call: TwilioCall): Promise<TwilioStep> {
+    await this.record(call, { from: call.from, to: call.to });
+    if (await this.deps.lockout.isLockedOut(call.from)) return this.end(call, 'locked-out');
+    const meetingId = await this.deps.phoneNumbers.meetingIdFor(call.to);
+    if (meetingId !== undefined) return this.enter(call, await this.deps.meetings.get(meetingId).catch(() => undefined));
+    if (!this.options.ivr) return this.end(call, 'not-connected');
+    return { kind: 'ask', question: { kind: 'meeting-id' }, wrongEntries: 0 };
+  }
+
+  /** The IVR's meeting-id question was answered (digits may be empty: nothing was typed). */
+  async meetingIdEntered(call: TwilioCall, digits: string, wrongEntries: number): Promise<TwilioStep> {
+    const meeting = /^\d+$/.test(digits) ? await this.deps.meetings.findByDialInCode(digits) : undefined;
+    if (!meeting) return this.wrongEntry(call, { kind: 'meeting-id' }, wrongEntries);
+    return this.enter(call, meeting);
+  }
+
+  async pinEntered(call: TwilioCall, meetingId: string, digits: string, wrongEntries: number): Promise<TwilioStep> {
+    const meeting = await this.deps.meetings.get(meetingId).catch(() => undefined);
+    if (!meeting || meeting.endedAt !== undefined) return this.end(call, 'meeting-ended', meetingId);
+    if (meeting.pin === undefined || !sameDigits(meeting.pin, digits)) return this.wrongEntry(call, { kind: 'pin', meetingId }, wrongEntries);
+    return this.dial(call, meeting);
+  }
+
+  /** Twilio's status callback: the call's progress or its end. */
+  async statusChanged(callSid: string, status: string, durationSeconds: number | undefined): Promise<void> {
+    await this.deps.store.updateTwilioCall(callSid, { status, ...(durationSeconds !== undefined ? { durationSeconds } : {}) }, Date.now());
+    this.deps.log.info({ callSid, status, durationSeconds }, 'Twilio call status');
+  }
+
+  /** Newest first. */
+  recentCalls(limit: number): Promise<TwilioCallRecord[]> {
+    return this.deps.store.listTwilioCalls(limit);
+  }
+
+  private async enter(call: TwilioCall, meeting: Meeting | undefined): Promise<TwilioStep> {
+    if (!meeting) return this.end(call, 'not-connected');
+    if (meeting.endedAt !== undefined) return this.end(call, 'meeting-ended', meeting.id);
+    if (meeting.pin !== undefined) return { kind: 'ask', question: { kind: 'pin', meetingId: meeting.id }, wrongEntries: 0 };
+    return this.dial(call, meeting);
+  }
+
+  private async wrongEntry(call: TwilioCall, question: IvrQuestion, wrongEntries: number): Promise<TwilioStep> {
+    const lockedOut = await this.deps.lockout.recordFailure(call.from);
+    this.deps.log.info({ callSid: call.callSid, question: question.kind, wrongEntries: wrongEntries + 1 }, 'wrong IVR entry');
+    if (lockedOut) return this.end(call, 'locked-out');
+    if (wrongEntries >= IVR_REPROMPTS) return this.end(call, 'too-many-wrong-entries');
+    return { kind: 'ask', question, wrongEntries: wrongEntries + 1 };
+  }
+
+  private async dial(call: TwilioCall, meeting: Meeting): Promise<TwilioStep> {
+    const credential = await this.deps.credentials.mintForTwilioCall({ meetingId: meeting.id, callSid: call.callSid });
+    const headers: Array<[string, string]> = [[WEBHOOK_CALL_SID_HEADER, call.callSid]];
+    if (PHONE_NUMBER.test(call.from)) headers.push([CALLER_NUMBER_HEADER, call.from]);
+    await this.record(call, { meetingId: meeting.id, outcome: 'dialed' });
+    this.deps.log.info({ callSid: call.callSid, meetingId: meeting.id, username: credential.username }, 'Twilio call dialed into the meeting');
+    return {
+      kind: 'dial',
+      // URI headers (RFC 3261 §19.1.1), which Twilio copies into its INVITE.
+      sipUri: `${credential.sipUri}?${headers.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')}`,
+      username: credential.username,
+      password: credential.password,
+    };
+  }
+
+  private async end(call: TwilioCall, reason: HangUpReason, meetingId?: string): Promise<TwilioStep> {
+    await this.record(call, { outcome: reason, ...(meetingId !== undefined ? { meetingId } : {}) });
+    this.deps.log.info({ callSid: call.callSid, meetingId, reason }, 'Twilio call turned away');
+    return { kind: 'hang-up', reason };
+  }
+
+  private record(call: TwilioCall, update: Parameters<GatewayStore['updateTwilioCall']>[1]): Promise<void> {
+    return this.deps.store.updateTwilioCall(call.callSid, update, Date.now());
+  }
+}
+
+/** Constant time over digests, so neither the PIN's digits nor its length leak through timing. */
+function sameDigits(expected: string, entered: string): boolean {
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(expected), digest(entered));
+}
