@@ -42,7 +42,7 @@ export class SipCaller {
     private readonly requestUri: string,
   ) {}
 
-  invite(options: { body?: string; authorization?: string; contentType?: string } = {}): string {
+  invite(options: { body?: string; authorization?: string; contentType?: string; headers?: Readonly<Record<string, string>> } = {}): string {
     this.branch = `z9hG4bK${randomUUID().slice(0, 12)}`;
     const body = options.body ?? '';
     const lines = [
@@ -55,6 +55,7 @@ export class SipCaller {
       `CSeq: ${this.cseq++} INVITE`,
       `Contact: <sip:caller@${this.peer.hostport}>`,
       ...(options.authorization ? [`Authorization: ${options.authorization}`] : []),
+      ...Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
       ...(body ? [`Content-Type: ${options.contentType ?? 'application/sdp'}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
       '',
