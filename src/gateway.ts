@@ -44,6 +44,7 @@ export interface Gateway {
   readonly rooms: Rooms;
   readonly sip: SipService;
   readonly sipCredentials: SipCredentials;
+  readonly phoneNumbers: PhoneNumbers;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -135,7 +136,7 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, meetings, rooms, sip, sipCredentials, http, httpUrl, close };
+    return { config, store, workers, meetings, rooms, sip, sipCredentials, phoneNumbers, http, httpUrl, close };
   } catch (err) {
     await close();
     throw err;
