@@ -70,10 +70,9 @@ export class RoomMember {
   async createWebRtcTransport(listen: { ip: string; announcedIp: string }): Promise<types.WebRtcTransport> {
     this.assertOpen();
     const transport = await this.router.createWebRtcTransport({
-      // listenInfos, not listenIps: with listenIps mediasoup 3.13 yields no candidates for udp+tcp.
       listenInfos: [
-        { protocol: 'udp', ip: listen.ip, announcedIp: listen.announcedIp },
-        { protocol: 'tcp', ip: listen.ip, announcedIp: listen.announcedIp },
+        { protocol: 'udp', ip: listen.ip, announcedAddress: listen.announcedIp },
+        { protocol: 'tcp', ip: listen.ip, announcedAddress: listen.announcedIp },
       ],
       enableUdp: true,
       enableTcp: true,

@@ -4,7 +4,7 @@
  * close, a vanished browser, the meeting ending) the member leaves the room once.
  */
 import { randomUUID } from 'node:crypto';
-import { types } from 'mediasoup';
+import { errors } from 'mediasoup';
 import type { WebSocket } from 'ws';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -200,8 +200,7 @@ export class SignalingSession {
   private errorBody(err: unknown, method?: MethodName): ErrorBody {
     if (err instanceof GatewayError) return { code: err.code, message: err.message };
     // mediasoup rejects bad media parameters with these; the client sent something wrong.
-    if (err instanceof TypeError || err instanceof types.UnsupportedError) return { code: 'bad_request', message: err.message };
-    if (err instanceof types.InvalidStateError) return { code: 'conflict', message: err.message };
+    if (err instanceof TypeError || err instanceof errors.UnsupportedError) return { code: 'bad_request', message: err.message };
     this.log.error({ err, method, participantId: this.member?.id }, 'signaling request failed');
     return { code: 'internal', message: 'internal error' };
   }

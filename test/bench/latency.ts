@@ -26,7 +26,7 @@
  * BENCH_ONSET_BURSTS (6, after 3 s of silence each, to see how talkspurt onsets fare).
  */
 import '../../src/media/use-worker-binary.js';
-import { types } from 'mediasoup';
+import type { types } from 'mediasoup';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Gateway, startGateway } from '../../src/gateway.js';
@@ -118,7 +118,7 @@ async function measure(
   const room = await gateway.rooms.room(meetingId);
   const legProducers: types.Producer[] = [];
   room.router.observer.on('newtransport', (transport) => {
-    if (!(transport instanceof types.DirectTransport)) return;
+    if (transport.type !== 'direct') return;
     transport.observer.on('newproducer', (producer) => legProducers.push(producer));
   });
   const watcher = await room.router.createDirectTransport();

@@ -94,7 +94,7 @@ describe('RFC 4733 telephone-events and mediasoup 3.13', () => {
     }
   }
 
-  async function phoneProducer(mediaCodecs: types.RtpCodecCapability[], codecs: types.RtpCodecParameters[]) {
+  async function phoneProducer(mediaCodecs: types.RouterRtpCodecCapability[], codecs: types.RtpCodecParameters[]) {
     const router = await pool.leastLoaded().createRouter({ mediaCodecs });
     const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: true, rtcpMux: true });
     const producer = await transport.produce({ kind: 'audio', rtpParameters: { codecs, encodings: [{ ssrc: SSRC }] } });
@@ -102,7 +102,7 @@ describe('RFC 4733 telephone-events and mediasoup 3.13', () => {
   }
 
   it('a router accepts telephone-event; a producer may declare it only when its router has it', async () => {
-    const telephoneEvent: types.RtpCodecCapability = { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000 };
+    const telephoneEvent: types.RouterRtpCodecCapability = { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000 };
     const router = await pool.leastLoaded().createRouter({ mediaCodecs: [...ROUTER_CODECS, telephoneEvent] });
     expect(router.rtpCapabilities.codecs?.map((c) => `${c.mimeType}/${c.clockRate}`)).toContain('audio/telephone-event/8000');
 
