@@ -6,7 +6,7 @@
  * script alone knows the cache layout, so it is asked rather than imitated.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,4 +36,27 @@ export function resolveWorkerBinary(env: NodeJS.ProcessEnv = process.env): strin
   if (env.MEDIASOUP_WORKER_BIN) return env.MEDIASOUP_WORKER_BIN;
   const prebuilt = prebuiltWorkerPath();
   return existsSync(prebuilt) ? prebuilt : cachedWorkerPath();
+}
+
+/**
+ * The worker binary cannot tell its own version (mediasoup passes it one in
+ * MEDIASOUP_VERSION), so scripts/mediasoup-worker.sh records the version it built
+ * for in this file beside the binary.
+ */
+export const WORKER_VERSION_FILE = 'mediasoup-version';
+
+/**
+ * Why this worker binary cannot serve the installed mediasoup, or undefined when it can
+ * or nothing says otherwise. A worker of another version speaks another channel protocol:
+ * mediasoup would wait for it forever instead of failing.
+ */
+export function workerVersionMismatch(binary: string | undefined, installedVersion: string): string | undefined {
+  const record = binary && join(dirname(binary), WORKER_VERSION_FILE);
+  if (!record || !existsSync(record)) return undefined;
+  const builtFor = readFileSync(record, 'utf8').trim();
+  if (builtFor === installedVersion) return undefined;
+  return (
+    `the mediasoup worker ${binary} was built for mediasoup ${builtFor}, but mediasoup ${installedVersion} is installed: ` +
+    `run "bash scripts/mediasoup-worker.sh" to build one for ${installedVersion}, or point MEDIASOUP_WORKER_BIN at one`
+  );
 }

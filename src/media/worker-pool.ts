@@ -8,6 +8,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
+import { workerVersionMismatch } from './worker-binary.js';
 
 export interface WorkerPoolOptions {
   /** 0 = one per CPU core. */
@@ -18,6 +19,8 @@ export interface WorkerPoolOptions {
   readonly startTimeoutMs?: number;
   /** Delay before the first replacement attempt of a dead worker; doubles per failed attempt. */
   readonly respawnDelayMs?: number;
+  /** The worker binary; default: mediasoup's (MEDIASOUP_WORKER_BIN, see use-worker-binary.ts). */
+  readonly workerBin?: string;
 }
 
 interface Slot {
@@ -37,11 +40,15 @@ export class WorkerPool {
     this.slots = Array.from({ length: options.size }, () => ({ worker: undefined, routers: 0 }));
   }
 
+  /** Rejects at once, naming both versions, when the worker binary was built for another mediasoup. */
   static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
+    const mismatch = workerVersionMismatch(options.workerBin ?? mediasoup.workerBin, mediasoup.version);
+    if (mismatch) throw new Error(mismatch);
     const pool = new WorkerPool(
       {
         startTimeoutMs: 10_000,
         respawnDelayMs: 500,
+        workerBin: mediasoup.workerBin,
         ...options,
         size: options.size || cpus().length,
       },
@@ -87,12 +94,14 @@ export class WorkerPool {
   private async start(slot: Slot): Promise<void> {
     const worker = await withTimeout(
       mediasoup.createWorker({
+        workerBin: this.options.workerBin,
         logLevel: 'warn',
         rtcMinPort: this.options.rtcMinPort,
         rtcMaxPort: this.options.rtcMaxPort,
       }),
       this.options.startTimeoutMs,
-      'mediasoup worker start',
+      // A worker of another mediasoup version never answers: the likeliest cause, so it is named.
+      `mediasoup worker start (${this.options.workerBin}; a worker built for another mediasoup version than ${mediasoup.version} hangs like this)`,
       (late) => late.close(),
     );
     if (this.closed) {

@@ -1,5 +1,10 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as mediasoup from 'mediasoup';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WORKER_VERSION_FILE } from '../../src/media/worker-binary.js';
 import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
@@ -57,5 +62,39 @@ describe('WorkerPool', () => {
     await expect(
       WorkerPool.create({ size: 1, rtcMinPort: 50000, rtcMaxPort: 40000, startTimeoutMs: 5000 }, capturedLogger().log),
     ).rejects.toThrow();
+  });
+
+  describe('a worker binary built for another mediasoup version', () => {
+    /** A directory holding a stand-in "worker" (a script that never answers) and, if given, the version record. */
+    async function foreignWorker(recordedVersion: string | undefined): Promise<{ bin: string; dispose(): Promise<void> }> {
+      const dir = await mkdtemp(join(tmpdir(), 'foreign-worker-'));
+      const bin = join(dir, 'mediasoup-worker');
+      await writeFile(bin, '#!/bin/sh\nexec sleep 3\n');
+      await chmod(bin, 0o755);
+      if (recordedVersion !== undefined) await writeFile(join(dir, WORKER_VERSION_FILE), `${recordedVersion}\n`);
+      return { bin, dispose: () => rm(dir, { recursive: true, force: true }) };
+    }
+
+    it('is refused at start-up by its version record, naming both versions', async () => {
+      const worker = await foreignWorker('3.13.16');
+      try {
+        await expect(WorkerPool.create({ size: 1, rtcMinPort: 41100, rtcMaxPort: 41199, workerBin: worker.bin }, capturedLogger().log)).rejects.toThrow(
+          `the mediasoup worker ${worker.bin} was built for mediasoup 3.13.16, but mediasoup ${mediasoup.version} is installed`,
+        );
+      } finally {
+        await worker.dispose();
+      }
+    });
+
+    it('without a record, fails the start after the timeout with a message that names the likely cause', async () => {
+      const worker = await foreignWorker(undefined);
+      try {
+        await expect(
+          WorkerPool.create({ size: 1, rtcMinPort: 41100, rtcMaxPort: 41199, workerBin: worker.bin, startTimeoutMs: 500 }, capturedLogger().log),
+        ).rejects.toThrow(`a worker built for another mediasoup version than ${mediasoup.version} hangs like this`);
+      } finally {
+        await worker.dispose();
+      }
+    });
   });
 });
