@@ -18,17 +18,26 @@ HEADER=ankerl/unordered_dense.h
 SOURCE_PACKAGE=rspamd
 SUITE=trixie
 
-log() { printf '[unordered-dense] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+APT_LOG_TAG=unordered-dense
+# shellcheck source=../../lib/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../lib/apt.sh"
+log() { apt_log "$@"; }
+die() { apt_die "$@"; }
 
 if [[ -f $DEST/include/$HEADER ]]; then
   echo "$DEST/include"
   exit 0
 fi
 
-# The mirror apt already uses for bookworm main, e.g. http://<mirror>/debian.
-MIRROR=$(apt-cache policy | awk '$3 == "bookworm/main" { print $2; exit }')
-[[ -n $MIRROR ]] || die "no Debian bookworm/main source in apt's configuration (run apt-get update?)"
+# The mirror apt already uses for bookworm main, e.g. http://<mirror>/debian; apt knows
+# it only once its lists are there (a fresh image may have none yet).
+bookworm_mirror() { apt-cache policy | awk '$3 == "bookworm/main" { print $2; exit }'; }
+MIRROR=$(bookworm_mirror)
+if [[ -z $MIRROR ]]; then
+  apt_update
+  MIRROR=$(bookworm_mirror)
+fi
+[[ -n $MIRROR ]] || die "no Debian bookworm/main source in apt's configuration"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/unordered-dense.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
