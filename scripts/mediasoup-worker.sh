@@ -2,6 +2,8 @@
 # Builds the mediasoup C++ worker without internet access (npm tarball + Debian
 # packages; GitHub and wrapdb are unreachable here and in CI) and caches it outside
 # the checkout. The README's "Why mediasoup is pinned" says why it is done this way.
+# Made for the mediasoup 3.27 line: two of its dependencies are not packaged by Debian
+# and come from scripts/mediasoup-compat/ (README.md there) instead.
 #
 # Usage: MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh | tail -1)
 #        bash scripts/mediasoup-worker.sh --cached-only   (never builds; exit 1 if not cached)
@@ -23,16 +25,21 @@ VERSION=$(node -p 'require(process.argv[1]).dependencies?.mediasoup ?? ""' "$REP
 [[ $VERSION =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
   die "dependencies.mediasoup in $REPO_ROOT/package.json must be an exact version, got '$VERSION'"
 
-# Our patches to this version (mediasoup-patches/README.md) are part of the cache key, so a
-# changed patch set never reuses a binary built without it.
+COMPAT=$REPO_ROOT/scripts/mediasoup-compat
+# Our patches to this version (mediasoup-patches/README.md) and the compatibility layer
+# built into the worker (mediasoup-compat/libsrtp3, mediasoup-compat/unordered-dense) are
+# part of the cache key, so a changed patch or layer never reuses a binary built without it.
 PATCHES=()
 if [[ -d $REPO_ROOT/scripts/mediasoup-patches/$VERSION ]]; then
   mapfile -t PATCHES < <(find "$REPO_ROOT/scripts/mediasoup-patches/$VERSION" -name '*.patch' | sort)
 fi
-BUILD_ID=$VERSION
-if ((${#PATCHES[@]})); then
-  BUILD_ID=$VERSION+patches.$(cat "${PATCHES[@]}" | sha256sum | cut -c1-12)
-fi
+mapfile -t COMPAT_SOURCES < <(find "$COMPAT/libsrtp3" "$COMPAT/unordered-dense" -type f | sort)
+((${#COMPAT_SOURCES[@]})) || die "the compatibility layer is missing from $COMPAT"
+# Each file's path (relative, so a checkout's location does not count) and content.
+BUILD_ID=$VERSION+compat.$(cd "$REPO_ROOT" && for file in "${PATCHES[@]}" "${COMPAT_SOURCES[@]}"; do
+  echo "${file#"$REPO_ROOT"/}"
+  cat "$file"
+done | sha256sum | cut -c1-12)
 
 CACHE_ROOT=${GATEWAY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sip-webrtc-gateway}
 DEST_DIR=$(realpath -m "$CACHE_ROOT/mediasoup-worker/$BUILD_ID")
@@ -42,9 +49,9 @@ DEST=$DEST_DIR/mediasoup-worker
 # mediasoup needs meson >= 1.1 and bookworm ships 1.0.1.
 BUILD_PKGS=(
   build-essential patch pkg-config python3 python3-invoke ninja-build flatbuffers-compiler
-  libssl-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev libflatbuffers-dev
+  libssl-dev libuv1-dev libsrtp2-dev libabsl-dev libflatbuffers-dev
 )
-RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libusrsctp2 libabsl20220623)
+RUNTIME_PKGS=(libssl3 libuv1 libsrtp2-1 libabsl20220623)
 MESON_MIN=1.1
 
 libs_resolve() {
@@ -104,20 +111,31 @@ for patch_file in "${PATCHES[@]}"; do
   log "applying $(basename "$patch_file")"
   patch -p1 --forward --batch --quiet -d "$WORK/package" <"$patch_file" >&2 || die "patch $patch_file does not apply"
 done
-SUBPROJECTS=$WORKER/subprojects
+# Fail before the long compile when this mediasoup calls libsrtp beyond what the
+# layer provides (check-srtp-api.sh says which names).
+bash "$COMPAT/check-srtp-api.sh" "$WORKER" || die "mediasoup $VERSION needs more of libsrtp 3 than scripts/mediasoup-compat/libsrtp3 provides"
+UNORDERED_DENSE_INCLUDE=$(bash "$COMPAT/unordered-dense/fetch.sh" "$CACHE_ROOT") ||
+  die "cannot get the unordered_dense header"
 
 # Stand-in subprojects: meson uses subprojects/<directory named in the .wrap> when it
-# exists (and never downloads with --wrap-mode=nodownload), so each stand-in just
-# exposes the Debian library under the variable names mediasoup's meson.build reads.
-# The *_lib / libuv / libsrtp2 / usrsctp variables mediasoup passes to link_whole are
+# exists (and never downloads with --wrap-mode=nodownload).
+subproject_dir() { # <wrap name>
+  local wrap=$WORKER/subprojects/$1.wrap dir
+  [[ -f $wrap ]] || die "mediasoup $VERSION has no subprojects/$1.wrap; this script knows the 3.27 layout"
+  dir=$(sed -n 's/^directory *= *//p' "$wrap")
+  [[ -n $dir ]] || die "no 'directory' in $wrap"
+  echo "$WORKER/subprojects/$dir"
+}
+
+# Those for Debian's libraries just expose them under the variable names mediasoup's
+# meson.build reads. The *_lib / libuv variables mediasoup passes to link_whole are
 # empty lists: the system libraries come in through the dependencies instead.
 standin() { # <wrap name> <meson_options.txt content> <meson.build body>
   local dir
-  dir=$(sed -n 's/^directory *= *//p' "$SUBPROJECTS/$1.wrap")
-  [[ -n $dir ]] || die "no 'directory' in $SUBPROJECTS/$1.wrap"
-  mkdir -p "$SUBPROJECTS/$dir"
-  printf '%s\n' "$2" >"$SUBPROJECTS/$dir/meson_options.txt"
-  printf "project('%s', ['c', 'cpp'])\n%s\n" "$1" "$3" >"$SUBPROJECTS/$dir/meson.build"
+  dir=$(subproject_dir "$1")
+  mkdir -p "$dir"
+  printf '%s\n' "$2" >"$dir/meson_options.txt"
+  printf "project('%s', ['c', 'cpp'])\n%s\n" "$1" "$3" >"$dir/meson.build"
 }
 
 standin openssl '' "
@@ -131,21 +149,6 @@ option('build_benchmarks', type: 'boolean', value: false)" "
 libuv_dep = dependency('libuv')
 libuv = []"
 
-# Debian installs srtp2/srtp.h; mediasoup includes <srtp.h>.
-standin libsrtp2 "
-option('crypto-library', type: 'string', value: 'openssl')
-option('crypto-library-kdf', type: 'string', value: 'disabled')
-option('tests', type: 'string', value: 'disabled')" "
-srtp = dependency('libsrtp2')
-libsrtp2_dep = declare_dependency(dependencies: srtp,
-  compile_args: '-I' + (srtp.get_variable(pkgconfig: 'includedir') / 'srtp2'))
-libsrtp2 = []"
-
-standin usrsctp "
-option('sctp_build_programs', type: 'boolean', value: false)" "
-usrsctp_dep = dependency('usrsctp')
-usrsctp = []"
-
 standin abseil-cpp '' "
 absl_container_dep = declare_dependency(dependencies: [
   dependency('absl_flat_hash_map'), dependency('absl_flat_hash_set'),
@@ -158,17 +161,20 @@ standin flatbuffers '' "
 flatbuffers_dep = dependency('flatbuffers')
 flatbuffers_lib = []"
 
-# Catch2 v3 is not packaged for bookworm; it is only needed by the unit tests.
-standin catch2 '' "
-catch2_dep = declare_dependency()"
+# The two Debian lacks: libsrtp 3 (the layer over libsrtp 2) and unordered_dense.
+LIBSRTP3_DIR=$(subproject_dir libsrtp3)
+cp -R "$COMPAT/libsrtp3" "$LIBSRTP3_DIR"
+UNORDERED_DENSE_DIR=$(subproject_dir unordered-dense)
+mkdir -p "$UNORDERED_DENSE_DIR"
+cp "$COMPAT/unordered-dense/meson.build" "$UNORDERED_DENSE_DIR/"
+cp -R "$UNORDERED_DENSE_INCLUDE" "$UNORDERED_DENSE_DIR/include"
 
 # tasks.py skips its pip install of meson/ninja when MESON exists, but always points
 # meson at ninja inside its pip directory.
 mkdir -p "$WORKER/out/pip_meson_ninja/bin"
 ln -s "$(command -v ninja)" "$WORKER/out/pip_meson_ninja/bin/ninja"
 
-# io_uring support would need liburing >= 2.4 (bookworm has 2.3); plain libuv UDP is
-# used instead. tasks.py compiles with -j <usable CPUs>, the same count nproc reports.
+# tasks.py compiles with -j <usable CPUs>, the same count nproc reports.
 log "building mediasoup-worker $BUILD_ID on $(nproc) cores (takes a few minutes)"
 (
   cd "$WORK/package"
@@ -176,7 +182,7 @@ log "building mediasoup-worker $BUILD_ID on $(nproc) cores (takes a few minutes)
   # the out/build dir overrides would move the result.
   env -u MEDIASOUP_WORKER_BIN -u MEDIASOUP_OUT_DIR -u MEDIASOUP_INSTALL_DIR -u BUILD_DIR \
     MEDIASOUP_BUILDTYPE=Release MESON=/usr/bin/meson PYTHON=/usr/bin/python3 \
-    MESON_ARGS='--wrap-mode=nodownload -Dms_disable_liburing=true' \
+    MESON_ARGS=--wrap-mode=nodownload \
     /usr/bin/python3 -m invoke -r worker mediasoup-worker </dev/null >&2
 ) || die "building mediasoup-worker $BUILD_ID failed (see the output above)"
 

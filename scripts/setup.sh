@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the gateway needs on a fresh Debian machine, offline-capable.
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
-#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip, the G.722 reference)
+#   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip, the G.722 reference,
+#                                  a C compiler and libsrtp2-dev for the libsrtp 3 layer's test)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
 
@@ -16,11 +17,12 @@ for arg in "$@"; do
   esac
 done
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if ((node_major < 20)); then
-  apt_log "ERROR: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none))"
-  exit 1
-fi
+# Node.js >= 22 first on PATH for everything below (npm ci runs mediasoup's install
+# script, which needs it); scripts/node.sh says where it comes from. This changes only
+# this script's PATH, not the caller's shell: hence the hint at the end.
+caller_node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+node_bin=$(bash scripts/node.sh | tail -n 1)
+export PATH="$node_bin:$PATH"
 
 # The worker: the one given in MEDIASOUP_WORKER_BIN, else one built here earlier (cached
 # outside the checkout), else mediasoup's own prebuilt download during npm ci, else, when
@@ -40,8 +42,13 @@ fi
 if $with_tests; then
   # Real peers for the tests: Redis for the store, Chromium for the meeting page,
   # baresip (and sox for its audio files) for SIP calls; python3 and libspandsp2 run the
-  # reference G.722 the codec tests compare with.
-  ensure_packages redis-server chromium baresip-core sox python3 libspandsp2
+  # reference G.722 the codec tests compare with; gcc and libsrtp2-dev build the libsrtp 3
+  # layer's own test (scripts/mediasoup-compat/test).
+  ensure_packages redis-server chromium baresip-core sox python3 libspandsp2 build-essential libsrtp2-dev
 fi
 
 apt_log "setup complete"
+if ((caller_node_major < 22)); then
+  apt_log "the node on your PATH is older than 22; before npm start or npm test, run in your shell:"
+  apt_log "  export PATH=\"$node_bin:\$PATH\""
+fi

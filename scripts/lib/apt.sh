@@ -34,6 +34,14 @@ add_backports_source() {
 }
 
 APT_UPDATED=
+# apt_update: apt-get update, at most once per run.
+apt_update() {
+  [[ -z $APT_UPDATED ]] || return 0
+  apt_log "apt-get update"
+  as_root apt-get update -qq >&2 || apt_die "apt-get update failed"
+  APT_UPDATED=1
+}
+
 # apt_install NAME... : installs the packages as named; NAME/bookworm-backports pulls
 # that one package from backports without upgrading anything else.
 apt_install() {
@@ -41,11 +49,7 @@ apt_install() {
   [[ $(. /etc/os-release && echo "${ID:-}/${VERSION_CODENAME:-}") == debian/bookworm ]] ||
     apt_die "package names here are for Debian 12 (bookworm); install the equivalents of: $*"
   [[ " $* " != *'/bookworm-backports '* ]] || add_backports_source
-  if [[ -z $APT_UPDATED ]]; then
-    apt_log "apt-get update"
-    as_root apt-get update -qq >&2 || apt_die "apt-get update failed"
-    APT_UPDATED=1
-  fi
+  apt_update
   apt_log "apt-get install $*"
   as_root env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends --no-upgrade "$@" >&2 || apt_die "apt-get install failed: $*"
