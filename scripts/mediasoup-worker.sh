@@ -60,8 +60,21 @@ libs_resolve() {
   ! grep -q 'not found' <<<"$out"
 }
 
+# The worker cannot tell its version (mediasoup hands it one at spawn), so the version it
+# was built for is recorded beside it; the gateway refuses a binary of another version at
+# start-up (src/media/worker-binary.ts) instead of waiting for it forever.
+VERSION_RECORD=$DEST_DIR/mediasoup-version
+# Prints the cached binary's path, first recording its version where a cache made before
+# the record existed lacks it.
+use_cached() {
+  if [[ $(cat "$VERSION_RECORD" 2>/dev/null) != "$VERSION" ]]; then
+    printf '%s\n' "$VERSION" >"$VERSION_RECORD.tmp" && mv -f "$VERSION_RECORD.tmp" "$VERSION_RECORD"
+  fi
+  echo "$DEST"
+}
+
 if [[ ${1:-} == --cached-only ]]; then
-  [[ -x $DEST ]] && libs_resolve "$DEST" && echo "$DEST" && exit 0
+  [[ -x $DEST ]] && libs_resolve "$DEST" && use_cached && exit 0
   exit 1
 fi
 
@@ -80,13 +93,13 @@ meson_ok() {
 # runtime packages instead of a rebuild.
 if [[ -x $DEST ]]; then
   if libs_resolve "$DEST"; then
-    echo "$DEST"
+    use_cached
     exit 0
   fi
   log "cached worker has unresolved shared libraries; installing runtime packages"
   ensure_packages "${RUNTIME_PKGS[@]}"
   if libs_resolve "$DEST"; then
-    echo "$DEST"
+    use_cached
     exit 0
   fi
   log "cached worker still has unresolved shared libraries; rebuilding"
@@ -196,4 +209,4 @@ cp "$BUILT" "$TMP_BIN" && chmod 755 "$TMP_BIN" && mv -f "$TMP_BIN" "$DEST" ||
   die "cannot install the worker to $DEST"
 TMP_BIN=
 log "built in $((SECONDS - START))s: $DEST"
-echo "$DEST"
+use_cached
