@@ -6,7 +6,7 @@
 import { Device, type types as client } from 'mediasoup-client';
 import type { ProducerView } from '../signaling/protocol.js';
 import type { SignalingClient } from './signaling-client.js';
-import { clientTransportOptions, serverRtpCapabilities, serverRtpParameters } from './wire-types.js';
+import { clientRtpCapabilities, clientRtpParameters, clientTransportOptions, serverRtpCapabilities, serverRtpParameters } from './wire-types.js';
 
 export interface MediaSessionEvents {
   remoteAudioAdded(participantId: string, stream: MediaStream): void;
@@ -34,7 +34,7 @@ export class MediaSession {
   static async create(signaling: SignalingClient, events: MediaSessionEvents): Promise<MediaSession> {
     const { rtpCapabilities } = await signaling.request('getRouterRtpCapabilities', {});
     const device = new Device();
-    await device.load({ routerRtpCapabilities: rtpCapabilities });
+    await device.load({ routerRtpCapabilities: clientRtpCapabilities(rtpCapabilities) });
     return new MediaSession(signaling, device, events);
   }
 
@@ -100,7 +100,7 @@ export class MediaSession {
       id: answer.consumerId,
       producerId: answer.producerId,
       kind: answer.kind,
-      rtpParameters: answer.rtpParameters,
+      rtpParameters: clientRtpParameters(answer.rtpParameters),
     });
     this.remote.set(consumer.id, { consumer, participantId: answer.participantId });
     const stream = new MediaStream([consumer.track]);

@@ -95,9 +95,9 @@ describe('README', () => {
 
   it('has a Quick start with the two command lines .ci/run relies on', () => {
     const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
-    expect(readme).toContain('bash scripts/setup.sh && npm start');
-    expect(readme).toContain('bash scripts/setup.sh --test && npm test');
-    expect(ci).toContain('bash scripts/setup.sh --test');
-    expect(ci).toContain('npm test');
+    const testCommand = 'bash scripts/setup.sh --test && PATH="$(bash scripts/node.sh):$PATH" npm test';
+    expect(readme).toContain('bash scripts/setup.sh && PATH="$(bash scripts/node.sh):$PATH" npm start');
+    expect(readme).toContain(testCommand);
+    expect(ci).toContain(testCommand);
   });
 });
