@@ -20,7 +20,7 @@ done
 # Node.js >= 22 first on PATH for everything below (npm ci runs mediasoup's install
 # script, which needs it); scripts/node.sh says where it comes from. This changes only
 # this script's PATH, not the caller's shell: hence the hint at the end.
-caller_node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+caller_node=$(command -v node || true)
 node_bin=$(bash scripts/node.sh | tail -n 1)
 export PATH="$node_bin:$PATH"
 
@@ -48,7 +48,7 @@ if $with_tests; then
 fi
 
 apt_log "setup complete"
-if ((caller_node_major < 22)); then
-  apt_log "the node on your PATH is older than 22; before npm start or npm test, run in your shell:"
+if [[ $caller_node != "$node_bin/node" ]]; then
+  apt_log "the node on your PATH is not the Node.js >= 22 this uses; before npm start or npm test, run in your shell:"
   apt_log "  export PATH=\"$node_bin:\$PATH\""
 fi

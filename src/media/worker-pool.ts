@@ -42,8 +42,6 @@ export class WorkerPool {
 
   /** Rejects at once, naming both versions, when the worker binary was built for another mediasoup. */
   static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
-    const mismatch = workerVersionMismatch(options.workerBin ?? mediasoup.workerBin, mediasoup.version);
-    if (mismatch) throw new Error(mismatch);
     const pool = new WorkerPool(
       {
         startTimeoutMs: 10_000,
@@ -54,6 +52,8 @@ export class WorkerPool {
       },
       log.child({ component: 'worker-pool' }),
     );
+    const mismatch = workerVersionMismatch(pool.options.workerBin, mediasoup.version);
+    if (mismatch) throw new Error(mismatch);
     try {
       await Promise.all(pool.slots.map((slot) => pool.start(slot)));
     } catch (err) {

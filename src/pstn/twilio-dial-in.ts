@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { SipCredentials } from '../sip/sip-credentials.js';
 import { CALLER_NUMBER_HEADER, WEBHOOK_CALL_SID_HEADER } from '../sip/twilio-headers.js';
-import type { GatewayStore, Meeting, TwilioCallRecord } from '../store/store.js';
+import type { GatewayStore, Meeting, TwilioCallRecord, TwilioCallUpdate } from '../store/store.js';
 import type { CallerLockout } from './caller-lockout.js';
 import type { PhoneNumbers } from './phone-numbers.js';
 
@@ -66,7 +66,8 @@ export class TwilioDialIn {
 
   /** The IVR's meeting-id question was answered (digits may be empty: nothing was typed). */
   async meetingIdEntered(call: TwilioCall, digits: string, wrongEntries: number): Promise<TwilioStep> {
-    const meeting = /^\d+$/.test(digits) ? await this.deps.meetings.findByDialInCode(digits) : undefined;
+    // Codes are digits only, so anything else (nothing typed, "*") finds no meeting.
+    const meeting = await this.deps.meetings.findByDialInCode(digits);
     if (!meeting) return this.wrongEntry(call, { kind: 'meeting-id' }, wrongEntries);
     return this.enter(call, meeting);
   }
@@ -125,7 +126,7 @@ export class TwilioDialIn {
     return { kind: 'hang-up', reason };
   }
 
-  private record(call: TwilioCall, update: Parameters<GatewayStore['updateTwilioCall']>[1]): Promise<void> {
+  private record(call: TwilioCall, update: TwilioCallUpdate): Promise<void> {
     return this.deps.store.updateTwilioCall(call.callSid, update, Date.now());
   }
 }

@@ -79,7 +79,7 @@ export class SipCredentials {
   async mintForTwilioCall(request: { readonly meetingId: string; readonly callSid: string }): Promise<IssuedSipCredential> {
     const now = Date.now();
     for (const stale of await this.store.listCredentials()) {
-      if (stale.twilioCall && stale.twilioCall.expiresAt <= now) await this.store.deleteCredential(stale.username);
+      if (hasExpired(stale, now)) await this.store.deleteCredential(stale.username);
     }
     return this.issue(request.meetingId, { callSid: request.callSid, expiresAt: now + TWILIO_CREDENTIAL_TTL_MS });
   }
@@ -126,7 +126,7 @@ export class SipCredentials {
   /** The stored record (HA1s included) for digest verification; undefined when unknown or expired. */
   async lookup(username: string): Promise<SipCredential | undefined> {
     const credential = await this.store.getCredential(username);
-    if (credential?.twilioCall && credential.twilioCall.expiresAt <= Date.now()) {
+    if (credential && hasExpired(credential, Date.now())) {
       await this.store.deleteCredential(username);
       return undefined;
     }
@@ -162,6 +162,11 @@ export class SipCredentials {
     }
     throw new GatewayError('unavailable', 'could not find an unused SIP username; try again');
   }
+}
+
+/** Only credentials minted for a Twilio call expire. */
+function hasExpired(credential: SipCredential, now: number): boolean {
+  return credential.twilioCall !== undefined && credential.twilioCall.expiresAt <= now;
 }
 
 /** randomInt draws from the CSPRNG without modulo bias. */

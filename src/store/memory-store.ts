@@ -156,8 +156,9 @@ export class MemoryStore implements GatewayStore {
   /** Expired counters are dropped when read, so the map holds only callers seen lately. */
   private liveCounter(key: string, now: number): { count: number; expiresAt: number } | undefined {
     const counter = this.counters.get(key);
-    if (counter && counter.expiresAt <= now) this.counters.delete(key);
-    return counter && counter.expiresAt > now ? counter : undefined;
+    if (!counter || counter.expiresAt > now) return counter;
+    this.counters.delete(key);
+    return undefined;
   }
 
   async ping(): Promise<void> {}
