@@ -19,22 +19,34 @@ is_installed() {
   [[ $(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null) == installed ]]
 }
 
+# apt_dir NAME: a directory or file of apt's configuration (Dir::Etc::sourceparts/d, ...), as
+# apt itself resolves it, so APT_CONFIG can point every helper at another apt state.
+apt_dir() {
+  local value
+  eval "$(apt-config shell value "$1")"
+  printf '%s' "$value"
+}
+
 add_backports_source() {
+  local list parts
+  list=$(apt_dir Dir::Etc::sourcelist/f)
+  parts=$(apt_dir Dir::Etc::sourceparts/d)
   # Only entries apt actually reads count; commented-out ones do not.
-  if grep -qsE '^[^#]*bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-    /etc/apt/sources.list.d/*.sources; then
+  if grep -qsE '^[^#]*bookworm-backports' "$list" "$parts"*.list "$parts"*.sources; then
     return
   fi
-  local file=/etc/apt/sources.list.d/bookworm-backports.sources
+  local file=${parts}bookworm-backports.sources
   apt_log "adding Debian bookworm-backports as $file"
   # deb822 format, like the machine's debian.sources.
   printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm-backports' \
     'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
     as_root tee "$file" >/dev/null || apt_die "cannot write $file"
+  # A new source means lists apt has not read yet, whether or not it was updated before.
+  APT_UPDATED=
 }
 
 APT_UPDATED=
-# apt_update: apt-get update, at most once per run.
+# apt_update: apt-get update, once per run and again after a source was added.
 apt_update() {
   [[ -z $APT_UPDATED ]] || return 0
   apt_log "apt-get update"
