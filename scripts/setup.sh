@@ -2,7 +2,8 @@
 # Installs everything the gateway needs on a fresh Debian machine, offline-capable.
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
 #   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip, the G.722 reference,
-#                                  a C compiler and libsrtp2-dev for the libsrtp 3 layer's test)
+#                                  a C compiler and libsrtp2-dev for the libsrtp 3 layer's test, and the runtime
+#                                  libraries of ../shared/drachtio-server/drachtio when it is there)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
 
@@ -45,6 +46,11 @@ if $with_tests; then
   # reference G.722 the codec tests compare with; gcc and libsrtp2-dev build the libsrtp 3
   # layer's own test (scripts/mediasoup-compat/test).
   ensure_packages redis-server chromium baresip-core sox python3 libspandsp2 build-essential libsrtp2-dev
+  # The real drachtio-server, where ../shared holds it (CI runs the SIP tests against it
+  # too): its runtime libraries, as its README lists them.
+  if [[ -x ../shared/drachtio-server/drachtio ]]; then
+    ensure_packages libboost-thread1.74.0 libboost-log1.74.0 libboost-filesystem1.74.0 libgoogle-perftools4 libcurl4
+  fi
 fi
 
 apt_log "setup complete"

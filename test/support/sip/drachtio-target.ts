@@ -1,9 +1,13 @@
 /**
- * Which drachtio-server SIP tests talk to: a real one when TEST_DRACHTIO_ADDRESS,
- * TEST_DRACHTIO_SECRET and TEST_SIP_ADDRESS (host:port each) are set, otherwise a
- * drachtio stand-in started in-process on ephemeral ports.
+ * Which drachtio-server SIP tests talk to:
+ * - DRACHTIO_SERVER_BIN set: a real drachtio-server of that binary, started for the caller
+ *   on free ports and stopped by close() (one per test file, never shared);
+ * - TEST_DRACHTIO_ADDRESS, TEST_DRACHTIO_SECRET and TEST_SIP_ADDRESS (host:port each) set:
+ *   a real one somebody else runs;
+ * - otherwise a drachtio stand-in started in-process on ephemeral ports.
  */
-import { DrachtioStandin, type DrachtioStandinOptions } from '../../../src/sip/drachtio-standin/drachtio-standin.js';
+import { DrachtioStandin, type DrachtioStandinOptions } from '../../../src/drachtio-standin/drachtio-standin.js';
+import { drachtioServerBinary, startDrachtioServer } from './drachtio-server.js';
 
 export interface HostPort {
   readonly host: string;
@@ -27,7 +31,7 @@ function parseHostPort(name: string, value: string): HostPort {
 
 /** True when the environment points the SIP tests at a real drachtio-server. */
 export function usingRealDrachtio(): boolean {
-  return Boolean(process.env.TEST_DRACHTIO_ADDRESS);
+  return Boolean(drachtioServerBinary() || process.env.TEST_DRACHTIO_ADDRESS);
 }
 
 /**
@@ -35,6 +39,11 @@ export function usingRealDrachtio(): boolean {
  * configured by whoever runs it).
  */
 export async function drachtioTarget(standinOptions: Partial<DrachtioStandinOptions> = {}): Promise<DrachtioTarget> {
+  const binary = drachtioServerBinary();
+  if (binary) {
+    const server = await startDrachtioServer(binary);
+    return { adminAddress: server.adminAddress, secret: server.secret, sipAddress: server.sipAddress, standin: undefined, close: () => server.stop() };
+  }
   const address = process.env.TEST_DRACHTIO_ADDRESS;
   if (address) {
     const secret = process.env.TEST_DRACHTIO_SECRET;

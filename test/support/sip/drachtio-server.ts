@@ -1,0 +1,121 @@
+/**
+ * A real drachtio-server (the binary DRACHTIO_SERVER_BIN names) started for one test file
+ * on free loopback ports, from a temporary directory, and stopped with SIGTERM. What it
+ * prints is kept in memory and shown when it fails to start.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface DrachtioServer {
+  readonly adminAddress: { host: string; port: number };
+  readonly sipAddress: { host: string; port: number };
+  readonly secret: string;
+  /** What it printed so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const START_TIMEOUT_MS = 10_000;
+
+/** The binary named by DRACHTIO_SERVER_BIN, when set. */
+export function drachtioServerBinary(): string | undefined {
+  const binary = process.env.DRACHTIO_SERVER_BIN;
+  return binary ? resolve(binary) : undefined;
+}
+
+async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, HOST, resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function udpPortIsFree(port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, HOST, () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
+}
+
+/** A port free for both TCP and UDP (SIP listens on both). */
+async function freeSipPort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await freeTcpPort();
+    if (await udpPortIsFree(port)) return port;
+  }
+  throw new Error('no loopback port free for both TCP and UDP after 20 tries');
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: HOST, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export async function startDrachtioServer(binary: string, secret = 'cymru'): Promise<DrachtioServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
+  const adminPort = await freeTcpPort();
+  const sipPort = await freeSipPort();
+  // The config file's admin element is required; the command line below overrides it.
+  writeFileSync(
+    join(dir, 'drachtio.conf.xml'),
+    `<drachtio><admin port="${adminPort}" secret="${secret}">${HOST}</admin>` +
+      '<logging><console/><sofia-loglevel>0</sofia-loglevel><loglevel>info</loglevel></logging></drachtio>\n',
+  );
+  let output = '';
+  const child = spawn(
+    binary,
+    ['-f', 'drachtio.conf.xml', '--address', HOST, '--port', String(adminPort), '--secret', secret, '--contact', `sip:${HOST}:${sipPort};transport=udp,tcp`],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > 2_000_000) output = output.slice(-1_000_000);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (await accepts(adminPort)) break;
+    const failure = child.exitCode !== null ? `exited with ${child.exitCode}` : Date.now() > deadline ? `did not listen within ${START_TIMEOUT_MS} ms` : undefined;
+    const early = await Promise.race([spawnError, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50))]);
+    if (failure || early) {
+      await stop();
+      throw new Error(`drachtio-server ${binary} ${failure ?? early?.message}:\n${output.slice(-4000)}`);
+    }
+  }
+  return {
+    adminAddress: { host: HOST, port: adminPort },
+    sipAddress: { host: HOST, port: sipPort },
+    secret,
+    log: () => output,
+    stop,
+  };
+}
