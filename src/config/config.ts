@@ -3,8 +3,8 @@
  * environment variables of the same name, validated once at start-up and frozen.
  */
 import { readFileSync } from 'node:fs';
-import type { DigestAlgorithm } from '../sip/digest/digest-hash.js';
-import type { CodecName } from '../sip/sdp/codecs.js';
+import type { DigestAlgorithm } from '../credentials/digest-hash.js';
+import type { CodecName } from '../media/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
   codecList,

@@ -3,8 +3,8 @@
  * raw text is not acceptable; the caller turns that into a ConfigError naming the key.
  */
 import { isIP } from 'node:net';
-import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../sip/digest/digest-hash.js';
-import { CODECS, type CodecName } from '../sip/sdp/codecs.js';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../credentials/digest-hash.js';
+import { CODECS, type CodecName } from '../media/sdp/codecs.js';
 
 export interface ValueType<T> {
   readonly expected: string;

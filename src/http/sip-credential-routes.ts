@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
-import type { SipCredentialSummary, SipCredentials } from '../sip/sip-credentials.js';
+import type { SipCredentialSummary, SipCredentials } from '../credentials/sip-credentials.js';
 import { errorView } from './schemas.js';
 
 const issuedView = {

@@ -8,7 +8,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
-import type { NegotiatedMedia } from '../sip/sdp/negotiated-media.js';
+import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI, audioLevel, levelOfEnergy } from './audio-level.js';
 import { g711Energy } from './codecs/g711.js';
 import { G722Decoder } from './codecs/g722.js';

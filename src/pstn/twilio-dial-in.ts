@@ -8,7 +8,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
-import type { SipCredentials } from '../sip/sip-credentials.js';
+import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { CALLER_NUMBER_HEADER, WEBHOOK_CALL_SID_HEADER } from '../sip/twilio-headers.js';
 import type { GatewayStore, Meeting, TwilioCallRecord, TwilioCallUpdate } from '../store/store.js';
 import type { CallerLockout } from './caller-lockout.js';

@@ -11,7 +11,7 @@ import type { Logger } from '../logger.js';
 import type { Room } from '../media/room.js';
 import type { MemberChannel, RoomMember } from '../media/room-member.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
-import type { Rooms } from '../meetings/rooms.js';
+import type { Rooms } from '../media/rooms.js';
 import { parseRequest, requestIdOf } from './messages.js';
 import {
   CloseCode,

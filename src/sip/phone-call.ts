@@ -12,10 +12,10 @@ import { DtmfReceiver } from './dtmf/dtmf-events.js';
 import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
 import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
 import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
-import { answerOffer } from './sdp/answer-offer.js';
-import type { CodecName } from './sdp/codecs.js';
-import type { TelephoneEvent } from './sdp/negotiated-media.js';
-import type { SdpOrigin } from './sdp/sdp-writer.js';
+import { answerOffer } from '../media/sdp/answer-offer.js';
+import type { CodecName } from '../media/sdp/codecs.js';
+import type { TelephoneEvent } from '../media/sdp/negotiated-media.js';
+import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { sipWarning } from './sip-warning.js';
 import type { SipDialog, SipRequest, SipResponse } from './srf.js';
 

@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import type { SipCredential } from '../store/store.js';
 import { MalformedAuthorizationError, parseAuthorization } from './digest/authorization-header.js';
-import type { DigestAlgorithm } from './digest/digest-hash.js';
+import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import { type DigestFailure, DigestVerifier } from './digest/digest-verifier.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { NonceIssuer } from './digest/nonce-issuer.js';
 import { wwwAuthenticate } from './digest/www-authenticate.js';
-import type { SipCredentials } from './sip-credentials.js';
+import type { SipCredentials } from '../credentials/sip-credentials.js';
 import type { SipRequest } from './srf.js';
 
 export type Authentication =

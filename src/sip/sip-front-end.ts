@@ -6,7 +6,7 @@
  */
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import { DrachtioStandin } from './drachtio-standin/drachtio-standin.js';
+import { DrachtioStandin } from '../drachtio-standin/drachtio-standin.js';
 import { type SrfApp, newSrf, stopConnecting } from './srf.js';
 
 const RECONNECT_MAX_DELAY_MS = 5000;

@@ -6,13 +6,13 @@
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
-import type { Rooms } from '../meetings/rooms.js';
+import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore } from '../store/store.js';
 import { dialIn } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import type { PhoneCall } from './phone-call.js';
 import { SipAuthenticator } from './sip-authenticator.js';
-import type { SipCredentials } from './sip-credentials.js';
+import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
 import { type RoutedMethod, route } from './srf.js';
 

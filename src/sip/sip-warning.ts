@@ -1,5 +1,5 @@
 import type { GatewayError } from '../errors.js';
-import { SdpError } from './sdp/sdp-error.js';
+import { SdpError } from '../media/sdp/sdp-error.js';
 
 /**
  * The Warning header (RFC 3261 §20.43) that tells a caller exactly why: an SDP problem's

@@ -5,7 +5,7 @@
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { TWILIO_CREDENTIAL_TTL_MS } from '../../src/sip/sip-credentials.js';
+import { TWILIO_CREDENTIAL_TTL_MS } from '../../src/credentials/sip-credentials.js';
 import { startTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type TwimlVerb, TwilioWebhooks, type WebhookAnswer, twimlVerbs } from '../support/twilio.js';

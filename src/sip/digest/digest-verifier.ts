@@ -11,7 +11,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { SipCredential } from '../../store/store.js';
 import { type DigestCredentials, parseNonceCount } from './authorization-header.js';
-import { DIGEST_ALGORITHMS, type DigestAlgorithm, digestResponse } from './digest-hash.js';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm, digestResponse } from '../../credentials/digest-hash.js';
 import type { NonceCountStore } from './nonce-count-store.js';
 import type { NonceVerifier } from './nonce-issuer.js';
 

@@ -5,7 +5,7 @@
  * them) fail on a first challenge they do not support instead of skipping it, which is why
  * the order is configurable.
  */
-import { DIGEST_ALGORITHMS, type DigestAlgorithm } from './digest-hash.js';
+import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../../credentials/digest-hash.js';
 
 export interface DigestChallenge {
   /** The SIP domain. */

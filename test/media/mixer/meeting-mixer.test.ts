@@ -10,7 +10,7 @@ import { MixerClock } from '../../../src/media/mixer/mixer-clock.js';
 import { PhoneMedia } from '../../../src/media/phone-media.js';
 import { Room } from '../../../src/media/room.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
-import type { NegotiatedMedia } from '../../../src/sip/sdp/negotiated-media.js';
+import type { NegotiatedMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { toneLevelDbfs } from '../../support/audio/tone.js';
 import { capturedLogger } from '../../support/log-capture.js';
 import { RtpPhone } from '../../support/phone/rtp-phone.js';

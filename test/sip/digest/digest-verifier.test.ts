@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseAuthorization } from '../../../src/sip/digest/authorization-header.js';
-import { hashCredential } from '../../../src/sip/digest/digest-hash.js';
+import { hashCredential } from '../../../src/credentials/digest-hash.js';
 import { type DigestAttempt, type DigestOutcome, DigestVerifier } from '../../../src/sip/digest/digest-verifier.js';
 import { MemoryNonceCountStore } from '../../../src/sip/digest/nonce-count-store.js';
 import { NonceIssuer, type NonceVerifier } from '../../../src/sip/digest/nonce-issuer.js';

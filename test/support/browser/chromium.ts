@@ -2,7 +2,7 @@
  * A real headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) whose
  * fake microphone plays a sine tone, for end-to-end tests of the meeting page. The tone
  * file is per browser process, so two different tones need two launches.
- * Flags and facts: /work/shared/e2e-recipe.md.
+ * Flags and facts: ../shared/e2e-recipe.md (beside the project root).
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -1,7 +1,7 @@
 /**
  * A real SIP phone for tests: one headless baresip 1.0.0 process that plays a sine tone
  * as its microphone, records what it hears and sends, and is driven over ctrl_tcp.
- * See /work/shared/e2e-recipe.md for the facts this relies on.
+ * See ../shared/e2e-recipe.md (beside the project root) for the facts this relies on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

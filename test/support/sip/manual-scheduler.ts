@@ -2,7 +2,7 @@
  * A clock for the drachtio stand-in's SIP timers that only moves when the test says so,
  * so 32-second retransmission schedules replay exactly and instantly. Network I/O stays real.
  */
-import type { Scheduler, TimerHandle } from '../../../src/sip/drachtio-standin/timers.js';
+import type { Scheduler, TimerHandle } from '../../../src/drachtio-standin/timers.js';
 
 interface Entry {
   readonly at: number;

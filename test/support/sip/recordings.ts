@@ -1,11 +1,11 @@
 /**
  * The reference recordings of drachtio-server (json/NN-*.json, copied into
- * test/sip/drachtio-standin/recordings) and the bookkeeping to replay them against a live
+ * test/drachtio-standin/recordings) and the bookkeeping to replay them against a live
  * target: recorded ports, Call-IDs, tags and branches are mapped to the live ones so live
  * messages can be compared with recorded ones byte for byte.
  */
 import { readFileSync } from 'node:fs';
-import { parseWireMessage, type WireMessage } from '../../../src/sip/drachtio-standin/wire-codec.js';
+import { parseWireMessage, type WireMessage } from '../../../src/drachtio-standin/wire-codec.js';
 import type { WireFrame } from './wire-recorder.js';
 
 export interface RecordedEvent {
@@ -26,7 +26,7 @@ export interface Recording {
   readonly events: readonly RecordedEvent[];
 }
 
-const DIRECTORY = new URL('../../sip/drachtio-standin/recordings/', import.meta.url);
+const DIRECTORY = new URL('../../drachtio-standin/recordings/', import.meta.url);
 
 export function loadRecording(name: string): Recording {
   return JSON.parse(readFileSync(new URL(`${name}.json`, DIRECTORY), 'utf8')) as Recording;

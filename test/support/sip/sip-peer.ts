@@ -4,7 +4,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, type Socket } from 'node:net';
-import { SipStreamFramer } from '../../../src/sip/drachtio-standin/sip-stream-framer.js';
+import { SipStreamFramer } from '../../../src/drachtio-standin/sip-stream-framer.js';
 import type { HostPort } from './drachtio-target.js';
 
 export interface ReceivedSip {

@@ -1,6 +1,6 @@
 /** A bare drachtio wire-protocol client, for tests that must send exactly the frames they choose. */
 import { connect, type Socket } from 'node:net';
-import { encodeFrame, FrameDecoder, parseWireMessage, type WireMessage } from '../../../src/sip/drachtio-standin/wire-codec.js';
+import { encodeFrame, FrameDecoder, parseWireMessage, type WireMessage } from '../../../src/drachtio-standin/wire-codec.js';
 import type { HostPort } from './drachtio-target.js';
 
 export class WireClient {

@@ -4,7 +4,7 @@
  * same against the stand-in and a real drachtio-server.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { FrameDecoder, parseWireMessage, type WireMessage } from '../../../src/sip/drachtio-standin/wire-codec.js';
+import { FrameDecoder, parseWireMessage, type WireMessage } from '../../../src/drachtio-standin/wire-codec.js';
 import type { HostPort } from './drachtio-target.js';
 
 export interface WireFrame {

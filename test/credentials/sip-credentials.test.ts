@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
-import { hashCredential } from '../../src/sip/digest/digest-hash.js';
-import { SipCredentials, TWILIO_CREDENTIAL_TTL_MS } from '../../src/sip/sip-credentials.js';
+import { hashCredential } from '../../src/credentials/digest-hash.js';
+import { SipCredentials, TWILIO_CREDENTIAL_TTL_MS } from '../../src/credentials/sip-credentials.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { SipCredential } from '../../src/store/store.js';
 import { capturedLogger } from '../support/log-capture.js';

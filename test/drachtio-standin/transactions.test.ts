@@ -1,6 +1,6 @@
 /** Unit tests of the transaction state machines on a manual clock: retransmission schedules, absorption, timeouts. */
 import { describe, expect, it } from 'vitest';
-import { RFC3261_TIMERS, TimerSet } from '../../../src/sip/drachtio-standin/timers.js';
+import { RFC3261_TIMERS, TimerSet } from '../../src/drachtio-standin/timers.js';
 import {
   type ClientHooks,
   InviteClientTransaction,
@@ -8,8 +8,8 @@ import {
   NonInviteClientTransaction,
   NonInviteServerTransaction,
   type TransactionContext,
-} from '../../../src/sip/drachtio-standin/transactions.js';
-import { ManualScheduler } from '../../support/sip/manual-scheduler.js';
+} from '../../src/drachtio-standin/transactions.js';
+import { ManualScheduler } from '../support/sip/manual-scheduler.js';
 
 function harness(reliable = false) {
   const clock = new ManualScheduler();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DigestAlgorithm, digestResponse, ha1, hashCredential } from '../../../src/sip/digest/digest-hash.js';
+import { type DigestAlgorithm, digestResponse, ha1, hashCredential } from '../../src/credentials/digest-hash.js';
 
 // RFC 7616 §3.9.1: user "Mufasa", password "Circle of Life" (lowercase "of", erratum 4495).
 const RFC7616 = {

@@ -6,7 +6,7 @@
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
 import { describe, expect, it } from 'vitest';
-import { type Replay, replaysPerTest } from '../../support/sip/replay.js';
+import { type Replay, replaysPerTest } from '../support/sip/replay.js';
 
 describe('drachtio server replays: CANCEL', () => {
   const replays = replaysPerTest();

@@ -6,8 +6,8 @@
  * caller's BYE. With CDRs disabled (the default) an app routing cdr:* gets none.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStandin, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
+import { startStandin, type DrachtioTarget } from '../support/sip/drachtio-target.js';
+import { Replay } from '../support/sip/replay.js';
 
 describe('drachtio stand-in CDR events', () => {
   let target: DrachtioTarget | undefined;

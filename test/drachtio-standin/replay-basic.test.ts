@@ -7,9 +7,9 @@
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
 import { describe, expect, it } from 'vitest';
-import { event } from '../../support/sip/recordings.js';
-import { replaysPerTest } from '../../support/sip/replay.js';
-import { header, isResponse } from '../../support/sip/sip-peer.js';
+import { event } from '../support/sip/recordings.js';
+import { replaysPerTest } from '../support/sip/replay.js';
+import { header, isResponse } from '../support/sip/sip-peer.js';
 
 describe('drachtio server replays: everyday flows', () => {
   const replays = replaysPerTest();

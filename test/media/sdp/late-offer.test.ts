@@ -1,8 +1,8 @@
 import sdpTransform from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import { answerOffer } from '../../../src/sip/sdp/answer-offer.js';
-import { acceptAnswer, createOffer } from '../../../src/sip/sdp/late-offer.js';
-import { SdpError } from '../../../src/sip/sdp/sdp-error.js';
+import { answerOffer } from '../../../src/media/sdp/answer-offer.js';
+import { acceptAnswer, createOffer } from '../../../src/media/sdp/late-offer.js';
+import { SdpError } from '../../../src/media/sdp/sdp-error.js';
 
 const GATEWAY = { ip: '203.0.113.7', port: 40000 };
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../src/errors.js';
-import { answerOffer } from '../../../src/sip/sdp/answer-offer.js';
-import { acceptAnswer, createOffer } from '../../../src/sip/sdp/late-offer.js';
-import { SdpError, type SdpProblem } from '../../../src/sip/sdp/sdp-error.js';
-import { MAX_MEDIA_LINES, MAX_SDP_BYTES, readSdp } from '../../../src/sip/sdp/sdp-reader.js';
-import { seededRandom } from '../digest/seeded-random.js';
+import { answerOffer } from '../../../src/media/sdp/answer-offer.js';
+import { acceptAnswer, createOffer } from '../../../src/media/sdp/late-offer.js';
+import { SdpError, type SdpProblem } from '../../../src/media/sdp/sdp-error.js';
+import { MAX_MEDIA_LINES, MAX_SDP_BYTES, readSdp } from '../../../src/media/sdp/sdp-reader.js';
+import { seededRandom } from '../../sip/digest/seeded-random.js';
 import { SOFTPHONE_OFFERS, TWILIO } from './softphone-offers.js';
 
 const LOCAL = { ip: '203.0.113.7', port: 40000 };

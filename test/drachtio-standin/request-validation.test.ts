@@ -1,9 +1,9 @@
 /** Unit tests of the stack's request checks: malformed-input rules and RFC 3581 Via stamping. */
 import { describe, expect, it } from 'vitest';
-import { checkRequest, responseTarget, stampTopVia } from '../../../src/sip/drachtio-standin/request-validation.js';
-import { formatVia, parseVia } from '../../../src/sip/drachtio-standin/sip-headers.js';
-import { parseSipMessage, serializeMessage, startLine } from '../../../src/sip/drachtio-standin/sip-message.js';
-import type { Peer } from '../../../src/sip/drachtio-standin/sip-transport.js';
+import { checkRequest, responseTarget, stampTopVia } from '../../src/drachtio-standin/request-validation.js';
+import { formatVia, parseVia } from '../../src/drachtio-standin/sip-headers.js';
+import { parseSipMessage, serializeMessage, startLine } from '../../src/drachtio-standin/sip-message.js';
+import type { Peer } from '../../src/drachtio-standin/sip-transport.js';
 
 const UDP: Peer = { transport: 'udp', address: '127.0.0.1', port: 25110 };
 const TCP: Peer = { transport: 'tcp', address: '127.0.0.1', port: 43468 };

@@ -4,9 +4,9 @@
  * meeting ends. Membership is mirrored into the store so every node (and the API) sees it.
  */
 import type { Logger } from '../logger.js';
-import { Room, type RoomCloseReason, type RoomOptions } from '../media/room.js';
-import type { RoomMember } from '../media/room-member.js';
-import type { WorkerPool } from '../media/worker-pool.js';
+import { Room, type RoomCloseReason, type RoomOptions } from './room.js';
+import type { RoomMember } from './room-member.js';
+import type { WorkerPool } from './worker-pool.js';
 import type { GatewayStore, Participant } from '../store/store.js';
 
 export interface RoomsOptions extends RoomOptions {

@@ -1,8 +1,8 @@
 /** Unit tests of SIP parsing, header knowledge and sofia-style re-encoding. */
 import { describe, expect, it } from 'vitest';
-import { canonicalName, headerKey, normalizeHeaderValue, parseNameAddr, parseVia } from '../../../src/sip/drachtio-standin/sip-headers.js';
-import { buildResponse, headerValue, parseSipMessage, serializeMessage, startLine } from '../../../src/sip/drachtio-standin/sip-message.js';
-import { event, loadRecording } from '../../support/sip/recordings.js';
+import { canonicalName, headerKey, normalizeHeaderValue, parseNameAddr, parseVia } from '../../src/drachtio-standin/sip-headers.js';
+import { buildResponse, headerValue, parseSipMessage, serializeMessage, startLine } from '../../src/drachtio-standin/sip-message.js';
+import { event, loadRecording } from '../support/sip/recordings.js';
 
 const CRLF = '\r\n';
 const msg = (...lines: string[]) => Buffer.from(lines.join(CRLF));

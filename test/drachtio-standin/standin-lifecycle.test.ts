@@ -5,14 +5,14 @@
  */
 import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { DrachtioStandin } from '../../../src/sip/drachtio-standin/drachtio-standin.js';
-import { realScheduler, type Scheduler, type TimerHandle } from '../../../src/sip/drachtio-standin/timers.js';
-import { encodeFrame } from '../../../src/sip/drachtio-standin/wire-codec.js';
-import { capturedLogger } from '../../support/log-capture.js';
-import { startStandin } from '../../support/sip/drachtio-target.js';
-import { Replay } from '../../support/sip/replay.js';
-import { SipPeer } from '../../support/sip/sip-peer.js';
-import { WireClient } from '../../support/sip/wire-client.js';
+import { DrachtioStandin } from '../../src/drachtio-standin/drachtio-standin.js';
+import { realScheduler, type Scheduler, type TimerHandle } from '../../src/drachtio-standin/timers.js';
+import { encodeFrame } from '../../src/drachtio-standin/wire-codec.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { startStandin } from '../support/sip/drachtio-target.js';
+import { Replay } from '../support/sip/replay.js';
+import { SipPeer } from '../support/sip/sip-peer.js';
+import { WireClient } from '../support/sip/wire-client.js';
 
 /** Counts of the socket handle kinds the stand-in uses. */
 function sockets(): Record<string, number> {

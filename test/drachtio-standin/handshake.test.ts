@@ -5,12 +5,12 @@
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../../src/sip/drachtio-standin/wire-codec.js';
-import { drachtioTarget, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { event, loadRecording } from '../../support/sip/recordings.js';
-import { ScenarioApp } from '../../support/sip/scenario-app.js';
-import { WireClient } from '../../support/sip/wire-client.js';
-import { WireRecorder } from '../../support/sip/wire-recorder.js';
+import { encodeFrame } from '../../src/drachtio-standin/wire-codec.js';
+import { drachtioTarget, type DrachtioTarget } from '../support/sip/drachtio-target.js';
+import { event, loadRecording } from '../support/sip/recordings.js';
+import { ScenarioApp } from '../support/sip/scenario-app.js';
+import { WireClient } from '../support/sip/wire-client.js';
+import { WireRecorder } from '../support/sip/wire-recorder.js';
 
 describe('drachtio admin handshake', () => {
   let target: DrachtioTarget;

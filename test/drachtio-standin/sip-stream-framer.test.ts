@@ -1,6 +1,6 @@
 /** Unit tests of SIP-over-TCP framing by Content-Length. */
 import { describe, expect, it } from 'vitest';
-import { SipFramingError, SipStreamFramer } from '../../../src/sip/drachtio-standin/sip-stream-framer.js';
+import { SipFramingError, SipStreamFramer } from '../../src/drachtio-standin/sip-stream-framer.js';
 
 const OPTIONS = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n';
 const INFO = 'INFO sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello';

@@ -1,8 +1,8 @@
 import sdpTransform from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import { type MediaAnswer, answerOffer } from '../../../src/sip/sdp/answer-offer.js';
-import type { CodecName } from '../../../src/sip/sdp/codecs.js';
-import type { LocalMedia } from '../../../src/sip/sdp/negotiated-media.js';
+import { type MediaAnswer, answerOffer } from '../../../src/media/sdp/answer-offer.js';
+import type { CodecName } from '../../../src/media/sdp/codecs.js';
+import type { LocalMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { BARESIP, LINPHONE_VIDEO, TWILIO, ZOIPER } from './softphone-offers.js';
 
 const LOCAL: LocalMedia = { ip: '203.0.113.7', port: 40000 };

@@ -1,15 +1,15 @@
 /**
  * Stand-in only: behaviour the recordings did not settle, as the stand-in implements it
- * (see src/sip/drachtio-standin/README.md, "Behaviour the recordings did not settle").
+ * (see src/drachtio-standin/README.md, "Behaviour the recordings did not settle").
  * These pin the stand-in's choices, so they run against it whatever the environment says.
  */
 import { createConnection } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startStandin, type DrachtioTarget } from '../../support/sip/drachtio-target.js';
-import { ManualScheduler } from '../../support/sip/manual-scheduler.js';
-import { Replay } from '../../support/sip/replay.js';
-import { firstLine, header, isRequest, isResponse, SipPeer } from '../../support/sip/sip-peer.js';
-import { WireClient } from '../../support/sip/wire-client.js';
+import { startStandin, type DrachtioTarget } from '../support/sip/drachtio-target.js';
+import { ManualScheduler } from '../support/sip/manual-scheduler.js';
+import { Replay } from '../support/sip/replay.js';
+import { firstLine, header, isRequest, isResponse, SipPeer } from '../support/sip/sip-peer.js';
+import { WireClient } from '../support/sip/wire-client.js';
 
 /** Sets up the answered call of recording 08 (digest round, 200, ACK) and returns its replay. */
 async function establishedCall(target: DrachtioTarget): Promise<Replay> {

@@ -1,7 +1,7 @@
 /** Unit tests of the admin wire protocol codec: framing across and within TCP reads, and header-line fields. */
 import { describe, expect, it } from 'vitest';
-import { encodeFrame, FrameDecoder, formatWireMessage, parseWireMessage, WireFrameError } from '../../../src/sip/drachtio-standin/wire-codec.js';
-import { event, loadRecording } from '../../support/sip/recordings.js';
+import { encodeFrame, FrameDecoder, formatWireMessage, parseWireMessage, WireFrameError } from '../../src/drachtio-standin/wire-codec.js';
+import { event, loadRecording } from '../support/sip/recordings.js';
 
 const AUTH = '56#b355d402-5d19-492c-ab5a-4dbb7b6be6fb|authenticate|cymru|';
 const ROUTE = '50#9f789a44-2e61-43ca-b6d0-7b5d69fa0d55|route|options';

@@ -1,6 +1,6 @@
 /** The target selection helper: the stand-in by default, a real drachtio-server when the environment names one. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { drachtioTarget, usingRealDrachtio } from '../../support/sip/drachtio-target.js';
+import { drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 
 const NAMES = ['TEST_DRACHTIO_ADDRESS', 'TEST_DRACHTIO_SECRET', 'TEST_SIP_ADDRESS'] as const;
 

@@ -8,7 +8,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
-import { hashCredential } from './digest/digest-hash.js';
+import { hashCredential } from './digest-hash.js';
 
 /** What the caller gets back exactly once: the only time the password exists outside the caller's phone. */
 export interface IssuedSipCredential {

@@ -7,7 +7,7 @@
  * Runs against the stand-in, or a real drachtio-server when TEST_DRACHTIO_ADDRESS is set.
  */
 import { describe, expect, it } from 'vitest';
-import { replaysPerTest } from '../../support/sip/replay.js';
+import { replaysPerTest } from '../support/sip/replay.js';
 
 describe('drachtio server replays: malformed input', () => {
   const replays = replaysPerTest();
