@@ -9,6 +9,7 @@ import { TWILIO_CREDENTIAL_TTL_MS } from '../../src/credentials/sip-credentials.
 import { buildApp } from '../../src/http/app.js';
 import { apiClient, type MemoryApp, memoryApp } from '../support/app.js';
 import { capturedLogger } from '../support/log-capture.js';
+import { StoreLosingMeetings } from '../support/store-faults.js';
 import { type TwimlVerb, TwilioWebhooks, type WebhookAnswer, twimlVerbs } from '../support/twilio.js';
 
 const PUBLIC_URL = 'https://gw.example.com';
@@ -392,6 +393,27 @@ describe('configuration', () => {
       const [gather] = verbs(await side.post('/twilio/voice', newCall()));
       expect(gather!.children[0]!.attributes).toEqual({ voice: 'Polly.Marlene', language: 'de-DE' });
     });
+  });
+
+  it('answers 503 with no TwiML when the meeting cannot be looked up (Twilio then uses its fallback URL), logged once with the CallSid', async () => {
+    const store = new StoreLosingMeetings();
+    const logs = capturedLogger();
+    const failing = memoryApp({ ...SECRETS, PUBLIC_URL }, logs.log, store);
+    await failing.meetings.create({ id: 'unreachable' });
+    await failing.deps.phoneNumbers.assign(MAPPED_NUMBER, 'unreachable');
+    const other = await buildApp(failing.deps);
+    try {
+      store.failing = true;
+      const call = newCall(undefined, MAPPED_NUMBER);
+      const answer = await new TwilioWebhooks(other, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN).post('/twilio/voice', call);
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.text)).toEqual({ error: 'unavailable', message: 'the meeting cannot be looked up right now' });
+      expect(logs.lines().filter((line) => (line.level as number) >= 50)).toEqual([
+        expect.objectContaining({ callSid: call.CallSid, msg: 'meeting lookup failed; the Twilio call cannot be connected' }),
+      ]);
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers 503 while TWILIO_AUTH_TOKEN is not set', async () => {

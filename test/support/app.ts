@@ -32,9 +32,8 @@ export interface MemoryApp {
 }
 
 /** Composed as gateway.ts composes them, over a MemoryStore; `env` as for the gateway. */
-export function memoryApp(env: Record<string, string> = {}, log: Logger = capturedLogger().log): MemoryApp {
+export function memoryApp(env: Record<string, string> = {}, log: Logger = capturedLogger().log, store = new MemoryStore()): MemoryApp {
   const config = testConfig(env);
-  const store = new MemoryStore();
   const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
   const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
   const phoneNumbers = new PhoneNumbers(store, meetings, log);
