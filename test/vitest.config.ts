@@ -5,24 +5,56 @@ import { defineConfig } from 'vitest/config';
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /**
+ * The end-to-end tests: they start the whole gateway (mediasoup workers, SIP against the
+ * drachtio stand-in or server, the bundled page) or drive real clients (baresip,
+ * Chromium). Everything else is the unit project, which `npm run test:unit` runs alone.
+ */
+const END_TO_END_DIR = 'test/e2e/';
+const END_TO_END_FILES = new Set([
+  'test/gateway.test.ts',
+  'test/sip/dial-in.test.ts',
+  'test/harness/baresip.test.ts',
+  'test/web/meeting-page.test.ts',
+]);
+
+const isEndToEnd = (file: string) => file.startsWith(END_TO_END_DIR) || END_TO_END_FILES.has(file);
+
+function testFiles(): string[] {
+  return readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.test.ts'))
+    .map((file) => `test/${file}`)
+    .sort();
+}
+
+/**
  * The test files that talk to drachtio-server through drachtioTarget(): with
  * DRACHTIO_SERVER_BIN set (npm run test:drachtio-server), only these run, each against its
  * own real server.
  */
-function filesTalkingToDrachtio(): string[] {
-  return readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.test.ts'))
-    .map((file) => `test/${file}`)
-    .filter((file) => readFileSync(join(ROOT, file), 'utf8').includes('drachtioTarget('));
-}
+const talksToDrachtio = (file: string) => readFileSync(join(ROOT, file), 'utf8').includes('drachtioTarget(');
+
+const files = process.env.DRACHTIO_SERVER_BIN ? testFiles().filter(talksToDrachtio) : testFiles();
 
 export default defineConfig({
   test: {
     root: ROOT,
-    include: process.env.DRACHTIO_SERVER_BIN ? filesTalkingToDrachtio() : ['test/**/*.test.ts'],
     setupFiles: ['test/setup/mediasoup-worker-bin.ts'],
-    globalSetup: ['test/setup/global.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: files.filter((file) => !isEndToEnd(file)),
+          // The Redis the store contract tests share.
+          globalSetup: ['test/setup/global.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'e2e', include: files.filter(isEndToEnd) },
+      },
+    ],
   },
 });
