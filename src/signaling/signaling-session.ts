@@ -84,7 +84,9 @@ export class SignalingSession {
       const id = request?.id ?? (text === null ? null : requestIdOf(safeJson(text)));
       const error = this.errorBody(err, request?.method);
       this.send({ v: PROTOCOL_VERSION, id, ok: false, error });
-      if (request?.method === 'join' && MEETING_REFUSALS.has(error.code)) this.socket.close(closeCodeFor(error.code), error.message.slice(0, 120));
+      if (request?.method === 'join' && MEETING_REFUSALS.has(error.code)) {
+        this.socket.close(closeCodeFor(error.code), error.message.slice(0, 120));
+      }
     }
   }
 
