@@ -35,26 +35,23 @@ const talksToDrachtio = (file: string) => readFileSync(join(ROOT, file), 'utf8')
 
 const files = process.env.DRACHTIO_SERVER_BIN ? testFiles().filter(talksToDrachtio) : testFiles();
 
+/** What both projects run with (projects do not inherit the root's test options here, see below). */
+const shared = {
+  root: ROOT,
+  setupFiles: ['test/setup/mediasoup-worker-bin.ts'],
+  testTimeout: 20_000,
+  hookTimeout: 30_000,
+};
+
 export default defineConfig({
   test: {
     root: ROOT,
-    setupFiles: ['test/setup/mediasoup-worker-bin.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    // The root's global setup runs once per run and both projects see what it provides;
+    // projects that extended the root would each run it again (one Redis each).
+    globalSetup: ['test/setup/global.ts'],
     projects: [
-      {
-        extends: true,
-        test: {
-          name: 'unit',
-          include: files.filter((file) => !isEndToEnd(file)),
-          // The Redis the store contract tests share.
-          globalSetup: ['test/setup/global.ts'],
-        },
-      },
-      {
-        extends: true,
-        test: { name: 'e2e', include: files.filter(isEndToEnd) },
-      },
+      { test: { ...shared, name: 'unit', include: files.filter((file) => !isEndToEnd(file)) } },
+      { test: { ...shared, name: 'e2e', include: files.filter(isEndToEnd) } },
     ],
   },
 });
