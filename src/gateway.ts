@@ -7,18 +7,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
-import { apiAuthHook } from './http/api-auth.js';
-import { buildHttpApp } from './http/app.js';
-import { healthRoutes } from './http/health-routes.js';
-import { meetingRoutes } from './http/meeting-routes.js';
-import { mixerRoutes } from './http/mixer-routes.js';
-import { phoneNumberRoutes } from './http/phone-number-routes.js';
-import { pageRoutes } from './http/page-routes.js';
+import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
-import { signalingRoutes } from './http/signaling-routes.js';
-import { sipCredentialRoutes } from './http/sip-credential-routes.js';
-import { twilioCallRoutes } from './http/twilio-call-routes.js';
-import { twilioRoutes } from './http/twilio-routes.js';
 import { buildWebAssets } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { MixerClock } from './media/mixer/mixer-clock.js';
@@ -108,28 +98,23 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
     closers.push(() => rm(assetsDir, { recursive: true, force: true }));
     await buildWebAssets(assetsDir);
 
-    const http = await buildHttpApp(log);
-    await http.register(healthRoutes, { readiness });
-    await http.register(
-      async (api) => {
-        api.addHook('onRequest', apiAuthHook(config.apiToken));
-        await api.register(meetingRoutes, { meetings });
-        await api.register(sipCredentialRoutes, { credentials: sipCredentials });
-        await api.register(mixerRoutes, { clock: mixerClock });
-        await api.register(phoneNumberRoutes, { phoneNumbers });
-        await api.register(twilioCallRoutes, { dialIn: twilioDialIn });
+    const http = await buildApp({
+      log,
+      apiToken: config.apiToken,
+      readiness,
+      meetings,
+      sipCredentials,
+      phoneNumbers,
+      mixerClock,
+      twilioDialIn,
+      twilio: {
+        authToken: config.twilioAuthToken,
+        publicUrl: config.publicUrl,
+        voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
-      { prefix: '/api' },
-    );
-    await http.register(twilioRoutes, {
-      dialIn: twilioDialIn,
-      authToken: config.twilioAuthToken,
-      publicUrl: config.publicUrl,
-      voice: { voice: config.twilioVoice, language: config.twilioLanguage },
-      log: log.child({ component: 'twilio' }),
+      signaling: { rooms, webRtcListen },
+      webAssetsDir: assetsDir,
     });
-    await http.register(signalingRoutes, { meetings, rooms, webRtcListen, log });
-    await http.register(pageRoutes, { assetsDir, meetingState: (id) => meetings.state(id) });
     closers.push(() => http.close());
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');

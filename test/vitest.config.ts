@@ -5,24 +5,53 @@ import { defineConfig } from 'vitest/config';
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /**
+ * The end-to-end tests: they start the whole gateway (mediasoup workers, SIP against the
+ * drachtio stand-in or server, the bundled page) or drive real clients (baresip,
+ * Chromium). Everything else is the unit project, which `npm run test:unit` runs alone.
+ */
+const END_TO_END_DIR = 'test/e2e/';
+const END_TO_END_FILES = new Set([
+  'test/gateway.test.ts',
+  'test/sip/dial-in.test.ts',
+  'test/harness/baresip.test.ts',
+  'test/web/meeting-page.test.ts',
+]);
+
+const isEndToEnd = (file: string) => file.startsWith(END_TO_END_DIR) || END_TO_END_FILES.has(file);
+
+function testFiles(): string[] {
+  return readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
+    .filter((file) => file.endsWith('.test.ts'))
+    .map((file) => `test/${file}`)
+    .sort();
+}
+
+/**
  * The test files that talk to drachtio-server through drachtioTarget(): with
  * DRACHTIO_SERVER_BIN set (npm run test:drachtio-server), only these run, each against its
  * own real server.
  */
-function filesTalkingToDrachtio(): string[] {
-  return readdirSync(join(ROOT, 'test'), { recursive: true, encoding: 'utf8' })
-    .filter((file) => file.endsWith('.test.ts'))
-    .map((file) => `test/${file}`)
-    .filter((file) => readFileSync(join(ROOT, file), 'utf8').includes('drachtioTarget('));
-}
+const talksToDrachtio = (file: string) => readFileSync(join(ROOT, file), 'utf8').includes('drachtioTarget(');
+
+const files = process.env.DRACHTIO_SERVER_BIN ? testFiles().filter(talksToDrachtio) : testFiles();
+
+/** What both projects run with (projects do not inherit the root's test options here, see below). */
+const shared = {
+  root: ROOT,
+  setupFiles: ['test/setup/mediasoup-worker-bin.ts'],
+  testTimeout: 20_000,
+  hookTimeout: 30_000,
+};
 
 export default defineConfig({
   test: {
     root: ROOT,
-    include: process.env.DRACHTIO_SERVER_BIN ? filesTalkingToDrachtio() : ['test/**/*.test.ts'],
-    setupFiles: ['test/setup/mediasoup-worker-bin.ts'],
+    // The root's global setup runs once per run and both projects see what it provides;
+    // projects that extended the root would each run it again (one Redis each).
     globalSetup: ['test/setup/global.ts'],
-    testTimeout: 20_000,
-    hookTimeout: 30_000,
+    projects: [
+      { test: { ...shared, name: 'unit', include: files.filter((file) => !isEndToEnd(file)) } },
+      { test: { ...shared, name: 'e2e', include: files.filter(isEndToEnd) } },
+    ],
   },
 });

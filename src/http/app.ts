@@ -1,13 +1,75 @@
 /**
- * The Fastify instance every route plugin is registered on, built the same way by the
- * gateway and by the tests. It owns only what all routes share: logging, body limits,
- * strict validation and the one mapping of errors to HTTP answers.
+ * The gateway's HTTP side as one Fastify app: buildApp(deps) registers every route plugin
+ * on a base that owns only what all routes share (logging, body limits, strict
+ * validation, the one mapping of errors to HTTP answers). gateway.ts builds it from the
+ * running components; route tests build it from in-memory ones and inject() into it.
  */
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { MixerClock } from '../media/mixer/mixer-clock.js';
+import type { MeetingService } from '../meetings/meeting-service.js';
+import type { PhoneNumbers } from '../pstn/phone-numbers.js';
+import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
 import { MAX_FRAME_BYTES } from '../signaling/messages.js';
+import type { SignalingDeps } from '../signaling/signaling-session.js';
+import { apiAuthHook } from './api-auth.js';
+import { healthRoutes } from './health-routes.js';
+import { meetingRoutes } from './meeting-routes.js';
+import { mixerRoutes } from './mixer-routes.js';
+import { pageRoutes } from './page-routes.js';
+import { phoneNumberRoutes } from './phone-number-routes.js';
+import type { ReadinessCheck } from './readiness.js';
+import { signalingRoutes } from './signaling-routes.js';
+import { type SipCredentialRoutesOptions, sipCredentialRoutes } from './sip-credential-routes.js';
+import { twilioCallRoutes } from './twilio-call-routes.js';
+import { type TwilioRouteOptions, twilioRoutes } from './twilio-routes.js';
+
+export interface AppDeps {
+  readonly log: Logger;
+  /** Unset: the REST API answers only on loopback. */
+  readonly apiToken: string | undefined;
+  /** What GET /readyz asks. */
+  readonly readiness: readonly ReadinessCheck[];
+  readonly meetings: MeetingService;
+  readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
+  readonly phoneNumbers: PhoneNumbers;
+  readonly mixerClock: MixerClock;
+  readonly twilioDialIn: TwilioDialIn;
+  readonly twilio: Pick<TwilioRouteOptions, 'authToken' | 'publicUrl' | 'voice'>;
+  /** The media side of the signaling WebSocket. */
+  readonly signaling: Pick<SignalingDeps, 'rooms' | 'webRtcListen' | 'heartbeatMs'>;
+  /** Where the built meeting page is (what buildWebAssets writes); read once at registration. */
+  readonly webAssetsDir: string;
+}
+
+/** Every route of the gateway on one app, not yet listening. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { log, meetings } = deps;
+  const app = await buildHttpApp(log);
+  try {
+    await app.register(healthRoutes, { readiness: deps.readiness });
+    await app.register(
+      async (api) => {
+        api.addHook('onRequest', apiAuthHook(deps.apiToken));
+        await api.register(meetingRoutes, { meetings });
+        await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
+        await api.register(mixerRoutes, { clock: deps.mixerClock });
+        await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
+        await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });
+      },
+      { prefix: '/api' },
+    );
+    await app.register(twilioRoutes, { ...deps.twilio, dialIn: deps.twilioDialIn, log: log.child({ component: 'twilio' }) });
+    await app.register(signalingRoutes, { ...deps.signaling, meetings, log });
+    await app.register(pageRoutes, { assetsDir: deps.webAssetsDir, meetingState: (id) => meetings.state(id) });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  return app;
+}
 
 const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
   401: 'unauthorized',
@@ -16,7 +78,7 @@ const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
   415: 'unsupported_media_type',
 };
 
-export async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
+async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines would drown call logs; failures are logged by the error handler.

@@ -3,22 +3,25 @@
  * consumers on them. Closing the member closes its transports; mediasoup cascades to
  * their producers and consumers, and to other members' consumers of those producers.
  */
-import type { types } from 'mediasoup';
+import { errors, type types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { NotificationName, Notifications, ParticipantKind, ParticipantView } from '../signaling/protocol.js';
+import type { MemberKind, MemberView, RoomCloseReason, RoomNotice } from './room-notices.js';
 
 /** How a room reaches a participant: the WebSocket of a browser, the call of a phone. */
 export interface MemberChannel {
-  notify<N extends NotificationName>(name: N, data: Notifications[N]): void;
-  /** The room is done with this participant (meeting ended, media worker lost). */
-  disconnect(reason: string, code: number): void;
+  notify(notice: RoomNotice): void;
+  /**
+   * The room is done with this participant because it closes: `text` says why in words,
+   * `reason` in terms the channel maps to its own (a WebSocket close code).
+   */
+  disconnect(text: string, reason: RoomCloseReason): void;
 }
 
 export interface MemberIdentity {
   readonly id: string;
   readonly displayName: string;
-  readonly kind: ParticipantKind;
+  readonly kind: MemberKind;
 }
 
 /** What a member needs from its room, without a reference back to the whole room. */
@@ -30,7 +33,7 @@ export interface MemberRoomHooks {
 export class RoomMember {
   readonly id: string;
   readonly displayName: string;
-  readonly kind: ParticipantKind;
+  readonly kind: MemberKind;
   readonly joinedAt = Date.now();
   muted = false;
   speaking = false;
@@ -54,7 +57,7 @@ export class RoomMember {
     this.kind = identity.kind;
   }
 
-  view(): ParticipantView {
+  view(): MemberView {
     return { id: this.id, displayName: this.displayName, kind: this.kind, muted: this.muted, speaking: this.speaking };
   }
 
@@ -93,11 +96,13 @@ export class RoomMember {
   }
 
   async connectTransport(transportId: string, dtlsParameters: types.DtlsParameters): Promise<void> {
-    await this.transport(transportId).connect({ dtlsParameters });
+    const transport = this.transport(transportId);
+    await judgedByMediasoup('dtlsParameters', () => transport.connect({ dtlsParameters }));
   }
 
   async produce(transportId: string, rtpParameters: types.RtpParameters): Promise<types.Producer> {
-    const producer = await this.transport(transportId).produce({ kind: 'audio', rtpParameters, paused: this.muted });
+    const transport = this.transport(transportId);
+    const producer = await judgedByMediasoup('rtpParameters', () => transport.produce({ kind: 'audio', rtpParameters, paused: this.muted }));
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
     this.hooks.producerOpened(this, producer);
@@ -107,14 +112,15 @@ export class RoomMember {
   /** A paused consumer of another member's producer; the client resumes it when ready. */
   async consume(transportId: string, producerId: string): Promise<types.Consumer> {
     const transport = this.transport(transportId);
-    if (!this.rtpCapabilities || !this.router.canConsume({ producerId, rtpCapabilities: this.rtpCapabilities })) {
+    const { rtpCapabilities } = this;
+    if (!rtpCapabilities || !this.router.canConsume({ producerId, rtpCapabilities })) {
       throw new GatewayError('not_acceptable', `cannot consume producer "${producerId}" with the capabilities given at join`);
     }
-    const consumer = await transport.consume({ producerId, rtpCapabilities: this.rtpCapabilities, paused: true });
+    const consumer = await judgedByMediasoup('rtpCapabilities', () => transport.consume({ producerId, rtpCapabilities, paused: true }));
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
     consumer.once('producerclose', () => {
-      if (!this.closed) this.channel.notify('consumerClosed', { consumerId: consumer.id });
+      if (!this.closed) this.channel.notify({ kind: 'consumer-closed', consumerId: consumer.id });
     });
     return consumer;
   }
@@ -149,5 +155,21 @@ export class RoomMember {
 
   private assertOpen(): void {
     if (this.closed) throw new GatewayError('gone', 'participant has left');
+  }
+}
+
+/**
+ * Runs a mediasoup call on parameters the participant sent. mediasoup validates them in
+ * depth and rejects what is wrong with a TypeError or UnsupportedError: here, and only
+ * here, those mean a bad request, not a bug of ours.
+ */
+async function judgedByMediasoup<T>(parameters: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof TypeError || err instanceof errors.UnsupportedError) {
+      throw new GatewayError('bad_request', `invalid ${parameters}: ${err.message}`);
+    }
+    throw err;
   }
 }

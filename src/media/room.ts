@@ -8,25 +8,23 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CloseCode, type NotificationName, type Notifications, type ParticipantView, type ProducerView } from '../signaling/protocol.js';
 import { ROUTER_CODECS } from './codecs/router-codecs.js';
 import { MeetingMixer, type MixerOptions } from './mixer/meeting-mixer.js';
 import type { LegSpec, MixerLeg } from './mixer/mixer-leg.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
+import type { MemberView, ProducerOwnership, RoomCloseReason, RoomNotice } from './room-notices.js';
 
 export interface RoomOptions {
   readonly maxParticipants: number;
   readonly mixer: MixerOptions;
 }
 
-/** Why a room closes, and what its participants are told. */
-export type RoomCloseReason = 'meeting-ended' | 'media-lost' | 'idle' | 'shutdown';
-
-const CLOSE_NOTICE: Record<RoomCloseReason, { code: number; text: string }> = {
-  'meeting-ended': { code: CloseCode.gone, text: 'meeting ended' },
-  'media-lost': { code: CloseCode.serverError, text: 'media server lost; please rejoin' },
-  idle: { code: CloseCode.normal, text: 'meeting idle' },
-  shutdown: { code: CloseCode.goingAway, text: 'gateway shutting down' },
+/** What the participants of a closing room are told, in words. */
+const CLOSE_TEXT: Record<RoomCloseReason, string> = {
+  'meeting-ended': 'meeting ended',
+  'media-lost': 'media server lost; please rejoin',
+  idle: 'meeting idle',
+  shutdown: 'gateway shutting down',
 };
 
 /** A producer in the room and the member it belongs to. */
@@ -107,13 +105,13 @@ export class Room extends EventEmitter<RoomEvents> {
       {
         producerOpened: (owner, producer) => this.producerOpened(owner, producer),
         stateChanged: (changed) => {
-          this.broadcast('participantUpdated', { participant: changed.view() });
+          this.broadcast({ kind: 'member-changed', member: changed.view() });
           this.emit('memberChanged', changed);
         },
       },
       this.log,
     );
-    this.broadcast('participantJoined', { participant: member.view() });
+    this.broadcast({ kind: 'member-joined', member: member.view() });
     this.members.set(member.id, member);
     this.log.info({ participantId: member.id, kind: member.kind }, 'participant joined');
     this.emit('memberAdded', member);
@@ -126,20 +124,20 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!member) return;
     this.members.delete(id);
     member.close();
-    this.broadcast('participantLeft', { participantId: id });
-    if (this.speakers.delete(id)) this.broadcast('speakers', { participantIds: [...this.speakers] });
+    this.broadcast({ kind: 'member-left', memberId: id });
+    if (this.speakers.delete(id)) this.broadcast({ kind: 'speakers-changed', memberIds: [...this.speakers] });
     this.log.info({ participantId: id, reason }, 'participant left');
     this.emit('memberRemoved', member);
     if (this.members.size === 0) this.emit('empty');
   }
 
-  views(): ParticipantView[] {
+  views(): MemberView[] {
     return [...this.members.values()].map((m) => m.view());
   }
 
   /** Every producer in the room except those of `exceptMemberId`. */
-  producers(exceptMemberId?: string): ProducerView[] {
-    return this.producerEntries(exceptMemberId).map(({ producer, owner }) => ({ producerId: producer.id, participantId: owner.id }));
+  producers(exceptMemberId?: string): ProducerOwnership[] {
+    return this.producerEntries(exceptMemberId).map(({ producer, owner }) => ({ producerId: producer.id, memberId: owner.id }));
   }
 
   /** The same, with the mediasoup producers themselves, oldest first. */
@@ -174,11 +172,10 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: RoomCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    const notice = CLOSE_NOTICE[reason];
+    const text = CLOSE_TEXT[reason];
     for (const member of [...this.members.values()]) {
-      if (reason === 'meeting-ended') member.channel.notify('meetingEnded', { reason: notice.text });
-      member.channel.disconnect(notice.text, notice.code);
-      this.remove(member.id, notice.text);
+      member.channel.disconnect(text, reason);
+      this.remove(member.id, text);
     }
     this.router.close();
     this.log.info({ reason }, 'room closed');
@@ -192,7 +189,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
     });
     this.mix?.mixer.then((mixer) => this.mixTalker(mixer, producer, owner.id)).catch(() => undefined);
-    this.broadcast('producerAdded', { producerId: producer.id, participantId: owner.id }, owner.id);
+    this.broadcast({ kind: 'producer-opened', producer: { producerId: producer.id, memberId: owner.id } }, owner.id);
   }
 
   private async openMixer(): Promise<MeetingMixer> {
@@ -226,12 +223,12 @@ export class Room extends EventEmitter<RoomEvents> {
     if (next.size === this.speakers.size && [...next].every((id) => this.speakers.has(id))) return;
     this.speakers = next;
     for (const member of this.members.values()) member.speaking = next.has(member.id);
-    this.broadcast('speakers', { participantIds: [...next] });
+    this.broadcast({ kind: 'speakers-changed', memberIds: [...next] });
   }
 
-  private broadcast<N extends NotificationName>(name: N, data: Notifications[N], exceptMemberId?: string): void {
+  private broadcast(notice: RoomNotice, exceptMemberId?: string): void {
     for (const member of this.members.values()) {
-      if (member.id !== exceptMemberId) member.channel.notify(name, data);
+      if (member.id !== exceptMemberId) member.channel.notify(notice);
     }
   }
 }

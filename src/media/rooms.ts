@@ -4,7 +4,8 @@
  * meeting ends. Membership is mirrored into the store so every node (and the API) sees it.
  */
 import type { Logger } from '../logger.js';
-import { Room, type RoomCloseReason, type RoomOptions } from './room.js';
+import type { RoomCloseReason } from './room-notices.js';
+import { Room, type RoomOptions } from './room.js';
 import type { RoomMember } from './room-member.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { GatewayStore, Participant } from '../store/store.js';

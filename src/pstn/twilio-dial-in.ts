@@ -6,6 +6,7 @@
  * call is recorded for GET /api/twilio/calls.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
@@ -59,7 +60,7 @@ export class TwilioDialIn {
     await this.record(call, { from: call.from, to: call.to });
     if (await this.deps.lockout.isLockedOut(call.from)) return this.end(call, 'locked-out');
     const meetingId = await this.deps.phoneNumbers.meetingIdFor(call.to);
-    if (meetingId !== undefined) return this.enter(call, await this.deps.meetings.get(meetingId).catch(() => undefined));
+    if (meetingId !== undefined) return this.enter(call, await this.meeting(call, meetingId));
     if (!this.options.ivr) return this.end(call, 'not-connected');
     return { kind: 'ask', question: { kind: 'meeting-id' }, wrongEntries: 0 };
   }
@@ -73,7 +74,7 @@ export class TwilioDialIn {
   }
 
   async pinEntered(call: TwilioCall, meetingId: string, digits: string, wrongEntries: number): Promise<TwilioStep> {
-    const meeting = await this.deps.meetings.get(meetingId).catch(() => undefined);
+    const meeting = await this.meeting(call, meetingId);
     if (!meeting || meeting.endedAt !== undefined) return this.end(call, 'meeting-ended', meetingId);
     if (meeting.pin === undefined || !sameDigits(meeting.pin, digits)) return this.wrongEntry(call, { kind: 'pin', meetingId }, wrongEntries);
     return this.dial(call, meeting);
@@ -88,6 +89,21 @@ export class TwilioDialIn {
   /** Newest first. */
   recentCalls(limit: number): Promise<TwilioCallRecord[]> {
     return this.deps.store.listTwilioCalls(limit);
+  }
+
+  /**
+   * The meeting, or undefined when it does not exist: the caller is told so. Any other
+   * failure (the store unreachable, a bug) must not pass for a missing meeting: it is
+   * logged here with the call, and the webhook answers 503 so Twilio falls back.
+   */
+  private async meeting(call: TwilioCall, meetingId: string): Promise<Meeting | undefined> {
+    try {
+      return await this.deps.meetings.get(meetingId);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === 'not_found') return undefined;
+      this.deps.log.error({ callSid: call.callSid, meetingId, err }, 'meeting lookup failed; the Twilio call cannot be connected');
+      throw new GatewayError('unavailable', 'the meeting cannot be looked up right now');
+    }
   }
 
   private async enter(call: TwilioCall, meeting: Meeting | undefined): Promise<TwilioStep> {

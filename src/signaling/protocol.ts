@@ -114,6 +114,8 @@ export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
   badRequest: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
   notFound: 4404,
   full: 4409,
   gone: 4410,

@@ -4,7 +4,6 @@
  * close, a vanished browser, the meeting ending) the member leaves the room once.
  */
 import { randomUUID } from 'node:crypto';
-import { errors } from 'mediasoup';
 import type { WebSocket } from 'ws';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -12,32 +11,28 @@ import type { Room } from '../media/room.js';
 import type { MemberChannel, RoomMember } from '../media/room-member.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { Rooms } from '../media/rooms.js';
+import { closeCodeFor, type SignalingErrorCode } from './close-codes.js';
 import { parseRequest, requestIdOf } from './messages.js';
-import {
-  CloseCode,
-  type ErrorBody,
-  type Methods,
-  type MethodName,
-  type NotificationName,
-  type Notifications,
-  PROTOCOL_VERSION,
-  type Request,
-} from './protocol.js';
+import { CloseCode, type Methods, type MethodName, PROTOCOL_VERSION, type Request } from './protocol.js';
+import { notification, notificationFor, producerView } from './room-notifications.js';
 
 export interface SignalingDeps {
   readonly meetings: MeetingService;
-  readonly rooms: Rooms;
+  readonly rooms: Pick<Rooms, 'room'>;
   readonly webRtcListen: { ip: string; announcedIp: string };
   readonly log: Logger;
   /** How often the socket is pinged; a socket that misses a pong is dropped. */
   readonly heartbeatMs?: number;
 }
 
-const MEETING_REFUSAL_CLOSE_CODES: Partial<Record<string, number>> = {
-  not_found: CloseCode.notFound,
-  gone: CloseCode.gone,
-  busy: CloseCode.full,
-};
+/** A join the meeting itself refuses (unknown, ended, full) ends the socket too. */
+const MEETING_REFUSALS: ReadonlySet<SignalingErrorCode> = new Set(['not_found', 'gone', 'busy']);
+
+/** An error reply's body. Unexpected failures reach the client only as 'internal'. */
+interface SignalingError {
+  readonly code: SignalingErrorCode;
+  readonly message: string;
+}
 
 export class SignalingSession {
   private member: RoomMember | undefined;
@@ -89,9 +84,9 @@ export class SignalingSession {
       const id = request?.id ?? (text === null ? null : requestIdOf(safeJson(text)));
       const error = this.errorBody(err, request?.method);
       this.send({ v: PROTOCOL_VERSION, id, ok: false, error });
-      // A join the meeting itself refuses (unknown, ended, full) ends the socket too.
-      const closeCode = request?.method === 'join' ? MEETING_REFUSAL_CLOSE_CODES[error.code] : undefined;
-      if (closeCode !== undefined) this.socket.close(closeCode, error.message.slice(0, 120));
+      if (request?.method === 'join' && MEETING_REFUSALS.has(error.code)) {
+        this.socket.close(closeCodeFor(error.code), error.message.slice(0, 120));
+      }
     }
   }
 
@@ -129,7 +124,7 @@ export class SignalingSession {
         const owner = this.room?.producers(member.id).find((p) => p.producerId === producerId);
         if (!owner) throw new GatewayError('not_found', `no producer "${producerId}" in the meeting`);
         const consumer = await member.consume(transportId, producerId);
-        return { consumerId: consumer.id, producerId, participantId: owner.participantId, kind: 'audio', rtpParameters: consumer.rtpParameters };
+        return { consumerId: consumer.id, producerId, participantId: owner.memberId, kind: 'audio', rtpParameters: consumer.rtpParameters };
       }
       case 'resume':
         await this.joined().resume((data as Methods['resume']['request']).consumerId);
@@ -156,16 +151,21 @@ export class SignalingSession {
     this.member = member;
     this.room = room;
     this.log.info({ participantId: member.id }, 'browser joined');
-    return { participantId: member.id, meetingTitle: meeting.title, participants: room.views(), producers: room.producers(member.id) };
+    return {
+      participantId: member.id,
+      meetingTitle: meeting.title,
+      participants: room.views(),
+      producers: room.producers(member.id).map(producerView),
+    };
   }
 
   private channel(): MemberChannel {
     return {
-      notify: <N extends NotificationName>(notification: N, data: Notifications[N]) =>
-        this.send({ v: PROTOCOL_VERSION, notification, data }),
-      disconnect: (reason, code) => {
+      notify: (notice) => this.send(notificationFor(notice)),
+      disconnect: (text, reason) => {
         this.member = undefined;
-        this.socket.close(code, reason);
+        if (reason === 'meeting-ended') this.send(notification('meetingEnded', { reason: text }));
+        this.socket.close(closeCodeFor(reason), text);
       },
     };
   }
@@ -178,7 +178,7 @@ export class SignalingSession {
   private refuse(err: unknown): void {
     const body = this.errorBody(err);
     this.log.info({ reason: body.message }, 'signaling refused');
-    this.socket.close(MEETING_REFUSAL_CLOSE_CODES[body.code] ?? CloseCode.serverError, body.message.slice(0, 120));
+    this.socket.close(closeCodeFor(body.code), body.message.slice(0, 120));
   }
 
   private leaveRoom(reason: string): void {
@@ -196,11 +196,13 @@ export class SignalingSession {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(JSON.stringify(message));
   }
 
-  /** Maps a failure to the error reply, once, at this boundary. */
-  private errorBody(err: unknown, method?: MethodName): ErrorBody {
+  /**
+   * Maps a failure to the error reply, once, at this boundary. What the client got wrong
+   * is a GatewayError by now (messages.ts, and the media layer for what mediasoup
+   * refuses); anything else is a bug of ours: logged with its stack, hidden from the client.
+   */
+  private errorBody(err: unknown, method?: MethodName): SignalingError {
     if (err instanceof GatewayError) return { code: err.code, message: err.message };
-    // mediasoup rejects bad media parameters with these; the client sent something wrong.
-    if (err instanceof TypeError || err instanceof errors.UnsupportedError) return { code: 'bad_request', message: err.message };
     this.log.error({ err, method, participantId: this.member?.id }, 'signaling request failed');
     return { code: 'internal', message: 'internal error' };
   }

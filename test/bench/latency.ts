@@ -33,7 +33,7 @@ import { type Gateway, startGateway } from '../../src/gateway.js';
 import { g711Decode } from '../../src/media/codecs/g711.js';
 import { readRtp } from '../../src/media/rtp-packet.js';
 import { createLogger } from '../../src/logger.js';
-import { testConfig } from '../support/gateway.js';
+import { testConfig } from '../support/test-config.js';
 import { pcmuTone } from '../support/rtp.js';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { until } from '../support/until.js';

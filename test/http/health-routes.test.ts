@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildHttpApp } from '../../src/http/app.js';
-import { healthRoutes } from '../../src/http/health-routes.js';
+import { buildApp } from '../../src/http/app.js';
 import type { ReadinessCheck } from '../../src/http/readiness.js';
-import { capturedLogger } from '../support/log-capture.js';
+import { memoryApp } from '../support/app.js';
 
 let app: FastifyInstance | undefined;
 
-async function serve(readiness: ReadinessCheck[]): Promise<string> {
-  app = await buildHttpApp(capturedLogger().log);
-  await app.register(healthRoutes, { readiness });
-  return app.listen({ host: '127.0.0.1', port: 0 });
+async function serve(readiness: ReadinessCheck[]) {
+  app = await buildApp({ ...memoryApp().deps, readiness });
+  const served = app;
+  return async (url: string) => {
+    const response = await served.inject({ method: 'GET', url });
+    return { status: response.statusCode, json: () => response.json() };
+  };
 }
 
 afterEach(async () => {
@@ -20,52 +22,52 @@ afterEach(async () => {
 
 describe('GET /healthz', () => {
   it('answers 200 while the process is up, even when a component is down', async () => {
-    const url = await serve([{ name: 'sip', check: () => 'not connected' }]);
-    const response = await fetch(`${url}/healthz`);
+    const get = await serve([{ name: 'sip', check: () => 'not connected' }]);
+    const response = await get('/healthz');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(response.json()).toEqual({ status: 'ok' });
   });
 });
 
 describe('GET /readyz', () => {
   it('answers 200 when every component is ready', async () => {
-    const url = await serve([
+    const get = await serve([
       { name: 'store', check: async () => undefined },
       { name: 'mediasoup', check: () => undefined },
     ]);
-    const response = await fetch(`${url}/readyz`);
+    const response = await get('/readyz');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ready', checks: { store: 'ok', mediasoup: 'ok' } });
+    expect(response.json()).toEqual({ status: 'ready', checks: { store: 'ok', mediasoup: 'ok' } });
   });
 
   it('answers 503 naming each component that is down and why', async () => {
-    const url = await serve([
+    const get = await serve([
       { name: 'store', check: async () => { throw new Error('connect ECONNREFUSED 127.0.0.1:6379'); } },
       { name: 'mediasoup', check: () => '1 of 2 mediasoup workers running' },
       { name: 'sip', check: () => undefined },
     ]);
-    const response = await fetch(`${url}/readyz`);
+    const response = await get('/readyz');
     expect(response.status).toBe(503);
-    const body = (await response.json()) as { status: string; down: string[] };
+    const body = response.json() as { status: string; down: string[] };
     expect(body.status).toBe('not ready');
     expect(body.down).toEqual(['store: connect ECONNREFUSED 127.0.0.1:6379', 'mediasoup: 1 of 2 mediasoup workers running']);
   });
 
   it('does not wait forever on a component that hangs', async () => {
-    const url = await serve([{ name: 'store', check: () => new Promise<undefined>(() => {}) }]);
+    const get = await serve([{ name: 'store', check: () => new Promise<undefined>(() => {}) }]);
     const started = Date.now();
-    const response = await fetch(`${url}/readyz`);
+    const response = await get('/readyz');
     expect(response.status).toBe(503);
-    expect(((await response.json()) as { down: string[] }).down).toEqual(['store: store check did not finish within 2000 ms']);
+    expect((response.json() as { down: string[] }).down).toEqual(['store: store check did not finish within 2000 ms']);
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 
 describe('unknown routes', () => {
   it('answer 404 with a message naming the route', async () => {
-    const url = await serve([]);
-    const response = await fetch(`${url}/nope?x=1`);
+    const get = await serve([]);
+    const response = await get('/nope?x=1');
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ error: 'not_found', message: 'no route for GET /nope' });
+    expect(response.json()).toEqual({ error: 'not_found', message: 'no route for GET /nope' });
   });
 });

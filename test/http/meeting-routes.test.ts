@@ -1,29 +1,20 @@
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
+import { buildApp } from '../../src/http/app.js';
+import { apiClient, memoryApp } from '../support/app.js';
 
 const TOKEN = 'test-api-token-0123456789';
-let gateway: Gateway;
-let api: (path: string, init?: RequestInit & { json?: unknown; token?: string | null }) => Promise<{ status: number; body: any; headers: Headers }>;
+const { store, deps } = memoryApp({ API_TOKEN: TOKEN, PUBLIC_URL: 'https://meet.example.com', SIP_DOMAIN: 'sip.example.com' });
+let app: FastifyInstance;
+let api: ReturnType<typeof apiClient>;
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ API_TOKEN: TOKEN, PUBLIC_URL: 'https://meet.example.com', SIP_DOMAIN: 'sip.example.com' });
-  api = async (path, init = {}) => {
-    const headers: Record<string, string> = {};
-    if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
-    if (init.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-      ...init,
-      headers: { ...headers, ...(init.headers as Record<string, string>) },
-      body: init.json === undefined ? init.body : JSON.stringify(init.json),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-  };
+  app = await buildApp(deps);
+  api = apiClient(app, TOKEN);
 });
 
 afterAll(async () => {
-  await gateway.close();
+  await app.close();
 });
 
 describe('POST /api/meetings', () => {
@@ -90,7 +81,7 @@ describe('GET /api/meetings', () => {
     expect(list.status).toBe(200);
     expect(list.body.meetings.map((m: { id: string }) => m.id)).toContain('listed-1');
 
-    await gateway.store.putParticipant({ id: 'p-1', meetingId: 'listed-1', displayName: 'Ada', kind: 'phone', muted: true, nodeId: 'n', joinedAt: 0 });
+    await store.putParticipant({ id: 'p-1', meetingId: 'listed-1', displayName: 'Ada', kind: 'phone', muted: true, nodeId: 'n', joinedAt: 0 });
     const one = await api('/meetings/listed-1');
     expect(one.status).toBe(200);
     expect(one.body).toMatchObject({ id: 'listed-1', title: 'Listed' });
@@ -132,33 +123,35 @@ describe('API authentication', () => {
   });
 
   it('leaves health endpoints open', async () => {
-    expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 });
 
 describe('API without API_TOKEN', () => {
-  let open: Gateway;
+  let open: FastifyInstance;
+  let openApi: ReturnType<typeof apiClient>;
   beforeAll(async () => {
-    open = await startTestGateway();
+    open = await buildApp(memoryApp().deps);
+    openApi = apiClient(open);
   });
   afterAll(async () => {
     await open.close();
   });
 
   it('answers on loopback without a token', async () => {
-    const response = await fetch(`${open.httpUrl}/api/meetings`);
-    expect(response.status).toBe(200);
+    expect((await openApi('/meetings', { remoteAddress: '127.0.0.1' })).status).toBe(200);
   });
 
   it('refuses clients that are not on loopback with 403 and says why', async () => {
-    const response = await open.http.inject({ method: 'GET', url: '/api/meetings', remoteAddress: '198.51.100.20' });
-    expect(response.statusCode).toBe(403);
-    expect(response.json()).toEqual({ error: 'forbidden', message: 'API_TOKEN is not set, so the API answers only on loopback' });
+    expect(await openApi('/meetings', { remoteAddress: '198.51.100.20' })).toMatchObject({
+      status: 403,
+      body: { error: 'forbidden', message: 'API_TOKEN is not set, so the API answers only on loopback' },
+    });
   });
 
   it('treats IPv6 loopback and IPv4-mapped loopback as loopback', async () => {
     for (const remoteAddress of ['::1', '::ffff:127.0.0.1']) {
-      expect((await open.http.inject({ method: 'GET', url: '/api/meetings', remoteAddress })).statusCode).toBe(200);
+      expect((await openApi('/meetings', { remoteAddress })).status).toBe(200);
     }
   });
 });

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildHttpApp } from '../../src/http/app.js';
-import { mixerRoutes } from '../../src/http/mixer-routes.js';
+import { buildApp } from '../../src/http/app.js';
 import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
-import { capturedLogger } from '../support/log-capture.js';
+import { memoryApp } from '../support/app.js';
 import { VirtualTime } from '../support/virtual-time.js';
 
 let app: FastifyInstance | undefined;
@@ -21,13 +20,11 @@ describe('GET /api/mixer', () => {
     let ticks = 0;
     clock.join({ tick: () => ticks++ });
     time.advance(20 * 1000 + 10);
-    app = await buildHttpApp(capturedLogger().log);
-    await app.register(mixerRoutes, { clock, prefix: '/api' });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    app = await buildApp({ ...memoryApp().deps, mixerClock: clock });
 
-    const response = await fetch(`${url}/api/mixer`);
-    expect(response.status).toBe(200);
-    const stats = await response.json();
+    const response = await app.inject({ method: 'GET', url: '/api/mixer' });
+    expect(response.statusCode).toBe(200);
+    const stats = response.json();
     expect(stats).toEqual({ mixers: 1, ticks: 500, latenessP50Ms: 1, latenessP99Ms: 9, latenessMaxMs: 9 });
     expect(ticks).toBe(1000);
   });

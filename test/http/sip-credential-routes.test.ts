@@ -1,67 +1,35 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiAuthHook } from '../../src/http/api-auth.js';
-import { buildHttpApp } from '../../src/http/app.js';
-import { type SipCredentialRoutesOptions, sipCredentialRoutes } from '../../src/http/sip-credential-routes.js';
-import { MeetingService } from '../../src/meetings/meeting-service.js';
+import { buildApp } from '../../src/http/app.js';
+import type { SipCredentialRoutesOptions } from '../../src/http/sip-credential-routes.js';
 import { parseAuthorization } from '../../src/sip/digest/authorization-header.js';
 import { hashCredential } from '../../src/credentials/digest-hash.js';
 import { DigestVerifier } from '../../src/sip/digest/digest-verifier.js';
 import { MemoryNonceCountStore } from '../../src/sip/digest/nonce-count-store.js';
 import { NonceIssuer } from '../../src/sip/digest/nonce-issuer.js';
-import { SipCredentials } from '../../src/credentials/sip-credentials.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import type { SipCredential } from '../../src/store/store.js';
+import { apiClient, memoryApp } from '../support/app.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { digestReply } from '../sip/digest/digest-client.js';
 
 const TOKEN = 'test-api-token-0123456789';
 const SIP_DOMAIN = 'sip.example.com';
 
-interface ApiAnswer {
-  status: number;
-  text: string;
-  // Response bodies are whatever the server sent; each test asserts on their shape.
-  body: any;
-  headers: Headers;
-}
-
 const apps: FastifyInstance[] = [];
+const capture = capturedLogger();
+const { store, meetings, sipCredentials: credentials, deps } = memoryApp({ API_TOKEN: TOKEN, SIP_DOMAIN }, capture.log);
 
-/** The routes as gateway.ts mounts them: under /api, behind the bearer-token hook. */
-async function serve(credentials: SipCredentialRoutesOptions['credentials'], log = capturedLogger().log) {
-  const app = await buildHttpApp(log);
-  await app.register(
-    async (api) => {
-      api.addHook('onRequest', apiAuthHook(TOKEN));
-      await api.register(sipCredentialRoutes, { credentials });
-    },
-    { prefix: '/api' },
-  );
+/** The routes as the gateway mounts them (under /api, behind the bearer-token hook), over `credentials`. */
+async function serve(sipCredentials: SipCredentialRoutesOptions['credentials']) {
+  const app = await buildApp({ ...deps, sipCredentials });
   apps.push(app);
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  return async (path: string, init: RequestInit & { json?: unknown; token?: string | null } = {}): Promise<ApiAnswer> => {
-    const headers: Record<string, string> = {};
-    if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TOKEN}`;
-    if (init.json !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${url}/api${path}`, {
-      ...init,
-      headers: { ...headers, ...(init.headers as Record<string, string>) },
-      body: init.json === undefined ? init.body : JSON.stringify(init.json),
-    });
-    const text = await response.text();
-    return { status: response.status, text, body: text ? JSON.parse(text) : undefined, headers: response.headers };
-  };
+  return apiClient(app, TOKEN);
 }
 
-const capture = capturedLogger();
-const store = new MemoryStore();
-const meetings = new MeetingService(store, { sipDomain: SIP_DOMAIN, publicUrl: 'https://meet.example.com' }, capture.log);
-const credentials = new SipCredentials(store, meetings, { sipDomain: SIP_DOMAIN }, capture.log);
 let api: Awaited<ReturnType<typeof serve>>;
 
 beforeAll(async () => {
-  api = await serve(credentials, capture.log);
+  api = await serve(credentials);
   await meetings.create({ id: 'open-room' });
   await meetings.create({ id: 'closed-room' });
   await meetings.end('closed-room');

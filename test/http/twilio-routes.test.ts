@@ -1,13 +1,15 @@
 /**
- * Twilio's voice webhook against a real gateway over HTTP: every request signed (or not)
- * the way Twilio signs, every answer parsed as TwiML and checked by its structure.
+ * Twilio's voice webhook against the gateway's app: every request signed (or not) the
+ * way Twilio signs, every answer parsed as TwiML and checked by its structure.
  */
+import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
 import { TWILIO_CREDENTIAL_TTL_MS } from '../../src/credentials/sip-credentials.js';
-import { startTestGateway } from '../support/gateway.js';
+import { buildApp } from '../../src/http/app.js';
+import { apiClient, type MemoryApp, memoryApp } from '../support/app.js';
 import { capturedLogger } from '../support/log-capture.js';
+import { StoreLosingMeetings } from '../support/store-faults.js';
 import { type TwimlVerb, TwilioWebhooks, type WebhookAnswer, twimlVerbs } from '../support/twilio.js';
 
 const PUBLIC_URL = 'https://gw.example.com';
@@ -21,21 +23,23 @@ const MAPPED_NUMBER = '+14155550100';
 const PIN_NUMBER = '+14155550111';
 const IVR_NUMBER = '+14155550199';
 
-let gateway: Gateway;
+const capture = capturedLogger();
+const services: MemoryApp = memoryApp({ ...SECRETS, PUBLIC_URL, SIP_DOMAIN: 'sip.example.com' }, capture.log);
+let app: FastifyInstance;
 let twilioSide: TwilioWebhooks;
-let capture: ReturnType<typeof capturedLogger>;
+let api: ReturnType<typeof apiClient>;
 let callCounter = 0;
 
 const newCall = (from = '+15005550006', to = IVR_NUMBER) => ({ CallSid: `CA${(++callCounter).toString(16).padStart(32, '0')}`, From: from, To: to, AccountSid: 'AC0' });
 
-async function api(path: string, init: RequestInit & { json?: unknown } = {}) {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${SECRETS.API_TOKEN}`, ...(init.json !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: init.json === undefined ? init.body : JSON.stringify(init.json),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+/** Another app over its own store, configured by `env`; closed when `use` is done. */
+async function withApp(env: Record<string, string>, use: (app: FastifyInstance) => Promise<void>): Promise<void> {
+  const other = await buildApp(memoryApp(env).deps);
+  try {
+    await use(other);
+  } finally {
+    await other.close();
+  }
 }
 
 function verbs(answer: WebhookAnswer): TwimlVerb[] {
@@ -73,17 +77,17 @@ function hungUp(answer: WebhookAnswer): string {
 }
 
 beforeAll(async () => {
-  capture = capturedLogger();
-  gateway = await startTestGateway({ ...SECRETS, PUBLIC_URL, SIP_DOMAIN: 'sip.example.com' }, capture.log);
-  twilioSide = new TwilioWebhooks(gateway.httpUrl, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
-  await gateway.meetings.create({ id: '5550001111' });
-  await gateway.meetings.create({ id: 'board-room', pin: '2468' });
+  app = await buildApp(services.deps);
+  api = apiClient(app, SECRETS.API_TOKEN);
+  twilioSide = new TwilioWebhooks(app, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
+  await services.meetings.create({ id: '5550001111' });
+  await services.meetings.create({ id: 'board-room', pin: '2468' });
   expect((await api(`/phone-numbers/${MAPPED_NUMBER}`, { method: 'PUT', json: { meetingId: '5550001111' } })).status).toBe(201);
   expect((await api(`/phone-numbers/${PIN_NUMBER}`, { method: 'PUT', json: { meetingId: 'board-room' } })).status).toBe(201);
 });
 
 afterAll(async () => {
-  await gateway.close();
+  await app.close();
 });
 
 describe('X-Twilio-Signature', () => {
@@ -120,7 +124,7 @@ describe('X-Twilio-Signature', () => {
   });
 
   it('answers 403 for a signature over another URL (PUBLIC_URL is what Twilio signs)', async () => {
-    const answer = await twilioSide.post('/twilio/voice', newCall(undefined, MAPPED_NUMBER), { signedUrl: `${gateway.httpUrl}/twilio/voice` });
+    const answer = await twilioSide.post('/twilio/voice', newCall(undefined, MAPPED_NUMBER), { signedUrl: 'http://127.0.0.1:8080/twilio/voice' });
     expect(answer.status).toBe(403);
   });
 
@@ -143,7 +147,7 @@ describe('POST /twilio/voice: a called number mapped to a meeting', () => {
     expect(uri).toBe(`sip:5550001111@sip.example.com?X-Webhook-CallSid=${call.CallSid}&X-Caller-Number=%2B15005550006`);
     expect(username).toMatch(/^u[a-z2-7]{10}$/);
     expect(password).toMatch(/^[A-Za-z0-9]{24}$/);
-    const stored = await gateway.sipCredentials.lookup(username);
+    const stored = await services.sipCredentials.lookup(username);
     expect(stored).toMatchObject({ meetingId: '5550001111', twilioCall: { callSid: call.CallSid } });
     expect(stored!.twilioCall!.expiresAt - Date.now()).toBeLessThanOrEqual(TWILIO_CREDENTIAL_TTL_MS);
   });
@@ -167,9 +171,9 @@ describe('POST /twilio/voice: a called number mapped to a meeting', () => {
   });
 
   it('says the meeting has ended and hangs up when it has', async () => {
-    await gateway.meetings.create({ id: 'over-now' });
+    await services.meetings.create({ id: 'over-now' });
     await api('/phone-numbers/+14155550122', { method: 'PUT', json: { meetingId: 'over-now' } });
-    await gateway.meetings.end('over-now');
+    await services.meetings.end('over-now');
     expect(hungUp(await twilioSide.post('/twilio/voice', newCall(undefined, '+14155550122')))).toBe('This meeting has ended. Goodbye.');
   });
 });
@@ -185,7 +189,7 @@ describe('the IVR, as a sequence of signed webhooks', () => {
   });
 
   it("takes a meeting's dial-in code, asks its PIN, re-asks after a wrong PIN and dials after the right one", async () => {
-    const code = (await gateway.meetings.get('board-room')).dialInCode!;
+    const code = (await services.meetings.get('board-room')).dialInCode!;
     const call = newCall('+15005550123');
     const first = gatherAction(await twilioSide.post('/twilio/voice', call));
     const pin = gatherAction(await twilioSide.follow(first.action, { ...call, Digits: code }));
@@ -299,9 +303,9 @@ describe('POST /twilio/status and GET /api/twilio/calls', () => {
     const call = newCall('+15005550404', MAPPED_NUMBER);
     dialed(await twilioSide.post('/twilio/voice', call));
     expect((await twilioSide.post('/twilio/status', { ...call, CallStatus: 'completed', CallDuration: '42' })).status).toBe(204);
-    await gateway.meetings.create({ id: 'ended-early' });
+    await services.meetings.create({ id: 'ended-early' });
     await api('/phone-numbers/+14155550133', { method: 'PUT', json: { meetingId: 'ended-early' } });
-    await gateway.meetings.end('ended-early');
+    await services.meetings.end('ended-early');
     const turnedAway = newCall('+15005550405', '+14155550133');
     hungUp(await twilioSide.post('/twilio/voice', turnedAway));
 
@@ -341,8 +345,8 @@ describe('POST /twilio/status and GET /api/twilio/calls', () => {
 
 describe('/api/phone-numbers', () => {
   it('assigns (201), reassigns (200), lists and releases a number', async () => {
-    await gateway.meetings.create({ id: 'numbers-a' });
-    await gateway.meetings.create({ id: 'numbers-b' });
+    await services.meetings.create({ id: 'numbers-a' });
+    await services.meetings.create({ id: 'numbers-b' });
     expect(await api('/phone-numbers/+4930123456', { method: 'PUT', json: { meetingId: 'numbers-a' } })).toMatchObject({
       status: 201,
       body: { number: '+4930123456', meetingId: 'numbers-a' },
@@ -369,42 +373,54 @@ describe('/api/phone-numbers', () => {
 
   it('refuses an unknown meeting with 404 and an ended one with 410', async () => {
     expect((await api('/phone-numbers/+4930123457', { method: 'PUT', json: { meetingId: 'no-such-meeting' } })).status).toBe(404);
-    await gateway.meetings.create({ id: 'numbers-ended' });
-    await gateway.meetings.end('numbers-ended');
+    await services.meetings.create({ id: 'numbers-ended' });
+    await services.meetings.end('numbers-ended');
     expect((await api('/phone-numbers/+4930123457', { method: 'PUT', json: { meetingId: 'numbers-ended' } })).status).toBe(410);
   });
 });
 
 describe('configuration', () => {
   it('with the IVR off, tells a caller of an unmapped number so and hangs up (never a 500)', async () => {
-    const other = await startTestGateway({ TWILIO_AUTH_TOKEN: SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL, TWILIO_IVR: 'false' });
-    try {
-      const side = new TwilioWebhooks(other.httpUrl, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
+    await withApp({ TWILIO_AUTH_TOKEN: SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL, TWILIO_IVR: 'false' }, async (other) => {
+      const side = new TwilioWebhooks(other, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
       expect(hungUp(await side.post('/twilio/voice', newCall()))).toBe('This number is not connected to a meeting. Goodbye.');
-    } finally {
-      await other.close();
-    }
+    });
   });
 
   it('speaks in the configured voice and language', async () => {
-    const other = await startTestGateway({ TWILIO_AUTH_TOKEN: SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL, TWILIO_VOICE: 'Polly.Marlene', TWILIO_LANGUAGE: 'de-DE' });
-    try {
-      const side = new TwilioWebhooks(other.httpUrl, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
+    await withApp({ TWILIO_AUTH_TOKEN: SECRETS.TWILIO_AUTH_TOKEN, PUBLIC_URL, TWILIO_VOICE: 'Polly.Marlene', TWILIO_LANGUAGE: 'de-DE' }, async (other) => {
+      const side = new TwilioWebhooks(other, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN);
       const [gather] = verbs(await side.post('/twilio/voice', newCall()));
       expect(gather!.children[0]!.attributes).toEqual({ voice: 'Polly.Marlene', language: 'de-DE' });
+    });
+  });
+
+  it('answers 503 with no TwiML when the meeting cannot be looked up (Twilio then uses its fallback URL), logged once with the CallSid', async () => {
+    const store = new StoreLosingMeetings();
+    const logs = capturedLogger();
+    const failing = memoryApp({ ...SECRETS, PUBLIC_URL }, logs.log, store);
+    await failing.meetings.create({ id: 'unreachable' });
+    await failing.deps.phoneNumbers.assign(MAPPED_NUMBER, 'unreachable');
+    const other = await buildApp(failing.deps);
+    try {
+      store.failing = true;
+      const call = newCall(undefined, MAPPED_NUMBER);
+      const answer = await new TwilioWebhooks(other, PUBLIC_URL, SECRETS.TWILIO_AUTH_TOKEN).post('/twilio/voice', call);
+      expect(answer.status).toBe(503);
+      expect(JSON.parse(answer.text)).toEqual({ error: 'unavailable', message: 'the meeting cannot be looked up right now' });
+      expect(logs.lines().filter((line) => (line.level as number) >= 50)).toEqual([
+        expect.objectContaining({ callSid: call.CallSid, msg: 'meeting lookup failed; the Twilio call cannot be connected' }),
+      ]);
     } finally {
       await other.close();
     }
   });
 
   it('answers 503 while TWILIO_AUTH_TOKEN is not set', async () => {
-    const other = await startTestGateway({ PUBLIC_URL });
-    try {
-      const answer = await new TwilioWebhooks(other.httpUrl, PUBLIC_URL, 'anything').post('/twilio/voice', newCall());
+    await withApp({ PUBLIC_URL }, async (other) => {
+      const answer = await new TwilioWebhooks(other, PUBLIC_URL, 'anything').post('/twilio/voice', newCall());
       expect(answer.status).toBe(503);
       expect(JSON.parse(answer.text)).toEqual({ error: 'unavailable', message: 'Twilio webhooks are disabled: TWILIO_AUTH_TOKEN is not set' });
-    } finally {
-      await other.close();
-    }
+    });
   });
 });

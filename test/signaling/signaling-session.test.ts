@@ -1,30 +1,56 @@
+/**
+ * The signaling WebSocket on the gateway's app over real mediasoup workers and rooms, with
+ * a memory store: no SIP, no page build.
+ */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
-import { startTestGateway } from '../support/gateway.js';
+import { buildApp } from '../../src/http/app.js';
+import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { Rooms } from '../../src/media/rooms.js';
+import { WorkerPool } from '../../src/media/worker-pool.js';
+import { memoryApp } from '../support/app.js';
+import { capturedLogger } from '../support/log-capture.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 import { until } from '../support/until.js';
 
-let gateway: Gateway;
+const capture = capturedLogger();
+const services = memoryApp({ MAX_PARTICIPANTS: '3', EMPTY_ROOM_GRACE_SECONDS: '1' }, capture.log);
+const { config, store, meetings } = services;
+let workers: WorkerPool;
+let rooms: Rooms;
+let app: FastifyInstance;
+let url: string;
 const clients: SignalingTestClient[] = [];
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ MAX_PARTICIPANTS: '3', EMPTY_ROOM_GRACE_SECONDS: '1' });
+  workers = await WorkerPool.create({ size: 1, rtcMinPort: config.rtpMinPort, rtcMaxPort: config.rtpMaxPort }, capture.log);
+  rooms = new Rooms(
+    workers,
+    store,
+    { maxParticipants: config.maxParticipants, mixer: { talkers: config.mixerTalkers, clock: new MixerClock() }, emptyGraceMs: config.emptyRoomGraceMs, nodeId: 'test-node' },
+    capture.log,
+  );
+  meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
+  app = await buildApp({ ...services.deps, signaling: { ...services.deps.signaling, rooms } });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
 afterAll(async () => {
-  await gateway.close();
+  await app.close();
+  await rooms.closeAll('shutdown');
+  workers.close();
 });
 
 async function meeting(id: string): Promise<string> {
-  await gateway.meetings.create({ id });
+  await meetings.create({ id });
   return id;
 }
 
 async function connect(meetingId: string): Promise<SignalingTestClient> {
-  const client = await SignalingTestClient.connect(`${gateway.httpUrl.replace('http', 'ws')}/ws/meetings/${meetingId}`);
+  const client = await SignalingTestClient.connect(`${url.replace('http', 'ws')}/ws/meetings/${meetingId}`);
   clients.push(client);
   return client;
 }
@@ -56,7 +82,7 @@ describe('signaling refusals', () => {
 
   it('closes the socket with 4410 for an ended meeting, which cannot be re-joined', async () => {
     await meeting('ended-1');
-    await gateway.meetings.end('ended-1');
+    await meetings.end('ended-1');
     const client = await connect('ended-1');
     expect(await client.closed).toEqual({ code: 4410, reason: 'meeting "ended-1" has ended' });
   });
@@ -112,15 +138,50 @@ describe('malformed and out-of-order messages', () => {
     });
     expect(await client.call('produce', { transportId: transport.transportId, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/nope' }] } } as never)).toMatchObject({
       ok: false,
-      error: { code: 'bad_request' },
+      error: { code: 'bad_request', message: expect.stringMatching(/^invalid rtpParameters: /) },
+    });
+    expect(await client.call('connectTransport', { transportId: transport.transportId, dtlsParameters: { fingerprints: [] } } as never)).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request', message: expect.stringMatching(/^invalid dtlsParameters: /) },
     });
     expect(await client.call('consume', { transportId: transport.transportId, producerId: 'missing' })).toMatchObject({
       error: { code: 'not_found', message: 'no producer "missing" in the meeting' },
     });
     expect(await client.call('resume', { consumerId: 'missing' })).toMatchObject({ error: { code: 'not_found', message: 'no consumer "missing"' } });
     // Nothing leaked: the one transport created is the only one in the router.
-    const room = await gateway.rooms.existing(id);
+    const room = await rooms.existing(id);
     expect((await room!.router.dump()).transportIds).toEqual([transport.transportId]);
+  });
+});
+
+describe('failures', () => {
+  it('answers what the client got wrong with bad_request and logs no error', async () => {
+    const id = await meeting('client-fault-1');
+    const { client } = await joined(id, 'Careless');
+    const transport = await client.request('createTransport', { direction: 'send' });
+    const reply = await client.call('produce', { transportId: transport.transportId, kind: 'audio', rtpParameters: { codecs: [{ mimeType: 'audio/nope' }] } } as never);
+    expect(reply.error?.code).toBe('bad_request');
+    expect(capture.lines().filter((line) => line.meetingId === id && (line.level as number) >= 50)).toEqual([]);
+  });
+
+  it('answers a bug of ours (a TypeError) as internal, hides its text, and logs it at error with the stack', async () => {
+    const bug = new TypeError("Cannot read properties of undefined (reading 'router')");
+    const broken = await buildApp({ ...services.deps, signaling: { ...services.deps.signaling, rooms: { room: async () => Promise.reject(bug) } } });
+    try {
+      const brokenUrl = await broken.listen({ host: '127.0.0.1', port: 0 });
+      const id = await meeting('bug-1');
+      const client = await SignalingTestClient.connect(`${brokenUrl.replace('http', 'ws')}/ws/meetings/${id}`);
+      clients.push(client);
+
+      expect(await client.call('getRouterRtpCapabilities', {})).toEqual({ v: 1, id: 1, ok: false, error: { code: 'internal', message: 'internal error' } });
+      const logged = capture.lines().find((line) => line.meetingId === id && line.msg === 'signaling request failed');
+      expect(logged).toMatchObject({ level: 50, method: 'getRouterRtpCapabilities', err: { type: 'TypeError', message: bug.message } });
+      expect((logged?.err as { stack: string }).stack).toContain(bug.stack!.split('\n')[1]!.trim());
+      // The socket stays usable: the next request is answered too.
+      expect((await client.call('mute', { muted: true })).error).toEqual({ code: 'bad_request', message: 'join the meeting first' });
+    } finally {
+      await broken.close();
+    }
   });
 });
 
@@ -148,15 +209,15 @@ describe('a meeting of two participants', () => {
 
     await alice.client.request('mute', { muted: true });
     expect((await bob.client.notification('participantUpdated')).participant).toMatchObject({ displayName: 'Alice', muted: true });
-    expect((await gateway.store.listParticipants(id)).find((p) => p.displayName === 'Alice')?.muted).toBe(true);
+    expect((await store.listParticipants(id)).find((p) => p.displayName === 'Alice')?.muted).toBe(true);
 
     await alice.client.request('leave', {});
     expect((await alice.client.closed).code).toBe(1000);
     expect(await bob.client.notification('participantLeft')).toEqual({ participantId: alice.join.participantId });
     expect(await bob.client.notification('consumerClosed')).toEqual({ consumerId: consumed.consumerId });
-    const room = await gateway.rooms.existing(id);
+    const room = await rooms.existing(id);
     expect((await room!.router.dump()).transportIds).toEqual([recv.transportId]);
-    await until(async () => (await gateway.store.listParticipants(id)).length === 1);
+    await until(async () => (await store.listParticipants(id)).length === 1);
   });
 
   it('a late joiner is told about existing producers in its join answer', async () => {
@@ -177,13 +238,13 @@ describe('lifecycle', () => {
     const gone = await joined(id, 'Gone');
     await gone.client.request('createTransport', { direction: 'send' });
     await gone.client.request('createTransport', { direction: 'recv' });
-    const room = (await gateway.rooms.existing(id))!;
+    const room = (await rooms.existing(id))!;
     expect((await room.router.dump()).transportIds).toHaveLength(2);
 
     gone.client.socket.terminate();
     expect(await watcher.client.notification('participantLeft')).toEqual({ participantId: gone.join.participantId });
     expect((await room.router.dump()).transportIds).toEqual([]);
-    await until(async () => (await gateway.store.listParticipants(id)).length === 1);
+    await until(async () => (await store.listParticipants(id)).length === 1);
   });
 
   it('ending the meeting disconnects everyone with 4410 and closes the room', async () => {
@@ -191,9 +252,9 @@ describe('lifecycle', () => {
     const a = await joined(id, 'A');
     const b = await joined(id, 'B');
     await a.client.request('createTransport', { direction: 'send' });
-    const room = (await gateway.rooms.existing(id))!;
+    const room = (await rooms.existing(id))!;
 
-    const response = await fetch(`${gateway.httpUrl}/api/meetings/${id}`, { method: 'DELETE' });
+    const response = await fetch(`${url}/api/meetings/${id}`, { method: 'DELETE' });
     expect(response.status).toBe(200);
     for (const { client } of [a, b]) {
       expect(await client.notification('meetingEnded')).toEqual({ reason: 'meeting ended' });
@@ -201,18 +262,28 @@ describe('lifecycle', () => {
     }
     expect(room.isClosed).toBe(true);
     expect(room.router.closed).toBe(true);
-    expect(await gateway.rooms.existing(id)).toBeUndefined();
-    await until(async () => (await gateway.store.listParticipants(id)).length === 0);
+    expect(await rooms.existing(id)).toBeUndefined();
+    await until(async () => (await store.listParticipants(id)).length === 0);
+  });
+
+  it('losing the media worker disconnects everyone with 4500 and says to rejoin', async () => {
+    const id = await meeting('worker-lost-1');
+    const { client } = await joined(id, 'Stranded');
+    const room = (await rooms.existing(id))!;
+    process.kill(workers.workers[0]!.pid, 'SIGKILL');
+    expect(await client.closed).toEqual({ code: 4500, reason: 'media server lost; please rejoin' });
+    expect(room.isClosed).toBe(true);
+    await until(() => workers.problem() === undefined, 5000);
   });
 
   it('an empty room closes after the grace period', async () => {
     const id = await meeting('grace-1');
     const { client } = await joined(id, 'Solo');
-    const room = (await gateway.rooms.existing(id))!;
+    const room = (await rooms.existing(id))!;
     await client.request('leave', {});
     await sleep(300);
     expect(room.isClosed).toBe(false);
     await until(() => room.isClosed, 3000);
-    expect(await gateway.rooms.existing(id)).toBeUndefined();
+    expect(await rooms.existing(id)).toBeUndefined();
   });
 });

@@ -4,6 +4,7 @@
  * parameters), parses the TwiML answers as XML and follows their <Gather> actions.
  */
 import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
+import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
 
 export interface WebhookAnswer {
@@ -23,8 +24,9 @@ export interface SignOptions {
 }
 
 export class TwilioWebhooks {
+  /** @param gateway the gateway's HTTP address, or its app to inject() into */
   constructor(
-    private readonly gatewayUrl: string,
+    private readonly gateway: string | FastifyInstance,
     readonly publicUrl: string,
     private readonly authToken: string,
   ) {}
@@ -33,14 +35,16 @@ export class TwilioWebhooks {
   async post(path: string, params: Readonly<Record<string, string>>, options: SignOptions = {}): Promise<WebhookAnswer> {
     const signature =
       options.signature === undefined ? twilio.getExpectedTwilioSignature(this.authToken, options.signedUrl ?? this.publicUrl + path, params) : options.signature;
-    const response = await fetch(this.gatewayUrl + path, {
-      method: 'POST',
-      headers: {
-        'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
-        ...(signature === null ? {} : { 'x-twilio-signature': signature }),
-      },
-      body: options.rawBody ?? new URLSearchParams(params).toString(),
-    });
+    const headers = {
+      'content-type': options.contentType ?? 'application/x-www-form-urlencoded',
+      ...(signature === null ? {} : { 'x-twilio-signature': signature }),
+    };
+    const body = options.rawBody ?? new URLSearchParams(params).toString();
+    if (typeof this.gateway !== 'string') {
+      const response = await this.gateway.inject({ method: 'POST', url: path, headers, payload: body });
+      return { status: response.statusCode, contentType: String(response.headers['content-type'] ?? ''), text: response.body };
+    }
+    const response = await fetch(this.gateway + path, { method: 'POST', headers, body });
     return { status: response.status, contentType: response.headers.get('content-type') ?? '', text: await response.text() };
   }
 

@@ -1,0 +1,112 @@
+/**
+ * The gateway's HTTP app (buildApp) over in-memory components, for route tests: a
+ * MemoryStore and the real services over it, configured from the same variables as the
+ * gateway (testConfig). No media workers, SIP or page build: signaling answers
+ * 'unavailable' unless a test brings its own rooms, and the page routes serve the
+ * placeholder assets in ./web-assets (page-routes.test.ts serves the real build).
+ */
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import type { GatewayConfig } from '../../src/config/config.js';
+import { SipCredentials } from '../../src/credentials/sip-credentials.js';
+import { GatewayError } from '../../src/errors.js';
+import type { AppDeps } from '../../src/http/app.js';
+import type { Logger } from '../../src/logger.js';
+import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { MeetingService } from '../../src/meetings/meeting-service.js';
+import { CallerLockout } from '../../src/pstn/caller-lockout.js';
+import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
+import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { capturedLogger } from './log-capture.js';
+import { testConfig } from './test-config.js';
+
+export const PLACEHOLDER_WEB_ASSETS = fileURLToPath(new URL('./web-assets/', import.meta.url));
+
+export interface MemoryApp {
+  readonly config: GatewayConfig;
+  readonly store: MemoryStore;
+  readonly meetings: MeetingService;
+  readonly sipCredentials: SipCredentials;
+  readonly deps: AppDeps;
+}
+
+/** Composed as gateway.ts composes them, over a MemoryStore; `env` as for the gateway. */
+export function memoryApp(env: Record<string, string> = {}, log: Logger = capturedLogger().log, store = new MemoryStore()): MemoryApp {
+  const config = testConfig(env);
+  const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
+  const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
+  const phoneNumbers = new PhoneNumbers(store, meetings, log);
+  const twilioDialIn = new TwilioDialIn(
+    { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
+    { ivr: config.twilioIvr },
+  );
+  const deps: AppDeps = {
+    log,
+    apiToken: config.apiToken,
+    readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
+    meetings,
+    sipCredentials,
+    phoneNumbers,
+    mixerClock: new MixerClock(),
+    twilioDialIn,
+    twilio: {
+      authToken: config.twilioAuthToken,
+      publicUrl: config.publicUrl,
+      voice: { voice: config.twilioVoice, language: config.twilioLanguage },
+    },
+    signaling: {
+      rooms: {
+        room: async () => {
+          throw new GatewayError('unavailable', 'this test runs without media workers');
+        },
+      },
+      webRtcListen: { ip: config.rtpListenIp, announcedIp: config.announcedIp },
+    },
+    webAssetsDir: PLACEHOLDER_WEB_ASSETS,
+  };
+  return { config, store, meetings, sipCredentials, deps };
+}
+
+export interface ApiAnswer {
+  readonly status: number;
+  readonly text: string;
+  // Response bodies are whatever the server sent; each test asserts on their shape.
+  readonly body: any;
+  readonly headers: Headers;
+}
+
+export interface ApiRequest {
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Sent as the JSON body, with its content type. */
+  readonly json?: unknown;
+  /** Sent as the body as it is. */
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+  /** The bearer token; null sends none. Default: the client's token. */
+  readonly token?: string | null;
+  readonly remoteAddress?: string;
+}
+
+/** Requests to /api/* injected into the app, as a REST client holding `token` would send them. */
+export function apiClient(app: FastifyInstance, token?: string): (path: string, request?: ApiRequest) => Promise<ApiAnswer> {
+  return async (path, request = {}) => {
+    const bearer = request.token === undefined ? token : request.token;
+    const response = await app.inject({
+      method: request.method ?? 'GET',
+      url: `/api${path}`,
+      headers: {
+        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+        ...(request.json !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...request.headers,
+      },
+      ...(request.json !== undefined ? { payload: JSON.stringify(request.json) } : request.body !== undefined ? { payload: request.body } : {}),
+      ...(request.remoteAddress !== undefined ? { remoteAddress: request.remoteAddress } : {}),
+    });
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value));
+    }
+    return { status: response.statusCode, text: response.body, body: response.body ? JSON.parse(response.body) : undefined, headers };
+  };
+}

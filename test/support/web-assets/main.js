@@ -1,0 +1,1 @@
+// placeholder: the real bundle is built by buildWebAssets
