@@ -96,6 +96,7 @@ describe.each<LinphoneCodec>(['PCMU', 'G722', 'opus'])('linphone dialing in with
     await phone.dial(sipUri(meetingId));
     await phone.waitForCall('StreamsRunning');
     expect(answeredCodec(meetingId)).toBe(codec);
+    expect(await phone.log(), 'linphone answered the MD5 challenge').toMatch(/^Authorization:\s+Digest [^\n]*algorithm=MD5/im);
     const call = await gatewayCall(meetingId);
 
     await waitForRemoteAudio(page, 1, 15_000);

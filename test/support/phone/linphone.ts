@@ -188,9 +188,14 @@ export class LinphonePhone {
     }
   }
 
-  /** The tail of linphonec's own log (SIP messages included), for failure messages. */
+  /** linphonec's own log: every SIP message it sent and received. */
+  log(): Promise<string> {
+    return readFile(join(this.home, 'linphonec.log'), 'utf8').catch(() => '');
+  }
+
+  /** The tail of the log, for failure messages. */
   async logTail(): Promise<string> {
-    const text = await readFile(join(this.home, 'linphonec.log'), 'utf8').catch(() => '');
+    const text = await this.log();
     return text ? `\n--- linphonec log (tail) ---\n${text.slice(-LOG_TAIL_CHARS)}` : '';
   }
 
