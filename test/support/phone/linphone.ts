@@ -102,6 +102,8 @@ export class LinphonePhone {
       });
       await writeFile(join(home, 'linphonerc'), linphonerc(options, block));
       if (uid.switchTo) await chownTree(home, uid.id);
+      // A phone killed earlier leaves its socket; the uid is ours now, so nothing else uses it.
+      await rm(socketPathOf(uid.id), { force: true });
 
       const rc = join(home, 'linphonerc');
       const command = ['linphonec', '--pipe', '-c', rc, '-d', '6', '-l', join(home, 'linphonec.log')];
@@ -220,7 +222,7 @@ export class LinphonePhone {
   }
 
   private get socketPath(): string {
-    return `/tmp/linphonec-${this.uid.id}`;
+    return socketPathOf(this.uid.id);
   }
 
   /** The core is up once it reports the SIP port it was given (0 until then). */
@@ -318,6 +320,11 @@ function linphonerc(options: LinphonePhoneOptions, block: PortBlock): string {
     `domain=${host}`,
     '',
   ].join('\n');
+}
+
+/** Where linphonec --pipe listens: fixed per uid. */
+function socketPathOf(uid: number): string {
+  return `/tmp/linphonec-${uid}`;
 }
 
 interface Uid {
