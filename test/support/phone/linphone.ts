@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sineTone } from '../audio/tone.js';
 import { type PcmAudio, writeWav } from '../audio/wav.js';
+import { findExecutable } from './find-executable.js';
 import { reservePortBlock, takeLock, type PortBlock } from './port-block.js';
 
 export type LinphoneCodec = 'PCMU' | 'G722' | 'opus';
@@ -87,6 +88,7 @@ export class LinphonePhone {
   }
 
   static async start(options: LinphonePhoneOptions): Promise<LinphonePhone> {
+    const executable = await findExecutable('linphonec', 'linphone-cli');
     const home = await mkdtemp(join(tmpdir(), 'linphone-phone-'));
     let uid: Uid | undefined;
     let block: PortBlock | undefined;
@@ -106,7 +108,7 @@ export class LinphonePhone {
       await rm(socketPathOf(uid.id), { force: true });
 
       const rc = join(home, 'linphonerc');
-      const command = ['linphonec', '--pipe', '-c', rc, '-d', '6', '-l', join(home, 'linphonec.log')];
+      const command = [executable, '--pipe', '-c', rc, '-d', '6', '-l', join(home, 'linphonec.log')];
       const argv = uid.switchTo ? ['setpriv', `--reuid=${uid.id}`, `--regid=${uid.id}`, '--clear-groups', ...command] : command;
       const child = spawn(argv[0]!, argv.slice(1), { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
       running.add(child);

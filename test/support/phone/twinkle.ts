@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findExecutable } from './find-executable.js';
 import { reservePortBlock, type PortBlock } from './port-block.js';
 
 export interface TwinklePhoneOptions {
@@ -57,6 +58,7 @@ export class TwinklePhone {
   }
 
   static async start(options: TwinklePhoneOptions): Promise<TwinklePhone> {
+    const executable = await findExecutable('twinkle-console', 'twinkle-console');
     const home = await mkdtemp(join(tmpdir(), 'twinkle-phone-'));
     let block: PortBlock | undefined;
     let phone: TwinklePhone | undefined;
@@ -66,7 +68,7 @@ export class TwinklePhone {
       await writeFile(join(home, '.twinkle', 'phone.cfg'), profile(options));
       await writeFile(join(home, '.twinkle', 'twinkle.sys'), systemSettings(block));
       await writeFile(join(home, '.asoundrc'), alsaConfig(join(home, 'heard.raw')));
-      const child = spawn('twinkle-console', ['phone.cfg'], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(executable, ['phone.cfg'], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
       running.add(child);
       child.once('exit', () => running.delete(child));
       phone = new TwinklePhone(home, block, child);
@@ -97,7 +99,9 @@ export class TwinklePhone {
 
   /** What twinkle played to its speaker: 16-bit mono at HEARD_SAMPLE_RATE. */
   async heard(): Promise<Int16Array> {
-    const raw = await readFile(join(this.home, 'heard.raw'));
+    const raw = await readFile(join(this.home, 'heard.raw')).catch(() => {
+      throw new Error(`twinkle played nothing to its speaker${this.outputTail()}`);
+    });
     return new Int16Array(raw.buffer, raw.byteOffset, Math.floor(raw.length / 2));
   }
 
