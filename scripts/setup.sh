@@ -42,10 +42,10 @@ fi
 
 if $with_tests; then
   # Real peers for the tests: Redis for the store, Chromium for the meeting page,
-  # baresip (and sox for its audio files) for SIP calls; python3 and libspandsp2 run the
-  # reference G.722 the codec tests compare with; gcc and libsrtp2-dev build the libsrtp 3
-  # layer's own test (scripts/mediasoup-compat/test).
-  ensure_packages redis-server chromium baresip-core sox python3 libspandsp2 build-essential libsrtp2-dev
+  # baresip (and sox for its audio files), linphone-cli and twinkle-console for SIP calls;
+  # python3 and libspandsp2 run the reference G.722 the codec tests compare with; gcc and
+  # libsrtp2-dev build the libsrtp 3 layer's own test (scripts/mediasoup-compat/test).
+  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev
   # The real drachtio-server, where ../shared holds it (CI runs the SIP tests against it
   # too): its runtime libraries, as its README lists them.
   if [[ -x ../shared/drachtio-server/drachtio ]]; then

@@ -38,7 +38,7 @@ export interface GatewayConfig {
   readonly drachtioSecret: string;
   /** Signs digest nonces; every node must share it. Unset: a random one per process. */
   readonly sipNonceSecret: string | undefined;
-  /** The digest algorithms challenged with, in order. */
+  /** The digest algorithms challenged with, strongest first. */
   readonly sipDigestAlgorithms: readonly DigestAlgorithm[];
   /** Our codec order of preference for phone legs. */
   readonly sipCodecs: readonly CodecName[];

@@ -134,4 +134,18 @@ function orderedChoice<T extends string>(known: readonly T[]): ValueType<readonl
 
 export const codecList: ValueType<readonly CodecName[]> = orderedChoice(Object.keys(CODECS) as CodecName[]);
 
-export const digestAlgorithmList: ValueType<readonly DigestAlgorithm[]> = orderedChoice(DIGEST_ALGORITHMS);
+/**
+ * The digest challenges of a 401, strongest first. RFC 8760 §2.4 has a server list them in
+ * its order of preference and a client answer the first it supports, so MD5 before SHA-256
+ * would leave SHA-256 unused; it would also shut out clients that answer only the last
+ * challenge (twinkle 1.10 does, and knows only MD5).
+ */
+export const digestAlgorithmList: ValueType<readonly DigestAlgorithm[]> = {
+  expected: `a comma-separated list of ${DIGEST_ALGORITHMS.join(', ')} (each at most once, strongest first: ${DIGEST_ALGORITHMS.join(' before ')})`,
+  parse(raw) {
+    const algorithms = orderedChoice(DIGEST_ALGORITHMS).parse(raw);
+    if (!algorithms) return undefined;
+    const strength = algorithms.map((algorithm) => DIGEST_ALGORITHMS.indexOf(algorithm));
+    return strength.every((rank, i) => i === 0 || rank > strength[i - 1]!) ? algorithms : undefined;
+  },
+};

@@ -86,6 +86,11 @@ describe('loadConfig', () => {
     ['PUBLIC_URL', 'https://gw.example.com/', /PUBLIC_URL=.* is invalid; expected an http\(s\) URL without a trailing slash/],
     ['SIP_CODECS', 'PCMU,GSM', /SIP_CODECS="PCMU,GSM" is invalid; expected a comma-separated list of PCMU, PCMA, G722, opus/],
     ['SIP_CODECS', 'PCMU,PCMU', /SIP_CODECS="PCMU,PCMU" is invalid/],
+    ['SIP_DIGEST_ALGORITHMS', 'SHA-1', /SIP_DIGEST_ALGORITHMS="SHA-1" is invalid; expected a comma-separated list of SHA-256, MD5 \(each at most once, strongest first: SHA-256 before MD5\)/],
+    ['SIP_DIGEST_ALGORITHMS', 'MD5,MD5', /SIP_DIGEST_ALGORITHMS="MD5,MD5" is invalid; expected .*each at most once/],
+    ['SIP_DIGEST_ALGORITHMS', 'MD5,SHA-256', /SIP_DIGEST_ALGORITHMS="MD5,SHA-256" is invalid; expected .*strongest first: SHA-256 before MD5/],
+    ['SIP_DIGEST_ALGORITHMS', 'md5', /SIP_DIGEST_ALGORITHMS="md5" is invalid/],
+    ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
@@ -103,6 +108,18 @@ describe('loadConfig', () => {
         expect((err as Error).message).not.toContain(value);
       }
     }
+  });
+
+  it('challenges with MD5 alone by default: every softphone answers it, whatever it makes of a second challenge', () => {
+    expect(load({}).sipDigestAlgorithms).toEqual(['MD5']);
+  });
+
+  it.each([
+    ['SHA-256,MD5', ['SHA-256', 'MD5']],
+    ['SHA-256', ['SHA-256']],
+    [' SHA-256 , MD5 ', ['SHA-256', 'MD5']],
+  ])('takes SIP_DIGEST_ALGORITHMS=%j strongest first', (value, algorithms) => {
+    expect(load({ SIP_DIGEST_ALGORITHMS: value }).sipDigestAlgorithms).toEqual(algorithms);
   });
 
   it('rejects an RTP range whose end is below its start', () => {

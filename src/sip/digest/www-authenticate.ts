@@ -1,9 +1,9 @@
 /**
  * The WWW-Authenticate values of a 401: one Digest challenge per algorithm we accept, in
  * our order of preference (RFC 8760 §2.4), all with the same nonce and qop="auth". A
- * client should pick the first algorithm it supports, but some (baresip 1.0's libre among
- * them) fail on a first challenge they do not support instead of skipping it, which is why
- * the order is configurable.
+ * client should answer the first algorithm it supports, but not all do: baresip 1.0's libre
+ * gives up when any challenge is not MD5, twinkle 1.10 answers only the last one. That is
+ * why SIP_DIGEST_ALGORITHMS offers MD5 alone unless SHA-256 is asked for.
  */
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../../credentials/digest-hash.js';
 

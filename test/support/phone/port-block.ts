@@ -50,7 +50,7 @@ export async function reservePortBlock(): Promise<PortBlock> {
 }
 
 /** Creates the lock file, taking it over when the process that wrote it is gone. */
-async function takeLock(path: string): Promise<boolean> {
+export async function takeLock(path: string): Promise<boolean> {
   try {
     const file = await open(path, 'wx');
     await file.writeFile(String(process.pid));
