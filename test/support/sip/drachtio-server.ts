@@ -20,6 +20,12 @@ export interface DrachtioServer {
 }
 
 const HOST = '127.0.0.1';
+
+/** Servers still running: killed when the test process exits, so a failed test leaks none. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
 const START_TIMEOUT_MS = 10_000;
 
 /** The binary named by DRACHTIO_SERVER_BIN, when set. */
@@ -94,6 +100,8 @@ export async function startDrachtioServer(binary: string, secret = 'cymru'): Pro
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  running.add(child);
+  child.once('exit', () => running.delete(child));
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
