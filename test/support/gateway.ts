@@ -1,3 +1,4 @@
+import { inject } from 'vitest';
 import { loadConfig, readDefaults, type GatewayConfig } from '../../src/config/config.js';
 import { type Gateway, startGateway } from '../../src/gateway.js';
 import type { Logger } from '../../src/logger.js';
@@ -23,9 +24,9 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
   );
 }
 
-/** A real gateway (memory store unless REDIS_URL is given) for one test file. */
+/** A real gateway (memory store unless REDIS_URL is given) for one test file, serving the page bundled for this run. */
 export async function startTestGateway(env: Record<string, string> = {}, log: Logger = capturedLogger().log): Promise<Gateway> {
-  return startGateway(testConfig(env), log);
+  return startGateway(testConfig(env), log, { webAssetsDir: inject('webAssetsDir') });
 }
 
 /**
