@@ -64,11 +64,19 @@ libs_resolve() {
 # was built for is recorded beside it; the gateway refuses a binary of another version at
 # start-up (src/media/worker-binary.ts) instead of waiting for it forever.
 VERSION_RECORD=$DEST_DIR/mediasoup-version
+# The gateway finds the offline build without running this script (it needs neither the
+# checkout nor build tools at run time): $CACHE_ROOT/mediasoup-worker/$VERSION links to the
+# build this checkout made or reused last (src/media/worker-binary.ts reads it).
+VERSION_LINK=$(dirname "$DEST_DIR")/$VERSION
 # Prints the cached binary's path, first recording its version where a cache made before
-# the record existed lacks it.
+# the record existed lacks it, and pointing the version link at it.
 use_cached() {
   if [[ $(cat "$VERSION_RECORD" 2>/dev/null) != "$VERSION" ]]; then
     printf '%s\n' "$VERSION" >"$VERSION_RECORD.tmp" && mv -f "$VERSION_RECORD.tmp" "$VERSION_RECORD"
+  fi
+  if [[ $(readlink "$VERSION_LINK" 2>/dev/null) != "$BUILD_ID" ]]; then
+    # A new link renamed over the old one, so a gateway starting meanwhile never misses it.
+    ln -sfn "$BUILD_ID" "$VERSION_LINK.tmp.$$" && mv -Tf "$VERSION_LINK.tmp.$$" "$VERSION_LINK"
   fi
   echo "$DEST"
 }

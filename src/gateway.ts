@@ -2,14 +2,12 @@
  * The running gateway: every long-lived component, started in dependency order and
  * closed in reverse. main.ts and the end-to-end tests both start it through here.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
 import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
-import { buildWebAssets } from './http/web-assets.js';
+import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { MixerClock } from './media/mixer/mixer-clock.js';
 import { WorkerPool } from './media/worker-pool.js';
@@ -41,7 +39,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: GatewayConfig, log: Logger): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Where the bundled meeting page is; default: the one `npm run build` wrote into dist/public. */
+  readonly webAssetsDir?: string;
+}
+
+export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
   const closers: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
@@ -92,11 +95,6 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
       { name: 'mediasoup', check: () => workers.problem() },
       { name: 'sip', check: () => sip.problem() },
     ];
-    // The page is bundled at start-up into a directory of this process's own, so it always
-    // matches the code and concurrent gateways (tests) never share half-written files.
-    const assetsDir = await mkdtemp(join(tmpdir(), 'gateway-web-'));
-    closers.push(() => rm(assetsDir, { recursive: true, force: true }));
-    await buildWebAssets(assetsDir);
 
     const http = await buildApp({
       log,
@@ -113,9 +111,12 @@ export async function startGateway(config: GatewayConfig, log: Logger): Promise<
         voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
       signaling: { rooms, webRtcListen },
-      webAssetsDir: assetsDir,
+      webAssetsDir: options.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
     });
     closers.push(() => http.close());
+    if (!config.drachtioAddress) {
+      log.warn('DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in, meant for trying the gateway out; production sets DRACHTIO_ADDRESS to a real drachtio-server');
+    }
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });

@@ -1,7 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, readDefaults } from '../src/config/config.js';
-import { type Gateway, startGateway } from '../src/gateway.js';
+import { type Gateway, type GatewayOptions, startGateway } from '../src/gateway.js';
+import type { Logger } from '../src/logger.js';
 import { callLogger } from '../src/logger.js';
 import { capturedLogger } from './support/log-capture.js';
 import { spawnRedisServer, type TestRedis } from './support/redis-server.js';
@@ -18,6 +22,11 @@ function testConfig(env: Record<string, string> = {}) {
     { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', SIP_PORT: '0', RTP_LISTEN_IP: '127.0.0.1', MEDIASOUP_WORKERS: '2', RTP_MIN_PORT: '41200', RTP_MAX_PORT: '41299', LOG_LEVEL: 'debug', ...SECRETS, ...env },
     readDefaults(),
   );
+}
+
+/** Serves the page bundled for this test run (test/setup/web-assets.ts). */
+function start(config: ReturnType<typeof testConfig>, log: Logger, options: GatewayOptions = { webAssetsDir: inject('webAssetsDir') }) {
+  return startGateway(config, log, options);
 }
 
 async function readyz(gateway: Gateway): Promise<{ status: number; body: { status: string; down?: string[]; checks: Record<string, string> } }> {
@@ -41,21 +50,21 @@ describe('the gateway, started for real', () => {
   });
 
   it('is healthy and ready with the embedded store and real mediasoup workers', async () => {
-    gateway = await startGateway(testConfig(), capturedLogger().log);
+    gateway = await start(testConfig(), capturedLogger().log);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
     await untilReady(gateway);
     expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok' } } });
   });
 
   it('reports SIP down while drachtio-server cannot be reached', async () => {
-    gateway = await startGateway(testConfig({ DRACHTIO_ADDRESS: '127.0.0.1:1' }), capturedLogger().log);
+    gateway = await start(testConfig({ DRACHTIO_ADDRESS: '127.0.0.1:1' }), capturedLogger().log);
     const report = await readyz(gateway);
     expect(report.status).toBe(503);
     expect(report.body.down).toEqual(['sip: not connected to drachtio-server']);
   });
 
   it('reports mediasoup down while a killed worker is being replaced, then ready again', async () => {
-    gateway = await startGateway(testConfig(), capturedLogger().log);
+    gateway = await start(testConfig(), capturedLogger().log);
     await untilReady(gateway);
     process.kill(gateway.workers.workers[0]!.pid, 'SIGKILL');
     let report = await readyz(gateway);
@@ -74,7 +83,7 @@ describe('the gateway, started for real', () => {
 
   it('uses Redis when REDIS_URL is set and reports the store down when Redis stops', async () => {
     redis = await spawnRedisServer();
-    gateway = await startGateway(testConfig({ REDIS_URL: redis.url }), capturedLogger().log);
+    gateway = await start(testConfig({ REDIS_URL: redis.url }), capturedLogger().log);
     await untilReady(gateway);
     expect((await readyz(gateway)).status).toBe(200);
     expect(await gateway.store.createMeeting({ id: 'shared', title: 't', createdAt: 1 })).toBe(true);
@@ -88,14 +97,45 @@ describe('the gateway, started for real', () => {
 
   it('refuses to start when REDIS_URL points at nothing, leaving no worker behind', async () => {
     const { log } = capturedLogger();
-    await expect(startGateway(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), log)).rejects.toThrow();
+    await expect(start(testConfig({ REDIS_URL: 'redis://127.0.0.1:1' }), log)).rejects.toThrow();
+  });
+
+  it('warns once at start-up, naming DRACHTIO_ADDRESS, that it runs the drachtio stand-in instead of drachtio-server', async () => {
+    const { log, lines } = capturedLogger();
+    gateway = await start(testConfig(), log);
+    const warnings = lines().filter((line) => line.level === 40 && String(line.msg).includes('drachtio'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toMatch(/^DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in/);
+  });
+
+  it('does not warn about the stand-in when DRACHTIO_ADDRESS names a drachtio-server', async () => {
+    const { log, lines } = capturedLogger();
+    gateway = await start(testConfig({ DRACHTIO_ADDRESS: '127.0.0.1:1' }), log);
+    expect(lines().filter((line) => String(line.msg).includes('stand-in'))).toEqual([]);
+  });
+
+  it('refuses to start, saying to run npm run build, when the meeting page was not built', async () => {
+    const emptyDir = await mkdtemp(join(tmpdir(), 'gateway-no-page-'));
+    try {
+      const failure = await start(testConfig(), capturedLogger().log, { webAssetsDir: emptyDir }).then(
+        async (started) => {
+          await started.close();
+          return new Error('the gateway started');
+        },
+        (error: unknown) => error as Error,
+      );
+      expect(failure.message).toContain(`web asset meeting.html is missing in ${emptyDir}`);
+      expect(failure.message).toContain('build it with npm run build');
+    } finally {
+      await rm(emptyDir, { recursive: true, force: true });
+    }
   });
 
   it('never writes a secret to the log', async () => {
     const { log, text } = capturedLogger('trace');
     redis = await spawnRedisServer();
     const redisWithPassword = redis.url.replace('redis://', 'redis://:not-used-pw-77@');
-    gateway = await startGateway(testConfig(), log);
+    gateway = await start(testConfig(), log);
     const call = callLogger(log, { callId: 'call-1', meetingId: 'm-1' });
     call.info({ password: 'sip-password-xyz', credential: { ha1: 'ha1-abcdef', ha1Sha256: 'ha1-sha-123' } }, 'credential checked');
     call.info({ headers: { authorization: 'Digest response="resp-999"' } }, 'request');

@@ -1,6 +1,6 @@
 /**
  * The meeting page: GET /m/:meetingId (the page, or a 404/410 HTML page saying why not)
- * and GET /assets/* (the files buildWebAssets wrote). The few asset files are read once
+ * and GET /assets/* (the bundle npm run build wrote, see web-assets.ts). The few asset files are read once
  * at registration and served from memory by exact name, so no request path ever reaches
  * the file system (no traversal) and a missing build fails at start-up, not per request.
  */
@@ -14,7 +14,7 @@ import type { MeetingState } from '../meetings/meeting-service.js';
 import { WEB_ASSET_FILES } from './web-assets.js';
 
 export interface PageRoutesOptions {
-  /** Where buildWebAssets wrote the page (e.g. dist/web). */
+  /** Where the bundled page is (dist/public after npm run build). */
   readonly assetsDir: string;
   meetingState(meetingId: string): Promise<MeetingState>;
 }
@@ -89,7 +89,7 @@ export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { a
 
 async function loadAsset(assetsDir: string, file: string): Promise<Asset> {
   const body = await readFile(join(assetsDir, file)).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`web asset ${file} is missing in ${assetsDir} (${error.code}): run buildWebAssets first`);
+    throw new Error(`web asset ${file} is missing in ${assetsDir} (${error.code}): build it with npm run build`);
   });
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"`;
   return { body, contentType: CONTENT_TYPES[extname(file)] ?? 'application/octet-stream', etag };

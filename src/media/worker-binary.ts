@@ -1,41 +1,62 @@
 /**
  * Where the mediasoup worker binary is. mediasoup reads MEDIASOUP_WORKER_BIN once, when
  * its module loads, so this runs before anything imports mediasoup (see
- * use-worker-binary.ts). An online install keeps mediasoup's own prebuilt worker; an
- * offline install uses the one scripts/mediasoup-worker.sh built into its cache, and that
- * script alone knows the cache layout, so it is asked rather than imitated.
+ * use-worker-binary.ts). It only looks: nothing here builds or runs a script, so the
+ * server needs neither the checkout's scripts nor build tools. An online install keeps
+ * mediasoup's own prebuilt worker; an offline install uses the one
+ * scripts/mediasoup-worker.sh built into its cache, found through the `<version>` link
+ * that script keeps beside its builds.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const WORKER_SCRIPT = fileURLToPath(new URL('../../scripts/mediasoup-worker.sh', import.meta.url));
-
-function prebuiltWorkerPath(): string {
-  // The package's main file is node/lib/index.js; its prebuilt worker sits in worker/out/Release.
-  const packageDir = join(dirname(createRequire(import.meta.url).resolve('mediasoup')), '..', '..');
-  return join(packageDir, 'worker', 'out', 'Release', 'mediasoup-worker');
+/** mediasoup's package directory (its main file is node/lib/index.js). */
+function mediasoupPackageDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve('mediasoup')), '..', '..');
 }
 
-function cachedWorkerPath(): string | undefined {
-  try {
-    return execFileSync('bash', [WORKER_SCRIPT, '--cached-only'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
+/** The installed mediasoup's version, read without loading mediasoup. */
+export function installedMediasoupVersion(): string {
+  return (JSON.parse(readFileSync(join(mediasoupPackageDir(), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** Where mediasoup's install puts its prebuilt worker (and where mediasoup looks by default). */
+export function prebuiltWorkerPath(): string {
+  return join(mediasoupPackageDir(), 'worker', 'out', 'Release', 'mediasoup-worker');
+}
+
+/**
+ * Where scripts/mediasoup-worker.sh links the offline build it made or reused last for a
+ * mediasoup version (the same cache root as the script: GATEWAY_CACHE_DIR, else
+ * $XDG_CACHE_HOME or ~/.cache, then sip-webrtc-gateway).
+ */
+export function cachedWorkerPath(env: NodeJS.ProcessEnv, mediasoupVersion: string): string {
+  const cacheRoot = env.GATEWAY_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'sip-webrtc-gateway');
+  return join(cacheRoot, 'mediasoup-worker', mediasoupVersion, 'mediasoup-worker');
 }
 
 /**
  * The binary mediasoup should spawn: an explicit MEDIASOUP_WORKER_BIN wins, then the
- * prebuilt one inside the package, then the offline-built cached one. Undefined when
- * none exists (mediasoup then fails at createWorker with its own message).
+ * prebuilt one inside the package, then the offline build in the cache. Undefined when
+ * none exists (the worker pool then refuses to start, saying how to get one).
  */
 export function resolveWorkerBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.MEDIASOUP_WORKER_BIN) return env.MEDIASOUP_WORKER_BIN;
   const prebuilt = prebuiltWorkerPath();
-  return existsSync(prebuilt) ? prebuilt : cachedWorkerPath();
+  if (existsSync(prebuilt)) return prebuilt;
+  const cached = cachedWorkerPath(env, installedMediasoupVersion());
+  return existsSync(cached) ? realpathSync(cached) : undefined;
+}
+
+/** Why the worker pool cannot start with this binary because it does not exist, or undefined when it does. */
+export function missingWorkerBinary(binary: string): string | undefined {
+  if (existsSync(binary)) return undefined;
+  return (
+    `the mediasoup worker binary ${binary} does not exist: set MEDIASOUP_WORKER_BIN to a worker binary, ` +
+    `or build one with "bash scripts/mediasoup-worker.sh" (bash scripts/setup.sh does when mediasoup's prebuilt worker cannot be downloaded)`
+  );
 }
 
 /**

@@ -8,7 +8,7 @@ import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
-import { workerVersionMismatch } from './worker-binary.js';
+import { missingWorkerBinary, workerVersionMismatch } from './worker-binary.js';
 
 export interface WorkerPoolOptions {
   /** 0 = one per CPU core. */
@@ -40,7 +40,10 @@ export class WorkerPool {
     this.slots = Array.from({ length: options.size }, () => ({ worker: undefined, routers: 0 }));
   }
 
-  /** Rejects at once, naming both versions, when the worker binary was built for another mediasoup. */
+  /**
+   * Rejects at once when the worker binary does not exist (saying how to get one) or was
+   * built for another mediasoup (naming both versions).
+   */
   static async create(options: WorkerPoolOptions, log: Logger): Promise<WorkerPool> {
     const pool = new WorkerPool(
       {
@@ -52,8 +55,8 @@ export class WorkerPool {
       },
       log.child({ component: 'worker-pool' }),
     );
-    const mismatch = workerVersionMismatch(pool.options.workerBin, mediasoup.version);
-    if (mismatch) throw new Error(mismatch);
+    const unusable = missingWorkerBinary(pool.options.workerBin) ?? workerVersionMismatch(pool.options.workerBin, mediasoup.version);
+    if (unusable) throw new Error(unusable);
     try {
       await Promise.all(pool.slots.map((slot) => pool.start(slot)));
     } catch (err) {

@@ -1,13 +1,18 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig, readDefaults } from '../../src/config/config.js';
+import { healthRoutes } from '../../src/http/health-routes.js';
 
 interface Service {
   image?: string;
+  build?: string | { context?: string; dockerfile?: string };
   command?: string[];
   environment?: Record<string, string>;
   ports?: string[];
+  volumes?: string[];
+  working_dir?: string;
 }
 
 const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
@@ -44,6 +49,13 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['drachtio', 'gateway', 'redis']);
     expect(drachtio.image).toMatch(/^drachtio\/drachtio-server:/);
     expect(compose.services.redis?.image).toMatch(/^redis:/);
+  });
+
+  it('builds the gateway from the Dockerfile and runs its image as built: no source mounted, no command of its own', () => {
+    expect(gateway.build).toBe('.');
+    expect(gateway.volumes).toBeUndefined();
+    expect(gateway.command).toBeUndefined();
+    expect(gateway.working_dir).toBeUndefined();
   });
 
   it('sets only configuration keys the gateway knows, each with a value it accepts', () => {
@@ -86,6 +98,153 @@ describe('docker-compose.yml', () => {
   });
 });
 
+const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+interface Instruction {
+  readonly keyword: string;
+  readonly args: string;
+}
+
+interface Stage {
+  readonly from: string;
+  readonly name: string | undefined;
+  readonly instructions: Instruction[];
+}
+
+/** The Dockerfile's stages and their instructions (continuation lines joined, comments dropped). */
+function dockerfileStages(text: string): Stage[] {
+  const stages: Stage[] = [];
+  for (const line of text.replace(/\\\n/g, ' ').split('\n')) {
+    const m = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line);
+    if (!m || line.trimStart().startsWith('#')) continue;
+    const keyword = m[1]!.toUpperCase();
+    const args = m[2]!.replace(/\s+/g, ' ').trim();
+    if (keyword === 'FROM') {
+      const from = /^(\S+)(?: AS (\S+))?$/i.exec(args);
+      if (!from) throw new Error(`cannot read FROM ${args}`);
+      stages.push({ from: from[1]!, name: from[2], instructions: [] });
+    } else {
+      const stage = stages.at(-1);
+      if (!stage) throw new Error(`${keyword} before FROM`);
+      stage.instructions.push({ keyword, args });
+    }
+  }
+  return stages;
+}
+
+const stages = dockerfileStages(readRepoFile('Dockerfile'));
+const runtime = stages.at(-1)!;
+const build = stages[0]!;
+const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+const one = (stage: Stage, keyword: string) => {
+  const found = all(stage, keyword);
+  expect(found, keyword).toHaveLength(1);
+  return found[0]!;
+};
+/** ENV "A=1 B=2" → { A: '1', B: '2' }. */
+const envOf = (stage: Stage) =>
+  Object.fromEntries(all(stage, 'ENV').flatMap((args) => [...args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1]!, m[2]!])));
+const packageJson = JSON.parse(readRepoFile('package.json')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+
+describe('Dockerfile', () => {
+  it('builds in a full Node.js image: the offline worker build, npm ci, npm run build', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(build.from).toMatch(/^node:22-bookworm$/);
+    const runs = all(build, 'RUN').join('\n');
+    expect(runs).toContain('bash scripts/mediasoup-worker.sh');
+    expect(runs).toContain('npm ci');
+    expect(runs).toContain('npm run build');
+  });
+
+  it('runs on node:22-bookworm-slim with what npm start runs, as a non-root user', () => {
+    expect(runtime.from).toBe('node:22-bookworm-slim');
+    expect(JSON.parse(one(runtime, 'CMD'))).toEqual(packageJson.scripts.start!.split(' '));
+    const user = one(runtime, 'USER');
+    expect(['root', '0', '0:0']).not.toContain(user);
+    // USER comes before CMD and HEALTHCHECK, so both run as that user.
+    const keywords = runtime.instructions.map((i) => i.keyword);
+    expect(keywords.indexOf('USER')).toBeLessThan(keywords.indexOf('CMD'));
+    expect(keywords.indexOf('USER')).toBeLessThan(keywords.indexOf('HEALTHCHECK'));
+  });
+
+  it('copies into the runtime image only dist/, package.json, pruned production dependencies and the worker', () => {
+    const copies = all(runtime, 'COPY');
+    for (const copy of copies) expect(copy, 'everything comes from the build stage').toMatch(new RegExp(`^--from=${build.name} `));
+    const sources = copies.map((copy) => copy.split(' ')[1]!);
+    expect(sources.sort()).toEqual(['/build/dist/', '/build/node_modules/', '/build/package.json', '/opt/mediasoup-worker/']);
+    // The node_modules it copies lost the devDependencies after the last install in the build stage.
+    const runs = all(build, 'RUN');
+    const lastInstall = runs.findLastIndex((run) => /npm (ci|install)\b/.test(run));
+    const prune = runs.findLastIndex((run) => run.includes('npm prune --omit=dev'));
+    expect(prune).toBeGreaterThan(-1);
+    expect(prune).toBeGreaterThanOrEqual(lastInstall);
+  });
+
+  it('leaves the build tools to the build stage: they are devDependencies, which the prune removes', () => {
+    for (const tool of ['esbuild', 'typescript', 'tsx']) {
+      expect(Object.keys(packageJson.devDependencies)).toContain(tool);
+      expect(Object.keys(packageJson.dependencies)).not.toContain(tool);
+    }
+  });
+
+  it('installs no build tools and no npm packages in the runtime image, only the worker\'s shared libraries', () => {
+    const runs = all(runtime, 'RUN').join('\n');
+    expect(runs).not.toMatch(/\bnpm\b|\bnpx\b|build-essential|\bgcc\b|\bg\+\+|\bmake\b|meson|ninja|python|pkg-config|-dev\b/);
+    const installed = [...runs.matchAll(/apt-get install ([^&]+)/g)].flatMap((m) => m[1]!.split(' ').filter((word) => word && !word.startsWith('-')));
+    const script = readRepoFile('scripts/mediasoup-worker.sh');
+    const runtimePackages = /^RUNTIME_PKGS=\(([^)]*)\)/m.exec(script)?.[1]?.split(/\s+/).filter(Boolean);
+    expect(runtimePackages?.length).toBeGreaterThan(0);
+    expect(installed.sort()).toEqual(runtimePackages!.sort());
+  });
+
+  it('points mediasoup at the worker it copied from the build stage, with its version record beside it', () => {
+    const workerBin = envOf(runtime).MEDIASOUP_WORKER_BIN;
+    expect(workerBin).toBe(envOf(build).MEDIASOUP_WORKER_BIN);
+    expect(workerBin).toMatch(/^\/opt\/mediasoup-worker\//);
+    expect(all(build, 'RUN').join('\n')).toContain('mediasoup-version" /opt/mediasoup-worker/');
+    // Any other variable set in the image is a configuration key.
+    const known = Object.keys(defaults);
+    for (const key of Object.keys(envOf(runtime)).filter((k) => k !== 'MEDIASOUP_WORKER_BIN')) expect(known).toContain(key);
+  });
+
+  it('exposes exactly the configured HTTP port and RTP range', () => {
+    const exposed = one(runtime, 'EXPOSE').split(' ').sort();
+    expect(exposed).toEqual([`${defaults.HTTP_PORT}/tcp`, `${defaults.RTP_MIN_PORT}-${defaults.RTP_MAX_PORT}/udp`].sort());
+  });
+
+  it('checks health on a route the gateway serves, at the configured HTTP port', async () => {
+    const healthcheck = one(runtime, 'HEALTHCHECK');
+    const command = JSON.parse(healthcheck.slice(healthcheck.indexOf('CMD ') + 4)) as string[];
+    expect(command.slice(0, 2)).toEqual(['node', '-e']);
+    const url = /http:\/\/127\.0\.0\.1:\$\{process\.env\.HTTP_PORT \|\| (\d+)\}(\/\S*?)`/.exec(command[2]!);
+    expect(url, command[2]).not.toBeNull();
+    expect(Number(url![1])).toBe(defaults.HTTP_PORT);
+    const path = url![2]!;
+    expect(path).toBe('/readyz');
+    const app = Fastify();
+    try {
+      await app.register(healthRoutes, { readiness: [] });
+      expect((await app.inject({ method: 'GET', url: path })).json()).toEqual({ status: 'ready', checks: {} });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('builds from the sources alone: what it copies exists, what the host built or installed stays out', () => {
+    for (const copy of all(build, 'COPY')) {
+      const sources = copy.split(' ').slice(0, -1);
+      for (const source of sources) expect(existsSync(new URL(`../../${source}`, import.meta.url)), source).toBe(true);
+    }
+    const ignored = readRepoFile('.dockerignore').split('\n').map((line) => line.trim());
+    for (const entry of ['node_modules', 'dist', '.git']) expect(ignored).toContain(entry);
+    for (const copied of ['package.json', 'package-lock.json', 'scripts', 'src', 'config', 'tsconfig.json']) expect(ignored).not.toContain(copied);
+  });
+});
+
 describe('README', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -96,7 +255,9 @@ describe('README', () => {
   it('has a Quick start with the two command lines .ci/run relies on', () => {
     const ci = readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8');
     const testCommand = 'bash scripts/setup.sh --test && PATH="$(bash scripts/node.sh):$PATH" npm test';
-    expect(readme).toContain('bash scripts/setup.sh && PATH="$(bash scripts/node.sh):$PATH" npm start');
+    expect(readme).toContain(
+      'bash scripts/setup.sh && PATH="$(bash scripts/node.sh):$PATH" npm run build && PATH="$(bash scripts/node.sh):$PATH" npm start',
+    );
     expect(readme).toContain(testCommand);
     expect(ci).toContain(testCommand);
   });

@@ -3,26 +3,17 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { type PageRoutesOptions, pageRoutes } from '../../src/http/page-routes.js';
 import type { MeetingState } from '../../src/meetings/meeting-service.js';
-import { buildWebAssets } from '../../src/http/web-assets.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 const MEETINGS: Record<string, MeetingState> = { 'weekly-sync': 'active', 'old_standup': 'ended' };
 
-let assetsDir: string;
+/** The page bundled once for this test run (test/setup/web-assets.ts), as npm run build bundles it. */
+const assetsDir = inject('webAssetsDir');
 let app: FastifyInstance | undefined;
-
-beforeAll(async () => {
-  assetsDir = await mkdtemp(join(tmpdir(), 'page-routes-'));
-  await buildWebAssets(assetsDir);
-});
-
-afterAll(async () => {
-  await rm(assetsDir, { recursive: true, force: true });
-});
 
 afterEach(async () => {
   await app?.close();
@@ -166,7 +157,7 @@ describe('registration', () => {
     try {
       app = Fastify();
       await expect(app.register(pageRoutes, { assetsDir: emptyDir, meetingState: async () => 'active' })).rejects.toThrow(
-        /web asset meeting\.html is missing .*run buildWebAssets first/,
+        /web asset meeting\.html is missing .*build it with npm run build/,
       );
     } finally {
       await rm(emptyDir, { recursive: true, force: true });

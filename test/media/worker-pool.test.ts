@@ -64,6 +64,12 @@ describe('WorkerPool', () => {
     ).rejects.toThrow();
   });
 
+  it('refuses to start when the worker binary does not exist, saying how to build one', async () => {
+    await expect(
+      WorkerPool.create({ size: 1, rtcMinPort: 41100, rtcMaxPort: 41199, workerBin: '/nonexistent/mediasoup-worker' }, capturedLogger().log),
+    ).rejects.toThrow(/mediasoup worker binary \/nonexistent\/mediasoup-worker does not exist: .*bash scripts\/mediasoup-worker\.sh/);
+  });
+
   describe('a worker binary built for another mediasoup version', () => {
     /** A directory holding a stand-in "worker" (a script that never answers) and, if given, the version record. */
     async function foreignWorker(recordedVersion: string | undefined): Promise<{ bin: string; dispose(): Promise<void> }> {

@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { startTestRedis } from '../support/redis-server.js';
+import setupWebAssets from './web-assets.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,5 +11,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redis = await startTestRedis();
   project.provide('redisUrl', redis.url);
-  return () => redis.stop();
+  const removeWebAssets = await setupWebAssets(project);
+  return async () => {
+    await removeWebAssets();
+    await redis.stop();
+  };
 }

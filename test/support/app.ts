@@ -2,11 +2,11 @@
  * The gateway's HTTP app (buildApp) over in-memory components, for route tests: a
  * MemoryStore and the real services over it, configured from the same variables as the
  * gateway (testConfig). No media workers, SIP or page build: signaling answers
- * 'unavailable' unless a test brings its own rooms, and the page routes serve the
- * placeholder assets in ./web-assets (page-routes.test.ts serves the real build).
+ * 'unavailable' unless a test brings its own rooms, and the page routes serve the page
+ * bundled once for this test run (test/setup/web-assets.ts).
  */
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { inject } from 'vitest';
 import type { GatewayConfig } from '../../src/config/config.js';
 import { SipCredentials } from '../../src/credentials/sip-credentials.js';
 import { GatewayError } from '../../src/errors.js';
@@ -20,8 +20,6 @@ import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { capturedLogger } from './log-capture.js';
 import { testConfig } from './test-config.js';
-
-export const PLACEHOLDER_WEB_ASSETS = fileURLToPath(new URL('./web-assets/', import.meta.url));
 
 export interface MemoryApp {
   readonly config: GatewayConfig;
@@ -63,7 +61,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       },
       webRtcListen: { ip: config.rtpListenIp, announcedIp: config.announcedIp },
     },
-    webAssetsDir: PLACEHOLDER_WEB_ASSETS,
+    webAssetsDir: inject('webAssetsDir'),
   };
   return { config, store, meetings, sipCredentials, deps };
 }

@@ -1,12 +1,13 @@
+import { inject } from 'vitest';
 import { type Gateway, startGateway } from '../../src/gateway.js';
 import type { Logger } from '../../src/logger.js';
 import { capturedLogger } from './log-capture.js';
 import { testConfig } from './test-config.js';
 import type { DrachtioTarget } from './sip/drachtio-target.js';
 
-/** A real gateway (memory store unless REDIS_URL is given) for one test file. */
+/** A real gateway (memory store unless REDIS_URL is given) for one test file, serving the page bundled for this run. */
 export async function startTestGateway(env: Record<string, string> = {}, log: Logger = capturedLogger().log): Promise<Gateway> {
-  return startGateway(testConfig(env), log);
+  return startGateway(testConfig(env), log, { webAssetsDir: inject('webAssetsDir') });
 }
 
 /**

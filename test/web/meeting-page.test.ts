@@ -1,20 +1,16 @@
 /**
- * The meeting page in a real Chromium, built by buildWebAssets and served by the real
+ * The meeting page in a real Chromium, bundled as npm run build bundles it and served by the real
  * page routes. The signaling server is not part of this test: it checks only what the
  * page does on its own — render, the join form, ?name= auto-join, and the message for
  * each close code a real WebSocket (the ws package) closes the socket with.
  */
 import type { IncomingMessage } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { pageRoutes } from '../../src/http/page-routes.js';
-import { buildWebAssets } from '../../src/http/web-assets.js';
 import { CloseCode } from '../../src/signaling/protocol.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureMicrophoneToneHz, openMeetingPage, readMeeting, waitForMeetingState } from '../support/browser/meeting-page.js';
@@ -33,7 +29,6 @@ const SOCKET_CLOSES: Record<string, { code: number; reason: string }> = {
   'full-meeting': { code: CloseCode.full, reason: 'meeting full' },
 };
 
-let assetsDir: string;
 let chromium: LaunchedChromium;
 let app: FastifyInstance;
 let sockets: WebSocketServer;
@@ -42,13 +37,11 @@ const upgrades: string[] = [];
 let page: Page | undefined;
 
 beforeAll(async () => {
-  assetsDir = await mkdtemp(join(tmpdir(), 'meeting-page-'));
-  await buildWebAssets(assetsDir);
   chromium = await launchChromium({ toneHz: TONE_HZ });
 
   // Every valid id is an active meeting: the page itself must always be served.
   app = Fastify();
-  await app.register(pageRoutes, { assetsDir, meetingState: async () => 'active' });
+  await app.register(pageRoutes, { assetsDir: inject('webAssetsDir'), meetingState: async () => 'active' });
   sockets = new WebSocketServer({ noServer: true });
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrades.push(request.url ?? '');
@@ -72,7 +65,6 @@ afterAll(async () => {
   for (const client of sockets?.clients ?? []) client.terminate();
   sockets?.close();
   await app?.close();
-  if (assetsDir) await rm(assetsDir, { recursive: true, force: true });
 });
 
 async function open(meetingId: string, name?: string): Promise<Page> {

@@ -1,1 +1,0 @@
-// placeholder: the real bundle is built by buildWebAssets
