@@ -419,10 +419,8 @@ async function main(): Promise<number> {
   try {
     ua = await SipUserAgent.open({ host: '127.0.0.1', port: gateway.sipPort });
     bench = new Bench(gateway, ua);
-    const exited = gateway.exited.then(({ code, signal }) => {
-      bench?.abort(`the gateway exited (code ${code}, signal ${signal})`);
-    });
-    void exited;
+    // Watched for the whole run, not awaited: exited only resolves, and abort() only records the reason.
+    void gateway.exited.then(({ code, signal }) => bench?.abort(`the gateway exited (code ${code}, signal ${signal})`));
     result = await bench.run();
   } finally {
     await bench?.hangUpAll().catch((err: unknown) => log(`bench: hang-up failed: ${String(err)}`));

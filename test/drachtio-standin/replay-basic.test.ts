@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import { event } from '../support/sip/recordings.js';
 import { replaysPerTest } from '../support/sip/replay.js';
-import { header, isResponse } from '../support/sip/sip-peer.js';
+import { header } from '../support/sip/sip-message.js';
+import { isResponse } from '../support/sip/sip-peer.js';
 
 describe('drachtio server replays: everyday flows', () => {
   const replays = replaysPerTest();

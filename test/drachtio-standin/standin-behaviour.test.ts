@@ -8,7 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startStandin, type DrachtioTarget } from '../support/sip/drachtio-target.js';
 import { ManualScheduler } from '../support/sip/manual-scheduler.js';
 import { Replay } from '../support/sip/replay.js';
-import { firstLine, header, isRequest, isResponse, SipPeer } from '../support/sip/sip-peer.js';
+import { firstLine, header } from '../support/sip/sip-message.js';
+import { isRequest, isResponse, SipPeer } from '../support/sip/sip-peer.js';
 import { WireClient } from '../support/sip/wire-client.js';
 
 /** Sets up the answered call of recording 08 (digest round, 200, ACK) and returns its replay. */

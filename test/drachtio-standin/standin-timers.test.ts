@@ -9,7 +9,8 @@ import { startStandin } from '../support/sip/drachtio-target.js';
 import { ManualScheduler } from '../support/sip/manual-scheduler.js';
 import { event } from '../support/sip/recordings.js';
 import { type Replay, replaysPerTest } from '../support/sip/replay.js';
-import { firstLine, type ReceivedSip } from '../support/sip/sip-peer.js';
+import { firstLine } from '../support/sip/sip-message.js';
+import type { ReceivedSip } from '../support/sip/sip-peer.js';
 
 /** Offsets (ms after the first 200) of the recorded retransmissions: 0.5, 1.5, 3.5, 7.5, 11.5 ... 31.5 s. */
 const SCHEDULE = [500, 1500, 3500, 7500, 11500, 15500, 19500, 23500, 27500, 31500];

@@ -10,7 +10,8 @@ import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { type ReceivedSip, SipPeer, firstLine, header, isResponse } from '../support/sip/sip-peer.js';
+import { firstLine, header } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isResponse } from '../support/sip/sip-peer.js';
 import { TwilioWebhooks, twimlVerbs } from '../support/twilio.js';
 import { until } from '../support/until.js';
 

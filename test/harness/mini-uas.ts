@@ -8,8 +8,9 @@ import { createSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseSdp, type MediaAttributes } from 'sdp-transform';
+import { SipStreamFramer } from '../../src/drachtio-standin/sip-stream-framer.js';
 import type { PhoneCodec } from '../support/phone/baresip.js';
-import { buildResponse, header, parseRequest, SipStreamSplitter, type SipRequest } from './sip-text.js';
+import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 
 export interface MiniUasOptions {
   readonly transport?: 'udp' | 'tcp';
@@ -126,9 +127,9 @@ export class MiniUas {
     const server: Server = createServer((connection) => {
       connections.add(connection);
       connection.on('close', () => connections.delete(connection));
-      const splitter = new SipStreamSplitter();
+      const framer = new SipStreamFramer();
       connection.on('data', (chunk: Buffer) => {
-        for (const text of splitter.push(chunk)) uas.receive(text, (reply) => connection.write(reply));
+        for (const message of framer.push(chunk).messages) uas.receive(message.toString('utf8'), (reply) => connection.write(reply));
       });
       connection.on('error', () => undefined);
     });
@@ -142,10 +143,10 @@ export class MiniUas {
   }
 
   private receive(text: string, send: (text: string) => void): void {
-    const request = parseRequest(text);
-    if (!request) return; // responses (to our BYE) need no handling
+    const request = parseSipMessage(text);
+    if (request?.method === undefined) return; // responses (to our BYE) and keep-alives need no handling
     const respond = (status: number, reason: string, extra: { extraHeaders?: string[]; sdp?: string } = {}) =>
-      send(buildResponse(request, status, reason, { toTag: this.toTag, ...extra }));
+      send(responseTo(request, status, reason, { toTag: this.toTag, ...extra }));
 
     if (request.method === 'ACK') {
       this.exchanges.push({ request, send });

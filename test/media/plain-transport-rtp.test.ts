@@ -1,40 +1,27 @@
-import { createSocket, type Socket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
-import { WorkerPool } from '../../src/media/worker-pool.js';
-import { capturedLogger } from '../support/log-capture.js';
+import { loopbackPlainTransport, PlainTransportFixture } from '../support/media/plain-transport.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 
 describe('a phone-style RTP stream into a real mediasoup worker', () => {
-  let pool: WorkerPool;
-  let socket: Socket;
+  let fixture: PlainTransportFixture;
 
   beforeEach(async () => {
-    pool = await WorkerPool.create({ size: 1, rtcMinPort: 41000, rtcMaxPort: 41099 }, capturedLogger().log);
-    socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    fixture = await PlainTransportFixture.start({ rtcMinPort: 41000, rtcMaxPort: 41099 });
   });
 
-  afterEach(async () => {
-    pool.close();
-    await new Promise<void>((resolve) => socket.close(() => resolve()));
-  });
+  afterEach(() => fixture.close());
 
   it('a router offers opus, PCMU and PCMA', async () => {
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
+    const router = await fixture.router();
     const mimeTypes = router.rtpCapabilities.codecs?.map((c) => c.mimeType) ?? [];
     expect(mimeTypes).toEqual(expect.arrayContaining(['audio/opus', 'audio/PCMU', 'audio/PCMA']));
     expect(router.rtpCapabilities.codecs?.find((c) => c.mimeType === 'audio/PCMU')?.preferredPayloadType).toBe(0);
   });
 
   it('a comedia PlainTransport receives PCMU RTP over UDP and its producer counts the packets', async () => {
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
-    const transport = await router.createPlainTransport({
-      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-      comedia: true,
-      rtcpMux: true,
-    });
+    const router = await fixture.router();
+    const transport = await loopbackPlainTransport(router, { comedia: true, rtcpMux: true });
     const ssrc = 0x1234abcd;
     const producer = await transport.produce({
       kind: 'audio',
@@ -47,7 +34,7 @@ describe('a phone-style RTP stream into a real mediasoup worker', () => {
     const packets = 50;
     for (let i = 0; i < packets; i++) {
       const packet = rtpPacket({ payloadType: 0, sequenceNumber: 1000 + i, timestamp: i * 160, ssrc, marker: i === 0 }, pcmuTone(1000, i));
-      socket.send(packet, transport.tuple.localPort, '127.0.0.1');
+      fixture.socket.send(packet, transport.tuple.localPort, '127.0.0.1');
       await sleep(2);
     }
 
@@ -60,6 +47,6 @@ describe('a phone-style RTP stream into a real mediasoup worker', () => {
     expect(stats[0]?.byteCount).toBe(packets * (12 + 160));
     expect(stats[0]?.mimeType).toBe('audio/PCMU');
     // comedia: the transport learnt our address from the first packet.
-    expect(transport.tuple.remotePort).toBe((socket.address()).port);
+    expect(transport.tuple.remotePort).toBe(fixture.socket.address().port);
   });
 });

@@ -4,13 +4,10 @@
  * the middle sees only ciphertext, the other transport unprotects, and a DirectTransport
  * consumer gets the original payload back. A wrong key lets nothing through.
  */
-import { type Socket, createSocket } from 'node:dgram';
 import type { types } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { readRtp } from '../../src/media/rtp-packet.js';
-import { WorkerPool } from '../../src/media/worker-pool.js';
-import { capturedLogger } from '../support/log-capture.js';
+import { loopbackPlainTransport, PlainTransportFixture } from '../support/media/plain-transport.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
 
@@ -21,27 +18,22 @@ const PACKETS = 30;
 const TAG_BYTES: Record<string, number> = { AES_CM_128_HMAC_SHA1_80: 10, AEAD_AES_256_GCM: 16 };
 
 describe.each(['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_256_GCM'] as const)('SRTP over PlainTransports with %s', (suite) => {
-  let pool: WorkerPool;
-  let relay: Socket;
+  let fixture: PlainTransportFixture;
 
   beforeEach(async () => {
-    pool = await WorkerPool.create({ size: 1, rtcMinPort: 41400, rtcMaxPort: 41499 }, capturedLogger().log);
-    relay = createSocket('udp4');
-    await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
+    fixture = await PlainTransportFixture.start({ rtcMinPort: 41400, rtcMaxPort: 41499 });
   });
 
-  afterEach(async () => {
-    pool.close();
-    await new Promise<void>((resolve) => relay.close(() => resolve()));
-  });
+  afterEach(() => fixture.close());
 
   /** Source → protecting PlainTransport → relay → unprotecting PlainTransport → sink; returns what passed each point. */
   async function srtpPath(options: { wrongKey: boolean }) {
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
-    const srtp = { listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, enableSrtp: true, srtpCryptoSuite: suite } as const;
-    const protecting = await router.createPlainTransport(srtp);
-    const unprotecting = await router.createPlainTransport(srtp);
-    const stranger = await router.createPlainTransport(srtp);
+    const router = await fixture.router();
+    const srtp = { rtcpMux: true, enableSrtp: true, srtpCryptoSuite: suite } as const;
+    const protecting = await loopbackPlainTransport(router, srtp);
+    const unprotecting = await loopbackPlainTransport(router, srtp);
+    const stranger = await loopbackPlainTransport(router, srtp);
+    const relay = fixture.socket;
     const relayPort = relay.address().port;
     await protecting.connect({ ip: '127.0.0.1', port: relayPort, srtpParameters: unprotecting.srtpParameters! });
     await unprotecting.connect({

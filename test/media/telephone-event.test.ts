@@ -15,16 +15,14 @@
  * - Read before mediasoup: the phone-facing RTP port taps the events and relays the
  *   audio. Works for every clock rate; this is the path src/media/phone-media.ts takes.
  */
-import { type Socket, createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ROUTER_CODECS } from '../../src/media/codecs/router-codecs.js';
 import { PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
 import { readRtp } from '../../src/media/rtp-packet.js';
-import { WorkerPool } from '../../src/media/worker-pool.js';
 import { type DecodedDigit, TelephoneEventDecoder } from '../../src/sip/dtmf/telephone-event-decoder.js';
-import { capturedLogger } from '../support/log-capture.js';
+import { loopbackPlainTransport, PlainTransportFixture } from '../support/media/plain-transport.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { keyPress } from '../sip/dtmf/telephone-events.js';
 
@@ -74,42 +72,36 @@ async function eventually(condition: () => boolean | Promise<boolean>): Promise<
 const packetCount = async (producer: types.Producer) => (await producer.getStats())[0]?.packetCount ?? 0;
 
 describe('RFC 4733 telephone-events and mediasoup 3.27', () => {
-  let pool: WorkerPool;
-  let phone: Socket;
+  let fixture: PlainTransportFixture;
 
   beforeEach(async () => {
-    pool = await WorkerPool.create({ size: 1, rtcMinPort: 41200, rtcMaxPort: 41299 }, capturedLogger().log);
-    phone = createSocket('udp4');
-    await new Promise<void>((resolve) => phone.bind(0, '127.0.0.1', resolve));
+    fixture = await PlainTransportFixture.start({ rtcMinPort: 41200, rtcMaxPort: 41299 });
   });
 
-  afterEach(async () => {
-    pool.close();
-    await new Promise<void>((resolve) => phone.close(() => resolve()));
-  });
+  afterEach(() => fixture.close());
 
   async function sendCall(port: number): Promise<void> {
     let sequenceNumber = 1000;
     for (const { payloadType, timestamp, marker, payload } of callWithKeys(KEYS)) {
-      phone.send(rtpPacket({ payloadType, sequenceNumber: sequenceNumber++, timestamp, ssrc: SSRC, marker }, payload), port, '127.0.0.1');
+      fixture.socket.send(rtpPacket({ payloadType, sequenceNumber: sequenceNumber++, timestamp, ssrc: SSRC, marker }, payload), port, '127.0.0.1');
       await sleep(2);
     }
   }
 
   async function phoneProducer(mediaCodecs: types.RouterRtpCodecCapability[], codecs: types.RtpCodecParameters[]) {
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs });
-    const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: true, rtcpMux: true });
+    const router = await fixture.router(mediaCodecs);
+    const transport = await loopbackPlainTransport(router, { comedia: true, rtcpMux: true });
     const producer = await transport.produce({ kind: 'audio', rtpParameters: { codecs, encodings: [{ ssrc: SSRC }] } });
     return { router, transport, producer };
   }
 
   it('a router accepts telephone-event; a producer may declare it only when its router has it', async () => {
     const telephoneEvent: types.RouterRtpCodecCapability = { kind: 'audio', mimeType: 'audio/telephone-event', clockRate: 8000 };
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs: [...ROUTER_CODECS, telephoneEvent] });
+    const router = await fixture.router([...ROUTER_CODECS, telephoneEvent]);
     expect(router.rtpCapabilities.codecs?.map((c) => `${c.mimeType}/${c.clockRate}`)).toContain('audio/telephone-event/8000');
 
-    const plain = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
-    const transport = await plain.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: true });
+    const plain = await fixture.router();
+    const transport = await loopbackPlainTransport(plain, { comedia: true });
     await expect(
       transport.produce({
         kind: 'audio',
@@ -180,8 +172,8 @@ describe('RFC 4733 telephone-events and mediasoup 3.27', () => {
   });
 
   it('read before mediasoup: the phone RTP port taps the events and relays the audio', async () => {
-    const router = await pool.leastLoaded().createRouter({ mediaCodecs: ROUTER_CODECS });
-    const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, comedia: false, rtcpMux: true });
+    const router = await fixture.router();
+    const transport = await loopbackPlainTransport(router, { comedia: false, rtcpMux: true });
     const producer = await transport.produce({ kind: 'audio', rtpParameters: { codecs: [PCMU], encodings: [{ ssrc: SSRC }] } });
     const port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41300, maxPort: 41399, producerSsrc: SSRC, latch: true });
     try {

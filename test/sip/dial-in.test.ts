@@ -9,8 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
-import { PCMU_OFFER, SipCaller, wwwAuthenticateValues } from '../support/sip/sip-caller.js';
-import { type ReceivedSip, SipPeer, firstLine, header, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
+import { firstLine, header, headerValues } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
 
@@ -83,7 +84,7 @@ describe('authentication', () => {
     caller.invite({ body: PCMU_OFFER(30000) });
     const challenge = await peer.next(isResponse(401));
     caller.ackFailure(challenge);
-    const values = wwwAuthenticateValues(challenge.text);
+    const values = headerValues(challenge.text, 'WWW-Authenticate');
     expect(values).toHaveLength(1);
     expect(values[0]).toMatch(/^Digest realm="127\.0\.0\.1", nonce="[A-Za-z0-9_-]{40,}", algorithm=MD5, qop="auth"$/);
   });

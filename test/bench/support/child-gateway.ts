@@ -159,7 +159,7 @@ let hooksInstalled = false;
 /** A benchmark that dies (error, Ctrl-C, timeout's SIGTERM) must not leave the gateway behind. */
 function killOnExit(gateway: ChildGateway): void {
   running.add(gateway);
-  void gateway.child.once('exit', () => running.delete(gateway));
+  gateway.child.once('exit', () => running.delete(gateway));
   if (hooksInstalled) return;
   hooksInstalled = true;
   const killAll = () => {

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { digestResponse, parseDigest } from '../../support/sip/digest.js';
 import { failureAck } from '../../support/sip/sip-caller.js';
+import { header, parseSipMessage, responseTo, type SipMessage } from '../../support/sip/sip-message.js';
 
 export interface SipTarget {
   readonly host: string;
@@ -20,49 +21,12 @@ export interface Credentials {
   readonly password: string;
 }
 
-interface Message {
-  readonly text: string;
-  readonly firstLine: string;
-  /** Lower-case header name → every value, in order. */
-  readonly headers: Map<string, string[]>;
-  readonly body: string;
-  readonly status?: number;
-  readonly method?: string;
-}
-
 const T1_MS = 500;
 const TRANSACTION_TIMEOUT_MS = 32_000;
 
 const token = (bytes = 6) => randomBytes(bytes).toString('hex');
 
-function parse(data: Buffer): Message | undefined {
-  const text = data.toString('utf8');
-  const headEnd = text.indexOf('\r\n\r\n');
-  if (headEnd < 0) return undefined;
-  const lines = text.slice(0, headEnd).split('\r\n');
-  const firstLine = lines[0] ?? '';
-  const headers = new Map<string, string[]>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = expandCompact(line.slice(0, colon).trim().toLowerCase());
-    const value = line.slice(colon + 1).trim();
-    const values = headers.get(name);
-    if (values) values.push(value);
-    else headers.set(name, [value]);
-  }
-  const statusMatch = /^SIP\/2\.0 (\d{3}) /.exec(firstLine);
-  const body = text.slice(headEnd + 4);
-  if (statusMatch) return { text, firstLine, headers, body, status: Number(statusMatch[1]) };
-  return { text, firstLine, headers, body, method: firstLine.slice(0, firstLine.indexOf(' ')) };
-}
-
-const COMPACT: Record<string, string> = { i: 'call-id', f: 'from', t: 'to', v: 'via', m: 'contact', l: 'content-length', c: 'content-type' };
-const expandCompact = (name: string) => COMPACT[name] ?? name;
-const first = (m: Message, name: string) => m.headers.get(name)?.[0];
-
-type Listener = (message: Message) => void;
+type Listener = (message: SipMessage) => void;
 
 export class SipUserAgent {
   /** Call-ID → the call that handles what arrives for it. */
@@ -108,22 +72,14 @@ export class SipUserAgent {
   }
 
   private arrive(data: Buffer): void {
-    const message = parse(data);
+    const message = parseSipMessage(data.toString('utf8'));
     if (!message) return;
-    const callId = first(message, 'call-id');
+    const callId = header(message, 'call-id');
     const listener = callId === undefined ? undefined : this.calls.get(callId);
     if (listener) return listener(message);
     // A request for a call we no longer know (a late BYE): answer 481 so it stops.
     if (message.method && message.method !== 'ACK') this.send(responseTo(message, 481, 'Call/Transaction Does Not Exist'));
   }
-}
-
-function responseTo(request: Message, status: number, reason: string): string {
-  const lines = [`SIP/2.0 ${status} ${reason}`];
-  for (const via of request.headers.get('via') ?? []) lines.push(`Via: ${via}`);
-  lines.push(`From: ${first(request, 'from') ?? ''}`, `To: ${first(request, 'to') ?? ''}`);
-  lines.push(`Call-ID: ${first(request, 'call-id') ?? ''}`, `CSeq: ${first(request, 'cseq') ?? ''}`, 'Content-Length: 0', '', '');
-  return lines.join('\r\n');
 }
 
 export interface AnsweredMedia {
@@ -141,7 +97,7 @@ export class SipCall {
   private cseq = 1;
   private remoteTarget: string;
   private toHeader: string;
-  private pending: { cseq: number; method: string; onResponse: (m: Message) => void } | undefined;
+  private pending: { cseq: number; method: string; onResponse: (m: SipMessage) => void } | undefined;
   private ackFor200: string | undefined;
   private ended = false;
   /** Set when the gateway ended the call itself (BYE from its side). */
@@ -173,9 +129,9 @@ export class SipCall {
       this.ackFailure(answer);
       throw new Error(`authenticated INVITE answered ${answer.firstLine}`);
     }
-    this.toHeader = first(answer, 'to') ?? this.toHeader;
-    this.remoteTarget = /<([^>]+)>/.exec(first(answer, 'contact') ?? '')?.[1] ?? this.requestUri;
-    this.ackFor200 = this.request('ACK', (first(answer, 'cseq') ?? '').split(' ')[0]!, `z9hG4bK${token()}`);
+    this.toHeader = header(answer, 'to') ?? this.toHeader;
+    this.remoteTarget = /<([^>]+)>/.exec(header(answer, 'contact') ?? '')?.[1] ?? this.requestUri;
+    this.ackFor200 = this.request('ACK', (header(answer, 'cseq') ?? '').split(' ')[0]!, `z9hG4bK${token()}`);
     this.ua.send(this.ackFor200);
     const ip = /^c=IN IP4 (\S+)/m.exec(answer.body)?.[1];
     const media = /^m=audio (\d+) RTP\/AVP (\d+)/m.exec(answer.body);
@@ -231,22 +187,22 @@ export class SipCall {
   }
 
   /** The ACK for a non-2xx final response (same branch as the INVITE it answers). */
-  private ackFailure(response: Message): void {
-    const via = first(response, 'via') ?? '';
+  private ackFailure(response: SipMessage): void {
+    const via = header(response, 'via') ?? '';
     const branch = /branch=([^;\s,]+)/.exec(via)?.[1] ?? `z9hG4bK${token()}`;
     this.ua.send(
       failureAck({
         requestUri: this.requestUri,
         via: `SIP/2.0/UDP ${this.ua.hostport};rport;branch=${branch}`,
-        from: first(response, 'from') ?? '',
-        to: first(response, 'to') ?? '',
+        from: header(response, 'from') ?? '',
+        to: header(response, 'to') ?? '',
         callId: this.callId,
-        cseq: (first(response, 'cseq') ?? '').split(' ')[0]!,
+        cseq: (header(response, 'cseq') ?? '').split(' ')[0]!,
       }),
     );
   }
 
-  private authorization(challenge: Message): string {
+  private authorization(challenge: SipMessage): string {
     const values = challenge.headers.get('www-authenticate') ?? [];
     const md5 = values.map(parseDigest).find((c) => (c.algorithm ?? 'MD5').toUpperCase() === 'MD5');
     if (!md5) throw new Error(`no MD5 challenge in: ${challenge.firstLine}`);
@@ -268,10 +224,10 @@ export class SipCall {
    * capped at 4 s for non-INVITE) until any response arrives; INVITE stops retransmitting
    * at the first provisional response.
    */
-  private transaction(method: 'INVITE' | 'BYE', build: (cseq: number, branch: string) => string): Promise<Message> {
+  private transaction(method: 'INVITE' | 'BYE', build: (cseq: number, branch: string) => string): Promise<SipMessage> {
     const cseq = this.cseq++;
     const text = build(cseq, `z9hG4bK${token()}`);
-    return new Promise<Message>((resolve, reject) => {
+    return new Promise<SipMessage>((resolve, reject) => {
       let interval = T1_MS;
       let provisional = false;
       let retransmit: NodeJS.Timeout | undefined;
@@ -307,7 +263,7 @@ export class SipCall {
     });
   }
 
-  private arrive(m: Message): void {
+  private arrive(m: SipMessage): void {
     if (m.method) {
       if (m.method === 'BYE') {
         this.hungUpByGateway = true;
@@ -318,7 +274,7 @@ export class SipCall {
       }
       return;
     }
-    const [cseqText, method] = (first(m, 'cseq') ?? '').split(' ');
+    const [cseqText, method] = (header(m, 'cseq') ?? '').split(' ');
     const cseq = Number(cseqText);
     if (this.pending && this.pending.cseq === cseq && this.pending.method === method) return this.pending.onResponse(m);
     // A retransmitted 200 OK for our INVITE: our ACK was lost, send it again.

@@ -9,7 +9,8 @@
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { type CallerIdentity, SipCaller } from '../../support/sip/sip-caller.js';
-import { type ReceivedSip, type SipPeer, firstLine, header } from '../../support/sip/sip-peer.js';
+import { firstLine, header } from '../../support/sip/sip-message.js';
+import type { ReceivedSip, SipPeer } from '../../support/sip/sip-peer.js';
 
 export interface HostPort {
   readonly host: string;
@@ -215,7 +216,7 @@ export class SipDialer {
   private arrive(s: DialerSocket, data: Buffer, from: HostPort): void {
     const text = data.toString('utf8');
     const message: ReceivedSip = { text, data, at: performance.now(), from };
-    const callId = header(text, 'Call-ID') ?? header(text, 'i');
+    const callId = header(text, 'Call-ID');
     const handler = callId === undefined ? undefined : this.pending.get(callId);
     if (!text.startsWith('SIP/2.0 ')) {
       // A request from the gateway (BYE when it ends a call): answer it, then tell the call.

@@ -9,7 +9,8 @@ import { resign } from './digest.js';
 import { type DrachtioTarget, type HostPort, drachtioTarget } from './drachtio-target.js';
 import { event, isHandshakeBody, loadRecording, recordedBytes, recordedWireFrames, ReplayMapping, sipTraffic, type Recording } from './recordings.js';
 import { ScenarioApp, type ScenarioAppOptions } from './scenario-app.js';
-import { firstLine, header, SipPeer, type ReceivedSip } from './sip-peer.js';
+import { firstLine, header } from './sip-message.js';
+import { SipPeer, type ReceivedSip } from './sip-peer.js';
 import { WireRecorder, type WireFrame } from './wire-recorder.js';
 
 export interface ReplayOptions {

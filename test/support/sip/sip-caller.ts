@@ -4,7 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { digestResponse, parseDigest } from './digest.js';
-import { type ReceivedSip, type SipPeer, header } from './sip-peer.js';
+import { header, headerValues } from './sip-message.js';
+import type { ReceivedSip, SipPeer } from './sip-peer.js';
 
 export interface CallerIdentity {
   readonly username: string;
@@ -125,7 +126,7 @@ export class SipCaller {
 
   /** An MD5 qop=auth Authorization answering a 401's MD5 challenge. */
   authorization(challengeResponse: ReceivedSip, identity: CallerIdentity, nc = '00000001'): string {
-    const challenge = wwwAuthenticateValues(challengeResponse.text).map(parseDigest).find((c) => c.algorithm === 'MD5');
+    const challenge = headerValues(challengeResponse.text, 'WWW-Authenticate').map(parseDigest).find((c) => c.algorithm === 'MD5');
     if (!challenge) throw new Error('no MD5 challenge in the 401');
     const params = {
       username: identity.username,
@@ -141,11 +142,3 @@ export class SipCaller {
   }
 }
 
-/** Every WWW-Authenticate header line of a response, in order. */
-export function wwwAuthenticateValues(text: string): string[] {
-  const head = text.slice(0, text.indexOf('\r\n\r\n'));
-  return head
-    .split('\r\n')
-    .filter((line) => /^www-authenticate:/i.test(line))
-    .map((line) => line.slice(line.indexOf(':') + 1).trim());
-}

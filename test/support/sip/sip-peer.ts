@@ -6,6 +6,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, type Socket } from 'node:net';
 import { SipStreamFramer } from '../../../src/drachtio-standin/sip-stream-framer.js';
 import type { HostPort } from './drachtio-target.js';
+import { header } from './sip-message.js';
 
 export interface ReceivedSip {
   readonly text: string;
@@ -128,18 +129,6 @@ export class SipPeer {
     }
     this.queue.push(message);
   }
-}
-
-/** First line of a SIP message. */
-export function firstLine(text: string): string {
-  return text.slice(0, text.indexOf('\r\n'));
-}
-
-/** Value of the first header named `name` (case-insensitive, full names only). */
-export function header(text: string, name: string): string | undefined {
-  const head = text.slice(0, text.indexOf('\r\n\r\n'));
-  const line = head.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line?.slice(name.length + 1).trim();
 }
 
 export function isResponse(status: number, method?: string): (m: ReceivedSip) => boolean {
