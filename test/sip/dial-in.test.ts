@@ -212,10 +212,12 @@ describe('late offer (an INVITE without SDP)', () => {
     expect(offer).toMatch(/^m=audio \d+ RTP\/AVP 0 8 9 111 101 110\r$/m);
     expect(offer).toMatch(/^a=rtpmap:111 opus\/48000\/2\r$/m);
     expect(offer).toMatch(/^a=fmtp:101 0-16\r$/m);
-    expect(gateway.sip.calls.has(caller.callId)).toBe(false); // not before the ACK
+    // The call exists before its 200 reaches the caller; it is recorded once the ACK gives its codec.
+    expect(gateway.sip.calls.has(caller.callId)).toBe(true);
+    expect(await gateway.store.listCalls('late')).toEqual([]);
 
     caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30010) });
-    await until(() => gateway.sip.calls.has(caller.callId), 2000, 'the call after the ACK');
+    await until(async () => (await gateway.store.listCalls('late')).length === 1, 2000, 'the call recorded after the ACK');
     expect((await gateway.store.listCalls('late'))[0]).toMatchObject({ codec: 'PCMU' });
 
     // The caller's audio reaches mediasoup, and the room sees the phone speaking.
