@@ -173,10 +173,14 @@ export class UasCore {
       return;
     }
     const dialog = this.ctx.dialogs.match(callIdOf(ack) ?? '', tagIn(ack, 'to') ?? '', tagIn(ack, 'from') ?? '');
-    const pending = dialog?.pendingAck;
-    if (!dialog || !pending || pending.cseq !== cseqOf(ack)?.seq) return; // stray or repeated ACK: absorbed
-    pending.transaction.on2xxAck();
-    dialog.pendingAck = undefined;
+    if (!dialog) return; // stray ACK: dropped
+    // drachtio-server passes on every ACK in a dialog; only the one answering a pending 2xx
+    // stops its retransmissions and carries the INVITE's transaction id.
+    const pending = dialog.pendingAck?.cseq === cseqOf(ack)?.seq ? dialog.pendingAck : undefined;
+    if (pending) {
+      pending.transaction.on2xxAck();
+      dialog.pendingAck = undefined;
+    }
     const text = serializeMessage(ack).toString('utf8');
     sendInDialog(dialog, {
       link: dialog.owner,
@@ -185,7 +189,7 @@ export class UasCore {
         bytes: size,
         transport: '',
         from: source,
-        transactionId: pending.initial ? pending.transactionId : newUuid(),
+        transactionId: pending?.initial ? pending.transactionId : newUuid(),
         dialogId: dialog.id,
       }),
     });
