@@ -145,9 +145,9 @@ export class PhoneCall {
     this.end = end;
     const { log, store, callId } = this.context;
     this.resolveAcked(undefined);
-    if (end.by === 'gateway' && this.dialog) this.bye(this.dialog, end);
+    if (end.by === 'gateway' && this.dialog) this.bye(this.dialog, end.reason, end.error);
     // Requests held for a media that will never run get their answer: the dialog is gone.
-    for (const { response } of this.held) response.send(481, 'Call/Transaction Does Not Exist');
+    for (const { response } of this.held) refuseAfterEnd(response);
     this.held = [];
     this.media.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);
     await store.removeCall(callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
@@ -158,7 +158,7 @@ export class PhoneCall {
   private attach(dialog: SipDialog): void {
     this.dialog = dialog;
     // Ended while our 200 was on its way (the meeting ended, shutdown): end the dialog it made.
-    if (this.end?.by === 'gateway') return this.bye(dialog, this.end);
+    if (this.end) return this.bye(dialog, this.end.reason, this.end.by === 'gateway' ? this.end.error : undefined);
     dialog.on('destroy', (request, reason) =>
       void this.close(request.meta.source === 'application' ? { by: 'drachtio', reason: reason ?? 'BYE' } : { by: 'caller', reason: 'BYE' }),
     );
@@ -168,14 +168,14 @@ export class PhoneCall {
   }
 
   private whenRunning(response: SipResponse, handle: () => void): void {
-    if (this.session) handle();
+    if (this.closed) refuseAfterEnd(response);
+    else if (this.session) handle();
     else this.held.push({ response, handle });
   }
 
   /** Signals first, without waiting for the caller's 200: an unresponsive phone must not hold the media. */
-  private bye(dialog: SipDialog, end: Extract<CallEnd, { by: 'gateway' }>): void {
-    const { error } = end;
-    const headers: Record<string, string> = { Reason: `SIP;cause=${error?.sipStatus ?? 200};text="${end.reason.replace(/["\\]/g, '')}"` };
+  private bye(dialog: SipDialog, reason: string, error: GatewayError | undefined): void {
+    const headers: Record<string, string> = { Reason: `SIP;cause=${error?.sipStatus ?? 200};text="${reason.replace(/["\\]/g, '')}"` };
     if (error) headers.Warning = sipWarning(error, this.context.warningAgent);
     dialog.destroy({ headers }).catch((err: Error) => this.context.log.warn({ reason: err.message }, 'BYE to the caller failed'));
   }
@@ -221,4 +221,9 @@ export class PhoneCall {
       response.send(500);
     }
   }
+}
+
+/** A request in a dialog the call has ended (its BYE crossed the request). */
+function refuseAfterEnd(response: SipResponse): void {
+  response.send(481, 'Call/Transaction Does Not Exist');
 }
