@@ -50,8 +50,9 @@ export class AppLink {
     return this.authenticated;
   }
 
-  send(body: string): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeFrame(body));
+  /** Several frames go in one write, so the app reads them together. */
+  send(...bodies: string[]): void {
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(bodies.length === 1 ? encodeFrame(bodies[0]!) : Buffer.concat(bodies.map(encodeFrame)));
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 /** What the UAS and UAC cores share: the network, the clock, the connected apps and the dialogs. */
 import type { Logger } from 'pino';
 import type { AppLinks } from './app-link.js';
-import type { DialogStore } from './dialogs.js';
+import type { AppFrame, DialogStore } from './dialogs.js';
 import type { SipTransport } from './sip-transport.js';
 import type { TimerSet } from './timers.js';
 import { cdr, type CdrEvent, type LocalAddress } from './wire-messages.js';
@@ -20,6 +20,13 @@ export interface CoreContext {
 
 /** Posts a CDR to an app that routed its type, as drachtio-server does when CDRs are enabled. */
 export function postCdr(ctx: CoreContext, event: CdrEvent, text: string): void {
-  if (!ctx.cdrs) return;
-  ctx.apps.select(event.type)?.send(cdr(event, text));
+  const frame = cdrFrame(ctx, event, text);
+  frame?.link.send(frame.body);
+}
+
+/** The CDR frame postCdr would send, and the app it would go to; none when CDRs are off or nobody routed its type. */
+export function cdrFrame(ctx: CoreContext, event: CdrEvent, text: string): AppFrame | undefined {
+  if (!ctx.cdrs) return undefined;
+  const link = ctx.apps.select(event.type);
+  return link && { link, body: cdr(event, text) };
 }

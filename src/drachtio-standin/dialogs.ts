@@ -8,6 +8,7 @@ import { formatNameAddr, formatVia, headerKey, uriHost, withTag, type NameAddr }
 import { uriHostPort } from './sip-fields.js';
 import { buildRequest, type SipHeader, type SipRequest } from './sip-message.js';
 import type { Peer, TransportName } from './sip-transport.js';
+import type { Timer } from './timers.js';
 import type { InviteServerTransaction } from './transactions.js';
 import type { LocalAddress } from './wire-messages.js';
 
@@ -50,6 +51,27 @@ export interface Dialog {
   readonly owner: AppLink;
   pendingAck: PendingAck | undefined;
   outgoingInvite: OutgoingInvite | undefined;
+  /** Frames held back until the dialog's next message: the news of the 2xx that made it (README, "When the app hears of its 200"). */
+  held: { readonly frames: readonly AppFrame[]; readonly timer: Timer } | undefined;
+}
+
+/** A wire frame for one app. */
+export interface AppFrame {
+  readonly link: AppLink;
+  readonly body: string;
+}
+
+/** Sends what the dialog held back, then `frame`, in order; consecutive frames for one app go in one write. */
+export function sendInDialog(dialog: Dialog, frame?: AppFrame): void {
+  const frames = [...(dialog.held?.frames ?? []), ...(frame ? [frame] : [])];
+  dialog.held?.timer.cancel();
+  dialog.held = undefined;
+  for (let i = 0; i < frames.length; ) {
+    const link = frames[i]!.link;
+    const bodies: string[] = [];
+    while (i < frames.length && frames[i]!.link === link) bodies.push(frames[i++]!.body);
+    link.send(...bodies);
+  }
 }
 
 export function dialogIdFor(callId: string, callerTag: string): string {

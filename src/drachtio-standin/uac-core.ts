@@ -5,7 +5,7 @@
  */
 import type { AppLink } from './app-link.js';
 import { postCdr, type CoreContext } from './core-context.js';
-import { buildInDialogRequest, requestDestination, type Dialog } from './dialogs.js';
+import { buildInDialogRequest, requestDestination, sendInDialog, type Dialog } from './dialogs.js';
 import { newUuid } from './ids.js';
 import { formatVia, headerKey, viaParam } from './sip-headers.js';
 import { cseqOf, topViaOf, viasOf } from './sip-fields.js';
@@ -63,6 +63,8 @@ export class UacCore {
       link.send(nokResponse(messageId, `Server error: ${why}`));
       return;
     }
+    // Whatever the app does in the dialog comes after the news of the 2xx that made it.
+    sendInDialog(dialog);
     const headers = [...app.headers];
     if (app.body.length > 0 && !headers.some((h) => headerKey(h.name) === 'content-type')) {
       if (app.body.toString('latin1', 0, 3) !== 'v=0') {
@@ -127,7 +129,7 @@ export class UacCore {
     const sent = this.start(bye, dialog, undefined, newUuid());
     this.ctx.dialogs.delete(dialog);
     if (this.ctx.apps.has(dialog.owner)) {
-      dialog.owner.send(unsolicitedFromServer(sent.toString('utf8'), sent.length, dialog.transport, this.ctx.local, dialog.id));
+      sendInDialog(dialog, { link: dialog.owner, body: unsolicitedFromServer(sent.toString('utf8'), sent.length, dialog.transport, this.ctx.local, dialog.id) });
     }
   }
 
@@ -215,6 +217,6 @@ export class UacCore {
 
   private deliver(record: ClientRecord, text: string, bytes: number, from: Peer): void {
     if (!record.owner || !this.ctx.apps.has(record.owner)) return;
-    record.owner.send(sipFromNetwork({ text, bytes, transport: from.transport, from, transactionId: record.id, dialogId: record.dialog.id }));
+    sendInDialog(record.dialog, { link: record.owner, body: sipFromNetwork({ text, bytes, transport: from.transport, from, transactionId: record.id, dialogId: record.dialog.id }) });
   }
 }

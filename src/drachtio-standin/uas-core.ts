@@ -5,8 +5,8 @@
  * created on 2xx, and the app's responses sent on (completed by uas-responses.ts).
  */
 import type { AppLink } from './app-link.js';
-import { postCdr, type CoreContext } from './core-context.js';
-import { dialogIdFor, type Dialog } from './dialogs.js';
+import { cdrFrame, postCdr, type CoreContext } from './core-context.js';
+import { dialogIdFor, sendInDialog, type AppFrame, type Dialog } from './dialogs.js';
 import { newTag, newUuid } from './ids.js';
 import { checkRequest, responseTarget } from './request-validation.js';
 import { viaParam, withoutTag, type Via } from './sip-headers.js';
@@ -100,8 +100,9 @@ export class UasCore {
     const bytes = serializeMessage(response);
     if (record.txn instanceof NonInviteServerTransaction) record.txn.respond(response.status, bytes, response.status !== 408);
     else record.txn.respond(response.status, bytes);
-    link.send(this.echo(messageId, record, bytes));
-    if (isInvite) this.afterInviteResponse(record, response, link, bytes);
+    const echo = this.echo(messageId, record, bytes);
+    if (isInvite) this.afterInviteResponse(record, response, link, bytes, echo);
+    else link.send(echo);
   }
 
   close(): void {
@@ -158,9 +159,10 @@ export class UasCore {
       dialog.pendingAck?.transaction.on2xxAck();
       this.ctx.dialogs.delete(dialog);
     }
-    dialog.owner.send(
-      sipFromNetwork({ text: record.text, bytes: size, transport: source.transport, from: source, transactionId: record.id, dialogId: dialog.id }),
-    );
+    sendInDialog(dialog, {
+      link: dialog.owner,
+      body: sipFromNetwork({ text: record.text, bytes: size, transport: source.transport, from: source, transactionId: record.id, dialogId: dialog.id }),
+    });
     if (request.method === 'BYE') postCdr(this.ctx, { type: 'cdr:stop', source: 'network', reason: 'normal-release' }, record.text);
   }
 
@@ -171,21 +173,26 @@ export class UasCore {
       return;
     }
     const dialog = this.ctx.dialogs.match(callIdOf(ack) ?? '', tagIn(ack, 'to') ?? '', tagIn(ack, 'from') ?? '');
-    const pending = dialog?.pendingAck;
-    if (!dialog || !pending || pending.cseq !== cseqOf(ack)?.seq) return; // stray or repeated ACK: absorbed
-    pending.transaction.on2xxAck();
-    dialog.pendingAck = undefined;
+    if (!dialog) return; // stray ACK: dropped
+    // drachtio-server passes on every ACK in a dialog; only the one answering a pending 2xx
+    // stops its retransmissions and carries the INVITE's transaction id.
+    const pending = dialog.pendingAck?.cseq === cseqOf(ack)?.seq ? dialog.pendingAck : undefined;
+    if (pending) {
+      pending.transaction.on2xxAck();
+      dialog.pendingAck = undefined;
+    }
     const text = serializeMessage(ack).toString('utf8');
-    dialog.owner.send(
-      sipFromNetwork({
+    sendInDialog(dialog, {
+      link: dialog.owner,
+      body: sipFromNetwork({
         text,
         bytes: size,
         transport: '',
         from: source,
-        transactionId: pending.initial ? pending.transactionId : newUuid(),
+        transactionId: pending?.initial ? pending.transactionId : newUuid(),
         dialogId: dialog.id,
       }),
-    );
+    });
   }
 
   private onCancel(cancel: SipRequest, vias: readonly Via[], source: Peer): void {
@@ -270,10 +277,11 @@ export class UasCore {
     return responseSent(messageId, sent.toString('utf8'), sent.length, isInvite ? record.source.transport : '', record.replyTo, record.id, dialogId);
   }
 
-  private afterInviteResponse(record: ServerRecord, response: SipResponse, link: AppLink, sent: Buffer): void {
+  private afterInviteResponse(record: ServerRecord, response: SipResponse, link: AppLink, sent: Buffer, echo: string): void {
     const text = sent.toString('utf8');
     const success = response.status >= 200 && response.status < 300;
     const txn = record.txn as InviteServerTransaction;
+    if (record.dialog || !success) link.send(echo);
     if (record.dialog) {
       if (success) {
         record.dialog.remoteTarget = contactUriOf(record.request) ?? record.dialog.remoteTarget;
@@ -282,8 +290,14 @@ export class UasCore {
       return;
     }
     if (success) {
-      this.ctx.dialogs.add(this.createDialog(record, link, txn));
-      postCdr(this.ctx, { type: 'cdr:start', source: 'application', role: 'uas' }, text);
+      // The 200 is on its way to the caller; the app hears of it with the caller's next
+      // message (README, "When the app hears of its 200").
+      const held: AppFrame[] = [{ link, body: echo }];
+      const start = cdrFrame(this.ctx, { type: 'cdr:start', source: 'application', role: 'uas' }, text);
+      if (start) held.push(start);
+      const dialog = this.createDialog(record, link, txn);
+      dialog.held = { frames: held, timer: this.ctx.timers.start(this.ctx.timers.values.t1, () => sendInDialog(dialog)) };
+      this.ctx.dialogs.add(dialog);
     } else if (response.status >= 300) {
       postCdr(this.ctx, { type: 'cdr:stop', source: 'application', reason: 'call-rejected' }, text);
     }
@@ -307,6 +321,7 @@ export class UasCore {
       owner,
       pendingAck: { cseq: record.cseq.seq, transactionId: record.id, initial: true, transaction: txn },
       outgoingInvite: undefined,
+      held: undefined,
     };
   }
   private onAckTimeout(record: ServerRecord): void {

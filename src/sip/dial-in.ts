@@ -16,14 +16,13 @@ import { callerDisplayName } from './caller-name.js';
 import { PhoneCall } from './phone-call.js';
 import { answerOffer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
-import { type LocalOffer, acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
+import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
-import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { sipWarning } from './sip-warning.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
-import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
+import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -120,93 +119,58 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
     latch: deps.media.latch,
   });
+  call = new PhoneCall(media, { callId, meetingId: meeting.id, store: deps.store, log, warningAgent: deps.sipDomain });
+  const phoneCall = call;
   try {
+    // The call is registered before our 200 can reach the caller, so whatever the caller
+    // does next finds it; every failure from here on ends it through close().
+    deps.calls.set(callId, phoneCall);
+    void phoneCall.whenEnded().then(() => deps.calls.delete(callId));
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
     const local = { ip: deps.media.announcedIp, port: media.port, preference };
-    const headers = { 'X-Meeting-Id': meeting.id };
-    let session: { dialog: SipDialog; negotiated: NegotiatedMedia; origin: SdpOrigin; localSdp: string };
+    const uas = (localSdp: string) => ({ localSdp, headers: { 'X-Meeting-Id': meeting.id } });
+    // Recorded once the codec is known, and (issued before any close() can remove it) never left behind.
+    const record = (codec: NegotiatedMedia['codec']) =>
+      deps.store.putCall({ callId, meetingId: meeting.id, nodeId: deps.nodeId, caller: media.member.displayName, codec: codec.name, startedAt: Date.now() });
+    let negotiated: NegotiatedMedia;
     if (request.body) {
       const answer = answerOffer(request.body, { ...local, origin: probe!.origin });
+      negotiated = answer;
       // Media first, so the caller's first packets after our 200 already reach the meeting.
       await media.start(answer);
-      const dialog = await deps.srf.createUAS(request, response, { localSdp: answer.sdp, headers });
-      session = { dialog, negotiated: answer, origin: answer.origin, localSdp: answer.sdp };
+      await record(answer.codec);
+      phoneCall.run({ ip: local.ip, preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
+      if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
+      await phoneCall.answer(deps.srf, request, response, uas(answer.sdp));
     } else {
       const offer = createOffer(local);
-      const dialog = await deps.srf.createUAS(request, response, { localSdp: offer.sdp, headers });
-      const negotiated = await answerInAck(dialog, offer, deps.sipDomain, log);
+      if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
+      await phoneCall.answer(deps.srf, request, response, uas(offer.sdp));
+      const ack = await phoneCall.ack();
+      if (!ack) return;
+      negotiated = acceptAnswer(offer, ack.body ?? '');
+      await record(negotiated.codec);
       await media.start(negotiated);
-      session = { dialog, negotiated, origin: offer.origin, localSdp: offer.sdp };
+      phoneCall.run({ ip: local.ip, preference, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
     }
-    // A CANCEL that crossed our 200 won: drachtio already answered 487, so there is no call.
-    if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
-    const { dialog, negotiated } = session;
-    call = new PhoneCall(dialog, media, {
-      callId,
-      meetingId: meeting.id,
-      store: deps.store,
-      log,
-      sdp: { ip: deps.media.announcedIp, preference, origin: session.origin, answer: session.localSdp },
-      warningAgent: deps.sipDomain,
-      telephoneEvent: negotiated.telephoneEvent,
-    });
-    deps.calls.set(callId, call);
-    void call.whenEnded().then(() => deps.calls.delete(callId));
-    await deps.store.putCall({
-      callId,
-      meetingId: meeting.id,
-      nodeId: deps.nodeId,
-      caller: media.member.displayName,
-      codec: negotiated.codec.name,
-      startedAt: Date.now(),
-    });
+    if (phoneCall.closed) return;
     log.info(
       { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !request.body },
       'call answered',
     );
   } catch (err) {
-    media.close(attempt.isCancelled() ? 'cancelled' : 'answer failed');
-    if (attempt.isCancelled()) return;
-    throw err;
+    if (attempt.isCancelled()) return void phoneCall.close({ by: 'caller', reason: 'CANCEL' });
+    if (!response.finalResponseSent) {
+      // reject() answers the INVITE.
+      void phoneCall.close({ by: 'gateway', reason: 'answer failed' });
+      throw err;
+    }
+    if (phoneCall.closed) return;
+    // After our 200 the call is ended with a BYE that says why (RFC 3261 §13.3.1.4: an
+    // ACK whose answer we cannot use cannot be refused, ACKs have no response).
+    if (!(err instanceof GatewayError)) log.error({ err }, 'call set-up failed after the answer');
+    void phoneCall.close({ by: 'gateway', reason: err instanceof Error ? err.message : 'answer failed', ...(err instanceof GatewayError && { error: err }) });
   }
-}
-
-/** How long we wait for the ACK of a late-offer 200: Timer H, 64·T1 (RFC 3261 §17.2.1). */
-const ACK_TIMEOUT_MS = 32_000;
-
-/**
- * The phone's answer to our late offer, from its ACK. An ACK without a usable answer
- * cannot be refused (ACKs have no response), so the call is ended with a BYE that says
- * why (RFC 3261 §13.3.1.4), and the error reaches the log as the set-up failure.
- */
-async function answerInAck(dialog: SipDialog, offer: LocalOffer, warningAgent: string, log: Logger): Promise<NegotiatedMedia> {
-  const ack = await new Promise<SipRequest>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GatewayError('bad_request', 'no ACK to our 200 OK')), ACK_TIMEOUT_MS);
-    dialog.once('ack', (request) => {
-      clearTimeout(timer);
-      resolve(request);
-    });
-    dialog.once('destroy', () => {
-      clearTimeout(timer);
-      reject(new GatewayError('gone', 'the caller hung up before acknowledging our offer'));
-    });
-  }).catch((err: GatewayError) => {
-    if (err.code !== 'gone') void byeBecause(dialog, err, warningAgent, log);
-    throw err;
-  });
-  try {
-    return acceptAnswer(offer, ack.body ?? '');
-  } catch (err) {
-    if (err instanceof GatewayError) void byeBecause(dialog, err, warningAgent, log);
-    throw err;
-  }
-}
-
-async function byeBecause(dialog: SipDialog, err: GatewayError, warningAgent: string, log: Logger): Promise<void> {
-  const cause = err.sipStatus;
-  await dialog
-    .destroy({ headers: { Reason: `SIP;cause=${cause};text="${err.message.replace(/["\\]/g, '')}"`, Warning: sipWarning(err, warningAgent) } })
-    .catch((byeErr: Error) => log.warn({ reason: byeErr.message }, 'BYE to the caller failed'));
 }
 
 /** The one place a failed INVITE becomes a SIP answer. */

@@ -11,6 +11,8 @@ export interface SipRequest {
   readonly callId: string;
   readonly source_address: string;
   readonly protocol: string;
+  /** `network`: from the caller; `application`: made by drachtio-server itself (its ACK-timeout BYE). */
+  readonly meta: { readonly source: 'network' | 'application' };
   get(name: string): string | undefined;
   has(name: string): boolean;
   getParsedHeader(name: 'from' | 'to'): { name?: string; uri: string; params?: Record<string, string> };
@@ -56,7 +58,36 @@ export interface SrfApp {
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): void;
   on(event: 'error' | 'close' | 'reconnecting', listener: (arg: unknown) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
-  createUAS(request: SipRequest, response: SipResponse, options: UasOptions): Promise<SipDialog>;
+  createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
+}
+
+/**
+ * Sends the 200 OK to an INVITE and hands over its dialog the moment drachtio-srf creates
+ * it. drachtio-server sends the 200 to the caller before it tells the app it did, so the
+ * caller's ACK, re-INVITE, INFO or BYE can arrive in the same read as that news and be
+ * dispatched before code after an awaited createUAS() runs (drachtio-srf then answers a
+ * re-INVITE by itself, with the old SDP, and a BYE ends a dialog nobody listens to).
+ * `onDialog` runs before any of them; the promise resolves after it.
+ */
+export function answerInvite(
+  srf: SrfApp,
+  request: SipRequest,
+  response: SipResponse,
+  options: UasOptions,
+  onDialog: (dialog: SipDialog) => void,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    srf.createUAS(request, response, { ...options }, (err, dialog) => {
+      if (err || !dialog) return reject(err ?? new Error('createUAS gave no dialog'));
+      // Thrown inside drachtio-srf's message handler, an error would take the connection down.
+      try {
+        onDialog(dialog);
+      } catch (handlerErr) {
+        return reject(handlerErr);
+      }
+      resolve();
+    });
+  });
 }
 
 export function newSrf(): SrfApp {

@@ -147,11 +147,13 @@ describe('drachtio stand-in: behaviour beyond the recordings', () => {
     expect(firstLine((await replay.peer.next(isResponse(500, 'INFO'))).text)).toBe('SIP/2.0 500 Internal Server Error');
   });
 
-  it('absorbs a repeated ACK for the same 2xx', async () => {
+  it('passes a repeated ACK for the same 2xx on to the app, as drachtio-server does, with a transaction id of its own', async () => {
     replay = await establishedCall(target);
     await replay.send('N8');
     await replay.peer.collect(50);
-    expect(replay.app.events.filter((e) => e.kind === 'ack')).toHaveLength(1);
+    expect(replay.app.events.filter((e) => e.kind === 'ack')).toHaveLength(2);
+    const acks = replay.recorder.frames.filter((f) => f.direction === 'from-server' && f.message.type === 'sip' && f.body.includes('\r\nACK '));
+    expect(new Set(acks.map((f) => f.message.args[6])).size).toBe(2);
   });
 
   it('over TCP: pongs a CRLFCRLF keep-alive with CRLF (RFC 5626)', async () => {

@@ -212,10 +212,12 @@ describe('late offer (an INVITE without SDP)', () => {
     expect(offer).toMatch(/^m=audio \d+ RTP\/AVP 0 8 9 111 101 110\r$/m);
     expect(offer).toMatch(/^a=rtpmap:111 opus\/48000\/2\r$/m);
     expect(offer).toMatch(/^a=fmtp:101 0-16\r$/m);
-    expect(gateway.sip.calls.has(caller.callId)).toBe(false); // not before the ACK
+    // The call exists before its 200 reaches the caller; it is recorded once the ACK gives its codec.
+    expect(gateway.sip.calls.has(caller.callId)).toBe(true);
+    expect(await gateway.store.listCalls('late')).toEqual([]);
 
     caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30010) });
-    await until(() => gateway.sip.calls.has(caller.callId), 2000, 'the call after the ACK');
+    await until(async () => (await gateway.store.listCalls('late')).length === 1, 2000, 'the call recorded after the ACK');
     expect((await gateway.store.listCalls('late'))[0]).toMatchObject({ codec: 'PCMU' });
 
     // The caller's audio reaches mediasoup, and the room sees the phone speaking.
@@ -247,6 +249,58 @@ describe('late offer (an INVITE without SDP)', () => {
     await until(async () => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
     expect(gateway.sip.calls.has(caller.callId)).toBe(false);
     expect(await gateway.store.listCalls('late-bad')).toEqual([]);
+  });
+});
+
+/** Nothing of a call is left: not in the gateway, not in the store, not in the room, no transport. */
+async function expectNothingLeftOf(caller: SipCaller, meetingId: string): Promise<void> {
+  await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call gone from the gateway');
+  expect(await gateway.store.listCalls(meetingId)).toEqual([]);
+  const room = await gateway.rooms.existing(meetingId);
+  await until(() => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
+  if (room) expect((await room.router.dump()).transportIds).toEqual([]);
+}
+
+describe('requests that reach the gateway with the news of its 200 OK', () => {
+  it('a BYE sent right after the ACK ends the call cleanly: answered 200, media released, nothing left registered', async () => {
+    await gateway.meetings.create({ id: 'quick-bye' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('quick-bye'));
+    const answered = await authenticatedInvite(caller, PCMU_OFFER(30016));
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    caller.inDialog(answered, 'ACK');
+    caller.inDialog(answered, 'BYE');
+    expect(firstLine((await peer.next(isResponse(200, 'BYE'))).text)).toBe('SIP/2.0 200 OK');
+    await expectNothingLeftOf(caller, 'quick-bye');
+  });
+
+  it('a BYE right after a late-offer ACK, while the media starts, ends the call cleanly', async () => {
+    await gateway.meetings.create({ id: 'quick-bye-late' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('quick-bye-late'));
+    const answered = await authenticatedInvite(caller, undefined);
+    caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30018) });
+    caller.inDialog(answered, 'BYE');
+    expect(firstLine((await peer.next(isResponse(200, 'BYE'))).text)).toBe('SIP/2.0 200 OK');
+    await expectNothingLeftOf(caller, 'quick-bye-late');
+  });
+
+  it('a hold re-INVITE right after a late-offer ACK is answered recvonly once the media runs', async () => {
+    await gateway.meetings.create({ id: 'quick-hold' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('quick-hold'));
+    const answered = await authenticatedInvite(caller, undefined);
+    caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30020) });
+    caller.inDialog(answered, 'INVITE', { body: PCMU_OFFER(30020).replace('o=caller 1 1', 'o=caller 1 2').replace('a=sendrecv', 'a=sendonly') });
+    const held = await peer.next(isResponse(200, 'INVITE'));
+    caller.inDialog(held, 'ACK');
+    expect(bodyOf(held)).toMatch(/^a=recvonly\r$/m);
+    const room = (await gateway.rooms.existing('quick-hold'))!;
+    await until(() => room.views().some((p) => p.kind === 'phone' && p.muted), 2000, 'the phone muted on hold');
+
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+    await expectNothingLeftOf(caller, 'quick-hold');
   });
 });
 

@@ -85,26 +85,26 @@ export class SipCaller {
    * A request inside the dialog a 200 OK established: the ACK for that 200 (with the
    * answer to a late offer as its body), a re-INVITE, INFO or BYE.
    */
-  inDialog(answer: ReceivedSip, method: 'ACK' | 'INVITE' | 'INFO' | 'BYE', options: { body?: string; contentType?: string } = {}): void {
+  inDialog(answer: ReceivedSip, method: 'ACK' | 'INVITE' | 'INFO' | 'BYE', options: { body?: string; contentType?: string } = {}): string {
     const cseq = method === 'ACK' ? (header(answer.text, 'CSeq') ?? '').split(' ')[0] : String(this.cseq++);
     const contact = /<([^>]+)>/.exec(header(answer.text, 'Contact') ?? '')?.[1] ?? this.requestUri;
     const body = options.body ?? '';
-    this.peer.send(
-      [
-        `${method} ${contact} SIP/2.0`,
-        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=z9hG4bK${randomUUID().slice(0, 12)}`,
-        'Max-Forwards: 70',
-        `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
-        `To: ${header(answer.text, 'To')}`,
-        `Call-ID: ${this.callId}`,
-        `CSeq: ${cseq} ${method}`,
-        ...(method === 'INVITE' ? [`Contact: <sip:caller@${this.peer.hostport}>`] : []),
-        ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
-        `Content-Length: ${Buffer.byteLength(body)}`,
-        '',
-        body,
-      ].join('\r\n'),
-    );
+    const text = [
+      `${method} ${contact} SIP/2.0`,
+      `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=z9hG4bK${randomUUID().slice(0, 12)}`,
+      'Max-Forwards: 70',
+      `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
+      `To: ${header(answer.text, 'To')}`,
+      `Call-ID: ${this.callId}`,
+      `CSeq: ${cseq} ${method}`,
+      ...(method === 'INVITE' ? [`Contact: <sip:caller@${this.peer.hostport}>`] : []),
+      ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      '',
+      body,
+    ].join('\r\n');
+    this.peer.send(text);
+    return text;
   }
 
   cancel(): void {
