@@ -9,7 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { ScenarioApp } from '../support/sip/scenario-app.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { type ReceivedSip, SipPeer, firstLine, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { firstLine } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { type WireFrame, WireRecorder } from '../support/sip/wire-recorder.js';
 
 let target: DrachtioTarget;

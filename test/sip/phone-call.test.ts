@@ -8,7 +8,8 @@ import { startSipTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { SipPeer, firstLine, header, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { firstLine, header } from '../support/sip/sip-message.js';
+import { SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 /** The stand-in's T1: its ACK timeout is 64·T1. A real server keeps RFC 3261's 500 ms (32 s). */

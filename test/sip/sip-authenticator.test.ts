@@ -36,6 +36,7 @@ function invite(authorization?: string): SipRequest {
     callId: 'call-1@test',
     source_address: '127.0.0.1',
     protocol: 'udp',
+    meta: { source: 'network' },
     get: (name) => headers.get(name.toLowerCase()),
     has: (name) => headers.has(name.toLowerCase()),
     getParsedHeader: () => ({ uri: 'sip:caller@127.0.0.1' }),
