@@ -22,9 +22,7 @@ beforeEach(async () => {
   target = await drachtioTarget();
   recorder = await WireRecorder.start(target.adminAddress);
   app = await ScenarioApp.connect(recorder.address, target.secret);
-  // 'connect' can come before the server has taken the app's INVITE route (a real server then answers 503).
-  const route = await recorder.waitFor((f) => f.direction === 'to-server' && f.message.type === 'route' && f.message.args[0] === 'invite');
-  await recorder.waitFor((f) => f.direction === 'from-server' && f.message.type === 'response' && f.message.args[0] === route.message.id);
+  await recorder.routeTaken('invite');
   peer = await SipPeer.udp(target.sipAddress);
 });
 

@@ -77,6 +77,7 @@ export class Replay {
     const recording = loadRecording(name);
     const recorder = await WireRecorder.start(target.adminAddress);
     const app = await ScenarioApp.connect(recorder.address, target.secret, { ...recordedAppBehaviour(recording), ...options.app });
+    await recorder.routeTaken('invite');
     const mapping = new ReplayMapping('127.0.0.1:5060', `${target.sipAddress.host}:${target.sipAddress.port}`);
     for (const callId of options.callIds) mapping.uniqueCallId(callId);
     return new Replay(recording, mapping, recorder, app, target.sipAddress, options.password ?? 's3cret');

@@ -72,6 +72,15 @@ export class WireRecorder {
     });
   }
 
+  /**
+   * Resolves once the server has answered the app's route for `verb` ('invite', ...):
+   * drachtio-srf's 'connect' can come before that, and a real server answers 503 meanwhile.
+   */
+  async routeTaken(verb: string): Promise<void> {
+    const route = await this.waitFor((f) => f.direction === 'to-server' && f.message.type === 'route' && f.message.args[0] === verb);
+    await this.waitFor((f) => f.direction === 'from-server' && f.message.type === 'response' && f.message.args[0] === route.message.id);
+  }
+
   async close(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
