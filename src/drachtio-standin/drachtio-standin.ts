@@ -79,6 +79,10 @@ export class DrachtioStandin {
       log,
       onMessage: (data, source) => onSipData(data, source),
     });
+    // On the real clock a due retransmission lets the input already received be read first
+    // (SipTransport.afterPendingInput). A manual clock has no event-loop lag to make up for, and
+    // its tests jump over whole retransmission schedules in one step.
+    if (!options.timers?.scheduler) timers.gateOn((fn) => transport.afterPendingInput(fn));
     let admin: Server;
     try {
       admin = await listenTcp(options.adminHost ?? '127.0.0.1', options.adminPort ?? 9022);

@@ -25,6 +25,16 @@ export interface SipTransportOptions {
 }
 
 const EPHEMERAL_ATTEMPTS = 10;
+/**
+ * Socket buffers for bursts: Linux's default (~208 KiB) holds about a hundred datagrams,
+ * under a second of a busy edge's SIP. The kernel caps the request at net.core.rmem_max
+ * and net.core.wmem_max.
+ */
+const UDP_BUFFER_BYTES = 4 * 1024 * 1024;
+/** libuv reads at most this many datagrams from a socket per turn of the event loop. */
+const UDP_READS_PER_TURN = 32;
+/** How many turns a due retransmission waits at most while datagrams keep arriving in full batches. */
+const MAX_INPUT_TURNS = 64;
 
 function plainAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
@@ -36,6 +46,9 @@ function connectionKey(address: string, port: number): string {
 
 export class SipTransport {
   private readonly connections = new Map<string, Socket>();
+  private readonly waitingForInput: Array<() => void> = [];
+  private datagramsThisTurn = 0;
+  private closed = false;
 
   private constructor(
     private readonly udp: UdpSocket,
@@ -44,7 +57,10 @@ export class SipTransport {
     readonly port: number,
     private readonly options: SipTransportOptions,
   ) {
-    udp.on('message', (data, rinfo) => this.deliver(data, { transport: 'udp', address: plainAddress(rinfo.address), port: rinfo.port }));
+    udp.on('message', (data, rinfo) => {
+      this.datagramsThisTurn++;
+      this.deliver(data, { transport: 'udp', address: plainAddress(rinfo.address), port: rinfo.port });
+    });
     udp.on('error', (err) => options.log.warn({ err }, 'SIP UDP socket error'));
     tcp.on('connection', (socket) => this.adopt(socket));
   }
@@ -55,6 +71,7 @@ export class SipTransport {
       const port = udp.address().port;
       try {
         const tcp = await listenTcp(options.host, port);
+        sizeBuffers(udp, options.log);
         return new SipTransport(udp, tcp, options.host, port, options);
       } catch (err) {
         await new Promise<void>((resolve) => udp.close(() => resolve()));
@@ -85,13 +102,35 @@ export class SipTransport {
     if (peer.transport === 'tcp') this.connections.get(connectionKey(peer.address, peer.port))?.end();
   }
 
+  /**
+   * Runs `fn` once the datagrams already waiting on the UDP socket have been read and
+   * handled. setImmediate runs after the event loop's poll phase, where they are read; a
+   * full batch read in that turn means more may be waiting, so it waits another turn.
+   */
+  afterPendingInput(fn: () => void): void {
+    if (this.closed) return;
+    this.waitingForInput.push(fn);
+    if (this.waitingForInput.length === 1) this.runAfterInput(1);
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
+    this.waitingForInput.length = 0;
     for (const socket of this.connections.values()) socket.destroy();
     this.connections.clear();
     await Promise.all([
       new Promise<void>((resolve) => this.udp.close(() => resolve())),
       new Promise<void>((resolve) => this.tcp.close(() => resolve())),
     ]);
+  }
+
+  private runAfterInput(turn: number): void {
+    this.datagramsThisTurn = 0;
+    setImmediate(() => {
+      if (this.closed) return;
+      if (this.datagramsThisTurn >= UDP_READS_PER_TURN && turn < MAX_INPUT_TURNS) return this.runAfterInput(turn + 1);
+      for (const fn of this.waitingForInput.splice(0)) fn();
+    });
   }
 
   /** A bug handling one message must not take the listener down with it. */
@@ -135,6 +174,24 @@ export class SipTransport {
     socket.on('close', () => {
       if (this.connections.get(key) === socket) this.connections.delete(key);
     });
+  }
+}
+
+function sizeBuffers(udp: UdpSocket, log: Logger): void {
+  try {
+    udp.setRecvBufferSize(UDP_BUFFER_BYTES);
+    udp.setSendBufferSize(UDP_BUFFER_BYTES);
+  } catch (err) {
+    log.warn({ err }, 'could not size the SIP UDP socket buffers');
+    return;
+  }
+  // Linux reports twice what it granted (the doubling covers its bookkeeping).
+  const granted = { receive: udp.getRecvBufferSize() / 2, send: udp.getSendBufferSize() / 2 };
+  if (granted.receive < UDP_BUFFER_BYTES || granted.send < UDP_BUFFER_BYTES) {
+    log.info(
+      { asked: UDP_BUFFER_BYTES, granted },
+      'SIP UDP socket buffers capped by the kernel; raise net.core.rmem_max and net.core.wmem_max for bursts of traffic',
+    );
   }
 }
 

@@ -30,9 +30,13 @@ export interface Timer {
   cancel(): void;
 }
 
+/** Runs a callback once the network input already waiting has been handled. */
+export type InputGate = (fn: () => void) => void;
+
 /** Owns every timer the stand-in starts, so close() can cancel whatever is still pending. */
 export class TimerSet {
   private readonly live = new Set<TimerHandle>();
+  private inputGate: InputGate = (fn) => fn();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -56,6 +60,26 @@ export class TimerSet {
         if (this.live.delete(handle)) this.scheduler.clearTimeout(handle);
       },
     };
+  }
+
+  /** Where `afterPendingInput` waits: the SIP transport, once it is open. */
+  gateOn(gate: InputGate): void {
+    this.inputGate = gate;
+  }
+
+  /**
+   * Runs `fn` after the messages already received but not yet read are handled (at once
+   * without a gate). A retransmission timer that came due while the event loop was busy
+   * waits here, so the ACK or response sitting on the socket can stop it first.
+   */
+  afterPendingInput(fn: () => void): void {
+    this.inputGate(() => {
+      try {
+        fn();
+      } catch (err) {
+        this.onError(err);
+      }
+    });
   }
 
   get pending(): number {

@@ -13,19 +13,32 @@ export interface TransactionContext {
   readonly reliable: boolean;
 }
 
-/** Retransmits `data` at T1, 2*T1, 4*T1 ... capped at `cap` (timers A, E and G) until cancelled. */
+/**
+ * Retransmits `data` at T1, 2*T1, 4*T1 ... capped at `cap` (timers A, E and G) until cancelled.
+ * A due retransmission first lets the input already received be read: when the event loop
+ * was held past the timer, the ACK or response that ends it may be waiting on the socket.
+ */
 function retransmitter(ctx: TransactionContext, data: () => Buffer, cap: number): Timer {
   let interval = ctx.timers.values.t1;
   let timer: Timer;
+  let cancelled = false;
   const schedule = () => {
-    timer = ctx.timers.start(interval, () => {
-      ctx.send(data());
-      interval = Math.min(interval * 2, cap);
-      schedule();
-    });
+    timer = ctx.timers.start(interval, () =>
+      ctx.timers.afterPendingInput(() => {
+        if (cancelled) return;
+        ctx.send(data());
+        interval = Math.min(interval * 2, cap);
+        schedule();
+      }),
+    );
   };
   schedule();
-  return { cancel: () => timer.cancel() };
+  return {
+    cancel: () => {
+      cancelled = true;
+      timer.cancel();
+    },
+  };
 }
 
 const NONE: Timer = { cancel: () => undefined };

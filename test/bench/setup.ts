@@ -1,40 +1,62 @@
 /**
- * Call set-ups per second with digest authentication, and how long a set-up takes.
+ * Call set-ups per second with digest authentication, and how long a set-up takes, through
+ * each SIP edge: the embedded drachtio stand-in (what `npm start` runs on its defaults) and
+ * the real drachtio-server when its binary is there (DRACHTIO_SERVER_BIN, else
+ * ../shared/drachtio-server/drachtio from the project root). Per edge the gateway runs as a
+ * child process (one mediasoup worker) and is driven twice:
  *
- * The gateway runs as a child process (embedded drachtio stand-in, one mediasoup
- * worker). Calls are offered open-loop at increasing rates; each call is
- * INVITE → 401 → ACK → INVITE + Authorization → 200 → ACK, and BYE `BENCH_HOLD_MS` later.
- * Set-up latency is from sending the INVITE with credentials to receiving its 200 OK;
- * the full time from the first INVITE to the 200 is reported on stderr as well.
+ * 1. By the bench's own client. Calls are offered open-loop at increasing rates; each call
+ *    is INVITE → 401 → ACK → INVITE + Authorization → 200 → ACK, and BYE `BENCH_HOLD_MS`
+ *    later. Set-up latency is from sending the INVITE with credentials to receiving its
+ *    200 OK; the full time from the first INVITE to the 200 is reported on stderr as well.
+ *    cps is the achieved set-up rate of the highest step the gateway kept up with (every
+ *    call answered, no retransmission, answers as fast as offers) with p99 < 20 ms; when no
+ *    step has p99 < 20 ms, of the highest step it kept up with (said on stderr). p50/p99
+ *    are that step's; failures counts every failed call of the run, warm-up included.
+ * 2. By SIPp (Debian package sip-tester; skipped with a note when it is missing) playing
+ *    test/bench/sipp/uac-auth-pcmu.xml: the same call with PCMU RTP while held, at each of
+ *    BENCH_SIPP_RATES until a step fails a call or drops a datagram on the edge's socket.
  *
- * The result (last stdout line):
- *   {"cps":N,"setupP50Ms":A,"setupP99Ms":B,"failures":F}
- * cps is the achieved set-up rate of the highest step the gateway kept up with (every
- * call answered, no retransmission, answers as fast as offers) with p99 < 20 ms; when no
- * step has p99 < 20 ms, of the highest step it kept up with (said on stderr). p50/p99
- * are that step's; failures counts every failed call of the run, warm-up included.
+ * During each run the kernel's UDP receive-buffer drops are read: on the edge's SIP socket
+ * (/proc/net/udp) and machine-wide (/proc/net/snmp Udp RcvbufErrors, other processes too).
  *
- * Knobs (environment): BENCH_STEPS (cps list, default 50,100,150,200,300,400),
- * BENCH_STEP_SECONDS (3), BENCH_HOLD_MS (1500), BENCH_WARMUP_CALLS (100, at 25 cps, not
- * ranked), BENCH_MEETINGS (50; 1 = one big meeting), BENCH_SOCKETS (8 local UDP sockets),
- * BENCH_HELD_CALLS (200: afterwards, what that many established, silent calls cost the
- * gateway per second; 0 skips it), BENCH_CPU_PROFILE (the gateway runs with the
- * inspector, and when a target is missed the reported step is repeated, not ranked, with
+ * The result (last stdout line), one object per edge:
+ *   {"cps":N,"setupP50Ms":A,"setupP99Ms":B,"failures":F,            (the first edge's client, as before)
+ *    "edges":{"drachtio-standin":{"client":{cps,setupP50Ms,setupP99Ms,failures,sipSocketDrops,rcvbufErrors},
+ *                                 "sipp":{version,maxCleanCps,maxKeptUpCps,steps:[{offeredCps,achievedCps,failures,setupP50Ms,
+ *                                         setupP99Ms,retransmissions,sipSocketDrops,sippSocketDrops,rcvbufErrors,…}]}},
+ *             "drachtio-server":{…}}}
+ *
+ * Knobs (environment): BENCH_EDGES (drachtio-standin,drachtio-server; default: both when the
+ * binary is there), BENCH_CLIENT (0 skips the own client), BENCH_STEPS (cps list, default
+ * 50,100,150,200,300,400), BENCH_STEP_SECONDS (3), BENCH_HOLD_MS (1500), BENCH_WARMUP_CALLS
+ * (100, at 25 cps, not ranked), BENCH_MEETINGS (50; 1 = one big meeting), BENCH_SOCKETS (8
+ * local UDP sockets), BENCH_HELD_CALLS (200: afterwards, what that many established, silent
+ * calls cost the gateway per second; 0 skips it), BENCH_CPU_PROFILE (the gateway runs with
+ * the inspector, and when a target is missed the reported step is repeated, not ranked, with
  * the gateway's main thread profiled and its top self-time functions printed; the
- * .cpuprofile files are kept for DevTools; 1 profiles every step, 0 never).
+ * .cpuprofile files are kept for DevTools; 1 profiles every step, 0 never),
+ * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
+ * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
+ * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
+ * rest of the machine to go quiet before it runs anyway, saying so).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
-import { ChildGateway, REPO_ROOT } from './support/child-gateway.js';
+import { type ChildGateway, REPO_ROOT } from './support/child-gateway.js';
 import { type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
 import { InspectorProfiler } from './support/inspector-profiler.js';
 import { RtpSink } from './support/rtp-sink.js';
 import { machineCpu, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
 import { formatSummary, ms2, summarize, type Summary } from './support/sample-stats.js';
 import { CallFailed, type DialedCall, SipDialer } from './support/sip-dialer.js';
+import { drachtioServerBin, type Edge, type EdgeName, startEdge } from './support/edges.js';
+import { freeSipPort } from './support/gateway-process.js';
+import { runSipp, type SippRun, sippVersion } from './support/sipp.js';
+import { udpPortDrops, udpRcvbufErrors } from './support/udp-drops.js';
 
 const env = process.env;
 const STEPS = (env.BENCH_STEPS ?? '50,100,150,200,300,400').split(',').map(Number);
@@ -53,6 +75,19 @@ const P99_TARGET_MS = 20;
 const CPS_TARGET = 200;
 /** A call that has not been answered after this long counts as failed. */
 const CALL_TIMEOUT_MS = 8000;
+
+const EDGES = env.BENCH_EDGES ? (env.BENCH_EDGES.split(',') as EdgeName[]) : undefined;
+/** '0' skips the bench's own client (SIPp only). */
+const CLIENT = env.BENCH_CLIENT !== '0';
+const SIPP_RATES = (env.BENCH_SIPP_RATES ?? '25,50,75,100').split(',').filter(Boolean).map(Number);
+const SIPP_SECONDS = Number(env.BENCH_SIPP_SECONDS ?? 10);
+const SIPP_MEETINGS = Number(env.BENCH_SIPP_MEETINGS ?? 5);
+const SIPP_HOLD_MS = Number(env.BENCH_SIPP_HOLD_MS ?? 1000);
+/** SIPp's RTP ports: one block of 2000 per SIPp process, below the gateway's RTP range. */
+const SIPP_MEDIA_PORT_BASE = 20_000;
+
+/** How long each run waits at most for the rest of the machine to go quiet (s). */
+const QUIET_WAIT_MS = Number(env.BENCH_QUIET_WAIT_S ?? 180) * 1000;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -84,25 +119,73 @@ interface Meeting {
   readonly identity: { username: string; password: string };
 }
 
+/** What one edge measured: the own client's result and SIPp's steps. */
+interface EdgeResult {
+  readonly client: ClientResult | undefined;
+  readonly sipp: SippSummary | undefined;
+}
+
+interface ClientResult {
+  readonly cps: number;
+  readonly setupP50Ms: number;
+  readonly setupP99Ms: number;
+  readonly failures: number;
+  /** Datagrams the kernel dropped on the edge's SIP socket (its port) during the client's run. */
+  readonly sipSocketDrops: number;
+  /** Udp RcvbufErrors of the whole machine during the run (other processes' sockets included). */
+  readonly rcvbufErrors: number;
+}
+
 async function main(): Promise<void> {
-  await waitForQuietMachine(say);
+  const edges = EDGES ?? (['drachtio-standin', ...(drachtioServerBin() ? ['drachtio-server' as const] : [])] as EdgeName[]);
+  if (!EDGES && !drachtioServerBin()) say('[bench:setup] no drachtio-server binary (DRACHTIO_SERVER_BIN or ../shared/drachtio-server/drachtio): the stand-in only');
+  const sipp = SIPP_RATES.length > 0 ? sippVersion() : undefined;
+  if (SIPP_RATES.length > 0 && !sipp) say('[bench:setup] SIPp is not installed (Debian package sip-tester): no SIPp runs');
+  const results: Partial<Record<EdgeName, EdgeResult>> = {};
+  for (const name of edges) {
+    await waitForQuietMachine(say, { maxWaitMs: QUIET_WAIT_MS });
+    say(`[bench:setup] ===== edge: ${name} =====`);
+    const edge = await startEdge(name, { inspect: PROFILE && CLIENT });
+    try {
+      say(`[bench:setup] gateway ready at ${edge.gateway.httpUrl} (pid ${edge.gateway.pid}), SIP on udp ${edge.sip.host}:${edge.sip.port} (${name})`);
+      const client = CLIENT ? await measureClient(edge) : undefined;
+      const sippSummary = sipp ? await measureSipp(edge, sipp) : undefined;
+      results[name] = { client, sipp: sippSummary };
+    } finally {
+      say(`[bench:setup] stopping the gateway${name === 'drachtio-server' ? ' and drachtio-server' : ''}`);
+      await edge.stop();
+      const output = edge.gateway.output;
+      if (output.lines > 0) say(`[bench:setup] the gateway wrote ${output.lines} log lines at warn or above (first shown above)`);
+    }
+  }
+  const first = Object.values(results).find((r) => r?.client)?.client;
+  process.stdout.write(
+    `${JSON.stringify({
+      ...(first ? { cps: first.cps, setupP50Ms: first.setupP50Ms, setupP99Ms: first.setupP99Ms, failures: first.failures } : {}),
+      edges: results,
+    })}\n`,
+  );
+}
+
+/** The bench's own client against one edge: warm-up, the rate steps, profiles and held calls as configured. */
+async function measureClient(edge: Edge): Promise<ClientResult> {
+  const gateway = edge.gateway;
   const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
-  say(`[bench:setup] starting the gateway (child process${profileDir ? ', with the inspector for CPU profiles' : ''})`);
-  const gateway = await ChildGateway.start({ inspect: PROFILE });
   let dialer: SipDialer | undefined;
   let profiler: InspectorProfiler | undefined;
   let warmup: StepResult | undefined;
   let sink: RtpSink | undefined;
   const results: StepResult[] = [];
+  const dropsBefore = udpPortDrops(edge.sip.port);
+  const rcvbufBefore = udpRcvbufErrors();
   try {
-    say(`[bench:setup] gateway ready at ${gateway.httpUrl}, SIP on udp 127.0.0.1:${gateway.sipPort} (pid ${gateway.pid})`);
     const meetings = await createMeetings(gateway, MEETINGS);
     say(
       `[bench:setup] ${MEETINGS === 1 ? 'one meeting (MAX_PARTICIPANTS=1000)' : `${MEETINGS} meetings`}, one credential per meeting; calls go round-robin over them` +
         `; ${SOCKETS} local UDP sockets; each call is held ${HOLD_MS} ms, then BYE`,
     );
     if (PROFILE) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
-    dialer = await SipDialer.open({ host: '127.0.0.1', port: gateway.sipPort }, { sockets: SOCKETS, timeoutMs: CALL_TIMEOUT_MS });
+    dialer = await SipDialer.open(edge.sip, { sockets: SOCKETS, timeoutMs: CALL_TIMEOUT_MS });
     // Every call's SDP offers the port of one sink that never reads: the gateway's mix goes
     // out (all its work is done) without this process spending a core receiving it.
     sink = await RtpSink.open().catch((err: Error) => {
@@ -118,7 +201,7 @@ async function main(): Promise<void> {
     let callIndex = 0;
     const target = () => {
       const meeting = meetings[callIndex++ % meetings.length]!;
-      return { uri: `sip:${meeting.id}@127.0.0.1:${gateway.sipPort}`, identity: meeting.identity };
+      return { uri: `sip:${meeting.id}@${edge.sip.host}:${edge.sip.port}`, identity: meeting.identity };
     };
     // Warm-up (JIT, first rooms and mixers of every meeting); reported, not ranked.
     if (WARMUP_CALLS > 0) {
@@ -128,14 +211,14 @@ async function main(): Promise<void> {
       await sleep(1000);
     }
     const profiled = async (rate: number, label: string): Promise<StepResult> => {
-      await waitForQuietMachine(say, { ownCpu });
+      await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
       await profiler?.start();
       const result = await runStep(gateway, dialer!, rate, target, sdp, STEP_SECONDS);
       reportStep(result);
       if (profiler && profileDir) {
         // The whole step: calls offered, answered, held and hung up.
         const profile = (await profiler.stop()) as CpuProfile;
-        const file = join(profileDir, `${label}-${rate}cps.cpuprofile`);
+        const file = join(profileDir, `${edge.name}-${label}-${rate}cps.cpuprofile`);
         writeFileSync(file, JSON.stringify(profile));
         say(formatProfile(summarizeProfile(profile, `of the gateway's main thread during the ${rate} cps ${label} (${file})`, REPO_ROOT, 20)));
       }
@@ -148,7 +231,7 @@ async function main(): Promise<void> {
         results.push(await profiled(rate, 'step'));
         continue;
       }
-      await waitForQuietMachine(say, { ownCpu });
+      await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
       const result = await runStep(gateway, dialer, rate, target, sdp, STEP_SECONDS);
       results.push(result);
       reportStep(result);
@@ -161,7 +244,7 @@ async function main(): Promise<void> {
       await profiled(best.result.offeredCps, 'profiled-repeat');
     }
     if (HELD_CALLS > 0) {
-      await waitForQuietMachine(say, { ownCpu });
+      await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
       await measureHeldCalls(gateway, dialer, HELD_CALLS, target, sdp, profiler, profileDir);
     }
     say(
@@ -172,23 +255,118 @@ async function main(): Promise<void> {
     profiler?.close();
     await dialer?.close();
     await sink?.close();
-    say('[bench:setup] stopping the gateway');
-    await gateway.stop();
-    const output = gateway.output;
-    if (output.lines > 0) say(`[bench:setup] the gateway wrote ${output.lines} log lines at warn or above (first shown above)`);
   }
 
   const failures = results.reduce((sum, r) => sum + r.failures, 0) + (warmup?.failures ?? 0);
   const { result: best, why } = bestStep(results);
   say(`[bench:setup] ${why}`);
   const cps = Math.round(best.achievedCps * 10) / 10;
+  const sipSocketDrops = udpPortDrops(edge.sip.port) - dropsBefore;
+  const rcvbufErrors = udpRcvbufErrors() - rcvbufBefore;
   say(
     `[bench:setup] targets: >= ${CPS_TARGET} set-ups/s with auth: ${cps >= CPS_TARGET ? 'met' : 'MISSED'} (${cps}); ` +
-      `INVITE→200 p99 < ${P99_TARGET_MS} ms at that rate: ${best.setup.p99 < P99_TARGET_MS ? 'met' : 'MISSED'} (${best.setup.p99.toFixed(2)} ms); failures in the whole run: ${failures}`,
+      `INVITE→200 p99 < ${P99_TARGET_MS} ms at that rate: ${best.setup.p99 < P99_TARGET_MS ? 'met' : 'MISSED'} (${best.setup.p99.toFixed(2)} ms); failures in the whole run: ${failures}; ` +
+      `datagrams dropped on the ${edge.name} SIP socket: ${sipSocketDrops} (machine-wide Udp RcvbufErrors: ${rcvbufErrors})`,
   );
-  process.stdout.write(
-    `${JSON.stringify({ cps, setupP50Ms: ms2(best.setup.p50), setupP99Ms: ms2(best.setup.p99), failures })}\n`,
+  return { cps, setupP50Ms: ms2(best.setup.p50), setupP99Ms: ms2(best.setup.p99), failures, sipSocketDrops, rcvbufErrors };
+}
+
+interface SippStep {
+  readonly offeredCps: number;
+  readonly calls: number;
+  readonly achievedCps: number;
+  readonly failures: number;
+  readonly setupP50Ms: number;
+  readonly setupP99Ms: number;
+  readonly challengeP50Ms: number;
+  /** Requests SIPp re-sent for want of an answer within 500 ms. */
+  readonly retransmissions: number;
+  /** Datagrams the kernel dropped on the edge's SIP socket during the step. */
+  readonly sipSocketDrops: number;
+  /** ... on SIPp's own SIP sockets. */
+  readonly sippSocketDrops: number;
+  /** Udp RcvbufErrors of the whole machine (SIPp never reads the RTP the gateway sends it, so those count here too). */
+  readonly rcvbufErrors: number;
+}
+
+interface SippSummary {
+  readonly version: string;
+  /** The highest offered rate with every call set up and no datagram dropped on the edge's SIP socket; 0 if none. */
+  readonly maxCleanCps: number;
+  /** ... that was also answered as fast as offered (achieved >= 95 % of offered): the rate the edge and gateway carry. */
+  readonly maxKeptUpCps: number;
+  readonly steps: SippStep[];
+}
+
+/**
+ * SIPp (test/bench/sipp/uac-auth-pcmu.xml: digest auth, PCMU RTP, BYE) at BENCH_SIPP_RATES,
+ * BENCH_SIPP_SECONDS each, spread over BENCH_SIPP_MEETINGS meetings (one SIPp each). Stops
+ * after the first step with a failed call or a dropped datagram.
+ */
+async function measureSipp(edge: Edge, version: string): Promise<SippSummary> {
+  const meetings = await createMeetings(edge.gateway, SIPP_MEETINGS);
+  say(
+    `[bench:setup] ${version} against ${edge.name}: ${SIPP_MEETINGS} meetings (one SIPp process each), calls held ${SIPP_HOLD_MS} ms with PCMU RTP, ` +
+      `${SIPP_SECONDS} s per step at ${SIPP_RATES.join(', ')} calls/s`,
   );
+  const ownCpu = () => {
+    const { gatewaySeconds, workerSeconds } = edge.gateway.cpu();
+    return gatewaySeconds + workerSeconds + selfCpuSeconds();
+  };
+  const steps: SippStep[] = [];
+  for (const rate of SIPP_RATES) {
+    await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
+    const perMeeting = Math.max(1, Math.round((rate * SIPP_SECONDS) / meetings.length));
+    const runs: SippRun[] = [];
+    for (const [index, meeting] of meetings.entries()) {
+      runs.push({
+        rate: rate / meetings.length,
+        calls: perMeeting,
+        holdMs: SIPP_HOLD_MS,
+        target: edge.sip,
+        service: meeting.id,
+        username: meeting.identity.username,
+        password: meeting.identity.password,
+        localPort: await freeSipPort(),
+        mediaPort: SIPP_MEDIA_PORT_BASE + 2000 * index,
+      });
+    }
+    const sippDrops = () => runs.reduce((sum, run) => sum + udpPortDrops(run.localPort), 0);
+    const dropsBefore = udpPortDrops(edge.sip.port);
+    const rcvbufBefore = udpRcvbufErrors();
+    // SIPp gives up on a call after 32 s of silence; anything slower than that is a failure anyway.
+    const result = await runSipp(runs, (SIPP_SECONDS + SIPP_HOLD_MS / 1000 + 45) * 1000);
+    const step: SippStep = {
+      offeredCps: rate,
+      calls: result.calls,
+      achievedCps: Math.round(result.achievedCps * 10) / 10,
+      failures: result.failed,
+      setupP50Ms: ms2(result.setup.p50),
+      setupP99Ms: ms2(result.setup.p99),
+      challengeP50Ms: ms2(result.challenge.p50),
+      retransmissions: result.retransmissions,
+      sipSocketDrops: udpPortDrops(edge.sip.port) - dropsBefore,
+      sippSocketDrops: sippDrops(),
+      rcvbufErrors: udpRcvbufErrors() - rcvbufBefore,
+    };
+    steps.push(step);
+    say(
+      `[bench:setup] SIPp ${rate} calls/s → ${edge.name}: ${step.calls} calls, ${step.failures} failed, achieved ${step.achievedCps} set-ups/s, ` +
+        `INVITE+auth→200 p50 ${step.setupP50Ms} ms p99 ${step.setupP99Ms} ms (SIPp's clock: whole ms), ${step.retransmissions} retransmissions by SIPp, ` +
+        `dropped on the edge's SIP socket: ${step.sipSocketDrops}, on SIPp's: ${step.sippSocketDrops}, machine-wide Udp RcvbufErrors: ${step.rcvbufErrors}`,
+    );
+    if (result.tail) say(`    SIPp said: ${result.tail.slice(0, 600).replace(/\r?\n/g, ' | ')}`);
+    // Let BYEs, timers and emptied rooms settle before the next step.
+    await sleep(2000);
+    if (step.failures > 0 || step.sipSocketDrops > 0) {
+      say(`[bench:setup] SIPp: stopping at ${rate} calls/s (failures or drops); higher rates are not tried`);
+      break;
+    }
+  }
+  const clean = steps.filter((s) => s.failures === 0 && s.sipSocketDrops === 0);
+  const keptUp = clean.filter((s) => s.achievedCps >= 0.95 * s.offeredCps);
+  const highest = (list: SippStep[]) => Math.max(0, ...list.map((s) => s.offeredCps));
+  return { version, maxCleanCps: highest(clean), maxKeptUpCps: highest(keptUp), steps };
 }
 
 /**
