@@ -5,8 +5,11 @@
  * it fills to that depth before playing, and deepens while playing by waiting for a
  * late packet rather than skipping it.
  * Duplicates and packets too late to play are dropped; a gap is reported as a loss so
- * the decoder can conceal it; a new SSRC, or a sequence or timestamp jump no reordering
- * explains (a talker who stopped and came back, a restarted sender), starts over.
+ * the decoder can conceal it, but a missing packet with nothing after it yet is late,
+ * and waited for; a packet dropped to shed delay still goes to the decoder, unplayed,
+ * so its state follows the stream; a new SSRC, or a sequence or timestamp jump no
+ * reordering explains (a talker who stopped and came back, a restarted sender), starts
+ * over.
  */
 
 export interface JitterPacket {
@@ -19,7 +22,16 @@ export interface JitterPacket {
 }
 
 export type Playout =
-  | { readonly kind: 'packet'; readonly packet: JitterPacket }
+  | {
+      readonly kind: 'packet';
+      readonly packet: JitterPacket;
+      /**
+       * Packets dropped just before this one to shed delay. Decode them without playing
+       * them: a decoder (opus's SILK above all) that never sees a packet plays a steady
+       * signal at the wrong level for seconds after.
+       */
+      readonly shed: readonly JitterPacket[];
+    }
   /** A packet is missing here: conceal it. */
   | { readonly kind: 'lost' }
   /** Nothing to play (not started, or run dry): silence, and no concealment. */
@@ -50,6 +62,8 @@ const MAX_EXCESS = 3;
 const LATE_HOLD_POPS = 500;
 /** How long (in packets) the buffer must hold more than it needs before it sheds one. */
 const SHRINK_AFTER_POPS = 25;
+/** Shed packets kept for the decoder: more than a burst's excess is a break in the stream anyway. */
+const MAX_SHED = MAX_EXCESS + 2;
 
 const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
@@ -67,6 +81,8 @@ export class JitterBuffer {
   /** RFC 3550 interarrival jitter, in RTP clock units. */
   private jitter = 0;
   private lastTransit: number | undefined;
+  /** Packets dropped to shed delay since the last one played, oldest first. */
+  private shed: JitterPacket[] = [];
   private readonly frameMs: number;
   private readonly minDepth: number;
   private readonly maxDepth: number;
@@ -116,18 +132,20 @@ export class JitterBuffer {
       this.next = this.oldestSequence();
     }
     const packet = this.packets.get(this.next);
-    if (packet) {
-      this.packets.delete(this.next);
-      this.next = (this.next + 1) & 0xffff;
-      this.concealedInARow = 0;
-      this.shrinkWhenTooDeep();
-      return { kind: 'packet', packet };
-    }
-    if (this.packets.size === 0 && ++this.concealedInARow > MAX_CONCEALED_UNDERRUN) {
-      // Run dry (the talker paused, or DTX): refill before playing again.
-      this.next = undefined;
-      this.concealedInARow = 0;
-      return { kind: 'idle' };
+    if (packet) return this.play(packet);
+    if (this.packets.size === 0) {
+      if (++this.concealedInARow > MAX_CONCEALED_UNDERRUN) {
+        // Run dry (the talker paused, or DTX): refill before playing again.
+        this.next = undefined;
+        this.concealedInARow = 0;
+        return { kind: 'idle' };
+      }
+      // Nothing after the due packet has come either: it is late (a tick run late or
+      // caught up after an event-loop stall, a sender that paused), not known lost.
+      // Conceal this tick and keep waiting for it. Skipping it would throw it away as
+      // too late when it comes, and a decoder fed a stream with a packet missing (opus
+      // has no loss concealment here) plays a steady signal wrong for seconds after.
+      return { kind: 'lost' };
     }
     if (this.targetDepth > 1 && this.packets.size < this.targetDepth) {
       // The due packet is missing, but arrivals are jittery and the buffer is shallower
@@ -135,8 +153,22 @@ export class JitterBuffer {
       // it, deepening the delay by one packet. (A steady stream's gap is a loss.)
       return { kind: 'lost' };
     }
+    // Later packets came and the due one did not: it is lost.
     this.next = (this.next + 1) & 0xffff;
+    const following = this.concealedInARow > 0 ? this.packets.get(this.next) : undefined;
+    // Already concealed while waiting for it: that concealment stands for it, play on.
+    if (following) return this.play(following);
     return { kind: 'lost' };
+  }
+
+  private play(packet: JitterPacket): Playout {
+    this.packets.delete(packet.sequenceNumber);
+    this.next = (packet.sequenceNumber + 1) & 0xffff;
+    this.concealedInARow = 0;
+    const shed = this.shed;
+    this.shed = [];
+    this.shrinkWhenTooDeep();
+    return { kind: 'packet', packet, shed };
   }
 
   private startsNewStream(packet: JitterPacket): boolean {
@@ -156,6 +188,7 @@ export class JitterBuffer {
     this.concealedInARow = 0;
     this.surplusPops = 0;
     this.lateHold = 0;
+    this.shed = [];
   }
 
   private measureJitter(packet: JitterPacket, arrivalMs: number): void {
@@ -178,6 +211,8 @@ export class JitterBuffer {
 
   private dropOldest(): void {
     const oldest = this.oldestSequence();
+    this.shed.push(this.packets.get(oldest)!);
+    if (this.shed.length > MAX_SHED) this.shed.shift();
     this.packets.delete(oldest);
     if (this.next !== undefined && sequenceDistance(this.next, oldest) >= 0) this.next = (oldest + 1) & 0xffff;
   }

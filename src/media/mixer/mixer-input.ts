@@ -8,7 +8,7 @@
 import { audioLevel, readAudioLevel } from '../audio-level.js';
 import { type AudioCodecName, type FrameDecoder, type MixRate, createDecoder } from '../codecs/frame-codecs.js';
 import { readRtp } from '../rtp-packet.js';
-import { JitterBuffer, type Playout } from './jitter-buffer.js';
+import { JitterBuffer, type JitterPacket, type Playout } from './jitter-buffer.js';
 import { Downsampler, Upsampler } from './resampler.js';
 
 export interface TalkerSource {
@@ -137,6 +137,7 @@ export class MixerInput {
 
   private play(playout: Exclude<Playout, { kind: 'idle' }>): void {
     if (playout.kind === 'packet') {
+      this.decodeUnplayed(playout.shed);
       let decoded: Int16Array;
       try {
         decoded = this.decoder.decode(playout.packet.payload);
@@ -149,6 +150,17 @@ export class MixerInput {
       this.enqueue(decoded);
     } else {
       this.conceal();
+    }
+  }
+
+  /** Packets dropped to shed delay: decoded so the decoder's state follows the stream, not played. */
+  private decodeUnplayed(packets: readonly JitterPacket[]): void {
+    for (const { payload } of packets) {
+      try {
+        this.decoder.decode(payload);
+      } catch {
+        // A corrupt one is skipped like any shed packet.
+      }
     }
   }
 

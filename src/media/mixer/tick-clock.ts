@@ -3,19 +3,24 @@
  * (start + n·20 ms), never relative to the last timer firing, so timer lateness does not
  * accumulate into drift: over any run the tick count stays within one of elapsed/20 ms.
  * Ticks a stalled event loop missed run at once, up to a limit; beyond it the clock
- * skips ahead rather than bursting seconds of audio.
+ * skips ahead rather than bursting seconds of audio. They run after the loop has read
+ * the I/O that is ready (Node runs timers before it polls), so the packets that came
+ * during a stall are in the jitter buffers when the ticks that catch up on it play.
  */
 
 export interface TimeSource {
   now(): number;
   setTimeout(callback: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Runs `callback` once the I/O ready now has been read (setImmediate); without it, ticks run at once. */
+  afterPendingIo?(callback: () => void): void;
 }
 
 export const REAL_TIME: TimeSource = {
   now: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  afterPendingIo: (callback) => void setImmediate(callback),
 };
 
 /** How late (in ticks) the clock may run behind before it skips instead of catching up. */
@@ -69,9 +74,18 @@ export class TickClock {
   }
 
   private fire(): void {
-    if (this.started === undefined) return;
+    const started = this.started;
+    if (started === undefined) return;
+    if (!this.time.afterPendingIo) return this.runDueTicks();
+    this.time.afterPendingIo(() => {
+      // Not after a stop() in between, nor twice after a stop() and a new start().
+      if (this.started === started) this.runDueTicks();
+    });
+  }
+
+  private runDueTicks(): void {
     const now = this.time.now();
-    let behind = Math.floor((now - this.started) / this.periodMs) - this.ticks;
+    let behind = Math.floor((now - this.started!) / this.periodMs) - this.ticks;
     if (behind > MAX_CATCH_UP_TICKS) {
       // The loop stalled for long: drop the missed ticks, keep the grid.
       this.ticks += behind - 1;
@@ -79,7 +93,7 @@ export class TickClock {
     }
     for (let i = 0; i < behind; i++) {
       this.ticks++;
-      this.lateness[this.latenessCount++ % this.lateness.length] = now - (this.started + this.ticks * this.periodMs);
+      this.lateness[this.latenessCount++ % this.lateness.length] = now - (this.started! + this.ticks * this.periodMs);
       this.onTick(this.ticks);
     }
     this.schedule();

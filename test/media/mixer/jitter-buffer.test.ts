@@ -46,6 +46,28 @@ describe('JitterBuffer', () => {
     expect(out).toEqual(['1', 'lost', '3']);
   });
 
+  it('waits for a packet that is late after an event-loop stall instead of skipping it: every packet plays, in order', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    const played = playEvenly(buffer, [0, 1, 2, 3, 4]);
+    // The loop stalls for 60 ms: two ticks are caught up before the packets of the stall are read.
+    played.push(describePlayout(buffer.pop()), describePlayout(buffer.pop()));
+    for (const seq of [5, 6, 7]) buffer.push(packet(seq), 140);
+    for (let seq = 8; seq < 12; seq++) {
+      played.push(describePlayout(buffer.pop()));
+      buffer.push(packet(seq), seq * 20);
+    }
+    expect(played).toEqual(['0', '1', '2', '3', '4', 'lost', 'lost', '5', '6', '7', '8']);
+  });
+
+  it('conceals a packet lost while it ran dry once, and plays on with the next', () => {
+    const buffer = new JitterBuffer({ clockRate: CLOCK });
+    const played = playEvenly(buffer, [0, 1, 2]);
+    played.push(describePlayout(buffer.pop())); // 3 never comes
+    played.push(...playEvenly(buffer, [4, 5]));
+    expect(played).toEqual(['0', '1', '2', 'lost', '4', '5']);
+    expect(buffer.size).toBe(0); // no delay added for it
+  });
+
   it('wraps sequence numbers around 65535', () => {
     const buffer = new JitterBuffer({ clockRate: CLOCK });
     expect(playEvenly(buffer, [65534, 65535, 65536, 65537])).toEqual(['65534', '65535', '0', '1']);
@@ -110,7 +132,10 @@ describe('JitterBuffer', () => {
     playEvenly(buffer, [1, 2, 3]);
     for (let seq = 4; seq < 24; seq++) buffer.push(packet(seq), 60);
     expect(buffer.size).toBe(6);
-    expect(describePlayout(buffer.pop())).toBe('18');
+    const playout = buffer.pop();
+    expect(describePlayout(playout)).toBe('18');
+    // The last ones dropped go along, for the decoder to follow the stream through them.
+    expect(playout.kind === 'packet' && playout.shed.map(({ sequenceNumber }) => sequenceNumber)).toEqual([13, 14, 15, 16, 17]);
   });
 
   it('remembers the level of the newest packet', () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { withAudioLevelExtension } from '../../../src/media/audio-level.js';
+import { createEncoder } from '../../../src/media/codecs/frame-codecs.js';
 import { G722Decoder, G722Encoder } from '../../../src/media/codecs/g722.js';
 import { MixerInput, type TalkerSource } from '../../../src/media/mixer/mixer-input.js';
 import { writeRtp } from '../../../src/media/rtp-packet.js';
-import { dominantFrequencyHz, rmsDbfs, sineTone } from '../../support/audio/tone.js';
+import { dominantFrequencyHz, rmsDbfs, sineTone, toneLevelDbfs } from '../../support/audio/tone.js';
 import { pcmuTone } from '../../support/rtp.js';
 
 const LEVEL_ID = 1;
@@ -66,6 +67,20 @@ describe('MixerInput', () => {
     const { samples } = play(input, 300, (tick) => due.get(tick) ?? []);
     const frameLevels = Array.from({ length: 200 }, (_, i) => rmsDbfs(samples.subarray((i + 50) * 160, (i + 51) * 160), 8000));
     expect(Math.min(...frameLevels)).toBeGreaterThan(rmsDbfs(samples.subarray(40 * 160, 41 * 160), 8000) - 0.5);
+  });
+
+  it('keeps an opus tone at its level after an event-loop stall: the packets of the stall are played, not skipped', () => {
+    const source: TalkerSource = { id: 'o', ownerId: 'carol', codec: 'opus', clockRate: 48_000, levelExtensionId: undefined };
+    const input = new MixerInput(source, new Set([16000]));
+    const encoder = createEncoder('opus');
+    const tone = sineTone({ hz: 1700, sampleRate: 8000, seconds: 4, amplitude: 0.25 });
+    const packet = (seq: number) => writeRtp({ payloadType: 111, sequenceNumber: seq, timestamp: seq * 960, ssrc: 7 }, encoder.encode(tone.subarray(seq * 160, (seq + 1) * 160)));
+    // Packets 50-52 are held up by a 60 ms stall: the mixer ticks twice before they are read.
+    const { samples, silentTicks } = play(input, 200, (tick) => (tick === 50 || tick === 51 ? [] : tick === 52 ? [50, 51, 52].map(packet) : [packet(tick)]), 16000);
+    expect(silentTicks).toBe(0);
+    const level = (fromSeconds: number) => toneLevelDbfs(samples, 16_000, 1700, { fromSeconds, toSeconds: fromSeconds + 0.5 });
+    // A SILK decoder that misses a packet it is not told about plays a steady tone several dB off for seconds.
+    for (const fromSeconds of [1.5, 2, 2.5, 3, 3.5]) expect(Math.abs(level(fromSeconds) - level(0.5))).toBeLessThan(1.5);
   });
 
   it('follows a new SSRC with restarted numbers at once', () => {

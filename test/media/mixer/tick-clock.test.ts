@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { TickClock } from '../../../src/media/mixer/tick-clock.js';
 import { VirtualTime } from '../../support/virtual-time.js';
@@ -22,6 +26,40 @@ describe('TickClock', () => {
     time.advance(110);
     expect(seen).toEqual([1, 2, 3, 4, 5]);
     expect(clock.recentLateness()).toEqual([0, 0, 50, 30, 10]);
+  });
+
+  it('runs the ticks an event-loop stall made it miss after reading the packets that came during the stall', async () => {
+    const socket = createSocket('udp4');
+    socket.bind(0, '127.0.0.1');
+    await once(socket, 'listening');
+    let received = 0;
+    socket.on('message', () => received++);
+    const receivedAtTick: number[] = [];
+    const clock = new TickClock(() => receivedAtTick.push(received));
+    try {
+      clock.start();
+      await sleep(30);
+      const ticksBefore = receivedAtTick.length;
+      // A stall of three ticks or more, in which another process sends five packets. It
+      // ends in the loop's check phase, so the timers phase comes next, before the poll.
+      const send = `const s = require('node:dgram').createSocket('udp4'); let n = 0;
+        for (let i = 0; i < 5; i++) s.send(Buffer.of(i), ${socket.address().port}, '127.0.0.1', () => ++n === 5 && s.close());`;
+      await new Promise<void>((resolve) =>
+        setImmediate(() => {
+          const stallStart = performance.now();
+          execFileSync(process.execPath, ['-e', send]);
+          while (performance.now() - stallStart < 60);
+          resolve();
+        }),
+      );
+      await sleep(50);
+      const afterStall = receivedAtTick.slice(ticksBefore);
+      expect(afterStall.length).toBeGreaterThan(0);
+      expect(afterStall).toEqual(afterStall.map(() => 5));
+    } finally {
+      clock.stop();
+      socket.close();
+    }
   });
 
   it('remembers the lateness of only its most recent ticks', () => {
