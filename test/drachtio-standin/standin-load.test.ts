@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { startStandin } from '../support/sip/drachtio-target.js';
 import { replaysPerTest } from '../support/sip/replay.js';
-import { firstLine } from '../support/sip/sip-peer.js';
+import { firstLine } from '../support/sip/sip-message.js';
 
 /** RFC 3261's T1: far longer than the few synchronous steps between the 401 and the held loop. */
 const T1_MS = 500;
