@@ -19,6 +19,7 @@ import { sineTone } from '../audio/tone.js';
 import { type PcmAudio, writeWav } from '../audio/wav.js';
 import { findExecutable } from './find-executable.js';
 import { reservePortBlock, takeLock, type PortBlock } from './port-block.js';
+import { ChildExit } from '../child-exit.js';
 
 export type LinphoneCodec = 'PCMU' | 'G722' | 'opus';
 
@@ -57,15 +58,9 @@ const UID_LOCK_DIR = join(tmpdir(), 'linphone-harness-uids');
 const LOG_TAIL_CHARS = 3_000;
 const WAV_HEADER_BYTES = 44;
 
-/** Phones a crashed or aborted test left behind die with the test process. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export class LinphonePhone {
-  private exitCode: number | string | undefined;
-  private readonly exited: Promise<void>;
+  private readonly exit: ChildExit;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -75,16 +70,7 @@ export class LinphonePhone {
     private readonly portBlock: PortBlock,
     private readonly child: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitCode ??= signal ?? code ?? 'unknown';
-        resolve();
-      });
-      child.once('error', (error) => {
-        this.exitCode ??= error.message;
-        resolve();
-      });
-    });
+    this.exit = new ChildExit(child);
   }
 
   static async start(options: LinphonePhoneOptions): Promise<LinphonePhone> {
@@ -111,8 +97,6 @@ export class LinphonePhone {
       const command = [executable, '--pipe', '-c', rc, '-d', '6', '-l', join(home, 'linphonec.log')];
       const argv = uid.switchTo ? ['setpriv', `--reuid=${uid.id}`, `--regid=${uid.id}`, '--clear-groups', ...command] : command;
       const child = spawn(argv[0]!, argv.slice(1), { cwd: home, env: { ...process.env, HOME: home }, stdio: ['ignore', 'ignore', 'ignore'] });
-      running.add(child);
-      child.once('exit', () => running.delete(child));
       phone = new LinphonePhone(options, home, uid, block, child);
       await phone.ready();
       await phone.offerOnly(options.codec);
@@ -210,11 +194,11 @@ export class LinphonePhone {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.exitCode === undefined) {
+    if (this.exit.code === undefined) {
       // quit ends a call in progress (BYE) first; the socket may close without an answer.
       await this.send('quit', QUIT_TIMEOUT_MS).catch(() => undefined);
       const timer = setTimeout(() => this.child.kill('SIGKILL'), QUIT_TIMEOUT_MS);
-      await this.exited;
+      await this.exit.done;
       clearTimeout(timer);
     }
     await rm(this.home, { recursive: true, force: true });
@@ -232,7 +216,7 @@ export class LinphonePhone {
     const deadline = performance.now() + START_TIMEOUT_MS;
     let ports = '';
     for (;;) {
-      if (this.exitCode !== undefined) throw new Error(`linphonec exited (${this.exitCode})`);
+      if (this.exit.code !== undefined) throw new Error(`linphonec exited (${this.exit.code})`);
       ports = await this.send('ports', 1_000).catch(() => '');
       if (ports.includes(`sip port = ${this.portBlock.ports.sip}`)) return;
       if (performance.now() > deadline) throw new Error(`linphonec not listening on SIP port ${this.portBlock.ports.sip} within ${START_TIMEOUT_MS} ms: ${ports.trim()}`);
@@ -251,7 +235,7 @@ export class LinphonePhone {
 
   private async command(line: string): Promise<string> {
     if (this.stopping) throw new Error(`linphonec is stopping (command ${line})`);
-    if (this.exitCode !== undefined) throw new Error(`linphonec exited (${this.exitCode}) (command ${line})${await this.logTail()}`);
+    if (this.exit.code !== undefined) throw new Error(`linphonec exited (${this.exit.code}) (command ${line})${await this.logTail()}`);
     return this.send(line, COMMAND_TIMEOUT_MS);
   }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { findExecutable } from './find-executable.js';
 import { reservePortBlock, type PortBlock } from './port-block.js';
+import { ChildExit } from '../child-exit.js';
 
 export interface TwinklePhoneOptions {
   /** Digest username, also the user of the phone's address of record. */
@@ -27,15 +28,10 @@ const START_TIMEOUT_MS = 5_000;
 const QUIT_TIMEOUT_MS = 3_000;
 const OUTPUT_TAIL_CHARS = 3_000;
 
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export class TwinklePhone {
   private outputText = '';
-  private exitCode: number | string | undefined;
-  private readonly exited: Promise<void>;
+  private readonly exit: ChildExit;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -45,16 +41,7 @@ export class TwinklePhone {
   ) {
     child.stdout?.on('data', (chunk: Buffer) => (this.outputText += chunk.toString('utf8')));
     child.stderr?.on('data', (chunk: Buffer) => (this.outputText += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitCode ??= signal ?? code ?? 'unknown';
-        resolve();
-      });
-      child.once('error', (error) => {
-        this.exitCode ??= error.message;
-        resolve();
-      });
-    });
+    this.exit = new ChildExit(child);
   }
 
   static async start(options: TwinklePhoneOptions): Promise<TwinklePhone> {
@@ -69,8 +56,6 @@ export class TwinklePhone {
       await writeFile(join(home, '.twinkle', 'twinkle.sys'), systemSettings(block));
       await writeFile(join(home, '.asoundrc'), alsaConfig(join(home, 'heard.raw')));
       const child = spawn(executable, ['phone.cfg'], { cwd: home, env: { ...process.env, HOME: home }, stdio: ['pipe', 'pipe', 'pipe'] });
-      running.add(child);
-      child.once('exit', () => running.delete(child));
       phone = new TwinklePhone(home, block, child);
       await phone.waitForOutput(/Twinkle> /, START_TIMEOUT_MS);
       return phone;
@@ -120,11 +105,11 @@ export class TwinklePhone {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.exitCode === undefined) {
+    if (this.exit.code === undefined) {
       this.type('quit');
       this.child.stdin?.end();
       const timer = setTimeout(() => this.child.kill('SIGKILL'), QUIT_TIMEOUT_MS);
-      await this.exited;
+      await this.exit.done;
       clearTimeout(timer);
     }
     await rm(this.home, { recursive: true, force: true });
@@ -132,7 +117,7 @@ export class TwinklePhone {
   }
 
   private type(line: string): void {
-    if (this.exitCode !== undefined || this.stopping) throw new Error(`twinkle is not running (command ${line})`);
+    if (this.exit.code !== undefined || this.stopping) throw new Error(`twinkle is not running (command ${line})`);
     this.child.stdin?.write(`${line}\n`);
   }
 
@@ -143,7 +128,7 @@ export class TwinklePhone {
     for (;;) {
       const match = pattern.exec(this.outputText.slice(from));
       if (match) return match[0];
-      if (this.exitCode !== undefined) throw new Error(`twinkle exited (${this.exitCode})${this.outputTail()}`);
+      if (this.exit.code !== undefined) throw new Error(`twinkle exited (${this.exit.code})${this.outputTail()}`);
       if (performance.now() > deadline) throw new Error(`no ${pattern} from twinkle within ${timeoutMs} ms${this.outputTail()}`);
       await sleep(25);
     }

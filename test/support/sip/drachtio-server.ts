@@ -3,12 +3,13 @@
  * on free loopback ports, from a temporary directory, and stopped with SIGTERM. What it
  * prints is kept in memory and shown when it fails to start.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ChildExit } from '../child-exit.js';
 
 export interface DrachtioServer {
   readonly adminAddress: { host: string; port: number };
@@ -21,11 +22,6 @@ export interface DrachtioServer {
 
 const HOST = '127.0.0.1';
 
-/** Servers still running: killed when the test process exits, so a failed test leaks none. */
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 const START_TIMEOUT_MS = 10_000;
 
 /** The binary named by DRACHTIO_SERVER_BIN, when set. */
@@ -72,11 +68,6 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
 export async function startDrachtioServer(binary: string, secret = 'cymru'): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
   const adminPort = await freeTcpPort();
@@ -99,25 +90,23 @@ export async function startDrachtioServer(binary: string, secret = 'cymru'): Pro
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  running.add(child);
-  child.once('exit', () => running.delete(child));
+  const exit = new ChildExit(child);
 
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited(child);
+    if (exit.code === undefined) child.kill('SIGTERM');
+    await exit.done;
     rmSync(dir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (await accepts(adminPort)) break;
-    const failure = child.exitCode !== null ? `exited with ${child.exitCode}` : Date.now() > deadline ? `did not listen within ${START_TIMEOUT_MS} ms` : undefined;
-    const early = await Promise.race([spawnError, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50))]);
-    if (failure || early) {
+    const failure = exit.code !== undefined ? `exited with ${exit.code}` : Date.now() > deadline ? `did not listen within ${START_TIMEOUT_MS} ms` : undefined;
+    if (failure) {
       await stop();
-      throw new Error(`drachtio-server ${binary} ${failure ?? early?.message}:\n${output.slice(-4000)}`);
+      throw new Error(`drachtio-server ${binary} ${failure}:\n${output.slice(-4000)}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return {
     adminAddress: { host: HOST, port: adminPort },
