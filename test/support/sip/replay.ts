@@ -134,7 +134,11 @@ export class Replay {
     const peer = await this.peerFor(recordedPort(recorded.dst), recorded.transport === 'tcp' ? 'tcp' : 'udp');
     const line = firstLine(text);
     const cseq = header(text, 'CSeq');
-    const received = await peer.next((m) => this.mapping.normalize(firstLine(m.text)) === line && header(m.text, 'CSeq') === cseq, timeoutMs);
+    const received = await peer
+      .next((m) => this.mapping.normalize(firstLine(m.text)) === line && header(m.text, 'CSeq') === cseq, timeoutMs)
+      .catch((err: Error) => {
+        throw new Error(`waiting for recorded ${id} (${line}, CSeq ${cseq}): ${err.message}`, { cause: err });
+      });
     this.mapping.learn(text, received.text);
     expect(this.mapping.normalize(received.text), `network message ${id}`).toBe(text);
     return received;
