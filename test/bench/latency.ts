@@ -37,6 +37,7 @@ import { testConfig } from '../support/test-config.js';
 import { pcmuTone } from '../support/rtp.js';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { until } from '../support/until.js';
+import { requestJson } from '../support/json-api.js';
 import { waitForQuietMachine } from './support/machine-load.js';
 import { PCMU_SILENCE, type ReceivedPacket, RtpPhone, type SentPacket, every20ms, rms, zeroCrossings } from './support/rtp-phone.js';
 import { formatSummary, ms2, summarize } from './support/sample-stats.js';
@@ -341,14 +342,8 @@ function toneIndex(samples: Int16Array): number {
   return best;
 }
 
-async function api<T>(gateway: Gateway, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} /api${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
+function api<T>(gateway: Gateway, method: string, path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
 }
 
 async function waitReady(gateway: Gateway): Promise<void> {

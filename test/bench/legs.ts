@@ -33,6 +33,7 @@
  */
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requestJson } from '../support/json-api.js';
 import { type GatewayProcess, coresBetween, machineCores, sampleTree, startGatewayProcess } from './support/gateway-process.js';
 import {
   OpusTalker,
@@ -128,15 +129,8 @@ interface Step {
   readonly timingFailuresOnly: boolean;
 }
 
-async function api<T>(gateway: GatewayProcess, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${gateway.httpUrl}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
+function api<T>(gateway: GatewayProcess, method: string, path: string, body?: unknown): Promise<T> {
+  return requestJson<T>(gateway.httpUrl, method, path, body);
 }
 
 /** Runs `work` over `items` with at most `concurrency` at once; collects the errors. */

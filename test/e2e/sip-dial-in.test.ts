@@ -13,6 +13,7 @@ import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState,
 import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
 import { mixToMono, readWav } from '../support/audio/wav.js';
 import { startSipTestGateway } from '../support/gateway.js';
+import { requestJson } from '../support/json-api.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { BaresipPhone, type PhoneCodec } from '../support/phone/baresip.js';
@@ -29,15 +30,7 @@ const gatewayLog = capturedLogger();
 let browser: LaunchedChromium;
 const phones: BaresipPhone[] = [];
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const api = <T>(method: string, path: string, body?: unknown) => requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
 
 async function phone(codec: PhoneCodec, credentials: { username: string; password: string }, toneHz = PHONE_HZ): Promise<BaresipPhone> {
   const started = await BaresipPhone.start({

@@ -14,6 +14,7 @@ import { mixToMono } from '../support/audio/wav.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { startSipTestGateway } from '../support/gateway.js';
+import { requestJson } from '../support/json-api.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type LinphoneCodec, LinphonePhone, type LinphonePhoneOptions } from '../support/phone/linphone.js';
 import { HEARD_SAMPLE_RATE, TwinklePhone } from '../support/phone/twinkle.js';
@@ -29,15 +30,7 @@ const gatewayLog = capturedLogger();
 let browser: LaunchedChromium;
 const stops: Array<() => Promise<void>> = [];
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return (await response.json()) as T;
-}
+const api = <T>(method: string, path: string, body?: unknown) => requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
 
 const sipServer = () => `${target.sipAddress.host}:${target.sipAddress.port}`;
 const sipUri = (meetingId: string) => `sip:${meetingId}@${sipServer()}`;
