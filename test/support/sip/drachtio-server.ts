@@ -15,8 +15,6 @@ export interface DrachtioServer {
   readonly adminAddress: { host: string; port: number };
   readonly sipAddress: { host: string; port: number };
   readonly secret: string;
-  /** What it printed so far. */
-  log(): string;
   stop(): Promise<void>;
 }
 
@@ -112,7 +110,6 @@ export async function startDrachtioServer(binary: string, secret = 'cymru'): Pro
     adminAddress: { host: HOST, port: adminPort },
     sipAddress: { host: HOST, port: sipPort },
     secret,
-    log: () => output,
     stop,
   };
 }
