@@ -258,7 +258,8 @@ async function expectNothingLeftOf(caller: SipCaller, meetingId: string): Promis
   expect(await gateway.store.listCalls(meetingId)).toEqual([]);
   const room = await gateway.rooms.existing(meetingId);
   await until(() => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
-  if (room) expect((await room.router.dump()).transportIds).toEqual([]);
+  // The mixer leg a call that ends mid-start has just opened is closed after the member left.
+  if (room) await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'no transport left in the room');
 }
 
 describe('requests that reach the gateway with the news of its 200 OK', () => {
