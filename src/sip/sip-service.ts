@@ -1,16 +1,19 @@
 /**
  * Everything SIP, wired once: the connection to drachtio-server, the dial-in handler for
  * INVITEs, answers for OPTIONS and for methods the gateway does not take, and the active
- * calls, which it ends (with a BYE each) when it closes.
+ * calls, set up or answered, which it ends when it closes.
  */
+import { CallRegistry } from '../calls/call-registry.js';
+import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
+import type { PhoneMedia } from '../media/phone-media.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore } from '../store/store.js';
 import { dialIn } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
-import type { PhoneCall } from './phone-call.js';
+import type { SipLeg } from './sip-leg.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
@@ -31,7 +34,8 @@ export interface SipServiceDeps {
 }
 
 export class SipService {
-  readonly calls = new Map<string, PhoneCall>();
+  /** Every call, from its first INVITE on: being set up, answered or closing. */
+  readonly calls = new CallRegistry<SipLeg, PhoneMedia>();
 
   private constructor(readonly frontEnd: SipFrontEnd) {}
 
@@ -81,9 +85,9 @@ export class SipService {
     return this.frontEnd.problem();
   }
 
-  /** Ends every call (BYE) and disconnects from drachtio-server. */
+  /** Ends every call (a BYE, or 503 to one still being set up) and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
-    await Promise.all([...this.calls.values()].map((call) => call.close({ by: 'gateway', reason })));
+    await this.calls.closeAll(shutdownEnd(reason));
     await this.frontEnd.close();
   }
 }

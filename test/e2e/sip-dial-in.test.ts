@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import type { PhoneCall } from '../../src/sip/phone-call.js';
+import type { SipCall } from '../../src/sip/sip-leg.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
@@ -54,7 +54,7 @@ async function meetingWithBrowser(meetingId: string) {
 }
 
 /** Dials the meeting and returns the gateway's side of the answered call. */
-async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<PhoneCall> {
+async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<SipCall> {
   await caller.dial(sipUri(meetingId));
   await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
   const [record] = await gateway.store.listCalls(meetingId);
@@ -250,7 +250,7 @@ describe('during a call', () => {
     const call = await answeredCall(caller, 'hold-1');
 
     const digits: string[] = [];
-    call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
+    call.signaling.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
     await caller.sendDtmf('12#');
     await until(() => digits.length === 3, 5000, 'three DTMF digits');
     expect(digits).toEqual(['1:rfc4733', '2:rfc4733', '#:rfc4733']);
