@@ -35,10 +35,6 @@ export class CallRegistry<Signaling extends CallSignaling = CallSignaling, Media
     return this.calls.size;
   }
 
-  values(): IterableIterator<Call<Signaling, Media>> {
-    return this.calls.values();
-  }
-
   /** Ends every call, those still being set up too, and waits until each has closed. */
   async closeAll(end: CallEnd): Promise<void> {
     await Promise.all([...this.calls.values()].map((call) => call.close(end)));

@@ -1,8 +1,9 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not), admit the credential
- * to the meeting, find the meeting, check the offer, open the media, answer (a late offer:
- * take the answer from the ACK), start the media, record the call. The call is held from
+ * to the meeting, find the meeting, check the offer, open the media, start it and record
+ * the call, answer (a late offer: answer first, take the phone's answer from the ACK, then
+ * start the media and record the call). The call is held from
  * the first step; whatever ends it meanwhile (a CANCEL, the meeting ending, shutdown)
  * makes the next step stop, and any failure ends it through its one close().
  */
@@ -89,7 +90,6 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   const negotiated = offerOrigin
     ? await answerEarlyOffer(deps, call, media, request.body, { ...local, origin: offerOrigin })
     : await answerLateOffer(deps, call, media, local);
-  await call.step(call.record({ nodeId: deps.nodeId, caller: media.member.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
   call.log.info(
     { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !offerOrigin },
     'call answered',
@@ -131,10 +131,13 @@ interface LocalSdp {
   readonly preference: readonly CodecName[];
 }
 
-/** Media first, so the caller's first packets after our 200 already reach the meeting. */
+/**
+ * Media first, so the caller's first packets after our 200 already reach the meeting;
+ * recorded first too, so the call is listed by the time the caller is connected.
+ */
 async function answerEarlyOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, offer: string, local: LocalSdp & { origin: SdpOrigin }): Promise<NegotiatedMedia> {
   const answer = answerOffer(offer, local);
-  await call.step(media.start(answer));
+  await startMedia(deps, call, media, answer);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
   await sendAnswer(deps, call, answer.sdp);
   return answer;
@@ -146,9 +149,15 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
   await sendAnswer(deps, call, offer.sdp);
   const ack = await call.step(call.signaling.ack());
   const negotiated = acceptAnswer(offer, ack.body ?? '');
-  await call.step(media.start(negotiated));
+  await startMedia(deps, call, media, negotiated);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
   return negotiated;
+}
+
+/** Starts the media on the negotiated codec and records the call with it. */
+async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
+  await call.step(media.start(negotiated));
+  await call.step(call.record({ nodeId: deps.nodeId, caller: media.member.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
 }
 
 /** Our 200 OK: from here on the call ends with a BYE, never a final response. */

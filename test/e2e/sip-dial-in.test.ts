@@ -218,10 +218,10 @@ describe('hanging up before the answer', () => {
     }
     const closed = await caller.waitForEvent('CALL_CLOSED', 5000);
     expect(closed.param).toBe('Connection reset by user'); // baresip's words for its own hang-up
-    const cancelled = gatewayLog.lines().find((line) => line.msg === 'caller cancelled before answer' && line.meetingId === 'cancel-early');
-    expect(cancelled, 'the gateway saw the CANCEL').toBeDefined();
-    // The set-up, resumed, notices the CANCEL and stops.
-    await until(() => gatewayLog.lines().some((line) => line.msg === 'call set-up stopped: the caller cancelled' && line.meetingId === 'cancel-early'), 5000, 'set-up stopped');
+    const cancelled = gatewayLog.lines().find((line) => line.msg === 'call ended' && line.meetingId === 'cancel-early' && line.reason === 'CANCEL');
+    expect(cancelled, 'the gateway saw the CANCEL').toMatchObject({ state: 'setting-up', endedBy: 'caller', status: 487 });
+    // The set-up, resumed, notices the call ended and stops.
+    await until(() => gatewayLog.lines().some((line) => line.msg === 'call set-up stopped: the call has ended' && line.meetingId === 'cancel-early'), 5000, 'set-up stopped');
     expect(caller.eventLog.some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     expect(gateway.sip.calls.size).toBe(0);
     expect(await gateway.store.listCalls('cancel-early')).toEqual([]);
