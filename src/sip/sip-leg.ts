@@ -226,14 +226,10 @@ export class SipLeg implements CallSignaling {
  */
 function byeHeaders(end: GatewayEnd, warningAgent: string): Record<string, string> {
   const text = end.reason.replace(/["\\]/g, '');
-  const reasons = [`Q.850;cause=${end.cause};text="${text}"`];
-  const headers: Record<string, string> = {};
-  if (end.error && end.cause === Q850.interworking) {
-    reasons.push(`SIP;cause=${end.error.sipStatus};text="${text}"`);
-    headers.Warning = sipWarning(end.error, warningAgent);
-  }
-  headers.Reason = reasons.join(', ');
-  return headers;
+  const q850 = `Q.850;cause=${end.cause};text="${text}"`;
+  if (!end.error || end.cause !== Q850.interworking) return { Reason: q850 };
+  // One line per protocol: drachtio-server splits a comma-joined Reason into lines anyway.
+  return { ...repeatedHeader('Reason', [q850, `SIP;cause=${end.error.sipStatus};text="${text}"`]), Warning: sipWarning(end.error, warningAgent) };
 }
 
 const REASON_PHRASES: Partial<Record<GatewayError['code'], string>> = {

@@ -245,7 +245,7 @@ describe('late offer (an INVITE without SDP)', () => {
     const bye = await peer.next(isRequest('BYE'));
     expect(header(bye.text, 'Warning')).toMatch(/^305 127\.0\.0\.1 "Incompatible media format: we offered PCMU, PCMA, G722, opus"$/);
     // The Q.850 cause (127, interworking) first, then the SIP status that says more.
-    expect(header(bye.text, 'Reason')).toMatch(/^Q\.850;cause=127;text="[^"]*", SIP;cause=488;/);
+    expect(headerValues(bye.text, 'Reason')).toEqual([expect.stringMatching(/^Q\.850;cause=127;/), expect.stringMatching(/^SIP;cause=488;/)]);
     const room = await gateway.rooms.existing('late-bad');
     await until(async () => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
     expect(gateway.sip.calls.has(caller.callId)).toBe(false);
