@@ -1,11 +1,11 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not), admit the credential
- * to the meeting, find the meeting, check the offer, open the media, start it and record
- * the call, answer (a late offer: answer first, take the phone's answer from the ACK, then
- * start the media and record the call). The call is held from
- * the first step; whatever ends it meanwhile (a CANCEL, the meeting ending, shutdown)
- * makes the next step stop, and any failure ends it through its one close().
+ * to the meeting, find the meeting, check the offer, open the media, then start the media,
+ * record the call and answer (a late offer: answer, take the phone's answer from the ACK,
+ * then start the media and record). The call is held from the first step; whatever ends
+ * it meanwhile (a CANCEL, the meeting ending, shutdown) makes the next step stop, and a
+ * failure ends it through its one close().
  */
 import { randomUUID } from 'node:crypto';
 import { failureEnd, roomEnd } from '../calls/call-end.js';

@@ -95,6 +95,30 @@ it('holds a call from its INVITE: a CANCEL while it is being set up gets 487 at 
   expect(summaries(caller.callId)).toHaveLength(2);
 });
 
+it('refuses with 482 a second INVITE of a call still being set up, which goes on unharmed', async () => {
+  await gateway.meetings.create({ id: 'merged' });
+  const caller = new SipCaller(peer, uriOf('merged'));
+  const authorization = await challenge(caller, PCMU_OFFER(30060));
+  redis.pause();
+  try {
+    caller.invite({ body: PCMU_OFFER(30060), authorization });
+    await until(() => gateway.sip.calls.get(caller.callId)?.state === 'setting-up', 3000, 'the call held while being set up');
+    const first = gateway.sip.calls.get(caller.callId);
+    caller.invite({ body: PCMU_OFFER(30060), authorization });
+    const refused = await peer.next(isResponse(482, 'INVITE'));
+    caller.ackFailure(refused);
+    expect(gateway.sip.calls.get(caller.callId)).toBe(first);
+  } finally {
+    redis.resume();
+  }
+  const answered = await peer.next(finalResponse);
+  expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+  caller.inDialog(answered, 'ACK');
+  caller.inDialog(answered, 'BYE');
+  await peer.next(isResponse(200, 'BYE'));
+  await expectNothingLeftOf(caller.callId, 'merged');
+});
+
 it('ends a call that fails after its 200 OK (the store refusing its record) with a BYE whose Reason carries Q.850 cause 127', async () => {
   await gateway.meetings.create({ id: 'record-refused' });
   const store = gateway.store;
