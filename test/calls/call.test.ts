@@ -1,44 +1,21 @@
 /**
  * A Call's states and its one close(), per state: what it signals, in which order it
- * releases the media, the store record and the registry entry, and its one summary line.
+ * releases the media, the store record and its registry entry, and its one summary line.
  * The signaling and the media are recording stand-ins (their real ones, SIP and mediasoup,
  * are driven in test/sip/); the store is the real memory store.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Call, CallEndedError, type CallMedia, type CallSignaling } from '../../src/calls/call.js';
+import { type Call, CallEndedError } from '../../src/calls/call.js';
 import { type CallEnd, type GatewayEnd, Q850, failureEnd, roomEnd } from '../../src/calls/call-end.js';
 import { CallRegistry } from '../../src/calls/call-registry.js';
 import { GatewayError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { TimeoutError } from '../../src/timeout.js';
+import { RecordingMedia, RecordingSignaling } from '../support/calls/recording-parts.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 /** What happened to the call's parts, in order. */
 let events: string[];
-
-class RecordingSignaling implements CallSignaling {
-  rejected: { status: number; error: GatewayError | undefined } | undefined;
-  byes: GatewayEnd[] = [];
-
-  reject(status: number, error: GatewayError | undefined): void {
-    events.push(`reject ${status}`);
-    this.rejected = { status, error };
-  }
-
-  bye(end: GatewayEnd): void {
-    events.push(`bye ${end.cause}`);
-    this.byes.push(end);
-  }
-}
-
-class RecordingMedia implements CallMedia {
-  closedWith: string | undefined;
-
-  close(reason: string): void {
-    events.push('media closed');
-    this.closedWith = reason;
-  }
-}
 
 let store: MemoryStore;
 let logs: ReturnType<typeof capturedLogger>;
@@ -52,7 +29,7 @@ beforeEach(() => {
 });
 
 function openCall(callId = 'call-1'): Call<RecordingSignaling, RecordingMedia> {
-  return registry.open({ callId, meetingId: 'room-1', signaling: new RecordingSignaling(), store, log: logs.log.child({ callId, meetingId: 'room-1' }) });
+  return registry.open({ callId, meetingId: 'room-1', signaling: new RecordingSignaling(events), store, log: logs.log.child({ callId, meetingId: 'room-1' }) });
 }
 
 const summaries = () => logs.lines().filter((line) => line.msg === 'call ended');
@@ -96,7 +73,7 @@ describe('states', () => {
   it('releases at once media that opened for a call already ended', async () => {
     const call = openCall();
     await call.close({ by: 'caller', reason: 'CANCEL' });
-    const media = new RecordingMedia();
+    const media = new RecordingMedia(events);
     expect(() => call.adoptMedia(media)).toThrow(CallEndedError);
     expect(media.closedWith).toBe('the call ended during set-up');
   });
@@ -105,7 +82,7 @@ describe('states', () => {
 describe('close() before the answer', () => {
   it('answers a CANCEL with 487, releases the media, and logs the end', async () => {
     const call = openCall();
-    const media = call.adoptMedia(new RecordingMedia());
+    const media = call.adoptMedia(new RecordingMedia(events));
     await call.close({ by: 'caller', reason: 'CANCEL' });
     expect(events).toEqual(['reject 487', 'media closed']);
     expect(media.closedWith).toBe('caller sent CANCEL');
@@ -155,7 +132,7 @@ describe('close() after the answer', () => {
 
   it('signals first, then releases the media, then forgets the record, then logs once', async () => {
     const call = openCall();
-    call.adoptMedia(new RecordingMedia());
+    call.adoptMedia(new RecordingMedia(events));
     await call.record(RECORD);
     call.answering();
     const removeCall = store.removeCall.bind(store);
@@ -180,7 +157,7 @@ describe('close() after the answer', () => {
 
   it('closes once however often and by whomever it is closed', async () => {
     const call = openCall();
-    call.adoptMedia(new RecordingMedia());
+    call.adoptMedia(new RecordingMedia(events));
     call.answering();
     await Promise.all([call.close(hangUp), call.close({ by: 'caller', reason: 'BYE' }), call.close(failureEnd(new Error('x')))]);
     expect(events).toEqual(['bye 16', 'media closed']);
@@ -189,7 +166,7 @@ describe('close() after the answer', () => {
 
   it('still releases everything when the signaling side throws', async () => {
     const call = openCall();
-    const media = call.adoptMedia(new RecordingMedia());
+    const media = call.adoptMedia(new RecordingMedia(events));
     call.answering();
     call.signaling.bye = () => {
       throw new Error('no connection to drachtio');
@@ -198,30 +175,5 @@ describe('close() after the answer', () => {
     expect(media.closedWith).toBe('meeting ended');
     expect(registry.size).toBe(0);
     expect(logs.lines().some((line) => line.msg === 'ending the call on the signaling side failed')).toBe(true);
-  });
-});
-
-describe('the registry', () => {
-  it('closes every call it holds, those being set up too', async () => {
-    const settingUp = openCall('a');
-    const answered = openCall('b');
-    answered.answering();
-    await registry.closeAll(roomEnd('gateway shutting down', 'shutdown'));
-    expect(settingUp.signaling.rejected?.status).toBe(503);
-    expect(answered.signaling.byes.map((bye) => bye.cause)).toEqual([Q850.normalClearing]);
-    expect(registry.size).toBe(0);
-  });
-
-  it('refuses a second open call with the same Call-ID, and lets a closing one be taken over without removing its successor', async () => {
-    const first = openCall();
-    expect(() => openCall()).toThrow(RangeError);
-    let release!: () => void;
-    store.removeCall = () => new Promise((resolve) => (release = () => resolve(true)));
-    await first.record(RECORD);
-    const closing = first.close(hangUp);
-    const second = openCall();
-    release();
-    await closing;
-    expect(registry.get('call-1')).toBe(second);
   });
 });
