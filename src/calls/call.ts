@@ -152,14 +152,15 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
 
   /** Signals the end as the state needs; returns what was sent, for the summary line. */
   private signalEnd(reached: CallState, end: CallEnd): { status?: number; cause?: number } {
-    // The caller's BYE or CANCEL, or drachtio's own BYE, has already told the phone.
     if (reached === 'answered') {
+      // The caller's BYE, or drachtio's own, has already ended the dialog.
       if (end.by !== 'gateway') return {};
       this.guard(() => this.signaling.bye(end));
       return { cause: end.cause };
     }
-    const status = end.by === 'caller' ? REQUEST_TERMINATED : end.by === 'gateway' ? (end.error?.sipStatus ?? INTERNAL_ERROR) : INTERNAL_ERROR;
-    this.guard(() => this.signaling.reject(status, end.by === 'gateway' ? end.error : undefined));
+    const error = end.by === 'gateway' ? end.error : undefined;
+    const status = end.by === 'caller' ? REQUEST_TERMINATED : (error?.sipStatus ?? INTERNAL_ERROR);
+    this.guard(() => this.signaling.reject(status, error));
     return { status };
   }
 
