@@ -58,7 +58,8 @@ function callerName(request: SipRequest, credential: SipCredential): string {
 /** Our SDP port before media exists: the offer is validated before anything is allocated. */
 const PROBE_PORT = 9;
 
-export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => void {
+/** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
+export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
   return (request, response) => {
     const callId = request.get('Call-ID') ?? 'unknown';
     const meetingId = meetingIdOf(request.uri);
@@ -69,7 +70,7 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
       cancelled = true;
       log.info('caller cancelled before answer');
     });
-    answer(deps, request, response, { callId, meetingId, log, isCancelled: () => cancelled }).then(
+    return answer(deps, request, response, { callId, meetingId, log, isCancelled: () => cancelled }).then(
       () => {
         if (cancelled) log.info('call set-up stopped: the caller cancelled');
       },
@@ -203,7 +204,7 @@ function reasonPhrase(err: GatewayError): string {
 }
 
 /** The meeting id is the Request-URI's user part: sip:<meetingId>@domain. */
-function meetingIdOf(uri: string): string {
+export function meetingIdOf(uri: string): string {
   const user = /^sips?:([^@;?]+)@/i.exec(uri)?.[1] ?? '';
   try {
     return decodeURIComponent(user);
