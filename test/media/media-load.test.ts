@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { mixerClockLoad } from '../../src/media/media-load.js';
+import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { VirtualTime } from '../support/virtual-time.js';
+
+describe('mixerClockLoad', () => {
+  it('is 0 with no mixer ticking', () => {
+    expect(mixerClockLoad(new MixerClock(new VirtualTime()))()).toBe(0);
+  });
+
+  it.each([
+    [0, 0],
+    [5, 0.25],
+    [15, 0.75],
+    [40, 1],
+  ])('reads ticks running %d ms late as load %d', (lateMs, load) => {
+    const time = new VirtualTime(() => lateMs);
+    const clock = new MixerClock(time);
+    clock.join({ tick: () => undefined });
+    time.advance(2000);
+    expect(mixerClockLoad(clock, time.now)()).toBeCloseTo(load, 2);
+  });
+
+  it('reads the clock at most every 250 ms', () => {
+    let late = 0;
+    const time = new VirtualTime(() => late);
+    const clock = new MixerClock(time);
+    clock.join({ tick: () => undefined });
+    time.advance(1000);
+    const load = mixerClockLoad(clock, time.now);
+    expect(load()).toBe(0);
+    late = 20;
+    time.advance(200);
+    expect(load()).toBe(0);
+    time.advance(100);
+    expect(load()).toBe(1);
+  });
+});
