@@ -158,7 +158,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
       signaling: { rooms, webRtcListen },
-      webAssetsDir: options.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
+      webAssetsDir: options.webAssetsDir ?? config.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
     });
     closers.push(() => http.close());
     // Run first: what is live ends while browsers' sockets are still open to hear why.

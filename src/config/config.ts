@@ -7,6 +7,7 @@ import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
+  absolutePath,
   codecList,
   digestAlgorithmList,
   flag,
@@ -77,6 +78,8 @@ export interface GatewayConfig {
   readonly twilioVoice: string;
   readonly twilioLanguage: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Where the built meeting page is. Unset: dist/public, where `npm run build` puts it. */
+  readonly webAssetsDir: string | undefined;
 }
 
 type Source = Readonly<Record<string, string | number | undefined>>;
@@ -144,5 +147,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     twilioVoice: required('TWILIO_VOICE', sayVoice),
     twilioLanguage: required('TWILIO_LANGUAGE', languageTag),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
+    webAssetsDir: optional('WEB_ASSETS_DIR', absolutePath),
   });
 }

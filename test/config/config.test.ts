@@ -97,6 +97,7 @@ describe('loadConfig', () => {
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '0.5', /SIP_MAX_MEDIA_LOAD_PERCENT="0.5" is invalid; expected an integer from 1 to 100/],
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '101', /SIP_MAX_MEDIA_LOAD_PERCENT="101" is invalid/],
     ['SIP_RETRY_AFTER_SECONDS', '0', /SIP_RETRY_AFTER_SECONDS="0" is invalid; expected an integer from 1 to 3600/],
+    ['WEB_ASSETS_DIR', 'dist/public', /WEB_ASSETS_DIR="dist\/public" is invalid; expected an absolute path/],
     ['DRAIN_SECONDS', '-5', /DRAIN_SECONDS="-5" is invalid; expected an integer from 0 to 86400/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);

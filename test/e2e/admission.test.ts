@@ -11,7 +11,7 @@ import { capturedLogger } from '../support/log-capture.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { firstLine, header, parseSipMessage, responseTo } from '../support/sip/sip-message.js';
+import { type SipRequest, firstLine, header, parseSipMessage, responseTo } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
@@ -124,7 +124,7 @@ describe('drain', () => {
     expect(browser.socket.readyState).toBe(browser.socket.OPEN);
 
     const bye = await sip.next(isRequest('BYE'), 8000);
-    sip.send(responseTo(parseSipMessage(bye.text)!, 200, 'OK'));
+    sip.send(responseTo(parseSipMessage(bye.text) as SipRequest, 200, 'OK'));
     expect(Date.now() - drainStartedAt).toBeGreaterThanOrEqual(2500);
     expect(header(bye.text, 'Call-ID')).toBe(live.callId);
     expect(header(bye.text, 'Reason')).toBe('SIP;cause=200;text="gateway draining"');
