@@ -76,10 +76,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   closed.catch(() => undefined);
   let closing: Promise<void> | undefined;
   const close = (reason: CloseReason = 'shutdown') => {
-    closing ??= (async () => {
-      for (const closer of closers.reverse()) await closer(reason);
-    })();
-    closing.then(resolveClosed, rejectClosed);
+    if (!closing) {
+      closing = (async () => {
+        for (const closer of closers.reverse()) await closer(reason);
+      })();
+      closing.then(resolveClosed, rejectClosed);
+    }
     return closing;
   };
   log.info({ config }, 'configuration');

@@ -73,7 +73,7 @@ export class SipService {
       if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
       answerCall(request, response).then(admission.release, (err: unknown) => {
         admission.release();
-        sipLog.error({ err, callId: request.get('Call-ID') }, 'INVITE handling failed');
+        callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
       });
     });
     route(srf, 'options', (_request, response) =>
