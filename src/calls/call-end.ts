@@ -52,6 +52,7 @@ export function roomEnd(text: string, reason: RoomCloseReason): GatewayEnd {
     case 'meeting-ended':
     case 'idle':
       return { by: 'gateway', reason: text, cause: Q850.normalClearing, error: new GatewayError('gone', text) };
+    case 'draining':
     case 'shutdown':
       return shutdownEnd(text);
     case 'media-lost':

@@ -56,7 +56,8 @@ export interface DialInDeps {
 /** Our SDP port before media exists: the offer is validated before anything is allocated. */
 const PROBE_PORT = 9;
 
-export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => void {
+/** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
+export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
   return (request, response) => {
     const callId = request.get('Call-ID') ?? 'unknown';
     const meetingId = meetingIdOf(request.uri);
@@ -65,12 +66,12 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     if (deps.calls.get(callId)?.isOpen) {
       log.warn('INVITE for a call already in progress');
       response.send(482, 'Loop Detected');
-      return;
+      return Promise.resolve();
     }
     const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
-    void setUp(deps, call, request).catch((err: unknown) => {
+    return setUp(deps, call, request).catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
       return call.close(failureEnd(err));
@@ -181,7 +182,7 @@ function callerName(request: SipRequest, credential: SipCredential): string {
 }
 
 /** The meeting id is the Request-URI's user part: sip:<meetingId>@domain. */
-function meetingIdOf(uri: string): string {
+export function meetingIdOf(uri: string): string {
   const user = /^sips?:([^@;?]+)@/i.exec(uri)?.[1] ?? '';
   try {
     return decodeURIComponent(user);
