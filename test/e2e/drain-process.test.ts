@@ -120,7 +120,7 @@ describe('the gateway process on SIGTERM', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     const messages = logs.map((line) => line.msg);
     expect(messages).toContain('shutting down now: ending every call');
-    expect(logs.find((line) => line.msg === 'call ended')).toMatchObject({ meetingId: 'process-drain', endedBy: 'gateway', reason: 'gateway shutting down' });
+    expect(logs.find((line) => line.msg === 'call ended' && line.state === 'answered')).toMatchObject({ meetingId: 'process-drain', endedBy: 'gateway', reason: 'gateway shutting down' });
     expect(messages.at(-1)).toBe('gateway closed');
   });
 });
