@@ -43,7 +43,7 @@ export function readRtcp(compound: Buffer): RtcpReadResult {
 /** Reads the packet at `offset` into `packets`; returns its length in bytes. */
 function readOne(compound: Buffer, offset: number, index: number, packets: RtcpPacket[]): number {
   const what = `RTCP packet ${index}`;
-  if (compound.length - offset < 4) fail(`${what} is cut short: ${compound.length - offset} bytes left for a 4-byte header`);
+  // The compound's length and every packet's are multiples of 4, so a whole header is there.
   const first = compound[offset]!;
   if (first >> 6 !== 2) fail(`${what} has RTP version ${first >> 6}, not 2`);
   const count = first & 0x1f;
