@@ -3,6 +3,7 @@
  * the RTCP port comes from the network, so nothing here throws: a packet that does not hold
  * together is an error value that says what is wrong with it.
  */
+import { isRtcp } from '../rtp-packet.js';
 import {
   RTCP_GOODBYE,
   RTCP_RECEIVER_REPORT,
@@ -26,6 +27,8 @@ const fail = (message: string): never => {
 export function readRtcp(compound: Buffer): RtcpReadResult {
   if (compound.length === 0) return { ok: false, error: 'RTCP packet is empty' };
   if (compound.length % 4 !== 0) return { ok: false, error: `RTCP compound packet is ${compound.length} bytes, not a multiple of 4` };
+  // Under rtcp-mux RTP shares the port; its packet types are outside RTCP's (RFC 5761 §4).
+  if (!isRtcp(compound)) return { ok: false, error: `RTCP packet 1 has packet type ${compound[1]}, outside RTCP's 192-223` };
   const packets: RtcpPacket[] = [];
   let offset = 0;
   try {
