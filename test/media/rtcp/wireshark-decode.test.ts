@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { compactNtp, ntpFromUnixMs } from '../../../src/media/rtcp/ntp-time.js';
 import { writeSenderReport, writeSourceDescription } from '../../../src/media/rtcp/rtcp-packet.js';
 import { RtcpSession } from '../../../src/media/rtcp/rtcp-session.js';
@@ -29,9 +29,6 @@ type DecodedFrame = Partial<Record<(typeof FIELDS)[number], string[]>>;
 
 const tsharkMissing = spawnSync('tshark', ['--version']).error !== undefined || spawnSync('text2pcap', ['--version']).error !== undefined;
 
-const workDir = mkdtempSync(join(tmpdir(), 'rtcp-wireshark-'));
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
-
 /** text2pcap's input: each packet as offset-prefixed hex lines starting at offset 0. */
 function hexDump(packets: readonly Buffer[]): string {
   return packets
@@ -47,6 +44,15 @@ function hexDump(packets: readonly Buffer[]): string {
 }
 
 function decodeWithTshark(packets: readonly Buffer[]): DecodedFrame[] {
+  const workDir = mkdtempSync(join(tmpdir(), 'rtcp-wireshark-'));
+  try {
+    return decodeIn(workDir, packets);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+function decodeIn(workDir: string, packets: readonly Buffer[]): DecodedFrame[] {
   const dump = join(workDir, 'rtcp.txt');
   const pcap = join(workDir, 'rtcp.pcap');
   writeFileSync(dump, `${hexDump(packets)}\n`);
