@@ -14,7 +14,7 @@ import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
 import { callerDisplayName } from './caller-name.js';
 import { PhoneCall } from './phone-call.js';
-import { answerOffer } from '../media/sdp/answer-offer.js';
+import { prepareAnswer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
@@ -54,9 +54,6 @@ function callerName(request: SipRequest, credential: SipCredential): string {
   const number = credential.twilioCall ? request.get(CALLER_NUMBER_HEADER) : undefined;
   return callerDisplayName(number ? { uri: `tel:${number}` } : request.getParsedHeader('from'));
 }
-
-/** Our SDP port before media exists: the offer is validated before anything is allocated. */
-const PROBE_PORT = 9;
 
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => void {
   return (request, response) => {
@@ -101,8 +98,8 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   const meeting = await deps.meetings.getJoinable(meetingId);
 
   const preference = deps.codecs;
-  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
-  const probe = request.body ? answerOffer(request.body, { ip: deps.media.announcedIp, port: PROBE_PORT, preference }) : undefined;
+  // An offer is checked before anything is allocated (and answered once the port is known); a late offer is checked at the ACK.
+  const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference }) : undefined;
 
   if (attempt.isCancelled()) return;
   const room = await deps.rooms.room(meeting.id);
@@ -133,8 +130,8 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     const record = (codec: NegotiatedMedia['codec']) =>
       deps.store.putCall({ callId, meetingId: meeting.id, nodeId: deps.nodeId, caller: media.member.displayName, codec: codec.name, startedAt: Date.now() });
     let negotiated: NegotiatedMedia;
-    if (request.body) {
-      const answer = answerOffer(request.body, { ...local, origin: probe!.origin });
+    if (prepared) {
+      const answer = prepared.answer(media.port);
       negotiated = answer;
       // Media first, so the caller's first packets after our 200 already reach the meeting.
       await media.start(answer);
