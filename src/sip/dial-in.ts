@@ -17,11 +17,10 @@ import type { MeetingService } from '../meetings/meeting-service.js';
 import type { Room } from '../media/room.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
-import { answerOffer } from '../media/sdp/answer-offer.js';
+import { type PreparedAnswer, prepareAnswer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
-import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { AuthenticationRefused } from './authentication-refused.js';
@@ -53,8 +52,6 @@ export interface DialInDeps {
   readonly log: Logger;
 }
 
-/** Our SDP port before media exists: the offer is validated before anything is allocated. */
-const PROBE_PORT = 9;
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
@@ -83,16 +80,14 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   const credential = await call.step(authenticate(deps, request));
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
-  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
-  const offerOrigin = request.body ? probeOffer(deps, request.body) : undefined;
+  // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
+  const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
   const room = await call.step(deps.rooms.room(meeting.id));
   const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
   const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
-  const negotiated = offerOrigin
-    ? await answerEarlyOffer(deps, call, media, request.body, { ...local, origin: offerOrigin })
-    : await answerLateOffer(deps, call, media, local);
+  const negotiated = prepared ? await answerEarlyOffer(deps, call, media, prepared, local) : await answerLateOffer(deps, call, media, local);
   call.log.info(
-    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !offerOrigin },
+    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !prepared },
     'call answered',
   );
 }
@@ -108,11 +103,6 @@ function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential,
     callSid: request.get(TWILIO_CALL_SID_HEADER),
     webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
   });
-}
-
-/** Checks the offer against our codecs before anything is allocated; its o= line is kept for the answer. */
-function probeOffer(deps: DialInDeps, offer: string): SdpOrigin {
-  return answerOffer(offer, { ip: deps.media.announcedIp, port: PROBE_PORT, preference: deps.codecs }).origin;
 }
 
 /** The caller's place in the room: a port, a transport, and the room's way to end the call. */
@@ -136,8 +126,8 @@ interface LocalSdp {
  * Media first, so the caller's first packets after our 200 already reach the meeting;
  * recorded first too, so the call is listed by the time the caller is connected.
  */
-async function answerEarlyOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, offer: string, local: LocalSdp & { origin: SdpOrigin }): Promise<NegotiatedMedia> {
-  const answer = answerOffer(offer, local);
+async function answerEarlyOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, prepared: PreparedAnswer, local: LocalSdp): Promise<NegotiatedMedia> {
+  const answer = prepared.answer(local.port);
   await startMedia(deps, call, media, answer);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
   await sendAnswer(deps, call, answer.sdp);
