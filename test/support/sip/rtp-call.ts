@@ -17,6 +17,7 @@ export class RtpCall {
   /** The final response, answered or not. */
   final: ReceivedSip | undefined;
   private answer: ReceivedSip | undefined;
+  private rtpClosed = false;
 
   private constructor(
     readonly peer: SipPeer,
@@ -71,8 +72,15 @@ export class RtpCall {
     await this.peer.next(isResponse(200, 'BYE'), 5000);
   }
 
-  async close(): Promise<void> {
+  /** The phone's media is gone without a BYE: its RTP socket closes, nothing more is sent or received. */
+  vanish(): void {
+    if (this.rtpClosed) return;
+    this.rtpClosed = true;
     this.rtp.close();
+  }
+
+  async close(): Promise<void> {
+    this.vanish();
     await this.peer.close();
   }
 
