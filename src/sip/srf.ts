@@ -109,7 +109,7 @@ export function route(srf: SrfApp, method: RoutedMethod, handler: (request: SipR
  * protocol object is told it is closing and its pending attempt is cancelled directly.
  */
 export function stopConnecting(srf: SrfApp): void {
-  const wire = (srf as unknown as { app?: { wp?: WireInternals } }).app?.wp;
+  const wire = wireOf(srf);
   if (!wire) return;
   wire.closing = true;
   if (wire.reconnectVars?.retryTimer) clearTimeout(wire.reconnectVars.retryTimer);
@@ -119,7 +119,57 @@ export function stopConnecting(srf: SrfApp): void {
 interface WireInternals {
   closing: boolean;
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
-  socket?: { destroy(): void };
+  socket?: { destroy(): void; destroyed: boolean };
+}
+
+/** The wire protocol object: srf.app is drachtio-srf's connect app, its client the agent owning the wire. */
+function wireOf(srf: SrfApp): WireInternals | undefined {
+  return (srf as unknown as SrfInternals).app?.client?.wp;
+}
+
+/** drachtio-srf's registry of its dialogs, and the connection each talks through (its request's). */
+interface SrfInternals {
+  app?: { client?: { wp?: WireInternals } };
+  _dialogs?: Map<string, DialogInternals>;
+  removeDialog(dialog: DialogInternals): void;
+}
+
+interface DialogInternals extends SipDialog {
+  req: { socket: unknown };
+  request(options: { method: 'OPTIONS' }): Promise<{ status: number }>;
+}
+
+/**
+ * The dialogs drachtio-srf still holds from before its connection to drachtio-server was
+ * lost. drachtio-srf keeps them, but each still talks through the connection that made
+ * it, now destroyed, so nothing could be sent in them: they are moved to the current one.
+ */
+export function dialogsFromBefore(srf: SrfApp): SipDialog[] {
+  const internals = srf as unknown as SrfInternals;
+  const socket = wireOf(srf)?.socket;
+  if (!socket || socket.destroyed) return [];
+  const stale = [...(internals._dialogs?.values() ?? [])].filter((dialog) => dialog.req.socket !== socket);
+  for (const dialog of stale) dialog.req.socket = socket;
+  return stale;
+}
+
+/**
+ * Asks through drachtio-server whether a dialog is still there: an in-dialog OPTIONS. The
+ * dialog is gone when drachtio-server no longer knows it (it refuses the request; it was
+ * restarted) or the caller does not (481, or no answer: 408).
+ */
+export async function dialogAlive(dialog: SipDialog): Promise<{ alive: true } | { alive: false; reason: string }> {
+  try {
+    const { status } = await (dialog as DialogInternals).request({ method: 'OPTIONS' });
+    return status === 481 || status === 408 ? { alive: false, reason: `the caller answered ${status} in the dialog` } : { alive: true };
+  } catch (err) {
+    return { alive: false, reason: `drachtio-server no longer has the dialog (${err instanceof Error ? err.message : String(err)})` };
+  }
+}
+
+/** Drops a dialog that is gone from drachtio-srf's registry. */
+export function forgetDialog(srf: SrfApp, dialog: SipDialog): void {
+  (srf as unknown as SrfInternals).removeDialog(dialog as DialogInternals);
 }
 
 /**

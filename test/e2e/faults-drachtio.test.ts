@@ -1,0 +1,103 @@
+/**
+ * drachtio lost under a live call and started again on the same ports, with the real
+ * processes: the real drachtio-server when DRACHTIO_SERVER_BIN is set (SIGKILLed and
+ * restarted), otherwise the stand-in (stopped and restarted), a mediasoup worker and a
+ * SIP caller talking RTP.
+ */
+import { createSocket } from 'node:dgram';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startSipTestGateway } from '../support/gateway.js';
+import { requestJson } from '../support/json-api.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { type RestartableDrachtio, restartableDrachtio } from '../support/sip/drachtio-target.js';
+import { RtpCall } from '../support/sip/rtp-call.js';
+import { until } from '../support/until.js';
+
+let drachtio: RestartableDrachtio;
+let gateway: Gateway;
+const gatewayLog = capturedLogger();
+const calls: RtpCall[] = [];
+
+const api = <T>(method: string, path: string, body?: unknown) => requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
+
+beforeAll(async () => {
+  drachtio = await restartableDrachtio();
+  gateway = await startSipTestGateway(drachtio, { RTP_MIN_PORT: '44800', RTP_MAX_PORT: '44999', EMPTY_ROOM_GRACE_SECONDS: '600' }, gatewayLog.log);
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(calls.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await drachtio?.close();
+});
+
+async function readiness(): Promise<{ status: number; checks: Record<string, string> }> {
+  const response = await fetch(`${gateway.httpUrl}/readyz`);
+  return { status: response.status, checks: ((await response.json()) as { checks: Record<string, string> }).checks };
+}
+
+async function udpPortFree(port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
+}
+
+const logged = (msg: string) => gatewayLog.lines().filter((line) => line.msg === msg);
+
+describe('drachtio lost and started again on the same ports', () => {
+  it('the gateway reports sip down, reconnects with backoff, ends the call whose dialog is gone (once, media released) and answers new calls', { timeout: 60_000 }, async () => {
+    const meetingId = 'drachtio-restart';
+    await api('POST', '/meetings', { id: meetingId });
+    const identity = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId });
+    const call = await RtpCall.dial(drachtio.sipAddress, meetingId, identity);
+    calls.push(call);
+    expect(call.statusLine).toBe('SIP/2.0 200 OK');
+    await until(() => call.packetsSince(0) > 10, 3000, 'the phone hearing the meeting');
+    const room = (await gateway.rooms.existing(meetingId))!;
+    const transportsWithCall = (await room.router.dump()).transportIds.length;
+    expect(transportsWithCall).toBeGreaterThan(0);
+
+    await drachtio.kill();
+    await until(async () => (await readiness()).status === 503, 3000, '/readyz to report sip down');
+    expect((await readiness()).checks).toMatchObject({ sip: 'not connected to drachtio-server', store: 'ok', mediasoup: 'ok' });
+    // Down long enough for a few attempts, each waiting longer than the one before.
+    await until(() => logged('reconnecting to drachtio-server').length >= 3, 5000, 'three reconnection attempts');
+    const delays = logged('reconnecting to drachtio-server').map((line) => (line.retry as { delay: number }).delay);
+    expect(delays[1]).toBeGreaterThan(delays[0]!);
+    expect(delays[2]).toBeGreaterThan(delays[1]!);
+    expect((await readiness()).status).toBe(503);
+    // The call's media is untouched while drachtio is away: nothing knows yet whether its dialog survives.
+    expect(gateway.sip.calls.has(call.callId)).toBe(true);
+
+    await drachtio.restart();
+    await until(async () => (await readiness()).status === 200, 10_000, '/readyz to report sip back');
+
+    // The restarted drachtio knows no dialog from before: the call ends, its media is released.
+    await until(() => !gateway.sip.calls.has(call.callId), 5000, 'the call whose dialog is gone ended');
+    expect(logged('dialogs from before the reconnection reconciled')).toMatchObject([{ kept: 0, ended: 1 }]);
+    expect(logged('call ended').filter((line) => line.callId === call.callId)).toHaveLength(1);
+    expect(await gateway.store.listCalls(meetingId)).toEqual([]);
+    await until(() => room.size === 0, 2000, 'the phone gone from the room');
+    await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'the call\'s transports closed');
+    expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);
+    expect((await api<{ participants: unknown[] }>('GET', `/meetings/${meetingId}`)).participants).toEqual([]);
+
+    // New calls are answered through the restarted drachtio.
+    const next = await RtpCall.dial(drachtio.sipAddress, meetingId, identity);
+    calls.push(next);
+    expect(next.statusLine).toBe('SIP/2.0 200 OK');
+    const answeredAt = performance.now();
+    await until(() => next.packetsSince(answeredAt) > 10, 3000, 'the new call hearing the meeting');
+    expect(gateway.sip.calls.size).toBe(1);
+    await next.hangUp();
+    await until(() => gateway.sip.calls.size === 0, 2000, 'the new call ended');
+  });
+});
