@@ -1,8 +1,10 @@
 /**
- * drachtio lost under a live call and started again on the same ports, with the real
- * processes: the real drachtio-server when DRACHTIO_SERVER_BIN is set (SIGKILLed and
- * restarted), otherwise the stand-in (stopped and restarted), a mediasoup worker and a
- * SIP caller talking RTP.
+ * The gateway's connection to drachtio lost under a live call, with the real processes:
+ * the real drachtio-server when DRACHTIO_SERVER_BIN is set, otherwise the stand-in, a
+ * mediasoup worker and a SIP caller talking RTP. Either drachtio itself is gone and
+ * started again on the same ports (SIGKILLed, or the stand-in stopped), knowing no dialog
+ * from before, or only the link is cut (a TCP proxy between them) and drachtio keeps its
+ * dialogs.
  */
 import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,14 +12,17 @@ import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { requestJson } from '../support/json-api.js';
 import { capturedLogger } from '../support/log-capture.js';
-import { type RestartableDrachtio, restartableDrachtio } from '../support/sip/drachtio-target.js';
+import { type DrachtioTarget, type RestartableDrachtio, drachtioTarget, restartableDrachtio } from '../support/sip/drachtio-target.js';
 import { RtpCall } from '../support/sip/rtp-call.js';
+import { type TcpProxy, startTcpProxy } from '../support/tcp-proxy.js';
 import { until } from '../support/until.js';
 
 let drachtio: RestartableDrachtio;
 let gateway: Gateway;
 const gatewayLog = capturedLogger();
 const calls: RtpCall[] = [];
+/** The second setting: drachtio behind a proxy whose link is cut. */
+let proxied: { drachtio: DrachtioTarget; proxy: TcpProxy; gateway: Gateway; log: ReturnType<typeof capturedLogger> } | undefined;
 
 const api = <T>(method: string, path: string, body?: unknown) => requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
 
@@ -33,10 +38,13 @@ afterEach(async () => {
 afterAll(async () => {
   await gateway?.close();
   await drachtio?.close();
+  await proxied?.gateway.close();
+  await proxied?.proxy.close();
+  await proxied?.drachtio.close();
 });
 
-async function readiness(): Promise<{ status: number; checks: Record<string, string> }> {
-  const response = await fetch(`${gateway.httpUrl}/readyz`);
+async function readiness(of = gateway): Promise<{ status: number; checks: Record<string, string> }> {
+  const response = await fetch(`${of.httpUrl}/readyz`);
   return { status: response.status, checks: ((await response.json()) as { checks: Record<string, string> }).checks };
 }
 
@@ -50,7 +58,7 @@ async function udpPortFree(port: number): Promise<boolean> {
   return bound;
 }
 
-const logged = (msg: string) => gatewayLog.lines().filter((line) => line.msg === msg);
+const logged = (msg: string, log = gatewayLog) => log.lines().filter((line) => line.msg === msg);
 
 describe('drachtio lost and started again on the same ports', () => {
   it('the gateway reports sip down, reconnects with backoff, ends the call whose dialog is gone (once, media released) and answers new calls', { timeout: 60_000 }, async () => {
@@ -99,5 +107,46 @@ describe('drachtio lost and started again on the same ports', () => {
     expect(gateway.sip.calls.size).toBe(1);
     await next.hangUp();
     await until(() => gateway.sip.calls.size === 0, 2000, 'the new call ended');
+  });
+});
+
+describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
+  it('the gateway reconnects, keeps the call whose dialog is still there (once), and can still end it', { timeout: 60_000 }, async () => {
+    const target = await drachtioTarget();
+    const proxy = await startTcpProxy(target.adminAddress);
+    const log = capturedLogger();
+    const viaProxy = { ...target, adminAddress: { host: '127.0.0.1', port: proxy.port } };
+    proxied = { drachtio: target, proxy, log, gateway: await startSipTestGateway(viaProxy, { RTP_MIN_PORT: '45000', RTP_MAX_PORT: '45199' }, log.log) };
+    const { gateway: proxiedGateway } = proxied;
+    const meetingId = 'drachtio-link-cut';
+    const base = `${proxiedGateway.httpUrl}/api`;
+    await requestJson(base, 'POST', '/meetings', { id: meetingId });
+    const identity = await requestJson<{ username: string; password: string }>(base, 'POST', '/sip-credentials', { meetingId });
+    const call = await RtpCall.dial(target.sipAddress, meetingId, identity);
+    calls.push(call);
+    expect(call.statusLine).toBe('SIP/2.0 200 OK');
+    await until(() => call.packetsSince(0) > 10, 3000, 'the phone hearing the meeting');
+
+    proxy.cut();
+    // Down, then back through the proxy; the call's dialog is probed in it, and the phone answers.
+    const probe = await call.answerRequest('OPTIONS', 10_000);
+    expect(probe.text).toMatch(new RegExp(`^Call-ID: ${call.callId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\r$`, 'm'));
+    expect(logged('lost drachtio-server; reconnecting', log)).toHaveLength(1);
+    await until(async () => (await readiness(proxiedGateway)).status === 200, 5000, '/readyz to report sip back');
+    await until(() => logged('dialogs from before the reconnection reconciled', log).length === 1, 3000, 'the dialogs reconciled');
+    expect(logged('dialogs from before the reconnection reconciled', log)).toMatchObject([{ kept: 1, ended: 0 }]);
+
+    expect([...proxiedGateway.sip.calls.keys()]).toEqual([call.callId]);
+    expect((await proxiedGateway.store.listCalls(meetingId)).map((c) => c.callId)).toEqual([call.callId]);
+    const from = performance.now();
+    await until(() => call.packetsSince(from) > 10, 3000, 'the kept call still hearing the meeting');
+
+    // The kept dialog works on the new connection: ending the meeting BYEs the caller.
+    await requestJson(base, 'DELETE', `/meetings/${meetingId}`);
+    const bye = await call.byeFromGateway(3000);
+    expect(bye.text).toMatch(/^BYE /);
+    await until(() => proxiedGateway.sip.calls.size === 0, 2000, 'the call ended');
+    expect(logged('call ended', log).filter((line) => line.callId === call.callId)).toHaveLength(1);
+    expect(await proxiedGateway.store.listCalls(meetingId)).toEqual([]);
   });
 });

@@ -59,10 +59,16 @@ export class RtpCall {
 
   /** The gateway's BYE, answered 200. */
   async byeFromGateway(timeoutMs: number): Promise<ReceivedSip> {
-    const bye = await this.peer.next(isRequest('BYE'), timeoutMs);
-    this.peer.send(responseTo(parseSipMessage(bye.text) as SipRequest, 200, 'OK'));
+    const bye = await this.answerRequest('BYE', timeoutMs);
     this.rtp.stopTalking();
     return bye;
+  }
+
+  /** The next in-dialog request of `method` from the gateway's side, answered 200. */
+  async answerRequest(method: string, timeoutMs: number): Promise<ReceivedSip> {
+    const request = await this.peer.next(isRequest(method), timeoutMs);
+    this.peer.send(responseTo(parseSipMessage(request.text) as SipRequest, 200, 'OK'));
+    return request;
   }
 
   /** Hangs up with a BYE and waits for its 200. */
