@@ -114,6 +114,7 @@ export class WorkerPool {
   }
 
   private pick(): types.Worker | undefined {
+    if (this.closed) return undefined;
     let best: Slot | undefined;
     for (const slot of this.slots) {
       if (slot.worker && (!best || slot.routers < best.routers)) best = slot;

@@ -7,7 +7,10 @@
  * After a reconnection the dialogs from before are reconciled: each is probed through
  * drachtio-server, and those that are gone (drachtio-server was restarted, or the caller
  * no longer has the call) are reported to the listener so their calls end and release
- * their media; the others are kept, now on the new connection.
+ * their media; the others are kept, now on the new connection. What the gateway sends in
+ * a kept dialog reaches the caller, but drachtio-server (and the stand-in) answer the
+ * caller's own in-dialog requests 481 from then on, the app that made the dialog being
+ * gone: a kept call whose caller hangs up ends by its RTP timeout.
  */
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
