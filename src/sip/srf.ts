@@ -3,6 +3,7 @@
  * (`any`, `Function`) and miss members we rely on, so the rest of src/sip sees only these.
  */
 import SrfModule from 'drachtio-srf';
+import { GatewayError } from '../errors.js';
 
 export interface SipRequest {
   readonly method: string;
@@ -57,6 +58,7 @@ export interface SrfApp {
   disconnect(): void;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): void;
   on(event: 'error' | 'close' | 'reconnecting', listener: (arg: unknown) => void): void;
+  removeListener(event: 'close', listener: (arg: unknown) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
 }
@@ -68,6 +70,10 @@ export interface SrfApp {
  * dispatched before code after an awaited createUAS() runs (drachtio-srf then answers a
  * re-INVITE by itself, with the old SDP, and a BYE ends a dialog nobody listens to).
  * `onDialog` runs before any of them; the promise resolves after it.
+ *
+ * If the connection to drachtio-server is lost before that news comes, it never will
+ * (drachtio-srf drops what it waited for on a lost connection): the promise rejects then,
+ * so the call does not wait forever holding its media.
  */
 export function answerInvite(
   srf: SrfApp,
@@ -77,7 +83,13 @@ export function answerInvite(
   onDialog: (dialog: SipDialog) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    const connectionLost = () => {
+      srf.removeListener('close', connectionLost);
+      reject(new GatewayError('unavailable', 'lost drachtio-server before it confirmed our 200 OK'));
+    };
+    srf.on('close', connectionLost);
     srf.createUAS(request, response, { ...options }, (err, dialog) => {
+      srf.removeListener('close', connectionLost);
       if (err || !dialog) return reject(err ?? new Error('createUAS gave no dialog'));
       // Thrown inside drachtio-srf's message handler, an error would take the connection down.
       try {

@@ -110,14 +110,20 @@ describe('drachtio lost and started again on the same ports', () => {
   });
 });
 
+/** drachtio behind a TCP proxy, and a gateway connected through it; one for the describe below. */
+async function behindProxy(): Promise<NonNullable<typeof proxied>> {
+  if (proxied) return proxied;
+  const target = await drachtioTarget();
+  const proxy = await startTcpProxy(target.adminAddress);
+  const log = capturedLogger();
+  const viaProxy = { ...target, adminAddress: { host: '127.0.0.1', port: proxy.port } };
+  proxied = { drachtio: target, proxy, log, gateway: await startSipTestGateway(viaProxy, { RTP_MIN_PORT: '45000', RTP_MAX_PORT: '45199' }, log.log) };
+  return proxied;
+}
+
 describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
   it('the gateway reconnects, keeps the call whose dialog is still there (once), and can still end it', { timeout: 60_000 }, async () => {
-    const target = await drachtioTarget();
-    const proxy = await startTcpProxy(target.adminAddress);
-    const log = capturedLogger();
-    const viaProxy = { ...target, adminAddress: { host: '127.0.0.1', port: proxy.port } };
-    proxied = { drachtio: target, proxy, log, gateway: await startSipTestGateway(viaProxy, { RTP_MIN_PORT: '45000', RTP_MAX_PORT: '45199' }, log.log) };
-    const { gateway: proxiedGateway } = proxied;
+    const { drachtio: target, proxy, log, gateway: proxiedGateway } = await behindProxy();
     const meetingId = 'drachtio-link-cut';
     const base = `${proxiedGateway.httpUrl}/api`;
     await requestJson(base, 'POST', '/meetings', { id: meetingId });
@@ -148,5 +154,29 @@ describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
     await until(() => proxiedGateway.sip.calls.size === 0, 2000, 'the call ended');
     expect(logged('call ended', log).filter((line) => line.callId === call.callId)).toHaveLength(1);
     expect(await proxiedGateway.store.listCalls(meetingId)).toEqual([]);
+  });
+
+  it('a call whose 200 OK drachtio sent but never confirmed (the link cut in between) ends and releases its media', { timeout: 60_000 }, async () => {
+    const { drachtio: target, proxy, log, gateway: proxiedGateway } = await behindProxy();
+    const meetingId = 'drachtio-cut-answering';
+    const base = `${proxiedGateway.httpUrl}/api`;
+    await requestJson(base, 'POST', '/meetings', { id: meetingId });
+    const identity = await requestJson<{ username: string; password: string }>(base, 'POST', '/sip-credentials', { meetingId });
+    await until(async () => (await readiness(proxiedGateway)).status === 200, 5000, 'sip up');
+
+    // drachtio's news that it sent our 200 OK is lost with the link.
+    proxy.cutOnReply((data) => data.includes('SIP/2.0 200 OK') && / INVITE\r\n/.test(data));
+    const call = await RtpCall.dial(target.sipAddress, meetingId, identity);
+    calls.push(call);
+    expect(call.statusLine).toBe('SIP/2.0 200 OK');
+
+    await until(() => proxiedGateway.sip.calls.size === 0, 5000, 'the call that never learnt of its dialog ended');
+    expect(logged('call ended', log).filter((line) => line.callId === call.callId)).toMatchObject([{ reason: 'lost drachtio-server before it confirmed our 200 OK' }]);
+    expect(await proxiedGateway.store.listCalls(meetingId)).toEqual([]);
+    const room = await proxiedGateway.rooms.existing(meetingId);
+    await until(() => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
+    if (room) await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'the call\'s transports closed');
+    expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);
+    await until(async () => (await readiness(proxiedGateway)).status === 200, 10_000, 'sip back');
   });
 });

@@ -9,11 +9,14 @@ export interface TcpProxy {
   readonly port: number;
   /** Destroys both sides of every connection carried so far. */
   cut(): void;
+  /** Cuts instead of forwarding the first data from the target that `match` accepts. */
+  cutOnReply(match: (data: string) => boolean): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const carried = new Set<Socket>();
+  let cutOn: ((data: string) => boolean) | undefined;
   const server: Server = createServer((client) => {
     const upstream = createConnection(target);
     for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
@@ -23,8 +26,16 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         other.destroy();
       });
       socket.on('error', () => socket.destroy());
-      socket.pipe(other);
     }
+    client.pipe(upstream);
+    upstream.on('data', (data: Buffer) => {
+      if (cutOn?.(data.toString('utf8'))) {
+        cutOn = undefined;
+        cut();
+        return;
+      }
+      client.write(data);
+    });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
   const cut = () => {
@@ -33,6 +44,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     port: (server.address() as { port: number }).port,
     cut,
+    cutOnReply: (match) => (cutOn = match),
     close: () =>
       new Promise<void>((resolve) => {
         cut();
