@@ -292,7 +292,7 @@ export class RedisStore implements GatewayStore {
     try {
       return await command();
     } catch (err) {
-      throw storeFailure(err);
+      throw storeFailure(err, this.redis);
     }
   }
 }

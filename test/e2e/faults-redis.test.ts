@@ -89,7 +89,7 @@ describe('Redis restarted under live calls', () => {
     await expectAudioBothWays(gateway, staying);
     const refused = await dial(setup, meetingId);
     expect(refused.statusLine).toBe('SIP/2.0 503 Service Unavailable');
-    expect(header(refused.final!.text, 'Warning')).toMatch(/^399 \S+ "the call store is unavailable/);
+    expect(header(refused.final!.text, 'Warning')).toMatch(/^399 \S+ "the store \(Redis\) is unavailable: /);
     // A call that ends while Redis is away: its record cannot be removed yet.
     await leaving.hangUp();
     await until(() => !gateway.sip.calls.has(leaving.callId), 2000, 'the hung-up call gone from the gateway');

@@ -39,7 +39,7 @@ export class RedisNonceCountStore implements NonceCountStore {
   async claim(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
     // Plain EVAL rather than defineCommand: the script is tiny and a shared client stays unmodified.
     const claimed = await this.redis.eval(CLAIM_SCRIPT, 1, this.keyPrefix + nonce, nc, ttlMs).catch((err: unknown) => {
-      throw storeFailure(err);
+      throw storeFailure(err, this.redis);
     });
     return claimed === 1;
   }
