@@ -58,7 +58,6 @@ export interface SrfApp {
   disconnect(): void;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): void;
   on(event: 'error' | 'close' | 'reconnecting', listener: (arg: unknown) => void): void;
-  removeListener(event: 'close', listener: (arg: unknown) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
 }
@@ -83,13 +82,11 @@ export function answerInvite(
   onDialog: (dialog: SipDialog) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const connectionLost = () => {
-      srf.removeListener('close', connectionLost);
-      reject(new GatewayError('unavailable', 'lost drachtio-server before it confirmed our 200 OK'));
-    };
-    srf.on('close', connectionLost);
+    const waiting = answersAwaitingNews(srf);
+    const connectionLost = () => reject(new GatewayError('unavailable', 'lost drachtio-server before it confirmed our 200 OK'));
+    waiting.add(connectionLost);
     srf.createUAS(request, response, { ...options }, (err, dialog) => {
-      srf.removeListener('close', connectionLost);
+      waiting.delete(connectionLost);
       if (err || !dialog) return reject(err ?? new Error('createUAS gave no dialog'));
       // Thrown inside drachtio-srf's message handler, an error would take the connection down.
       try {
@@ -100,6 +97,23 @@ export function answerInvite(
       resolve();
     });
   });
+}
+
+/** Per drachtio-srf app, the answers whose news has not come yet: one 'close' listener for all of them. */
+const awaitingNews = new WeakMap<SrfApp, Set<() => void>>();
+
+function answersAwaitingNews(srf: SrfApp): Set<() => void> {
+  let waiting = awaitingNews.get(srf);
+  if (!waiting) {
+    const answers = new Set<() => void>();
+    srf.on('close', () => {
+      for (const lost of answers) lost();
+      answers.clear();
+    });
+    awaitingNews.set(srf, answers);
+    waiting = answers;
+  }
+  return waiting;
 }
 
 export function newSrf(): SrfApp {
