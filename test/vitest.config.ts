@@ -27,7 +27,8 @@ function testFiles(): string[] {
 }
 
 /**
- * The test files that talk to drachtio-server: those that call drachtioTarget(). With
+ * The test files that talk to drachtio-server: those that call drachtioTarget() or
+ * restartableDrachtio(). With
  * DRACHTIO_SERVER_BIN set (npm run test:drachtio-server), only these run, each against its
  * own real server. The replays (test/drachtio-standin/replay-*) are not among them: they
  * hold the stand-in to the real server's recorded transcripts frame by frame, and against a
@@ -35,7 +36,7 @@ function testFiles(): string[] {
  * their 3 s waits vary (1 failure in about 5 runs here); answer-timing.test.ts checks the
  * orderings that matter on both. TEST_DRACHTIO_ADDRESS still runs them against a server.
  */
-const talksToDrachtio = (file: string) => readFileSync(join(ROOT, file), 'utf8').includes('drachtioTarget(');
+const talksToDrachtio = (file: string) => /\b(drachtioTarget|restartableDrachtio)\(/.test(readFileSync(join(ROOT, file), 'utf8'));
 
 const files = process.env.DRACHTIO_SERVER_BIN ? testFiles().filter(talksToDrachtio) : testFiles();
 

@@ -29,11 +29,14 @@ export class Rooms {
     private readonly log: Logger,
   ) {}
 
-  /** The meeting's room, opened on the least-loaded worker when it has none yet. */
+  /**
+   * The meeting's room, opened on the least-loaded worker when it has none yet (waiting
+   * for a replacement worker when all have just died).
+   */
   async room(meetingId: string): Promise<Room> {
     let opening = this.open.get(meetingId);
     if (!opening) {
-      opening = Room.create(meetingId, this.workers.leastLoaded(), this.options, this.log).then((room) => {
+      opening = this.workers.available().then((worker) => Room.create(meetingId, worker, this.options, this.log)).then((room) => {
         this.watch(room);
         return room;
       });

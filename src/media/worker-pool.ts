@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../timeout.js';
 import { missingWorkerBinary, workerVersionMismatch } from './worker-binary.js';
@@ -21,6 +22,8 @@ export interface WorkerPoolOptions {
   readonly respawnDelayMs?: number;
   /** The worker binary; default: mediasoup's (MEDIASOUP_WORKER_BIN, see use-worker-binary.ts). */
   readonly workerBin?: string;
+  /** How long available() waits for a replacement when no worker is running. */
+  readonly replacementWaitMs?: number;
 }
 
 interface Slot {
@@ -32,6 +35,8 @@ export class WorkerPool {
   private readonly slots: Slot[];
   private closed = false;
   private readonly respawnTimers = new Set<NodeJS.Timeout>();
+  /** Callers of available() waiting for a worker to start. */
+  private readonly waiting = new Set<() => void>();
 
   private constructor(
     private readonly options: Required<WorkerPoolOptions>,
@@ -49,6 +54,7 @@ export class WorkerPool {
       {
         startTimeoutMs: 10_000,
         respawnDelayMs: 500,
+        replacementWaitMs: 5000,
         workerBin: mediasoup.workerBin,
         ...options,
         size: options.size || cpus().length,
@@ -67,14 +73,26 @@ export class WorkerPool {
     return pool;
   }
 
-  /** The live worker carrying the fewest routers. */
+  /** The live worker carrying the fewest routers; unavailable (503) when none runs. */
   leastLoaded(): types.Worker {
-    let best: Slot | undefined;
-    for (const slot of this.slots) {
-      if (slot.worker && (!best || slot.routers < best.routers)) best = slot;
+    const worker = this.pick();
+    if (!worker) throw this.noWorker();
+    return worker;
+  }
+
+  /**
+   * The same, but while every worker is dead and being replaced it waits (up to
+   * replacementWaitMs) for the first replacement: a call arriving just after a worker
+   * crash is answered on the new worker instead of refused.
+   */
+  async available(): Promise<types.Worker> {
+    const deadline = Date.now() + this.options.replacementWaitMs;
+    for (let worker = this.pick(); ; worker = this.pick()) {
+      if (worker) return worker;
+      const remainingMs = deadline - Date.now();
+      if (this.closed || remainingMs <= 0) throw this.noWorker();
+      await this.nextStart(remainingMs);
     }
-    if (!best?.worker) throw new Error('no mediasoup worker is running');
-    return best.worker;
   }
 
   get workers(): types.Worker[] {
@@ -91,7 +109,34 @@ export class WorkerPool {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.respawnTimers) clearTimeout(timer);
+    for (const wake of this.waiting) wake();
     for (const slot of this.slots) slot.worker?.close();
+  }
+
+  private pick(): types.Worker | undefined {
+    if (this.closed) return undefined;
+    let best: Slot | undefined;
+    for (const slot of this.slots) {
+      if (slot.worker && (!best || slot.routers < best.routers)) best = slot;
+    }
+    return best?.worker;
+  }
+
+  private noWorker(): GatewayError {
+    return new GatewayError('unavailable', this.closed ? 'the media workers are shut down' : 'no mediasoup worker is running (being replaced)');
+  }
+
+  /** Resolves when a worker starts, or after timeoutMs. */
+  private nextStart(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.waiting.add(wake);
+    });
   }
 
   private async start(slot: Slot): Promise<void> {
@@ -115,6 +160,7 @@ export class WorkerPool {
     }
     slot.worker = worker;
     slot.routers = 0;
+    for (const wake of this.waiting) wake();
     worker.observer.on('newrouter', (router: types.Router) => {
       slot.routers++;
       router.observer.once('close', () => slot.routers--);

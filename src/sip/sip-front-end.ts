@@ -3,32 +3,47 @@
  * drachtio-server (DRACHTIO_ADDRESS), or, when none is configured, to the embedded
  * drachtio-server stand-in started here on SIP_PORT. drachtio-srf reconnects by itself
  * with backoff; the connection state feeds /readyz.
+ *
+ * After a reconnection the dialogs from before are reconciled: each is probed through
+ * drachtio-server, and those that are gone (drachtio-server was restarted, or the caller
+ * no longer has the call) are reported to the listener so their calls end and release
+ * their media; the others are kept, now on the new connection. What the gateway sends in
+ * a kept dialog reaches the caller, but drachtio-server (and the stand-in) answer the
+ * caller's own in-dialog requests 481 from then on, the app that made the dialog being
+ * gone: a kept call whose caller hangs up ends by its RTP timeout.
  */
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
 import { DrachtioStandin } from '../drachtio-standin/drachtio-standin.js';
-import { type SrfApp, newSrf, stopConnecting } from './srf.js';
+import { type SipDialog, type SrfApp, dialogAlive, dialogsFromBefore, forgetDialog, newSrf, stopConnecting } from './srf.js';
 
 const RECONNECT_MAX_DELAY_MS = 5000;
 
+/** A dialog found gone after a reconnection: its call must end (no BYE can reach the caller through it). */
+export type DialogLostListener = (callId: string, reason: string) => void;
+
 export class SipFrontEnd {
   private connected = false;
+  private wasConnected = false;
+  private dialogLost: DialogLostListener = () => undefined;
 
   private constructor(
     readonly srf: SrfApp,
     private readonly standin: DrachtioStandin | undefined,
-    log: Logger,
+    private readonly log: Logger,
   ) {
     srf.on('connect', (err, hostport) => {
       if (err) return;
       this.connected = true;
       log.info({ hostport }, 'connected to drachtio-server');
+      if (this.wasConnected) void this.reconcile();
+      this.wasConnected = true;
     });
     srf.on('close', () => {
       if (this.connected) log.warn('lost drachtio-server; reconnecting');
       this.connected = false;
     });
-    srf.on('reconnecting', (attempt) => log.debug({ attempt }, 'reconnecting to drachtio-server'));
+    srf.on('reconnecting', (retry) => log.info({ retry }, 'reconnecting to drachtio-server'));
     srf.on('error', (err) => log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'drachtio connection error'));
   }
 
@@ -66,9 +81,35 @@ export class SipFrontEnd {
     return this.standin?.sipAddress;
   }
 
+  /** Who ends the calls whose dialogs are found gone after a reconnection. */
+  onDialogLost(listener: DialogLostListener): void {
+    this.dialogLost = listener;
+  }
+
   /** Undefined when connected to drachtio-server; otherwise what is down, for /readyz. */
   problem(): string | undefined {
     return this.connected ? undefined : 'not connected to drachtio-server';
+  }
+
+  private async reconcile(): Promise<void> {
+    const dialogs = dialogsFromBefore(this.srf);
+    if (dialogs.length === 0) return;
+    const outcomes = await Promise.all(dialogs.map(async (dialog) => ({ dialog, outcome: await dialogAlive(dialog) })));
+    let kept = 0;
+    for (const { dialog, outcome } of outcomes) {
+      if (outcome.alive) {
+        kept++;
+        continue;
+      }
+      this.forget(dialog, outcome.reason);
+    }
+    this.log.info({ kept, ended: dialogs.length - kept }, 'dialogs from before the reconnection reconciled');
+  }
+
+  private forget(dialog: SipDialog, reason: string): void {
+    forgetDialog(this.srf, dialog);
+    this.log.warn({ callId: dialog.sip.callId, reason }, 'dialog gone after the reconnection to drachtio-server; ending its call');
+    this.dialogLost(dialog.sip.callId, reason);
   }
 
   async close(): Promise<void> {

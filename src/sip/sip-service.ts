@@ -47,6 +47,7 @@ export class SipService {
     const { config, log } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
     const service = new SipService(frontEnd);
+    frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const sipLog = log.child({ component: 'sip' });
     const authenticator = new SipAuthenticator(config.sipDomain, config.sipDigestAlgorithms, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);

@@ -3,6 +3,7 @@
  * (`any`, `Function`) and miss members we rely on, so the rest of src/sip sees only these.
  */
 import SrfModule from 'drachtio-srf';
+import { GatewayError } from '../errors.js';
 
 export interface SipRequest {
   readonly method: string;
@@ -68,6 +69,10 @@ export interface SrfApp {
  * dispatched before code after an awaited createUAS() runs (drachtio-srf then answers a
  * re-INVITE by itself, with the old SDP, and a BYE ends a dialog nobody listens to).
  * `onDialog` runs before any of them; the promise resolves after it.
+ *
+ * If the connection to drachtio-server is lost before that news comes, it never will
+ * (drachtio-srf drops what it waited for on a lost connection): the promise rejects then,
+ * so the call does not wait forever holding its media.
  */
 export function answerInvite(
   srf: SrfApp,
@@ -77,7 +82,11 @@ export function answerInvite(
   onDialog: (dialog: SipDialog) => void,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
+    const waiting = answersAwaitingNews(srf);
+    const connectionLost = () => reject(new GatewayError('unavailable', 'lost drachtio-server before it confirmed our 200 OK'));
+    waiting.add(connectionLost);
     srf.createUAS(request, response, { ...options }, (err, dialog) => {
+      waiting.delete(connectionLost);
       if (err || !dialog) return reject(err ?? new Error('createUAS gave no dialog'));
       // Thrown inside drachtio-srf's message handler, an error would take the connection down.
       try {
@@ -88,6 +97,23 @@ export function answerInvite(
       resolve();
     });
   });
+}
+
+/** Per drachtio-srf app, the answers whose news has not come yet: one 'close' listener for all of them. */
+const awaitingNews = new WeakMap<SrfApp, Set<() => void>>();
+
+function answersAwaitingNews(srf: SrfApp): Set<() => void> {
+  let waiting = awaitingNews.get(srf);
+  if (!waiting) {
+    const answers = new Set<() => void>();
+    srf.on('close', () => {
+      for (const lost of answers) lost();
+      answers.clear();
+    });
+    awaitingNews.set(srf, answers);
+    waiting = answers;
+  }
+  return waiting;
 }
 
 export function newSrf(): SrfApp {
@@ -109,7 +135,7 @@ export function route(srf: SrfApp, method: RoutedMethod, handler: (request: SipR
  * protocol object is told it is closing and its pending attempt is cancelled directly.
  */
 export function stopConnecting(srf: SrfApp): void {
-  const wire = (srf as unknown as { app?: { wp?: WireInternals } }).app?.wp;
+  const wire = wireOf(srf);
   if (!wire) return;
   wire.closing = true;
   if (wire.reconnectVars?.retryTimer) clearTimeout(wire.reconnectVars.retryTimer);
@@ -119,7 +145,57 @@ export function stopConnecting(srf: SrfApp): void {
 interface WireInternals {
   closing: boolean;
   reconnectVars?: { retryTimer?: NodeJS.Timeout | null };
-  socket?: { destroy(): void };
+  socket?: { destroy(): void; destroyed: boolean };
+}
+
+/** The wire protocol object: srf.app is drachtio-srf's connect app, its client the agent owning the wire. */
+function wireOf(srf: SrfApp): WireInternals | undefined {
+  return (srf as unknown as SrfInternals).app?.client?.wp;
+}
+
+/** drachtio-srf's registry of its dialogs, and the connection each talks through (its request's). */
+interface SrfInternals {
+  app?: { client?: { wp?: WireInternals } };
+  _dialogs?: Map<string, DialogInternals>;
+  removeDialog(dialog: DialogInternals): void;
+}
+
+interface DialogInternals extends SipDialog {
+  req: { socket: unknown };
+  request(options: { method: 'OPTIONS' }): Promise<{ status: number }>;
+}
+
+/**
+ * The dialogs drachtio-srf still holds from before its connection to drachtio-server was
+ * lost. drachtio-srf keeps them, but each still talks through the connection that made
+ * it, now destroyed, so nothing could be sent in them: they are moved to the current one.
+ */
+export function dialogsFromBefore(srf: SrfApp): SipDialog[] {
+  const internals = srf as unknown as SrfInternals;
+  const socket = wireOf(srf)?.socket;
+  if (!socket || socket.destroyed) return [];
+  const stale = [...(internals._dialogs?.values() ?? [])].filter((dialog) => dialog.req.socket !== socket);
+  for (const dialog of stale) dialog.req.socket = socket;
+  return stale;
+}
+
+/**
+ * Asks through drachtio-server whether a dialog is still there: an in-dialog OPTIONS. The
+ * dialog is gone when drachtio-server no longer knows it (it refuses the request; it was
+ * restarted) or the caller does not (481, or no answer: 408).
+ */
+export async function dialogAlive(dialog: SipDialog): Promise<{ alive: true } | { alive: false; reason: string }> {
+  try {
+    const { status } = await (dialog as DialogInternals).request({ method: 'OPTIONS' });
+    return status === 481 || status === 408 ? { alive: false, reason: `the caller answered ${status} in the dialog` } : { alive: true };
+  } catch (err) {
+    return { alive: false, reason: `drachtio-server no longer has the dialog (${err instanceof Error ? err.message : String(err)})` };
+  }
+}
+
+/** Drops a dialog that is gone from drachtio-srf's registry. */
+export function forgetDialog(srf: SrfApp, dialog: SipDialog): void {
+  (srf as unknown as SrfInternals).removeDialog(dialog as DialogInternals);
 }
 
 /**

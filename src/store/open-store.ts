@@ -9,7 +9,7 @@ export async function openStore(redisUrl: string | undefined, log: Logger): Prom
     log.info({ store: 'memory' }, 'state kept in memory (single node; set REDIS_URL to share it)');
     return new MemoryStore();
   }
-  const store = await RedisStore.connect(redisUrl);
+  const store = await RedisStore.connect(redisUrl, { log: log.child({ component: 'store' }) });
   log.info({ store: 'redis' }, 'state kept in Redis');
   return store;
 }

@@ -1,4 +1,7 @@
 import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { OwnedRecords } from './owned-records.js';
+import { storeFailure } from './store-unavailable.js';
 import {
   type ActiveCall,
   type GatewayStore,
@@ -16,6 +19,11 @@ import {
  * The multi-node store. Each record kind is one Redis hash keyed by its id, so creation
  * is an atomic HSETNX; a meeting's end time lives in a hash of its own so ending is
  * atomic too and never rewrites the meeting.
+ *
+ * While Redis cannot be reached every method fails at once with a StoreUnavailableError
+ * (503) instead of queueing: a caller is told now rather than after the retries. Once
+ * Redis is back, this node's own live calls and participants are written again and the
+ * removals it could not make are made (OwnedRecords), so none is lost or left behind.
  */
 export class RedisStore implements GatewayStore {
   private readonly keys: {
@@ -29,12 +37,15 @@ export class RedisStore implements GatewayStore {
     twilioCalls: string;
     twilioCall: (callSid: string) => string;
   };
+  private readonly owned = new OwnedRecords();
+  private connection: 'up' | 'lost' | 'closing' = 'up';
 
   private constructor(
     /** Shared with components keeping their own keys beside the store's (nonce counts); closed by close(). */
     readonly redis: Redis,
     /** Every key starts with it; such components use it too. */
     readonly prefix: string,
+    private readonly log: Logger | undefined,
   ) {
     this.keys = {
       meetings: `${prefix}meetings`,
@@ -47,15 +58,28 @@ export class RedisStore implements GatewayStore {
       twilioCalls: `${prefix}twilio-calls`,
       twilioCall: (callSid) => `${prefix}twilio-call:${callSid}`,
     };
+    redis.on('close', () => {
+      if (this.connection !== 'up') return;
+      this.connection = 'lost';
+      this.log?.warn('lost Redis; store calls fail until it is back');
+    });
+    // 'ready' again after a lost connection: Redis is back.
+    redis.on('ready', () => {
+      if (this.connection !== 'lost') return;
+      this.connection = 'up';
+      void this.resync();
+    });
   }
 
   /** Connects and waits until Redis answers; rejects (and disconnects) when it does not within timeoutMs. */
-  static async connect(url: string, options: { prefix?: string; timeoutMs?: number } = {}): Promise<RedisStore> {
+  static async connect(url: string, options: { prefix?: string; timeoutMs?: number; log?: Logger } = {}): Promise<RedisStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       connectTimeout: options.timeoutMs ?? 5000,
       maxRetriesPerRequest: 2,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      enableOfflineQueue: false,
+      // Back within a second of Redis returning, however long it was away.
+      retryStrategy: (attempt) => Math.min(attempt * 200, 1000),
     });
     // Connection errors surface through commands and ping(); without a listener ioredis would log them itself.
     redis.on('error', () => {});
@@ -66,153 +90,210 @@ export class RedisStore implements GatewayStore {
       redis.disconnect();
       throw err;
     }
-    return new RedisStore(redis, options.prefix ?? 'gw:');
+    return new RedisStore(redis, options.prefix ?? 'gw:', options.log);
   }
 
-  async createMeeting(meeting: Meeting): Promise<boolean> {
-    const { endedAt: _ignored, ...record } = meeting;
-    const created = (await this.redis.hsetnx(this.keys.meetings, meeting.id, JSON.stringify(record))) === 1;
-    if (created && meeting.endedAt !== undefined) await this.redis.hset(this.keys.endedMeetings, meeting.id, meeting.endedAt);
-    return created;
+  createMeeting(meeting: Meeting): Promise<boolean> {
+    return this.run(async () => {
+      const { endedAt: _ignored, ...record } = meeting;
+      const created = (await this.redis.hsetnx(this.keys.meetings, meeting.id, JSON.stringify(record))) === 1;
+      if (created && meeting.endedAt !== undefined) await this.redis.hset(this.keys.endedMeetings, meeting.id, meeting.endedAt);
+      return created;
+    });
   }
 
-  async getMeeting(id: string): Promise<Meeting | undefined> {
-    const [[, json], [, endedAt]] = (await this.redis
-      .multi()
-      .hget(this.keys.meetings, id)
-      .hget(this.keys.endedMeetings, id)
-      .exec()) as [[unknown, string | null], [unknown, string | null]];
-    return json === null ? undefined : withEnd(JSON.parse(json) as Meeting, endedAt);
+  getMeeting(id: string): Promise<Meeting | undefined> {
+    return this.run(async () => {
+      const [[, json], [, endedAt]] = (await this.redis
+        .multi()
+        .hget(this.keys.meetings, id)
+        .hget(this.keys.endedMeetings, id)
+        .exec()) as [[unknown, string | null], [unknown, string | null]];
+      return json === null ? undefined : withEnd(JSON.parse(json) as Meeting, endedAt);
+    });
   }
 
-  async listMeetings(): Promise<Meeting[]> {
-    const [[, all], [, ended]] = (await this.redis
-      .multi()
-      .hgetall(this.keys.meetings)
-      .hgetall(this.keys.endedMeetings)
-      .exec()) as [[unknown, Record<string, string>], [unknown, Record<string, string>]];
-    return Object.entries(all).map(([id, json]) => withEnd(JSON.parse(json) as Meeting, ended[id] ?? null));
+  listMeetings(): Promise<Meeting[]> {
+    return this.run(async () => {
+      const [[, all], [, ended]] = (await this.redis
+        .multi()
+        .hgetall(this.keys.meetings)
+        .hgetall(this.keys.endedMeetings)
+        .exec()) as [[unknown, Record<string, string>], [unknown, Record<string, string>]];
+      return Object.entries(all).map(([id, json]) => withEnd(JSON.parse(json) as Meeting, ended[id] ?? null));
+    });
   }
 
-  async endMeeting(id: string, endedAt: number): Promise<Meeting | undefined> {
-    if (!(await this.redis.hexists(this.keys.meetings, id))) return undefined;
-    await this.redis.hsetnx(this.keys.endedMeetings, id, endedAt);
-    return this.getMeeting(id);
+  endMeeting(id: string, endedAt: number): Promise<Meeting | undefined> {
+    return this.run(async () => {
+      if (!(await this.redis.hexists(this.keys.meetings, id))) return undefined;
+      await this.redis.hsetnx(this.keys.endedMeetings, id, endedAt);
+      return this.getMeeting(id);
+    });
   }
 
-  async addCredential(credential: SipCredential): Promise<boolean> {
-    return (await this.redis.hsetnx(this.keys.credentials, credential.username, JSON.stringify(credential))) === 1;
+  addCredential(credential: SipCredential): Promise<boolean> {
+    return this.run(async () => (await this.redis.hsetnx(this.keys.credentials, credential.username, JSON.stringify(credential))) === 1);
   }
 
-  async getCredential(username: string): Promise<SipCredential | undefined> {
-    return parse<SipCredential>(await this.redis.hget(this.keys.credentials, username));
+  getCredential(username: string): Promise<SipCredential | undefined> {
+    return this.run(async () => parse<SipCredential>(await this.redis.hget(this.keys.credentials, username)));
   }
 
-  async listCredentials(): Promise<SipCredential[]> {
-    return (await this.redis.hvals(this.keys.credentials)).map((json) => JSON.parse(json) as SipCredential);
+  listCredentials(): Promise<SipCredential[]> {
+    return this.run(async () => (await this.redis.hvals(this.keys.credentials)).map((json) => JSON.parse(json) as SipCredential));
   }
 
-  async deleteCredential(username: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.credentials, username)) === 1;
+  deleteCredential(username: string): Promise<boolean> {
+    return this.run(async () => (await this.redis.hdel(this.keys.credentials, username)) === 1);
   }
 
-  async putCall(call: ActiveCall): Promise<void> {
-    await this.redis.hset(this.keys.calls, call.callId, JSON.stringify(call));
+  putCall(call: ActiveCall): Promise<void> {
+    return this.putOwned(this.keys.calls, call.callId, JSON.stringify(call));
   }
 
-  async getCall(callId: string): Promise<ActiveCall | undefined> {
-    return parse<ActiveCall>(await this.redis.hget(this.keys.calls, callId));
+  getCall(callId: string): Promise<ActiveCall | undefined> {
+    return this.run(async () => parse<ActiveCall>(await this.redis.hget(this.keys.calls, callId)));
   }
 
-  async listCalls(meetingId?: string): Promise<ActiveCall[]> {
-    return (await this.redis.hvals(this.keys.calls))
-      .map((json) => JSON.parse(json) as ActiveCall)
-      .filter((call) => meetingId === undefined || call.meetingId === meetingId);
+  listCalls(meetingId?: string): Promise<ActiveCall[]> {
+    return this.run(async () => {
+      return (await this.redis.hvals(this.keys.calls))
+        .map((json) => JSON.parse(json) as ActiveCall)
+        .filter((call) => meetingId === undefined || call.meetingId === meetingId);
+    });
   }
 
-  async removeCall(callId: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.calls, callId)) === 1;
+  removeCall(callId: string): Promise<boolean> {
+    return this.removeOwned(this.keys.calls, callId);
   }
 
-  async putParticipant(participant: Participant): Promise<void> {
-    await this.redis.hset(this.keys.participants(participant.meetingId), participant.id, JSON.stringify(participant));
+  putParticipant(participant: Participant): Promise<void> {
+    return this.putOwned(this.keys.participants(participant.meetingId), participant.id, JSON.stringify(participant));
   }
 
-  async listParticipants(meetingId: string): Promise<Participant[]> {
-    return (await this.redis.hvals(this.keys.participants(meetingId))).map((json) => JSON.parse(json) as Participant);
+  listParticipants(meetingId: string): Promise<Participant[]> {
+    return this.run(async () => (await this.redis.hvals(this.keys.participants(meetingId))).map((json) => JSON.parse(json) as Participant));
   }
 
-  async removeParticipant(meetingId: string, participantId: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.participants(meetingId), participantId)) === 1;
+  removeParticipant(meetingId: string, participantId: string): Promise<boolean> {
+    return this.removeOwned(this.keys.participants(meetingId), participantId);
   }
 
-  async putMeetingRoute(route: MeetingRoute, mode: 'create' | 'replace'): Promise<boolean> {
-    const key = this.keys.routes(route.kind);
-    if (mode === 'create') return (await this.redis.hsetnx(key, route.key, JSON.stringify(route))) === 1;
-    await this.redis.hset(key, route.key, JSON.stringify(route));
-    return true;
+  putMeetingRoute(route: MeetingRoute, mode: 'create' | 'replace'): Promise<boolean> {
+    return this.run(async () => {
+      const key = this.keys.routes(route.kind);
+      if (mode === 'create') return (await this.redis.hsetnx(key, route.key, JSON.stringify(route))) === 1;
+      await this.redis.hset(key, route.key, JSON.stringify(route));
+      return true;
+    });
   }
 
-  async getMeetingRoute(kind: MeetingRouteKind, key: string): Promise<MeetingRoute | undefined> {
-    return parse<MeetingRoute>(await this.redis.hget(this.keys.routes(kind), key));
+  getMeetingRoute(kind: MeetingRouteKind, key: string): Promise<MeetingRoute | undefined> {
+    return this.run(async () => parse<MeetingRoute>(await this.redis.hget(this.keys.routes(kind), key)));
   }
 
-  async listMeetingRoutes(kind: MeetingRouteKind): Promise<MeetingRoute[]> {
-    return (await this.redis.hvals(this.keys.routes(kind))).map((json) => JSON.parse(json) as MeetingRoute);
+  listMeetingRoutes(kind: MeetingRouteKind): Promise<MeetingRoute[]> {
+    return this.run(async () => (await this.redis.hvals(this.keys.routes(kind))).map((json) => JSON.parse(json) as MeetingRoute));
   }
 
-  async deleteMeetingRoute(kind: MeetingRouteKind, key: string): Promise<boolean> {
-    return (await this.redis.hdel(this.keys.routes(kind), key)) === 1;
+  deleteMeetingRoute(kind: MeetingRouteKind, key: string): Promise<boolean> {
+    return this.run(async () => (await this.redis.hdel(this.keys.routes(kind), key)) === 1);
   }
 
-  async incrementCounter(key: string, windowMs: number): Promise<number> {
-    const redisKey = this.keys.counter(key);
-    // NX: the window starts at the first increment and later ones do not extend it.
-    const [[, count]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs, 'NX').exec()) as [[unknown, number], unknown];
-    return count;
+  incrementCounter(key: string, windowMs: number): Promise<number> {
+    return this.run(async () => {
+      const redisKey = this.keys.counter(key);
+      // NX: the window starts at the first increment and later ones do not extend it.
+      const [[, count]] = (await this.redis.multi().incr(redisKey).pexpire(redisKey, windowMs, 'NX').exec()) as [[unknown, number], unknown];
+      return count;
+    });
   }
 
-  async getCounter(key: string): Promise<number> {
-    return Number((await this.redis.get(this.keys.counter(key))) ?? 0);
+  getCounter(key: string): Promise<number> {
+    return this.run(async () => Number((await this.redis.get(this.keys.counter(key))) ?? 0));
   }
 
   /**
    * One hash per call, so webhooks that arrive at different nodes merge field by field;
    * a sorted set by first sight orders them and bounds how many are kept.
    */
-  async updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void> {
-    const key = this.keys.twilioCall(callSid);
-    const fields = Object.entries({ ...update, updatedAt: at }).filter(([, value]) => value !== undefined);
-    await this.redis
-      .multi()
-      .hset(key, Object.fromEntries(fields.map(([name, value]) => [name, String(value)])))
-      .hsetnx(key, 'firstSeenAt', at)
-      .zadd(this.keys.twilioCalls, 'NX', at, callSid)
-      .exec();
-    const dropped = await this.redis.zrange(this.keys.twilioCalls, 0, -TWILIO_CALLS_KEPT - 1);
-    if (dropped.length > 0) {
+  updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void> {
+    return this.run(async () => {
+      const key = this.keys.twilioCall(callSid);
+      const fields = Object.entries({ ...update, updatedAt: at }).filter(([, value]) => value !== undefined);
       await this.redis
         .multi()
-        .zrem(this.keys.twilioCalls, ...dropped)
-        .del(...dropped.map((sid) => this.keys.twilioCall(sid)))
+        .hset(key, Object.fromEntries(fields.map(([name, value]) => [name, String(value)])))
+        .hsetnx(key, 'firstSeenAt', at)
+        .zadd(this.keys.twilioCalls, 'NX', at, callSid)
         .exec();
-    }
+      const dropped = await this.redis.zrange(this.keys.twilioCalls, 0, -TWILIO_CALLS_KEPT - 1);
+      if (dropped.length > 0) {
+        await this.redis
+          .multi()
+          .zrem(this.keys.twilioCalls, ...dropped)
+          .del(...dropped.map((sid) => this.keys.twilioCall(sid)))
+          .exec();
+      }
+    });
   }
 
-  async listTwilioCalls(limit: number): Promise<TwilioCallRecord[]> {
-    const sids = await this.redis.zrevrange(this.keys.twilioCalls, 0, limit - 1);
-    const pipeline = this.redis.pipeline();
-    for (const sid of sids) pipeline.hgetall(this.keys.twilioCall(sid));
-    const hashes = ((await pipeline.exec()) ?? []) as Array<[unknown, Record<string, string>]>;
-    return hashes.flatMap(([, hash], i) => (hash && Object.keys(hash).length > 0 ? [twilioCallRecord(sids[i] ?? '', hash)] : []));
+  listTwilioCalls(limit: number): Promise<TwilioCallRecord[]> {
+    return this.run(async () => {
+      const sids = await this.redis.zrevrange(this.keys.twilioCalls, 0, limit - 1);
+      const pipeline = this.redis.pipeline();
+      for (const sid of sids) pipeline.hgetall(this.keys.twilioCall(sid));
+      const hashes = ((await pipeline.exec()) ?? []) as Array<[unknown, Record<string, string>]>;
+      return hashes.flatMap(([, hash], i) => (hash && Object.keys(hash).length > 0 ? [twilioCallRecord(sids[i] ?? '', hash)] : []));
+    });
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
+  ping(): Promise<void> {
+    return this.run(async () => void (await this.redis.ping()));
+  }
+
+  /** Removals owed to Redis since it was lost; made once it is back. */
+  get pendingRemovals(): number {
+    return this.owned.pendingRemovals;
   }
 
   async close(): Promise<void> {
+    this.connection = 'closing';
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private putOwned(hash: string, field: string, json: string): Promise<void> {
+    this.owned.put(hash, field, json);
+    return this.run(async () => void (await this.redis.hset(hash, field, json)));
+  }
+
+  private async removeOwned(hash: string, field: string): Promise<boolean> {
+    this.owned.removed(hash, field);
+    try {
+      return await this.run(async () => (await this.redis.hdel(hash, field)) === 1);
+    } catch (err) {
+      this.owned.removeFailed(hash, field);
+      throw err;
+    }
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      const { restored, removed } = await this.owned.replay(this.redis);
+      this.log?.info({ restored, removed }, 'Redis is back: live calls and participants of this node written again, stale ones removed');
+    } catch (err) {
+      // Tried again at the next reconnect.
+      this.log?.warn({ reason: err instanceof Error ? err.message : String(err) }, 'Redis is back but could not be resynchronised');
+    }
+  }
+
+  private async run<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (err) {
+      throw storeFailure(err, this.redis);
+    }
   }
 }
 

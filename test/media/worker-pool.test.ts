@@ -57,6 +57,21 @@ describe('WorkerPool', () => {
     expect(lines().some((l) => l.msg === 'mediasoup worker replaced')).toBe(true);
   });
 
+  it('while its only worker is being replaced, hands out the replacement instead of failing; 503 once it gives up', async () => {
+    pool = await WorkerPool.create({ size: 1, rtcMinPort: 41100, rtcMaxPort: 41199, respawnDelayMs: 300, replacementWaitMs: 5000 }, capturedLogger().log);
+    const victim = pool.workers[0]!;
+    process.kill(victim.pid, 'SIGKILL');
+    const p = pool;
+    await until(() => p.workers.length === 0, 10_000, 'the dead worker to be dropped');
+    expect(() => p.leastLoaded()).toThrow(expect.objectContaining({ code: 'unavailable', sipStatus: 503 }));
+    const replacement = await p.available();
+    expect(replacement.pid).not.toBe(victim.pid);
+    expect(replacement.closed).toBe(false);
+
+    p.close();
+    await expect(p.available()).rejects.toMatchObject({ code: 'unavailable', message: 'the media workers are shut down' });
+  });
+
   it('fails start-up with a clear error when the worker cannot start, leaving nothing running', async () => {
     // A port range that cannot be valid makes the real worker exit during start.
     await expect(

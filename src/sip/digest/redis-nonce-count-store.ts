@@ -3,6 +3,7 @@
  * another node is refused just as it would be on the node that saw it first.
  */
 import type { Redis } from 'ioredis';
+import { storeFailure } from '../../store/store-unavailable.js';
 import type { NonceCountStore } from './nonce-count-store.js';
 
 /**
@@ -37,6 +38,9 @@ export class RedisNonceCountStore implements NonceCountStore {
   /** ttlMs must be a positive integer (Redis PX); Redis errors reject, so callers fail closed. */
   async claim(nonce: string, nc: number, ttlMs: number): Promise<boolean> {
     // Plain EVAL rather than defineCommand: the script is tiny and a shared client stays unmodified.
-    return (await this.redis.eval(CLAIM_SCRIPT, 1, this.keyPrefix + nonce, nc, ttlMs)) === 1;
+    const claimed = await this.redis.eval(CLAIM_SCRIPT, 1, this.keyPrefix + nonce, nc, ttlMs).catch((err: unknown) => {
+      throw storeFailure(err, this.redis);
+    });
+    return claimed === 1;
   }
 }

@@ -15,6 +15,8 @@ export interface DrachtioServer {
   readonly adminAddress: { host: string; port: number };
   readonly sipAddress: { host: string; port: number };
   readonly secret: string;
+  /** SIGKILL, as a crash: the server drops its dialogs and connections without a word. */
+  kill(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,10 +68,11 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startDrachtioServer(binary: string, secret = 'cymru'): Promise<DrachtioServer> {
+/** `ports`: where to listen (a restart on the ports of a killed server); free ones by default. */
+export async function startDrachtioServer(binary: string, secret = 'cymru', ports?: { admin: number; sip: number }): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
-  const adminPort = await freeTcpPort();
-  const sipPort = await freeSipPort();
+  const adminPort = ports?.admin ?? (await freeTcpPort());
+  const sipPort = ports?.sip ?? (await freeSipPort());
   // The config file's admin element is required; the command line below overrides it.
   writeFileSync(
     join(dir, 'drachtio.conf.xml'),
@@ -110,6 +113,10 @@ export async function startDrachtioServer(binary: string, secret = 'cymru'): Pro
     adminAddress: { host: HOST, port: adminPort },
     sipAddress: { host: HOST, port: sipPort },
     secret,
+    async kill() {
+      if (exit.code === undefined) child.kill('SIGKILL');
+      await stop();
+    },
     stop,
   };
 }

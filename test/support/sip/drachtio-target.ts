@@ -72,3 +72,61 @@ export async function startStandin(options: Partial<DrachtioStandinOptions> = {}
     close: () => standin.close(),
   };
 }
+
+/** A drachtio target a test can crash and start again on the same ports. */
+export interface RestartableDrachtio extends DrachtioTarget {
+  /** Gone at once: a real drachtio-server is SIGKILLed, the stand-in closed (its dialogs die with it either way). */
+  kill(): Promise<void>;
+  /** Started again on the same admin and SIP ports, knowing no dialog from before. */
+  restart(): Promise<void>;
+}
+
+/** The real drachtio-server when DRACHTIO_SERVER_BIN is set, else the stand-in; never a shared one. */
+export async function restartableDrachtio(): Promise<RestartableDrachtio> {
+  const binary = drachtioServerBinary();
+  const secret = 'cymru';
+  if (binary) {
+    let server = await startDrachtioServer(binary, secret);
+    const ports = { admin: server.adminAddress.port, sip: server.sipAddress.port };
+    let running = true;
+    return {
+      adminAddress: server.adminAddress,
+      sipAddress: server.sipAddress,
+      secret,
+      standin: undefined,
+      async kill() {
+        running = false;
+        await server.kill();
+      },
+      async restart() {
+        server = await startDrachtioServer(binary, secret, ports);
+        running = true;
+      },
+      close: async () => {
+        if (running) await server.stop();
+      },
+    };
+  }
+  let standin: DrachtioStandin | undefined = await DrachtioStandin.start({ adminPort: 0, sipPort: 0, secret });
+  const ports = { adminPort: standin.adminAddress.port, sipPort: standin.sipAddress.port };
+  const target: RestartableDrachtio = {
+    adminAddress: standin.adminAddress,
+    sipAddress: standin.sipAddress,
+    secret,
+    get standin() {
+      return standin;
+    },
+    async kill() {
+      await standin?.close();
+      standin = undefined;
+    },
+    async restart() {
+      standin = await DrachtioStandin.start({ ...ports, secret });
+    },
+    close: async () => {
+      await standin?.close();
+      standin = undefined;
+    },
+  };
+  return target;
+}
