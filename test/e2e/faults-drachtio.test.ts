@@ -91,7 +91,7 @@ describe('drachtio lost and started again on the same ports', () => {
     // The restarted drachtio knows no dialog from before: the call ends, its media is released.
     await until(() => !gateway.sip.calls.has(call.callId), 5000, 'the call whose dialog is gone ended');
     expect(logged('dialogs from before the reconnection reconciled')).toMatchObject([{ kept: 0, ended: 1 }]);
-    expect(logged('call ended').filter((line) => line.callId === call.callId)).toHaveLength(1);
+    expect(logged('call ended').filter((line) => line.callId === call.callId && line.status !== 401)).toHaveLength(1);
     expect(await gateway.store.listCalls(meetingId)).toEqual([]);
     await until(() => room.size === 0, 2000, 'the phone gone from the room');
     await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'the call\'s transports closed');
@@ -142,7 +142,7 @@ describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
     await until(() => logged('dialogs from before the reconnection reconciled', log).length === 1, 3000, 'the dialogs reconciled');
     expect(logged('dialogs from before the reconnection reconciled', log)).toMatchObject([{ kept: 1, ended: 0 }]);
 
-    expect([...proxiedGateway.sip.calls.keys()]).toEqual([call.callId]);
+    expect([proxiedGateway.sip.calls.size, proxiedGateway.sip.calls.has(call.callId)]).toEqual([1, true]);
     expect((await proxiedGateway.store.listCalls(meetingId)).map((c) => c.callId)).toEqual([call.callId]);
     const from = performance.now();
     await until(() => call.packetsSince(from) > 10, 3000, 'the kept call still hearing the meeting');
@@ -152,7 +152,7 @@ describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
     const bye = await call.byeFromGateway(3000);
     expect(bye.text).toMatch(/^BYE /);
     await until(() => proxiedGateway.sip.calls.size === 0, 2000, 'the call ended');
-    expect(logged('call ended', log).filter((line) => line.callId === call.callId)).toHaveLength(1);
+    expect(logged('call ended', log).filter((line) => line.callId === call.callId && line.status !== 401)).toHaveLength(1);
     expect(await proxiedGateway.store.listCalls(meetingId)).toEqual([]);
   });
 
@@ -171,7 +171,7 @@ describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
     expect(call.statusLine).toBe('SIP/2.0 200 OK');
 
     await until(() => proxiedGateway.sip.calls.size === 0, 5000, 'the call that never learnt of its dialog ended');
-    expect(logged('call ended', log).filter((line) => line.callId === call.callId)).toMatchObject([{ reason: 'lost drachtio-server before it confirmed our 200 OK' }]);
+    expect(logged('call ended', log).filter((line) => line.callId === call.callId && line.status !== 401)).toMatchObject([{ reason: 'lost drachtio-server before it confirmed our 200 OK' }]);
     expect(await proxiedGateway.store.listCalls(meetingId)).toEqual([]);
     const room = await proxiedGateway.rooms.existing(meetingId);
     await until(() => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');

@@ -62,7 +62,7 @@ async function readiness(gateway: Gateway): Promise<{ status: number; checks: Re
 
 /** Audio flows both ways for the next second: the phone hears the meeting and mediasoup hears the phone. */
 async function expectAudioBothWays(gateway: Gateway, call: RtpCall): Promise<void> {
-  const producer = gateway.sip.calls.get(call.callId)!.media.producer!;
+  const producer = gateway.sip.calls.get(call.callId)!.media!.producer!;
   const sentBefore = (await producer.getStats())[0]!.packetCount;
   const from = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 1000));

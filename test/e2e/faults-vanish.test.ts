@@ -11,6 +11,7 @@ import { createSocket } from 'node:dgram';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
+import { Q850 } from '../../src/calls/call-end.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { openMeetingPage, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { startSipTestGateway } from '../support/gateway.js';
@@ -155,7 +156,7 @@ describe('a phone that vanishes mid-call', () => {
     // The phone goes silent without a BYE: its RTP socket is gone.
     call.vanish();
     // What ends such a call (an RTP timeout) ends it through the call's one close().
-    await gateway.sip.calls.get(call.callId)!.close({ by: 'gateway', reason: 'no RTP from the phone' });
+    await gateway.sip.calls.get(call.callId)!.close({ by: 'gateway', reason: 'no RTP from the phone', cause: Q850.recoveryOnTimerExpiry });
     await call.byeFromGateway(2000);
 
     expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);

@@ -76,7 +76,7 @@ describe('a mediasoup worker killed under a live call', () => {
     const answeredAt = performance.now();
     await until(() => next.packetsSince(answeredAt) > 10, 3000, 'the meeting heard by the new call');
     const gatewayCall = gateway.sip.calls.get(next.callId)!;
-    await until(async () => ((await gatewayCall.media.producer?.getStats())?.[0]?.packetCount ?? 0) > 10, 3000, 'the new caller heard by mediasoup');
+    await until(async () => ((await gatewayCall.media?.producer?.getStats())?.[0]?.packetCount ?? 0) > 10, 3000, 'the new caller heard by mediasoup');
     expect(await redisClient.hexists('gw:calls', next.callId)).toBe(1);
     await next.hangUp();
     await until(async () => (await redisClient.hexists('gw:calls', next.callId)) === 0, 2000, 'the second call record removed');
