@@ -69,6 +69,10 @@ export interface GatewayConfig {
   readonly twilioVoice: string;
   readonly twilioLanguage: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Session timer (RFC 4028): the shortest interval accepted; shorter asks get 422 with this Min-SE. */
+  readonly sessionMinSESeconds: number;
+  /** Session timer offered to a phone that supports timers but asked for none. */
+  readonly sessionExpiresSeconds: number;
 }
 
 type Source = Readonly<Record<string, string | number | undefined>>;
@@ -105,6 +109,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     throw new ConfigError('RTP_MAX_PORT', `an integer from RTP_MIN_PORT (${rtpMinPort}) to 65535`, String(rtpMaxPort));
   }
 
+  // RFC 4028 §4 puts the floor at 90 s; tests (NODE_ENV=test) may go down to 2 s to see a session expire.
+  const sessionMinSESeconds = required('SESSION_MIN_SE_SECONDS', integer(env.NODE_ENV === 'test' ? 2 : 90, 86_400));
+  const sessionExpiresSeconds = required('SESSION_EXPIRES_SECONDS', integer(1, 86_400));
+  if (sessionExpiresSeconds < sessionMinSESeconds) {
+    throw new ConfigError('SESSION_EXPIRES_SECONDS', `an integer from SESSION_MIN_SE_SECONDS (${sessionMinSESeconds}) to 86400`, String(sessionExpiresSeconds));
+  }
+
   return Object.freeze({
     httpHost: required('HTTP_HOST', ipAddress),
     httpPort: required('HTTP_PORT', listenPort),
@@ -132,5 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     twilioVoice: required('TWILIO_VOICE', sayVoice),
     twilioLanguage: required('TWILIO_LANGUAGE', languageTag),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
+    sessionMinSESeconds,
+    sessionExpiresSeconds,
   });
 }

@@ -23,6 +23,7 @@ import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { sipWarning } from './sip-warning.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
+import { type SessionTimerSettings, allowsUpdate, negotiateSessionTimer, readSessionTimerRequest, sessionTimerResponseHeaders, tooSmallHeaders } from './session-timer.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -44,6 +45,7 @@ export interface DialInDeps {
   };
   readonly nodeId: string;
   readonly log: Logger;
+  readonly sessionTimer: SessionTimerSettings;
 }
 
 /**
@@ -94,6 +96,14 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     return;
   }
   const { credential } = auth;
+  // session timer (RFC 4028): an interval below our minimum is refused before anything is spent.
+  const timer = negotiateSessionTimer(readSessionTimerRequest(request), deps.sessionTimer);
+  if (timer.kind === 'too-small') {
+    log.info({ sessionExpires: request.get('Session-Expires'), minSE: timer.minSE }, 'INVITE refused: session interval too small');
+    response.send(422, 'Session Interval Too Small', { headers: tooSmallHeaders(timer.minSE) });
+    return;
+  }
+  const sessionTimer = timer.kind === 'timer' ? { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) } : undefined;
   await deps.sipCredentials.admit(credential, meetingId, {
     callSid: request.get(TWILIO_CALL_SID_HEADER),
     webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
@@ -128,7 +138,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
     void phoneCall.whenEnded().then(() => deps.calls.delete(callId));
     if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
     const local = { ip: deps.media.announcedIp, port: media.port, preference };
-    const uas = (localSdp: string) => ({ localSdp, headers: { 'X-Meeting-Id': meeting.id } });
+    const uas = (localSdp: string) => ({ localSdp, headers: { 'X-Meeting-Id': meeting.id, ...(sessionTimer && sessionTimerResponseHeaders(sessionTimer.deal)) } });
     // Recorded once the codec is known, and (issued before any close() can remove it) never left behind.
     const record = (codec: NegotiatedMedia['codec']) =>
       deps.store.putCall({ callId, meetingId: meeting.id, nodeId: deps.nodeId, caller: media.member.displayName, codec: codec.name, startedAt: Date.now() });
@@ -141,11 +151,11 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
       await record(answer.codec);
       phoneCall.run({ ip: local.ip, preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
       if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
-      await phoneCall.answer(deps.srf, request, response, uas(answer.sdp));
+      await phoneCall.answer(deps.srf, request, response, uas(answer.sdp), sessionTimer);
     } else {
       const offer = createOffer(local);
       if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
-      await phoneCall.answer(deps.srf, request, response, uas(offer.sdp));
+      await phoneCall.answer(deps.srf, request, response, uas(offer.sdp), sessionTimer);
       const ack = await phoneCall.ack();
       if (!ack) return;
       negotiated = acceptAnswer(offer, ack.body ?? '');

@@ -25,14 +25,15 @@ import type { CodecName } from '../media/sdp/codecs.js';
 import type { TelephoneEvent } from '../media/sdp/negotiated-media.js';
 import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { sipWarning } from './sip-warning.js';
+import { DialogSessionTimer, type SessionTimerStart } from './dialog-session-timer.js';
 import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type UasOptions, answerInvite } from './srf.js';
 
 export type CallEnd =
   | { readonly by: 'caller'; readonly reason: 'BYE' | 'CANCEL' }
   /** drachtio-server ended the dialog itself (a 200 OK never ACKed: "ACK timeout"). */
   | { readonly by: 'drachtio'; readonly reason: string }
-  /** `error`, when given, says why in the BYE (Reason cause and Warning). */
-  | { readonly by: 'gateway'; readonly reason: string; readonly error?: GatewayError };
+  /** `error`, when given, says why in the BYE (Reason cause and Warning); `q850Cause` makes the Reason a Q.850 one. */
+  | { readonly by: 'gateway'; readonly reason: string; readonly error?: GatewayError; readonly q850Cause?: number };
 
 export interface CallContext {
   readonly callId: string;
@@ -68,6 +69,8 @@ export class PhoneCall {
   private dialog: SipDialog | undefined;
   private session: CallSession | undefined;
   private held: HeldRequest[] = [];
+  // session timer (RFC 4028)
+  private sessionTimer: DialogSessionTimer | undefined;
   private end: CallEnd | undefined;
   private readonly startedAt = Date.now();
   private readonly ended: Promise<void>;
@@ -101,8 +104,12 @@ export class PhoneCall {
    * Sends our 200 OK. The dialog is ours before any in-dialog request can be dispatched;
    * resolves once drachtio-server reports the 200 sent.
    */
-  answer(srf: SrfApp, request: SipRequest, response: SipResponse, options: UasOptions): Promise<void> {
-    return answerInvite(srf, request, response, options, (dialog) => this.attach(dialog));
+  answer(srf: SrfApp, request: SipRequest, response: SipResponse, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
+    return answerInvite(srf, request, response, options, (dialog) => {
+      this.attach(dialog);
+      // session timer (RFC 4028): runs from our 200 OK.
+      if (sessionTimer && !this.end) this.startSessionTimer(dialog, sessionTimer, options.localSdp);
+    });
   }
 
   /**
@@ -145,7 +152,8 @@ export class PhoneCall {
     this.end = end;
     const { log, store, callId } = this.context;
     this.resolveAcked(undefined);
-    if (end.by === 'gateway' && this.dialog) this.bye(this.dialog, end.reason, end.error);
+    this.sessionTimer?.stop();
+    if (end.by === 'gateway' && this.dialog) this.bye(this.dialog, end);
     // Requests held for a media that will never run get their answer: the dialog is gone.
     for (const { response } of this.held) refuseAfterEnd(response);
     this.held = [];
@@ -158,13 +166,25 @@ export class PhoneCall {
   private attach(dialog: SipDialog): void {
     this.dialog = dialog;
     // Ended while our 200 was on its way (the meeting ended, shutdown): end the dialog it made.
-    if (this.end) return this.bye(dialog, this.end.reason, this.end.by === 'gateway' ? this.end.error : undefined);
+    if (this.end) return this.bye(dialog, this.end);
     dialog.on('destroy', (request, reason) =>
       void this.close(request.meta.source === 'application' ? { by: 'drachtio', reason: reason ?? 'BYE' } : { by: 'caller', reason: 'BYE' }),
     );
     dialog.once('ack', (ack) => this.resolveAcked(ack));
     dialog.on('modify', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
     dialog.on('info', (request, response) => this.whenRunning(response, () => this.info(request, response)));
+    // UPDATE (RFC 3311): a session refresh, with or without a new offer.
+    dialog.on('update', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
+  }
+
+  private startSessionTimer(dialog: SipDialog, start: SessionTimerStart, answeredSdp: string): void {
+    this.sessionTimer = new DialogSessionTimer({
+      ...start,
+      dialog,
+      localSdp: () => this.session?.answer ?? answeredSdp,
+      expired: (reason) => void this.close({ by: 'gateway', reason, q850Cause: 102 }),
+      log: this.context.log,
+    });
   }
 
   private whenRunning(response: SipResponse, handle: () => void): void {
@@ -174,8 +194,12 @@ export class PhoneCall {
   }
 
   /** Signals first, without waiting for the caller's 200: an unresponsive phone must not hold the media. */
-  private bye(dialog: SipDialog, reason: string, error: GatewayError | undefined): void {
-    const headers: Record<string, string> = { Reason: `SIP;cause=${error?.sipStatus ?? 200};text="${reason.replace(/["\\]/g, '')}"` };
+  private bye(dialog: SipDialog, end: CallEnd): void {
+    const { reason } = end;
+    const error = end.by === 'gateway' ? end.error : undefined;
+    const q850Cause = end.by === 'gateway' ? end.q850Cause : undefined;
+    const text = `text="${reason.replace(/["\\]/g, '')}"`;
+    const headers: Record<string, string> = { Reason: q850Cause === undefined ? `SIP;cause=${error?.sipStatus ?? 200};${text}` : `Q.850;cause=${q850Cause};${text}` };
     if (error) headers.Warning = sipWarning(error, this.context.warningAgent);
     dialog.destroy({ headers }).catch((err: Error) => this.context.log.warn({ reason: err.message }, 'BYE to the caller failed'));
   }
@@ -194,13 +218,23 @@ export class PhoneCall {
     }
   }
 
-  /** Hold, unhold and media changes: answer with the same codec and a new o= version. */
+  /**
+   * Re-INVITE and UPDATE. Hold, unhold and media changes: answer with the same codec and
+   * a new o= version. Either may be a session refresh (RFC 4028).
+   */
   private reinvite(request: SipRequest, response: SipResponse): void {
     const sdp = this.session!;
     const { log } = this.context;
+    const refresh = this.sessionTimer?.answerRefresh(request);
+    if (refresh?.kind === 'reject') return response.send(refresh.status, refresh.reason, { headers: refresh.headers });
+    const headers = refresh?.headers ?? {};
+    const answered = (body: string | undefined) => {
+      response.send(200, undefined, { headers, ...(body !== undefined && { body }) });
+      refresh?.confirm();
+    };
     if (!request.body) {
-      // An offerless re-INVITE (session refresh): offer what we have.
-      response.send(200, undefined, { body: sdp.answer });
+      // An offerless re-INVITE (session refresh) is offered what we have; an UPDATE without SDP changes no media.
+      answered(request.method === 'UPDATE' ? undefined : sdp.answer);
       return;
     }
     try {
@@ -211,7 +245,7 @@ export class PhoneCall {
       const onHold = answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
       log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
       void this.media.update(answer).catch((err: Error) => log.warn({ reason: err.message }, 'media not updated for the re-INVITE'));
-      response.send(200, undefined, { body: answer.sdp });
+      answered(answer.sdp);
     } catch (err) {
       if (err instanceof GatewayError) {
         response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });

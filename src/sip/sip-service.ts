@@ -16,7 +16,8 @@ import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
 import { type RoutedMethod, route } from './srf.js';
 
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO';
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
+/** Out of a dialog only: INFO and UPDATE in a call's dialog reach that call (drachtio-srf routes them to its Dialog). */
 const NOT_TAKEN: readonly RoutedMethod[] = ['register', 'subscribe', 'message', 'publish', 'notify', 'refer', 'update', 'prack', 'info'];
 
 export interface SipServiceDeps {
@@ -63,6 +64,7 @@ export class SipService {
         },
         nodeId: deps.nodeId,
         log: sipLog,
+        sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       }),
     );
     route(srf, 'options', (_request, response) =>
