@@ -49,4 +49,43 @@ describe('session timers (RFC 4028) as UAS', () => {
     expect(result.rtd.expiry).toBeGreaterThanOrEqual(1900);
     expect(result.rtd.expiry).toBeLessThan(3000);
   }, 30_000);
+
+  it('answers 422 with our Min-SE to an interval below it, and 200 with Session-Expires and Require: timer once the caller raises it', async () => {
+    const result = await call('uac-session-422.xml');
+    expectCompleted(result);
+    expect(result.logs).toContain('422 Min-SE: 2');
+    expect(result.logs).toContain('200 OK Session-Expires: 2;refresher=uac Require:timer');
+  }, 30_000);
+
+  it('accepts refreshes by UPDATE, answered 200 with the session headers (no body without SDP, an SDP answer with it), and keeps the call past the first expiry', async () => {
+    const result = await call('uac-session-refresh-update.xml');
+    expectCompleted(result);
+    expect(result.logs).toContain('UPDATE 200 Session-Expires: 90;refresher=uac Content-Length: 0');
+    expect(result.logs).toMatch(/UPDATE with SDP 200 Session-Expires: 90;refresher=uac answer:m=audio \d+ RTP\/AVP 0/);
+  }, 30_000);
+
+  it('accepts refreshes by re-INVITE, with SDP and without, each 200 carrying the session headers, and keeps the call past the first expiry', async () => {
+    const result = await call('uac-session-refresh-reinvite.xml');
+    expectCompleted(result);
+    expect(result.logs).toMatch(/re-INVITE 200 Session-Expires: 90;refresher=uac answer:m=audio/);
+    expect(result.logs).toMatch(/offerless re-INVITE 200 Session-Expires: 90;refresher=uac offer:m=audio/);
+  }, 30_000);
+
+  it.each([
+    ['UPDATE', 'uac-session-gateway-refreshes-update.xml'],
+    ['re-INVITE', 'uac-session-gateway-refreshes-reinvite.xml'],
+  ])('refreshes the session itself by %s at half the interval when the caller makes it the refresher', async (_method, scenario) => {
+    const result = await call(scenario);
+    expectCompleted(result);
+    expect(result.logs).toContain('200 OK Session-Expires: 4;refresher=uas');
+    expect(result.logs.match(/from the gateway Session-Expires: 4;refresher=uac/g)).toHaveLength(2);
+    // 4 s: the first refresh 2 s after the 200 OK.
+    expect(result.rtd.refresh).toBeGreaterThanOrEqual(1900);
+    expect(result.rtd.refresh).toBeLessThan(3000);
+  }, 30_000);
+
+  it('sends no Session-Expires to a phone that does not support session timers', async () => {
+    const result = await call('uac-no-session-timer.xml');
+    expectCompleted(result);
+  }, 30_000);
 });
