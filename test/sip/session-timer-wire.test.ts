@@ -72,9 +72,9 @@ describe('session timers (RFC 4028) as UAS', () => {
   }, 30_000);
 
   it.each([
-    ['UPDATE', 'uac-session-gateway-refreshes-update.xml'],
-    ['re-INVITE', 'uac-session-gateway-refreshes-reinvite.xml'],
-  ])('refreshes the session itself by %s at half the interval when the caller makes it the refresher', async (_method, scenario) => {
+    ['UPDATE to a caller that asked it to refresh and allows UPDATE', 'uac-session-gateway-refreshes-update.xml'],
+    ['re-INVITE to a caller without timer support behind a proxy that asked for a timer', 'uac-session-gateway-refreshes-reinvite.xml'],
+  ])('refreshes the session itself at half the interval, by %s', async (_method, scenario) => {
     const result = await call(scenario);
     expectCompleted(result);
     expect(result.logs).toContain('200 OK Session-Expires: 4;refresher=uas');
