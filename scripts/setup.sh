@@ -44,8 +44,9 @@ if $with_tests; then
   # Real peers for the tests: Redis for the store, Chromium for the meeting page,
   # baresip (and sox for its audio files), linphone-cli and twinkle-console for SIP calls;
   # python3 and libspandsp2 run the reference G.722 the codec tests compare with; gcc and
-  # libsrtp2-dev build the libsrtp 3 layer's own test (scripts/mediasoup-compat/test).
-  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev
+  # libsrtp2-dev build the libsrtp 3 layer's own test (scripts/mediasoup-compat/test);
+  # sip-tester (SIPp) drives the session timer scenarios (test/sip/sipp/).
+  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev sip-tester
   # The real drachtio-server, where ../shared holds it (CI runs the SIP tests against it
   # too): its runtime libraries, as its README lists them.
   if [[ -x ../shared/drachtio-server/drachtio ]]; then
