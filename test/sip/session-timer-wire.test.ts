@@ -57,9 +57,11 @@ describe('session timers (RFC 4028) as UAS', () => {
     expect(result.logs).toContain('200 OK Session-Expires: 2;refresher=uac Require:timer');
   }, 30_000);
 
-  it('accepts refreshes by UPDATE, answered 200 with the session headers (no body without SDP, an SDP answer with it), and keeps the call past the first expiry', async () => {
+  it('refuses an UPDATE asking for too short a session with 422, and accepts refreshes by UPDATE, answered 200 with the session headers (no body without SDP, an SDP answer with it), and keeps the call past the first expiry', async () => {
     const result = await call('uac-session-refresh-update.xml');
     expectCompleted(result);
+    // A refresh below the minimum: the gateway's 422 on the stand-in; a real drachtio-server answers it itself (Min-SE 90).
+    expect(result.logs).toMatch(/UPDATE too small 422 Min-SE: (2|90)/);
     expect(result.logs).toContain('UPDATE 200 Session-Expires: 90;refresher=uac Content-Length: 0');
     expect(result.logs).toMatch(/UPDATE with SDP 200 Session-Expires: 90;refresher=uac answer:m=audio \d+ RTP\/AVP 0/);
   }, 30_000);
@@ -82,6 +84,12 @@ describe('session timers (RFC 4028) as UAS', () => {
     // 4 s: the first refresh 2 s after the 200 OK.
     expect(result.rtd.refresh).toBeGreaterThanOrEqual(1900);
     expect(result.rtd.refresh).toBeLessThan(3000);
+  }, 30_000);
+
+  it('ends the call with a BYE carrying Reason Q.850 cause 102 when its own refresh is answered 481', async () => {
+    const result = await call('uac-session-gateway-refresh-481.xml');
+    expectCompleted(result);
+    expect(result.logs).toContain('BYE Reason: Q.850;cause=102;text="session refresh answered 481"');
   }, 30_000);
 
   it('sends no Session-Expires to a phone that does not support session timers', async () => {
