@@ -7,6 +7,7 @@
 import type { Logger } from '../logger.js';
 import {
   type SessionTimerDeal,
+  type SessionTimerOutcome,
   type SessionTimerSettings,
   type TimerScheduler,
   NODE_TIMERS,
@@ -62,7 +63,7 @@ export class DialogSessionTimer {
 
   /** The answer to a re-INVITE or UPDATE from the caller. */
   answerRefresh(request: SipRequest): RefreshAnswer {
-    let outcome;
+    let outcome: SessionTimerOutcome;
     try {
       outcome = negotiateRefresh(readSessionTimerRequest(request), this.timer.deal, this.options.settings);
     } catch (err) {
