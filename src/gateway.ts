@@ -1,15 +1,20 @@
 /**
  * The running gateway: every long-lived component, started in dependency order and
  * closed in reverse. main.ts and the end-to-end tests both start it through here.
+ * Closing first ends what is live (no new call let in, a BYE for each call, a notice for
+ * each browser), then closes the components: HTTP, SIP, rooms, workers, store.
  */
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { Drain, type DrainStatus } from './drain.js';
 import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
+import { mixerClockLoad } from './media/media-load.js';
 import { MixerClock } from './media/mixer/mixer-clock.js';
+import type { RoomCloseReason } from './media/room-notices.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './media/rooms.js';
@@ -19,6 +24,7 @@ import { TwilioDialIn } from './pstn/twilio-dial-in.js';
 import { MemoryNonceCountStore } from './sip/digest/nonce-count-store.js';
 import { RedisNonceCountStore } from './sip/digest/redis-nonce-count-store.js';
 import { SipCredentials } from './credentials/sip-credentials.js';
+import { CallAdmission } from './sip/call-admission.js';
 import { SipService } from './sip/sip-service.js';
 import { RedisStore } from './store/redis-store.js';
 import { openStore } from './store/open-store.js';
@@ -30,14 +36,28 @@ export interface Gateway {
   readonly workers: WorkerPool;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
+  readonly admission: CallAdmission;
   readonly sip: SipService;
   readonly sipCredentials: SipCredentials;
   readonly phoneNumbers: PhoneNumbers;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
-  close(): Promise<void>;
+  /** Starts a drain (see drain.ts), which closes the gateway when it is over; idempotent. */
+  drain(): DrainStatus;
+  /** Ends everything now; idempotent (a later call returns the first close). */
+  close(reason?: CloseReason): Promise<void>;
+  /** Settles when the gateway has closed, however the close was started (a drain, close()). */
+  whenClosed(): Promise<void>;
 }
+
+/** Why the gateway closes, as browsers are told: draining (time up), or shut down at once. */
+export type CloseReason = Extract<RoomCloseReason, 'draining' | 'shutdown'>;
+
+const CALL_END_REASON: Record<CloseReason, string> = {
+  draining: 'gateway draining',
+  shutdown: 'gateway shutting down',
+};
 
 export interface GatewayOptions {
   /** Where the bundled meeting page is; default: the one `npm run build` wrote into dist/public. */
@@ -45,9 +65,24 @@ export interface GatewayOptions {
 }
 
 export async function startGateway(config: GatewayConfig, log: Logger, options: GatewayOptions = {}): Promise<Gateway> {
-  const closers: Array<() => Promise<void> | void> = [];
-  const close = async () => {
-    for (const closer of closers.reverse()) await closer();
+  const closers: Array<(reason: CloseReason) => Promise<void> | void> = [];
+  let resolveClosed!: () => void;
+  let rejectClosed!: (err: unknown) => void;
+  const closed = new Promise<void>((resolve, reject) => {
+    resolveClosed = resolve;
+    rejectClosed = reject;
+  });
+  // Handled here so a failed close nobody waits for is not an unhandled rejection; whenClosed() still sees it.
+  closed.catch(() => undefined);
+  let closing: Promise<void> | undefined;
+  const close = (reason: CloseReason = 'shutdown') => {
+    if (!closing) {
+      closing = (async () => {
+        for (const closer of closers.reverse()) await closer(reason);
+      })();
+      closing.then(resolveClosed, rejectClosed);
+    }
+    return closing;
   };
   log.info({ config }, 'configuration');
   try {
@@ -76,13 +111,18 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       log,
     );
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
-    closers.push(() => rooms.closeAll('shutdown'));
+    closers.push((reason) => rooms.closeAll(reason));
 
     const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
     // Nonce counts must be shared wherever credentials are: a replay to another node is still a replay.
     const nonceCounts = store instanceof RedisStore ? new RedisNonceCountStore(store.redis, { prefix: store.prefix }) : new MemoryNonceCountStore();
-    const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, nodeId, log });
-    closers.push(() => sip.close('gateway shutting down'));
+    const admission = new CallAdmission(
+      { maxSetupsInFlight: config.sipMaxSetupsInFlight, maxMediaLoad: config.sipMaxMediaLoad, retryAfterSeconds: config.sipRetryAfterSeconds },
+      mixerClockLoad(mixerClock),
+      log.child({ component: 'admission' }),
+    );
+    const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, admission, nodeId, log });
+    closers.push((reason) => sip.close(CALL_END_REASON[reason]));
 
     const phoneNumbers = new PhoneNumbers(store, meetings, log);
     const twilioDialIn = new TwilioDialIn(
@@ -94,7 +134,15 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
       { name: 'sip', check: () => sip.problem() },
+      { name: 'calls', check: () => admission.problem() },
     ];
+    const drain = new Drain({
+      stopAdmitting: () => admission.drain(),
+      live: () => ({ setupsInFlight: admission.setupsInFlight, calls: sip.calls.size, participants: rooms.members }),
+      close,
+      drainMs: config.drainMs,
+      log,
+    });
 
     const http = await buildApp({
       log,
@@ -104,6 +152,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       sipCredentials,
       phoneNumbers,
       mixerClock,
+      drain: () => drain.start(),
       twilioDialIn,
       twilio: {
         authToken: config.twilioAuthToken,
@@ -111,9 +160,16 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
       signaling: { rooms, webRtcListen },
-      webAssetsDir: options.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
+      webAssetsDir: options.webAssetsDir ?? config.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
     });
     closers.push(() => http.close());
+    // Run first: what is live ends while browsers' sockets are still open to hear why.
+    closers.push(async (reason) => {
+      drain.stop();
+      admission.drain();
+      await sip.endCalls(CALL_END_REASON[reason]);
+      await rooms.closeAll(reason);
+    });
     if (!config.drachtioAddress) {
       log.warn('DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in, meant for trying the gateway out; production sets DRACHTIO_ADDRESS to a real drachtio-server');
     }
@@ -122,7 +178,22 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, meetings, rooms, sip, sipCredentials, phoneNumbers, http, httpUrl, close };
+    return {
+      config,
+      store,
+      workers,
+      meetings,
+      rooms,
+      admission,
+      sip,
+      sipCredentials,
+      phoneNumbers,
+      http,
+      httpUrl,
+      drain: () => drain.start(),
+      close,
+      whenClosed: () => closed,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -1,4 +1,9 @@
-/** Composition root: configuration, logging, the gateway, and an orderly shutdown. */
+/**
+ * Composition root: configuration, logging, the gateway, and an orderly shutdown. The
+ * first SIGTERM drains (new calls refused, live ones go on for at most DRAIN_SECONDS), a
+ * second one, or SIGINT, ends everything at once. However the gateway closes (a drain
+ * started by POST /api/admin/drain too), the process then exits 0.
+ */
 import './media/use-worker-binary.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfig } from './config/config.js';
@@ -23,21 +28,27 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    gateway.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+  gateway.whenClosed().then(
+    () => {
+      log.info('gateway closed');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+  const closeNow = (signal: string) => {
+    log.info({ signal }, 'shutting down now: ending every call');
+    void gateway.close('shutdown').catch(() => undefined);
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => closeNow('SIGINT'));
+  let sigterms = 0;
+  process.on('SIGTERM', () => {
+    if (++sigterms > 1) return closeNow('SIGTERM');
+    log.info({ signal: 'SIGTERM' }, 'draining on SIGTERM; a second SIGTERM ends every call at once');
+    gateway.drain();
+  });
 }
 
 await main();

@@ -53,7 +53,7 @@ describe('the gateway, started for real', () => {
     gateway = await start(testConfig(), capturedLogger().log);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
     await untilReady(gateway);
-    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok' } } });
+    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok', calls: 'ok' } } });
   });
 
   it('reports SIP down while drachtio-server cannot be reached', async () => {
@@ -129,6 +129,16 @@ describe('the gateway, started for real', () => {
     } finally {
       await rm(emptyDir, { recursive: true, force: true });
     }
+  });
+
+  it('closes once however often close() is called, and whenClosed() settles when it has', async () => {
+    gateway = await start(testConfig(), capturedLogger().log);
+    const closed = gateway.whenClosed();
+    const first = gateway.close();
+    expect(gateway.close('draining')).toBe(first);
+    await closed;
+    expect(gateway.close()).toBe(first);
+    expect(gateway.workers.workers.every((worker) => worker.closed)).toBe(true);
   });
 
   it('never writes a secret to the log', async () => {

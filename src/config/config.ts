@@ -7,6 +7,7 @@ import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
+  absolutePath,
   codecList,
   digestAlgorithmList,
   flag,
@@ -57,6 +58,14 @@ export interface GatewayConfig {
   readonly mixerTalkers: number;
   /** How long an empty meeting keeps its mediasoup router before closing it. */
   readonly emptyRoomGraceMs: number;
+  /** Call set-ups allowed at once; further INVITEs get 503 + Retry-After. */
+  readonly sipMaxSetupsInFlight: number;
+  /** Media load (0..1) from which new INVITEs get 503 + Retry-After. */
+  readonly sipMaxMediaLoad: number;
+  /** The least Retry-After of a 503; each adds up to half again at random. */
+  readonly sipRetryAfterSeconds: number;
+  /** How long a drain (SIGTERM, POST /api/admin/drain) lets live calls go on before ending them. */
+  readonly drainMs: number;
   /** Unset: state lives in this process's memory (one node). */
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
@@ -69,6 +78,8 @@ export interface GatewayConfig {
   readonly twilioVoice: string;
   readonly twilioLanguage: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Where the built meeting page is. Unset: dist/public, where `npm run build` puts it. */
+  readonly webAssetsDir: string | undefined;
   /** Session timer (RFC 4028): the shortest interval accepted; shorter asks get 422 with this Min-SE. */
   readonly sessionMinSESeconds: number;
   /** Session timer offered to a phone that supports timers but asked for none. */
@@ -136,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),
     mixerTalkers: required('MIXER_TALKERS', integer(1, 16)),
     emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,
+    sipMaxSetupsInFlight: required('SIP_MAX_SETUPS_IN_FLIGHT', integer(1, 10_000)),
+    sipMaxMediaLoad: required('SIP_MAX_MEDIA_LOAD_PERCENT', integer(1, 100)) / 100,
+    sipRetryAfterSeconds: required('SIP_RETRY_AFTER_SECONDS', integer(1, 3600)),
+    drainMs: required('DRAIN_SECONDS', integer(0, 86_400)) * 1000,
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),
     twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),
@@ -143,6 +158,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     twilioVoice: required('TWILIO_VOICE', sayVoice),
     twilioLanguage: required('TWILIO_LANGUAGE', languageTag),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
+    webAssetsDir: optional('WEB_ASSETS_DIR', absolutePath),
     sessionMinSESeconds,
     sessionExpiresSeconds,
   });

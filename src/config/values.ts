@@ -3,6 +3,7 @@
  * raw text is not acceptable; the caller turns that into a ConfigError naming the key.
  */
 import { isIP } from 'node:net';
+import { isAbsolute } from 'node:path';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm } from '../credentials/digest-hash.js';
 import { CODECS, type CodecName } from '../media/sdp/codecs.js';
 
@@ -69,6 +70,12 @@ export const httpUrl: ValueType<string> = {
       return undefined;
     }
   },
+};
+
+/** An absolute file system path. */
+export const absolutePath: ValueType<string> = {
+  expected: 'an absolute path (for example /srv/gateway/public)',
+  parse: (raw) => (isAbsolute(raw) ? raw : undefined),
 };
 
 export const redisUrl: ValueType<string> = {

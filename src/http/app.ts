@@ -6,6 +6,7 @@
  */
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MixerClock } from '../media/mixer/mixer-clock.js';
@@ -14,6 +15,7 @@ import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
 import { MAX_FRAME_BYTES } from '../signaling/messages.js';
 import type { SignalingDeps } from '../signaling/signaling-session.js';
+import { adminRoutes } from './admin-routes.js';
 import { apiAuthHook } from './api-auth.js';
 import { healthRoutes } from './health-routes.js';
 import { meetingRoutes } from './meeting-routes.js';
@@ -36,6 +38,8 @@ export interface AppDeps {
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
   readonly mixerClock: MixerClock;
+  /** Starts (or reports) this node's drain: POST /api/admin/drain. */
+  readonly drain: () => DrainStatus;
   readonly twilioDialIn: TwilioDialIn;
   readonly twilio: Pick<TwilioRouteOptions, 'authToken' | 'publicUrl' | 'voice'>;
   /** The media side of the signaling WebSocket. */
@@ -56,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
         await api.register(mixerRoutes, { clock: deps.mixerClock });
+        await api.register(adminRoutes, { drain: deps.drain });
         await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
         await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });
       },

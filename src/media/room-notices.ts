@@ -20,8 +20,11 @@ export interface ProducerOwnership {
   readonly memberId: string;
 }
 
-/** Why a room closes. */
-export type RoomCloseReason = 'meeting-ended' | 'media-lost' | 'idle' | 'shutdown';
+/**
+ * Why a room closes. `draining`: this node is being taken out of service (a rolling
+ * restart) and its drain time is up; the meeting itself goes on elsewhere.
+ */
+export type RoomCloseReason = 'meeting-ended' | 'media-lost' | 'idle' | 'draining' | 'shutdown';
 
 /** What a room tells its members; each channel maps these to its own wire (or ignores them). */
 export type RoomNotice =

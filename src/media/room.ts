@@ -24,6 +24,7 @@ const CLOSE_TEXT: Record<RoomCloseReason, string> = {
   'meeting-ended': 'meeting ended',
   'media-lost': 'media server lost; please rejoin',
   idle: 'meeting idle',
+  draining: 'this meeting server is restarting; rejoin to continue',
   shutdown: 'gateway shutting down',
 };
 

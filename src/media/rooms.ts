@@ -19,6 +19,8 @@ export interface RoomsOptions extends RoomOptions {
 export class Rooms {
   private readonly open = new Map<string, Promise<Room>>();
   private readonly idleTimers = new Map<string, NodeJS.Timeout>();
+  /** The rooms that have opened and not closed: what members counts. */
+  private readonly opened = new Set<Room>();
 
   constructor(
     private readonly workers: WorkerPool,
@@ -50,6 +52,13 @@ export class Rooms {
     return this.open.size;
   }
 
+  /** Browsers and phones in every open room of this node. */
+  get members(): number {
+    let members = 0;
+    for (const room of this.opened) members += room.size;
+    return members;
+  }
+
   async close(meetingId: string, reason: RoomCloseReason): Promise<void> {
     (await this.existing(meetingId))?.close(reason);
   }
@@ -60,6 +69,7 @@ export class Rooms {
 
   private watch(room: Room): void {
     const { meetingId } = room;
+    this.opened.add(room);
     // A room nobody joins (capabilities fetched, then gone) must close too.
     this.scheduleIdleClose(room);
     room.on('memberAdded', (member) => {
@@ -72,6 +82,7 @@ export class Rooms {
     });
     room.on('empty', () => this.scheduleIdleClose(room));
     room.once('closed', () => {
+      this.opened.delete(room);
       this.cancelIdleClose(meetingId);
       this.open.delete(meetingId);
     });

@@ -96,12 +96,14 @@ export class WorkerPool {
 
   private async start(slot: Slot): Promise<void> {
     const worker = await withTimeout(
-      mediasoup.createWorker({
-        workerBin: this.options.workerBin,
-        logLevel: 'warn',
-        rtcMinPort: this.options.rtcMinPort,
-        rtcMaxPort: this.options.rtcMaxPort,
-      }),
+      withoutSignalClose(() =>
+        mediasoup.createWorker({
+          workerBin: this.options.workerBin,
+          logLevel: 'warn',
+          rtcMinPort: this.options.rtcMinPort,
+          rtcMaxPort: this.options.rtcMaxPort,
+        }),
+      ),
       this.options.startTimeoutMs,
       // A worker of another mediasoup version never answers: the likeliest cause, so it is named.
       `mediasoup worker start (${this.options.workerBin}; a worker built for another mediasoup version than ${mediasoup.version} hangs like this)`,
@@ -140,4 +142,22 @@ export class WorkerPool {
     }, delayMs);
     this.respawnTimers.add(timer);
   }
+}
+
+const CLOSING_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * mediasoup closes each worker when the process gets SIGINT or SIGTERM (listeners it adds
+ * as it spawns the worker). The gateway decides itself when its workers close: a drain on
+ * SIGTERM keeps them for the calls still up. So the listeners `spawn` added are removed.
+ */
+function withoutSignalClose<T>(spawn: () => T): T {
+  const before = new Map(CLOSING_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const spawned = spawn();
+  for (const signal of CLOSING_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return spawned;
 }

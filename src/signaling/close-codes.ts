@@ -29,6 +29,7 @@ const CLOSE_CODES: Record<SocketEndCause, number> = {
   'meeting-ended': CloseCode.gone,
   'media-lost': CloseCode.serverError,
   idle: CloseCode.normal,
+  draining: CloseCode.goingAway,
   shutdown: CloseCode.goingAway,
 };
 

@@ -96,6 +96,8 @@ export interface Notifications {
   speakers: { participantIds: string[] };
   /** The meeting was ended; the socket closes right after. */
   meetingEnded: { reason: string };
+  /** This server is going away (restarting or stopping), not the meeting; the socket closes right after (1001). */
+  serverClosing: { reason: string };
 }
 
 export type NotificationName = keyof Notifications;

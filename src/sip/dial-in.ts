@@ -1,29 +1,45 @@
 /**
- * An incoming INVITE, from request to answered call, in one direction: authenticate
- * (nothing else is spent on a caller who has not), find the meeting, check the
- * credential may enter it and the meeting has room, negotiate the SDP, open the media,
- * answer. A failure at any step becomes one SIP answer, mapped here and only here.
+ * An incoming INVITE, from request to running call, as a list of steps that drive its
+ * Call: authenticate (nothing else is spent on a caller who has not), agree the session
+ * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
+ * meeting, check the offer, open the media, then start the media,
+ * record the call and answer (a late offer: answer, take the phone's answer from the ACK,
+ * then start the media and record). The call is held from the first step; whatever ends
+ * it meanwhile (a CANCEL, the meeting ending, shutdown) makes the next step stop, and a
+ * failure ends it through its one close().
  */
 import { randomUUID } from 'node:crypto';
+import { failureEnd, roomEnd } from '../calls/call-end.js';
+import type { CallRegistry } from '../calls/call-registry.js';
 import { GatewayError } from '../errors.js';
 import { type Logger, callLogger } from '../logger.js';
 import { PhoneMedia } from '../media/phone-media.js';
-import type { MemberChannel } from '../media/room-member.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
+import type { Room } from '../media/room.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
-import { callerDisplayName } from './caller-name.js';
-import { PhoneCall } from './phone-call.js';
 import { answerOffer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
-import type { SipAuthenticator } from './sip-authenticator.js';
+import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
+import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
-import { sipWarning } from './sip-warning.js';
+import { AuthenticationRefused } from './authentication-refused.js';
+import { callerDisplayName } from './caller-name.js';
+import type { SipAuthenticator } from './sip-authenticator.js';
+import { type SipCall, SipLeg } from './sip-leg.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
-import { type SipRequest, type SipResponse, type SrfApp, repeatedHeader } from './srf.js';
-import { type SessionTimerSettings, allowsUpdate, negotiateSessionTimer, readSessionTimerRequest, sessionTimerResponseHeaders, tooSmallHeaders } from './session-timer.js';
+import type { SipRequest, SipResponse, SrfApp } from './srf.js';
+import type { SessionTimerStart } from './dialog-session-timer.js';
+import {
+  type SessionTimerSettings,
+  SessionIntervalTooSmall,
+  allowsUpdate,
+  negotiateSessionTimer,
+  readSessionTimerRequest,
+  sessionTimerResponseHeaders,
+} from './session-timer.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -32,7 +48,7 @@ export interface DialInDeps {
   readonly rooms: Rooms;
   readonly store: GatewayStore;
   readonly sipCredentials: Pick<SipCredentials, 'admit'>;
-  readonly calls: Map<string, PhoneCall>;
+  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
   readonly media: {
@@ -48,6 +64,149 @@ export interface DialInDeps {
   readonly sessionTimer: SessionTimerSettings;
 }
 
+/** Our SDP port before media exists: the offer is validated before anything is allocated. */
+const PROBE_PORT = 9;
+
+/** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
+export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
+  return (request, response) => {
+    const callId = request.get('Call-ID') ?? 'unknown';
+    const meetingId = meetingIdOf(request.uri);
+    const log = callLogger(deps.log, { callId, meetingId });
+    // A second INVITE of a call still in progress (a merged request, RFC 3261 §8.2.2.2).
+    if (deps.calls.get(callId)?.isOpen) {
+      log.warn('INVITE for a call already in progress');
+      response.send(482, 'Loop Detected');
+      return Promise.resolve();
+    }
+    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain });
+    const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
+    leg.serve(call);
+    return setUp(deps, call, request).catch((err: unknown) => {
+      if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
+      if (!isExpected(err)) log.error({ err }, 'call set-up failed');
+      return call.close(failureEnd(err));
+    });
+  };
+}
+
+async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
+  const credential = await call.step(authenticate(deps, request));
+  const sessionTimer = agreeSessionTimer(deps, request);
+  await call.step(admit(deps, request, credential, call.meetingId));
+  const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
+  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
+  const offerOrigin = request.body ? probeOffer(deps, request.body) : undefined;
+  const room = await call.step(deps.rooms.room(meeting.id));
+  const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
+  const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
+  const negotiated = offerOrigin
+    ? await answerEarlyOffer(deps, call, media, request.body, { ...local, origin: offerOrigin }, sessionTimer)
+    : await answerLateOffer(deps, call, media, local, sessionTimer);
+  call.log.info(
+    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !offerOrigin },
+    'call answered',
+  );
+}
+
+async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipCredential> {
+  const auth = await deps.authenticator.authenticate(request);
+  if (!auth.ok) throw new AuthenticationRefused(auth);
+  return auth.credential;
+}
+
+/**
+ * The session timer the caller asked for or supports (RFC 4028 §9), refused with 422 when
+ * below our minimum; none when the caller neither asked for nor supports one.
+ */
+function agreeSessionTimer(deps: DialInDeps, request: SipRequest): SessionTimerStart | undefined {
+  const asked = readSessionTimerRequest(request);
+  const timer = negotiateSessionTimer(asked, deps.sessionTimer);
+  if (timer.kind === 'too-small') throw new SessionIntervalTooSmall(asked.sessionExpires ?? 0, timer.minSE);
+  if (timer.kind === 'none') return undefined;
+  return { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) };
+}
+
+function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential, meetingId: string): Promise<void> {
+  return deps.sipCredentials.admit(credential, meetingId, {
+    callSid: request.get(TWILIO_CALL_SID_HEADER),
+    webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
+  });
+}
+
+/** Checks the offer against our codecs before anything is allocated; its o= line is kept for the answer. */
+function probeOffer(deps: DialInDeps, offer: string): SdpOrigin {
+  return answerOffer(offer, { ip: deps.media.announcedIp, port: PROBE_PORT, preference: deps.codecs }).origin;
+}
+
+/** The caller's place in the room: a port, a transport, and the room's way to end the call. */
+function openMedia(deps: DialInDeps, call: SipCall, room: Room, displayName: string): Promise<PhoneMedia> {
+  return PhoneMedia.open({
+    room,
+    identity: { id: randomUUID(), displayName, kind: 'phone' },
+    channel: { notify: () => undefined, disconnect: (text, reason) => void call.close(roomEnd(text, reason)) },
+    rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
+    latch: deps.media.latch,
+  });
+}
+
+interface LocalSdp {
+  readonly ip: string;
+  readonly port: number;
+  readonly preference: readonly CodecName[];
+}
+
+/**
+ * Media first, so the caller's first packets after our 200 already reach the meeting;
+ * recorded first too, so the call is listed by the time the caller is connected.
+ */
+async function answerEarlyOffer(
+  deps: DialInDeps,
+  call: SipCall,
+  media: PhoneMedia,
+  offer: string,
+  local: LocalSdp & { origin: SdpOrigin },
+  sessionTimer: SessionTimerStart | undefined,
+): Promise<NegotiatedMedia> {
+  const answer = answerOffer(offer, local);
+  await startMedia(deps, call, media, answer);
+  call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
+  await sendAnswer(deps, call, answer.sdp, sessionTimer);
+  return answer;
+}
+
+/** Our offer in the 200, the caller's answer in its ACK (RFC 3261 §13.2.1). */
+async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, local: LocalSdp, sessionTimer: SessionTimerStart | undefined): Promise<NegotiatedMedia> {
+  const offer = createOffer(local);
+  await sendAnswer(deps, call, offer.sdp, sessionTimer);
+  const ack = await call.step(call.signaling.ack());
+  const negotiated = acceptAnswer(offer, ack.body ?? '');
+  await startMedia(deps, call, media, negotiated);
+  call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
+  return negotiated;
+}
+
+/** Starts the media on the negotiated codec and records the call with it. */
+async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
+  await call.step(media.start(negotiated));
+  await call.step(call.record({ nodeId: deps.nodeId, caller: media.member.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
+}
+
+/**
+ * Our 200 OK, with the session timer's headers when one was agreed: from here on the call
+ * ends with a BYE, never a final response.
+ */
+async function sendAnswer(deps: DialInDeps, call: SipCall, localSdp: string, sessionTimer: SessionTimerStart | undefined): Promise<void> {
+  call.answering();
+  const headers = { 'X-Meeting-Id': call.meetingId, ...(sessionTimer && sessionTimerResponseHeaders(sessionTimer.deal)) };
+  await call.step(call.signaling.answer(deps.srf, { localSdp, headers }, sessionTimer));
+}
+
+/** Failures the caller is told about as such; anything else is a bug, logged as an error. */
+function isExpected(err: unknown): boolean {
+  return err instanceof GatewayError || err instanceof TimeoutError;
+}
+
 /**
  * Twilio's INVITE comes from Twilio's own From; the PSTN caller's number travels in
  * X-Caller-Number, trusted only on a credential our webhook minted.
@@ -57,163 +216,8 @@ function callerName(request: SipRequest, credential: SipCredential): string {
   return callerDisplayName(number ? { uri: `tel:${number}` } : request.getParsedHeader('from'));
 }
 
-/** Our SDP port before media exists: the offer is validated before anything is allocated. */
-const PROBE_PORT = 9;
-
-export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => void {
-  return (request, response) => {
-    const callId = request.get('Call-ID') ?? 'unknown';
-    const meetingId = meetingIdOf(request.uri);
-    const log = callLogger(deps.log, { callId, meetingId });
-    let cancelled = false;
-    // Registered first: a CANCEL that arrives during the lookups below must not be lost.
-    request.once('cancel', () => {
-      cancelled = true;
-      log.info('caller cancelled before answer');
-    });
-    answer(deps, request, response, { callId, meetingId, log, isCancelled: () => cancelled }).then(
-      () => {
-        if (cancelled) log.info('call set-up stopped: the caller cancelled');
-      },
-      (err: unknown) => reject(response, err, deps.sipDomain, log),
-    );
-  };
-}
-
-interface Attempt {
-  readonly callId: string;
-  readonly meetingId: string;
-  readonly log: Logger;
-  isCancelled(): boolean;
-}
-
-async function answer(deps: DialInDeps, request: SipRequest, response: SipResponse, attempt: Attempt): Promise<void> {
-  const { callId, meetingId, log } = attempt;
-  const auth = await deps.authenticator.authenticate(request);
-  if (!auth.ok) {
-    log.info({ status: auth.status, reason: auth.reason }, 'INVITE not authenticated');
-    response.send(auth.status, auth.reason, auth.status === 401 ? { headers: repeatedHeader('WWW-Authenticate', auth.challenge) } : {});
-    return;
-  }
-  const { credential } = auth;
-  // session timer (RFC 4028): an interval below our minimum is refused before anything is spent.
-  const timer = negotiateSessionTimer(readSessionTimerRequest(request), deps.sessionTimer);
-  if (timer.kind === 'too-small') {
-    log.info({ sessionExpires: request.get('Session-Expires'), minSE: timer.minSE }, 'INVITE refused: session interval too small');
-    response.send(422, 'Session Interval Too Small', { headers: tooSmallHeaders(timer.minSE) });
-    return;
-  }
-  const sessionTimer = timer.kind === 'timer' ? { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) } : undefined;
-  await deps.sipCredentials.admit(credential, meetingId, {
-    callSid: request.get(TWILIO_CALL_SID_HEADER),
-    webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
-  });
-  const meeting = await deps.meetings.getJoinable(meetingId);
-
-  const preference = deps.codecs;
-  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
-  const probe = request.body ? answerOffer(request.body, { ip: deps.media.announcedIp, port: PROBE_PORT, preference }) : undefined;
-
-  if (attempt.isCancelled()) return;
-  const room = await deps.rooms.room(meeting.id);
-  if (attempt.isCancelled()) return;
-  let call: PhoneCall | undefined;
-  const channel: MemberChannel = {
-    notify: () => undefined,
-    disconnect: (reason) => void call?.close({ by: 'gateway', reason }),
-  };
-  const media = await PhoneMedia.open({
-    room,
-    identity: { id: randomUUID(), displayName: callerName(request, credential), kind: 'phone' },
-    channel,
-    rtp: { listenIp: deps.media.listenIp, minPort: deps.media.minPort, maxPort: deps.media.maxPort },
-    latch: deps.media.latch,
-  });
-  call = new PhoneCall(media, { callId, meetingId: meeting.id, store: deps.store, log, warningAgent: deps.sipDomain });
-  const phoneCall = call;
-  try {
-    // The call is registered before our 200 can reach the caller, so whatever the caller
-    // does next finds it; every failure from here on ends it through close().
-    deps.calls.set(callId, phoneCall);
-    void phoneCall.whenEnded().then(() => deps.calls.delete(callId));
-    if (attempt.isCancelled()) throw new GatewayError('gone', 'cancelled');
-    const local = { ip: deps.media.announcedIp, port: media.port, preference };
-    const uas = (localSdp: string) => ({ localSdp, headers: { 'X-Meeting-Id': meeting.id, ...(sessionTimer && sessionTimerResponseHeaders(sessionTimer.deal)) } });
-    // Recorded once the codec is known, and (issued before any close() can remove it) never left behind.
-    const record = (codec: NegotiatedMedia['codec']) =>
-      deps.store.putCall({ callId, meetingId: meeting.id, nodeId: deps.nodeId, caller: media.member.displayName, codec: codec.name, startedAt: Date.now() });
-    let negotiated: NegotiatedMedia;
-    if (request.body) {
-      const answer = answerOffer(request.body, { ...local, origin: probe!.origin });
-      negotiated = answer;
-      // Media first, so the caller's first packets after our 200 already reach the meeting.
-      await media.start(answer);
-      await record(answer.codec);
-      phoneCall.run({ ip: local.ip, preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
-      if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
-      await phoneCall.answer(deps.srf, request, response, uas(answer.sdp), sessionTimer);
-    } else {
-      const offer = createOffer(local);
-      if (phoneCall.closed) throw new GatewayError('gone', 'the call ended before it was answered');
-      await phoneCall.answer(deps.srf, request, response, uas(offer.sdp), sessionTimer);
-      const ack = await phoneCall.ack();
-      if (!ack) return;
-      negotiated = acceptAnswer(offer, ack.body ?? '');
-      await record(negotiated.codec);
-      await media.start(negotiated);
-      phoneCall.run({ ip: local.ip, preference, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
-    }
-    if (phoneCall.closed) return;
-    log.info(
-      { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !request.body },
-      'call answered',
-    );
-  } catch (err) {
-    if (attempt.isCancelled()) return void phoneCall.close({ by: 'caller', reason: 'CANCEL' });
-    if (!response.finalResponseSent) {
-      // reject() answers the INVITE.
-      void phoneCall.close({ by: 'gateway', reason: 'answer failed' });
-      throw err;
-    }
-    if (phoneCall.closed) return;
-    // After our 200 the call is ended with a BYE that says why (RFC 3261 §13.3.1.4: an
-    // ACK whose answer we cannot use cannot be refused, ACKs have no response).
-    if (!(err instanceof GatewayError)) log.error({ err }, 'call set-up failed after the answer');
-    void phoneCall.close({ by: 'gateway', reason: err instanceof Error ? err.message : 'answer failed', ...(err instanceof GatewayError && { error: err }) });
-  }
-}
-
-/** The one place a failed INVITE becomes a SIP answer. */
-function reject(response: SipResponse, err: unknown, warningAgent: string, log: Logger): void {
-  if (response.finalResponseSent) {
-    log.error({ err }, 'call set-up failed after the answer');
-    return;
-  }
-  if (err instanceof GatewayError) {
-    log.info({ status: err.sipStatus, reason: err.message }, 'INVITE refused');
-    response.send(err.sipStatus, reasonPhrase(err), { headers: { Warning: sipWarning(err, warningAgent) } });
-    return;
-  }
-  log.error({ err }, 'INVITE failed');
-  response.send(500, 'Server Error');
-}
-
-const REASON_PHRASES: Partial<Record<GatewayError['code'], string>> = {
-  not_found: 'Meeting Not Found',
-  gone: 'Meeting Ended',
-  busy: 'Meeting Full',
-  forbidden: 'Forbidden',
-  not_acceptable: 'Not Acceptable Here',
-  bad_request: 'Bad Request',
-  unavailable: 'Service Unavailable',
-};
-
-function reasonPhrase(err: GatewayError): string {
-  return REASON_PHRASES[err.code] ?? 'Server Error';
-}
-
 /** The meeting id is the Request-URI's user part: sip:<meetingId>@domain. */
-function meetingIdOf(uri: string): string {
+export function meetingIdOf(uri: string): string {
   const user = /^sips?:([^@;?]+)@/i.exec(uri)?.[1] ?? '';
   try {
     return decodeURIComponent(user);

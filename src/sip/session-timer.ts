@@ -34,6 +34,20 @@ export interface SessionTimerDeal {
   readonly callerSupportsTimer: boolean;
 }
 
+/** An INVITE asked for a session interval below our minimum: 422 with our Min-SE (RFC 4028 §6). */
+export class SessionIntervalTooSmall extends GatewayError {
+  /** A bad request, answered with the status RFC 4028 gives it. */
+  override readonly sipStatus: number = 422;
+
+  constructor(
+    readonly asked: number,
+    readonly minSE: number,
+  ) {
+    super('bad_request', `session interval ${asked} s is below our minimum of ${minSE} s`);
+    this.name = 'SessionIntervalTooSmall';
+  }
+}
+
 export type SessionTimerOutcome =
   /** 422 Session Interval Too Small, with `Min-SE: minSE`. */
   | { readonly kind: 'too-small'; readonly minSE: number }

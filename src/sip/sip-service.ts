@@ -1,20 +1,26 @@
 /**
- * Everything SIP, wired once: the connection to drachtio-server, the dial-in handler for
- * INVITEs, answers for OPTIONS and for methods the gateway does not take, and the active
- * calls, which it ends (with a BYE each) when it closes.
+ * Everything SIP, wired once: the connection to drachtio-server, call admission and the
+ * dial-in handler for INVITEs, answers for OPTIONS and for methods the gateway does not
+ * take, and the active calls, set up or answered, which it ends when it closes.
  */
+import { CallRegistry } from '../calls/call-registry.js';
+import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
-import type { Logger } from '../logger.js';
+import { GatewayError } from '../errors.js';
+import { type Logger, callLogger } from '../logger.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
+import type { PhoneMedia } from '../media/phone-media.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore } from '../store/store.js';
-import { dialIn } from './dial-in.js';
+import type { CallAdmission, Refused } from './call-admission.js';
+import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
-import type { PhoneCall } from './phone-call.js';
+import type { SipLeg } from './sip-leg.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
-import { type RoutedMethod, route } from './srf.js';
+import { sipWarning } from './sip-warning.js';
+import { type RoutedMethod, type SipRequest, type SipResponse, route } from './srf.js';
 
 const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
 /** Out of a dialog only: INFO and UPDATE in a call's dialog reach that call (drachtio-srf routes them to its Dialog). */
@@ -27,12 +33,14 @@ export interface SipServiceDeps {
   readonly store: GatewayStore;
   readonly sipCredentials: SipCredentials;
   readonly nonceCounts: NonceCountStore;
+  readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
 }
 
 export class SipService {
-  readonly calls = new Map<string, PhoneCall>();
+  /** Every call, from its first INVITE on: being set up, answered or closing. */
+  readonly calls = new CallRegistry<SipLeg, PhoneMedia>();
 
   private constructor(readonly frontEnd: SipFrontEnd) {}
 
@@ -44,29 +52,36 @@ export class SipService {
     const sipLog = log.child({ component: 'sip' });
     const authenticator = new SipAuthenticator(config.sipDomain, config.sipDigestAlgorithms, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);
 
-    srf.invite(
-      dialIn({
-        srf,
-        authenticator,
-        meetings: deps.meetings,
-        rooms: deps.rooms,
-        store: deps.store,
-        sipCredentials: deps.sipCredentials,
-        calls: service.calls,
-        sipDomain: config.sipDomain,
-        codecs: config.sipCodecs,
-        media: {
-          listenIp: config.rtpListenIp,
-          announcedIp: config.announcedIp,
-          minPort: config.rtpMinPort,
-          maxPort: config.rtpMaxPort,
-          latch: config.rtpComedia,
-        },
-        nodeId: deps.nodeId,
-        log: sipLog,
-        sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
-      }),
-    );
+    const answerCall = dialIn({
+      srf,
+      authenticator,
+      meetings: deps.meetings,
+      rooms: deps.rooms,
+      store: deps.store,
+      sipCredentials: deps.sipCredentials,
+      calls: service.calls,
+      sipDomain: config.sipDomain,
+      codecs: config.sipCodecs,
+      media: {
+        listenIp: config.rtpListenIp,
+        announcedIp: config.announcedIp,
+        minPort: config.rtpMinPort,
+        maxPort: config.rtpMaxPort,
+        latch: config.rtpComedia,
+      },
+      nodeId: deps.nodeId,
+      log: sipLog,
+      sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
+    });
+    // Admission comes first: a refused INVITE costs no authentication, store or media work.
+    srf.invite((request, response) => {
+      const admission = deps.admission.admit();
+      if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
+      answerCall(request, response).then(admission.release, (err: unknown) => {
+        admission.release();
+        callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
+      });
+    });
     route(srf, 'options', (_request, response) =>
       response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } }),
     );
@@ -83,9 +98,27 @@ export class SipService {
     return this.frontEnd.problem();
   }
 
-  /** Ends every call (BYE) and disconnects from drachtio-server. */
+  /** Ends every call: a BYE, or 503 to one still being set up. */
+  async endCalls(reason: string): Promise<void> {
+    await this.calls.closeAll(shutdownEnd(reason));
+  }
+
+  /** Ends every call and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
-    await Promise.all([...this.calls.values()].map((call) => call.close({ by: 'gateway', reason })));
+    await this.endCalls(reason);
     await this.frontEnd.close();
   }
+}
+
+/** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
+function refuse(request: SipRequest, response: SipResponse, refusal: Refused, warningAgent: string, log: Logger): void {
+  const callId = request.get('Call-ID') ?? 'unknown';
+  // debug: while shedding load, one line per refused INVITE would add to the overload.
+  callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, 'INVITE refused: 503');
+  response.send(503, 'Service Unavailable', {
+    headers: {
+      'Retry-After': String(refusal.retryAfterSeconds),
+      Warning: sipWarning(new GatewayError('unavailable', refusal.detail), warningAgent),
+    },
+  });
 }

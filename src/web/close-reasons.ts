@@ -11,21 +11,23 @@ export interface ClosedNotice extends NoticeText {
 const ABNORMAL_CLOSURE = 1006;
 
 /**
- * @param endedReason the reason from a meetingEnded notification, when one came first
+ * @param serverReason the reason from a meetingEnded or serverClosing notification, when one came first
  * @param opened whether the socket had opened (a refused connection reads differently)
  */
-export function closedNotice(code: number, opened: boolean, endedReason?: string): ClosedNotice {
+export function closedNotice(code: number, opened: boolean, serverReason?: string): ClosedNotice {
   switch (code) {
     case CloseCode.notFound:
       return { title: 'This meeting does not exist.', detail: 'Check the link you were given.', canRetry: false };
     case CloseCode.gone:
-      return { title: 'This meeting has ended.', detail: endedReason ?? 'The host ended the meeting.', canRetry: false };
+      return { title: 'This meeting has ended.', detail: serverReason ?? 'The host ended the meeting.', canRetry: false };
     case CloseCode.full:
       return { title: 'This meeting is full.', detail: 'Try again when someone has left.', canRetry: true };
     case CloseCode.badRequest:
       return { title: 'The meeting server could not understand this page.', detail: 'Reload the page to get the latest version.', canRetry: true };
     case CloseCode.serverError:
       return { title: 'The meeting server ran into a problem.', detail: 'Try again in a moment.', canRetry: true };
+    case CloseCode.goingAway:
+      return { title: 'The meeting server is restarting.', detail: serverReason ?? 'Rejoin to continue the meeting.', canRetry: true };
     case CloseCode.normal:
       return { title: 'You are no longer in the meeting.', detail: 'The server closed the connection.', canRetry: true };
     case ABNORMAL_CLOSURE:

@@ -25,7 +25,8 @@ export class Meeting {
   private media: MediaSession | undefined;
   private microphone: MediaStreamTrack | undefined;
   private microphoneMuted = false;
-  private endedReason: string | undefined;
+  /** Why the server said it closes the socket (meetingEnded, serverClosing), when it did. */
+  private closeReason: string | undefined;
 
   constructor(
     readonly meetingId: string,
@@ -61,8 +62,9 @@ export class Meeting {
     try {
       const signaling = await SignalingClient.connect(this.signalingUrl);
       this.signaling = signaling;
-      signaling.onClose((code) => this.end('closed', code, closedNotice(code, true, this.endedReason)));
-      signaling.on('meetingEnded', ({ reason }) => (this.endedReason = reason));
+      signaling.onClose((code) => this.end('closed', code, closedNotice(code, true, this.closeReason)));
+      signaling.on('meetingEnded', ({ reason }) => (this.closeReason = reason));
+      signaling.on('serverClosing', ({ reason }) => (this.closeReason = reason));
 
       const media = await MediaSession.create(signaling, {
         remoteAudioAdded: (participantId, stream) => this.playback.play(participantId, stream),
@@ -151,7 +153,7 @@ export class Meeting {
   private failed(error: unknown): void {
     if (this.hasEnded()) return;
     if (error instanceof SocketClosedError) {
-      this.end('closed', error.closeCode, closedNotice(error.closeCode, false, this.endedReason));
+      this.end('closed', error.closeCode, closedNotice(error.closeCode, false, this.closeReason));
       return;
     }
     console.error('joining the meeting failed', error);

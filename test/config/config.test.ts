@@ -105,6 +105,12 @@ describe('loadConfig', () => {
     ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
+    ['SIP_MAX_SETUPS_IN_FLIGHT', '0', /SIP_MAX_SETUPS_IN_FLIGHT="0" is invalid; expected an integer from 1 to 10000/],
+    ['SIP_MAX_MEDIA_LOAD_PERCENT', '0.5', /SIP_MAX_MEDIA_LOAD_PERCENT="0.5" is invalid; expected an integer from 1 to 100/],
+    ['SIP_MAX_MEDIA_LOAD_PERCENT', '101', /SIP_MAX_MEDIA_LOAD_PERCENT="101" is invalid/],
+    ['SIP_RETRY_AFTER_SECONDS', '0', /SIP_RETRY_AFTER_SECONDS="0" is invalid; expected an integer from 1 to 3600/],
+    ['WEB_ASSETS_DIR', 'dist/public', /WEB_ASSETS_DIR="dist\/public" is invalid; expected an absolute path/],
+    ['DRAIN_SECONDS', '-5', /DRAIN_SECONDS="-5" is invalid; expected an integer from 0 to 86400/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);
     expect(() => load({ [key]: value })).toThrow(message);
@@ -132,6 +138,16 @@ describe('loadConfig', () => {
     [' SHA-256 , MD5 ', ['SHA-256', 'MD5']],
   ])('takes SIP_DIGEST_ALGORITHMS=%j strongest first', (value, algorithms) => {
     expect(load({ SIP_DIGEST_ALGORITHMS: value }).sipDigestAlgorithms).toEqual(algorithms);
+  });
+
+  it('admits calls and drains by the defaults: 32 set-ups in flight, 75 % media load, Retry-After from 5 s, 300 s drain', () => {
+    expect(load({})).toMatchObject({ sipMaxSetupsInFlight: 32, sipMaxMediaLoad: 0.75, sipRetryAfterSeconds: 5, drainMs: 300_000 });
+    expect(load({ SIP_MAX_SETUPS_IN_FLIGHT: '4', SIP_MAX_MEDIA_LOAD_PERCENT: '90', SIP_RETRY_AFTER_SECONDS: '30', DRAIN_SECONDS: '0' })).toMatchObject({
+      sipMaxSetupsInFlight: 4,
+      sipMaxMediaLoad: 0.9,
+      sipRetryAfterSeconds: 30,
+      drainMs: 0,
+    });
   });
 
   it('rejects an RTP range whose end is below its start', () => {

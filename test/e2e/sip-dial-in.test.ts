@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import type { PhoneCall } from '../../src/sip/phone-call.js';
+import type { SipCall } from '../../src/sip/sip-leg.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, readMeeting, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
@@ -54,7 +54,7 @@ async function meetingWithBrowser(meetingId: string) {
 }
 
 /** Dials the meeting and returns the gateway's side of the answered call. */
-async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<PhoneCall> {
+async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<SipCall> {
   await caller.dial(sipUri(meetingId));
   await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
   const [record] = await gateway.store.listCalls(meetingId);
@@ -218,10 +218,10 @@ describe('hanging up before the answer', () => {
     }
     const closed = await caller.waitForEvent('CALL_CLOSED', 5000);
     expect(closed.param).toBe('Connection reset by user'); // baresip's words for its own hang-up
-    const cancelled = gatewayLog.lines().find((line) => line.msg === 'caller cancelled before answer' && line.meetingId === 'cancel-early');
-    expect(cancelled, 'the gateway saw the CANCEL').toBeDefined();
-    // The set-up, resumed, notices the CANCEL and stops.
-    await until(() => gatewayLog.lines().some((line) => line.msg === 'call set-up stopped: the caller cancelled' && line.meetingId === 'cancel-early'), 5000, 'set-up stopped');
+    const cancelled = gatewayLog.lines().find((line) => line.msg === 'call ended' && line.meetingId === 'cancel-early' && line.reason === 'CANCEL');
+    expect(cancelled, 'the gateway saw the CANCEL').toMatchObject({ state: 'setting-up', endedBy: 'caller', status: 487 });
+    // The set-up, resumed, notices the call ended and stops.
+    await until(() => gatewayLog.lines().some((line) => line.msg === 'call set-up stopped: the call has ended' && line.meetingId === 'cancel-early'), 5000, 'set-up stopped');
     expect(caller.eventLog.some((e) => e.type === 'CALL_ESTABLISHED')).toBe(false);
     expect(gateway.sip.calls.size).toBe(0);
     expect(await gateway.store.listCalls('cancel-early')).toEqual([]);
@@ -250,7 +250,7 @@ describe('during a call', () => {
     const call = await answeredCall(caller, 'hold-1');
 
     const digits: string[] = [];
-    call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
+    call.signaling.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
     await caller.sendDtmf('12#');
     await until(() => digits.length === 3, 5000, 'three DTMF digits');
     expect(digits).toEqual(['1:rfc4733', '2:rfc4733', '#:rfc4733']);

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import type { PhoneCall } from '../../src/sip/phone-call.js';
+import type { SipCall } from '../../src/sip/sip-leg.js';
 import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
 import { mixToMono } from '../support/audio/wav.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
@@ -53,7 +53,7 @@ async function meetingWithBrowser(meetingId: string) {
 }
 
 /** The gateway's side of the one call in the meeting. */
-async function gatewayCall(meetingId: string): Promise<PhoneCall> {
+async function gatewayCall(meetingId: string): Promise<SipCall> {
   const [record] = await gateway.store.listCalls(meetingId);
   const call = record && gateway.sip.calls.get(record.callId);
   if (!call) throw new Error(`no call in ${meetingId}`);
@@ -98,7 +98,7 @@ describe.each<LinphoneCodec>(['PCMU', 'G722', 'opus'])('linphone dialing in with
     expect(Math.abs(heard! - PHONE_HZ)).toBeLessThanOrEqual(5);
 
     const digits: string[] = [];
-    call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
+    call.signaling.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
     await phone.sendDtmf('19#');
     await until(() => digits.length === 3, 5000, 'three DTMF digits');
     expect(digits).toEqual(['1:rfc4733', '9:rfc4733', '#:rfc4733']);
@@ -126,7 +126,7 @@ describe('linphone DTMF as SIP INFO (use_info=1)', () => {
     await phone.waitForCall('StreamsRunning');
     const call = await gatewayCall(meetingId);
     const digits: string[] = [];
-    call.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
+    call.signaling.dtmf.on('digit', ({ digit, source }) => digits.push(`${digit}:${source}`));
     await phone.sendDtmf('42*');
     await until(() => digits.length === 3, 5000, 'three DTMF digits');
     expect(digits).toEqual(['4:sip-info', '2:sip-info', '*:sip-info']);

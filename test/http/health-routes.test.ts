@@ -53,6 +53,16 @@ describe('GET /readyz', () => {
     expect(body.down).toEqual(['store: connect ECONNREFUSED 127.0.0.1:6379', 'mediasoup: 1 of 2 mediasoup workers running']);
   });
 
+  it.each([
+    ['draining', 'calls: draining'],
+    ['overloaded: 32 call set-ups in flight (SIP_MAX_SETUPS_IN_FLIGHT 32)', 'calls: overloaded: 32 call set-ups in flight (SIP_MAX_SETUPS_IN_FLIGHT 32)'],
+  ])('answers 503 while new calls are refused (%s)', async (problem, down) => {
+    const get = await serve([{ name: 'store', check: () => undefined }, { name: 'calls', check: () => problem }]);
+    const response = await get('/readyz');
+    expect(response.status).toBe(503);
+    expect((response.json() as { down: string[] }).down).toEqual([down]);
+  });
+
   it('does not wait forever on a component that hangs', async () => {
     const get = await serve([{ name: 'store', check: () => new Promise<undefined>(() => {}) }]);
     const started = Date.now();

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
 import type { GatewayConfig } from '../../src/config/config.js';
 import { SipCredentials } from '../../src/credentials/sip-credentials.js';
+import { Drain } from '../../src/drain.js';
 import { GatewayError } from '../../src/errors.js';
 import type { AppDeps } from '../../src/http/app.js';
 import type { Logger } from '../../src/logger.js';
@@ -39,6 +40,14 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
     { ivr: config.twilioIvr },
   );
+  // Nothing live in a memory app: a drain closes (nothing) at once.
+  const drain = new Drain({
+    stopAdmitting: () => undefined,
+    live: () => ({ setupsInFlight: 0, calls: 0, participants: 0 }),
+    close: async () => undefined,
+    drainMs: config.drainMs,
+    log,
+  });
   const deps: AppDeps = {
     log,
     apiToken: config.apiToken,
@@ -47,6 +56,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     sipCredentials,
     phoneNumbers,
     mixerClock: new MixerClock(),
+    drain: () => drain.start(),
     twilioDialIn,
     twilio: {
       authToken: config.twilioAuthToken,

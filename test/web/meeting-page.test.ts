@@ -27,6 +27,7 @@ const SOCKET_CLOSES: Record<string, { code: number; reason: string }> = {
   'unknown-meeting': { code: CloseCode.notFound, reason: 'no such meeting' },
   'ended-meeting': { code: CloseCode.gone, reason: 'meeting ended' },
   'full-meeting': { code: CloseCode.full, reason: 'meeting full' },
+  'draining-meeting': { code: CloseCode.goingAway, reason: 'this meeting server is restarting; rejoin to continue' },
 };
 
 let chromium: LaunchedChromium;
@@ -125,6 +126,7 @@ describe('the meeting page', () => {
     { meetingId: 'unknown-meeting', code: CloseCode.notFound, says: 'This meeting does not exist.', offersRetry: false },
     { meetingId: 'ended-meeting', code: CloseCode.gone, says: 'This meeting has ended.', offersRetry: false },
     { meetingId: 'full-meeting', code: CloseCode.full, says: 'This meeting is full.', offersRetry: true },
+    { meetingId: 'draining-meeting', code: CloseCode.goingAway, says: 'The meeting server is restarting.', offersRetry: true },
     { meetingId: 'no-signaling', code: 1006, says: 'Could not reach the meeting server.', offersRetry: true },
   ])('joins at once with ?name= and explains close code $code', async ({ meetingId, code, says, offersRetry }) => {
     const page = await open(meetingId, 'Grace');

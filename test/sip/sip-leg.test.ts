@@ -1,6 +1,7 @@
 /**
- * How a phone call ends, as its summary log line tells it, through drachtio (the stand-in
- * on fast SIP timers, or a real drachtio-server on its own 32-second ACK timeout).
+ * How a phone call's SIP leg ends, as the call's summary log line tells it, through
+ * drachtio (the stand-in on fast SIP timers, or a real drachtio-server on its own
+ * 32-second ACK timeout).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -48,8 +49,12 @@ it(
       expect(header(bye.text, 'Reason')).toMatch(/text="ACK timeout"/);
       await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
       expect(await gateway.store.listCalls('no-ack')).toEqual([]);
-      const ended = logs.lines().find((line) => line.msg === 'call ended' && line.callId === caller.callId);
-      expect(ended).toMatchObject({ endedBy: 'drachtio', reason: 'ACK timeout', meetingId: 'no-ack' });
+      // One summary line per INVITE taken up: the challenged one, then the answered one.
+      const ended = logs.lines().filter((line) => line.msg === 'call ended' && line.callId === caller.callId);
+      expect(ended).toEqual([
+        expect.objectContaining({ state: 'setting-up', endedBy: 'gateway', status: 401, meetingId: 'no-ack' }),
+        expect.objectContaining({ state: 'answered', endedBy: 'drachtio', reason: 'ACK timeout', meetingId: 'no-ack' }),
+      ]);
     } finally {
       await peer.close();
     }

@@ -1,0 +1,190 @@
+/**
+ * One call, owned from the moment the gateway starts handling its INVITE to its end:
+ * `setting-up` → `answered` → `closing` → `closed`. Every way a call ends (the caller's
+ * BYE or CANCEL, drachtio-server's ACK timeout, the meeting ending, the media dying, a
+ * failed step, shutdown) goes through close(), which does what the state needs, in one
+ * order: signal first (a final response before the answer, a BYE after it), then release
+ * the media, then forget the call (store, then memory), then log one summary line.
+ *
+ * The signaling side (SIP) and the media are ports: this module knows neither drachtio nor
+ * mediasoup.
+ */
+import type { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { ActiveCall, GatewayStore } from '../store/store.js';
+import type { CallEnd, GatewayEnd } from './call-end.js';
+
+export type CallState = 'setting-up' | 'answered' | 'closing' | 'closed';
+
+/** How a call tells the phone it ended. */
+export interface CallSignaling {
+  /** Refuses the INVITE: `status` is 487 after a CANCEL, else the error's SIP status (500 without one). */
+  reject(status: number, error: GatewayError | undefined): void;
+  /** Ends the answered call with a BYE that says why. */
+  bye(end: GatewayEnd): void;
+}
+
+export interface CallMedia {
+  close(reason: string): void;
+}
+
+/** A timer that runs for the call (its session timer): the call stops it when it closes. */
+export interface CallTimer {
+  stop(): void;
+}
+
+export interface CallOptions<Signaling extends CallSignaling> {
+  readonly callId: string;
+  readonly meetingId: string;
+  readonly signaling: Signaling;
+  readonly store: Pick<GatewayStore, 'putCall' | 'removeCall'>;
+  /** Carries callId and meetingId. */
+  readonly log: Logger;
+  /** Removes the call from the registry that holds it. */
+  readonly forget: () => void;
+}
+
+/** Thrown by a set-up step that finds its call ended meanwhile: nothing is left to do. */
+export class CallEndedError extends Error {
+  constructor() {
+    super('the call ended during set-up');
+    this.name = 'CallEndedError';
+  }
+}
+
+const INTERNAL_ERROR = 500;
+const REQUEST_TERMINATED = 487;
+
+export class Call<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
+  readonly callId: string;
+  readonly meetingId: string;
+  readonly signaling: Signaling;
+  /** Carries callId and meetingId. */
+  readonly log: Logger;
+  private current: CallState = 'setting-up';
+  private mediaInUse: Media | undefined;
+  private readonly timers = new Set<CallTimer>();
+  /** Whether a record was issued: only then is there one to remove. */
+  private recorded = false;
+  private readonly aborter = new AbortController();
+  private closing: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+  private readonly ended: Promise<void>;
+  private resolveEnded!: () => void;
+
+  constructor(private readonly options: CallOptions<Signaling>) {
+    this.callId = options.callId;
+    this.meetingId = options.meetingId;
+    this.signaling = options.signaling;
+    this.log = options.log;
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  get state(): CallState {
+    return this.current;
+  }
+
+  /** Set up or answered: neither closing nor closed. */
+  get isOpen(): boolean {
+    return this.current === 'setting-up' || this.current === 'answered';
+  }
+
+  /** Aborted the moment the call starts closing: whatever waits on the caller stops. */
+  get signal(): AbortSignal {
+    return this.aborter.signal;
+  }
+
+  get media(): Media | undefined {
+    return this.mediaInUse;
+  }
+
+  /** Resolves once the call has fully ended. */
+  whenEnded(): Promise<void> {
+    return this.ended;
+  }
+
+  /**
+   * Awaits one set-up step, then throws CallEndedError if the call ended meanwhile. A step
+   * runs to its end either way, so what it allocated is released by whoever owns it.
+   */
+  async step<T>(work: Promise<T>): Promise<T> {
+    const result = await work;
+    if (!this.isOpen) throw new CallEndedError();
+    return result;
+  }
+
+  /** The call owns its media from here on; media opened for a call that ended meanwhile is released at once. */
+  adoptMedia(media: Media): Media {
+    if (!this.isOpen) {
+      media.close('the call ended during set-up');
+      throw new CallEndedError();
+    }
+    this.mediaInUse = media;
+    return media;
+  }
+
+  /** The call owns the timer from here on; a timer started for a call that ended meanwhile is stopped at once. */
+  adoptTimer(timer: CallTimer): void {
+    if (!this.isOpen) return timer.stop();
+    this.timers.add(timer);
+  }
+
+  /** Our 200 OK is about to be sent: from now on the call ends with a BYE, never a final response. */
+  answering(): void {
+    if (!this.isOpen) throw new CallEndedError();
+    this.current = 'answered';
+  }
+
+  /** Records the call in the store; once issued, close() removes it, whenever the write lands. */
+  record(call: Omit<ActiveCall, 'callId' | 'meetingId'>): Promise<void> {
+    if (!this.isOpen) return Promise.reject(new CallEndedError());
+    this.recorded = true;
+    return this.options.store.putCall({ ...call, callId: this.callId, meetingId: this.meetingId });
+  }
+
+  /** Ends the call however far it got. Idempotent: every caller gets the one close. */
+  close(end: CallEnd): Promise<void> {
+    this.closing ??= this.closeFrom(this.current, end);
+    return this.closing;
+  }
+
+  private async closeFrom(reached: CallState, end: CallEnd): Promise<void> {
+    const { store } = this.options;
+    const { log } = this;
+    this.current = 'closing';
+    // No refresh or expiry of a call that is already ending.
+    for (const timer of this.timers) timer.stop();
+    this.timers.clear();
+    const signalled = this.signalEnd(reached, end);
+    this.aborter.abort();
+    this.mediaInUse?.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);
+    if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
+    this.options.forget();
+    this.current = 'closed';
+    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs: Date.now() - this.startedAt, ...signalled }, 'call ended');
+    this.resolveEnded();
+  }
+
+  /** Signals the end as the state needs; returns what was sent, for the summary line. */
+  private signalEnd(reached: CallState, end: CallEnd): { status?: number; cause?: number } {
+    if (reached === 'answered') {
+      // The caller's BYE, or drachtio's own, has already ended the dialog.
+      if (end.by !== 'gateway') return {};
+      this.guard(() => this.signaling.bye(end));
+      return { cause: end.cause };
+    }
+    const error = end.by === 'gateway' ? end.error : undefined;
+    const status = end.by === 'caller' ? REQUEST_TERMINATED : (error?.sipStatus ?? INTERNAL_ERROR);
+    this.guard(() => this.signaling.reject(status, error));
+    return { status };
+  }
+
+  /** A signaling failure must not keep the media or the record alive. */
+  private guard(signal: () => void): void {
+    try {
+      signal();
+    } catch (err) {
+      this.log.error({ err }, 'ending the call on the signaling side failed');
+    }
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Taking this node out of service without cutting calls (a rolling restart): new calls
+ * are refused from the start (503 + Retry-After, /readyz 503 "draining"), live calls and
+ * browsers go on until none is left or DRAIN_SECONDS has passed, then the gateway closes
+ * with the reason 'draining' (a BYE for each call left, a notice for each browser).
+ */
+import type { Logger } from './logger.js';
+
+/** What is still going on at this node. */
+export interface LiveSessions {
+  readonly setupsInFlight: number;
+  readonly calls: number;
+  /** Browsers and phones in this node's meetings. */
+  readonly participants: number;
+}
+
+export interface DrainStatus extends LiveSessions {
+  readonly state: 'draining';
+  readonly startedAt: string;
+  /** When whatever is left is ended. */
+  readonly deadline: string;
+}
+
+export interface DrainDeps {
+  /** Called once, when the drain starts: from then on no new call is let in. */
+  stopAdmitting(): void;
+  live(): LiveSessions;
+  /** Closes the gateway; the drain calls it once, when nothing is left or time is up. */
+  close(reason: 'draining'): Promise<void>;
+  readonly drainMs: number;
+  readonly log: Logger;
+}
+
+/** How often the drain looks whether anything is left. */
+const POLL_MS = 250;
+
+export class Drain {
+  private started: { readonly at: number; readonly timer: NodeJS.Timeout } | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: DrainDeps) {}
+
+  /** Starts the drain; later calls only report it. */
+  start(): DrainStatus {
+    if (!this.started && !this.stopped) {
+      const at = Date.now();
+      this.deps.stopAdmitting();
+      this.deps.log.info({ drainSeconds: this.deps.drainMs / 1000, ...this.deps.live() }, 'draining: new calls refused, live calls go on until they end or the drain time is up');
+      this.started = { at, timer: setInterval(() => this.check(), POLL_MS) };
+      this.check();
+    }
+    return this.status();
+  }
+
+  get draining(): boolean {
+    return this.started !== undefined;
+  }
+
+  /** The gateway is closing anyway: stop watching. */
+  stop(): void {
+    this.stopped = true;
+    if (this.started) clearInterval(this.started.timer);
+  }
+
+  private status(): DrainStatus {
+    const at = this.started?.at ?? Date.now();
+    return {
+      state: 'draining',
+      startedAt: new Date(at).toISOString(),
+      deadline: new Date(at + this.deps.drainMs).toISOString(),
+      ...this.deps.live(),
+    };
+  }
+
+  private check(): void {
+    if (!this.started || this.stopped) return;
+    const live = this.deps.live();
+    const left = live.setupsInFlight + live.calls + live.participants;
+    const timeUp = Date.now() - this.started.at >= this.deps.drainMs;
+    if (left > 0 && !timeUp) return;
+    this.stop();
+    if (left === 0) this.deps.log.info('drained: no call or participant left');
+    else this.deps.log.warn(live, 'drain time is up: ending what is left');
+    this.deps.close('draining').catch((err: unknown) => this.deps.log.error({ err }, 'closing after the drain failed'));
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * The SIP side of one phone call: its INVITE transaction, then its dialog. It is the
+ * call's signaling port (a final response before the answer, a BYE after it), turns the
+ * caller's CANCEL and the dialog's end into the call's close(), and answers in-dialog
+ * requests (re-INVITE, UPDATE, INFO) once the media runs. It starts the call's session
+ * timer (RFC 4028) with the dialog and answers the caller's refreshes; the call owns the
+ * timer and stops it when it closes.
+ *
+ * drachtio-server sends our 200 before it tells us it did, so the caller's ACK,
+ * re-INVITE, INFO or BYE can reach us together with that news. The dialog is attached the
+ * moment drachtio-srf creates it, and in-dialog requests that arrive before the media
+ * runs (a late offer waits for the ACK) are held and replayed in order.
+ */
+import { type Call, type CallSignaling, CallEndedError } from '../calls/call.js';
+import { type GatewayEnd, Q850 } from '../calls/call-end.js';
+import type { Logger } from '../logger.js';
+import { GatewayError } from '../errors.js';
+import type { PhoneMedia } from '../media/phone-media.js';
+import { answerOffer } from '../media/sdp/answer-offer.js';
+import type { CodecName } from '../media/sdp/codecs.js';
+import type { TelephoneEvent } from '../media/sdp/negotiated-media.js';
+import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
+import { withTimeout } from '../timeout.js';
+import { AuthenticationRefused } from './authentication-refused.js';
+import { DialogSessionTimer, type SessionTimerStart } from './dialog-session-timer.js';
+import { DtmfReceiver } from './dtmf/dtmf-events.js';
+import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
+import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
+import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
+import { SessionIntervalTooSmall, tooSmallHeaders } from './session-timer.js';
+import { sipWarning } from './sip-warning.js';
+import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type UasOptions, answerInvite, repeatedHeader } from './srf.js';
+
+/** A phone call as the SIP side holds it. */
+export type SipCall = Call<SipLeg, PhoneMedia>;
+
+export interface SipLegContext {
+  /** Carries callId and meetingId. */
+  readonly log: Logger;
+  readonly warningAgent: string;
+}
+
+/** Our side of the negotiated session, known once the media runs. */
+export interface CallSession {
+  /** Our SDP address, codec preference, the session's o= line and our last answer. */
+  readonly ip: string;
+  readonly preference: readonly CodecName[];
+  origin: SdpOrigin;
+  answer: string;
+  /** RFC 4733 DTMF as negotiated; undefined when the phone offered none. */
+  readonly telephoneEvent: TelephoneEvent | undefined;
+}
+
+/** An in-dialog request that arrived before the media ran. */
+interface HeldRequest {
+  readonly response: SipResponse;
+  readonly handle: () => void;
+}
+
+/** How long a late offer waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1). */
+const ACK_TIMEOUT_MS = 32_000;
+
+export class SipLeg implements CallSignaling {
+  /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
+  readonly dtmf = new DtmfReceiver();
+  private call: SipCall | undefined;
+  private dialog: SipDialog | undefined;
+  /** A BYE for a call that ended while our 200 was on its way, sent once its dialog exists. */
+  private byeWhenAnswered: GatewayEnd | undefined;
+  private cancelled = false;
+  private media: PhoneMedia | undefined;
+  private session: CallSession | undefined;
+  private held: HeldRequest[] = [];
+  private sessionTimer: DialogSessionTimer | undefined;
+  private readonly acked: Promise<SipRequest>;
+  private resolveAcked!: (ack: SipRequest) => void;
+  private rejectAcked!: (err: Error) => void;
+
+  constructor(
+    private readonly request: SipRequest,
+    private readonly response: SipResponse,
+    private readonly context: SipLegContext,
+  ) {
+    this.acked = new Promise((resolve, reject) => {
+      this.resolveAcked = resolve;
+      this.rejectAcked = reject;
+    });
+    // Only a late offer waits for the ACK; an early one's call may end without anyone asking.
+    this.acked.catch(() => undefined);
+    this.dtmf.on('digit', ({ digit, source }) => context.log.info({ digit, source }, 'DTMF digit'));
+  }
+
+  /**
+   * The call this leg signals for. Called before the first await of the set-up: a CANCEL
+   * that arrives during its lookups must not be lost.
+   */
+  serve(call: SipCall): void {
+    this.call = call;
+    this.request.once('cancel', () => {
+      this.cancelled = true;
+      void call.close({ by: 'caller', reason: 'CANCEL' });
+    });
+    call.signal.addEventListener('abort', () => this.release(), { once: true });
+  }
+
+  /**
+   * Sends our 200 OK. The dialog is ours before any in-dialog request can be dispatched;
+   * resolves once drachtio-server reports the 200 sent. The session timer, when one was
+   * agreed, runs from then.
+   */
+  answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
+    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+  }
+
+  /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */
+  ack(): Promise<SipRequest> {
+    return withTimeout(this.acked, ACK_TIMEOUT_MS, 'waiting for the ACK to our 200 OK');
+  }
+
+  /** The media runs: in-dialog requests are handled from now on, those held first, in order. */
+  run(media: PhoneMedia, session: CallSession): void {
+    this.media = media;
+    this.session = session;
+    const { telephoneEvent } = session;
+    if (telephoneEvent) {
+      const decoder = new TelephoneEventDecoder(telephoneEvent.clockRate, ({ digit, durationMs }) =>
+        this.dtmf.receive({ digit, durationMs, source: 'rfc4733' }),
+      );
+      media.onTelephoneEvent(telephoneEvent.payloadType, (packet) => decoder.push(packet));
+    }
+    const held = this.held;
+    this.held = [];
+    for (const request of held) request.handle();
+  }
+
+  reject(status: number, error: GatewayError | undefined): void {
+    // drachtio-server answers a CANCELled INVITE with 487 itself.
+    if (this.cancelled || this.response.finalResponseSent) return;
+    if (error instanceof SessionIntervalTooSmall) {
+      this.response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
+    } else if (error instanceof AuthenticationRefused) {
+      this.response.send(error.sipStatus, error.message, error.challenge ? { headers: repeatedHeader('WWW-Authenticate', error.challenge) } : {});
+    } else if (error) {
+      this.response.send(error.sipStatus, reasonPhrase(error), { headers: { Warning: sipWarning(error, this.context.warningAgent) } });
+    } else {
+      this.response.send(status, 'Server Error');
+    }
+  }
+
+  /** Signals first, without waiting for the caller's 200: an unresponsive phone must not hold the media. */
+  bye(end: GatewayEnd): void {
+    if (!this.dialog) {
+      this.byeWhenAnswered = end;
+      return;
+    }
+    this.dialog
+      .destroy({ headers: byeHeaders(end, this.context.warningAgent) })
+      .catch((err: Error) => this.context.log.warn({ reason: err.message }, 'BYE to the caller failed'));
+  }
+
+  private attach(dialog: SipDialog, answeredSdp: string, sessionTimer: SessionTimerStart | undefined): void {
+    this.dialog = dialog;
+    const call = this.call!;
+    // Ended while our 200 was on its way (the meeting ended, shutdown): end the dialog it made.
+    if (this.byeWhenAnswered) return this.bye(this.byeWhenAnswered);
+    dialog.on('destroy', (request, reason) =>
+      void call.close(request.meta.source === 'application' ? { by: 'drachtio', reason: reason ?? 'BYE' } : { by: 'caller', reason: 'BYE' }),
+    );
+    dialog.once('ack', (ack) => this.resolveAcked(ack));
+    dialog.on('modify', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
+    // UPDATE (RFC 3311): a session refresh, with or without a new offer.
+    dialog.on('update', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
+    dialog.on('info', (request, response) => this.whenRunning(response, () => this.info(request, response)));
+    if (sessionTimer && call.isOpen) this.startSessionTimer(call, dialog, sessionTimer, answeredSdp);
+  }
+
+  /** Runs from our 200 OK; the call owns it, so however the call ends, its close() stops it. */
+  private startSessionTimer(call: SipCall, dialog: SipDialog, start: SessionTimerStart, answeredSdp: string): void {
+    this.sessionTimer = new DialogSessionTimer({
+      ...start,
+      dialog,
+      localSdp: () => this.session?.answer ?? answeredSdp,
+      expired: (reason) => void call.close({ by: 'gateway', reason, cause: Q850.recoveryOnTimerExpiry }),
+      log: this.context.log,
+    });
+    call.adoptTimer(this.sessionTimer);
+  }
+
+  /** The call is closing, whoever ended it: stop waiting for the ACK, refuse what was held for media that will never run. */
+  private release(): void {
+    this.rejectAcked(new CallEndedError());
+    for (const { response } of this.held) refuseAfterEnd(response);
+    this.held = [];
+  }
+
+  private whenRunning(response: SipResponse, handle: () => void): void {
+    if (!this.call?.isOpen) refuseAfterEnd(response);
+    else if (this.session) handle();
+    else this.held.push({ response, handle });
+  }
+
+  /** SIP INFO carrying DTMF (application/dtmf-relay, application/dtmf). */
+  private info(request: SipRequest, response: SipResponse): void {
+    try {
+      const dtmf = parseSipInfoDtmf(request.get('Content-Type'), request.body ?? '');
+      response.send(200);
+      if (dtmf) this.dtmf.receive({ ...dtmf, source: 'sip-info' });
+    } catch (err) {
+      if (err instanceof UnsupportedMediaTypeError) return response.send(415, undefined, { headers: { Accept: err.acceptHeader() } });
+      if (err instanceof GatewayError) return response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });
+      this.context.log.error({ err }, 'INFO failed');
+      response.send(500);
+    }
+  }
+
+  /**
+   * Re-INVITE and UPDATE. Hold, unhold and media changes: answer with the same codec and
+   * a new o= version. Either may be a session refresh (RFC 4028).
+   */
+  private reinvite(request: SipRequest, response: SipResponse): void {
+    const sdp = this.session!;
+    const media = this.media!;
+    const { log } = this.context;
+    const refresh = this.sessionTimer?.answerRefresh(request);
+    if (refresh?.kind === 'reject') return response.send(refresh.status, refresh.reason, { headers: refresh.headers });
+    const headers = refresh?.headers ?? {};
+    const answered = (body: string | undefined) => {
+      response.send(200, undefined, { headers, ...(body !== undefined && { body }) });
+      refresh?.confirm();
+    };
+    if (!request.body) {
+      // An offerless re-INVITE (session refresh) is offered what we have; an UPDATE without SDP changes no media.
+      answered(request.method === 'UPDATE' ? undefined : sdp.answer);
+      return;
+    }
+    try {
+      const origin = { ...sdp.origin, sessionVersion: sdp.origin.sessionVersion + 1 };
+      const answer = answerOffer(request.body, { ip: sdp.ip, port: media.port, preference: sdp.preference, origin });
+      sdp.origin = answer.origin;
+      sdp.answer = answer.sdp;
+      const onHold = answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
+      log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
+      void media.update(answer).catch((err: Error) => log.warn({ reason: err.message }, 'media not updated for the re-INVITE'));
+      answered(answer.sdp);
+    } catch (err) {
+      if (err instanceof GatewayError) {
+        response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });
+        return;
+      }
+      log.error({ err }, 're-INVITE failed');
+      response.send(500);
+    }
+  }
+}
+
+/**
+ * Reason (RFC 3326): the Q.850 cause always; when a failure of the call's own (cause 127,
+ * interworking) ended it, also its SIP status and a Warning, which say more than the cause.
+ */
+function byeHeaders(end: GatewayEnd, warningAgent: string): Record<string, string> {
+  const text = end.reason.replace(/["\\]/g, '');
+  const q850 = `Q.850;cause=${end.cause};text="${text}"`;
+  if (!end.error || end.cause !== Q850.interworking) return { Reason: q850 };
+  // One line per protocol: drachtio-server splits a comma-joined Reason into lines anyway.
+  return { ...repeatedHeader('Reason', [q850, `SIP;cause=${end.error.sipStatus};text="${text}"`]), Warning: sipWarning(end.error, warningAgent) };
+}
+
+const REASON_PHRASES: Partial<Record<GatewayError['code'], string>> = {
+  not_found: 'Meeting Not Found',
+  gone: 'Meeting Ended',
+  busy: 'Meeting Full',
+  forbidden: 'Forbidden',
+  not_acceptable: 'Not Acceptable Here',
+  bad_request: 'Bad Request',
+  unavailable: 'Service Unavailable',
+};
+
+function reasonPhrase(err: GatewayError): string {
+  return REASON_PHRASES[err.code] ?? 'Server Error';
+}
+
+/** A request in a dialog the call has ended (its BYE crossed the request). */
+function refuseAfterEnd(response: SipResponse): void {
+  response.send(481, 'Call/Transaction Does Not Exist');
+}
