@@ -66,6 +66,8 @@ export interface GatewayConfig {
   readonly sipRetryAfterSeconds: number;
   /** How long a drain (SIGTERM, POST /api/admin/drain) lets live calls go on before ending them. */
   readonly drainMs: number;
+  /** Silence (no RTP or RTCP) that ends a call, not on hold and on hold, and the longest call; 0: never. */
+  readonly callLimits: { readonly rtpTimeoutMs: number; readonly rtpHoldTimeoutMs: number; readonly maxCallMs: number };
   /** Unset: state lives in this process's memory (one node). */
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
@@ -151,6 +153,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sipMaxMediaLoad: required('SIP_MAX_MEDIA_LOAD_PERCENT', integer(1, 100)) / 100,
     sipRetryAfterSeconds: required('SIP_RETRY_AFTER_SECONDS', integer(1, 3600)),
     drainMs: required('DRAIN_SECONDS', integer(0, 86_400)) * 1000,
+    callLimits: Object.freeze({
+      rtpTimeoutMs: required('RTP_TIMEOUT_SECONDS', integer(0, 86_400)) * 1000,
+      rtpHoldTimeoutMs: required('RTP_HOLD_TIMEOUT_SECONDS', integer(0, 86_400)) * 1000,
+      maxCallMs: required('MAX_CALL_SECONDS', integer(0, 7 * 86_400)) * 1000,
+    }),
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),
     twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),

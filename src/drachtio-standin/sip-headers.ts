@@ -4,7 +4,7 @@
  * their values when it builds a message (as opposed to forwarding one verbatim).
  */
 
-const COMPACT_FORMS: Readonly<Record<string, string>> = {
+const COMPACT_FORMS: ReadonlyMap<string, string> = new Map(Object.entries({
   v: 'via',
   f: 'from',
   t: 'to',
@@ -23,7 +23,7 @@ const COMPACT_FORMS: Readonly<Record<string, string>> = {
   a: 'accept-contact',
   j: 'reject-contact',
   d: 'request-disposition',
-};
+}));
 
 /** sofia-sip's `sip_t` field order: known headers serialise in this order, unknown ones after them. */
 const KNOWN_HEADERS: ReadonlyArray<readonly [key: string, canonical: string]> = [
@@ -97,10 +97,22 @@ const KNOWN_HEADERS: ReadonlyArray<readonly [key: string, canonical: string]> = 
 const CANONICAL = new Map(KNOWN_HEADERS);
 const RANK = new Map(KNOWN_HEADERS.map(([key], index) => [key, index]));
 
+/**
+ * Header names as written map to their keys through this cache: every message asks for
+ * the key of each header several times, and the names in use are few. Bounded, so a peer
+ * inventing names cannot grow it.
+ */
+const KEYS = new Map<string, string>();
+const KEYS_CACHED = 1024;
+
 /** Lower-case full header name: the key every lookup uses (compact forms expanded). */
 export function headerKey(name: string): string {
+  const cached = KEYS.get(name);
+  if (cached !== undefined) return cached;
   const lower = name.trim().toLowerCase();
-  return COMPACT_FORMS[lower] ?? lower;
+  const key = COMPACT_FORMS.get(lower) ?? lower;
+  if (KEYS.size < KEYS_CACHED) KEYS.set(name, key);
+  return key;
 }
 
 /** sofia's spelling for known headers; unknown headers keep the name they were given. */
@@ -118,29 +130,28 @@ export function headerRank(name: string): number {
 
 /** Splits on `separator` outside double quotes and angle brackets. */
 export function splitOutside(value: string, separator: string): string[] {
+  // Nothing to step over: a plain split gives the same parts.
+  if (!value.includes('"') && !value.includes('<')) return value.split(separator);
   const parts: string[] = [];
-  let current = '';
+  let start = 0;
   let inQuotes = false;
   let inAngle = false;
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i]!;
+    const ch = value[i];
     if (inQuotes) {
-      current += ch;
-      if (ch === '\\' && i + 1 < value.length) current += value[++i];
+      if (ch === '\\') i++;
       else if (ch === '"') inQuotes = false;
       continue;
     }
     if (ch === '"') inQuotes = true;
     else if (ch === '<') inAngle = true;
     else if (ch === '>') inAngle = false;
-    if (ch === separator && !inAngle) {
-      parts.push(current);
-      current = '';
-    } else {
-      current += ch;
+    else if (ch === separator && !inAngle) {
+      parts.push(value.slice(start, i));
+      start = i + 1;
     }
   }
-  parts.push(current);
+  parts.push(value.slice(start));
   return parts;
 }
 

@@ -18,11 +18,10 @@ import type { MeetingService } from '../meetings/meeting-service.js';
 import type { Room } from '../media/room.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
-import { answerOffer } from '../media/sdp/answer-offer.js';
+import { type PreparedAnswer, prepareAnswer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
-import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { AuthenticationRefused } from './authentication-refused.js';
@@ -64,9 +63,6 @@ export interface DialInDeps {
   readonly sessionTimer: SessionTimerSettings;
 }
 
-/** Our SDP port before media exists: the offer is validated before anything is allocated. */
-const PROBE_PORT = 9;
-
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
   return (request, response) => {
@@ -95,16 +91,16 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
-  // An offer is checked before anything is allocated; a late offer is checked at the ACK.
-  const offerOrigin = request.body ? probeOffer(deps, request.body) : undefined;
+  // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
+  const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
   const room = await call.step(deps.rooms.room(meeting.id));
   const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
   const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
-  const negotiated = offerOrigin
-    ? await answerEarlyOffer(deps, call, media, request.body, { ...local, origin: offerOrigin }, sessionTimer)
+  const negotiated = prepared
+    ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
     : await answerLateOffer(deps, call, media, local, sessionTimer);
   call.log.info(
-    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !offerOrigin },
+    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !prepared },
     'call answered',
   );
 }
@@ -134,11 +130,6 @@ function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential,
   });
 }
 
-/** Checks the offer against our codecs before anything is allocated; its o= line is kept for the answer. */
-function probeOffer(deps: DialInDeps, offer: string): SdpOrigin {
-  return answerOffer(offer, { ip: deps.media.announcedIp, port: PROBE_PORT, preference: deps.codecs }).origin;
-}
-
 /** The caller's place in the room: a port, a transport, and the room's way to end the call. */
 function openMedia(deps: DialInDeps, call: SipCall, room: Room, displayName: string): Promise<PhoneMedia> {
   return PhoneMedia.open({
@@ -164,11 +155,11 @@ async function answerEarlyOffer(
   deps: DialInDeps,
   call: SipCall,
   media: PhoneMedia,
-  offer: string,
-  local: LocalSdp & { origin: SdpOrigin },
+  prepared: PreparedAnswer,
+  local: LocalSdp,
   sessionTimer: SessionTimerStart | undefined,
 ): Promise<NegotiatedMedia> {
-  const answer = answerOffer(offer, local);
+  const answer = prepared.answer(local.port);
   await startMedia(deps, call, media, answer);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
   await sendAnswer(deps, call, answer.sdp, sessionTimer);

@@ -111,6 +111,9 @@ describe('loadConfig', () => {
     ['SIP_RETRY_AFTER_SECONDS', '0', /SIP_RETRY_AFTER_SECONDS="0" is invalid; expected an integer from 1 to 3600/],
     ['WEB_ASSETS_DIR', 'dist/public', /WEB_ASSETS_DIR="dist\/public" is invalid; expected an absolute path/],
     ['DRAIN_SECONDS', '-5', /DRAIN_SECONDS="-5" is invalid; expected an integer from 0 to 86400/],
+    ['RTP_TIMEOUT_SECONDS', '1.5', /RTP_TIMEOUT_SECONDS="1.5" is invalid; expected an integer from 0 to 86400/],
+    ['RTP_HOLD_TIMEOUT_SECONDS', 'never', /RTP_HOLD_TIMEOUT_SECONDS="never" is invalid; expected an integer from 0 to 86400/],
+    ['MAX_CALL_SECONDS', '-1', /MAX_CALL_SECONDS="-1" is invalid; expected an integer from 0 to 604800/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);
     expect(() => load({ [key]: value })).toThrow(message);
@@ -147,6 +150,15 @@ describe('loadConfig', () => {
       sipMaxMediaLoad: 0.9,
       sipRetryAfterSeconds: 30,
       drainMs: 0,
+    });
+  });
+
+  it('ends silent calls after 30 s by default, never on hold, with no call length limit', () => {
+    expect(load({}).callLimits).toEqual({ rtpTimeoutMs: 30_000, rtpHoldTimeoutMs: 0, maxCallMs: 0 });
+    expect(load({ RTP_TIMEOUT_SECONDS: '0', RTP_HOLD_TIMEOUT_SECONDS: '600', MAX_CALL_SECONDS: '14400' }).callLimits).toEqual({
+      rtpTimeoutMs: 0,
+      rtpHoldTimeoutMs: 600_000,
+      maxCallMs: 14_400_000,
     });
   });
 

@@ -32,11 +32,26 @@ export interface MediaAnswer extends NegotiatedMedia {
   readonly origin: SdpOrigin;
 }
 
+/** An offer checked and negotiated before our port is known: answer(port) writes the SDP. */
+export interface PreparedAnswer extends NegotiatedMedia {
+  readonly origin: SdpOrigin;
+  answer(port: number): MediaAnswer;
+}
+
 /**
  * Throws SdpError: 400 for a broken or hostile offer, 488 (with warning()) when it
  * offers nothing we can use.
  */
 export function answerOffer(offerSdp: string, local: LocalMedia): MediaAnswer {
+  return prepareAnswer(offerSdp, local).answer(local.port);
+}
+
+/**
+ * The same checks and choices as answerOffer, with the SDP written later: a call checks
+ * the offer before it allocates media, then answers with the port it got, reading the
+ * offer once.
+ */
+export function prepareAnswer(offerSdp: string, local: Omit<LocalMedia, 'port'>): PreparedAnswer {
   const lines = readSdp(offerSdp);
   const { index, line, codec, telephoneEvent } = selectAudio(lines, local.preference ?? DEFAULT_CODEC_PREFERENCE);
   const parameters = codec.codec.name === 'opus' ? opusReceiveParameters(codec.fmtp) : {};
@@ -44,31 +59,32 @@ export function answerOffer(offerSdp: string, local: LocalMedia): MediaAnswer {
   const rtcpMux = line.rtcpMux && local.rtcpPort === undefined;
   const side = remoteSide(line, rtcpMux);
   const ptime = packetTime(line.ptime, DEFAULT_PTIME);
-
-  const audio: LocalAudioLine = {
-    kind: 'audio',
-    port: local.port,
-    formats: [
-      codecFormat(codec.payloadType, codec.codec, formatParameters(parameters)),
-      ...(telephoneEvent
-        ? [telephoneEventFormat(telephoneEvent.payloadType, telephoneEvent.clockRate, telephoneEventList(telephoneEvent.fmtp))]
-        : []),
-    ],
-    ptime,
-    direction: side.direction,
-    rtcpMux,
-    ...(local.rtcpPort !== undefined && { rtcpPort: local.rtcpPort }),
-  };
+  const formats = [
+    codecFormat(codec.payloadType, codec.codec, formatParameters(parameters)),
+    ...(telephoneEvent ? [telephoneEventFormat(telephoneEvent.payloadType, telephoneEvent.clockRate, telephoneEventList(telephoneEvent.fmtp))] : []),
+  ];
   const origin = local.origin ?? newOrigin();
-  const sdp = writeSdp(origin, local.ip, lines.map((other, i) => (i === index ? audio : rejected(other))));
-
-  return {
-    sdp,
+  const negotiated: NegotiatedMedia & { readonly origin: SdpOrigin } = {
     origin,
     codec: negotiatedCodec(codec, parameters),
     ...(telephoneEvent && { telephoneEvent: negotiatedTelephoneEvent(telephoneEvent) }),
     ...side,
     ptime,
+  };
+  return {
+    ...negotiated,
+    answer: (port) => {
+      const audio: LocalAudioLine = {
+        kind: 'audio',
+        port,
+        formats,
+        ptime,
+        direction: side.direction,
+        rtcpMux,
+        ...(local.rtcpPort !== undefined && { rtcpPort: local.rtcpPort }),
+      };
+      return { ...negotiated, sdp: writeSdp(origin, local.ip, lines.map((other, i) => (i === index ? audio : rejected(other)))) };
+    },
   };
 }
 

@@ -5,7 +5,6 @@
  */
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import sdpTransform from 'sdp-transform';
 import { type CodecSpec, TELEPHONE_EVENT } from './codecs.js';
 import type { MediaDirection } from './sdp-reader.js';
 
@@ -55,36 +54,23 @@ export function newOrigin(): SdpOrigin {
   return { sessionId: String(randomInt(1, 2 ** 47)), sessionVersion: 1 };
 }
 
+/**
+ * Written directly, in the line and attribute order sdp-transform's writer uses (the tests
+ * read it back with sdp-transform): every call answers or offers once, and the generic
+ * writer cost more than the rest of the negotiation.
+ */
 export function writeSdp(origin: SdpOrigin, ip: string, lines: readonly (LocalAudioLine | RejectedLine)[]): string {
-  const ipVer = isIPv6(ip) ? 6 : 4;
-  return sdpTransform.write({
-    version: 0,
-    origin: { username: '-', sessionId: origin.sessionId, sessionVersion: origin.sessionVersion, netType: 'IN', ipVer, address: ip },
-    name: '-',
-    connection: { version: ipVer, ip },
-    timing: { start: 0, stop: 0 },
-    media: lines.map(mediaDescription),
-  });
+  const address = `IN IP${isIPv6(ip) ? 6 : 4} ${ip}`;
+  let sdp = `v=0\r\no=- ${origin.sessionId} ${origin.sessionVersion} ${address}\r\ns=-\r\nc=${address}\r\nt=0 0\r\n`;
+  for (const line of lines) sdp += line.kind === 'rejected' ? `m=${line.type} 0 ${line.protocol} ${line.formats.join(' ')}\r\n` : audioSection(line);
+  return sdp;
 }
 
-function mediaDescription(line: LocalAudioLine | RejectedLine): sdpTransform.MediaDescription {
-  if (line.kind === 'rejected') {
-    return { type: line.type, port: 0, protocol: line.protocol, payloads: line.formats.join(' '), rtp: [], fmtp: [] };
-  }
-  return {
-    type: 'audio',
-    port: line.port,
-    protocol: 'RTP/AVP',
-    payloads: line.formats.map((f) => f.payloadType).join(' '),
-    rtp: line.formats.map((f) => ({
-      payload: f.payloadType,
-      codec: f.encoding,
-      rate: f.clockRate,
-      ...(f.channels === undefined ? {} : { encoding: f.channels }),
-    })),
-    fmtp: line.formats.flatMap((f) => (f.fmtp === undefined ? [] : [{ payload: f.payloadType, config: f.fmtp }])),
-    ptime: line.ptime,
-    direction: line.direction,
-    ...(line.rtcpMux ? { rtcpMux: 'rtcp-mux' as const } : line.rtcpPort === undefined ? {} : { rtcp: { port: line.rtcpPort } }),
-  };
+function audioSection(line: LocalAudioLine): string {
+  let text = `m=audio ${line.port} RTP/AVP ${line.formats.map((f) => f.payloadType).join(' ')}\r\n`;
+  for (const f of line.formats) text += `a=rtpmap:${f.payloadType} ${f.encoding}/${f.clockRate}${f.channels === undefined ? '' : `/${f.channels}`}\r\n`;
+  for (const f of line.formats) if (f.fmtp !== undefined) text += `a=fmtp:${f.payloadType} ${f.fmtp}\r\n`;
+  if (!line.rtcpMux && line.rtcpPort !== undefined) text += `a=rtcp:${line.rtcpPort}\r\n`;
+  text += `a=ptime:${line.ptime}\r\na=${line.direction}\r\n`;
+  return line.rtcpMux ? `${text}a=rtcp-mux\r\n` : text;
 }

@@ -1,6 +1,6 @@
 import sdpTransform from 'sdp-transform';
 import { describe, expect, it } from 'vitest';
-import { type MediaAnswer, answerOffer } from '../../../src/media/sdp/answer-offer.js';
+import { type MediaAnswer, answerOffer, prepareAnswer } from '../../../src/media/sdp/answer-offer.js';
 import type { CodecName } from '../../../src/media/sdp/codecs.js';
 import type { LocalMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { BARESIP, LINPHONE_VIDEO, TWILIO, ZOIPER } from './softphone-offers.js';
@@ -238,5 +238,20 @@ describe('answerOffer', () => {
       expect(hold.sdp).toContain(`o=- ${first.origin.sessionId} 2 IN IP4 203.0.113.7\r\n`);
       expect(hold.codec).toEqual(first.codec);
     });
+  });
+
+  it.each([
+    ['baresip', BARESIP],
+    ['twilio', TWILIO],
+    ['linphone with video', LINPHONE_VIDEO],
+    ['zoiper', ZOIPER],
+  ])('an offer prepared before the port is known (%s) is answered as answerOffer answers it', (_name, offer) => {
+    const prepared = prepareAnswer(offer, { ip: LOCAL.ip });
+    const { answer: _write, ...negotiated } = prepared;
+    const answer = prepared.answer(LOCAL.port);
+    expect(answer).toEqual(answerOffer(offer, { ...LOCAL, origin: prepared.origin }));
+    expect(answer).toEqual({ ...negotiated, sdp: answer.sdp });
+    // Read back: sdp-transform's parser understands what the writer wrote.
+    expect(sdpTransform.write(sdpTransform.parse(answer.sdp))).toBe(answer.sdp);
   });
 });
