@@ -48,7 +48,8 @@ if $with_tests; then
   # libsrtp2-dev build the libsrtp 3 layer's own test (scripts/mediasoup-compat/test); tshark
   # (with text2pcap) is Wireshark's decoder for the RTCP test. Installed non-interactively, its
   # wireshark-common takes the debconf default for install-setuid (false: no setuid dumpcap).
-  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev tshark
+  # sip-tester (SIPp) drives the session timer scenarios (test/sip/sipp/).
+  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev tshark sip-tester
   # The real drachtio-server, where ../shared holds it (CI runs the SIP tests against it
   # too): its runtime libraries, as its README lists them.
   if [[ -x ../shared/drachtio-server/drachtio ]]; then

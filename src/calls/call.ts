@@ -28,6 +28,11 @@ export interface CallMedia {
   close(reason: string): void;
 }
 
+/** A timer that runs for the call (its session timer): the call stops it when it closes. */
+export interface CallTimer {
+  stop(): void;
+}
+
 export interface CallOptions<Signaling extends CallSignaling> {
   readonly callId: string;
   readonly meetingId: string;
@@ -58,6 +63,7 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   readonly log: Logger;
   private current: CallState = 'setting-up';
   private mediaInUse: Media | undefined;
+  private readonly timers = new Set<CallTimer>();
   /** Whether a record was issued: only then is there one to remove. */
   private recorded = false;
   private readonly aborter = new AbortController();
@@ -117,6 +123,12 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     return media;
   }
 
+  /** The call owns the timer from here on; a timer started for a call that ended meanwhile is stopped at once. */
+  adoptTimer(timer: CallTimer): void {
+    if (!this.isOpen) return timer.stop();
+    this.timers.add(timer);
+  }
+
   /** Our 200 OK is about to be sent: from now on the call ends with a BYE, never a final response. */
   answering(): void {
     if (!this.isOpen) throw new CallEndedError();
@@ -140,6 +152,9 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     const { store } = this.options;
     const { log } = this;
     this.current = 'closing';
+    // No refresh or expiry of a call that is already ending.
+    for (const timer of this.timers) timer.stop();
+    this.timers.clear();
     const signalled = this.signalEnd(reached, end);
     this.aborter.abort();
     this.mediaInUse?.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);

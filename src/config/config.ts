@@ -82,6 +82,10 @@ export interface GatewayConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Where the built meeting page is. Unset: dist/public, where `npm run build` puts it. */
   readonly webAssetsDir: string | undefined;
+  /** Session timer (RFC 4028): the shortest interval accepted; shorter asks get 422 with this Min-SE. */
+  readonly sessionMinSESeconds: number;
+  /** Session timer offered to a phone that supports timers but asked for none. */
+  readonly sessionExpiresSeconds: number;
 }
 
 type Source = Readonly<Record<string, string | number | undefined>>;
@@ -116,6 +120,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
   const rtpMaxPort = required('RTP_MAX_PORT', integer(1024, 65535));
   if (rtpMaxPort < rtpMinPort) {
     throw new ConfigError('RTP_MAX_PORT', `an integer from RTP_MIN_PORT (${rtpMinPort}) to 65535`, String(rtpMaxPort));
+  }
+
+  // RFC 4028 §4 puts the floor at 90 s; tests (NODE_ENV=test) may go down to 2 s to see a session expire.
+  const sessionMinSESeconds = required('SESSION_MIN_SE_SECONDS', integer(env.NODE_ENV === 'test' ? 2 : 90, 86_400));
+  const sessionExpiresSeconds = required('SESSION_EXPIRES_SECONDS', integer(1, 86_400));
+  if (sessionExpiresSeconds < sessionMinSESeconds) {
+    throw new ConfigError('SESSION_EXPIRES_SECONDS', `an integer from SESSION_MIN_SE_SECONDS (${sessionMinSESeconds}) to 86400`, String(sessionExpiresSeconds));
   }
 
   return Object.freeze({
@@ -155,5 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     twilioLanguage: required('TWILIO_LANGUAGE', languageTag),
     logLevel: required('LOG_LEVEL', oneOf(...LOG_LEVELS)),
     webAssetsDir: optional('WEB_ASSETS_DIR', absolutePath),
+    sessionMinSESeconds,
+    sessionExpiresSeconds,
   });
 }

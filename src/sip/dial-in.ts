@@ -1,7 +1,8 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
- * Call: authenticate (nothing else is spent on a caller who has not), admit the credential
- * to the meeting, find the meeting, check the offer, open the media, then start the media,
+ * Call: authenticate (nothing else is spent on a caller who has not), agree the session
+ * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
+ * meeting, check the offer, open the media, then start the media,
  * record the call and answer (a late offer: answer, take the phone's answer from the ACK,
  * then start the media and record). The call is held from the first step; whatever ends
  * it meanwhile (a CANCEL, the meeting ending, shutdown) makes the next step stop, and a
@@ -29,6 +30,15 @@ import type { SipAuthenticator } from './sip-authenticator.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
+import type { SessionTimerStart } from './dialog-session-timer.js';
+import {
+  type SessionTimerSettings,
+  SessionIntervalTooSmall,
+  allowsUpdate,
+  negotiateSessionTimer,
+  readSessionTimerRequest,
+  sessionTimerResponseHeaders,
+} from './session-timer.js';
 
 export interface DialInDeps {
   readonly srf: SrfApp;
@@ -50,8 +60,8 @@ export interface DialInDeps {
   };
   readonly nodeId: string;
   readonly log: Logger;
+  readonly sessionTimer: SessionTimerSettings;
 }
-
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
@@ -78,6 +88,7 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
 
 async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
   const credential = await call.step(authenticate(deps, request));
+  const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
@@ -85,7 +96,9 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   const room = await call.step(deps.rooms.room(meeting.id));
   const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
   const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
-  const negotiated = prepared ? await answerEarlyOffer(deps, call, media, prepared, local) : await answerLateOffer(deps, call, media, local);
+  const negotiated = prepared
+    ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
+    : await answerLateOffer(deps, call, media, local, sessionTimer);
   call.log.info(
     { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !prepared },
     'call answered',
@@ -96,6 +109,18 @@ async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipC
   const auth = await deps.authenticator.authenticate(request);
   if (!auth.ok) throw new AuthenticationRefused(auth);
   return auth.credential;
+}
+
+/**
+ * The session timer the caller asked for or supports (RFC 4028 §9), refused with 422 when
+ * below our minimum; none when the caller neither asked for nor supports one.
+ */
+function agreeSessionTimer(deps: DialInDeps, request: SipRequest): SessionTimerStart | undefined {
+  const asked = readSessionTimerRequest(request);
+  const timer = negotiateSessionTimer(asked, deps.sessionTimer);
+  if (timer.kind === 'too-small') throw new SessionIntervalTooSmall(asked.sessionExpires ?? 0, timer.minSE);
+  if (timer.kind === 'none') return undefined;
+  return { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) };
 }
 
 function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential, meetingId: string): Promise<void> {
@@ -126,18 +151,25 @@ interface LocalSdp {
  * Media first, so the caller's first packets after our 200 already reach the meeting;
  * recorded first too, so the call is listed by the time the caller is connected.
  */
-async function answerEarlyOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, prepared: PreparedAnswer, local: LocalSdp): Promise<NegotiatedMedia> {
+async function answerEarlyOffer(
+  deps: DialInDeps,
+  call: SipCall,
+  media: PhoneMedia,
+  prepared: PreparedAnswer,
+  local: LocalSdp,
+  sessionTimer: SessionTimerStart | undefined,
+): Promise<NegotiatedMedia> {
   const answer = prepared.answer(local.port);
   await startMedia(deps, call, media, answer);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
-  await sendAnswer(deps, call, answer.sdp);
+  await sendAnswer(deps, call, answer.sdp, sessionTimer);
   return answer;
 }
 
 /** Our offer in the 200, the caller's answer in its ACK (RFC 3261 §13.2.1). */
-async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, local: LocalSdp): Promise<NegotiatedMedia> {
+async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedia, local: LocalSdp, sessionTimer: SessionTimerStart | undefined): Promise<NegotiatedMedia> {
   const offer = createOffer(local);
-  await sendAnswer(deps, call, offer.sdp);
+  await sendAnswer(deps, call, offer.sdp, sessionTimer);
   const ack = await call.step(call.signaling.ack());
   const negotiated = acceptAnswer(offer, ack.body ?? '');
   await startMedia(deps, call, media, negotiated);
@@ -151,10 +183,14 @@ async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, ne
   await call.step(call.record({ nodeId: deps.nodeId, caller: media.member.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
 }
 
-/** Our 200 OK: from here on the call ends with a BYE, never a final response. */
-async function sendAnswer(deps: DialInDeps, call: SipCall, localSdp: string): Promise<void> {
+/**
+ * Our 200 OK, with the session timer's headers when one was agreed: from here on the call
+ * ends with a BYE, never a final response.
+ */
+async function sendAnswer(deps: DialInDeps, call: SipCall, localSdp: string, sessionTimer: SessionTimerStart | undefined): Promise<void> {
   call.answering();
-  await call.step(call.signaling.answer(deps.srf, { localSdp, headers: { 'X-Meeting-Id': call.meetingId } }));
+  const headers = { 'X-Meeting-Id': call.meetingId, ...(sessionTimer && sessionTimerResponseHeaders(sessionTimer.deal)) };
+  await call.step(call.signaling.answer(deps.srf, { localSdp, headers }, sessionTimer));
 }
 
 /** Failures the caller is told about as such; anything else is a bug, logged as an error. */

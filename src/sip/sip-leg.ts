@@ -2,7 +2,9 @@
  * The SIP side of one phone call: its INVITE transaction, then its dialog. It is the
  * call's signaling port (a final response before the answer, a BYE after it), turns the
  * caller's CANCEL and the dialog's end into the call's close(), and answers in-dialog
- * requests (re-INVITE, INFO) once the media runs.
+ * requests (re-INVITE, UPDATE, INFO) once the media runs. It starts the call's session
+ * timer (RFC 4028) with the dialog and answers the caller's refreshes; the call owns the
+ * timer and stops it when it closes.
  *
  * drachtio-server sends our 200 before it tells us it did, so the caller's ACK,
  * re-INVITE, INFO or BYE can reach us together with that news. The dialog is attached the
@@ -20,10 +22,12 @@ import type { TelephoneEvent } from '../media/sdp/negotiated-media.js';
 import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { withTimeout } from '../timeout.js';
 import { AuthenticationRefused } from './authentication-refused.js';
+import { DialogSessionTimer, type SessionTimerStart } from './dialog-session-timer.js';
 import { DtmfReceiver } from './dtmf/dtmf-events.js';
 import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
 import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
 import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
+import { SessionIntervalTooSmall, tooSmallHeaders } from './session-timer.js';
 import { sipWarning } from './sip-warning.js';
 import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type UasOptions, answerInvite, repeatedHeader } from './srf.js';
 
@@ -67,6 +71,7 @@ export class SipLeg implements CallSignaling {
   private media: PhoneMedia | undefined;
   private session: CallSession | undefined;
   private held: HeldRequest[] = [];
+  private sessionTimer: DialogSessionTimer | undefined;
   private readonly acked: Promise<SipRequest>;
   private resolveAcked!: (ack: SipRequest) => void;
   private rejectAcked!: (err: Error) => void;
@@ -100,10 +105,11 @@ export class SipLeg implements CallSignaling {
 
   /**
    * Sends our 200 OK. The dialog is ours before any in-dialog request can be dispatched;
-   * resolves once drachtio-server reports the 200 sent.
+   * resolves once drachtio-server reports the 200 sent. The session timer, when one was
+   * agreed, runs from then.
    */
-  answer(srf: SrfApp, options: UasOptions): Promise<void> {
-    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog));
+  answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
+    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
   }
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */
@@ -130,7 +136,9 @@ export class SipLeg implements CallSignaling {
   reject(status: number, error: GatewayError | undefined): void {
     // drachtio-server answers a CANCELled INVITE with 487 itself.
     if (this.cancelled || this.response.finalResponseSent) return;
-    if (error instanceof AuthenticationRefused) {
+    if (error instanceof SessionIntervalTooSmall) {
+      this.response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
+    } else if (error instanceof AuthenticationRefused) {
       this.response.send(error.sipStatus, error.message, error.challenge ? { headers: repeatedHeader('WWW-Authenticate', error.challenge) } : {});
     } else if (error) {
       this.response.send(error.sipStatus, reasonPhrase(error), { headers: { Warning: sipWarning(error, this.context.warningAgent) } });
@@ -150,7 +158,7 @@ export class SipLeg implements CallSignaling {
       .catch((err: Error) => this.context.log.warn({ reason: err.message }, 'BYE to the caller failed'));
   }
 
-  private attach(dialog: SipDialog): void {
+  private attach(dialog: SipDialog, answeredSdp: string, sessionTimer: SessionTimerStart | undefined): void {
     this.dialog = dialog;
     const call = this.call!;
     // Ended while our 200 was on its way (the meeting ended, shutdown): end the dialog it made.
@@ -160,7 +168,22 @@ export class SipLeg implements CallSignaling {
     );
     dialog.once('ack', (ack) => this.resolveAcked(ack));
     dialog.on('modify', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
+    // UPDATE (RFC 3311): a session refresh, with or without a new offer.
+    dialog.on('update', (request, response) => this.whenRunning(response, () => this.reinvite(request, response)));
     dialog.on('info', (request, response) => this.whenRunning(response, () => this.info(request, response)));
+    if (sessionTimer && call.isOpen) this.startSessionTimer(call, dialog, sessionTimer, answeredSdp);
+  }
+
+  /** Runs from our 200 OK; the call owns it, so however the call ends, its close() stops it. */
+  private startSessionTimer(call: SipCall, dialog: SipDialog, start: SessionTimerStart, answeredSdp: string): void {
+    this.sessionTimer = new DialogSessionTimer({
+      ...start,
+      dialog,
+      localSdp: () => this.session?.answer ?? answeredSdp,
+      expired: (reason) => void call.close({ by: 'gateway', reason, cause: Q850.recoveryOnTimerExpiry }),
+      log: this.context.log,
+    });
+    call.adoptTimer(this.sessionTimer);
   }
 
   /** The call is closing, whoever ended it: stop waiting for the ACK, refuse what was held for media that will never run. */
@@ -190,14 +213,24 @@ export class SipLeg implements CallSignaling {
     }
   }
 
-  /** Hold, unhold and media changes: answer with the same codec and a new o= version. */
+  /**
+   * Re-INVITE and UPDATE. Hold, unhold and media changes: answer with the same codec and
+   * a new o= version. Either may be a session refresh (RFC 4028).
+   */
   private reinvite(request: SipRequest, response: SipResponse): void {
     const sdp = this.session!;
     const media = this.media!;
     const { log } = this.context;
+    const refresh = this.sessionTimer?.answerRefresh(request);
+    if (refresh?.kind === 'reject') return response.send(refresh.status, refresh.reason, { headers: refresh.headers });
+    const headers = refresh?.headers ?? {};
+    const answered = (body: string | undefined) => {
+      response.send(200, undefined, { headers, ...(body !== undefined && { body }) });
+      refresh?.confirm();
+    };
     if (!request.body) {
-      // An offerless re-INVITE (session refresh): offer what we have.
-      response.send(200, undefined, { body: sdp.answer });
+      // An offerless re-INVITE (session refresh) is offered what we have; an UPDATE without SDP changes no media.
+      answered(request.method === 'UPDATE' ? undefined : sdp.answer);
       return;
     }
     try {
@@ -208,7 +241,7 @@ export class SipLeg implements CallSignaling {
       const onHold = answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
       log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
       void media.update(answer).catch((err: Error) => log.warn({ reason: err.message }, 'media not updated for the re-INVITE'));
-      response.send(200, undefined, { body: answer.sdp });
+      answered(answer.sdp);
     } catch (err) {
       if (err instanceof GatewayError) {
         response.send(err.sipStatus, undefined, { headers: { Warning: sipWarning(err, this.context.warningAgent) } });

@@ -22,7 +22,8 @@ import { SipFrontEnd } from './sip-front-end.js';
 import { sipWarning } from './sip-warning.js';
 import { type RoutedMethod, type SipRequest, type SipResponse, route } from './srf.js';
 
-const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO';
+const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE';
+/** Out of a dialog only: INFO and UPDATE in a call's dialog reach that call (drachtio-srf routes them to its Dialog). */
 const NOT_TAKEN: readonly RoutedMethod[] = ['register', 'subscribe', 'message', 'publish', 'notify', 'refer', 'update', 'prack', 'info'];
 
 export interface SipServiceDeps {
@@ -71,6 +72,7 @@ export class SipService {
       },
       nodeId: deps.nodeId,
       log: sipLog,
+      sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
     });
     // Admission comes first: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {

@@ -34,11 +34,19 @@ export interface SipDialog {
   readonly id: string;
   readonly sip: { readonly callId: string };
   on(event: 'destroy', listener: (request: SipRequest, reason?: string) => void): void;
-  on(event: 'modify' | 'info', listener: (request: SipRequest, response: SipResponse) => void): void;
+  on(event: 'modify' | 'info' | 'update', listener: (request: SipRequest, response: SipResponse) => void): void;
   on(event: 'ack', listener: (request: SipRequest) => void): void;
   once(event: 'ack', listener: (request: SipRequest) => void): void;
   once(event: 'destroy', listener: () => void): void;
   destroy(options?: { headers: Record<string, string> }): Promise<unknown>;
+  /** A request in the dialog; resolves with the final response (a 2xx to an INVITE is ACKed by drachtio-srf). */
+  request(options: { method: 'UPDATE' | 'INVITE'; headers?: Record<string, string>; body?: string }): Promise<SipFinalResponse>;
+}
+
+/** A response the far end sent to our in-dialog request. */
+export interface SipFinalResponse {
+  readonly status: number;
+  get(name: string): string | undefined;
 }
 
 export interface UasOptions {

@@ -177,3 +177,31 @@ describe('close() after the answer', () => {
     expect(logs.lines().some((line) => line.msg === 'ending the call on the signaling side failed')).toBe(true);
   });
 });
+
+describe('timers', () => {
+  const timer = (name: string) => ({ stop: () => events.push(`${name} stopped`) });
+
+  it.each<[string, CallEnd, boolean]>([
+    ['a CANCEL before the answer', { by: 'caller', reason: 'CANCEL' }, false],
+    ["the caller's BYE", { by: 'caller', reason: 'BYE' }, true],
+    ["drachtio-server's ACK timeout", { by: 'drachtio', reason: 'ACK timeout' }, true],
+    ['the gateway hanging up', hangUp, true],
+  ])('stops every timer it owns, before it signals, when it ends by %s', async (_case, end, answered) => {
+    const call = openCall();
+    call.adoptTimer(timer('session timer'));
+    call.adoptTimer(timer('other timer'));
+    if (answered) call.answering();
+    await call.close(end);
+    expect(events.slice(0, 2)).toEqual(['session timer stopped', 'other timer stopped']);
+    await call.close(hangUp);
+    expect(events.filter((event) => event.endsWith('stopped'))).toHaveLength(2);
+  });
+
+  it('stops at once a timer started for a call that already ended', async () => {
+    const call = openCall();
+    await call.close(hangUp);
+    events.length = 0;
+    call.adoptTimer(timer('session timer'));
+    expect(events).toEqual(['session timer stopped']);
+  });
+});

@@ -63,6 +63,18 @@ describe('loadConfig', () => {
     expect(() => load({ RTP_COMEDIA: 'maybe' })).toThrow(/RTP_COMEDIA="maybe" is invalid; expected true or false/);
   });
 
+  it('takes session timer settings, with RFC 4028\'s 90 s floor except under NODE_ENV=test', () => {
+    expect(load({})).toMatchObject({ sessionMinSESeconds: 90, sessionExpiresSeconds: 1800 });
+    expect(load({ SESSION_MIN_SE_SECONDS: '120', SESSION_EXPIRES_SECONDS: '600' })).toMatchObject({ sessionMinSESeconds: 120, sessionExpiresSeconds: 600 });
+    expect(() => load({ SESSION_MIN_SE_SECONDS: '2' })).toThrow(/SESSION_MIN_SE_SECONDS="2" is invalid; expected an integer from 90 to 86400/);
+    expect(load({ NODE_ENV: 'test', SESSION_MIN_SE_SECONDS: '2', SESSION_EXPIRES_SECONDS: '4' })).toMatchObject({ sessionMinSESeconds: 2, sessionExpiresSeconds: 4 });
+    expect(() => load({ NODE_ENV: 'test', SESSION_MIN_SE_SECONDS: '1' })).toThrow(/SESSION_MIN_SE_SECONDS="1" is invalid; expected an integer from 2 to 86400/);
+    expect(() => load({ SESSION_MIN_SE_SECONDS: '600', SESSION_EXPIRES_SECONDS: '300' })).toThrow(
+      /SESSION_EXPIRES_SECONDS="300" is invalid; expected an integer from SESSION_MIN_SE_SECONDS \(600\) to 86400/,
+    );
+    expect(() => load({ SESSION_EXPIRES_SECONDS: 'long' })).toThrow(/SESSION_EXPIRES_SECONDS="long" is invalid/);
+  });
+
   it('reads an IPv6 DRACHTIO_ADDRESS in brackets', () => {
     expect(load({ DRACHTIO_ADDRESS: '[::1]:9022' }).drachtioAddress).toEqual({ host: '::1', port: 9022 });
   });

@@ -60,7 +60,7 @@ describe('requests other than INVITE', () => {
     );
     const response = await peer.next(finalResponse);
     expect(firstLine(response.text)).toBe('SIP/2.0 200 OK');
-    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO');
+    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE');
     expect(header(response.text, 'Accept')).toBe('application/sdp');
   });
 
@@ -73,7 +73,7 @@ describe('requests other than INVITE', () => {
     );
     const response = await peer.next(finalResponse);
     expect(firstLine(response.text)).toBe('SIP/2.0 405 Method Not Allowed');
-    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO');
+    expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE');
   });
 });
 
