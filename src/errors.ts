@@ -27,15 +27,23 @@ const STATUS: Record<GatewayErrorCode, { http: number; sip: number }> = {
   unavailable: { http: 503, sip: 503 },
 };
 
+export interface GatewayErrorOptions {
+  /** The ITU-T Q.850 cause a BYE's Reason header carries instead of the SIP status (RFC 3326). */
+  readonly q850Cause?: number;
+}
+
 export class GatewayError extends Error {
   readonly httpStatus: number;
   readonly sipStatus: number;
+  readonly q850Cause: number | undefined;
 
   constructor(
     readonly code: GatewayErrorCode,
     message: string,
+    options: GatewayErrorOptions = {},
   ) {
     super(message);
+    this.q850Cause = options.q850Cause;
     this.name = 'GatewayError';
     this.httpStatus = STATUS[code].http;
     this.sipStatus = STATUS[code].sip;

@@ -9,7 +9,7 @@ import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
-import { MixerClock } from './media/mixer/mixer-clock.js';
+import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './media/rooms.js';
@@ -28,6 +28,7 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly store: GatewayStore;
   readonly workers: WorkerPool;
+  readonly mediaPlane: MediaPlane;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly sip: SipService;
@@ -63,13 +64,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
     const nodeId = `${hostname()}:${process.pid}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
-    const mixerClock = new MixerClock();
+    const mediaPlane = MediaPlane.create({ threads: config.mediaThreads }, log);
+    closers.push(() => mediaPlane.close());
     const rooms = new Rooms(
       workers,
       store,
       {
         maxParticipants: config.maxParticipants,
-        mixer: { talkers: config.mixerTalkers, clock: mixerClock },
+        mixer: { talkers: config.mixerTalkers, plane: mediaPlane },
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
       },
@@ -103,7 +105,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       meetings,
       sipCredentials,
       phoneNumbers,
-      mixerClock,
+      mixerStats: mediaPlane,
       twilioDialIn,
       twilio: {
         authToken: config.twilioAuthToken,
@@ -122,7 +124,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
-    return { config, store, workers, meetings, rooms, sip, sipCredentials, phoneNumbers, http, httpUrl, close };
+    return { config, store, workers, mediaPlane, meetings, rooms, sip, sipCredentials, phoneNumbers, http, httpUrl, close };
   } catch (err) {
     await close();
     throw err;

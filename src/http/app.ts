@@ -8,7 +8,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MixerClock } from '../media/mixer/mixer-clock.js';
+import type { MixerStatsSource } from './mixer-routes.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
@@ -35,7 +35,7 @@ export interface AppDeps {
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
-  readonly mixerClock: MixerClock;
+  readonly mixerStats: MixerStatsSource;
   readonly twilioDialIn: TwilioDialIn;
   readonly twilio: Pick<TwilioRouteOptions, 'authToken' | 'publicUrl' | 'voice'>;
   /** The media side of the signaling WebSocket. */
@@ -55,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         api.addHook('onRequest', apiAuthHook(deps.apiToken));
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
-        await api.register(mixerRoutes, { clock: deps.mixerClock });
+        await api.register(mixerRoutes, { source: deps.mixerStats });
         await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
         await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });
       },

@@ -12,10 +12,11 @@ import type { MemberKind, MemberView, RoomCloseReason, RoomNotice } from './room
 export interface MemberChannel {
   notify(notice: RoomNotice): void;
   /**
-   * The room is done with this participant because it closes: `text` says why in words,
-   * `reason` in terms the channel maps to its own (a WebSocket close code).
+   * The room is done with this participant (it closes, or the participant's media failed):
+   * `text` says why in words, `reason` in terms the channel maps to its own (a WebSocket
+   * close code), `error`, when given, exactly (a phone call's BYE Reason).
    */
-  disconnect(text: string, reason: RoomCloseReason): void;
+  disconnect(text: string, reason: RoomCloseReason, error?: GatewayError): void;
 }
 
 export interface MemberIdentity {

@@ -110,7 +110,7 @@ async function answer(deps: DialInDeps, request: SipRequest, response: SipRespon
   let call: PhoneCall | undefined;
   const channel: MemberChannel = {
     notify: () => undefined,
-    disconnect: (reason) => void call?.close({ by: 'gateway', reason }),
+    disconnect: (reason, _cause, error) => void call?.close({ by: 'gateway', reason, error }),
   };
   const media = await PhoneMedia.open({
     room,

@@ -175,7 +175,7 @@ export class PhoneCall {
 
   /** Signals first, without waiting for the caller's 200: an unresponsive phone must not hold the media. */
   private bye(dialog: SipDialog, reason: string, error: GatewayError | undefined): void {
-    const headers: Record<string, string> = { Reason: `SIP;cause=${error?.sipStatus ?? 200};text="${reason.replace(/["\\]/g, '')}"` };
+    const headers: Record<string, string> = { Reason: `${error?.q850Cause ? `Q.850;cause=${error.q850Cause}` : `SIP;cause=${error?.sipStatus ?? 200}`};text="${reason.replace(/["\\]/g, '')}"` };
     if (error) headers.Warning = sipWarning(error, this.context.warningAgent);
     dialog.destroy({ headers }).catch((err: Error) => this.context.log.warn({ reason: err.message }, 'BYE to the caller failed'));
   }

@@ -46,7 +46,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     meetings,
     sipCredentials,
     phoneNumbers,
-    mixerClock: new MixerClock(),
+    mixerStats: new MixerClock(),
     twilioDialIn,
     twilio: {
       authToken: config.twilioAuthToken,
