@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.js';
 import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
+import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
 import type { Room } from './room.js';
 import type { MemberChannel, MemberIdentity, RoomMember } from './room-member.js';
@@ -72,6 +73,7 @@ export class PhoneMedia {
       rtpPort?.close();
       use?.release();
       room.remove(member.id, 'media setup failed');
+      if (err instanceof MediaThreadLostError) throw new GatewayError('unavailable', err.message);
       throw err;
     }
   }

@@ -10,6 +10,9 @@ import { type MixerClockStats, clockStats } from '../mixer/mixer-clock.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
 import { MediaThread } from './media-thread.js';
 
+/** A thread that dies sooner than this after its start is replaced only after as long again. */
+const RESTART_GRACE_MS = 1000;
+
 export interface MediaPlaneOptions {
   /** 0 = one per core. */
   readonly threads: number;
@@ -85,9 +88,16 @@ export class MediaPlane {
     const thread = this.options.time ? MediaThread.inProcess(index, this.options.time) : MediaThread.start(index);
     const log = this.log.child({ mediaThread: index });
     thread.on('log', (level, message, fields) => log[level](fields, message));
+    const startedAt = performance.now();
     thread.once('lost', (reason) => {
-      log.error({ reason }, 'media thread died; replacing it');
-      if (!this.closed) this.threads[index] = this.startThread(index);
+      // A thread that cannot even start (a broken install) must not be restarted in a busy loop.
+      const delayMs = performance.now() - startedAt < RESTART_GRACE_MS ? RESTART_GRACE_MS : 0;
+      log.error({ reason, restartInMs: delayMs }, 'media thread died; replacing it');
+      const replace = () => {
+        if (!this.closed) this.threads[index] = this.startThread(index);
+      };
+      if (delayMs === 0) replace();
+      else setTimeout(replace, delayMs).unref();
     });
     return thread;
   }
