@@ -6,12 +6,14 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Logger } from '../../logger.js';
+import { withTimeout } from '../../timeout.js';
 import { type MixerClockStats, clockStats } from '../mixer/mixer-clock.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
 import { MediaThread } from './media-thread.js';
 
 /** A thread that dies sooner than this after its start is replaced only after as long again. */
 const RESTART_GRACE_MS = 1000;
+const STATS_TIMEOUT_MS = 2000;
 
 export interface MediaPlaneOptions {
   /** 0 = one per core. */
@@ -67,7 +69,11 @@ export class MediaPlane {
   async stats(): Promise<MediaPlaneStats> {
     const perThread = await Promise.all(
       this.threads.map(async (thread) => {
-        const { mixers, lateness } = await thread.request('stats', {}).catch(() => ({ mixers: 0, lateness: [] }));
+        // A thread too busy to answer in time counts as none: the API must not hang on it.
+        const { mixers, lateness } = await withTimeout(thread.request('stats', {}), STATS_TIMEOUT_MS, `media thread ${thread.index} stats`).catch(() => ({
+          mixers: 0,
+          lateness: [],
+        }));
         return { mixers, lateness, ports: thread.ports };
       }),
     );

@@ -148,6 +148,27 @@ describe('MediaPlane', () => {
     expect(await room.mixerCounts()).toEqual({ talkers: 2, legs: 2 });
   });
 
+  it('tells when the phone last sent RTP: not before its first packet, then within the last moment', async () => {
+    const room = await openRoom('last-received');
+    const rtp = await RtpPhone.open({ codec: 'PCMU', payloadType: 0, toneHz: 500, amplitude: 8000 });
+    const media = await PhoneMedia.open({
+      room,
+      identity: { id: 'quiet', displayName: 'quiet', kind: 'phone' },
+      channel: { notify: () => undefined, disconnect: () => undefined },
+      rtp: { listenIp: '127.0.0.1', minPort: 44200, maxPort: 44999 },
+      latch: true,
+    });
+    phones.push({ rtp, media });
+    expect(media.lastReceivedAt()).toBeUndefined();
+    rtp.talk(media.port);
+    await until(() => media.lastReceivedAt() !== undefined, 2000, 'the first packet seen');
+    await sleep(300);
+    expect(Date.now() - media.lastReceivedAt()!).toBeLessThan(200);
+    rtp.stopTalking();
+    await sleep(500);
+    expect(Date.now() - media.lastReceivedAt()!).toBeGreaterThanOrEqual(400);
+  });
+
   it('reports the ticks of every thread in one view, and each thread\'s own', async () => {
     const room = await openRoom('stats');
     await phone(room, 'p', 500);
