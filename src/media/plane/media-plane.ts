@@ -5,14 +5,15 @@
  * calls that had media on it are ended by their meetings (see MeetingMedia).
  */
 import { availableParallelism } from 'node:os';
+import { GatewayError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { withTimeout } from '../../timeout.js';
 import { type MixerClockStats, clockStats } from '../mixer/mixer-clock.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
 import { MediaThread } from './media-thread.js';
 
-/** A thread that dies sooner than this after its start is replaced only after as long again. */
-const RESTART_GRACE_MS = 1000;
+/** How long a thread that died before it ran waits to be replaced. */
+const START_FAILURE_RETRY_MS = 1000;
 const STATS_TIMEOUT_MS = 2000;
 
 export interface MediaPlaneOptions {
@@ -53,10 +54,12 @@ export class MediaPlane {
     return this.threads.length;
   }
 
-  /** The thread a new meeting goes to: the least loaded. */
+  /** The thread a new meeting goes to: the least loaded of those running. */
   place(): MediaThread {
-    if (this.closed) throw new Error('the media plane is closed');
-    return this.threads.reduce((best, thread) => (thread.load < best.load ? thread : best));
+    if (this.closed) throw new GatewayError('unavailable', 'the media plane is closed');
+    const running = this.threads.filter((thread) => !thread.isLost);
+    if (running.length === 0) throw new GatewayError('unavailable', 'no media thread is running');
+    return running.reduce((best, thread) => (thread.load < best.load ? thread : best));
   }
 
   /** The thread at `index`, for tests and diagnostics. */
@@ -94,10 +97,9 @@ export class MediaPlane {
     const thread = this.options.time ? MediaThread.inProcess(index, this.options.time) : MediaThread.start(index);
     const log = this.log.child({ mediaThread: index });
     thread.on('log', (level, message, fields) => log[level](fields, message));
-    const startedAt = performance.now();
     thread.once('lost', (reason) => {
       // A thread that cannot even start (a broken install) must not be restarted in a busy loop.
-      const delayMs = performance.now() - startedAt < RESTART_GRACE_MS ? RESTART_GRACE_MS : 0;
+      const delayMs = thread.hasStarted ? 0 : START_FAILURE_RETRY_MS;
       log.error({ reason, restartInMs: delayMs }, 'media thread died; replacing it');
       const replace = () => {
         if (!this.closed) this.threads[index] = this.startThread(index);

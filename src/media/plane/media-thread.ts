@@ -44,6 +44,8 @@ export class MediaThread extends EventEmitter<MediaThreadEvents> {
   private nextId = 1;
   private lostReason: string | undefined;
   private closing = false;
+  /** Whether it ever ran: one that dies before is broken (a bad install), not unlucky. */
+  private started = false;
 
   private constructor(
     readonly index: number,
@@ -62,6 +64,7 @@ export class MediaThread extends EventEmitter<MediaThreadEvents> {
     // The gateway's lifetime is the HTTP and SIP servers'; a media thread alone keeps nothing alive.
     worker.unref();
     const thread = new MediaThread(index, worker, () => worker.terminate());
+    worker.once('online', () => (thread.started = true));
     worker.on('error', (err) => thread.lose(err.message));
     worker.on('exit', (code) => thread.lose(`exited with code ${code}`));
     return thread;
@@ -72,14 +75,20 @@ export class MediaThread extends EventEmitter<MediaThreadEvents> {
     const { port1, port2 } = new MessageChannel();
     const engine = new MediaEngine(port2, time);
     port1.unref();
-    return new MediaThread(index, port1, async () => {
+    const thread = new MediaThread(index, port1, async () => {
       engine.close();
       port1.close();
     });
+    thread.started = true;
+    return thread;
   }
 
   get isLost(): boolean {
     return this.lostReason !== undefined;
+  }
+
+  get hasStarted(): boolean {
+    return this.started;
   }
 
   /** How busy it is: every phone port counts, and a meeting a little. */
