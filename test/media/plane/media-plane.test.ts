@@ -5,12 +5,13 @@
  * ended, with a cause that says the failure is temporary.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { GatewayError } from '../../../src/errors.js';
 import { PhoneMedia } from '../../../src/media/phone-media.js';
 import { MediaPlane } from '../../../src/media/plane/media-plane.js';
 import { MediaThreadLostError, type MediaThread } from '../../../src/media/plane/media-thread.js';
 import { Room } from '../../../src/media/room.js';
+import { readRtp } from '../../../src/media/rtp-packet.js';
 import type { RoomCloseReason } from '../../../src/media/room-notices.js';
 import type { NegotiatedMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
@@ -146,6 +147,29 @@ describe('MediaPlane', () => {
     const { samples, sampleRate } = fresh[0]!.rtp.heard(performance.now() - 800);
     expect(toneLevelDbfs(samples, sampleRate, 1100)).toBeGreaterThan(HEARD);
     expect(await room.mixerCounts()).toEqual({ talkers: 2, legs: 2 });
+  });
+
+  it('mixes a browser that joins after the phones, through the meeting\'s one PlainTransport, until it leaves', { timeout: 20_000 }, async () => {
+    const room = await openRoom('late-browser');
+    const listener = await phone(room, 'listener', 0);
+    // A browser as mediasoup sees one: a member whose opus producer is not a phone's.
+    const browser = await RtpPhone.open({ codec: 'opus', payloadType: 111, toneHz: 1300, amplitude: 8000 });
+    onTestFinished(() => browser.close());
+    const member = room.admit({ id: 'web', displayName: 'web', kind: 'browser' }, { notify: () => undefined, disconnect: () => undefined });
+    const transport = await room.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+    member.adopt(transport);
+    await member.produce(transport.id, {
+      codecs: [{ mimeType: 'audio/opus', clockRate: 48000, channels: 2, payloadType: 111, parameters: {} }],
+      encodings: [{ ssrc: readRtp(browser.nextPacket())!.ssrc }],
+    });
+    browser.talk(transport.tuple.localPort);
+    await until(async () => (await room.mixerCounts())?.talkers === 2, 5000, 'the browser in the mix');
+    await sleep(1500);
+    const { samples, sampleRate } = listener.rtp.heard(performance.now() - 800);
+    expect(toneLevelDbfs(samples, sampleRate, 1300)).toBeGreaterThan(HEARD);
+
+    room.remove('web', 'left');
+    await until(async () => (await room.mixerCounts())?.talkers === 1, 5000, 'the browser out of the mix');
   });
 
   it('tells when the phone last sent RTP: not before its first packet, then within the last moment', async () => {
