@@ -12,9 +12,9 @@ import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
-import { mixerClockLoad } from './media/media-load.js';
-import { MixerClock } from './media/mixer/mixer-clock.js';
+import { mediaLoad } from './media/media-load.js';
 import type { RoomCloseReason } from './media/room-notices.js';
+import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { Rooms } from './media/rooms.js';
@@ -34,6 +34,7 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly store: GatewayStore;
   readonly workers: WorkerPool;
+  readonly mediaPlane: MediaPlane;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly admission: CallAdmission;
@@ -98,13 +99,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
     const nodeId = `${hostname()}:${process.pid}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
-    const mixerClock = new MixerClock();
+    const mediaPlane = MediaPlane.create({ threads: config.mediaThreads }, log);
+    closers.push(() => mediaPlane.close());
     const rooms = new Rooms(
       workers,
       store,
       {
         maxParticipants: config.maxParticipants,
-        mixer: { talkers: config.mixerTalkers, clock: mixerClock },
+        mixer: { talkers: config.mixerTalkers, plane: mediaPlane },
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
       },
@@ -118,7 +120,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const nonceCounts = store instanceof RedisStore ? new RedisNonceCountStore(store.redis, { prefix: store.prefix }) : new MemoryNonceCountStore();
     const admission = new CallAdmission(
       { maxSetupsInFlight: config.sipMaxSetupsInFlight, maxMediaLoad: config.sipMaxMediaLoad, retryAfterSeconds: config.sipRetryAfterSeconds },
-      mixerClockLoad(mixerClock),
+      mediaLoad(mediaPlane),
       log.child({ component: 'admission' }),
     );
     const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, admission, nodeId, log });
@@ -151,7 +153,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       meetings,
       sipCredentials,
       phoneNumbers,
-      mixerClock,
+      mixerStats: mediaPlane,
       drain: () => drain.start(),
       twilioDialIn,
       twilio: {
@@ -182,6 +184,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       config,
       store,
       workers,
+      mediaPlane,
       meetings,
       rooms,
       admission,

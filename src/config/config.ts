@@ -53,6 +53,8 @@ export interface GatewayConfig {
    */
   readonly rtpComedia: boolean;
   readonly mediasoupWorkers: number;
+  /** Threads carrying the phones' media (RTP ports, mixers); 0 = one per core. */
+  readonly mediaThreads: number;
   /** Most participants (browsers and phones) one meeting admits. */
   readonly maxParticipants: number;
   readonly mixerTalkers: number;
@@ -146,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     rtpMaxPort,
     rtpComedia: required('RTP_COMEDIA', flag),
     mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
+    mediaThreads: required('MEDIA_THREADS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
     maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),
     mixerTalkers: required('MIXER_TALKERS', integer(1, 16)),
     emptyRoomGraceMs: required('EMPTY_ROOM_GRACE_SECONDS', integer(0, 86_400)) * 1000,

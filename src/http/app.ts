@@ -9,7 +9,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MixerClock } from '../media/mixer/mixer-clock.js';
+import type { MixerStatsSource } from './mixer-routes.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
@@ -37,7 +37,7 @@ export interface AppDeps {
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
-  readonly mixerClock: MixerClock;
+  readonly mixerStats: MixerStatsSource;
   /** Starts (or reports) this node's drain: POST /api/admin/drain. */
   readonly drain: () => DrainStatus;
   readonly twilioDialIn: TwilioDialIn;
@@ -59,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         api.addHook('onRequest', apiAuthHook(deps.apiToken));
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
-        await api.register(mixerRoutes, { clock: deps.mixerClock });
+        await api.register(mixerRoutes, { source: deps.mixerStats });
         await api.register(adminRoutes, { drain: deps.drain });
         await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
         await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });

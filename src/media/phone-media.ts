@@ -1,20 +1,20 @@
 /**
- * The media of one phone call: the phone-facing RTP port, a PlainTransport on the
- * meeting's router (on loopback, fed by that port), the producer carrying the caller's
- * audio as-is (browsers consume G.711, G.722 and opus without transcoding), the mixer
- * leg the caller hears the meeting through, and the caller's membership in the room.
- * open() allocates before the codec is known, so a late offer can announce the port;
- * start() follows the SDP exchange. Closing it releases all of that.
+ * The media of one phone call: the phone-facing RTP port on the media thread its meeting
+ * lives on (which feeds the caller's audio straight into the meeting's mixer and sends
+ * the caller the meeting's mix), a PlainTransport on the meeting's router (on loopback,
+ * fed by that port), the producer carrying the caller's audio as-is for browsers (they
+ * consume G.711, G.722 and opus without transcoding), and the caller's membership in
+ * the room. open() allocates before the codec is known, so a late offer can announce the
+ * port; start() follows the SDP exchange. Closing it releases all of that. When the media
+ * thread dies, the call is ended through its channel with a Q.850 cause 41 (temporary failure).
  */
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
+import { GatewayError } from '../errors.js';
 import type { NegotiatedMedia } from './sdp/negotiated-media.js';
-import { AUDIO_LEVEL_URI, audioLevel, levelOfEnergy } from './audio-level.js';
-import { g711Energy } from './codecs/g711.js';
-import { G722Decoder } from './codecs/g722.js';
-import { ContinuousRtpStream } from './continuous-rtp-stream.js';
-import type { MixerLeg } from './mixer/mixer-leg.js';
-import { type LevelMeter, PhoneRtpPort } from './phone-rtp-port.js';
+import { AUDIO_LEVEL_URI } from './audio-level.js';
+import type { ThreadPhonePort } from './plane/meeting-media.js';
+import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
 import type { Room } from './room.js';
 import type { MemberChannel, MemberIdentity, RoomMember } from './room-member.js';
@@ -31,29 +31,33 @@ export interface PhoneMediaOptions {
 /** The id our producers give the RFC 6464 extension (any 1-14 works; mediasoup maps it). */
 const AUDIO_LEVEL_EXTENSION_ID = 1;
 
+/** Q.850 cause 41, temporary failure: the call's media is gone, calling again may work. */
+
 export class PhoneMedia {
   private producerInUse: types.Producer | undefined;
-  private leg: MixerLeg | undefined;
-  /** A phone that holds us, or only sends, costs the mixer no encoding. */
-  private listening = true;
   private closed = false;
 
   private constructor(
     private readonly room: Room,
     readonly member: RoomMember,
-    private readonly rtpPort: PhoneRtpPort,
+    private readonly rtpPort: ThreadPhonePort,
     readonly transport: types.PlainTransport,
     private readonly producerSsrc: number,
-  ) {}
+    private readonly release: () => void,
+  ) {
+    rtpPort.meeting.once('lost', this.mediaLost);
+  }
 
   /** Admits the caller to the room (busy when full) and opens its port and transport. */
   static async open(options: PhoneMediaOptions): Promise<PhoneMedia> {
     const { room } = options;
     const member = room.admit(options.identity, options.channel);
     const producerSsrc = randomInt(1, 2 ** 32 - 1);
-    let rtpPort: PhoneRtpPort | undefined;
+    let use: Awaited<ReturnType<Room['phoneMedia']>> | undefined;
+    let rtpPort: ThreadPhonePort | undefined;
     try {
-      rtpPort = await PhoneRtpPort.open({ ...options.rtp, producerSsrc, latch: options.latch });
+      use = await room.phoneMedia();
+      rtpPort = await use.media.openPort({ ...options.rtp, producerSsrc, latch: options.latch });
       const transport = await room.router.createPlainTransport({
         listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
         rtcpMux: true,
@@ -63,10 +67,12 @@ export class PhoneMedia {
       const loop = rtpPort.loopbackAddress;
       await transport.connect({ ip: loop.ip, port: loop.port });
       await rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
-      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc);
+      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc, use.release);
     } catch (err) {
       rtpPort?.close();
+      use?.release();
       room.remove(member.id, 'media setup failed');
+      if (err instanceof MediaThreadLostError) throw new GatewayError('unavailable', err.message);
       throw err;
     }
   }
@@ -79,10 +85,16 @@ export class PhoneMedia {
     return this.producerInUse;
   }
 
+  /** When the phone last sent RTP or RTCP (epoch ms); undefined before its first packet. */
+  lastReceivedAt(): number | undefined {
+    return this.rtpPort.lastReceivedAt();
+  }
+
   /** Starts the caller's audio in the negotiated codec, and what the caller hears. */
   async start(negotiated: NegotiatedMedia): Promise<void> {
     const { codec } = negotiated;
-    const meter = levelMeter(codec.name);
+    // G.711 and G.722 packets get a measured level; opus callers go without (the mixer measures them).
+    const levelExtensionId = codec.name === 'opus' ? undefined : AUDIO_LEVEL_EXTENSION_ID;
     this.producerInUse = await this.member.produce(this.transport.id, {
       codecs: [
         {
@@ -93,13 +105,12 @@ export class PhoneMedia {
           parameters: { ...codec.parameters },
         },
       ],
-      headerExtensions: meter ? [{ uri: AUDIO_LEVEL_URI, id: AUDIO_LEVEL_EXTENSION_ID }] : [],
+      headerExtensions: levelExtensionId === undefined ? [] : [{ uri: AUDIO_LEVEL_URI, id: levelExtensionId }],
       encodings: [{ ssrc: this.producerSsrc }],
     });
-    if (meter) this.rtpPort.measureLevels(meter);
-    this.rtpPort.sendAs(new ContinuousRtpStream(randomInt(1, 2 ** 32 - 1), codec.payloadType, codec.clockRate));
+    const { name, payloadType, clockRate, channels } = codec;
+    await this.rtpPort.start({ memberId: this.member.id, codec: name, payloadType, clockRate, channels, levelExtensionId });
     await this.update(negotiated);
-    await this.hearMeeting(negotiated.codec);
   }
 
   /**
@@ -110,54 +121,30 @@ export class PhoneMedia {
   async update({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
     const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
-    this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives);
-    this.listening = receives && !nowhere;
-    if (this.leg) this.leg.listening = this.listening;
-    await this.member.setMuted(remoteDirection !== 'sendrecv');
-  }
-
-  /** The meeting's mix (minus the caller), consumed on the call's PlainTransport in the phone's codec. */
-  private async hearMeeting(codec: NegotiatedMedia['codec']): Promise<void> {
-    const { name, clockRate, channels, payloadType } = codec;
-    this.member.rtpCapabilities = {
-      codecs: [{ kind: 'audio', mimeType: `audio/${name}`, clockRate, ...(channels > 1 && { channels }), preferredPayloadType: payloadType }],
-      headerExtensions: [],
-    };
-    const leg = await this.room.addMixerLeg({ memberId: this.member.id, codec: name, payloadType, clockRate, channels });
-    if (this.closed) return leg.close();
-    leg.listening = this.listening;
-    this.leg = leg;
-    const consumer = await this.member.consume(this.transport.id, leg.producerId);
-    await consumer.resume();
+    const talking = remoteDirection === 'sendrecv';
+    await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking);
+    await this.member.setMuted(!talking);
   }
 
   /** RFC 4733 packets of the negotiated telephone-event payload type. */
   onTelephoneEvent(payloadType: number, listener: (packet: RtpPacketView) => void): void {
-    this.rtpPort.tap(payloadType, listener);
+    this.rtpPort.tap(payloadType, listener).catch(() => undefined);
   }
 
   /** Leaves the room and frees the port. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
-    this.leg?.close();
-    // Leaving the room closes the member's transports (and so its producer and consumers).
+    this.rtpPort.meeting.off('lost', this.mediaLost);
+    // Leaving the room closes the member's transports (and so its producer).
     this.room.remove(this.member.id, reason);
     this.rtpPort.close();
+    this.release();
   }
-}
 
-/**
- * G.711 levels cost a table lookup per sample, G.722's a decoder of its own (the stream
- * is continuous, so its state stays right). Opus callers go without: the mixer measures
- * their decoded audio instead, and they show no speaking flag.
- */
-function levelMeter(codec: NegotiatedMedia['codec']['name']): LevelMeter | undefined {
-  const extensionId = AUDIO_LEVEL_EXTENSION_ID;
-  if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => levelOfEnergy(g711Energy(codec, payload), payload.length) };
-  if (codec === 'G722') {
-    const decoder = new G722Decoder();
-    return { extensionId, level: (payload) => audioLevel(decoder.decode(payload)) };
-  }
-  return undefined;
+  /** The media thread died: the call cannot go on, and is ended rather than left silent. */
+  private readonly mediaLost = (reason: string): void => {
+    if (this.closed) return;
+    this.member.channel.disconnect(`media thread failed (${reason})`, 'media-lost');
+  };
 }

@@ -5,8 +5,11 @@
  * every packet gets the leg's fixed SSRC stamped on its way in (and, where the gateway
  * can measure it, an RFC 6464 audio level). The port can learn the phone's address from
  * its packets (symmetric RTP, RFC 4961), which is what lets NATed phones work, and hands
- * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. Towards the phone,
- * mediasoup's RTP becomes one continuous stream in the phone's payload type.
+ * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The phone's audio
+ * also goes straight into the meeting's mixer (`hear`), and the mixer's leg sends the
+ * phone its mix from this same socket (`sendToPhone`). Towards the phone, RTP relayed from
+ * mediasoup becomes one continuous stream in the phone's payload type.
+ * It lives in the media thread that owns the phone's meeting.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
@@ -28,6 +31,8 @@ export interface PhoneRtpPortOptions {
   readonly producerSsrc: number;
   /** Send where the phone's RTP comes from (RTP_COMEDIA), rather than only to its SDP address. */
   readonly latch: boolean;
+  /** Where to write when the phone last sent (epoch ms), at index 0. */
+  readonly lastReceived?: Float64Array;
 }
 
 /** Measures a phone packet's payload for the RFC 6464 header extension with this id. */
@@ -40,6 +45,10 @@ export class PhoneRtpPort {
   /** Called with every RTP packet of this payload type; such packets do not reach mediasoup. */
   private tapped: { payloadType: number; listener: (packet: RtpPacketView) => void } | undefined;
   private meter: LevelMeter | undefined;
+  /** Where the phone's audio goes besides mediasoup: the mixer input, while its audio may be heard. */
+  private listener: ((packet: Buffer) => void) | undefined;
+  /** When the phone last sent RTP or RTCP (epoch ms), for whoever watches for a dead call. */
+  private readonly lastReceived: Float64Array;
   private outbound: ContinuousRtpStream | undefined;
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
   private announced: RtpAddress | undefined;
@@ -55,7 +64,9 @@ export class PhoneRtpPort {
     private readonly loopSocket: Socket,
     private readonly producerSsrc: number,
     private readonly latch: boolean,
+    lastReceived: Float64Array | undefined,
   ) {
+    this.lastReceived = lastReceived ?? new Float64Array(1);
     phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
     loopSocket.on('message', (packet) => this.fromMediasoup(packet));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
@@ -70,7 +81,7 @@ export class PhoneRtpPort {
       loopSocket.once('error', reject);
       loopSocket.bind(0, '127.0.0.1', () => resolve());
     });
-    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.latch);
+    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.latch, options.lastReceived);
   }
 
   /** The port phones send to (announced in SDP). */
@@ -116,6 +127,18 @@ export class PhoneRtpPort {
     this.meter = meter;
   }
 
+  /** The phone's audio packets (SSRC and level stamped) go to `listener` too; undefined stops it. */
+  hear(listener: ((packet: Buffer) => void) | undefined): void {
+    this.listener = listener;
+  }
+
+  /** A packet of ours (the meeting's mix) to the phone, unless it does not want media now. */
+  sendToPhone(packet: Buffer): void {
+    const phone = this.phoneAddress;
+    if (this.closed || !this.sending || !phone || phone.port === 0) return;
+    this.phoneSocket.send(packet, phone.port, phone.ip);
+  }
+
   tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {
     this.tapped = { payloadType, listener };
   }
@@ -130,6 +153,7 @@ export class PhoneRtpPort {
   private fromPhone(packet: Buffer, from: RtpAddress): void {
     if (this.closed || packet.length < 12) return;
     if (this.latch) this.latched = from;
+    this.lastReceived[0] = Date.now();
     if (isRtcp(packet)) return; // mediasoup reports on the phone's stream itself; phone RTCP is not needed.
     const payloadType = packet[1]! & 0x7f;
     if (this.tapped && payloadType === this.tapped.payloadType) {
@@ -144,16 +168,15 @@ export class PhoneRtpPort {
       const view = readRtp(packet);
       if (view) relayed = withAudioLevelExtension(packet, this.meter.extensionId, this.meter.level(view.payload));
     }
+    this.listener?.(relayed);
     this.loopSocket.send(relayed);
   }
 
   private fromMediasoup(packet: Buffer): void {
-    const phone = this.phoneAddress;
-    if (this.closed || !this.sending || !phone || phone.port === 0) return;
     // mediasoup's RTCP describes its consumers' SSRCs, not the stream the phone gets.
     if (isRtcp(packet) || packet.length < 12) return;
     this.outbound?.rewrite(packet);
-    this.phoneSocket.send(packet, phone.port, phone.ip);
+    this.sendToPhone(packet);
   }
 }
 

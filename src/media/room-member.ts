@@ -12,8 +12,9 @@ import type { MemberKind, MemberView, RoomCloseReason, RoomNotice } from './room
 export interface MemberChannel {
   notify(notice: RoomNotice): void;
   /**
-   * The room is done with this participant because it closes: `text` says why in words,
-   * `reason` in terms the channel maps to its own (a WebSocket close code).
+   * The room is done with this participant (it closes, or the participant's media failed):
+   * `text` says why in words, `reason` in terms the channel maps to its own (a WebSocket
+   * close code, a phone call's BYE Reason cause).
    */
   disconnect(text: string, reason: RoomCloseReason): void;
 }

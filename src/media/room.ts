@@ -1,6 +1,7 @@
 /**
  * A meeting's media: one mediasoup Router on one worker, the members in it, who is
- * speaking, and, while phones are in it, the mixer they hear the meeting through.
+ * speaking, and, while phones are in it, its place on a media thread (where the mixer
+ * they hear the meeting through runs).
  * Everything the room creates hangs off its router, so closing the router (or losing
  * its worker) releases all of it.
  */
@@ -9,14 +10,24 @@ import type { types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { ROUTER_CODECS } from './codecs/router-codecs.js';
-import { MeetingMixer, type MixerOptions } from './mixer/meeting-mixer.js';
-import type { LegSpec, MixerLeg } from './mixer/mixer-leg.js';
+import type { MediaPlane } from './plane/media-plane.js';
+import { MeetingMedia } from './plane/meeting-media.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
 import type { MemberView, ProducerOwnership, RoomCloseReason, RoomNotice } from './room-notices.js';
 
 export interface RoomOptions {
   readonly maxParticipants: number;
-  readonly mixer: MixerOptions;
+  readonly mixer: {
+    /** How many of the loudest talkers phones hear (MIXER_TALKERS). */
+    readonly talkers: number;
+    readonly plane: MediaPlane;
+  };
+}
+
+/** The meeting's phone media while phones use it, and how many do (counted before it opens). */
+interface PhoneMediaUse {
+  readonly media: Promise<MeetingMedia>;
+  users: number;
 }
 
 /** What the participants of a closing room are told, in words. */
@@ -49,8 +60,7 @@ const SPEAKING_INTERVAL_MS = 300;
 export class Room extends EventEmitter<RoomEvents> {
   private readonly members = new Map<string, RoomMember>();
   private readonly roomProducers = new Map<string, RoomProducer>();
-  /** The mixer while any phone leg needs it, and how many legs do (counted before it opens). */
-  private mix: { mixer: Promise<MeetingMixer>; legs: number } | undefined;
+  private phones: PhoneMediaUse | undefined;
   private speakers = new Set<string>();
   private closed = false;
 
@@ -147,26 +157,31 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * What a phone hears: a leg of the meeting's mixer, which opens with the first leg and
-   * closes with the last. The leg's close() ends it.
+   * The meeting's phone media, placed on a media thread with the first phone and released
+   * with the last: call release() once done with it.
    */
-  async addMixerLeg(spec: LegSpec): Promise<MixerLeg> {
+  async phoneMedia(): Promise<{ media: MeetingMedia; release(): void }> {
     if (this.closed) throw new GatewayError('gone', `meeting "${this.meetingId}" is closing`);
-    const mix = (this.mix ??= { mixer: this.openMixer(), legs: 0 });
-    mix.legs++;
+    const use = (this.phones ??= this.openPhoneMedia());
+    use.users++;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.phoneMediaReleased(use);
+    };
     try {
-      const mixer = await mix.mixer;
-      return await mixer.addLeg(spec, () => this.mixerLegClosed(mix));
+      return { media: await use.media, release };
     } catch (err) {
-      this.mixerLegClosed(mix);
+      release();
       throw err;
     }
   }
 
   /** Talkers and legs of the mixer, for tests and diagnostics; undefined without one. */
   async mixerCounts(): Promise<{ talkers: number; legs: number } | undefined> {
-    const mixer = await this.mix?.mixer.catch(() => undefined);
-    return mixer && { talkers: mixer.talkerCount, legs: mixer.legCount };
+    const media = await this.phones?.media.catch(() => undefined);
+    return media?.counts().catch(() => undefined);
   }
 
   /** Disconnects everyone and releases the router. Idempotent. */
@@ -178,6 +193,8 @@ export class Room extends EventEmitter<RoomEvents> {
       member.channel.disconnect(text, reason);
       this.remove(member.id, text);
     }
+    this.phones?.media.then((media) => media.close(), () => undefined);
+    this.phones = undefined;
     this.router.close();
     this.log.info({ reason }, 'room closed');
     this.emit('closed', reason);
@@ -189,31 +206,40 @@ export class Room extends EventEmitter<RoomEvents> {
     this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
       this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
     });
-    this.mix?.mixer.then((mixer) => this.mixTalker(mixer, producer, owner.id)).catch(() => undefined);
+    if (owner.kind !== 'phone') this.phones?.media.then((media) => this.mixTalker(media, producer, owner.id)).catch(() => undefined);
     this.broadcast({ kind: 'producer-opened', producer: { producerId: producer.id, memberId: owner.id } }, owner.id);
   }
 
-  private async openMixer(): Promise<MeetingMixer> {
-    const mixer = await MeetingMixer.create(this.router, this.options.mixer, this.log);
-    await Promise.all([...this.roomProducers.values()].map(({ producer, owner }) => this.mixTalker(mixer, producer, owner.id)));
-    this.log.info('mixer opened');
-    return mixer;
+  /** Browsers' audio reaches the mixer through mediasoup; phones' goes to it from their own ports. */
+  private openPhoneMedia(): PhoneMediaUse {
+    const { talkers, plane } = this.options.mixer;
+    const opening = MeetingMedia.open({ meetingId: this.meetingId, router: this.router, talkers, plane, log: this.log });
+    const use: PhoneMediaUse = {
+      users: 0,
+      media: opening.then(async (media) => {
+        // The next phone places the meeting afresh.
+        media.once('lost', () => {
+          if (this.phones === use) this.phones = undefined;
+        });
+        const browsers = [...this.roomProducers.values()].filter(({ owner }) => owner.kind !== 'phone');
+        await Promise.all(browsers.map(({ producer, owner }) => this.mixTalker(media, producer, owner.id)));
+        return media;
+      }),
+    };
+    return use;
   }
 
-  private async mixTalker(mixer: MeetingMixer, producer: types.Producer, ownerId: string): Promise<void> {
-    await mixer.addTalker(producer, ownerId).catch((err: Error) => {
+  private async mixTalker(media: MeetingMedia, producer: types.Producer, ownerId: string): Promise<void> {
+    await media.addTalker(producer, ownerId).catch((err: Error) => {
       // A producer closing while the mixer subscribes is expected; anything else means silence.
       if (!producer.closed) this.log.warn({ participantId: ownerId, reason: err.message }, 'phones cannot hear a participant');
     });
   }
 
-  private mixerLegClosed(mix: { mixer: Promise<MeetingMixer>; legs: number }): void {
-    if (--mix.legs > 0 || this.mix !== mix) return;
-    this.mix = undefined;
-    mix.mixer.then((mixer) => {
-      mixer.close();
-      this.log.info('mixer closed');
-    }, () => undefined);
+  private phoneMediaReleased(use: PhoneMediaUse): void {
+    if (--use.users > 0) return;
+    if (this.phones === use) this.phones = undefined;
+    use.media.then((media) => media.close(), () => undefined);
   }
 
   private setSpeakers(producerIds: string[]): void {

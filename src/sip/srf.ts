@@ -40,7 +40,7 @@ export interface SipDialog {
   once(event: 'destroy', listener: () => void): void;
   destroy(options?: { headers: Record<string, string> }): Promise<unknown>;
   /** A request in the dialog; resolves with the final response (a 2xx to an INVITE is ACKed by drachtio-srf). */
-  request(options: { method: 'UPDATE' | 'INVITE'; headers?: Record<string, string>; body?: string }): Promise<SipFinalResponse>;
+  request(options: { method: 'UPDATE' | 'INVITE' | 'OPTIONS'; headers?: Record<string, string>; body?: string }): Promise<SipFinalResponse>;
 }
 
 /** A response the far end sent to our in-dialog request. */
@@ -170,7 +170,6 @@ interface SrfInternals {
 
 interface DialogInternals extends SipDialog {
   req: { socket: unknown };
-  request(options: { method: 'OPTIONS' }): Promise<{ status: number }>;
 }
 
 /**
@@ -194,7 +193,7 @@ export function dialogsFromBefore(srf: SrfApp): SipDialog[] {
  */
 export async function dialogAlive(dialog: SipDialog): Promise<{ alive: true } | { alive: false; reason: string }> {
   try {
-    const { status } = await (dialog as DialogInternals).request({ method: 'OPTIONS' });
+    const { status } = await dialog.request({ method: 'OPTIONS' });
     return status === 481 || status === 408 ? { alive: false, reason: `the caller answered ${status} in the dialog` } : { alive: true };
   } catch (err) {
     return { alive: false, reason: `drachtio-server no longer has the dialog (${err instanceof Error ? err.message : String(err)})` };
@@ -203,7 +202,7 @@ export async function dialogAlive(dialog: SipDialog): Promise<{ alive: true } | 
 
 /** Drops a dialog that is gone from drachtio-srf's registry. */
 export function forgetDialog(srf: SrfApp, dialog: SipDialog): void {
-  (srf as unknown as SrfInternals).removeDialog(dialog as DialogInternals);
+  (srf as unknown as SrfInternals).removeDialog(dialog as unknown as DialogInternals);
 }
 
 /**

@@ -19,6 +19,7 @@ describe('loadConfig', () => {
       rtpMinPort: defaults.RTP_MIN_PORT,
       rtpMaxPort: defaults.RTP_MAX_PORT,
       rtpComedia: true,
+      mediaThreads: 0,
       logLevel: 'info',
     });
     expect(Object.isFrozen(config)).toBe(true);
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
       API_TOKEN: 'abcdefghijklmnopqrstuvwxyz',
       LOG_LEVEL: 'debug',
       MEDIASOUP_WORKERS: '3',
+      MEDIA_THREADS: '2',
       RTP_COMEDIA: 'false',
     });
     expect(config).toMatchObject({
@@ -53,6 +55,7 @@ describe('loadConfig', () => {
       apiToken: 'abcdefghijklmnopqrstuvwxyz',
       logLevel: 'debug',
       mediasoupWorkers: 3,
+      mediaThreads: 2,
       rtpComedia: false,
     });
   });
@@ -94,6 +97,8 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'http://redis', /REDIS_URL is invalid \(value hidden\); expected a redis:\/\/ or rediss:\/\/ URL/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud" is invalid; expected one of fatal, error, warn, info, debug, trace, silent/],
     ['MEDIASOUP_WORKERS', '100', /MEDIASOUP_WORKERS="100" is invalid; expected an integer from 0 \(one per CPU core\) to 64/],
+    ['MEDIA_THREADS', '65', /MEDIA_THREADS="65" is invalid; expected an integer from 0 \(one per CPU core\) to 64/],
+    ['MEDIA_THREADS', 'two', /MEDIA_THREADS="two" is invalid/],
     ['PUBLIC_URL', 'ftp://x', /PUBLIC_URL="ftp:\/\/x" is invalid; expected an http\(s\) URL/],
     ['PUBLIC_URL', 'https://gw.example.com/', /PUBLIC_URL=.* is invalid; expected an http\(s\) URL without a trailing slash/],
     ['SIP_CODECS', 'PCMU,GSM', /SIP_CODECS="PCMU,GSM" is invalid; expected a comma-separated list of PCMU, PCMA, G722, opus/],

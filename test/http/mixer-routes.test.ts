@@ -20,7 +20,7 @@ describe('GET /api/mixer', () => {
     let ticks = 0;
     clock.join({ tick: () => ticks++ });
     time.advance(20 * 1000 + 10);
-    app = await buildApp({ ...memoryApp().deps, mixerClock: clock });
+    app = await buildApp({ ...memoryApp().deps, mixerStats: clock });
 
     const response = await app.inject({ method: 'GET', url: '/api/mixer' });
     expect(response.statusCode).toBe(200);

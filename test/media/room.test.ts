@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { MediaPlane } from '../../src/media/plane/media-plane.js';
 import { Room } from '../../src/media/room.js';
 import type { MemberChannel, RoomMember } from '../../src/media/room-member.js';
 import type { RoomCloseReason, RoomNotice } from '../../src/media/room-notices.js';
@@ -15,16 +15,21 @@ import { capturedLogger } from '../support/log-capture.js';
 const LISTEN = { ip: '127.0.0.1', announcedIp: '127.0.0.1' };
 const log = capturedLogger().log;
 let pool: WorkerPool;
+let plane: MediaPlane;
 let room: Room;
 
 beforeAll(async () => {
   pool = await WorkerPool.create({ size: 1, rtcMinPort: 43000, rtcMaxPort: 43099 }, log);
+  plane = MediaPlane.create({ threads: 1 }, log);
 });
-afterAll(() => pool.close());
+afterAll(async () => {
+  pool.close();
+  await plane.close();
+});
 afterEach(() => room.close('shutdown'));
 
 async function openRoom(id: string): Promise<Room> {
-  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 5, mixer: { talkers: 3, clock: new MixerClock() } }, log);
+  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 5, mixer: { talkers: 3, plane } }, log);
   return room;
 }
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
-import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { MediaPlane } from '../../src/media/plane/media-plane.js';
 import { Rooms } from '../../src/media/rooms.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { memoryApp } from '../support/app.js';
@@ -18,6 +18,7 @@ const capture = capturedLogger();
 const services = memoryApp({ MAX_PARTICIPANTS: '3', EMPTY_ROOM_GRACE_SECONDS: '1' }, capture.log);
 const { config, store, meetings } = services;
 let workers: WorkerPool;
+let plane: MediaPlane;
 let rooms: Rooms;
 let app: FastifyInstance;
 let url: string;
@@ -25,10 +26,11 @@ const clients: SignalingTestClient[] = [];
 
 beforeAll(async () => {
   workers = await WorkerPool.create({ size: 1, rtcMinPort: config.rtpMinPort, rtcMaxPort: config.rtpMaxPort }, capture.log);
+  plane = MediaPlane.create({ threads: 1 }, capture.log);
   rooms = new Rooms(
     workers,
     store,
-    { maxParticipants: config.maxParticipants, mixer: { talkers: config.mixerTalkers, clock: new MixerClock() }, emptyGraceMs: config.emptyRoomGraceMs, nodeId: 'test-node' },
+    { maxParticipants: config.maxParticipants, mixer: { talkers: config.mixerTalkers, plane }, emptyGraceMs: config.emptyRoomGraceMs, nodeId: 'test-node' },
     capture.log,
   );
   meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
@@ -42,6 +44,7 @@ afterAll(async () => {
   await app.close();
   await rooms.closeAll('shutdown');
   workers.close();
+  await plane.close();
 });
 
 async function meeting(id: string): Promise<string> {

@@ -55,7 +55,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     meetings,
     sipCredentials,
     phoneNumbers,
-    mixerClock: new MixerClock(),
+    mixerStats: new MixerClock(),
     drain: () => drain.start(),
     twilioDialIn,
     twilio: {

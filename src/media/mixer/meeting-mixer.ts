@@ -1,17 +1,14 @@
 /**
- * The mix-minus of one meeting, for its phone legs. Every producer in the room (browsers
- * and phones) is consumed on one DirectTransport; each 20 ms tick the N loudest talkers
+ * The mix-minus of one meeting, for its phone legs, inside the media thread the meeting
+ * lives on. Its talkers are fed packets by whoever receives them (a phone's own socket,
+ * or the socket mediasoup sends browsers' audio to); each 20 ms tick the N loudest talkers
  * are decoded, summed once per rate the legs need, and every leg gets the sum minus its
  * own voice in its codec. Legs that hear the same thing in a stateless codec (G.711)
- * share one encoding. The room owns the mixer while it has phone legs.
+ * share one encoding. The meeting owns the mixer while it has phone legs.
  */
-import { randomInt } from 'node:crypto';
-import type { types } from 'mediasoup';
-import type { Logger } from '../../logger.js';
-import { AUDIO_LEVEL_URI } from '../audio-level.js';
-import { type MixRate, audioCodecName } from '../codecs/frame-codecs.js';
+import type { MixRate } from '../codecs/frame-codecs.js';
 import type { MixerClock } from './mixer-clock.js';
-import { FRAMES_PER_SECOND, MixerInput } from './mixer-input.js';
+import { FRAMES_PER_SECOND, MixerInput, type TalkerSource } from './mixer-input.js';
 import { type LegSpec, MixerLeg } from './mixer-leg.js';
 import { MixMinus } from './mix-minus.js';
 
@@ -19,6 +16,8 @@ export interface MixerOptions {
   /** How many of the loudest talkers are decoded and mixed (MIXER_TALKERS). */
   readonly talkers: number;
   readonly clock: MixerClock;
+  /** Told (now and then, not every tick) that ticks fail. */
+  readonly tickFailed: (reason: string, failures: number) => void;
 }
 
 export class MeetingMixer {
@@ -33,19 +32,7 @@ export class MeetingMixer {
   private failures = 0;
   private closed = false;
 
-  private constructor(
-    private readonly router: types.Router,
-    private readonly transport: types.DirectTransport,
-    private readonly options: MixerOptions,
-    private readonly log: Logger,
-  ) {
-    transport.observer.once('close', () => this.close());
-  }
-
-  static async create(router: types.Router, options: MixerOptions, log: Logger): Promise<MeetingMixer> {
-    const transport = await router.createDirectTransport();
-    return new MeetingMixer(router, transport, options, log);
-  }
+  constructor(private readonly options: MixerOptions) {}
 
   get legCount(): number {
     return this.legs.size;
@@ -55,60 +42,30 @@ export class MeetingMixer {
     return this.inputs.size;
   }
 
-  /** Hears a producer from now on; a codec the mixer cannot decode is left out. */
-  async addTalker(producer: types.Producer, ownerId: string): Promise<void> {
-    if (this.closed || this.inputs.has(producer.id)) return;
-    const consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: this.router.rtpCapabilities });
-    const { codecs, headerExtensions = [] } = consumer.rtpParameters;
-    const codec = audioCodecName(codecs[0]!.mimeType);
-    if (this.closed || !codec || this.inputs.has(producer.id)) return consumer.close();
-    const input = new MixerInput(
-      {
-        id: producer.id,
-        ownerId,
-        codec,
-        clockRate: codecs[0]!.clockRate,
-        // The consumer maps every extension the router knows; only a producer that has it sends it.
-        levelExtensionId: producer.rtpParameters.headerExtensions?.some(({ uri }) => uri === AUDIO_LEVEL_URI)
-          ? headerExtensions.find(({ uri }) => uri === AUDIO_LEVEL_URI)?.id
-          : undefined,
-      },
-      this.rates,
-    );
-    this.inputs.set(producer.id, input);
-    consumer.on('rtp', (packet: Buffer) => input.receive(packet, performance.now()));
-    consumer.observer.once('close', () => this.inputs.delete(producer.id));
-    consumer.once('producerclose', () => consumer.close());
+  /** Hears a talker from now on: the returned input takes its RTP packets. */
+  addTalker(source: TalkerSource): MixerInput {
+    const input = new MixerInput(source, this.rates);
+    this.inputs.set(source.id, input);
+    return input;
   }
 
-  /** A phone leg: a producer carrying its mix, for the phone's PlainTransport to consume. */
-  async addLeg(spec: LegSpec, onClose: () => void): Promise<MixerLeg> {
-    const ssrc = randomInt(1, 2 ** 32 - 1);
-    const producer = await this.transport.produce({
-      kind: 'audio',
-      rtpParameters: {
-        codecs: [
-          {
-            mimeType: `audio/${spec.codec}`,
-            clockRate: spec.clockRate,
-            payloadType: spec.payloadType,
-            ...(spec.channels > 1 && { channels: spec.channels }),
-          },
-        ],
-        encodings: [{ ssrc }],
-      },
-    });
-    const leg = new MixerLeg(spec, producer, ssrc, {
+  removeTalker(id: string): void {
+    this.inputs.delete(id);
+  }
+
+  /** A phone leg, whose RTP `send` puts on the wire; closing the leg ends it. */
+  addLeg(spec: LegSpec, send: (packet: Buffer) => void): MixerLeg {
+    const leg = new MixerLeg(spec, send, {
       closed: (closed) => {
         this.legs.delete(closed);
         this.followLegRates();
-        onClose();
+        if (this.legs.size === 0) this.options.clock.leave(this);
       },
       listeningChanged: () => this.followLegRates(),
     });
     this.legs.add(leg);
     this.followLegRates();
-    this.options.clock.join(this);
+    if (!this.closed) this.options.clock.join(this);
     return leg;
   }
 
@@ -117,7 +74,7 @@ export class MeetingMixer {
       this.mixTick();
     } catch (err) {
       // One bad tick must not stop the clock the other meetings share; say so once in a while.
-      if (this.failures++ % 500 === 0) this.log.error({ reason: (err as Error).message, failures: this.failures }, 'mixer tick failed');
+      if (this.failures++ % 500 === 0) this.options.tickFailed((err as Error).message, this.failures);
     }
   }
 
@@ -126,7 +83,7 @@ export class MeetingMixer {
     this.closed = true;
     this.options.clock.leave(this);
     for (const leg of [...this.legs]) leg.close();
-    this.transport.close();
+    this.inputs.clear();
   }
 
   private mixTick(): void {

@@ -41,8 +41,18 @@ export class MixerClock {
 
   /** How many mixers tick, and how late the last 10 s of ticks ran. */
   stats(): MixerClockStats {
-    const sorted = this.clock.recentLateness().sort((a, b) => a - b);
-    const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
-    return { mixers: this.mixers.size, ticks: sorted.length, latenessP50Ms: at(0.5), latenessP99Ms: at(0.99), latenessMaxMs: sorted.at(-1) ?? 0 };
+    return clockStats(this.mixers.size, this.recentLateness());
   }
+
+  /** How late each tick of the last 10 s ran (ms), oldest first. */
+  recentLateness(): number[] {
+    return this.clock.recentLateness();
+  }
+}
+
+/** The stats of `mixers` mixers whose clocks' recent ticks ran this late. */
+export function clockStats(mixers: number, lateness: readonly number[]): MixerClockStats {
+  const sorted = [...lateness].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!);
+  return { mixers, ticks: sorted.length, latenessP50Ms: at(0.5), latenessP99Ms: at(0.99), latenessMaxMs: sorted.at(-1) ?? 0 };
 }

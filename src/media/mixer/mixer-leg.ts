@@ -1,11 +1,9 @@
 /**
  * What one phone leg hears: the mix minus its own voice, encoded in the leg's codec and
  * sent as one continuous RTP stream (one SSRC, running sequence numbers and timestamps
- * across talker changes) into a DirectTransport producer, which the call's own
- * PlainTransport consumes, so RTCP (and SRTP, where used) stay with mediasoup.
+ * across talker changes) straight to the phone, from the socket the phone sends to.
  */
 import { randomInt } from 'node:crypto';
-import type { types } from 'mediasoup';
 import { type AudioCodecName, type FrameEncoder, type MixRate, createEncoder } from '../codecs/frame-codecs.js';
 import { writeRtp } from '../rtp-packet.js';
 import { FRAMES_PER_SECOND } from './mixer-input.js';
@@ -23,6 +21,7 @@ export class MixerLeg {
   private readonly encoder: FrameEncoder;
   private sequenceNumber = randomInt(0, 0x10000);
   private timestamp = randomInt(0, 2 ** 32);
+  private readonly ssrc = randomInt(1, 2 ** 32 - 1);
   private marker = true;
   private isListening = true;
   private readonly timestampStep: number;
@@ -30,17 +29,12 @@ export class MixerLeg {
 
   constructor(
     readonly spec: LegSpec,
-    private readonly producer: types.Producer,
-    private readonly ssrc: number,
+    /** Puts one RTP packet on the wire to the phone. */
+    private readonly sendPacket: (packet: Buffer) => void,
     private readonly events: { closed(leg: MixerLeg): void; listeningChanged(leg: MixerLeg): void },
   ) {
     this.encoder = createEncoder(spec.codec);
     this.timestampStep = spec.clockRate / FRAMES_PER_SECOND;
-  }
-
-  /** The producer the phone's PlainTransport consumes. */
-  get producerId(): string {
-    return this.producer.id;
   }
 
   /** Whether the phone takes our media now: not while it holds, or when it only sends. */
@@ -70,7 +64,7 @@ export class MixerLeg {
     if (this.closed) return;
     const { sequenceNumber, timestamp, ssrc, marker } = this;
     const { payloadType } = this.spec;
-    this.producer.send(writeRtp({ payloadType, sequenceNumber, timestamp, ssrc, marker }, payload));
+    this.sendPacket(writeRtp({ payloadType, sequenceNumber, timestamp, ssrc, marker }, payload));
     this.marker = false;
     this.sequenceNumber = (sequenceNumber + 1) & 0xffff;
     this.timestamp = (timestamp + this.timestampStep) >>> 0;
@@ -85,7 +79,6 @@ export class MixerLeg {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.producer.close();
     this.events.closed(this);
   }
 }

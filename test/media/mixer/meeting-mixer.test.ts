@@ -1,12 +1,13 @@
 /**
- * The mixer on a real mediasoup worker, through the phones' own media path: each phone
- * is a PhoneMedia (relay port, PlainTransport, producer, mixer leg) and an RtpPhone
- * sending a tone to it and decoding what comes back.
+ * The mixer on a real mediasoup worker and real media threads, through the phones' own
+ * media path: each phone is a PhoneMedia (its RTP port on the meeting's media thread,
+ * PlainTransport, producer, mixer leg) and an RtpPhone sending a tone to it and decoding
+ * what comes back.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { AudioCodecName } from '../../../src/media/codecs/frame-codecs.js';
-import { MixerClock } from '../../../src/media/mixer/mixer-clock.js';
+import { MediaPlane } from '../../../src/media/plane/media-plane.js';
 import { PhoneMedia } from '../../../src/media/phone-media.js';
 import { Room } from '../../../src/media/room.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
@@ -39,16 +40,21 @@ function negotiated(codec: AudioCodecName, phonePort: number, remoteDirection: N
 
 const { log } = capturedLogger();
 let pool: WorkerPool;
+let plane: MediaPlane;
 let room: Room;
 const phones: { rtp: RtpPhone; media: PhoneMedia }[] = [];
 
 beforeAll(async () => {
   pool = await WorkerPool.create({ size: 1, rtcMinPort: 41300, rtcMaxPort: 41399 }, log);
+  plane = MediaPlane.create({ threads: 2 }, log);
 });
-afterAll(() => pool.close());
+afterAll(async () => {
+  pool.close();
+  await plane.close();
+});
 
-async function openRoom(id: string, talkers = 3, clock = new MixerClock()): Promise<Room> {
-  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 10, mixer: { talkers, clock } }, log);
+async function openRoom(id: string, talkers = 3, mediaPlane = plane): Promise<Room> {
+  room = await Room.create(id, pool.leastLoaded(), { maxParticipants: 10, mixer: { talkers, plane: mediaPlane } }, log);
   return room;
 }
 
@@ -165,7 +171,9 @@ describe('MeetingMixer', () => {
   it('keeps time over a minute of accelerated clock: as many packets as 20 ms periods, ±1, with no gap', { timeout: 30_000 }, async () => {
     let seed = 3;
     const time = new VirtualTime(() => ((seed = (seed * 48271) % 2147483647) % 8)); // timers fire 0-7 ms late
-    await openRoom('mix-clock', 3, new MixerClock(time));
+    const timedPlane = MediaPlane.create({ threads: 1, time }, log);
+    onTestFinished(() => timedPlane.close());
+    await openRoom('mix-clock', 3, timedPlane);
     const listener = await phone('listener', 'PCMU', 0);
     await phone('talker', 'PCMA', 800);
     const minute = 60_000;

@@ -1,0 +1,246 @@
+/**
+ * Everything a media thread does, behind its message port: the meetings placed on it
+ * (each a mixer and the loopback socket mediasoup sends browsers' audio to), the phones'
+ * RTP ports, and the one 20 ms clock its mixers tick on. A phone's packets go from the
+ * socket that received them into its meeting's mixer, and each leg's mix goes out of the
+ * phone's own socket: nothing of the audio path touches another thread.
+ */
+import { type Socket, createSocket } from 'node:dgram';
+import type { MessagePort } from 'node:worker_threads';
+import { audioLevel, levelOfEnergy } from '../audio-level.js';
+import { g711Energy } from '../codecs/g711.js';
+import { G722Decoder } from '../codecs/g722.js';
+import { MeetingMixer } from '../mixer/meeting-mixer.js';
+import { MixerClock } from '../mixer/mixer-clock.js';
+import type { MixerInput } from '../mixer/mixer-input.js';
+import type { MixerLeg } from '../mixer/mixer-leg.js';
+import { type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js';
+import { isRtcp } from '../rtp-packet.js';
+import type { TimeSource } from '../mixer/tick-clock.js';
+import type { PhoneCodec, PlaneRequest, PlaneRequests, PlaneRequestType, RelayedTalker, ThreadMessage } from './plane-protocol.js';
+
+interface EngineMeeting {
+  readonly id: string;
+  readonly mixer: MeetingMixer;
+  /** Where mediasoup's consumers of browsers' audio send, one SSRC per talker. */
+  readonly mixSocket: Socket;
+  readonly relayed: Map<number, MixerInput>;
+  readonly ports: Set<string>;
+}
+
+interface EnginePort {
+  readonly meeting: EngineMeeting;
+  readonly rtp: PhoneRtpPort;
+  codec: PhoneCodec | undefined;
+  leg: MixerLeg | undefined;
+  input: MixerInput | undefined;
+  /** Whether what the phone sends may be heard (not while it holds us). */
+  talking: boolean;
+}
+
+type Handler<T extends PlaneRequestType> = (request: PlaneRequests[T]['request']) => PlaneRequests[T]['result'] | Promise<PlaneRequests[T]['result']>;
+
+export class MediaEngine {
+  private readonly meetings = new Map<string, EngineMeeting>();
+  private readonly ports = new Map<string, EnginePort>();
+  private readonly clock: MixerClock;
+  private readonly handlers: { [T in PlaneRequestType]: Handler<T> };
+
+  constructor(
+    private readonly port: MessagePort,
+    time?: TimeSource,
+  ) {
+    this.clock = new MixerClock(time);
+    this.handlers = {
+      'open-meeting': (r) => this.openMeeting(r.meetingId, r.talkers),
+      'close-meeting': (r) => this.closeMeeting(r.meetingId),
+      'add-talker': (r) => this.addTalker(r.meetingId, r.talker),
+      'remove-talker': (r) => this.removeTalker(r.meetingId, r.talkerId),
+      'open-port': (r) => this.openPort(r),
+      'connect-port': async (r) => this.phonePort(r.portId).rtp.connectToMediasoup(r.mediasoup),
+      'start-port': (r) => this.startPort(r.portId, r.codec),
+      'set-remote': (r) => this.setRemote(r.portId, r.remote, r.listening, r.talking),
+      tap: (r) => this.tap(r.portId, r.payloadType),
+      'close-port': (r) => this.closePort(r.portId),
+      counts: (r) => {
+        const mixer = this.meetings.get(r.meetingId)?.mixer;
+        return mixer && mixer.legCount > 0 ? { talkers: mixer.talkerCount, legs: mixer.legCount } : undefined;
+      },
+      stats: () => {
+        const { mixers } = this.clock.stats();
+        return { mixers, lateness: this.clock.recentLateness() };
+      },
+      'busy-for': (r) => {
+        const until = performance.now() + r.ms;
+        while (performance.now() < until);
+      },
+      crash: () => process.exit(70),
+    };
+    port.on('message', (request: PlaneRequest) => void this.handle(request));
+  }
+
+  /** Stops everything: sockets closed, clock stopped. */
+  close(): void {
+    for (const id of [...this.meetings.keys()]) this.closeMeeting(id);
+    this.port.close();
+  }
+
+  private async handle(request: PlaneRequest): Promise<void> {
+    const handler = this.handlers[request.type] as Handler<PlaneRequestType>;
+    try {
+      const result = await handler(request as never);
+      this.post({ type: 'reply', id: request.id, ok: true, result });
+    } catch (err) {
+      this.post({ type: 'reply', id: request.id, ok: false, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private post(message: ThreadMessage): void {
+    this.port.postMessage(message);
+  }
+
+  private async openMeeting(meetingId: string, talkers: number): Promise<{ mixPort: number }> {
+    if (this.meetings.has(meetingId)) throw new Error(`meeting "${meetingId}" is already open on this thread`);
+    const mixSocket = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      mixSocket.once('error', reject);
+      mixSocket.bind(0, '127.0.0.1', () => {
+        mixSocket.off('error', reject);
+        resolve();
+      });
+    });
+    mixSocket.on('error', () => undefined);
+    const mixer = new MeetingMixer({
+      talkers,
+      clock: this.clock,
+      tickFailed: (reason, failures) => this.post({ type: 'log', level: 'error', message: 'mixer tick failed', fields: { meetingId, reason, failures } }),
+    });
+    const meeting: EngineMeeting = { id: meetingId, mixer, mixSocket, relayed: new Map(), ports: new Set() };
+    mixSocket.on('message', (packet) => {
+      if (packet.length < 12 || isRtcp(packet)) return;
+      meeting.relayed.get(packet.readUInt32BE(8))?.receive(packet, performance.now());
+    });
+    this.meetings.set(meetingId, meeting);
+    return { mixPort: mixSocket.address().port };
+  }
+
+  private closeMeeting(meetingId: string): void {
+    const meeting = this.meetings.get(meetingId);
+    if (!meeting) return;
+    for (const portId of [...meeting.ports]) this.closePort(portId);
+    this.meetings.delete(meetingId);
+    meeting.mixer.close();
+    meeting.mixSocket.close();
+  }
+
+  private addTalker(meetingId: string, talker: RelayedTalker): void {
+    const meeting = this.meeting(meetingId);
+    const { ssrc, ...source } = talker;
+    meeting.relayed.set(ssrc, meeting.mixer.addTalker(source));
+  }
+
+  private removeTalker(meetingId: string, talkerId: string): void {
+    const meeting = this.meetings.get(meetingId);
+    if (!meeting) return;
+    for (const [ssrc, input] of meeting.relayed) if (input.id === talkerId) meeting.relayed.delete(ssrc);
+    meeting.mixer.removeTalker(talkerId);
+  }
+
+  private async openPort(request: PlaneRequests['open-port']['request']): Promise<PlaneRequests['open-port']['result']> {
+    const meeting = this.meeting(request.meetingId);
+    const rtp = await PhoneRtpPort.open({ ...request, lastReceived: new Float64Array(request.lastReceived) });
+    if (!this.meetings.has(meeting.id)) {
+      rtp.close();
+      throw new Error(`meeting "${meeting.id}" closed`);
+    }
+    this.ports.set(request.portId, { meeting, rtp, codec: undefined, leg: undefined, input: undefined, talking: true });
+    meeting.ports.add(request.portId);
+    return { port: rtp.port, loopback: rtp.loopbackAddress };
+  }
+
+  private startPort(portId: string, codec: PhoneCodec): void {
+    const port = this.phonePort(portId);
+    if (port.codec) throw new Error('the port has started already');
+    port.codec = codec;
+    const meter = levelMeter(codec);
+    if (meter) port.rtp.measureLevels(meter);
+    port.leg = port.meeting.mixer.addLeg(
+      { memberId: codec.memberId, codec: codec.codec, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels },
+      (packet) => port.rtp.sendToPhone(packet),
+    );
+    this.followTalking(port);
+  }
+
+  private setRemote(portId: string, remote: PlaneRequests['set-remote']['request']['remote'], listening: boolean, talking: boolean): void {
+    const port = this.phonePort(portId);
+    port.rtp.setRemote(remote, listening);
+    if (port.leg) port.leg.listening = listening && remote !== undefined;
+    port.talking = talking;
+    this.followTalking(port);
+  }
+
+  /** The phone's audio is in the mix while it talks to us; held, its music is not. */
+  private followTalking(port: EnginePort): void {
+    const { codec, meeting } = port;
+    if (!codec) return;
+    if (!port.talking) {
+      if (port.input) meeting.mixer.removeTalker(port.input.id);
+      port.input = undefined;
+      port.rtp.hear(undefined);
+      return;
+    }
+    if (port.input) return;
+    const input = meeting.mixer.addTalker({
+      id: `phone:${codec.memberId}`,
+      ownerId: codec.memberId,
+      codec: codec.codec,
+      clockRate: codec.clockRate,
+      levelExtensionId: codec.levelExtensionId,
+    });
+    port.input = input;
+    port.rtp.hear((packet) => input.receive(packet, performance.now()));
+  }
+
+  private tap(portId: string, payloadType: number): void {
+    this.phonePort(portId).rtp.tap(payloadType, ({ payloadType: type, sequenceNumber, timestamp, ssrc, marker, payload }) =>
+      this.post({ type: 'telephone-event', portId, packet: { payloadType: type, sequenceNumber, timestamp, ssrc, marker, payload: new Uint8Array(payload) } }),
+    );
+  }
+
+  private closePort(portId: string): void {
+    const port = this.ports.get(portId);
+    if (!port) return;
+    this.ports.delete(portId);
+    port.meeting.ports.delete(portId);
+    if (port.input) port.meeting.mixer.removeTalker(port.input.id);
+    port.leg?.close();
+    port.rtp.close();
+  }
+
+  private meeting(meetingId: string): EngineMeeting {
+    const meeting = this.meetings.get(meetingId);
+    if (!meeting) throw new Error(`meeting "${meetingId}" is not open on this thread`);
+    return meeting;
+  }
+
+  private phonePort(portId: string): EnginePort {
+    const port = this.ports.get(portId);
+    if (!port) throw new Error(`no port "${portId}" on this thread`);
+    return port;
+  }
+}
+
+/**
+ * G.711 levels cost a table lookup per sample, G.722's a decoder of its own (the stream
+ * is continuous, so its state stays right). Opus callers go without: the mixer measures
+ * their decoded audio instead, and they show no speaking flag.
+ */
+function levelMeter({ codec, levelExtensionId: extensionId }: PhoneCodec): LevelMeter | undefined {
+  if (extensionId === undefined) return undefined;
+  if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => levelOfEnergy(g711Energy(codec, payload), payload.length) };
+  if (codec === 'G722') {
+    const decoder = new G722Decoder();
+    return { extensionId, level: (payload) => audioLevel(decoder.decode(payload)) };
+  }
+  return undefined;
+}

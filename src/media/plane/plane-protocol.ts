@@ -1,0 +1,111 @@
+/**
+ * What the main thread and a media thread say to each other. Control only: audio never
+ * crosses as messages (it comes and goes on the sockets the media thread owns), only the
+ * rare RFC 4733 telephone-event packet does, for the call's DTMF decoder.
+ * Every request carries an id its reply repeats; events come unasked.
+ */
+import type { AudioCodecName } from '../codecs/frame-codecs.js';
+
+export interface RtpAddress {
+  readonly ip: string;
+  readonly port: number;
+}
+
+/** A talker that reaches the meeting through mediasoup (a browser), told apart by its SSRC. */
+export interface RelayedTalker {
+  /** The mediasoup producer's id. */
+  readonly id: string;
+  /** The room member it belongs to. */
+  readonly ownerId: string;
+  readonly codec: AudioCodecName;
+  readonly clockRate: number;
+  readonly levelExtensionId: number | undefined;
+  /** The SSRC of the consumer that sends it to the meeting's socket. */
+  readonly ssrc: number;
+}
+
+/** The phone's codec as negotiated, and what the media thread needs to hear and answer it. */
+export interface PhoneCodec {
+  /** The room member (the phone), whose own voice its leg leaves out. */
+  readonly memberId: string;
+  readonly codec: AudioCodecName;
+  readonly payloadType: number;
+  readonly clockRate: number;
+  readonly channels: number;
+  /** The RFC 6464 extension id written into the phone's packets; undefined when not measured (opus). */
+  readonly levelExtensionId: number | undefined;
+}
+
+/** Each request, and what its reply carries. */
+export interface PlaneRequests {
+  /** A meeting's mixer and the loopback socket mediasoup sends browsers' audio to. */
+  'open-meeting': { request: { meetingId: string; talkers: number }; result: { mixPort: number } };
+  'close-meeting': { request: { meetingId: string }; result: void };
+  'add-talker': { request: { meetingId: string; talker: RelayedTalker }; result: void };
+  'remove-talker': { request: { meetingId: string; talkerId: string }; result: void };
+  /**
+   * A phone's RTP port. `lastReceived` (a Float64Array's buffer) is where the thread writes
+   * when the phone last sent RTP or RTCP (epoch ms), so the main thread reads it without asking.
+   */
+  'open-port': {
+    request: {
+      meetingId: string;
+      portId: string;
+      listenIp: string;
+      minPort: number;
+      maxPort: number;
+      producerSsrc: number;
+      latch: boolean;
+      lastReceived: SharedArrayBuffer;
+    };
+    result: { port: number; loopback: RtpAddress };
+  };
+  /** Where the port relays the phone's audio for browsers: the call's PlainTransport. */
+  'connect-port': { request: { portId: string; mediasoup: RtpAddress }; result: void };
+  /** The phone's codec is known: its audio goes into the mix, and the mix to it. */
+  'start-port': { request: { portId: string; codec: PhoneCodec }; result: void };
+  /**
+   * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`)
+   * and whether what it sends may be heard (`talking`: not while it holds us).
+   */
+  'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean }; result: void };
+  /** Telephone-events of this payload type go to the main thread, not into the mix. */
+  tap: { request: { portId: string; payloadType: number }; result: void };
+  'close-port': { request: { portId: string }; result: void };
+  /** Talkers and legs of a meeting's mixer; undefined while it has no legs. */
+  counts: { request: { meetingId: string }; result: { talkers: number; legs: number } | undefined };
+  /** The thread's clock: its mixers and how late its recent ticks ran. */
+  stats: { request: Record<string, never>; result: ThreadStats };
+  /** Test only: keeps the thread busy for `ms`, as a saturated thread would be. */
+  'busy-for': { request: { ms: number }; result: void };
+  /** Test only: the thread dies at once, as on a fatal bug. */
+  crash: { request: Record<string, never>; result: void };
+}
+
+export type PlaneRequestType = keyof PlaneRequests;
+
+export type PlaneRequest = {
+  [T in PlaneRequestType]: { readonly type: T; readonly id: number } & PlaneRequests[T]['request'];
+}[PlaneRequestType];
+
+export interface ThreadStats {
+  readonly mixers: number;
+  /** How late each recent tick ran (ms), oldest first. */
+  readonly lateness: number[];
+}
+
+export interface TelephoneEventPacket {
+  readonly payloadType: number;
+  readonly sequenceNumber: number;
+  readonly timestamp: number;
+  readonly ssrc: number;
+  readonly marker: boolean;
+  readonly payload: Uint8Array;
+}
+
+export type ThreadMessage =
+  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
+  | { readonly type: 'telephone-event'; readonly portId: string; readonly packet: TelephoneEventPacket }
+  /** Something the thread wants logged (rare: failing ticks), with the meeting it concerns. */
+  | { readonly type: 'log'; readonly level: 'warn' | 'error'; readonly message: string; readonly fields: Record<string, string | number> };
