@@ -44,7 +44,7 @@ function checkIntervalMs(limits: CallLimits): number {
 }
 
 /**
- * Watches an answered call until it closes. Silence is counted from the last packet, or
+ * Watches an answered call until it closes (the call stops the watch as it closes). Silence is counted from the last packet, or
  * from now when the phone has sent none yet; a hold or unhold starts the count afresh, so
  * a phone coming back from hold gets the whole timeout to resume.
  */
@@ -71,10 +71,6 @@ export function superviseCall(call: Call, media: SupervisedMedia, limits: CallLi
   };
   const timer = clock.setInterval(check, checkIntervalMs(limits));
   timer.unref?.();
-  const stop = () => clock.clearInterval(timer);
-  const end = (reason: string, cause: Q850Cause) => {
-    stop();
-    void call.close({ by: 'gateway', reason, cause });
-  };
-  call.signal.addEventListener('abort', stop, { once: true });
+  const end = (reason: string, cause: Q850Cause) => void call.close({ by: 'gateway', reason, cause });
+  call.adoptTimer({ stop: () => clock.clearInterval(timer) });
 }

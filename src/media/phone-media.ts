@@ -34,6 +34,7 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 /** Q.850 cause 41, temporary failure: the call's media is gone, calling again may work. */
 
 export class PhoneMedia {
+  private holding = false;
   private producerInUse: types.Producer | undefined;
   private closed = false;
 
@@ -85,6 +86,11 @@ export class PhoneMedia {
     return this.producerInUse;
   }
 
+  /** Whether the phone holds the call, or only listens: it may send nothing on purpose. */
+  get onHold(): boolean {
+    return this.holding;
+  }
+
   /** When the phone last sent RTP or RTCP (epoch ms); undefined before its first packet. */
   lastReceivedAt(): number | undefined {
     return this.rtpPort.lastReceivedAt();
@@ -122,6 +128,7 @@ export class PhoneMedia {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
     const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     const talking = remoteDirection === 'sendrecv';
+    this.holding = !talking;
     await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking);
     await this.member.setMuted(!talking);
   }

@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { failureEnd, roomEnd } from '../calls/call-end.js';
+import { type CallLimits, superviseCall } from '../calls/call-limits.js';
 import type { CallRegistry } from '../calls/call-registry.js';
 import { GatewayError } from '../errors.js';
 import { type Logger, callLogger } from '../logger.js';
@@ -61,6 +62,7 @@ export interface DialInDeps {
   readonly nodeId: string;
   readonly log: Logger;
   readonly sessionTimer: SessionTimerSettings;
+  readonly callLimits: CallLimits;
 }
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
@@ -99,6 +101,7 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   const negotiated = prepared
     ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
     : await answerLateOffer(deps, call, media, local, sessionTimer);
+  superviseCall(call, media, deps.callLimits);
   call.log.info(
     { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !prepared },
     'call answered',

@@ -73,6 +73,7 @@ export class SipService {
       nodeId: deps.nodeId,
       log: sipLog,
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
+      callLimits: config.callLimits,
     });
     // Admission comes first: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {

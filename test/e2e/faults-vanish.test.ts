@@ -11,7 +11,6 @@ import { createSocket } from 'node:dgram';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { Q850 } from '../../src/calls/call-end.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { openMeetingPage, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { startSipTestGateway } from '../support/gateway.js';
@@ -19,6 +18,7 @@ import { requestJson } from '../support/json-api.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { RtpCall } from '../support/sip/rtp-call.js';
+import { header } from '../support/sip/sip-message.js';
 import { startTimerCensus } from '../support/timer-census.js';
 import { until } from '../support/until.js';
 
@@ -38,7 +38,7 @@ beforeAll(async () => {
   target = await drachtioTarget();
   redis = await spawnRedisServer();
   redisClient = new Redis(redis.url);
-  gateway = await startSipTestGateway(target, { REDIS_URL: redis.url, RTP_MIN_PORT: '44600', RTP_MAX_PORT: '44799', EMPTY_ROOM_GRACE_SECONDS: '600' });
+  gateway = await startSipTestGateway(target, { REDIS_URL: redis.url, RTP_MIN_PORT: '44600', RTP_MAX_PORT: '44799', EMPTY_ROOM_GRACE_SECONDS: '600', RTP_TIMEOUT_SECONDS: '2' });
 }, 60_000);
 
 afterEach(async () => {
@@ -141,7 +141,7 @@ describe('a browser that vanishes mid-call', () => {
 });
 
 describe('a phone that vanishes mid-call', () => {
-  it('once its call is closed, leaves no port, transport, producer, consumer, timer, participant or store key behind', { timeout: 60_000 }, async () => {
+  it('is ended by the RTP timeout with a BYE (Q.850 cause 102), and leaves no port, transport, producer, consumer, timer, participant or store key behind', { timeout: 60_000 }, async () => {
     const meetingId = 'vanish-phone';
     await api('POST', '/meetings', { id: meetingId });
     // The room opened before the phone came: what it holds with nobody in it.
@@ -153,11 +153,12 @@ describe('a phone that vanishes mid-call', () => {
     expect(await redisClient.hexists('gw:calls', call.callId)).toBe(1);
     expect((await routerHoldings(meetingId)).transports.length).toBeGreaterThan(empty.transports.length);
 
-    // The phone goes silent without a BYE: its RTP socket is gone.
+    // The phone goes silent without a BYE: its RTP socket is gone. RTP_TIMEOUT_SECONDS=2 ends the call.
+    const silentFrom = performance.now();
     call.vanish();
-    // What ends such a call (an RTP timeout) ends it through the call's one close().
-    await gateway.sip.calls.get(call.callId)!.close({ by: 'gateway', reason: 'no RTP from the phone', cause: Q850.recoveryOnTimerExpiry });
-    await call.byeFromGateway(2000);
+    const bye = await call.byeFromGateway(5000);
+    expect(performance.now() - silentFrom).toBeGreaterThanOrEqual(1900);
+    expect(header(bye.text, 'Reason')).toBe('Q.850;cause=102;text="no RTP or RTCP from the phone for 2 s"');
 
     expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);
     await until(async () => JSON.stringify(await routerHoldings(meetingId)) === JSON.stringify(empty), 5000, 'the phone\'s media released');
