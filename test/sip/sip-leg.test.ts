@@ -23,7 +23,8 @@ const logs = capturedLogger('info');
 
 beforeAll(async () => {
   target = await drachtioTarget({ timers: { values: { t1: STANDIN_T1_MS } } });
-  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '43700', RTP_MAX_PORT: '43799' }, logs.log);
+  // The caller sends no RTP: the RTP timeout (30 s by default) must not end the call before drachtio-server's 32 s ACK timeout does.
+  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '43700', RTP_MAX_PORT: '43799', RTP_TIMEOUT_SECONDS: '0' }, logs.log);
 });
 
 afterAll(async () => {
