@@ -12,7 +12,7 @@ import { SignalingTestClient } from '../support/signaling-client.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { type SipRequest, firstLine, header, parseSipMessage, responseTo } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 const PORTS = { RTP_MIN_PORT: '44800', RTP_MAX_PORT: '44899' };
@@ -39,7 +39,6 @@ afterAll(async () => {
 });
 
 const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 async function start(env: Record<string, string>, log = capturedLogger().log) {
   const started = await startSipTestGateway(target, { ...PORTS, ...env }, log);
@@ -53,7 +52,7 @@ async function start(env: Record<string, string>, log = capturedLogger().log) {
     const challenge = await sipPeer.next(isResponse(401));
     caller.ackFailure(challenge);
     caller.invite({ ...(body === undefined ? {} : { body }), authorization: caller.authorization(challenge, identity) });
-    return sipPeer.next(finalResponse);
+    return sipPeer.next(isFinalResponse);
   };
   return { gateway: started, peer: sipPeer, authenticatedInvite };
 }
@@ -111,7 +110,7 @@ describe('drain', () => {
     // No credentials: a 401 would mean the authenticator ran; the drain answers first.
     const refusedCaller = new SipCaller(sip, uriOf('drain-new'));
     refusedCaller.invite({ body: PCMU_OFFER(30102) });
-    const refused = await sip.next(finalResponse);
+    const refused = await sip.next(isFinalResponse);
     refusedCaller.ackFailure(refused);
     expectServiceUnavailable(refused, /^399 127\.0\.0\.1 "draining: this gateway is shutting down; try again later"$/, 20);
     await expectNothingAllocatedFor(gw, 'drain-new');
@@ -174,7 +173,7 @@ describe('overload', () => {
 
     const refusedCaller = new SipCaller(sip, uriOf('overload-refused'));
     refusedCaller.invite({ body: PCMU_OFFER(30112) });
-    const refused = await sip.next(finalResponse);
+    const refused = await sip.next(isFinalResponse);
     refusedCaller.ackFailure(refused);
     expectServiceUnavailable(refused, /^399 127\.0\.0\.1 "overloaded: 1 call set-ups in flight \(SIP_MAX_SETUPS_IN_FLIGHT 1\)"$/, 5);
     await expectNothingAllocatedFor(gw, 'overload-refused');

@@ -9,7 +9,7 @@ import { requestJson } from '../support/json-api.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
@@ -64,7 +64,6 @@ async function startProcess(env: Record<string, string>): Promise<{ process: Gat
 }
 
 const logged = (logs: LogLine[], msg: string) => () => logs.some((line) => line.msg === msg);
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 describe('the gateway process on SIGTERM', () => {
   // A Node process with tsx and a mediasoup worker takes seconds to start on a busy machine.
@@ -93,7 +92,7 @@ describe('the gateway process on SIGTERM', () => {
     const challenge = await sip.next(isResponse(401));
     live.ackFailure(challenge);
     live.invite({ body: PCMU_OFFER(30120), authorization: live.authorization(challenge, identity) });
-    const answered = await sip.next(finalResponse, 10_000);
+    const answered = await sip.next(isFinalResponse, 10_000);
     expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
     live.inDialog(answered, 'ACK');
 
@@ -104,7 +103,7 @@ describe('the gateway process on SIGTERM', () => {
     expect(((await ready.json()) as { down: string[] }).down).toEqual(['calls: draining']);
     const refusedCaller = new SipCaller(sip, uri);
     refusedCaller.invite({ body: PCMU_OFFER(30122) });
-    const refused = await sip.next(finalResponse);
+    const refused = await sip.next(isFinalResponse);
     refusedCaller.ackFailure(refused);
     expect(firstLine(refused.text)).toBe('SIP/2.0 503 Service Unavailable');
     expect(Number(header(refused.text, 'Retry-After'))).toBeGreaterThanOrEqual(5);

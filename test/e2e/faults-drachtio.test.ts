@@ -6,10 +6,10 @@
  * from before, or only the link is cut (a TCP proxy between them) and drachtio keeps its
  * dialogs.
  */
-import { createSocket } from 'node:dgram';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
+import { udpPortFree } from '../support/free-port.js';
 import { requestJson } from '../support/json-api.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type DrachtioTarget, type RestartableDrachtio, drachtioTarget, restartableDrachtio } from '../support/sip/drachtio-target.js';
@@ -46,16 +46,6 @@ afterAll(async () => {
 async function readiness(of = gateway): Promise<{ status: number; checks: Record<string, string> }> {
   const response = await fetch(`${of.httpUrl}/readyz`);
   return { status: response.status, checks: ((await response.json()) as { checks: Record<string, string> }).checks };
-}
-
-async function udpPortFree(port: number): Promise<boolean> {
-  const socket = createSocket('udp4');
-  const bound = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind(port, '127.0.0.1', () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return bound;
 }
 
 const logged = (msg: string, log = gatewayLog) => log.lines().filter((line) => line.msg === msg);

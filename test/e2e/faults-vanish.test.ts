@@ -7,13 +7,13 @@
  * the timers the gateway started.
  */
 import { execFileSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { openMeetingPage, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { startSipTestGateway } from '../support/gateway.js';
+import { udpPortFree } from '../support/free-port.js';
 import { requestJson } from '../support/json-api.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
@@ -76,16 +76,6 @@ async function expectGatewayTimers(timers: ReturnType<typeof startTimerCensus>, 
   };
   await until(matches, 1000, 'the gateway\'s timers').catch(() => undefined);
   expect(timers.pending(NOT_THE_GATEWAYS)).toEqual(expected.map((site) => expect.stringMatching(site)));
-}
-
-async function udpPortFree(port: number): Promise<boolean> {
-  const socket = createSocket('udp4');
-  const bound = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind(port, '127.0.0.1', () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return bound;
 }
 
 async function phoneIn(meetingId: string) {

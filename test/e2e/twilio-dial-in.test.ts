@@ -11,7 +11,7 @@ import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isResponse } from '../support/sip/sip-peer.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isResponse } from '../support/sip/sip-peer.js';
 import { TwilioWebhooks, twimlVerbs } from '../support/twilio.js';
 import { until } from '../support/until.js';
 
@@ -24,7 +24,6 @@ let gateway: Gateway;
 let twilioSide: TwilioWebhooks;
 let peer: SipPeer | undefined;
 
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 beforeAll(async () => {
   target = await drachtioTarget();
@@ -66,7 +65,7 @@ async function inviteAsTwilio(instruction: DialInstruction, twilioCallSid: strin
   const challenge = await peer.next(isResponse(401));
   caller.ackFailure(challenge);
   caller.invite({ body: PCMU_OFFER(30100), headers, authorization: caller.authorization(challenge, instruction.identity) });
-  const answer = await peer.next(finalResponse);
+  const answer = await peer.next(isFinalResponse);
   if (!firstLine(answer.text).startsWith('SIP/2.0 200')) caller.ackFailure(answer);
   return { caller, answer };
 }

@@ -13,7 +13,7 @@ import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js'
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
@@ -26,7 +26,6 @@ let identity: { username: string; password: string };
 const logs = capturedLogger('debug');
 
 const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 const summaries = (callId: string) => logs.lines().filter((line) => line.msg === 'call ended' && line.callId === callId);
 /** The summary of an INVITE answered with a challenge: a call of its own, ended at once. */
 const challenged = (meetingId: string) => expect.objectContaining({ meetingId, state: 'setting-up', endedBy: 'gateway', status: 401, durationMs: expect.any(Number) });
@@ -111,7 +110,7 @@ it('refuses with 482 a second INVITE of a call still being set up, which goes on
   } finally {
     redis.resume();
   }
-  const answered = await peer.next(finalResponse);
+  const answered = await peer.next(isFinalResponse);
   expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
   caller.inDialog(answered, 'ACK');
   caller.inDialog(answered, 'BYE');
@@ -130,7 +129,7 @@ it('ends a call that fails after its 200 OK (the store refusing its record) with
     // A late offer: the call is recorded once the ACK brings the phone's answer, after our 200.
     const caller = new SipCaller(peer, uriOf('record-refused'));
     caller.invite({ authorization: await challenge(caller) });
-    const answered = await peer.next(finalResponse);
+    const answered = await peer.next(isFinalResponse);
     expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
     caller.inDialog(answered, 'ACK', { body: PCMU_OFFER(30052) });
 
@@ -156,7 +155,7 @@ it('ends a call with a Q.850 cause 16 BYE when its meeting ends', async () => {
   await gateway.meetings.create({ id: 'meeting-ends' });
   const caller = new SipCaller(peer, uriOf('meeting-ends'));
   caller.invite({ body: PCMU_OFFER(30056), authorization: await challenge(caller, PCMU_OFFER(30056)) });
-  const answered = await peer.next(finalResponse);
+  const answered = await peer.next(isFinalResponse);
   caller.inDialog(answered, 'ACK');
   await until(async () => (await gateway.store.listCalls('meeting-ends')).length === 1, 2000, 'the call recorded');
 
@@ -172,7 +171,7 @@ it('shutdown ends every call: a BYE with Q.850 cause 16 to an answered one, 503 
   await gateway.meetings.create({ id: 'shutdown' });
   const answeredCaller = new SipCaller(peer, uriOf('shutdown'));
   answeredCaller.invite({ body: PCMU_OFFER(30054), authorization: await challenge(answeredCaller, PCMU_OFFER(30054)) });
-  const answered = await peer.next(finalResponse);
+  const answered = await peer.next(isFinalResponse);
   expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
   answeredCaller.inDialog(answered, 'ACK');
   await until(async () => (await gateway.store.listCalls('shutdown')).length === 1, 2000, 'the answered call recorded');

@@ -11,7 +11,7 @@ import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header, headerValues } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
 
@@ -21,7 +21,6 @@ let peer: SipPeer;
 let identity: { username: string; password: string };
 
 const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 beforeAll(async () => {
   target = await drachtioTarget();
@@ -48,7 +47,7 @@ async function authenticatedInvite(caller: SipCaller, body: string | undefined):
   const challenge = await peer.next(isResponse(401));
   caller.ackFailure(challenge);
   caller.invite({ ...(body === undefined ? {} : { body }), authorization: caller.authorization(challenge, identity) });
-  return peer.next(finalResponse);
+  return peer.next(isFinalResponse);
 }
 
 describe('requests other than INVITE', () => {
@@ -58,7 +57,7 @@ describe('requests other than INVITE', () => {
       [`OPTIONS ${uriOf('x')} SIP/2.0`, `Via: SIP/2.0/UDP ${peer.hostport};rport;branch=z9hG4bKopt1`, 'Max-Forwards: 70',
         'From: <sip:probe@127.0.0.1>;tag=1', `To: <${uriOf('x')}>`, 'Call-ID: options-1@test', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'),
     );
-    const response = await peer.next(finalResponse);
+    const response = await peer.next(isFinalResponse);
     expect(firstLine(response.text)).toBe('SIP/2.0 200 OK');
     expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE');
     expect(header(response.text, 'Accept')).toBe('application/sdp');
@@ -71,7 +70,7 @@ describe('requests other than INVITE', () => {
         'From: <sip:alice@127.0.0.1>;tag=1', 'To: <sip:alice@127.0.0.1>', 'Call-ID: register-1@test', 'CSeq: 1 REGISTER',
         `Contact: <sip:alice@${peer.hostport}>`, 'Expires: 60', 'Content-Length: 0', '', ''].join('\r\n'),
     );
-    const response = await peer.next(finalResponse);
+    const response = await peer.next(isFinalResponse);
     expect(firstLine(response.text)).toBe('SIP/2.0 405 Method Not Allowed');
     expect(header(response.text, 'Allow')).toBe('INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, UPDATE');
   });
@@ -110,11 +109,11 @@ describe('authentication', () => {
     caller.ackFailure(challenge);
     const authorization = caller.authorization(challenge, identity);
     caller.invite({ body: 'v=0\r\n', authorization });
-    const first = await peer.next(finalResponse);
+    const first = await peer.next(isFinalResponse);
     caller.ackFailure(first);
     expect(firstLine(first.text)).toMatch(/^SIP\/2\.0 400 /); // that SDP is broken, but the credentials were fine
     caller.invite({ body: 'v=0\r\n', authorization });
-    const replayed = await peer.next(finalResponse);
+    const replayed = await peer.next(isFinalResponse);
     caller.ackFailure(replayed);
     expect(firstLine(replayed.text)).toBe('SIP/2.0 401 Nonce Count Reused');
   });
@@ -126,7 +125,7 @@ describe('authentication', () => {
     const challenge = await peer.next(isResponse(401));
     caller.ackFailure(challenge);
     caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, { ...identity, password: 'wrong' }) });
-    const response = await peer.next(finalResponse);
+    const response = await peer.next(isFinalResponse);
     caller.ackFailure(response);
     expect(firstLine(response.text)).toBe('SIP/2.0 403 Wrong Credentials');
   });

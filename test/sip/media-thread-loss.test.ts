@@ -11,7 +11,7 @@ import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
@@ -20,7 +20,6 @@ let peer: SipPeer;
 let identity: { username: string; password: string };
 
 const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
-const finalResponse = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 beforeAll(async () => {
   target = await drachtioTarget();
@@ -44,7 +43,7 @@ async function answeredCall(meetingId: string, rtpPort: number): Promise<{ calle
   const challenge = await peer.next(isResponse(401));
   caller.ackFailure(challenge);
   caller.invite({ body: PCMU_OFFER(rtpPort), authorization: caller.authorization(challenge, identity) });
-  const answer = await peer.next(finalResponse);
+  const answer = await peer.next(isFinalResponse);
   expect(firstLine(answer.text)).toBe('SIP/2.0 200 OK');
   caller.inDialog(answer, 'ACK');
   return { caller, answer };

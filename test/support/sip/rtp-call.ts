@@ -7,9 +7,8 @@ import { RtpPhone } from '../phone/rtp-phone.js';
 import type { HostPort } from './drachtio-target.js';
 import { PCMU_OFFER, SipCaller, type CallerIdentity } from './sip-caller.js';
 import { firstLine, parseSipMessage, responseTo, type SipRequest } from './sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from './sip-peer.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from './sip-peer.js';
 
-const isFinal = (m: ReceivedSip) => /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
 
 export class RtpCall {
   /** The final response's status line, e.g. "SIP/2.0 200 OK". */
@@ -96,7 +95,7 @@ export class RtpCall {
     const challenge = await this.peer.next(isResponse(401), timeoutMs);
     this.caller.ackFailure(challenge);
     this.caller.invite({ body, authorization: this.caller.authorization(challenge, identity) });
-    const final = await this.peer.next(isFinal, timeoutMs);
+    const final = await this.peer.next(isFinalResponse, timeoutMs);
     this.final = final;
     this.statusLine = firstLine(final.text);
     if (!this.statusLine.startsWith('SIP/2.0 200 ')) {

@@ -135,6 +135,11 @@ export function isResponse(status: number, method?: string): (m: ReceivedSip) =>
   return (m) => m.text.startsWith(`SIP/2.0 ${status} `) && (method === undefined || (header(m.text, 'CSeq') ?? '').endsWith(` ${method}`));
 }
 
+/** Any final response (2xx to 6xx). */
+export function isFinalResponse(m: ReceivedSip): boolean {
+  return /^SIP\/2\.0 [2-6]\d\d /.test(m.text);
+}
+
 export function isRequest(method: string): (m: ReceivedSip) => boolean {
   return (m) => m.text.startsWith(`${method} `);
 }
