@@ -12,6 +12,7 @@ import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
 import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
+import { MediaCensus } from './media/media-census.js';
 import { mixerClockLoad } from './media/media-load.js';
 import { MixerClock } from './media/mixer/mixer-clock.js';
 import type { RoomCloseReason } from './media/room-notices.js';
@@ -89,6 +90,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const store = await openStore(config.redisUrl, log);
     closers.push(() => store.close());
 
+    // Before the first worker, so every mediasoup object of this gateway is counted.
+    const mediaCensus = MediaCensus.watch();
+    closers.push(() => mediaCensus.close());
     const workers = await WorkerPool.create(
       { size: config.mediasoupWorkers, rtcMinPort: config.rtpMinPort, rtcMaxPort: config.rtpMaxPort },
       log,
@@ -152,6 +156,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       sipCredentials,
       phoneNumbers,
       mixerClock,
+      mediaCensus,
       drain: () => drain.start(),
       twilioDialIn,
       twilio: {
