@@ -30,7 +30,8 @@
  * answer), calls that heard no RTP from the gateway while up (their mix never came), and
  * calls the gateway hung up on although the caller was still sending.
  *
- * Result: ONE JSON line on stdout; progress and details on stderr.
+ * Result: ONE JSON line on stdout (`npm run -s bench:soak` keeps npm's own lines off it);
+ * progress and details on stderr.
  * Knobs (environment): BENCH_SOAK_SECONDS (600), BENCH_SOAK_LEGS (200),
  * BENCH_SOAK_PHONES_PER_MEETING (4), BENCH_SOAK_SOLO_SHARE (0.2 of the legs in one-phone
  * meetings), BENCH_SOAK_CALL_MIN_SECONDS (5), BENCH_SOAK_CALL_MAX_SECONDS (40),
@@ -285,6 +286,12 @@ async function soak(gateway: ChildGateway, store: Redis) {
   say(`after: media ${JSON.stringify(after.media)}, ${after.ports} RTP-range UDP sockets, ${after.store.entries} store entries (${after.store.expiring} expiring keys)`);
   if (newEntries.length > 0) say(`store entries left behind (first 10): ${newEntries.slice(0, 10).join(', ')}`);
   for (const [reason, count] of tally.failures) say(`failed: ${count} × ${reason}`);
+  if (tally.ended.vanishedNotEnded > 0) {
+    say(
+      `${tally.ended.vanishedNotEnded} vanished calls were never ended by the gateway (no BYE within RTP_TIMEOUT_SECONDS + ${VANISH_MARGIN_MS / 1000} s): ` +
+        'their media and store entries are counted as leaks below',
+    );
+  }
   const warmRss = rssAfterWarmup || rssEndOfChurn;
   const cpu = gateway.cpu();
   const vanishBye = summarize(tally.vanishByeAfterS);
