@@ -37,7 +37,9 @@
  * meetings), BENCH_SOAK_CALL_MIN_SECONDS (5), BENCH_SOAK_CALL_MAX_SECONDS (40),
  * BENCH_SOAK_CANCEL_SHARE (0.1), BENCH_SOAK_VANISH_SHARE (0.1), BENCH_SOAK_RTP_TIMEOUT_SECONDS
  * (5), BENCH_SOAK_WARMUP_SECONDS (a quarter of the run, at most 60),
- * BENCH_SOAK_SETTLE_SECONDS (10), BENCH_SOAK_VANISH_MARGIN_SECONDS (10).
+ * BENCH_SOAK_SETTLE_SECONDS (10), BENCH_SOAK_VANISH_MARGIN_SECONDS (10), BENCH_SOAK_REDIAL_SECONDS
+ * (5: a slot whose call failed waits this long before its next call, so failures do not
+ * turn into a storm of retries).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -66,7 +68,9 @@ const SETTLE_MS = num('BENCH_SOAK_SETTLE_SECONDS', 10) * 1000;
 const VANISH_MARGIN_MS = num('BENCH_SOAK_VANISH_MARGIN_SECONDS', 10) * 1000;
 const EMPTY_ROOM_GRACE_SECONDS = 2;
 /** Dialing starts spread over this long, so the first calls do not all arrive at once. */
-const RAMP_MS = Math.min(10_000, WARMUP_MS);
+const RAMP_MS = Math.min(30_000, WARMUP_MS);
+/** A slot whose call failed waits this long before dialing again, as a person redialing would. */
+const REDIAL_AFTER_FAILURE_MS = num('BENCH_SOAK_REDIAL_SECONDS', 5) * 1000;
 /** Pause between a slot's calls: 0 to this long. */
 const GAP_MAX_MS = 2000;
 /** A call up at least this long must have heard RTP from the gateway. */
@@ -99,7 +103,8 @@ class Tally {
   failedCalls = 0;
   audioMissing = 0;
   byeNot200 = 0;
-  cancelErrors = 0;
+  /** Calls meant to be cancelled that got neither 487 nor 200, by what they got. */
+  readonly cancelErrors = new Map<string, number>();
   live = 0;
   maxLive = 0;
   /** Seconds from a vanished caller's last RTP to the gateway's BYE. */
@@ -110,6 +115,10 @@ class Tally {
   fail(reason: string): void {
     this.failedCalls++;
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
+  }
+
+  cancelError(reason: string): void {
+    this.cancelErrors.set(reason, (this.cancelErrors.get(reason) ?? 0) + 1);
   }
 
   up(): void {
@@ -179,7 +188,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
   const progress = setInterval(() => {
     const elapsed = Math.round((performance.now() - startedAt) / 1000);
     say(
-      `${elapsed} s: ${tally.live} live, made ${JSON.stringify(tally.made)}, failed ${tally.failedCalls}, ` +
+      `${elapsed} s: ${tally.live} live, made ${JSON.stringify(tally.made)}, failed ${tally.failedCalls} ${JSON.stringify(Object.fromEntries(tally.failures))}, ` +
         `gateway RSS ${rssMB(gateway.pid).toFixed(1)} MB, load ${loadavg()[0]!.toFixed(2)}`,
     );
   }, 30_000);
@@ -191,7 +200,8 @@ async function soak(gateway: ChildGateway, store: Redis) {
     return r < CANCEL_SHARE ? 'cancel' : r < CANCEL_SHARE + VANISH_SHARE ? 'vanish' : 'bye';
   };
 
-  const oneCall = async (meeting: Meeting, kind: Kind): Promise<void> => {
+  /** One call of the given kind; false when it failed (not answered, no audio, cut off by the gateway). */
+  const oneCall = async (meeting: Meeting, kind: Kind): Promise<boolean> => {
     tally.made[kind]++;
     const phone = await PcmuPhone.open();
     if (kind === 'cancel') {
@@ -203,12 +213,11 @@ async function soak(gateway: ChildGateway, store: Redis) {
           if (result.byeStatus !== 200 && result.byeStatus !== 0) tally.byeNot200++;
         }
       } catch (err) {
-        tally.cancelErrors++;
-        say(`a cancelled call failed otherwise: ${(err as Error).message}`);
+        tally.cancelError(err instanceof CallFailed && err.status ? `answered ${err.status}` : (err as Error).message.replace(/\d+ ms/, 'N ms'));
       } finally {
         phone.close();
       }
-      return;
+      return true;
     }
     let call: DialedCall;
     try {
@@ -216,7 +225,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     } catch (err) {
       phone.close();
       tally.fail(err instanceof CallFailed && err.status ? `answered ${err.status}` : (err as Error).message.replace(/\d+ ms/, 'N ms'));
-      return;
+      return false;
     }
     tally.up();
     const target_ = call.mediaTarget;
@@ -227,13 +236,14 @@ async function soak(gateway: ChildGateway, store: Redis) {
     const hungUp = call.hungUpByGateway.then(() => 'gateway' as const);
     const ending = await Promise.race([sleep(lifetime).then(() => 'time' as const), stopped.then(() => 'stop' as const), hungUp]);
     const upMs = performance.now() - answeredAt;
-    if (upMs >= AUDIO_JUDGED_AFTER_MS && phone.packetsReceived === 0) tally.fail('no RTP from the gateway while up');
+    const heard = upMs < AUDIO_JUDGED_AFTER_MS || phone.packetsReceived > 0;
+    if (!heard) tally.fail('no RTP from the gateway while up');
     if (ending === 'gateway') {
       clock.remove(phone);
       phone.close();
       tally.live--;
-      tally.fail('hung up by the gateway while the caller was sending');
-      return;
+      if (heard) tally.fail('hung up by the gateway while the caller was sending');
+      return false;
     }
     if (kind === 'vanish' && ending === 'time') {
       // Stop sending and never BYE; the slot goes on while the gateway's BYE is awaited.
@@ -249,7 +259,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
       });
       tally.vanishing.add(waited);
       void waited.then(() => tally.vanishing.delete(waited));
-      return;
+      return heard;
     }
     clock.remove(phone);
     const status = await call.hangUp().catch(() => -1);
@@ -257,14 +267,15 @@ async function soak(gateway: ChildGateway, store: Redis) {
     tally.live--;
     tally.ended.byCallerBye++;
     if (status !== 200) tally.byeNot200++;
+    return heard;
   };
 
   const slot = async (index: number): Promise<void> => {
     await sleep((RAMP_MS * index) / LEGS);
     const meeting = slotMeeting(index);
     while (!stopping && performance.now() < churnEndsAt) {
-      await oneCall(meeting, pickKind());
-      if (!stopping) await sleep(randomBetween(0, GAP_MAX_MS));
+      const ok = await oneCall(meeting, pickKind());
+      if (!stopping) await sleep(ok ? randomBetween(0, GAP_MAX_MS) : REDIAL_AFTER_FAILURE_MS);
     }
   };
 
@@ -286,6 +297,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
   say(`after: media ${JSON.stringify(after.media)}, ${after.ports} RTP-range UDP sockets, ${after.store.entries} store entries (${after.store.expiring} expiring keys)`);
   if (newEntries.length > 0) say(`store entries left behind (first 10): ${newEntries.slice(0, 10).join(', ')}`);
   for (const [reason, count] of tally.failures) say(`failed: ${count} × ${reason}`);
+  for (const [reason, count] of tally.cancelErrors) say(`cancelled calls that failed otherwise: ${count} × ${reason}`);
   if (tally.ended.vanishedNotEnded > 0) {
     say(
       `${tally.ended.vanishedNotEnded} vanished calls were never ended by the gateway (no BYE within RTP_TIMEOUT_SECONDS + ${VANISH_MARGIN_MS / 1000} s): ` +
@@ -310,7 +322,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     callsMade: { ...tally.made, total: tally.made.bye + tally.made.cancel + tally.made.vanish },
     callsEnded: tally.ended,
     byeNot200: tally.byeNot200,
-    cancelErrors: tally.cancelErrors,
+    cancelErrors: Object.fromEntries(tally.cancelErrors),
     vanishByeAfterS: tally.vanishByeAfterS.length ? { p50: Number(vanishBye.p50.toFixed(1)), max: Number(vanishBye.max.toFixed(1)) } : null,
     seconds: Number(churnSeconds.toFixed(0)),
     legsTarget: LEGS,
