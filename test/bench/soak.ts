@@ -168,7 +168,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
       `${SECONDS} s of churn, warm-up ${WARMUP_MS / 1000} s`,
   );
 
-  const before = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid), store: await storeEntries(store) };
+  const before = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid, gateway.sipPort), store: await storeEntries(store) };
   say(`before: media ${JSON.stringify(before.media)}, ${before.ports} RTP-range UDP sockets, ${before.store.entries} store entries (${before.store.expiring} expiring keys)`);
 
   const dialer = await SipDialer.open({ host: '127.0.0.1', port: gateway.sipPort }, { sockets: 8, timeoutMs: 16_000 });
@@ -291,7 +291,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
   say(`settling ${SETTLE_MS / 1000} s (emptied rooms close after ${EMPTY_ROOM_GRACE_SECONDS} s)`);
   await sleep(SETTLE_MS);
 
-  const after = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid), store: await storeEntries(store) };
+  const after = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid, gateway.sipPort), store: await storeEntries(store) };
   const rssAfterSettle = rssMB(gateway.pid);
   const newEntries = after.store.list.filter((entry) => !before.store.list.includes(entry));
   say(`after: media ${JSON.stringify(after.media)}, ${after.ports} RTP-range UDP sockets, ${after.store.entries} store entries (${after.store.expiring} expiring keys)`);
@@ -364,8 +364,9 @@ const mediaCounts = (gateway: ChildGateway) => gateway.api<MediaCounts>('GET', '
 /**
  * UDP sockets bound to a port in the RTP range held by the gateway's Node process or its
  * mediasoup worker(s): their fd socket inodes joined with /proc/<pid>/net/udp and udp6.
+ * The SIP port is left out (a free port picked at random, it may fall in the range).
  */
-function rtpPorts(gatewayPid: number): number {
+function rtpPorts(gatewayPid: number, sipPort: number): number {
   let count = 0;
   for (const pid of processTree(gatewayPid)) {
     const inodes = new Set<string>();
@@ -394,7 +395,7 @@ function rtpPorts(gatewayPid: number): number {
         const fields = line.trim().split(/\s+/);
         if (fields.length < 10) continue;
         const port = Number.parseInt(fields[1]!.split(':')[1]!, 16);
-        if (port >= RTP_MIN_PORT && port <= RTP_MAX_PORT && inodes.has(fields[9]!)) count++;
+        if (port >= RTP_MIN_PORT && port <= RTP_MAX_PORT && port !== sipPort && inodes.has(fields[9]!)) count++;
       }
     }
   }
