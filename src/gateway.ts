@@ -13,6 +13,7 @@ import type { ReadinessCheck } from './http/readiness.js';
 import { BUILT_WEB_ASSETS_DIR } from './http/web-assets.js';
 import type { Logger } from './logger.js';
 import { mediaLoad } from './media/media-load.js';
+import { MediaCensus } from './media/media-census.js';
 import type { RoomCloseReason } from './media/room-notices.js';
 import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
@@ -90,6 +91,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const store = await openStore(config.redisUrl, log);
     closers.push(() => store.close());
 
+    // Before the first worker, so every mediasoup object of this gateway is counted.
+    const mediaCensus = MediaCensus.watch();
+    closers.push(() => mediaCensus.close());
     const workers = await WorkerPool.create(
       { size: config.mediasoupWorkers, rtcMinPort: config.rtpMinPort, rtcMaxPort: config.rtpMaxPort },
       log,
@@ -154,6 +158,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       sipCredentials,
       phoneNumbers,
       mixerStats: mediaPlane,
+      mediaCensus,
       drain: () => drain.start(),
       twilioDialIn,
       twilio: {

@@ -10,6 +10,7 @@ import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MixerStatsSource } from './mixer-routes.js';
+import type { MediaCensus } from '../media/media-census.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
@@ -18,6 +19,7 @@ import type { SignalingDeps } from '../signaling/signaling-session.js';
 import { adminRoutes } from './admin-routes.js';
 import { apiAuthHook } from './api-auth.js';
 import { healthRoutes } from './health-routes.js';
+import { mediaRoutes } from './media-routes.js';
 import { meetingRoutes } from './meeting-routes.js';
 import { mixerRoutes } from './mixer-routes.js';
 import { pageRoutes } from './page-routes.js';
@@ -38,6 +40,8 @@ export interface AppDeps {
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
   readonly mixerStats: MixerStatsSource;
+  /** What GET /api/media reports: the mediasoup objects open on this node. */
+  readonly mediaCensus: MediaCensus;
   /** Starts (or reports) this node's drain: POST /api/admin/drain. */
   readonly drain: () => DrainStatus;
   readonly twilioDialIn: TwilioDialIn;
@@ -60,6 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(meetingRoutes, { meetings });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
         await api.register(mixerRoutes, { source: deps.mixerStats });
+        await api.register(mediaRoutes, { census: deps.mediaCensus });
         await api.register(adminRoutes, { drain: deps.drain });
         await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
         await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });

@@ -13,6 +13,7 @@ import { Drain } from '../../src/drain.js';
 import { GatewayError } from '../../src/errors.js';
 import type { AppDeps } from '../../src/http/app.js';
 import type { Logger } from '../../src/logger.js';
+import { MediaCensus } from '../../src/media/media-census.js';
 import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
@@ -56,6 +57,8 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     sipCredentials,
     phoneNumbers,
     mixerStats: new MixerClock(),
+    // Watches nothing: a memory app has no media workers.
+    mediaCensus: new MediaCensus(),
     drain: () => drain.start(),
     twilioDialIn,
     twilio: {

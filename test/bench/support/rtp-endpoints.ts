@@ -119,6 +119,11 @@ export abstract class RtpEndpoint {
     return undefined;
   }
 
+  /** Packets received in order so far (the whole call). */
+  get packetsReceived(): number {
+    return this.received;
+  }
+
   /** Starts a measurement window. */
   mark(): void {
     this.base = { received: this.received, highest: this.highest, ...this.counters };

@@ -139,6 +139,58 @@ export class SipDialer {
       this.pending.delete(caller.callId);
       throw new CallFailed(`INVITE with credentials answered ${firstLine(answer.text)}`, answeredStatus);
     }
+    return this.established(caller, peer, answer, { firstInviteAt, challengedAt, authInviteAt, retransmissions });
+  }
+
+  /**
+   * Offers a call and cancels it before the answer: INVITE → 401 → INVITE with credentials,
+   * and a CANCEL right behind it. Resolves 'cancelled' when the INVITE ends 487 (ACKed);
+   * when the 200 OK won the race, the call is ACKed and hung up with a BYE (RFC 3261 §9.1)
+   * and the BYE's status is given. Rejects with CallFailed on any other answer.
+   */
+  async callAndCancel(
+    requestUri: string,
+    identity: CallerIdentity,
+    sdp: string,
+  ): Promise<{ outcome: 'cancelled' } | { outcome: 'answered-first'; byeStatus: number }> {
+    const s = this.sockets[this.next++ % this.sockets.length]!;
+    const peer = new PeerView(s.socket, s.port, this.target);
+    const caller = new SipCaller(peer as unknown as SipPeer, requestUri);
+    const challenge = await this.transaction(caller.callId, caller.invite({ body: sdp }), peer, 'INVITE', () => undefined);
+    if (statusOf(challenge) !== 401) {
+      if (statusOf(challenge) >= 300) caller.ackFailure(challenge);
+      this.pending.delete(caller.callId);
+      throw new CallFailed(`first INVITE answered ${firstLine(challenge.text)}, not 401`, statusOf(challenge));
+    }
+    caller.ackFailure(challenge);
+    const second = caller.invite({ body: sdp, authorization: caller.authorization(challenge, identity) });
+    const final = this.transaction(caller.callId, second, peer, 'INVITE', () => undefined);
+    // Its 200 OK (CSeq … CANCEL) matches no INVITE transaction and is dropped.
+    caller.cancel();
+    const answer = await final;
+    const status = statusOf(answer);
+    if (status === 487) {
+      caller.ackFailure(answer);
+      this.pending.delete(caller.callId);
+      return { outcome: 'cancelled' };
+    }
+    if (status !== 200) {
+      caller.ackFailure(answer);
+      this.pending.delete(caller.callId);
+      throw new CallFailed(`cancelled INVITE answered ${firstLine(answer.text)}, neither 487 nor 200`, status);
+    }
+    const call = this.established(caller, peer, answer, { firstInviteAt: 0, challengedAt: 0, authInviteAt: 0, retransmissions: 0 });
+    return { outcome: 'answered-first', byeStatus: await call.hangUp() };
+  }
+
+  /** ACKs the 200 OK and tracks the dialog it set up. */
+  private established(
+    caller: SipCaller,
+    peer: PeerView,
+    answer: ReceivedSip,
+    times: Pick<CallSetup, 'firstInviteAt' | 'challengedAt' | 'authInviteAt' | 'retransmissions'>,
+  ): DialedCall {
+    const { firstInviteAt, challengedAt, authInviteAt, retransmissions } = times;
     caller.inDialog(answer, 'ACK');
     const call = new DialedCall(this, caller, peer, {
       callId: caller.callId,
@@ -231,6 +283,9 @@ export class SipDialer {
 export class DialedCall {
   private ended = false;
   private endedByGateway = false;
+  private gatewayHungUp!: () => void;
+  /** Settles when the gateway ends the call with its own BYE (answered 200 by the dialer). */
+  readonly hungUpByGateway = new Promise<void>((resolve) => (this.gatewayHungUp = resolve));
 
   constructor(
     private readonly dialer: SipDialer,
@@ -273,6 +328,7 @@ export class DialedCall {
       this.ended = true;
       this.endedByGateway = true;
       this.dialer.forget(this.setup.callId);
+      this.gatewayHungUp();
     }
   }
 }
