@@ -167,15 +167,18 @@ export class PhoneRtpPort {
     this.tapped = { payloadType, listener };
   }
 
-  /** Frees both sockets, after a last RTCP packet with a BYE (RFC 3550 §6.6) when reporting. */
-  close(reason = 'call ended'): void {
+  /**
+   * Frees both sockets, after a last RTCP packet with a BYE (RFC 3550 §6.6) when reporting.
+   * Its reason is fixed: why the gateway ends a call is none of the network's business.
+   */
+  close(): void {
     if (this.closed) return;
     this.closed = true;
     this.loopSocket.close();
     const target = this.rtcpAddress;
     if (!this.rtcp || !target) return void this.phoneSocket.close();
     // The send completes after the current tick: the socket closes once it is out.
-    this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), reason), target.port, target.ip, () => this.phoneSocket.close());
+    this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), 'call ended'), target.port, target.ip, () => this.phoneSocket.close());
   }
 
   /** Our RTP address's RTCP counterpart: the same address under rtcp-mux, else the phone's RTCP port on its SDP address. */

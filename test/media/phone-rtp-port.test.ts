@@ -125,10 +125,10 @@ describe('PhoneRtpPort', () => {
     const report = readRtcp(natted.received.find(isRtcp)!);
     expect(report.ok && report.packets[0]).toMatchObject({ type: 'sender-report', ssrc: 0x999, reports: [{ ssrc: 0x5151, extendedHighestSequence: 3, fractionLost: 0 }] });
 
-    port.close('bye now');
+    port.close();
     await until(() => natted.received.filter(isRtcp).length === 2, 2000, 'the BYE');
     const goodbye = readRtcp(natted.received.filter(isRtcp)[1]!);
-    expect(goodbye.ok && goodbye.packets.at(-1)).toMatchObject({ type: 'goodbye', ssrcs: [0x999], reason: 'bye now' });
+    expect(goodbye.ok && goodbye.packets.at(-1)).toMatchObject({ type: 'goodbye', ssrcs: [0x999], reason: 'call ended' });
     expect(announced.received.filter(isRtcp)).toHaveLength(0);
   });
 
