@@ -14,6 +14,7 @@ import { GatewayError } from '../errors.js';
 import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
+import type { CallQuality } from './plane/plane-protocol.js';
 import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
 import type { Room } from './room.js';
@@ -129,8 +130,17 @@ export class PhoneMedia {
     const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     const talking = remoteDirection === 'sendrecv';
     this.holding = !talking;
-    await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking);
+    const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
+    await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
     await this.member.setMuted(!talking);
+  }
+
+  /**
+   * The call's quality from RTCP: the phone's stream as we receive it, ours as the phone
+   * reports it, and the round-trip time; undefined before start().
+   */
+  quality(): Promise<CallQuality | undefined> {
+    return this.rtpPort.quality();
   }
 
   /** RFC 4733 packets of the negotiated telephone-event payload type. */

@@ -7,20 +7,31 @@
  * its packets (symmetric RTP, RFC 4961), which is what lets NATed phones work, and hands
  * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The phone's audio
  * also goes straight into the meeting's mixer (`hear`), and the mixer's leg sends the
- * phone its mix from this same socket (`sendToPhone`). Towards the phone, RTP relayed from
- * mediasoup becomes one continuous stream in the phone's payload type.
+ * phone its mix from this same socket (`sendToPhone`). With an RTCP session (`report`), the
+ * port measures both streams, reads the phone's RTCP and sends ours from the same socket,
+ * ending with a BYE when it closes. mediasoup sends nothing the phone needs: its RTCP is
+ * about its own consumers, and the phone's audio comes from the mixer.
  * It lives in the media thread that owns the phone's meeting.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
-import type { ContinuousRtpStream } from './continuous-rtp-stream.js';
+import type { RtcpSession } from './rtcp/rtcp-session.js';
 import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
 
 export interface RtpAddress {
   readonly ip: string;
   readonly port: number;
 }
+
+/** Where the phone takes RTCP: its RTP address (rtcp-mux, RFC 5761), else its own RTCP port. */
+export interface RtcpTarget {
+  readonly rtcpMux: boolean;
+  readonly rtcpPort?: number;
+}
+
+/** The epoch clock RTCP needs (SRs carry wall-clock time), monotonic within the process. */
+export const epochNowMs = () => performance.timeOrigin + performance.now();
 
 export interface PhoneRtpPortOptions {
   /** Where to bind the phone-facing socket, and the range its port comes from. */
@@ -49,7 +60,8 @@ export class PhoneRtpPort {
   private listener: ((packet: Buffer) => void) | undefined;
   /** When the phone last sent RTP or RTCP (epoch ms), for whoever watches for a dead call. */
   private readonly lastReceived: Float64Array;
-  private outbound: ContinuousRtpStream | undefined;
+  private rtcp: RtcpSession | undefined;
+  private rtcpTarget: RtcpTarget = { rtcpMux: true };
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
   private announced: RtpAddress | undefined;
   /** Where the phone's packets come from, when latching. */
@@ -68,7 +80,6 @@ export class PhoneRtpPort {
   ) {
     this.lastReceived = lastReceived ?? new Float64Array(1);
     phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
-    loopSocket.on('message', (packet) => this.fromMediasoup(packet));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
     phoneSocket.on('error', () => undefined);
     loopSocket.on('error', () => undefined);
@@ -112,15 +123,24 @@ export class PhoneRtpPort {
     this.toMediasoup = true;
   }
 
-  /** The address in the phone's SDP (undefined for 0.0.0.0), and whether it wants our media. */
-  setRemote(announced: RtpAddress | undefined, sending: boolean): void {
+  /** The address in the phone's SDP (undefined for 0.0.0.0), whether it wants our media, and where its RTCP goes. */
+  setRemote(announced: RtpAddress | undefined, sending: boolean, rtcpTarget: RtcpTarget = { rtcpMux: true }): void {
     this.announced = announced;
     this.sending = sending;
+    this.rtcpTarget = rtcpTarget;
   }
 
-  /** Rewrites what goes to the phone into one stream in its payload type. */
-  sendAs(stream: ContinuousRtpStream): void {
-    this.outbound = stream;
+  /** Measures both streams into `session`, which reads the phone's RTCP; sendDueReport() sends ours. */
+  report(session: RtcpSession): void {
+    this.rtcp = session;
+  }
+
+  /** Our RTCP report if one is due, even on hold (RFC 3550 §6: reports go on while the session lasts). */
+  sendDueReport(nowMs: number): void {
+    if (this.closed) return;
+    const report = this.rtcp?.reportDue(nowMs);
+    const target = this.rtcpAddress;
+    if (report && target) this.phoneSocket.send(report, target.port, target.ip);
   }
 
   measureLevels(meter: LevelMeter): void {
@@ -137,27 +157,54 @@ export class PhoneRtpPort {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
     this.phoneSocket.send(packet, phone.port, phone.ip);
+    if (this.rtcp) {
+      const view = readRtp(packet);
+      if (view) this.rtcp.rtpSent(view.ssrc, view.timestamp, view.payload.length, epochNowMs());
+    }
   }
 
   tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {
     this.tapped = { payloadType, listener };
   }
 
+  /**
+   * Frees both sockets, after a last RTCP packet with a BYE (RFC 3550 §6.6) when reporting.
+   * Its reason is fixed: why the gateway ends a call is none of the network's business.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.phoneSocket.close();
     this.loopSocket.close();
+    const target = this.rtcpAddress;
+    if (!this.rtcp || !target) return void this.phoneSocket.close();
+    // The send completes after the current tick: the socket closes once it is out.
+    this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), 'call ended'), target.port, target.ip, () => this.phoneSocket.close());
+  }
+
+  /** Our RTP address's RTCP counterpart: the same address under rtcp-mux, else the phone's RTCP port on its SDP address. */
+  private get rtcpAddress(): RtpAddress | undefined {
+    if (this.rtcpTarget.rtcpMux) {
+      const phone = this.phoneAddress;
+      return phone && phone.port !== 0 ? phone : undefined;
+    }
+    const { rtcpPort } = this.rtcpTarget;
+    return this.announced && rtcpPort !== undefined ? { ip: this.announced.ip, port: rtcpPort } : undefined;
   }
 
   private fromPhone(packet: Buffer, from: RtpAddress): void {
     if (this.closed || packet.length < 12) return;
     if (this.latch) this.latched = from;
     this.lastReceived[0] = Date.now();
-    if (isRtcp(packet)) return; // mediasoup reports on the phone's stream itself; phone RTCP is not needed.
+    // mediasoup reports on the phone's stream itself; the phone's RTCP is for our session only.
+    if (isRtcp(packet)) {
+      this.rtcp?.rtcpReceived(packet, epochNowMs());
+      return;
+    }
     const payloadType = packet[1]! & 0x7f;
+    // Measured before the producer SSRC replaces the phone's, DTMF included.
+    const view = this.rtcp || this.tapped ? readRtp(packet) : undefined;
+    if (view) this.rtcp?.rtpReceived(view, epochNowMs());
     if (this.tapped && payloadType === this.tapped.payloadType) {
-      const view = readRtp(packet);
       if (view) this.tapped.listener(view);
       return;
     }
@@ -170,13 +217,6 @@ export class PhoneRtpPort {
     }
     this.listener?.(relayed);
     this.loopSocket.send(relayed);
-  }
-
-  private fromMediasoup(packet: Buffer): void {
-    // mediasoup's RTCP describes its consumers' SSRCs, not the stream the phone gets.
-    if (isRtcp(packet) || packet.length < 12) return;
-    this.outbound?.rewrite(packet);
-    this.sendToPhone(packet);
   }
 }
 

@@ -1,13 +1,15 @@
 /**
  * The phone-facing relay with real UDP sockets standing in for the phone and for
  * mediasoup's side of the loopback: where media goes under RTP_COMEDIA on and off,
- * holds, and what a phone packet looks like when it reaches mediasoup.
+ * holds, what a phone packet looks like when it reaches mediasoup, and where RTCP goes.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ContinuousRtpStream } from '../../src/media/continuous-rtp-stream.js';
-import { PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
-import { readRtp } from '../../src/media/rtp-packet.js';
+import { epochNowMs, PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
+import { readRtcp } from '../../src/media/rtcp/read-rtcp.js';
+import { writeReceiverReport } from '../../src/media/rtcp/rtcp-packet.js';
+import { RtcpSession } from '../../src/media/rtcp/rtcp-session.js';
+import { isRtcp } from '../../src/media/rtp-packet.js';
 import { rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
 
@@ -42,47 +44,46 @@ async function relay(latch: boolean) {
   const [announced, natted, mediasoup] = await Promise.all([endpoint(), endpoint(), endpoint()]);
   await port.connectToMediasoup({ ip: '127.0.0.1', port: mediasoup.port });
   port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);
-  // mediasoup's side sends from its own socket to the port's loopback address.
-  const fromMediasoup = (sequenceNumber: number) => send(mediasoup, audio(sequenceNumber), port!.loopbackAddress.port);
-  return { port, announced, natted, mediasoup, fromMediasoup };
+  // The meeting's mix for the phone, as the mixer's leg hands it over.
+  const toPhone = (sequenceNumber: number) => port!.sendToPhone(audio(sequenceNumber));
+  return { port, announced, natted, mediasoup, toPhone };
 }
 
 describe('PhoneRtpPort', () => {
   it('with RTP_COMEDIA on, sends to the SDP address until the phone\'s RTP arrives, then to where it comes from', async () => {
-    const { port, announced, natted, fromMediasoup } = await relay(true);
-    fromMediasoup(1);
+    const { port, announced, natted, toPhone } = await relay(true);
+    toPhone(1);
     await until(() => announced.received.length === 1, 2000, 'packet at the SDP address');
     send(natted, audio(1), port.port);
     await until(() => port.phoneAddress?.port === natted.port, 2000, 'latched');
-    fromMediasoup(2);
+    toPhone(2);
     await until(() => natted.received.length === 1, 2000, 'packet at the latched address');
     expect(announced.received).toHaveLength(1);
   });
 
   it('with RTP_COMEDIA off, sends only to the SDP address whatever the source of the phone\'s RTP', async () => {
-    const { port, announced, natted, mediasoup, fromMediasoup } = await relay(false);
+    const { port, announced, natted, mediasoup, toPhone } = await relay(false);
     send(natted, audio(1), port.port);
     await until(() => mediasoup.received.length === 1, 2000, 'phone audio relayed to mediasoup');
-    fromMediasoup(2);
+    toPhone(2);
     await until(() => announced.received.length === 1, 2000, 'packet at the SDP address');
     expect(natted.received).toHaveLength(0);
   });
 
   it('sends nothing while the phone does not want media (hold), and again after', async () => {
-    const { port, announced, fromMediasoup } = await relay(true);
+    const { port, announced, toPhone } = await relay(true);
     port.setRemote({ ip: '127.0.0.1', port: announced.port }, false);
-    fromMediasoup(1);
+    toPhone(1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(announced.received).toHaveLength(0);
     port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);
-    fromMediasoup(2);
+    toPhone(2);
     await until(() => announced.received.length === 1, 2000, 'packet after unhold');
   });
 
-  it('stamps the producer SSRC and the measured level on phone audio, and the phone\'s payload type on ours', async () => {
-    const { port, announced, natted, mediasoup, fromMediasoup } = await relay(true);
+  it('stamps the producer SSRC and the measured level on phone audio', async () => {
+    const { port, natted, mediasoup } = await relay(true);
     port.measureLevels({ extensionId: 3, level: () => 33 });
-    port.sendAs(new ContinuousRtpStream(0x999, 18, 8000));
     send(natted, audio(5), port.port);
     await until(() => mediasoup.received.length === 1, 2000, 'phone audio relayed');
     const toMediasoup = mediasoup.received[0]!;
@@ -90,21 +91,57 @@ describe('PhoneRtpPort', () => {
     expect(toMediasoup.readUInt16BE(12)).toBe(0xbede);
     expect(toMediasoup[16]).toBe(0x30);
     expect(toMediasoup[17]).toBe(33);
-
-    port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);
-    fromMediasoup(9);
-    await until(() => natted.received.length === 1, 2000, 'our audio at the phone');
-    const toPhone = natted.received[0]!;
-    expect(readRtp(toPhone)?.payloadType).toBe(18);
-    expect(toPhone.readUInt32BE(8)).toBe(0x999);
   });
 
-  it('passes no RTCP from mediasoup to the phone', async () => {
-    const { port, announced, mediasoup } = await relay(true);
+  it('passes nothing from mediasoup to the phone', async () => {
+    const { port, announced, mediasoup, toPhone } = await relay(true);
     const receiverReport = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1]);
     send(mediasoup, receiverReport, port.loopbackAddress.port);
     send(mediasoup, audio(1), port.loopbackAddress.port);
-    await until(() => announced.received.length === 1, 2000, 'the RTP packet');
-    expect(announced.received[0]![1]).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    toPhone(7);
+    await until(() => announced.received.length === 1, 2000, 'our packet');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(announced.received.map((packet) => packet.readUInt16BE(2))).toEqual([7]);
+  });
+
+  it('reads the phone\'s RTCP, sends our reports to its RTP address under rtcp-mux, and a BYE on close', async () => {
+    const { port, announced, natted } = await relay(true);
+    const session = new RtcpSession({ ssrc: 0x999, cname: 'test', clockRate: 8000, payloadType: 0, startMs: epochNowMs() });
+    port.report(session);
+    port.sendToPhone(rtpPacket({ payloadType: 0, sequenceNumber: 1, timestamp: 160, ssrc: 0x999 }, Buffer.alloc(160, 0xff)));
+    send(natted, audio(1), port.port);
+    send(natted, audio(2), port.port);
+    send(natted, audio(3), port.port);
+    send(natted, writeReceiverReport(0x5151, [{ ssrc: 0x999, fractionLost: 64, cumulativeLost: 3, extendedHighestSequence: 1, jitter: 80, lastSenderReport: 0, delaySinceLastSenderReport: 0 }]), port.port);
+    await until(() => session.stats().reportedByPhone !== undefined, 2000, 'the phone\'s RR read');
+    expect(session.stats().reportedByPhone).toMatchObject({ fractionLost: 0.25, cumulativeLost: 3, jitterMs: 10 });
+    // The first packet only starts the source's probation (RFC 3550 A.1).
+    expect(session.stats().received).toMatchObject({ packets: 2, extendedHighestSequence: 3 });
+    expect(session.stats().sent).toEqual({ ssrc: 0x999, packets: 1, octets: 160 });
+
+    port.sendDueReport(session.nextReportAtMs);
+    await until(() => natted.received.some(isRtcp), 2000, 'our report at the latched address');
+    const report = readRtcp(natted.received.find(isRtcp)!);
+    expect(report.ok && report.packets[0]).toMatchObject({ type: 'sender-report', ssrc: 0x999, reports: [{ ssrc: 0x5151, extendedHighestSequence: 3, fractionLost: 0 }] });
+
+    port.close();
+    await until(() => natted.received.filter(isRtcp).length === 2, 2000, 'the BYE');
+    const goodbye = readRtcp(natted.received.filter(isRtcp)[1]!);
+    expect(goodbye.ok && goodbye.packets.at(-1)).toMatchObject({ type: 'goodbye', ssrcs: [0x999], reason: 'call ended' });
+    expect(announced.received.filter(isRtcp)).toHaveLength(0);
+  });
+
+  it('without rtcp-mux, sends our reports to the phone\'s RTCP port', async () => {
+    const { port, announced } = await relay(false);
+    const rtcpSocket = await endpoint();
+    port.setRemote({ ip: '127.0.0.1', port: announced.port }, false, { rtcpMux: false, rtcpPort: rtcpSocket.port });
+    const session = new RtcpSession({ ssrc: 0x999, cname: 'test', clockRate: 8000, payloadType: 0, startMs: epochNowMs() });
+    port.report(session);
+    port.sendDueReport(session.nextReportAtMs);
+    await until(() => rtcpSocket.received.length === 1, 2000, 'our RR at the RTCP port');
+    const report = readRtcp(rtcpSocket.received[0]!);
+    expect(report.ok && report.packets[0]).toMatchObject({ type: 'receiver-report', ssrc: 0x999, reports: [] });
+    expect(announced.received).toHaveLength(0);
   });
 });

@@ -21,7 +21,8 @@ export class MixerLeg {
   private readonly encoder: FrameEncoder;
   private sequenceNumber = randomInt(0, 0x10000);
   private timestamp = randomInt(0, 2 ** 32);
-  private readonly ssrc = randomInt(1, 2 ** 32 - 1);
+  /** Our stream to the phone, which its RTCP reports come from. */
+  readonly ssrc = randomInt(1, 2 ** 32 - 1);
   private marker = true;
   private isListening = true;
   private readonly timestampStep: number;

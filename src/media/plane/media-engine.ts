@@ -14,10 +14,11 @@ import { MeetingMixer } from '../mixer/meeting-mixer.js';
 import { MixerClock } from '../mixer/mixer-clock.js';
 import type { MixerInput } from '../mixer/mixer-input.js';
 import type { MixerLeg } from '../mixer/mixer-leg.js';
-import { type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js';
+import { epochNowMs, type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js';
+import { RtcpSession, type RtcpStats } from '../rtcp/rtcp-session.js';
 import { isRtcp } from '../rtp-packet.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
-import type { PhoneCodec, PlaneRequest, PlaneRequests, PlaneRequestType, RelayedTalker, ThreadMessage } from './plane-protocol.js';
+import type { CallQuality, PhoneCodec, PlaneRequest, PlaneRequests, PlaneRequestType, RelayedTalker, ThreadMessage } from './plane-protocol.js';
 
 interface EngineMeeting {
   readonly id: string;
@@ -34,9 +35,16 @@ interface EnginePort {
   codec: PhoneCodec | undefined;
   leg: MixerLeg | undefined;
   input: MixerInput | undefined;
+  rtcp: RtcpSession | undefined;
   /** Whether what the phone sends may be heard (not while it holds us). */
   talking: boolean;
 }
+
+/**
+ * How often the thread looks for due RTCP reports. Reports are seconds apart (RFC 3550
+ * §6.2), so a report goes out at most this late; the mixers' 20 ms ticks need not carry it.
+ */
+const RTCP_CHECK_MS = 100;
 
 type Handler<T extends PlaneRequestType> = (request: PlaneRequests[T]['request']) => PlaneRequests[T]['result'] | Promise<PlaneRequests[T]['result']>;
 
@@ -45,6 +53,8 @@ export class MediaEngine {
   private readonly ports = new Map<string, EnginePort>();
   private readonly clock: MixerClock;
   private readonly handlers: { [T in PlaneRequestType]: Handler<T> };
+  /** Sends due RTCP reports while the thread has phone ports. */
+  private rtcpTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly port: MessagePort,
@@ -59,9 +69,13 @@ export class MediaEngine {
       'open-port': (r) => this.openPort(r),
       'connect-port': async (r) => this.phonePort(r.portId).rtp.connectToMediasoup(r.mediasoup),
       'start-port': (r) => this.startPort(r.portId, r.codec),
-      'set-remote': (r) => this.setRemote(r.portId, r.remote, r.listening, r.talking),
+      'set-remote': (r) => this.setRemote(r),
       tap: (r) => this.tap(r.portId, r.payloadType),
       'close-port': (r) => this.closePort(r.portId),
+      'port-stats': (r) => {
+        const stats = this.phonePort(r.portId).rtcp?.stats();
+        return stats && callQuality(stats);
+      },
       counts: (r) => {
         const mixer = this.meetings.get(r.meetingId)?.mixer;
         return mixer && mixer.legCount > 0 ? { talkers: mixer.talkerCount, legs: mixer.legCount } : undefined;
@@ -153,8 +167,9 @@ export class MediaEngine {
       rtp.close();
       throw new Error(`meeting "${meeting.id}" closed`);
     }
-    this.ports.set(request.portId, { meeting, rtp, codec: undefined, leg: undefined, input: undefined, talking: true });
+    this.ports.set(request.portId, { meeting, rtp, codec: undefined, leg: undefined, input: undefined, rtcp: undefined, talking: true });
     meeting.ports.add(request.portId);
+    this.rtcpTimer ??= setInterval(() => this.sendDueReports(), RTCP_CHECK_MS);
     return { port: rtp.port, loopback: rtp.loopbackAddress };
   }
 
@@ -168,12 +183,20 @@ export class MediaEngine {
       { memberId: codec.memberId, codec: codec.codec, payloadType: codec.payloadType, clockRate: codec.clockRate, channels: codec.channels },
       (packet) => port.rtp.sendToPhone(packet),
     );
+    port.rtcp = new RtcpSession({
+      ssrc: port.leg.ssrc,
+      cname: `${codec.memberId}@gateway`,
+      clockRate: codec.clockRate,
+      payloadType: codec.payloadType,
+      startMs: epochNowMs(),
+    });
+    port.rtp.report(port.rtcp);
     this.followTalking(port);
   }
 
-  private setRemote(portId: string, remote: PlaneRequests['set-remote']['request']['remote'], listening: boolean, talking: boolean): void {
+  private setRemote({ portId, remote, listening, talking, rtcp }: PlaneRequests['set-remote']['request']): void {
     const port = this.phonePort(portId);
-    port.rtp.setRemote(remote, listening);
+    port.rtp.setRemote(remote, listening, rtcp);
     if (port.leg) port.leg.listening = listening && remote !== undefined;
     port.talking = talking;
     this.followTalking(port);
@@ -215,6 +238,15 @@ export class MediaEngine {
     if (port.input) port.meeting.mixer.removeTalker(port.input.id);
     port.leg?.close();
     port.rtp.close();
+    if (this.ports.size === 0) {
+      clearInterval(this.rtcpTimer);
+      this.rtcpTimer = undefined;
+    }
+  }
+
+  private sendDueReports(): void {
+    const now = epochNowMs();
+    for (const port of this.ports.values()) port.rtp.sendDueReport(now);
   }
 
   private meeting(meetingId: string): EngineMeeting {
@@ -228,6 +260,23 @@ export class MediaEngine {
     if (!port) throw new Error(`no port "${portId}" on this thread`);
     return port;
   }
+}
+
+/** The session's statistics in the protocol's plain shape. */
+function callQuality({ received, sent, reportedByPhone, roundTripMs }: RtcpStats): CallQuality {
+  return {
+    ...(received && { received: { packets: received.packets, lost: received.lost, fractionLost: received.fractionLost, jitterMs: received.jitterMs } }),
+    sent: { packets: sent.packets, octets: sent.octets },
+    ...(reportedByPhone && {
+      reportedByPhone: {
+        fractionLost: reportedByPhone.fractionLost,
+        cumulativeLost: reportedByPhone.cumulativeLost,
+        jitterMs: reportedByPhone.jitterMs,
+        atMs: reportedByPhone.atMs,
+      },
+    }),
+    ...(roundTripMs !== undefined && { roundTripMs }),
+  };
 }
 
 /**

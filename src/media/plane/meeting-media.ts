@@ -13,7 +13,8 @@ import { audioCodecName } from '../codecs/frame-codecs.js';
 import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
-import type { PhoneCodec, PlaneRequests, RtpAddress } from './plane-protocol.js';
+import type { RtcpTarget } from '../phone-rtp-port.js';
+import type { CallQuality, PhoneCodec, PlaneRequests, RtpAddress } from './plane-protocol.js';
 
 export interface MeetingMediaOptions {
   readonly meetingId: string;
@@ -157,8 +158,13 @@ export class ThreadPhonePort {
     return this.meeting.thread.request('start-port', { portId: this.id, codec });
   }
 
-  setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean): Promise<void> {
-    return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking });
+  setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean, rtcp: RtcpTarget): Promise<void> {
+    return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking, rtcp });
+  }
+
+  /** The call's RTCP statistics; undefined before start(). */
+  quality(): Promise<CallQuality | undefined> {
+    return this.meeting.thread.request('port-stats', { portId: this.id });
   }
 
   async tap(payloadType: number, listener: (packet: RtpPacketView) => void): Promise<void> {

@@ -5,6 +5,7 @@
  * Every request carries an id its reply repeats; events come unasked.
  */
 import type { AudioCodecName } from '../codecs/frame-codecs.js';
+import type { RtcpTarget } from '../phone-rtp-port.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -34,6 +35,28 @@ export interface PhoneCodec {
   readonly channels: number;
   /** The RFC 6464 extension id written into the phone's packets; undefined when not measured (opus). */
   readonly levelExtensionId: number | undefined;
+}
+
+/** One call's media quality from RTCP (RFC 3550 §6.4), as plain data. */
+export interface CallQuality {
+  /** The phone's RTP as we receive it; undefined before two packets in sequence. */
+  readonly received?: {
+    readonly packets: number;
+    readonly lost: number;
+    /** In the interval before our last report, 0-1. */
+    readonly fractionLost: number;
+    readonly jitterMs: number;
+  };
+  readonly sent: { readonly packets: number; readonly octets: number };
+  /** Our RTP as the phone's last report says it arrived. */
+  readonly reportedByPhone?: {
+    readonly fractionLost: number;
+    readonly cumulativeLost: number;
+    readonly jitterMs: number;
+    readonly atMs: number;
+  };
+  /** From the phone's last report that echoed one of our SRs. */
+  readonly roundTripMs?: number;
 }
 
 /** Each request, and what its reply carries. */
@@ -68,10 +91,12 @@ export interface PlaneRequests {
    * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`)
    * and whether what it sends may be heard (`talking`: not while it holds us).
    */
-  'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean }; result: void };
+  'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean; rtcp: RtcpTarget }; result: void };
   /** Telephone-events of this payload type go to the main thread, not into the mix. */
   tap: { request: { portId: string; payloadType: number }; result: void };
   'close-port': { request: { portId: string }; result: void };
+  /** The call's RTCP statistics; undefined before the port started. */
+  'port-stats': { request: { portId: string }; result: CallQuality | undefined };
   /** Talkers and legs of a meeting's mixer; undefined while it has no legs. */
   counts: { request: { meetingId: string }; result: { talkers: number; legs: number } | undefined };
   /** The thread's clock: its mixers and how late its recent ticks ran. */

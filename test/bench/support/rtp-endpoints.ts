@@ -11,6 +11,7 @@ import { type Socket, createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { Encoder } from '@evan/opus';
 import { g711Decode } from '../../../src/media/codecs/g711.js';
+import { isRtcp } from '../../../src/media/rtp-packet.js';
 
 export const FRAME_MS = 20;
 const FRAMES_PER_SECOND = 1000 / FRAME_MS;
@@ -157,6 +158,8 @@ export abstract class RtpEndpoint {
   }
 
   private receive(packet: Buffer): void {
+    // The gateway's RTCP reports share the port (rtcp-mux); they are not part of the stream.
+    if (isRtcp(packet)) return;
     if (packet.length < 12 || packet[0]! >> 6 !== 2 || (packet[1]! & 0x7f) !== this.receivePayloadType) {
       this.counters.malformed++;
       return;

@@ -6,7 +6,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { type AudioCodecName, createDecoder, createEncoder } from '../../../src/media/codecs/frame-codecs.js';
-import { readRtp, writeRtp } from '../../../src/media/rtp-packet.js';
+import { isRtcp, readRtp, writeRtp } from '../../../src/media/rtp-packet.js';
 
 export interface RtpPhoneOptions {
   readonly codec: AudioCodecName;
@@ -29,11 +29,13 @@ const CLOCK_RATE: Record<AudioCodecName, number> = { PCMU: 8000, PCMA: 8000, G72
 
 export class RtpPhone {
   readonly received: ReceivedPacket[] = [];
+  /** The gateway's RTCP (rtcp-mux), with its arrival on the epoch clock RTCP uses. */
+  readonly rtcpReceived: { readonly packet: Buffer; readonly atMs: number }[] = [];
   private readonly encoder;
   private timer: NodeJS.Timeout | undefined;
   private frameIndex = 0;
   private sequenceNumber = randomInt(0, 0x10000);
-  private readonly ssrc = randomInt(1, 2 ** 32 - 1);
+  readonly ssrc = randomInt(1, 2 ** 32 - 1);
 
   private constructor(
     readonly options: RtpPhoneOptions,
@@ -41,6 +43,7 @@ export class RtpPhone {
   ) {
     this.encoder = createEncoder(options.codec);
     socket.on('message', (packet) => {
+      if (isRtcp(packet)) return void this.rtcpReceived.push({ packet, atMs: performance.timeOrigin + performance.now() });
       const view = readRtp(packet);
       if (view) this.received.push({ ...view, payload: Buffer.from(view.payload), atMs: performance.now() });
     });
@@ -53,6 +56,11 @@ export class RtpPhone {
       socket.bind(0, '127.0.0.1', () => resolve());
     });
     return new RtpPhone(options, socket);
+  }
+
+  /** The sequence number of the last packet it sent. */
+  get lastSequenceNumber(): number {
+    return this.sequenceNumber;
   }
 
   get port(): number {
@@ -74,6 +82,11 @@ export class RtpPhone {
       this.timer = setTimeout(sendDue, start + (sent + 1) * 20 - performance.now());
     };
     this.timer = setTimeout(sendDue, 20);
+  }
+
+  /** Any packet of the test's own (RTCP, say) from the phone's socket. */
+  send(packet: Buffer, port: number, ip = '127.0.0.1'): void {
+    this.socket.send(packet, port, ip);
   }
 
   stopTalking(): void {
