@@ -50,8 +50,8 @@
  * the gateway's main thread profiled and its top self-time functions printed; the
  * .cpuprofile files are kept for DevTools; 1 profiles every step, 0 never),
  * BENCH_SUSTAIN_SECONDS (60; 0 skips the sustained and overload steps), BENCH_SUSTAIN_CPS (the
- * rate to sustain; default: the rate steps that met the bar, highest first), BENCH_SUSTAIN_TRIES
- * (3: sustained windows tried at most, each at the next lower rate),
+ * rate to sustain first; default: the rate steps that met the bar, highest first), BENCH_SUSTAIN_TRIES
+ * (3: sustained windows tried at most, each at the next lower candidate, else 3/4 of the last),
  * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
  * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
  * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
@@ -378,7 +378,8 @@ const holdsTheBar = (r: StepResult) => r.failures === 0 && r.setup.p99 < P99_TAR
 /**
  * The sustained window and the overload step. Rates to sustain: BENCH_SUSTAIN_CPS, else the
  * rate steps that met the bar, highest first (else the lowest step); up to
- * BENCH_SUSTAIN_TRIES windows, stopping at the first that holds the bar. Then twice the
+ * BENCH_SUSTAIN_TRIES windows, stopping at the first that holds the bar; past the
+ * candidates each try is 3/4 of the last rate. Then twice the
  * offered rate of the reported window, as long, with 503s counted apart from failures.
  */
 async function measureSustainedAndOverload(
@@ -387,9 +388,11 @@ async function measureSustainedAndOverload(
 ): Promise<{ sustained: SustainedResult; overload: OverloadResult }> {
   const metSteps = steps.filter((r) => holdsTheBar(r) && r.retransmissions === 0).map((r) => r.offeredCps);
   const fallback = Math.min(...steps.map((r) => r.offeredCps), ...STEPS);
-  const rates = SUSTAIN_CPS ? [SUSTAIN_CPS] : metSteps.length > 0 ? [...new Set(metSteps)].sort((a, b) => b - a) : [fallback];
+  const rates: number[] = SUSTAIN_CPS ? [SUSTAIN_CPS] : metSteps.length > 0 ? [...new Set(metSteps)].sort((a, b) => b - a) : [fallback];
   const tries: Array<[number, number, number, number]> = [];
   let chosen: StepResult | undefined;
+  // Past the candidates, each further try is three quarters of the last rate tried.
+  while (rates.length < SUSTAIN_TRIES) rates.push(Math.max(1, Math.round(rates.at(-1)! * 0.75)));
   for (const rate of rates.slice(0, Math.max(1, SUSTAIN_TRIES))) {
     say(`[bench:setup] sustained window: ${rate} cps for ${SUSTAIN_SECONDS} s`);
     chosen = await window(rate);
