@@ -13,6 +13,14 @@
  *    call answered, no retransmission, answers as fast as offers) with p99 < 20 ms; when no
  *    step has p99 < 20 ms, of the highest step it kept up with (said on stderr). p50/p99
  *    are that step's; failures counts every failed call of the run, warm-up included.
+ *    Then, from the best steps down, the highest rate that holds the bar (every call
+ *    answered, none refused, p99 < 20 ms, answered as fast as offered) for
+ *    BENCH_SUSTAIN_SECONDS: `sustainedCps`. Then an overload step at twice that rate for
+ *    as long, where a 503 (call admission shedding load) is an expected outcome: a refused
+ *    caller does not come back within the step (it honours Retry-After by staying away).
+ *    `goodputAtOverload` is the set-ups per second answered during it, `goodputRatio` that
+ *    over `sustainedCps` (target >= 0.9), with the 503s, the Retry-After values seen,
+ *    the INVITE retransmissions (a storm would show here) and the failures other than 503.
  * 2. By SIPp (Debian package sip-tester; skipped with a note when it is missing) playing
  *    test/bench/sipp/uac-auth-pcmu.xml: the same call with PCMU RTP while held, at each of
  *    BENCH_SIPP_RATES until a step fails a call or drops a datagram on the edge's socket.
@@ -22,7 +30,12 @@
  *
  * The result (last stdout line), one object per edge:
  *   {"cps":N,"setupP50Ms":A,"setupP99Ms":B,"failures":F,            (the first edge's client, as before)
- *    "edges":{"drachtio-standin":{"client":{cps,setupP50Ms,setupP99Ms,failures,sipSocketDrops,rcvbufErrors},
+ *    "sustainedCps":S,"sustainedMet":bool,"goodputAtOverload":G,    (the first edge's client)
+ *    "edges":{"drachtio-standin":{"client":{cps,setupP50Ms,setupP99Ms,failures,sipSocketDrops,rcvbufErrors,
+ *                                           sustainedCps,sustainedMet,goodputAtOverload,goodputRatio,
+ *                                           sustained:{offeredCps,seconds,achievedCps,setupP50Ms,setupP99Ms,failures,shed503,retransmissions,met,tries},
+ *                                           overload:{offeredCps,seconds,calls,answered,goodputAtOverload,shed503,retryAfterSeconds:{min,max},
+ *                                                     retransmissions,failures (other than 503),setupP50Ms,setupP99Ms,goodputRatio}},
  *                                 "sipp":{version,maxCleanCps,maxKeptUpCps,steps:[{offeredCps,achievedCps,failures,setupP50Ms,
  *                                         setupP99Ms,retransmissions,sipSocketDrops,sippSocketDrops,rcvbufErrors,…}]}},
  *             "drachtio-server":{…}}}
@@ -36,6 +49,9 @@
  * the inspector, and when a target is missed the reported step is repeated, not ranked, with
  * the gateway's main thread profiled and its top self-time functions printed; the
  * .cpuprofile files are kept for DevTools; 1 profiles every step, 0 never),
+ * BENCH_SUSTAIN_SECONDS (60; 0 skips the sustained and overload steps), BENCH_SUSTAIN_CPS (the
+ * rate to sustain first; default: the rate steps that met the bar, highest first), BENCH_SUSTAIN_TRIES
+ * (3: sustained windows tried at most, each at the next lower candidate, else 3/4 of the last),
  * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
  * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
  * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
@@ -75,6 +91,12 @@ const P99_TARGET_MS = 20;
 const CPS_TARGET = 200;
 /** A call that has not been answered after this long counts as failed. */
 const CALL_TIMEOUT_MS = 8000;
+const SUSTAIN_SECONDS = Number(env.BENCH_SUSTAIN_SECONDS ?? 60);
+const SUSTAIN_CPS = env.BENCH_SUSTAIN_CPS ? Number(env.BENCH_SUSTAIN_CPS) : undefined;
+const SUSTAIN_TRIES = Number(env.BENCH_SUSTAIN_TRIES ?? 3);
+const OVERLOAD_FACTOR = 2;
+const GOODPUT_RATIO_TARGET = 0.9;
+const SERVICE_UNAVAILABLE = 503;
 
 const EDGES = env.BENCH_EDGES ? (env.BENCH_EDGES.split(',') as EdgeName[]) : undefined;
 /** '0' skips the bench's own client (SIPp only). */
@@ -95,12 +117,18 @@ interface StepResult {
   readonly offeredCps: number;
   readonly calls: number;
   readonly answered: number;
+  /** Every call not answered 200, 503s included. */
   readonly failures: number;
+  /** Calls refused 503 (shedding load): expected in the overload step, a failure anywhere else. */
+  readonly shed503: number;
+  /** The Retry-After values of those 503s (seconds). */
+  readonly retryAfterSeconds: number[];
   readonly failureReasons: Map<string, number>;
   readonly achievedCps: number;
   readonly setup: Summary;
   readonly full: Summary;
   readonly challenge: Summary;
+  /** INVITE retransmissions of every call, answered or not. */
   readonly retransmissions: number;
   readonly maxLaunchLagMs: number;
   readonly maxConcurrent: number;
@@ -134,6 +162,46 @@ interface ClientResult {
   readonly sipSocketDrops: number;
   /** Udp RcvbufErrors of the whole machine during the run (other processes' sockets included). */
   readonly rcvbufErrors: number;
+  /** Achieved set-ups/s of the sustained window (the one that met the bar, else the last tried); absent when skipped. */
+  readonly sustainedCps?: number;
+  /** Whether that window met the bar (every call answered, p99 < 20 ms, kept up). */
+  readonly sustainedMet?: boolean;
+  readonly goodputAtOverload?: number;
+  readonly goodputRatio?: number;
+  readonly sustained?: SustainedResult;
+  readonly overload?: OverloadResult;
+}
+
+interface SustainedResult {
+  readonly offeredCps: number;
+  readonly seconds: number;
+  readonly achievedCps: number;
+  readonly setupP50Ms: number;
+  readonly setupP99Ms: number;
+  readonly failures: number;
+  readonly shed503: number;
+  readonly retransmissions: number;
+  readonly met: boolean;
+  /** Every window tried, highest rate first: [offered, achieved, p99 ms, failures]. */
+  readonly tries: Array<[number, number, number, number]>;
+}
+
+interface OverloadResult {
+  readonly offeredCps: number;
+  readonly seconds: number;
+  readonly calls: number;
+  readonly answered: number;
+  /** Answered set-ups per second during the step. */
+  readonly goodputAtOverload: number;
+  readonly shed503: number;
+  readonly retryAfterSeconds: { min: number; max: number } | null;
+  /** INVITE retransmissions of every call in the step (a retransmission storm shows here). */
+  readonly retransmissions: number;
+  /** Failed calls other than 503. */
+  readonly failures: number;
+  readonly setupP50Ms: number;
+  readonly setupP99Ms: number;
+  readonly goodputRatio: number;
 }
 
 async function main(): Promise<void> {
@@ -162,6 +230,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${JSON.stringify({
       ...(first ? { cps: first.cps, setupP50Ms: first.setupP50Ms, setupP99Ms: first.setupP99Ms, failures: first.failures } : {}),
+      ...(first?.sustained
+        ? { sustainedCps: first.sustainedCps, sustainedMet: first.sustainedMet, goodputAtOverload: first.goodputAtOverload }
+        : {}),
       edges: results,
     })}\n`,
   );
@@ -176,6 +247,8 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
   let warmup: StepResult | undefined;
   let sink: RtpSink | undefined;
   const results: StepResult[] = [];
+  let sustained: SustainedResult | undefined;
+  let overload: OverloadResult | undefined;
   const dropsBefore = udpPortDrops(edge.sip.port);
   const rcvbufBefore = udpRcvbufErrors();
   try {
@@ -243,6 +316,17 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
       say(`[bench:setup] a target was missed: repeating the ${best.result.offeredCps} cps step with the gateway's main thread profiled (not ranked)`);
       await profiled(best.result.offeredCps, 'profiled-repeat');
     }
+    if (SUSTAIN_SECONDS > 0) {
+      const window = async (rate: number): Promise<StepResult> => {
+        await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
+        const result = await runStep(gateway, dialer!, rate, target, sdp, SUSTAIN_SECONDS);
+        reportStep(result);
+        // Let the held calls end and emptied rooms settle before the next window.
+        await sleep(2000);
+        return result;
+      };
+      ({ sustained, overload } = await measureSustainedAndOverload(results, window));
+    }
     if (HELD_CALLS > 0) {
       await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
       await measureHeldCalls(gateway, dialer, HELD_CALLS, target, sdp, profiler, profileDir);
@@ -268,7 +352,102 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
       `INVITE→200 p99 < ${P99_TARGET_MS} ms at that rate: ${best.setup.p99 < P99_TARGET_MS ? 'met' : 'MISSED'} (${best.setup.p99.toFixed(2)} ms); failures in the whole run: ${failures}; ` +
       `datagrams dropped on the ${edge.name} SIP socket: ${sipSocketDrops} (machine-wide Udp RcvbufErrors: ${rcvbufErrors})`,
   );
-  return { cps, setupP50Ms: ms2(best.setup.p50), setupP99Ms: ms2(best.setup.p99), failures, sipSocketDrops, rcvbufErrors };
+  return {
+    cps,
+    setupP50Ms: ms2(best.setup.p50),
+    setupP99Ms: ms2(best.setup.p99),
+    failures,
+    sipSocketDrops,
+    rcvbufErrors,
+    ...(sustained && overload
+      ? {
+          sustainedCps: sustained.achievedCps,
+          sustainedMet: sustained.met,
+          goodputAtOverload: overload.goodputAtOverload,
+          goodputRatio: overload.goodputRatio,
+          sustained,
+          overload,
+        }
+      : {}),
+  };
+}
+
+/** A sustained window meets the bar: every call answered (none refused), p99 < 20 ms, answered as fast as offered. */
+const holdsTheBar = (r: StepResult) => r.failures === 0 && r.setup.p99 < P99_TARGET_MS && r.achievedCps >= 0.95 * r.offeredCps;
+
+/**
+ * The sustained window and the overload step. Rates to sustain: BENCH_SUSTAIN_CPS, else the
+ * rate steps that met the bar, highest first (else the lowest step); up to
+ * BENCH_SUSTAIN_TRIES windows, stopping at the first that holds the bar; past the
+ * candidates each try is 3/4 of the last rate. Then twice the
+ * offered rate of the reported window, as long, with 503s counted apart from failures.
+ */
+async function measureSustainedAndOverload(
+  steps: readonly StepResult[],
+  window: (rate: number) => Promise<StepResult>,
+): Promise<{ sustained: SustainedResult; overload: OverloadResult }> {
+  const metSteps = steps.filter((r) => holdsTheBar(r) && r.retransmissions === 0).map((r) => r.offeredCps);
+  const fallback = Math.min(...steps.map((r) => r.offeredCps), ...STEPS);
+  const rates: number[] = SUSTAIN_CPS ? [SUSTAIN_CPS] : metSteps.length > 0 ? [...new Set(metSteps)].sort((a, b) => b - a) : [fallback];
+  const tries: Array<[number, number, number, number]> = [];
+  let chosen: StepResult | undefined;
+  // Past the candidates, each further try is three quarters of the last rate tried.
+  while (rates.length < SUSTAIN_TRIES) rates.push(Math.max(1, Math.round(rates.at(-1)! * 0.75)));
+  for (const rate of rates.slice(0, Math.max(1, SUSTAIN_TRIES))) {
+    say(`[bench:setup] sustained window: ${rate} cps for ${SUSTAIN_SECONDS} s`);
+    chosen = await window(rate);
+    tries.push([rate, Math.round(chosen.achievedCps * 10) / 10, ms2(chosen.setup.p99), chosen.failures]);
+    if (holdsTheBar(chosen)) break;
+    say(`[bench:setup] ${rate} cps did not hold the bar for ${SUSTAIN_SECONDS} s`);
+  }
+  const s = chosen!;
+  const met = holdsTheBar(s);
+  const sustained: SustainedResult = {
+    offeredCps: s.offeredCps,
+    seconds: SUSTAIN_SECONDS,
+    achievedCps: Math.round(s.achievedCps * 10) / 10,
+    setupP50Ms: ms2(s.setup.p50),
+    setupP99Ms: ms2(s.setup.p99),
+    failures: s.failures,
+    shed503: s.shed503,
+    retransmissions: s.retransmissions,
+    met,
+    tries,
+  };
+  say(
+    `[bench:setup] sustained: ${sustained.achievedCps} set-ups/s for ${SUSTAIN_SECONDS} s (offered ${s.offeredCps}), p50 ${sustained.setupP50Ms} ms, ` +
+      `p99 ${sustained.setupP99Ms} ms, ${s.failures} failures (${s.shed503} of them 503): ${met ? 'held the bar' : 'did NOT hold the bar (no tried rate did)'}; ` +
+      `>= ${CPS_TARGET} set-ups/s: ${met && sustained.achievedCps >= CPS_TARGET ? 'met' : 'MISSED'}`,
+  );
+
+  const overloadRate = OVERLOAD_FACTOR * s.offeredCps;
+  say(`[bench:setup] overload step: ${overloadRate} cps (${OVERLOAD_FACTOR}x) for ${SUSTAIN_SECONDS} s; 503 is expected, a refused caller does not retry`);
+  const o = await window(overloadRate);
+  // Answered calls over the time they were offered in (the step), the same measure as achievedCps.
+  const goodput = Math.round(o.achievedCps * 10) / 10;
+  const goodputRatio = sustained.achievedCps > 0 ? Math.round((goodput / sustained.achievedCps) * 1000) / 1000 : 0;
+  const retryAfter = o.retryAfterSeconds;
+  const overload: OverloadResult = {
+    offeredCps: overloadRate,
+    seconds: SUSTAIN_SECONDS,
+    calls: o.calls,
+    answered: o.answered,
+    goodputAtOverload: goodput,
+    shed503: o.shed503,
+    retryAfterSeconds: retryAfter.length > 0 ? { min: Math.min(...retryAfter), max: Math.max(...retryAfter) } : null,
+    retransmissions: o.retransmissions,
+    failures: o.failures - o.shed503,
+    setupP50Ms: ms2(o.setup.p50),
+    setupP99Ms: ms2(o.setup.p99),
+    goodputRatio,
+  };
+  say(
+    `[bench:setup] overload: goodput ${goodput} set-ups/s while ${o.shed503} of ${o.calls} calls were shed with 503 ` +
+      `(Retry-After ${overload.retryAfterSeconds ? `${overload.retryAfterSeconds.min}–${overload.retryAfterSeconds.max} s` : 'none seen'}), ` +
+      `${o.retransmissions} INVITE retransmissions (${(o.retransmissions / Math.max(1, o.calls)).toFixed(3)} per call), ${overload.failures} failures other than 503; ` +
+      `goodput/sustained ${goodputRatio} (target >= ${GOODPUT_RATIO_TARGET}: ${goodputRatio >= GOODPUT_RATIO_TARGET ? 'met' : 'MISSED'})`,
+  );
+  return { sustained, overload };
 }
 
 interface SippStep {
@@ -424,7 +603,9 @@ async function runStep(
   const fullMs: number[] = [];
   const challengeMs: number[] = [];
   const failureReasons = new Map<string, number>();
+  const retryAfterSeconds: number[] = [];
   let failures = 0;
+  let shed503 = 0;
   let retransmissions = 0;
   let byeFailures = 0;
   let concurrent = 0;
@@ -458,6 +639,11 @@ async function runStep(
       lastAnsweredAt = Math.max(lastAnsweredAt, setup.answeredAt);
     } catch (err) {
       failures++;
+      if (err instanceof CallFailed) {
+        retransmissions += err.retransmissions;
+        if (err.status === SERVICE_UNAVAILABLE) shed503++;
+        if (err.retryAfterSeconds !== undefined) retryAfterSeconds.push(err.retryAfterSeconds);
+      }
       const reason = err instanceof CallFailed ? err.message.replace(/;.*$/, '') : String(err);
       failureReasons.set(reason, (failureReasons.get(reason) ?? 0) + 1);
     }
@@ -504,6 +690,8 @@ async function runStep(
     calls: total,
     answered,
     failures,
+    shed503,
+    retryAfterSeconds,
     failureReasons,
     achievedCps: (answered * 1000) / Math.max(span, lastAnsweredAt - start),
     setup: summarize(setupMs),
@@ -581,7 +769,7 @@ async function measureHeldCalls(
 
 function reportStep(r: StepResult): void {
   say(
-    `[bench:setup] step ${r.offeredCps} cps: ${r.calls} calls, ${r.answered} answered, ${r.failures} failed, ` +
+    `[bench:setup] step ${r.offeredCps} cps: ${r.calls} calls, ${r.answered} answered, ${r.failures} failed (${r.shed503} of them 503), ` +
       `achieved ${r.achievedCps.toFixed(1)} set-ups/s, up to ${r.maxConcurrent} calls at once, ` +
       `${r.retransmissions} INVITE retransmissions, ${r.byeFailures} BYEs unanswered, launch lag max ${r.maxLaunchLagMs.toFixed(1)} ms`,
   );

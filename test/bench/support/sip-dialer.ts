@@ -38,6 +38,10 @@ export class CallFailed extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** Retry-After (seconds) of the refusal, when it carried one (a 503 shedding load). */
+    readonly retryAfterSeconds?: number,
+    /** INVITE retransmissions the call needed before it failed. */
+    readonly retransmissions = 0,
   ) {
     super(message);
   }
@@ -126,7 +130,7 @@ export class SipDialer {
     if (status !== 401) {
       if (status >= 300) caller.ackFailure(challenge);
       this.pending.delete(caller.callId);
-      throw new CallFailed(`first INVITE answered ${firstLine(challenge.text)}, not 401`, status);
+      throw new CallFailed(`first INVITE answered ${firstLine(challenge.text)}, not 401`, status, retryAfterOf(challenge), retransmissions);
     }
     caller.ackFailure(challenge);
     const authorization = caller.authorization(challenge, identity);
@@ -137,7 +141,7 @@ export class SipDialer {
     if (answeredStatus !== 200) {
       caller.ackFailure(answer);
       this.pending.delete(caller.callId);
-      throw new CallFailed(`INVITE with credentials answered ${firstLine(answer.text)}`, answeredStatus);
+      throw new CallFailed(`INVITE with credentials answered ${firstLine(answer.text)}`, answeredStatus, retryAfterOf(answer), retransmissions);
     }
     return this.established(caller, peer, answer, { firstInviteAt, challengedAt, authInviteAt, retransmissions });
   }
@@ -336,6 +340,13 @@ export class DialedCall {
 function statusOf(message: ReceivedSip): number {
   if (!message.text.startsWith('SIP/2.0 ')) return 0;
   return Number(message.text.slice(8, 11));
+}
+
+/** Retry-After's delta-seconds (RFC 3261 §20.33; a comment or parameters may follow); undefined when absent. */
+function retryAfterOf(message: ReceivedSip): number | undefined {
+  const value = header(message.text, 'Retry-After');
+  const seconds = value === undefined ? Number.NaN : Number.parseInt(value, 10);
+  return Number.isFinite(seconds) ? seconds : undefined;
 }
 
 /** A 200 OK for a request (the gateway's BYE), echoing the headers RFC 3261 §8.2.6 says to. */
