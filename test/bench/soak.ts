@@ -415,7 +415,10 @@ async function storeEntries(redis: Redis): Promise<{ entries: number; expiring: 
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
-      if ((await redis.pttl(key)) > 0) {
+      const ttlMs = await redis.pttl(key);
+      // -2: it expired since the SCAN saw it (a nonce count reaching its end), so it is gone.
+      if (ttlMs === -2) continue;
+      if (ttlMs > 0) {
         expiring++;
         continue;
       }
