@@ -39,7 +39,8 @@
  * (5), BENCH_SOAK_WARMUP_SECONDS (a quarter of the run, at most 60),
  * BENCH_SOAK_SETTLE_SECONDS (10), BENCH_SOAK_VANISH_MARGIN_SECONDS (10), BENCH_SOAK_REDIAL_SECONDS
  * (5: a slot whose call failed waits this long before its next call, so failures do not
- * turn into a storm of retries).
+ * turn into a storm of retries), BENCH_SOAK_GATEWAY_LOG (a file: the gateway logs at info
+ * there, to follow a call the bench names by its Call-ID).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -66,6 +67,7 @@ const RTP_TIMEOUT_SECONDS = num('BENCH_SOAK_RTP_TIMEOUT_SECONDS', 5);
 const WARMUP_MS = num('BENCH_SOAK_WARMUP_SECONDS', Math.min(60, SECONDS / 4)) * 1000;
 const SETTLE_MS = num('BENCH_SOAK_SETTLE_SECONDS', 10) * 1000;
 const VANISH_MARGIN_MS = num('BENCH_SOAK_VANISH_MARGIN_SECONDS', 10) * 1000;
+const GATEWAY_LOG = env.BENCH_SOAK_GATEWAY_LOG;
 const EMPTY_ROOM_GRACE_SECONDS = 2;
 /** Dialing starts spread over this long, so the first calls do not all arrive at once. */
 const RAMP_MS = Math.min(30_000, WARMUP_MS);
@@ -109,6 +111,10 @@ class Tally {
   maxLive = 0;
   /** Seconds from a vanished caller's last RTP to the gateway's BYE. */
   readonly vanishByeAfterS: number[] = [];
+  /** Call-IDs of vanished calls the gateway did not end in time. */
+  readonly vanishedNotEndedCallIds: string[] = [];
+  /** The gateway's RSS at every progress line (30 s), in MB. */
+  readonly rssSeries: number[] = [];
   /** Vanished calls still waited for. */
   readonly vanishing = new Set<Promise<void>>();
 
@@ -141,7 +147,9 @@ async function main(): Promise<void> {
         EMPTY_ROOM_GRACE_SECONDS: String(EMPTY_ROOM_GRACE_SECONDS),
         RTP_MIN_PORT: String(RTP_MIN_PORT),
         RTP_MAX_PORT: String(RTP_MAX_PORT),
+        ...(GATEWAY_LOG ? { LOG_LEVEL: 'info' } : {}),
       },
+      ...(GATEWAY_LOG ? { logFile: GATEWAY_LOG } : {}),
     });
     store = new Redis(redis.url, { lazyConnect: true });
     await store.connect();
@@ -187,9 +195,11 @@ async function soak(gateway: ChildGateway, store: Redis) {
   }, WARMUP_MS);
   const progress = setInterval(() => {
     const elapsed = Math.round((performance.now() - startedAt) / 1000);
+    const rss = rssMB(gateway.pid);
+    tally.rssSeries.push(round1(rss));
     say(
       `${elapsed} s: ${tally.live} live, made ${JSON.stringify(tally.made)}, failed ${tally.failedCalls} ${JSON.stringify(Object.fromEntries(tally.failures))}, ` +
-        `gateway RSS ${rssMB(gateway.pid).toFixed(1)} MB, load ${loadavg()[0]!.toFixed(2)}`,
+        `gateway RSS ${rss.toFixed(1)} MB, load ${loadavg()[0]!.toFixed(2)}`,
     );
   }, 30_000);
 
@@ -255,7 +265,10 @@ async function soak(gateway: ChildGateway, store: Redis) {
         if (how === 'gateway') {
           tally.ended.vanishedEndedByGateway++;
           tally.vanishByeAfterS.push((performance.now() - silentAt) / 1000);
-        } else tally.ended.vanishedNotEnded++;
+        } else {
+          tally.ended.vanishedNotEnded++;
+          tally.vanishedNotEndedCallIds.push(call.setup.callId);
+        }
       });
       tally.vanishing.add(waited);
       void waited.then(() => tally.vanishing.delete(waited));
@@ -301,7 +314,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
   if (tally.ended.vanishedNotEnded > 0) {
     say(
       `${tally.ended.vanishedNotEnded} vanished calls were never ended by the gateway (no BYE within RTP_TIMEOUT_SECONDS + ${VANISH_MARGIN_MS / 1000} s): ` +
-        'their media and store entries are counted as leaks below',
+        `their media and store entries are counted as leaks below; Call-IDs: ${tally.vanishedNotEndedCallIds.slice(0, 10).join(', ')}`,
     );
   }
   const warmRss = rssAfterWarmup || rssEndOfChurn;
@@ -329,7 +342,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     concurrencyReached: tally.maxLive,
     meetings: { ofUpTo: PHONES_PER_MEETING, groups: groupMeetings, solo: soloLegs },
     rtpTimeoutSeconds: RTP_TIMEOUT_SECONDS,
-    rssMB: { afterWarmup: round1(warmRss), endOfChurn: round1(rssEndOfChurn), afterSettle: round1(rssAfterSettle) },
+    rssMB: { afterWarmup: round1(warmRss), endOfChurn: round1(rssEndOfChurn), afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
     mediaAfter: after.media,
     storeExpiringKeysAfter: after.store.expiring,
     gatewayCpuSeconds: { node: round1(cpu.gatewaySeconds), workers: round1(cpu.workerSeconds) },

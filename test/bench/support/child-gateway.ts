@@ -6,7 +6,7 @@
  * mediasoup worker (the whole process group, which only this child and its worker are in).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from '../../support/free-port.js';
@@ -21,6 +21,8 @@ export interface ChildGatewayOptions {
   /** Run the gateway with the V8 inspector on a free loopback port, for CPU profiles of chosen windows. */
   readonly inspect?: boolean;
   readonly readyTimeoutMs?: number;
+  /** Every line the gateway prints also goes to this file (for reading a run's gateway log afterwards). */
+  readonly logFile?: string;
 }
 
 export interface ProcessCpu {
@@ -41,8 +43,15 @@ export class ChildGateway {
     readonly httpUrl: string,
     readonly sipPort: number,
     private readonly inspecting: boolean,
+    logFile: string | undefined,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    if (logFile) {
+      const log = createWriteStream(logFile);
+      child.stdout!.pipe(log, { end: false });
+      child.stderr!.pipe(log, { end: false });
+      void this.exited.then(() => log.end());
+    }
     const relay = (prefix: string) => (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) {
         if (!line.trim()) continue;
@@ -72,7 +81,7 @@ export class ChildGateway {
       // Its own process group, so stop() reaches the mediasoup worker too.
       detached: true,
     });
-    const gateway = new ChildGateway(child, `http://127.0.0.1:${httpPort}`, sipPort, options.inspect === true);
+    const gateway = new ChildGateway(child, `http://127.0.0.1:${httpPort}`, sipPort, options.inspect === true, options.logFile);
     killOnExit(gateway);
     try {
       await gateway.waitReady(options.readyTimeoutMs ?? 60_000);
