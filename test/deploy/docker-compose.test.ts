@@ -52,7 +52,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('builds the gateway from the Dockerfile and runs its image as built: no source mounted, no command of its own', () => {
-    expect(gateway.build).toBe('.');
+    expect(gateway.build).toEqual({ context: '.', dockerfile: 'config/Dockerfile' });
     expect(gateway.volumes).toBeUndefined();
     expect(gateway.command).toBeUndefined();
     expect(gateway.working_dir).toBeUndefined();
@@ -132,7 +132,7 @@ function dockerfileStages(text: string): Stage[] {
   return stages;
 }
 
-const stages = dockerfileStages(readRepoFile('Dockerfile'));
+const stages = dockerfileStages(readRepoFile('config/Dockerfile'));
 const runtime = stages.at(-1)!;
 const build = stages[0]!;
 const all = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
