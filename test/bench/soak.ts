@@ -40,7 +40,9 @@
  * BENCH_SOAK_SETTLE_SECONDS (10), BENCH_SOAK_VANISH_MARGIN_SECONDS (10), BENCH_SOAK_REDIAL_SECONDS
  * (5: a slot whose call failed waits this long before its next call, so failures do not
  * turn into a storm of retries), BENCH_SOAK_GATEWAY_LOG (a file: the gateway logs at info
- * there, to follow a call the bench names by its Call-ID).
+ * there, to follow a call the bench names by its Call-ID), BENCH_SOAK_HEAP (1: the gateway runs
+ * with the inspector and its main thread's V8 heap and external memory are sampled beside
+ * RSS, to tell a JS leak from native memory).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -48,6 +50,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { spawnRedisServer } from '../support/redis-server.js';
 import { ChildGateway } from './support/child-gateway.js';
+import { InspectorProfiler } from './support/inspector-profiler.js';
 import { processTree, rssMB } from './support/gateway-process.js';
 import { PcmuPhone, SendClock } from './support/rtp-endpoints.js';
 import { summarize } from './support/sample-stats.js';
@@ -68,6 +71,7 @@ const WARMUP_MS = num('BENCH_SOAK_WARMUP_SECONDS', Math.min(60, SECONDS / 4)) * 
 const SETTLE_MS = num('BENCH_SOAK_SETTLE_SECONDS', 10) * 1000;
 const VANISH_MARGIN_MS = num('BENCH_SOAK_VANISH_MARGIN_SECONDS', 10) * 1000;
 const GATEWAY_LOG = env.BENCH_SOAK_GATEWAY_LOG;
+const SAMPLE_HEAP = env.BENCH_SOAK_HEAP === '1';
 const EMPTY_ROOM_GRACE_SECONDS = 2;
 /** Dialing starts spread over this long, so the first calls do not all arrive at once. */
 const RAMP_MS = Math.min(30_000, WARMUP_MS);
@@ -115,6 +119,8 @@ class Tally {
   readonly vanishedNotEndedCallIds: string[] = [];
   /** The gateway's RSS at every progress line (30 s), in MB. */
   readonly rssSeries: number[] = [];
+  /** The main thread's V8 heap used and external memory at the same moments, in MB (BENCH_SOAK_HEAP). */
+  readonly heapSeries: { heapUsed: number; external: number }[] = [];
   /** Vanished calls still waited for. */
   readonly vanishing = new Set<Promise<void>>();
 
@@ -150,6 +156,7 @@ async function main(): Promise<void> {
         ...(GATEWAY_LOG ? { LOG_LEVEL: 'info' } : {}),
       },
       ...(GATEWAY_LOG ? { logFile: GATEWAY_LOG } : {}),
+      inspect: SAMPLE_HEAP,
     });
     store = new Redis(redis.url, { lazyConnect: true });
     await store.connect();
@@ -193,10 +200,15 @@ async function soak(gateway: ChildGateway, store: Redis) {
     rssAfterWarmup = rssMB(gateway.pid);
     say(`warm-up over: ${tally.live} live calls, gateway RSS ${rssAfterWarmup.toFixed(1)} MB`);
   }, WARMUP_MS);
+  const inspector = SAMPLE_HEAP ? await InspectorProfiler.connect(gateway.inspectorUrl!) : undefined;
   const progress = setInterval(() => {
     const elapsed = Math.round((performance.now() - startedAt) / 1000);
     const rss = rssMB(gateway.pid);
     tally.rssSeries.push(round1(rss));
+    void inspector?.memoryUsage().then(
+      (memory) => tally.heapSeries.push({ heapUsed: round1(memory.heapUsed / 2 ** 20), external: round1(memory.external / 2 ** 20) }),
+      (err: unknown) => say(`heap sample failed: ${(err as Error).message}`),
+    );
     say(
       `${elapsed} s: ${tally.live} live, made ${JSON.stringify(tally.made)}, failed ${tally.failedCalls} ${JSON.stringify(Object.fromEntries(tally.failures))}, ` +
         `gateway RSS ${rss.toFixed(1)} MB, load ${loadavg()[0]!.toFixed(2)}`,
@@ -297,6 +309,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
   const churnSeconds = (performance.now() - startedAt) / 1000;
   clearTimeout(warmupTimer);
   clearInterval(progress);
+  inspector?.close();
   say(`churn over after ${churnSeconds.toFixed(0)} s; waiting for ${tally.vanishing.size} vanished calls to be ended by the gateway`);
   await Promise.all([...tally.vanishing]);
   clock.stop();
@@ -343,6 +356,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     meetings: { ofUpTo: PHONES_PER_MEETING, groups: groupMeetings, solo: soloLegs },
     rtpTimeoutSeconds: RTP_TIMEOUT_SECONDS,
     rssMB: { afterWarmup: round1(warmRss), endOfChurn: round1(rssEndOfChurn), afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
+    ...(SAMPLE_HEAP ? { mainThreadHeapMB: tally.heapSeries } : {}),
     mediaAfter: after.media,
     storeExpiringKeysAfter: after.store.expiring,
     gatewayCpuSeconds: { node: round1(cpu.gatewaySeconds), workers: round1(cpu.workerSeconds) },

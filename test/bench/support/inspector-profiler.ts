@@ -44,6 +44,14 @@ export class InspectorProfiler {
     return profile;
   }
 
+  /** The process's main-thread memory (`process.memoryUsage()`), in bytes. */
+  async memoryUsage(): Promise<NodeJS.MemoryUsage> {
+    const { result } = (await this.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+      result: { value: string };
+    };
+    return JSON.parse(result.value) as NodeJS.MemoryUsage;
+  }
+
   close(): void {
     this.socket.close();
   }
