@@ -148,6 +148,8 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
   const stamped = stampTopVia(topVia, source);
   const stampedVias = [stamped, ...vias.slice(1)];
   if (request.version.toUpperCase() !== 'SIP/2.0') {
+    // An ACK is never answered (RFC 3261 §17.1.1.3: it has no response), whatever its version.
+    if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version other than 2.0', malformed: false };
     return { kind: 'reject', reply: statelessReply(request, stampedVias, 505, 'Version Not Supported', bad), why: 'bad SIP version' };
   }
   return { kind: 'accept', request: withStampedVia(request, stamped, topVia), vias: stampedVias };

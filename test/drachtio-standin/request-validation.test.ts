@@ -51,6 +51,7 @@ describe('malformed requests', () => {
   it.each([
     { name: 'no Via', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: null }), peer: UDP },
     { name: 'malformed ACK', data: request('ACK sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 INVITE' }), peer: UDP },
+    { name: 'an ACK of SIP/3.0 (an ACK is never answered)', data: request('ACK sip:m123@127.0.0.1 SIP/3.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
   ])('drops $name', ({ data, peer }) => {
     expect(checkRequest(parseSipMessage(data)!, peer).kind).toBe('drop');
