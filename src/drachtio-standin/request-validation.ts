@@ -28,9 +28,17 @@ export type Verdict =
   | { readonly kind: 'reject'; readonly reply: SipResponse; readonly why: string };
 
 const SINGLETONS = new Set(['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards']);
+/** The headers whose syntax is checked (headerIsValid). */
+const PARSED_HEADERS = new Set([...SINGLETONS, 'via', 'contact']);
+
+/** Control characters (tab is white space); drachtio-server refuses them in the headers it parses. */
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** A NUL or a bare CR in any header: drachtio-server answers the request `400 Bad Request`. */
+const BROKEN_BYTES = /[\0\r]/;
 
 /** Header syntax sofia checks on parsing; a failure makes the header "bad". */
 function headerIsValid(key: string, value: string): boolean {
+  if (PARSED_HEADERS.has(key) && CONTROL_CHARACTER.test(value)) return false;
   switch (key) {
     case 'cseq':
       return parseCSeq(value) !== undefined;
@@ -126,6 +134,7 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
   const insane =
     parsed.truncated ||
     parsed.garbled ||
+    request.headers.some((header) => BROKEN_BYTES.test(header.value)) ||
     !vias?.length ||
     !seen.has('from') ||
     !seen.has('to') ||

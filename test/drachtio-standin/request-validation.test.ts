@@ -35,6 +35,10 @@ describe('malformed requests', () => {
     { name: 'unbalanced To', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: 'To: <sip:m123@127.0.0.1:5060' }), status: '400 Bad To Header', absent: 'To' },
     { name: 'header line without a name', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: `${HEADERS.to}\r\nnot a header` }), status: '400 Bad Request', absent: undefined },
     { name: 'Request-URI without host', data: request('OPTIONS sip: SIP/2.0'), status: '400 Bad Request', absent: undefined },
+    { name: 'a vertical tab in From', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { from: 'From: <sip:tester@127.0.0.1:25110>;tag=f1\v' }), status: '400 Bad From Header', absent: 'From' },
+    { name: 'a NUL in Call-ID', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { callId: 'Call-ID: c1\0@127.0.0.1' }), status: '400 Bad Call-ID Header', absent: 'Call-ID' },
+    { name: 'a NUL in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\0b\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
+    { name: 'a bare CR in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\rb\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
     { name: 'SIP/3.0', data: request('OPTIONS sip:m123@127.0.0.1 SIP/3.0'), status: '505 Version Not Supported', absent: undefined },
   ])('$name → $status', ({ data, status, absent }) => {
     const verdict = checkRequest(parseSipMessage(data)!, UDP);
@@ -55,6 +59,11 @@ describe('malformed requests', () => {
     { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
   ])('drops $name', ({ data, peer }) => {
     expect(checkRequest(parseSipMessage(data)!, peer).kind).toBe('drop');
+  });
+
+  it('passes a vertical tab or an escape in a header it does not parse on to the app, as drachtio-server does', () => {
+    const data = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\vb\r\nUser-Agent: \x1b[2J\r\nContent-Length: 0' });
+    expect(checkRequest(parseSipMessage(data)!, UDP).kind).toBe('accept');
   });
 
   it('accepts Max-Forwards: 0 and a bracket-less From (recording 11 H and I)', () => {
