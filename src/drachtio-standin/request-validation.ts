@@ -156,6 +156,12 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
   }
   const stamped = stampTopVia(topVia, source);
   const stampedVias = [stamped, ...vias.slice(1)];
+  if (request.version !== 'SIP/2.0' && request.version.toUpperCase() === 'SIP/2.0') {
+    // RFC 3261 §7.1 reads the version without case, but drachtio-srf cannot parse a request
+    // whose version is not upper case: passed on, it would never be answered.
+    if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version not in upper case', malformed: true };
+    return { kind: 'reject', reply: statelessReply(request, stampedVias, 400, 'Bad Request', bad), why: 'SIP version not in upper case' };
+  }
   if (request.version.toUpperCase() !== 'SIP/2.0') {
     // An ACK is never answered (RFC 3261 §17.1.1.3: it has no response), whatever its version.
     if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version other than 2.0', malformed: false };

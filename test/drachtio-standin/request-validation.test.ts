@@ -39,6 +39,8 @@ describe('malformed requests', () => {
     { name: 'a NUL in Call-ID', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { callId: 'Call-ID: c1\0@127.0.0.1' }), status: '400 Bad Call-ID Header', absent: 'Call-ID' },
     { name: 'a NUL in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\0b\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
     { name: 'a bare CR in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\rb\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
+    { name: 'sip/2.0 (drachtio-srf cannot parse it)', data: request('OPTIONS sip:m123@127.0.0.1 sip/2.0'), status: '400 Bad Request', absent: undefined },
+    { name: 'Sip/2.0', data: request('OPTIONS sip:m123@127.0.0.1 Sip/2.0'), status: '400 Bad Request', absent: undefined },
     { name: 'SIP/3.0', data: request('OPTIONS sip:m123@127.0.0.1 SIP/3.0'), status: '505 Version Not Supported', absent: undefined },
   ])('$name → $status', ({ data, status, absent }) => {
     const verdict = checkRequest(parseSipMessage(data)!, UDP);
@@ -55,6 +57,7 @@ describe('malformed requests', () => {
   it.each([
     { name: 'no Via', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: null }), peer: UDP },
     { name: 'malformed ACK', data: request('ACK sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 INVITE' }), peer: UDP },
+    { name: 'an ACK of sip/2.0', data: request('ACK sip:m123@127.0.0.1 sip/2.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'an ACK of SIP/3.0 (an ACK is never answered)', data: request('ACK sip:m123@127.0.0.1 SIP/3.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
   ])('drops $name', ({ data, peer }) => {
