@@ -48,7 +48,8 @@ export interface SipWireOptions {
   /**
    * A real drachtio-server. v0.9.10 answers an ACK it cannot accept (another SIP version, a
    * repeated Max-Forwards...) with 505 or 400 (the stand-in drops it: an ACK has no response), relays a response that matches no
-   * transaction to its next Via (the stand-in drops it), and may leave a TCP connection whose
+   * transaction to its next Via (the stand-in drops it), passes a request whose version is
+   * not upper case on to the app, which cannot parse it (the stand-in answers 400), and may leave a TCP connection whose
    * stream it could not read open without reading on (the stand-in closes it); with a real
    * server these are let pass, the last after a second.
    */
@@ -59,6 +60,8 @@ export class SipWireFuzzer {
   /** Cases answered with a final response, and cases met with silence (a drop, or a connection closed). */
   readonly tally = { answered: 0, silent: 0 };
   private readonly seen = new Set<string>();
+  /** Time the last case spent waiting on purpose for a reaction that need not come (not the gateway's time). */
+  private idleMs = 0;
   private readonly listeners = new Set<(arrival: Arrival) => void>();
   private count = 0;
 
@@ -89,10 +92,11 @@ export class SipWireFuzzer {
     const bytes = renderSipCase(fuzzCase, udpSender);
     const tcp = bytes.length > MAX_DATAGRAM - 100 || index % (this.options.tcpEvery ?? 4) === 3;
     const started = performance.now();
+    this.idleMs = 0;
     const problem = tcp
       ? await this.runTcp(fuzzCase, id, targetHostport)
       : await this.exchange(expectedSipAnswer(fuzzCase, bytes), id, bytes, (data) => this.udp.send(data, this.target.port, this.target.host), udpSender, fuzzCase);
-    return { problem: problem && `${tcp ? 'TCP' : 'UDP'}: ${problem}`, ms: performance.now() - started };
+    return { problem: problem && `${tcp ? 'TCP' : 'UDP'}: ${problem}`, ms: performance.now() - started - this.idleMs };
   }
 
   private async runTcp(fuzzCase: SipFuzzCase, id: string, targetHostport: string): Promise<string | undefined> {
@@ -168,15 +172,20 @@ export class SipWireFuzzer {
         const stalledStreamAllowed = connectionClosed !== undefined && this.options.realServer;
         const result = await Promise.race([probeDone, ended, timeout(stalledStreamAllowed ? STALLED_STREAM_WAIT_MS : PROBE_TIMEOUT_MS)]);
         clearTimeout(timer);
+        if (result === 'timeout' && stalledStreamAllowed) this.idleMs = STALLED_STREAM_WAIT_MS;
         if (result === 'timeout' && !stalledStreamAllowed) return `the probe after the case was not answered within ${PROBE_TIMEOUT_MS} ms (${describe(fuzzCase)})`;
       } else {
-        await Promise.race([ended, timeout(OPEN_FRAME_WAIT_MS)]);
+        if ((await Promise.race([ended, timeout(OPEN_FRAME_WAIT_MS)])) === 'timeout') this.idleMs = OPEN_FRAME_WAIT_MS;
         clearTimeout(timer);
       }
       if (expected === 'answer') {
         const result = await Promise.race([caseDone, ended.then(() => 'closed' as const), timeout(PROBE_TIMEOUT_MS)]);
         clearTimeout(timer);
-        if (result !== undefined && answers.every((a) => !isFinal(a.text))) return `no answer to a request that must be answered (${describe(fuzzCase)})`;
+        // drachtio-server passes a request whose version is not upper case to the app, which cannot parse it.
+        const unparseableForTheApp = this.options.realServer && !/^\S+ \S+ SIP\/2\.0\r?\n/.test(bytes.toString('latin1'));
+        if (result !== undefined && !unparseableForTheApp && answers.every((a) => !isFinal(a.text))) {
+          return `no answer to a request that must be answered (${describe(fuzzCase)})`;
+        }
       }
     } finally {
       this.listeners.delete(listener);
