@@ -1,7 +1,8 @@
 /**
  * Hostile input on the wire: generated and mutated SIP messages over UDP and TCP through
  * drachtio (the stand-in, or a real drachtio-server with DRACHTIO_SERVER_BIN), signaling
- * frames over a WebSocket and REST requests over HTTP, to one running gateway. Every case
+ * frames over a WebSocket, REST requests over HTTP and generated SDP in authenticated
+ * INVITEs, to one running gateway. Every case
  * gets a defined answer (a response with a status and reason, an error reply, a JSON 4xx) or
  * the silence RFC 3261 gives it; nothing crashes, no rejection goes unhandled, nothing is
  * logged at error, and afterwards a normal call and a browser join still work.
@@ -13,6 +14,7 @@ import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { FUZZ_RUNS, FUZZ_SEED } from '../support/fuzz/fuzz-settings.js';
 import { restRequest } from '../support/fuzz/rest-requests.js';
+import { sdpBody } from '../support/fuzz/sdp-bodies.js';
 import { signalingFrame } from '../support/fuzz/signaling-frames.js';
 import { FUZZ_MEETING, sipCase } from '../support/fuzz/sip-messages.js';
 import { SipWireFuzzer } from '../support/fuzz/sip-wire.js';
@@ -20,7 +22,7 @@ import { SignalingWireFuzzer, runRestCase } from '../support/fuzz/web-wire.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { firstLine } from '../support/sip/sip-message.js';
+import { firstLine, header } from '../support/sip/sip-message.js';
 import { SipPeer, isFinalResponse, isResponse } from '../support/sip/sip-peer.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 
@@ -61,6 +63,37 @@ describe('hostile input on the wire', () => {
     } finally {
       await fuzzer.close();
     }
+  }, 180_000);
+
+  it('SDP in authenticated INVITEs: 200 with an SDP answer, or 400/488 with a Warning saying why', async () => {
+    await fc.assert(
+      // What one datagram carries (larger bodies are the unit tests' and the framer's).
+      fc.asyncProperty(sdpBody.filter((offer) => Buffer.byteLength(offer) < 60_000), async (offer) => {
+        const peer = await SipPeer.udp(target.sipAddress);
+        try {
+          const caller = new SipCaller(peer, `sip:${FUZZ_MEETING}@${target.sipAddress.host}:${target.sipAddress.port}`);
+          caller.invite({ body: offer });
+          const challenge = await peer.next(isResponse(401));
+          caller.ackFailure(challenge);
+          caller.invite({ body: offer, authorization: caller.authorization(challenge, identity) });
+          const answer = await peer.next(isFinalResponse);
+          const status = firstLine(answer.text);
+          if (status === 'SIP/2.0 200 OK') {
+            caller.inDialog(answer, 'ACK');
+            caller.inDialog(answer, 'BYE');
+            await peer.next(isResponse(200, 'BYE'));
+            expect(answer.text).toMatch(/\r\n\r\nv=0\r\n/);
+            return;
+          }
+          caller.ackFailure(answer);
+          expect(status).toMatch(/^SIP\/2\.0 (400|488) \S/);
+          expect(header(answer.text, 'Warning')).toMatch(/^3\d\d \S+ ".+"$/);
+        } finally {
+          await peer.close();
+        }
+      }),
+      { ...options, numRuns: FUZZ_RUNS.wireCalls },
+    );
   }, 180_000);
 
   it('signaling frames: an error reply naming what is wrong (never internal), or a close code for a protocol breach', async () => {

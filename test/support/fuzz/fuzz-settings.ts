@@ -10,6 +10,8 @@ export const FUZZ_RUNS = {
   unit: 300,
   /** Cases per family sent to a running gateway. */
   wire: 150,
+  /** Generated SDP offers in authenticated INVITEs (two round trips and maybe a call each). */
+  wireCalls: 40,
 } as const;
 
 /**

@@ -68,7 +68,8 @@ const sessionHead: fc.Arbitrary<string[]> = fc
     fc.constantFrom('v=0', 'v=0', 'v=0', 'v=1', 'v=', 'v=00', 'V=0'),
     fc.constantFrom('o=- 1 1 IN IP4 127.0.0.1', 'o=- 18446744073709551616 -1 IN IP4 127.0.0.1', 'o=', 'o=- 1 1 IN IP4'),
     fc.constantFrom('s=-', 's=', 's= '),
-    fc.option(connection, { nil: undefined }),
+    // Mostly a usable session c=, so that the offers get past it to the m= lines.
+    fc.oneof({ weight: 3, arbitrary: fc.constant('c=IN IP4 127.0.0.1') }, { weight: 2, arbitrary: fc.option(connection, { nil: undefined }) }),
     fc.constantFrom('t=0 0', 't=', 't=-1 99999999999999999999'),
     fc.array(fc.oneof(fc.constantFrom('a=sendrecv', 'a=sendonly', 'a=recvonly', 'a=inactive', 'a=group:BUNDLE 0', 'b=AS:64', 'b=AS:-1', 'i=x', 'k=clear:x'), mediaAttribute), { maxLength: 3 }),
   )
