@@ -73,8 +73,13 @@ describe('hostile input on the wire', () => {
         try {
           const caller = new SipCaller(peer, `sip:${FUZZ_MEETING}@${target.sipAddress.host}:${target.sipAddress.port}`);
           caller.invite({ body: offer });
-          const challenge = await peer.next(isResponse(401));
+          const challenge = await peer.next(isFinalResponse);
           caller.ackFailure(challenge);
+          // drachtio-server itself refuses a body with a NUL (400) before the app could challenge it.
+          if (!challenge.text.startsWith('SIP/2.0 401 ')) {
+            expect(firstLine(challenge.text)).toMatch(/^SIP\/2\.0 400 \S/);
+            return;
+          }
           caller.invite({ body: offer, authorization: caller.authorization(challenge, identity) });
           const answer = await peer.next(isFinalResponse);
           const status = firstLine(answer.text);
