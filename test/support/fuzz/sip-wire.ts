@@ -143,6 +143,7 @@ export class SipWireFuzzer {
     connectionClosed?: Promise<void>,
   ): Promise<string | undefined> {
     const answers: Arrival[] = [];
+    const unattributed: Arrival[] = [];
     const probeCallId = `probe-${id}`;
     let probeAnswered!: () => void;
     const probeDone = new Promise<void>((resolve) => (probeAnswered = resolve));
@@ -153,10 +154,16 @@ export class SipWireFuzzer {
         if (isFinal(arrival.text)) probeAnswered();
         return;
       }
-      // A late answer to an earlier case (its Call-ID names it) is not this case's.
-      if (arrival.callId !== undefined && /fz\d+x[0-9a-f]{8}/.test(arrival.callId) && !arrival.callId.includes(id)) return;
-      answers.push(arrival);
-      if (isFinal(arrival.text)) caseAnswered();
+      // An answer echoes the request's Via, From, To and Call-ID, which name the case they came
+      // in. One naming another case is a late answer to that one; one naming none (all four
+      // mutated away) cannot be told apart, and only its form is judged.
+      const named: string[] = arrival.text.match(/fz\d+x[0-9a-f]{8}/g) ?? [];
+      if (named.includes(id)) {
+        answers.push(arrival);
+        if (isFinal(arrival.text)) caseAnswered();
+      } else if (named.length === 0) {
+        unattributed.push(arrival);
+      }
     };
     this.listeners.add(listener);
     try {
@@ -192,6 +199,8 @@ export class SipWireFuzzer {
     }
     if (answers.some((a) => isFinal(a.text))) this.tally.answered++;
     else this.tally.silent++;
+    const malformed = unattributed.find((a) => !STATUS_LINE.test(a.text.split('\r\n', 1)[0] ?? ''));
+    if (malformed) return `an answer that is not a SIP response with a status and a reason: ${JSON.stringify(malformed.text.slice(0, 80))}`;
     return judge(expected, answers, bytes, fuzzCase, this.options);
   }
 
