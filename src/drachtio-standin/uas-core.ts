@@ -67,7 +67,7 @@ export class UasCore {
     if (verdict.kind === 'reject') {
       this.ctx.log.debug({ source, why: verdict.why }, 'rejected malformed SIP request');
       this.ctx.transport.send(responseTarget(topViaOf(verdict.reply)!, source), serializeMessage(verdict.reply));
-      this.ctx.transport.shutdown(source);
+      if (!verdict.keepsConnection) this.ctx.transport.shutdown(source);
       return;
     }
     const { request, vias } = verdict;
