@@ -115,6 +115,11 @@ export class UasCore {
   private onNewRequest(request: SipRequest, vias: readonly Via[], source: Peer, size: number): void {
     const isInvite = request.method === 'INVITE';
     const record = this.createRecord(request, vias, source, size, undefined);
+    if (isInvite && this.awaitingAck(request)) {
+      // drachtio-server: the call's earlier INVITE has its non-2xx final but no ACK yet.
+      record.txn.respond(491, stackResponse(record, 491, 'Request Pending'));
+      return;
+    }
     if (isInvite) record.txn.respond(100, stackResponse(record, 100, 'Trying'));
     if (request.method === 'BYE' || request.method === 'PRACK') {
       record.txn.respond(481, stackResponse(record, 481, 'Call/Transaction Does Not Exist'));
@@ -263,6 +268,17 @@ export class UasCore {
     this.byKey.set(key, record);
     this.byId.set(id, record);
     return record;
+  }
+
+  /** An INVITE of the same call (Call-ID and From tag) that an app rejected and whose ACK has not come. */
+  private awaitingAck(invite: SipRequest): boolean {
+    const callId = callIdOf(invite);
+    const fromTag = tagIn(invite, 'from');
+    for (const record of this.byId.values()) {
+      if (record.request.method !== 'INVITE' || record.owner === undefined || !(record.txn instanceof InviteServerTransaction)) continue;
+      if (record.txn.state === 'completed' && callIdOf(record.request) === callId && tagIn(record.request, 'from') === fromTag) return true;
+    }
+    return false;
   }
 
   // ----------------------------------------------------------------------- app side
