@@ -48,9 +48,16 @@ function serverKey(method: string, via: Via, request: SipRequest): string {
   return `${branch}|${sentBy}|${method}|${callIdOf(request)}|${cseqOf(request)?.seq}|${tagIn(request, 'from')}`;
 }
 
+/** A call as drachtio-server tells its INVITEs apart: Call-ID and From tag. */
+function callKey(request: SipRequest): string {
+  return `${callIdOf(request) ?? ''}|${tagIn(request, 'from') ?? ''}`;
+}
+
 export class UasCore {
   private readonly byKey = new Map<string, ServerRecord>();
   private readonly byId = new Map<string, ServerRecord>();
+  /** INVITEs an app rejected whose ACK has not come, by call (Call-ID and From tag). */
+  private readonly rejectedInvites = new Map<string, ServerRecord>();
 
   constructor(
     private readonly ctx: CoreContext,
@@ -108,6 +115,7 @@ export class UasCore {
   close(): void {
     this.byKey.clear();
     this.byId.clear();
+    this.rejectedInvites.clear();
   }
 
   // ----------------------------------------------------------------------- network side
@@ -175,6 +183,7 @@ export class UasCore {
     const invite = this.byKey.get(serverKey('INVITE', topVia, ack));
     if (invite && invite.txn instanceof InviteServerTransaction && invite.txn.finalStatus >= 300) {
       invite.txn.onNon2xxAck();
+      this.forgetRejected(invite);
       return;
     }
     const dialog = this.ctx.dialogs.match(callIdOf(ack) ?? '', tagIn(ack, 'to') ?? '', tagIn(ack, 'from') ?? '');
@@ -243,6 +252,7 @@ export class UasCore {
     const forget = () => {
       if (this.byKey.get(key) === record) this.byKey.delete(key);
       this.byId.delete(id);
+      this.forgetRejected(record);
     };
     const txn =
       request.method === 'INVITE'
@@ -270,15 +280,9 @@ export class UasCore {
     return record;
   }
 
-  /** An INVITE of the same call (Call-ID and From tag) that an app rejected and whose ACK has not come. */
+  /** An INVITE of the same call that an app rejected and whose ACK has not come. */
   private awaitingAck(invite: SipRequest): boolean {
-    const callId = callIdOf(invite);
-    const fromTag = tagIn(invite, 'from');
-    for (const record of this.byId.values()) {
-      if (record.request.method !== 'INVITE' || record.owner === undefined || !(record.txn instanceof InviteServerTransaction)) continue;
-      if (record.txn.state === 'completed' && callIdOf(record.request) === callId && tagIn(record.request, 'from') === fromTag) return true;
-    }
-    return false;
+    return this.rejectedInvites.get(callKey(invite))?.txn.state === 'completed';
   }
 
   // ----------------------------------------------------------------------- app side
@@ -315,8 +319,14 @@ export class UasCore {
       dialog.held = { frames: held, timer: this.ctx.timers.start(this.ctx.timers.values.t1, () => sendInDialog(dialog)) };
       this.ctx.dialogs.add(dialog);
     } else if (response.status >= 300) {
+      this.rejectedInvites.set(callKey(record.request), record);
       postCdr(this.ctx, { type: 'cdr:stop', source: 'application', reason: 'call-rejected' }, text);
     }
+  }
+
+  private forgetRejected(record: ServerRecord): void {
+    const key = callKey(record.request);
+    if (this.rejectedInvites.get(key) === record) this.rejectedInvites.delete(key);
   }
 
   private createDialog(record: ServerRecord, owner: AppLink, txn: InviteServerTransaction): Dialog {
