@@ -6,8 +6,8 @@
  * out the SDP the answer would carry (406). Each answer carries a Warning saying exactly
  * what was refused. The checks run in the RFC's order, before admission and
  * authentication: such a request can never be served, so it costs nothing else.
- * (Malformed requests, unknown methods and other SIP versions never get here:
- * drachtio-server answers them 400, 501 and 505 itself.)
+ * (Malformed requests and other SIP versions never get here: drachtio-server answers them
+ * 400 and 505 itself, and drops requests whose method it does not know.)
  */
 import type { SipRequest } from './srf.js';
 import { warningOf } from './sip-warning.js';
@@ -32,9 +32,7 @@ export function inspectRequest(request: Pick<SipRequest, 'method' | 'uri' | 'bod
   return { ...refusal, headers: { ...refusal.headers, Warning: warningOf(warningAgent, refusal.detail) } };
 }
 
-type Refusal = Omit<InspectionRefusal, 'headers'> & { readonly headers: Record<string, string> };
-
-function uriSchemeRefusal(uri: string): Refusal | undefined {
+function uriSchemeRefusal(uri: string): InspectionRefusal | undefined {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
   if (scheme !== undefined && SCHEMES.has(scheme)) return undefined;
   return {
@@ -46,7 +44,7 @@ function uriSchemeRefusal(uri: string): Refusal | undefined {
 }
 
 /** §8.2.2.3: every option tag in Require must be one we implement. Proxy-Require is for proxies, not for us. */
-function extensionRefusal(request: Pick<SipRequest, 'get'>): Refusal | undefined {
+function extensionRefusal(request: Pick<SipRequest, 'get'>): InspectionRefusal | undefined {
   const unsupported = optionTags(request.get('Require')).filter((tag) => !SUPPORTED_EXTENSIONS.has(tag.toLowerCase()));
   if (unsupported.length === 0) return undefined;
   return {
@@ -58,7 +56,7 @@ function extensionRefusal(request: Pick<SipRequest, 'get'>): Refusal | undefined
 }
 
 /** §8.2.3: a body must be of a type we read; an absent Content-Type is taken as SDP (as the SDP reader does). */
-function bodyRefusal(request: Pick<SipRequest, 'body' | 'get'>): Refusal | undefined {
+function bodyRefusal(request: Pick<SipRequest, 'body' | 'get'>): InspectionRefusal | undefined {
   if (!request.body) return undefined;
   const type = mediaType(request.get('Content-Type'));
   if (type === undefined || type === BODY_TYPE) return undefined;
@@ -71,7 +69,7 @@ function bodyRefusal(request: Pick<SipRequest, 'body' | 'get'>): Refusal | undef
 }
 
 /** An INVITE is answered with SDP: its Accept, when it lists types, must allow that (RFC 3261 §21.4.7). */
-function acceptRefusal(request: Pick<SipRequest, 'method' | 'get'>): Refusal | undefined {
+function acceptRefusal(request: Pick<SipRequest, 'method' | 'get'>): InspectionRefusal | undefined {
   if (request.method !== 'INVITE') return undefined;
   const accepted = (request.get('Accept') ?? '')
     .split(',')
