@@ -92,13 +92,15 @@ const TABLE: readonly Expectation[] = [
 
 /** How long a message's peer listens for anything more after its answer (or for any answer at all). */
 const QUIET_MS = 1500;
+/** How long it waits for an answer the table expects (generous: the suite runs on loaded machines). */
+const ANSWER_MS = 10_000;
 
 /** Sends one message from a peer of its own; the distinct final responses it got (a UDP non-2xx to an INVITE is retransmitted until an ACK that never comes). */
 async function finalResponsesTo(edge: DrachtioTarget, row: Expectation, transport: Transport): Promise<ReceivedSip[]> {
   const peer = transport === 'udp' ? await SipPeer.udp(edge.sipAddress) : await SipPeer.tcp(edge.sipAddress);
   try {
     peer.send(adaptToEdge(tortureMessage(row.name), transport, peer.hostport, edge.sipAddress));
-    if (expected(row, transport) !== 'none') await peer.next(isFinalResponse, 5000).catch(() => undefined);
+    if (expected(row, transport) !== 'none') await peer.next(isFinalResponse, ANSWER_MS).catch(() => undefined);
     await peer.collect(QUIET_MS);
     const finals = peer.received.filter(isFinalResponse);
     return finals.filter((m, index) => finals.findIndex((other) => other.text === m.text) === index);
