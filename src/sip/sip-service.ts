@@ -15,6 +15,7 @@ import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
+import { inspectRequest } from './request-inspection.js';
 import type { SipLeg } from './sip-leg.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
@@ -75,8 +76,9 @@ export class SipService {
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
     });
-    // Admission comes first: a refused INVITE costs no authentication, store or media work.
+    // Inspection, then admission: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {
+      if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
       const admission = deps.admission.admit();
       if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
       answerCall(request, response).then(admission.release, (err: unknown) => {
@@ -84,9 +86,10 @@ export class SipService {
         callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
       });
     });
-    route(srf, 'options', (_request, response) =>
-      response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } }),
-    );
+    route(srf, 'options', (request, response) => {
+      if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
+      response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } });
+    });
     for (const method of NOT_TAKEN) {
       route(srf, method, (request, response) => {
         sipLog.info({ method: request.method, callId: request.get('Call-ID') }, 'method not allowed here');
@@ -110,6 +113,19 @@ export class SipService {
     await this.endCalls(reason);
     await this.frontEnd.close();
   }
+}
+
+/** Answers a request that fails inspection (416, 420, 415, 406); true when it did. */
+function refusedOnInspection(request: SipRequest, response: SipResponse, warningAgent: string, log: Logger): boolean {
+  const refusal = inspectRequest(request, warningAgent);
+  if (!refusal) return false;
+  // debug: these come from scanners and broken peers; a line each would let them fill the log.
+  callLogger(log, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).debug(
+    { method: request.method, status: refusal.status, detail: refusal.detail },
+    'request refused on inspection',
+  );
+  response.send(refusal.status, refusal.reason, { headers: refusal.headers });
+  return true;
 }
 
 /** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
