@@ -3,6 +3,7 @@
  * dial-in handler for INVITEs, answers for OPTIONS and for methods the gateway does not
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
+import type { CallObserver } from '../calls/call.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -16,6 +17,7 @@ import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import type { SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
@@ -36,18 +38,25 @@ export interface SipServiceDeps {
   readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
+  /** Hears of every INVITE and its answer, and of every call's answer and end (the metrics). */
+  readonly observer: SipObserver & CallObserver<SipLeg, PhoneMedia>;
 }
 
 export class SipService {
   /** Every call, from its first INVITE on: being set up, answered or closing. */
-  readonly calls = new CallRegistry<SipLeg, PhoneMedia>();
+  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
 
-  private constructor(readonly frontEnd: SipFrontEnd) {}
+  private constructor(
+    readonly frontEnd: SipFrontEnd,
+    observer: CallObserver<SipLeg, PhoneMedia>,
+  ) {
+    this.calls = new CallRegistry(observer);
+  }
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
-    const { config, log } = deps;
+    const { config, log, observer } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
-    const service = new SipService(frontEnd);
+    const service = new SipService(frontEnd, observer);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const sipLog = log.child({ component: 'sip' });
@@ -74,11 +83,16 @@ export class SipService {
       log: sipLog,
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
+      observer,
     });
     // Admission comes first: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {
+      observer.inviteReceived();
       const admission = deps.admission.admit();
-      if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
+      if (!admission.admitted) {
+        observer.inviteAnswered('rejected', 503);
+        return refuse(request, response, admission, config.sipDomain, sipLog);
+      }
       answerCall(request, response).then(admission.release, (err: unknown) => {
         admission.release();
         callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
