@@ -8,7 +8,7 @@
  * labels take a fixed set of values (codec, status, reason, direction, route).
  */
 import type { types } from 'mediasoup';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, type MetricType, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallMedia, CallObserver, CallSignaling, CallState, CallSummary } from '../calls/call.js';
 import { type CallEnd, Q850 } from '../calls/call-end.js';
 import { type LatenessCounts, TICK_LATENESS_BOUNDS_MS } from '../media/mixer/lateness-histogram.js';
@@ -61,7 +61,7 @@ type Direction = 'from_phone' | 'to_phone';
  * lateness into buckets themselves), rather than from observations made here.
  */
 class SnapshotHistogram extends Histogram {
-  private readonly metricName: string;
+  private readonly config: { readonly name: string; readonly help: string };
 
   constructor(
     config: { name: string; help: string; registers: Registry[] },
@@ -69,15 +69,29 @@ class SnapshotHistogram extends Histogram {
     private readonly read: () => Promise<LatenessCounts>,
   ) {
     super({ ...config, buckets: [...boundsSeconds] });
-    this.metricName = config.name;
+    this.config = config;
   }
 
-  override async get(): ReturnType<Histogram['get']> {
-    const [base, counts] = await Promise.all([super.get(), this.read()]);
-    const name = this.metricName;
+  override get(): ReturnType<Histogram['get']> {
+    return this.snapshot();
+  }
+
+  /** What the registry reads for the text format, in place of get(). */
+  getForPromString(): ReturnType<Histogram['get']> {
+    return this.snapshot();
+  }
+
+  private async snapshot(): ReturnType<Histogram['get']> {
+    const counts = await this.read();
+    const { name, help } = this.config;
     const bounds = [...this.boundsSeconds.map(String), '+Inf'];
     return {
-      ...base,
+      name,
+      help,
+      // prom-client's own histograms say 'histogram' here, whatever its typings' enum claims.
+      type: 'histogram' as unknown as MetricType,
+      aggregator: 'sum',
+      collect: () => undefined,
       values: [
         ...bounds.map((le, i) => ({ metricName: `${name}_bucket`, labels: { le }, value: counts.buckets[i] ?? 0 })),
         { metricName: `${name}_sum`, labels: {}, value: counts.sumMs / 1000 },
