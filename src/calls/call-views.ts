@@ -1,9 +1,10 @@
 /**
  * The live calls of this node as the call API shows them: who (the caller as the meeting
  * sees them, a number masked to its last four digits), where, in which codec, how far
- * the call got, and its quality so far.
+ * the call got, and its quality so far; and hanging one up, through its one close.
  */
 import type { CallQualityReport } from '../media/quality/call-quality.js';
+import { hangUpEnd } from './call-end.js';
 import type { CallMedia, CallSignaling, CallState } from './call.js';
 import type { CallRegistry } from './call-registry.js';
 
@@ -43,6 +44,14 @@ export class CallDirectory {
   async get(callId: string): Promise<CallView | undefined> {
     const call = this.calls.get(callId);
     return call?.isOpen ? view(call) : undefined;
+  }
+
+  /** Ends a live call (a BYE with Reason once answered, 403 before) and waits until it has closed; false when there is none. */
+  async hangUp(callId: string): Promise<boolean> {
+    const call = this.calls.get(callId);
+    if (!call?.isOpen) return false;
+    await call.close(hangUpEnd());
+    return true;
   }
 }
 

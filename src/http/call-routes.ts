@@ -1,4 +1,4 @@
-/** The call API under /api/calls: the live phone calls of this node, with their quality. */
+/** The call API under /api/calls: the live phone calls of this node, with their quality, and hanging one up. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
 import { GatewayError } from '../errors.js';
@@ -43,6 +43,10 @@ const callView = {
   },
 } as const;
 
+const byCallId = { type: 'object', required: ['callId'], properties: { callId: { type: 'string', minLength: 1 } } } as const;
+
+const unknownCall = (callId: string) => new GatewayError('not_found', `no live call "${callId}" on this node`);
+
 export const callRoutes: FastifyPluginAsync<{ calls: CallDirectory }> = async (app, { calls }) => {
   app.get('/calls', { schema: { response: { 200: { type: 'object', required: ['calls'], properties: { calls: { type: 'array', items: callView } } } } } }, async () => ({
     calls: await calls.list(),
@@ -50,11 +54,16 @@ export const callRoutes: FastifyPluginAsync<{ calls: CallDirectory }> = async (a
 
   app.get<{ Params: { callId: string } }>(
     '/calls/:callId',
-    { schema: { params: { type: 'object', required: ['callId'], properties: { callId: { type: 'string', minLength: 1 } } }, response: { 200: callView, 404: errorView } } },
+    { schema: { params: byCallId, response: { 200: callView, 404: errorView } } },
     async (request) => {
       const call = await calls.get(request.params.callId);
-      if (!call) throw new GatewayError('not_found', `no live call "${request.params.callId}" on this node`);
+      if (!call) throw unknownCall(request.params.callId);
       return call;
     },
   );
+
+  app.delete<{ Params: { callId: string } }>('/calls/:callId', { schema: { params: byCallId, response: { 404: errorView } } }, async (request, reply) => {
+    if (!(await calls.hangUp(request.params.callId))) throw unknownCall(request.params.callId);
+    return reply.code(204).send();
+  });
 };

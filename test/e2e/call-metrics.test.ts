@@ -17,6 +17,7 @@ import { type Exposition, parsePrometheusText } from '../support/prometheus-text
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { RtpCall } from '../support/sip/rtp-call.js';
+import { header } from '../support/sip/sip-message.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
@@ -181,5 +182,23 @@ describe('a call, seen through GET /metrics and GET /api/calls', () => {
     expect(after.value('gateway_sip_digest_failures_total', { reason: 'wrong_credentials' }) - before.value('gateway_sip_digest_failures_total', { reason: 'wrong_credentials' })).toBe(1);
     expect(after.value('gateway_sip_invites_rejected_total', { status: '403' }) - before.value('gateway_sip_invites_rejected_total', { status: '403' })).toBe(1);
     expect(after.value('gateway_sip_invites_accepted_total')).toBe(before.value('gateway_sip_invites_accepted_total'));
+  });
+
+  it('hangs a call up through DELETE /api/calls/:callId: a BYE with Reason, counted as a normal clearing', { timeout: 30_000 }, async () => {
+    await api('POST', '/meetings', { id: 'metered-hangup' });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId: 'metered-hangup' });
+    const call = await RtpCall.dial(target.sipAddress, 'metered-hangup', credentials, { rtcpMux: true });
+    calls.push(call);
+    expect(call.statusLine).toMatch(/^SIP\/2\.0 200 /);
+    const before = await scrape();
+    const bye = call.byeFromGateway(5000);
+    const response = await fetch(`${gateway.httpUrl}/api/calls/${encodeURIComponent(call.callId)}`, { method: 'DELETE' });
+    expect(response.status).toBe(204);
+    expect(header((await bye).text, 'Reason')).toBe('Q.850;cause=16;text="hung up through the call API"');
+    expect(gateway.sip.calls.has(call.callId)).toBe(false);
+    const after = await scrape();
+    const normal = { ended_by: 'gateway', reason: 'normal_clearing' };
+    expect(after.value('gateway_calls_ended_total', normal) - before.value('gateway_calls_ended_total', normal)).toBe(1);
+    expect((await fetch(`${gateway.httpUrl}/api/calls/${encodeURIComponent(call.callId)}`, { method: 'DELETE' })).status).toBe(404);
   });
 });

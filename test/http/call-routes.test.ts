@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayEnd } from '../../src/calls/call-end.js';
 import type { CallQualityReport } from '../../src/media/quality/call-quality.js';
 import { buildApp } from '../../src/http/app.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
@@ -18,12 +19,15 @@ const QUALITY: CallQualityReport = {
   toPhone: { lossRatio: 0, jitterMs: 1.1, mos: 4.41, rFactor: 93.2, lost: 0 },
 };
 
+/** What each call was told as it ended: a refusal's status, or a BYE's end. */
+const signalled = new Map<string, { status?: number; bye?: GatewayEnd }>();
+
 /** A call as the registry holds it, with media that answers as PhoneMedia would. */
 function openCall(callId: string, answered: boolean) {
   const call = calls.open({
     callId,
     meetingId: 'team-sync',
-    signaling: { reject: () => undefined, bye: () => undefined },
+    signaling: { reject: (status, error) => signalled.set(callId, { status: error?.sipStatus ?? status }), bye: (end) => signalled.set(callId, { bye: end }) },
     store: new MemoryStore(),
     log: capturedLogger().log,
   });
@@ -90,5 +94,25 @@ describe('GET /api/calls/:callId', () => {
     });
     await calls.get('call-1@phone')!.close({ by: 'caller', reason: 'BYE' });
     expect((await api(`/calls/${encodeURIComponent('call-1@phone')}`)).status).toBe(404);
+  });
+});
+
+describe('DELETE /api/calls/:callId', () => {
+  it('hangs up an answered call with a BYE whose Reason is Q.850 cause 16, and a call in set-up with 403', async () => {
+    openCall('answered@phone', true);
+    openCall('ringing@phone', false);
+    expect((await api(`/calls/${encodeURIComponent('answered@phone')}`, { method: 'DELETE' })).status).toBe(204);
+    expect(signalled.get('answered@phone')?.bye).toMatchObject({ by: 'gateway', cause: 16, reason: 'hung up through the call API' });
+    expect((await api(`/calls/${encodeURIComponent('ringing@phone')}`, { method: 'DELETE' })).status).toBe(204);
+    expect(signalled.get('ringing@phone')).toEqual({ status: 403 });
+    expect(calls.has('answered@phone')).toBe(false);
+    expect((await api('/calls')).body.calls.map((call: { callId: string }) => call.callId)).not.toContain('answered@phone');
+  });
+
+  it('answers 404 with a message for a call this node does not hold', async () => {
+    expect(await api('/calls/unknown-call', { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+    });
   });
 });
