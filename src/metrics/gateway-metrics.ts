@@ -311,9 +311,11 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
         registers,
         async collect() {
           const started = performance.now();
-          const timeout = new Promise<void>((_, reject) => setTimeout(() => reject(new Error('timeout')), REDIS_PING_TIMEOUT_MS).unref());
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, REDIS_PING_TIMEOUT_MS)));
           // An unanswered PING is observed at the timeout: the round trip was at least that long.
-          await Promise.race([redisPing(), timeout]).catch(() => undefined);
+          await Promise.race([redisPing().catch(() => undefined), timeout]);
+          clearTimeout(timer);
           this.observe((performance.now() - started) / 1000);
         },
       });
