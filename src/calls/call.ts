@@ -1,10 +1,12 @@
 /**
  * One call, owned from the moment the gateway starts handling its INVITE to its end:
  * `setting-up` → `answered` → `closing` → `closed`. Every way a call ends (the caller's
- * BYE or CANCEL, drachtio-server's ACK timeout, the meeting ending, the media dying, a
- * failed step, shutdown) goes through close(), which does what the state needs, in one
- * order: signal first (a final response before the answer, a BYE after it), then release
- * the media, then forget the call (store, then memory), then log one summary line.
+ * BYE or CANCEL, drachtio-server's ACK timeout, the meeting ending, the media dying, an
+ * operator's hang-up, a failed step, shutdown) goes through close(), which does what the
+ * state needs, in one order: signal first (a final response before the answer, a BYE
+ * after it), then read an answered call's quality from its media and release the media,
+ * then forget the call (store, then memory), then log one summary line and tell the
+ * observer (the metrics).
  *
  * The signaling side (SIP) and the media are ports: this module knows neither drachtio nor
  * mediasoup.
@@ -200,8 +202,9 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
     this.options.forget();
     this.current = 'closed';
-    const summary: CallSummary = { reached, end, durationMs: Date.now() - this.startedAt, ...signalled, ...(quality && { quality }) };
-    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs: summary.durationMs, ...signalled, ...(quality && { quality }) }, 'call ended');
+    const durationMs = Date.now() - this.startedAt;
+    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs, ...signalled, ...(quality && { quality }) }, 'call ended');
+    const summary: CallSummary = { reached, end, durationMs, ...signalled, ...(quality && { quality }) };
     this.options.observer?.ended(this, summary);
     this.resolveEnded();
   }

@@ -18,6 +18,7 @@ import { epochNowMs, type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js'
 import { RtcpSession, type RtcpStats } from '../rtcp/rtcp-session.js';
 import { isRtcp } from '../rtp-packet.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
+import { NO_PACKETS, addPacketCounts } from './packet-counts.js';
 import type {
   CallQuality,
   PhoneCodec,
@@ -51,8 +52,6 @@ interface EnginePort {
   heardBefore: { late: number; concealed: number };
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
 /**
  * How often the thread looks for due RTCP reports. Reports are seconds apart (RFC 3550
  * §6.2), so a report goes out at most this late; the mixers' 20 ms ticks need not carry it.
@@ -69,7 +68,7 @@ export class MediaEngine {
   /** Sends due RTCP reports while the thread has phone ports. */
   private rtcpTimer: NodeJS.Timeout | undefined;
   /** The packet counts of ports since closed. */
-  private readonly closedPorts: Mutable<PhonePacketCounts> = { received: 0, sent: 0, lost: 0, late: 0, concealed: 0 };
+  private closedPorts: PhonePacketCounts = NO_PACKETS;
 
   constructor(
     private readonly port: MessagePort,
@@ -270,8 +269,7 @@ export class MediaEngine {
     if (!port) return;
     this.ports.delete(portId);
     port.meeting.ports.delete(portId);
-    const counts = portPacketCounts(port);
-    for (const key of Object.keys(counts) as Array<keyof PhonePacketCounts>) this.closedPorts[key] += counts[key];
+    this.closedPorts = addPacketCounts(this.closedPorts, portPacketCounts(port));
     if (port.input) port.meeting.mixer.removeTalker(port.input.id);
     port.leg?.close();
     port.rtp.close();
@@ -283,11 +281,8 @@ export class MediaEngine {
 
   /** The phones' packets: those of open ports and of ports since closed. */
   private phonePackets(): PhonePacketCounts {
-    const total = { ...this.closedPorts };
-    for (const port of this.ports.values()) {
-      const counts = portPacketCounts(port);
-      for (const key of Object.keys(counts) as Array<keyof PhonePacketCounts>) total[key] += counts[key];
-    }
+    let total = this.closedPorts;
+    for (const port of this.ports.values()) total = addPacketCounts(total, portPacketCounts(port));
     return total;
   }
 

@@ -12,6 +12,7 @@ import { type LatenessCounts, NO_LATENESS, addLatenessCounts } from '../mixer/la
 import { type MixerClockStats, clockStats } from '../mixer/mixer-clock.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
 import { MediaThread } from './media-thread.js';
+import { NO_PACKETS, addPacketCounts } from './packet-counts.js';
 import type { PhonePacketCounts, ThreadStats } from './plane-protocol.js';
 
 /** How long a thread that died before it ran waits to be replaced. */
@@ -42,8 +43,6 @@ export interface MediaPlaneTotals {
   /** Phone RTP ports open. */
   readonly ports: number;
 }
-
-const NO_PACKETS: PhonePacketCounts = { received: 0, sent: 0, lost: 0, late: 0, concealed: 0 };
 
 export class MediaPlane {
   private readonly threads: MediaThread[];
@@ -166,8 +165,4 @@ export class MediaPlane {
     });
     return thread;
   }
-}
-
-function addPacketCounts(a: PhonePacketCounts, b: PhonePacketCounts): PhonePacketCounts {
-  return { received: a.received + b.received, sent: a.sent + b.sent, lost: a.lost + b.lost, late: a.late + b.late, concealed: a.concealed + b.concealed };
 }
