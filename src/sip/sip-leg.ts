@@ -111,8 +111,8 @@ export class SipLeg implements CallSignaling {
    * agreed, runs from then.
    */
   answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
-    this.context.observer.inviteAnswered('accepted', 200);
-    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    const answered = answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    return answered.then(() => this.context.observer.inviteAnswered('accepted', 200));
   }
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { CallSummary } from '../../src/calls/call.js';
+import { NO_LATENESS } from '../../src/media/mixer/lateness-histogram.js';
 import type { MediaPlaneTotals } from '../../src/media/plane/media-plane.js';
+import { NO_PACKETS } from '../../src/media/plane/packet-counts.js';
 import { GatewayMetrics, type MeasuredCall, type MetricsSources } from '../../src/metrics/gateway-metrics.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
 
 const NO_MEDIA: MediaPlaneTotals = {
-  phonePackets: { received: 0, sent: 0, lost: 0, late: 0, concealed: 0 },
-  tickLateness: { buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0], sumMs: 0, count: 0 },
+  phonePackets: NO_PACKETS,
+  tickLateness: NO_LATENESS,
   threadCpuMs: [],
   ports: 0,
 };

@@ -19,6 +19,7 @@ import type { Logger } from '../../src/logger.js';
 import { MediaCensus } from '../../src/media/media-census.js';
 import { NO_LATENESS } from '../../src/media/mixer/lateness-histogram.js';
 import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { NO_PACKETS } from '../../src/media/plane/packet-counts.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { GatewayMetrics, type MeasuredMedia } from '../../src/metrics/gateway-metrics.js';
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
@@ -66,7 +67,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       calls: () => calls.all(),
       admission: () => ({ setupsInFlight: 0, refused: { overloaded: 0, draining: 0 } }),
       meetings: () => ({ open: 0, participants: { browser: 0, phone: 0 } }),
-      media: async () => ({ phonePackets: { received: 0, sent: 0, lost: 0, late: 0, concealed: 0 }, tickLateness: NO_LATENESS, threadCpuMs: [], ports: 0 }),
+      media: async () => ({ phonePackets: NO_PACKETS, tickLateness: NO_LATENESS, threadCpuMs: [], ports: 0 }),
       mediasoupWorkers: () => [],
     }),
     calls: new CallDirectory(calls),
