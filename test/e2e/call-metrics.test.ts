@@ -17,6 +17,8 @@ import { type Exposition, parsePrometheusText } from '../support/prometheus-text
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { RtpCall } from '../support/sip/rtp-call.js';
+import { SipCaller } from '../support/sip/sip-caller.js';
+import { SipPeer, isFinalResponse } from '../support/sip/sip-peer.js';
 import { header } from '../support/sip/sip-message.js';
 import { until } from '../support/until.js';
 
@@ -200,5 +202,27 @@ describe('a call, seen through GET /metrics and GET /api/calls', () => {
     const normal = { ended_by: 'gateway', reason: 'normal_clearing' };
     expect(after.value('gateway_calls_ended_total', normal) - before.value('gateway_calls_ended_total', normal)).toBe(1);
     expect((await fetch(`${gateway.httpUrl}/api/calls/${encodeURIComponent(call.callId)}`, { method: 'DELETE' })).status).toBe(404);
+  });
+
+  // Last: the gateway takes no call after it.
+  it('counts an INVITE refused with 503 while the node drains, before any challenge', { timeout: 30_000 }, async () => {
+    const before = await scrape();
+    gateway.admission.drain();
+    const peer = await SipPeer.udp(target.sipAddress);
+    try {
+      const caller = new SipCaller(peer, `sip:metered@${target.sipAddress.host}:${target.sipAddress.port}`);
+      caller.invite({});
+      const final = await peer.next(isFinalResponse, 5000);
+      caller.ackFailure(final);
+      expect(final.text).toMatch(/^SIP\/2\.0 503 /);
+    } finally {
+      await peer.close();
+    }
+    const after = await scrape();
+    const grew = (name: string, labels?: Record<string, string>) => after.value(name, labels) - before.value(name, labels);
+    expect(grew('gateway_sip_invites_received_total')).toBe(1);
+    expect(grew('gateway_sip_invites_rejected_total', { status: '503' })).toBe(1);
+    expect(grew('gateway_sip_invites_shed_total', { reason: 'draining' })).toBe(1);
+    expect(grew('gateway_sip_invites_challenged_total')).toBe(0);
   });
 });
