@@ -15,6 +15,7 @@ const SECRET_KEYS = [
   'ha1Sha256',
   'token',
   'apiToken',
+  'metricsToken',
   'authToken',
   'twilioAuthToken',
   'secret',

@@ -60,6 +60,12 @@ export function roomEnd(text: string, reason: RoomCloseReason): GatewayEnd {
   }
 }
 
+/** An operator hung the call up through the call API: refused with 403 before the answer, a BYE with cause 16 after. */
+export function hangUpEnd(): GatewayEnd {
+  const reason = 'hung up through the call API';
+  return { by: 'gateway', reason, cause: Q850.normalClearing, error: new GatewayError('forbidden', reason) };
+}
+
 /** The end of every call when the gateway stops: a caller not yet answered may try again elsewhere (503). */
 export function shutdownEnd(reason: string): GatewayEnd {
   return { by: 'gateway', reason, cause: Q850.normalClearing, error: new GatewayError('unavailable', reason) };

@@ -74,6 +74,8 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
+  /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
+  readonly metricsToken: string | undefined;
   /** Checks X-Twilio-Signature. Unset: the Twilio webhooks answer 503. */
   readonly twilioAuthToken: string | undefined;
   /** false: a call to a number without a meeting is told so and ended, nothing is asked. */
@@ -163,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     }),
     redisUrl: optional('REDIS_URL', redisUrl, true),
     apiToken: optional('API_TOKEN', secret(16), true),
+    metricsToken: optional('METRICS_TOKEN', secret(16), true),
     twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),
     twilioIvr: required('TWILIO_IVR', flag),
     twilioVoice: required('TWILIO_VOICE', sayVoice),

@@ -15,6 +15,7 @@ import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
 import type { CallQuality } from './plane/plane-protocol.js';
+import { type CallQualityReport, type QualityContext, assessQuality } from './quality/call-quality.js';
 import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
 import type { Room } from './room.js';
@@ -37,6 +38,8 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 export class PhoneMedia {
   private holding = false;
   private producerInUse: types.Producer | undefined;
+  /** The codec and packetisation, once started. */
+  private session: QualityContext | undefined;
   private closed = false;
 
   private constructor(
@@ -97,9 +100,20 @@ export class PhoneMedia {
     return this.rtpPort.lastReceivedAt();
   }
 
+  /** When the phone's first RTP packet arrived (epoch ms); undefined before it. */
+  firstRtpAt(): number | undefined {
+    return this.rtpPort.firstRtpAt();
+  }
+
+  /** The negotiated codec's name, once started. */
+  get codec(): string | undefined {
+    return this.session?.codec;
+  }
+
   /** Starts the caller's audio in the negotiated codec, and what the caller hears. */
   async start(negotiated: NegotiatedMedia): Promise<void> {
     const { codec } = negotiated;
+    this.session = { codec: codec.name, ptimeMs: negotiated.ptime };
     // G.711 and G.722 packets get a measured level; opus callers go without (the mixer measures them).
     const levelExtensionId = codec.name === 'opus' ? undefined : AUDIO_LEVEL_EXTENSION_ID;
     this.producerInUse = await this.member.produce(this.transport.id, {
@@ -141,6 +155,13 @@ export class PhoneMedia {
    */
   quality(): Promise<CallQuality | undefined> {
     return this.rtpPort.quality();
+  }
+
+  /** quality() per direction, with loss ratios and an estimated MOS (see quality/call-quality.ts); undefined before start(). */
+  async qualityReport(): Promise<CallQualityReport | undefined> {
+    const session = this.session;
+    const stats = session && (await this.quality());
+    return stats && session && assessQuality(stats, session);
   }
 
   /** RFC 4733 packets of the negotiated telephone-event payload type. */

@@ -8,7 +8,7 @@ import type { RoomCloseReason } from './room-notices.js';
 import { Room, type RoomOptions } from './room.js';
 import type { RoomMember } from './room-member.js';
 import type { WorkerPool } from './worker-pool.js';
-import type { GatewayStore, Participant } from '../store/store.js';
+import type { GatewayStore, Participant, ParticipantKind } from '../store/store.js';
 
 export interface RoomsOptions extends RoomOptions {
   readonly emptyGraceMs: number;
@@ -60,6 +60,13 @@ export class Rooms {
     let members = 0;
     for (const room of this.opened) members += room.size;
     return members;
+  }
+
+  /** members, by kind. */
+  membersByKind(): Record<ParticipantKind, number> {
+    const counts: Record<ParticipantKind, number> = { browser: 0, phone: 0 };
+    for (const room of this.opened) for (const { kind } of room.views()) counts[kind]++;
+    return counts;
   }
 
   async close(meetingId: string, reason: RoomCloseReason): Promise<void> {

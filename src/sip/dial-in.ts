@@ -29,6 +29,7 @@ import { AuthenticationRefused } from './authentication-refused.js';
 import { callerDisplayName } from './caller-name.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
 import type { SessionTimerStart } from './dialog-session-timer.js';
@@ -63,6 +64,7 @@ export interface DialInDeps {
   readonly log: Logger;
   readonly sessionTimer: SessionTimerSettings;
   readonly callLimits: CallLimits;
+  readonly observer: SipObserver;
 }
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
@@ -74,10 +76,11 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     // A second INVITE of a call still in progress (a merged request, RFC 3261 §8.2.2.2).
     if (deps.calls.get(callId)?.isOpen) {
       log.warn('INVITE for a call already in progress');
+      deps.observer.inviteAnswered('rejected', 482);
       response.send(482, 'Loop Detected');
       return Promise.resolve();
     }
-    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain });
+    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain, observer: deps.observer });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
     return setUp(deps, call, request).catch((err: unknown) => {
@@ -110,8 +113,10 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
 
 async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipCredential> {
   const auth = await deps.authenticator.authenticate(request);
-  if (!auth.ok) throw new AuthenticationRefused(auth);
-  return auth.credential;
+  if (auth.ok) return auth.credential;
+  // A first INVITE without credentials is asked for them; any other refusal is a failed digest.
+  if (request.get('Authorization')) deps.observer.digestFailed(auth.reason.toLowerCase().replaceAll(' ', '_'));
+  throw new AuthenticationRefused(auth);
 }
 
 /**

@@ -28,6 +28,7 @@ import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
 import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
 import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
 import { SessionIntervalTooSmall, tooSmallHeaders } from './session-timer.js';
+import type { SipObserver } from './sip-observer.js';
 import { sipWarning } from './sip-warning.js';
 import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type UasOptions, answerInvite, repeatedHeader } from './srf.js';
 
@@ -38,6 +39,7 @@ export interface SipLegContext {
   /** Carries callId and meetingId. */
   readonly log: Logger;
   readonly warningAgent: string;
+  readonly observer: SipObserver;
 }
 
 /** Our side of the negotiated session, known once the media runs. */
@@ -109,7 +111,8 @@ export class SipLeg implements CallSignaling {
    * agreed, runs from then.
    */
   answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
-    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    const answered = answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    return answered.then(() => this.context.observer.inviteAnswered('accepted', 200));
   }
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */
@@ -134,8 +137,12 @@ export class SipLeg implements CallSignaling {
   }
 
   reject(status: number, error: GatewayError | undefined): void {
+    const { observer } = this.context;
     // drachtio-server answers a CANCELled INVITE with 487 itself.
-    if (this.cancelled || this.response.finalResponseSent) return;
+    if (this.cancelled) return observer.inviteAnswered('rejected', status);
+    if (this.response.finalResponseSent) return;
+    const challenged = error instanceof AuthenticationRefused && error.challenge !== undefined;
+    observer.inviteAnswered(challenged ? 'challenged' : 'rejected', error?.sipStatus ?? status);
     if (error instanceof SessionIntervalTooSmall) {
       this.response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
     } else if (error instanceof AuthenticationRefused) {

@@ -3,6 +3,7 @@
  * dial-in handler for INVITEs, answers for OPTIONS and for methods the gateway does not
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
+import type { CallObserver } from '../calls/call.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -17,6 +18,7 @@ import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { inspectRequest } from './request-inspection.js';
 import type { SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
@@ -37,18 +39,25 @@ export interface SipServiceDeps {
   readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
+  /** Hears of every INVITE and its answer, and of every call's answer and end (the metrics). */
+  readonly observer: SipObserver & CallObserver<SipLeg, PhoneMedia>;
 }
 
 export class SipService {
   /** Every call, from its first INVITE on: being set up, answered or closing. */
-  readonly calls = new CallRegistry<SipLeg, PhoneMedia>();
+  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
 
-  private constructor(readonly frontEnd: SipFrontEnd) {}
+  private constructor(
+    readonly frontEnd: SipFrontEnd,
+    observer: CallObserver<SipLeg, PhoneMedia>,
+  ) {
+    this.calls = new CallRegistry(observer);
+  }
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
-    const { config, log } = deps;
+    const { config, log, observer } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
-    const service = new SipService(frontEnd);
+    const service = new SipService(frontEnd, observer);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const sipLog = log.child({ component: 'sip' });
@@ -75,12 +84,18 @@ export class SipService {
       log: sipLog,
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
+      observer,
     });
     // Inspection, then admission: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {
-      if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
+      observer.inviteReceived();
+      const refusedStatus = refusedOnInspection(request, response, config.sipDomain, sipLog);
+      if (refusedStatus) return observer.inviteAnswered('rejected', refusedStatus);
       const admission = deps.admission.admit();
-      if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
+      if (!admission.admitted) {
+        observer.inviteAnswered('rejected', 503);
+        return refuse(request, response, admission, config.sipDomain, sipLog);
+      }
       answerCall(request, response).then(admission.release, (err: unknown) => {
         admission.release();
         callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
@@ -116,16 +131,17 @@ export class SipService {
 }
 
 /** Answers a request that fails inspection (416, 420, 415, 406); true when it did. */
-function refusedOnInspection(request: SipRequest, response: SipResponse, warningAgent: string, log: Logger): boolean {
+/** Answers a request the inspection refuses and returns the status it got; undefined when it passed. */
+function refusedOnInspection(request: SipRequest, response: SipResponse, warningAgent: string, log: Logger): number | undefined {
   const refusal = inspectRequest(request, warningAgent);
-  if (!refusal) return false;
+  if (!refusal) return undefined;
   // debug: these come from scanners and broken peers; a line each would let them fill the log.
   callLogger(log, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).debug(
     { method: request.method, status: refusal.status, detail: refusal.detail },
     'request refused on inspection',
   );
   response.send(refusal.status, refusal.reason, { headers: refusal.headers });
-  return true;
+  return refusal.status;
 }
 
 /** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */

@@ -110,6 +110,7 @@ describe('loadConfig', () => {
     ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
+    ['METRICS_TOKEN', 'short', /METRICS_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['SIP_MAX_SETUPS_IN_FLIGHT', '0', /SIP_MAX_SETUPS_IN_FLIGHT="0" is invalid; expected an integer from 1 to 10000/],
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '0.5', /SIP_MAX_MEDIA_LOAD_PERCENT="0.5" is invalid; expected an integer from 1 to 100/],
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '101', /SIP_MAX_MEDIA_LOAD_PERCENT="101" is invalid/],
