@@ -28,9 +28,17 @@ export type Verdict =
   | { readonly kind: 'reject'; readonly reply: SipResponse; readonly why: string; readonly keepsConnection?: boolean };
 
 const SINGLETONS = new Set(['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards']);
+/** The headers whose syntax is checked (headerIsValid). */
+const PARSED_HEADERS = new Set([...SINGLETONS, 'via', 'contact']);
+
+/** Control characters (tab is white space); drachtio-server refuses them in the headers it parses. */
+const CONTROL_CHARACTER = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** A NUL or a bare CR in any header: drachtio-server answers the request `400 Bad Request`. */
+const BROKEN_BYTES = /[\0\r]/;
 
 /** Header syntax sofia checks on parsing; a failure makes the header "bad". */
 function headerIsValid(key: string, value: string): boolean {
+  if (PARSED_HEADERS.has(key) && CONTROL_CHARACTER.test(value)) return false;
   switch (key) {
     case 'cseq':
       return parseCSeq(value) !== undefined;
@@ -137,6 +145,7 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
   const insane =
     parsed.truncated ||
     parsed.garbled ||
+    request.headers.some((header) => BROKEN_BYTES.test(header.value)) ||
     !vias?.length ||
     !seen.has('from') ||
     !seen.has('to') ||
@@ -162,7 +171,15 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
   }
   const stamped = stampTopVia(topVia, source);
   const stampedVias = [stamped, ...vias.slice(1)];
+  if (request.version !== 'SIP/2.0' && request.version.toUpperCase() === 'SIP/2.0') {
+    // RFC 3261 §7.1 reads the version without case, but drachtio-srf cannot parse a request
+    // whose version is not upper case: passed on, it would never be answered.
+    if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version not in upper case', malformed: true };
+    return { kind: 'reject', reply: statelessReply(request, stampedVias, 400, 'Bad Request', bad), why: 'SIP version not in upper case' };
+  }
   if (request.version.toUpperCase() !== 'SIP/2.0') {
+    // An ACK is never answered (RFC 3261 §17.1.1.3: it has no response), whatever its version.
+    if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version other than 2.0', malformed: false };
     return { kind: 'reject', reply: statelessReply(request, stampedVias, 505, 'Version Not Supported', bad), why: 'bad SIP version' };
   }
   // drachtio-server's own check, after sofia's: the stream stays usable.

@@ -56,6 +56,9 @@ const REQUEST_LINE = /^([A-Za-z0-9.!%*_`'~-]+) +(\S+) +([Ss][Ii][Pp]\/\d+\.\d+) 
 const STATUS_LINE = /^([Ss][Ii][Pp]\/\d+\.\d+) (\d{3})(?: (.*))?$/;
 const HEADER_NAME = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 
+/** Strips linear white space (SP and HTAB, RFC 3261 §25.1) only: other characters a value ends with are the header's. */
+const trimWhiteSpace = (text: string) => text.replace(/^[ \t]+|[ \t]+$/g, '');
+
 function findHeaderEnd(data: Buffer): { headerEnd: number; bodyStart: number } | undefined {
   const crlf = data.indexOf('\r\n\r\n');
   const lf = data.indexOf('\n\n');
@@ -85,7 +88,7 @@ export function parseSipMessage(data: Buffer, options: { bodyToEnd?: boolean } =
     if (line.length === 0) continue;
     const previous = headers[headers.length - 1];
     if ((line.startsWith(' ') || line.startsWith('\t')) && previous) {
-      previous.value = `${previous.value} ${line.trim()}`.trim();
+      previous.value = trimWhiteSpace(`${previous.value} ${trimWhiteSpace(line)}`);
       previous.raw = `${previous.raw}${CRLF}${line}`;
       continue;
     }
@@ -95,7 +98,7 @@ export function parseSipMessage(data: Buffer, options: { bodyToEnd?: boolean } =
       garbled = true;
       continue;
     }
-    headers.push({ name, value: line.slice(colon + 1).trim(), raw: line });
+    headers.push({ name, value: trimWhiteSpace(line.slice(colon + 1)), raw: line });
   }
 
   let body = bounds ? data.subarray(bounds.bodyStart) : Buffer.alloc(0);

@@ -4,8 +4,12 @@
  * messages are skipped; a double-CRLF ping is reported so the transport can pong (RFC 5626).
  */
 
-/** A header section longer than this is an abusive or broken peer. */
-const MAX_HEADER_BYTES = 65_536;
+/**
+ * A message (header section and body) larger than this is an abusive or broken peer: no
+ * SIP message the gateway handles comes near it, and a Content-Length beyond it would
+ * otherwise make the connection buffer whatever the peer sends.
+ */
+export const MAX_MESSAGE_BYTES = 65_536;
 
 export class SipFramingError extends Error {
   constructor(message: string) {
@@ -53,11 +57,12 @@ export class SipStreamFramer {
       const useLf = lf !== -1 && (crlf === -1 || lf < crlf);
       const headerEnd = useLf ? lf : crlf;
       if (headerEnd === -1) {
-        if (this.buffered.length > MAX_HEADER_BYTES) throw new SipFramingError('SIP header section too long');
+        if (this.buffered.length > MAX_MESSAGE_BYTES) throw new SipFramingError('SIP header section too long');
         return { messages, pings, afterKeepAlive };
       }
       const bodyStart = headerEnd + (useLf ? 2 : 4);
       const end = bodyStart + contentLength(this.buffered.toString('utf8', 0, headerEnd));
+      if (end > MAX_MESSAGE_BYTES) throw new SipFramingError(`SIP message larger than ${MAX_MESSAGE_BYTES} bytes`);
       if (this.buffered.length < end) return { messages, pings, afterKeepAlive };
       messages.push(Buffer.from(this.buffered.subarray(0, end)));
       this.buffered = this.buffered.subarray(end);

@@ -5,7 +5,7 @@
  * running components; route tests build it from in-memory ones and inject() into it.
  */
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
@@ -104,6 +104,22 @@ const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
   415: 'unsupported_media_type',
 };
 
+/**
+ * An error on an open WebSocket. A peer breaking the protocol (a text frame that is not
+ * UTF-8, a frame over the size limit: ws has already closed the socket with the code for
+ * it) or vanishing (ECONNRESET) is the peer's doing, worth a debug line; the plugin's
+ * default logs each at error, which any client could fill a log with. Anything else is ours.
+ */
+function onWebSocketError(error: Error, socket: { terminate(): void }, request: FastifyRequest): void {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && (code.startsWith('WS_ERR_') || /^E[A-Z]+$/.test(code))) {
+    request.log.debug({ reason: error.message, code }, 'WebSocket closed on a protocol or connection error');
+  } else {
+    request.log.error({ err: error, url: request.url }, 'WebSocket handler failed');
+  }
+  socket.terminate();
+}
+
 async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
@@ -130,6 +146,6 @@ async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES } });
+  await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES }, errorHandler: onWebSocketError });
   return app;
 }

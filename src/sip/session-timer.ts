@@ -66,6 +66,15 @@ export class SessionTimerHeaderError extends GatewayError {
 /** RFC 4028 §4: delta-seconds, at most 2^32-1 per RFC 3261's grammar; larger is treated as that. */
 const MAX_DELTA = 4_294_967_295;
 
+/**
+ * The longest session interval we agree to: a day. RFC 4028 §9 lets the UAS lower an asked
+ * interval; without a cap a huge one (up to 2^32-1 s) overflows Node's timers, which then
+ * fire at once and end the call.
+ */
+const MAX_SESSION_INTERVAL_SECONDS = 86_400;
+
+const capped = (interval: number) => Math.min(interval, MAX_SESSION_INTERVAL_SECONDS);
+
 function deltaSeconds(header: string, value: string): number {
   if (!/^\d+$/.test(value)) throw new SessionTimerHeaderError(header, value);
   return Math.min(Number(value), MAX_DELTA);
@@ -124,7 +133,7 @@ export function allowsUpdate(request: HeaderSource): boolean {
 export function negotiateSessionTimer(request: SessionTimerRequest, settings: SessionTimerSettings): SessionTimerOutcome {
   if (request.sessionExpires !== undefined && request.sessionExpires < settings.minSE) return { kind: 'too-small', minSE: settings.minSE };
   if (request.sessionExpires === undefined && !request.supportsTimer) return { kind: 'none' };
-  const interval = request.sessionExpires ?? Math.max(settings.sessionExpires, request.minSE ?? 0, settings.minSE);
+  const interval = capped(request.sessionExpires ?? Math.max(settings.sessionExpires, request.minSE ?? 0, settings.minSE));
   return { kind: 'timer', deal: { interval, refresher: chooseRefresher(request), callerSupportsTimer: request.supportsTimer } };
 }
 
@@ -143,7 +152,7 @@ export function negotiateRefresh(request: SessionTimerRequest, current: SessionT
   if (request.sessionExpires === undefined) return { kind: 'timer', deal: current };
   if (request.sessionExpires < settings.minSE) return { kind: 'too-small', minSE: settings.minSE };
   const refresher = current.callerSupportsTimer ? (request.refresher ?? current.refresher) : 'uas';
-  return { kind: 'timer', deal: { ...current, interval: request.sessionExpires, refresher } };
+  return { kind: 'timer', deal: { ...current, interval: capped(request.sessionExpires), refresher } };
 }
 
 /** The headers a 2xx carries for the deal: `Require: timer` only to a caller that supports it (RFC 4028 §9). */
@@ -175,7 +184,7 @@ export function answeredRefreshDeal(response: HeaderSource, sent: SessionTimerDe
   const answered = readSessionTimerRequest(response);
   if (answered.sessionExpires === undefined) return sent;
   const refresher: Refresher = answered.refresher === undefined ? sent.refresher : answered.refresher === 'uac' ? 'uas' : 'uac';
-  return { ...sent, interval: answered.sessionExpires, refresher };
+  return { ...sent, interval: capped(answered.sessionExpires), refresher };
 }
 
 /** When the refresher sends its refresh: half the interval (RFC 4028 §10). */

@@ -35,6 +35,12 @@ describe('malformed requests', () => {
     { name: 'unbalanced To', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: 'To: <sip:m123@127.0.0.1:5060' }), status: '400 Bad To Header', absent: 'To' },
     { name: 'header line without a name', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { to: `${HEADERS.to}\r\nnot a header` }), status: '400 Bad Request', absent: undefined },
     { name: 'Request-URI without host', data: request('OPTIONS sip: SIP/2.0'), status: '400 Bad Request', absent: undefined },
+    { name: 'a vertical tab in From', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { from: 'From: <sip:tester@127.0.0.1:25110>;tag=f1\v' }), status: '400 Bad From Header', absent: 'From' },
+    { name: 'a NUL in Call-ID', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { callId: 'Call-ID: c1\0@127.0.0.1' }), status: '400 Bad Call-ID Header', absent: 'Call-ID' },
+    { name: 'a NUL in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\0b\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
+    { name: 'a bare CR in Subject', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\rb\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
+    { name: 'sip/2.0 (drachtio-srf cannot parse it)', data: request('OPTIONS sip:m123@127.0.0.1 sip/2.0'), status: '400 Bad Request', absent: undefined },
+    { name: 'Sip/2.0', data: request('OPTIONS sip:m123@127.0.0.1 Sip/2.0'), status: '400 Bad Request', absent: undefined },
     { name: 'SIP/3.0', data: request('OPTIONS sip:m123@127.0.0.1 SIP/3.0'), status: '505 Version Not Supported', absent: undefined },
     { name: 'a NUL byte in the body (RFC 4475 mpart01)', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Content-Type: text/plain\r\nContent-Length: 3' }, 'a\0b'), status: '400 Bad Request', absent: undefined },
     { name: 'a Date not in GMT (RFC 4475 baddate)', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Date: Fri, 01 Jan 2010 16:00:00 EST\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
@@ -54,6 +60,8 @@ describe('malformed requests', () => {
   it.each([
     { name: 'no Via', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: null }), peer: UDP },
     { name: 'malformed ACK', data: request('ACK sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 INVITE' }), peer: UDP },
+    { name: 'an ACK of sip/2.0', data: request('ACK sip:m123@127.0.0.1 sip/2.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
+    { name: 'an ACK of SIP/3.0 (an ACK is never answered)', data: request('ACK sip:m123@127.0.0.1 SIP/3.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
     { name: 'a method sofia does not know (RFC 4475 esc02)', data: request('RE%47IST%45R sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 RE%47IST%45R' }), peer: UDP },
   ])('drops $name', ({ data, peer }) => {
@@ -74,6 +82,11 @@ describe('malformed requests', () => {
     const tcp = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:43468;branch=z9hG4bKabc', length: null });
     expect(checkRequest(parseSipMessage(tcp)!, TCP)).toMatchObject({ kind: 'reject', why: 'Bad Request' });
     expect(checkRequest(parseSipMessage(request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: null }))!, UDP).kind).toBe('accept');
+  });
+
+  it('passes a vertical tab or an escape in a header it does not parse on to the app, as drachtio-server does', () => {
+    const data = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Subject: a\vb\r\nUser-Agent: \x1b[2J\r\nContent-Length: 0' });
+    expect(checkRequest(parseSipMessage(data)!, UDP).kind).toBe('accept');
   });
 
   it('accepts Max-Forwards: 0 and a bracket-less From (recording 11 H and I)', () => {

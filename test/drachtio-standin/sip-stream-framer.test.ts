@@ -1,6 +1,6 @@
 /** Unit tests of SIP-over-TCP framing by Content-Length. */
 import { describe, expect, it } from 'vitest';
-import { SipFramingError, SipStreamFramer } from '../../src/drachtio-standin/sip-stream-framer.js';
+import { MAX_MESSAGE_BYTES, SipFramingError, SipStreamFramer } from '../../src/drachtio-standin/sip-stream-framer.js';
 
 const OPTIONS = 'OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 0\r\n\r\n';
 const INFO = 'INFO sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello';
@@ -40,5 +40,20 @@ describe('SIP stream framing', () => {
   it('gives up on a header section that never ends', () => {
     const framer = new SipStreamFramer();
     expect(() => framer.push(Buffer.alloc(70_000, 'a'))).toThrow(SipFramingError);
+  });
+
+  it('gives up on a message whose Content-Length goes beyond 64 KiB, before its body arrives', () => {
+    const framer = new SipStreamFramer();
+    const header = `INFO sip:a@b SIP/2.0\r\nContent-Length: ${MAX_MESSAGE_BYTES}\r\n\r\n`;
+    expect(() => framer.push(Buffer.from(header))).toThrow(/larger than 65536 bytes/);
+    expect(() => new SipStreamFramer().push(Buffer.from('INFO sip:a@b SIP/2.0\r\nl: 99999999999999999999\r\n\r\n'))).toThrow(SipFramingError);
+  });
+
+  it('takes a message of exactly 64 KiB', () => {
+    const head = 'INFO sip:a@b SIP/2.0\r\nContent-Length: 00000\r\n\r\n';
+    const bodyLength = MAX_MESSAGE_BYTES - head.length;
+    const message = head.replace('00000', String(bodyLength)) + 'x'.repeat(bodyLength);
+    expect(Buffer.byteLength(message)).toBe(MAX_MESSAGE_BYTES);
+    expect(new SipStreamFramer().push(Buffer.from(message)).messages).toHaveLength(1);
   });
 });

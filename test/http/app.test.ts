@@ -33,6 +33,13 @@ describe('buildApp', () => {
     expect(app.hasRoute({ method, url })).toBe(true);
   });
 
+  it('answers a plain GET of the signaling WebSocket with 426 and a JSON error saying how to connect', async () => {
+    const response = await app.inject({ method: 'GET', url: '/ws/meetings/team-sync' });
+    expect(response.statusCode).toBe(426);
+    expect(response.headers.upgrade).toBe('websocket');
+    expect(response.json()).toEqual({ error: 'upgrade_required', message: 'this is a WebSocket endpoint: connect with Upgrade: websocket' });
+  });
+
   it('fails, naming the file, when the web assets were not built', async () => {
     const emptyDir = await mkdtemp(join(tmpdir(), 'app-no-assets-'));
     try {

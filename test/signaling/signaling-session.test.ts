@@ -157,6 +157,23 @@ describe('malformed and out-of-order messages', () => {
   });
 });
 
+describe('WebSocket protocol errors', () => {
+  it.each([
+    ['a text frame that is not UTF-8', (client: SignalingTestClient) => client.socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false }), 1007],
+    ['a frame over 64 KiB', (client: SignalingTestClient) => client.sendRaw('x'.repeat(70_000)), 1009],
+  ])('closes the socket on %s with its close code and logs it at debug, not error', async (_name, send, code) => {
+    const id = await meeting(`protocol-error-${code}`);
+    const client = await connect(id);
+    const before = capture.lines().length;
+    send(client);
+    expect((await client.closed).code).toBe(code);
+    await sleep(50);
+    const lines = capture.lines().slice(before);
+    expect(lines.filter((line) => (line.level as number) >= 40)).toEqual([]);
+    expect(lines.some((line) => line.msg === 'WebSocket closed on a protocol or connection error' && line.level === 20)).toBe(true);
+  });
+});
+
 describe('failures', () => {
   it('answers what the client got wrong with bad_request and logs no error', async () => {
     const id = await meeting('client-fault-1');

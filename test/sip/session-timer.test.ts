@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import {
   type SessionTimerDeal,
@@ -64,6 +65,8 @@ describe('negotiateSessionTimer (RFC 4028 §9)', () => {
     ['supports timer, asks nothing: ours, refreshed by the caller', { Supported: 'timer' }, { kind: 'timer', deal: { interval: 1800, refresher: 'uac', callerSupportsTimer: true } }],
     ['supports timer, asks nothing, Min-SE above ours: its Min-SE', { Supported: 'timer', 'Min-SE': '3600' }, { kind: 'timer', deal: { interval: 3600, refresher: 'uac' } }],
     ['exactly our minimum: accepted', { 'Session-Expires': '90', Supported: 'timer' }, { kind: 'timer', deal: { interval: 90 } }],
+    ['a huge interval: lowered to a day', { 'Session-Expires': '99999999999999999999;refresher=uas', Supported: 'timer' }, { kind: 'timer', deal: { interval: 86_400, refresher: 'uas' } }],
+    ['a huge Min-SE, nothing asked: a day', { Supported: 'timer', 'Min-SE': '4294967295' }, { kind: 'timer', deal: { interval: 86_400 } }],
   ])('%s', (_name, request, expected) => {
     expect(ask(request)).toMatchObject(expected);
   });
@@ -83,6 +86,7 @@ describe('refreshes', () => {
     ['a new interval, no refresher: the current refresher stays', { 'Session-Expires': '600' }, { kind: 'timer', deal: { ...current, interval: 600 } }],
     ['the caller hands refreshing to us', { 'Session-Expires': '600;refresher=uas' }, { kind: 'timer', deal: { ...current, interval: 600, refresher: 'uas' } }],
     ['below our minimum: 422', { 'Session-Expires': '10' }, { kind: 'too-small', minSE: 90 }],
+    ['a huge interval: lowered to a day', { 'Session-Expires': '4294967296' }, { kind: 'timer', deal: { ...current, interval: 86_400 } }],
   ])('%s', (_name, request, expected) => {
     expect(refresh(request)).toEqual(expected);
   });
@@ -93,6 +97,7 @@ describe('refreshes', () => {
     expect(answeredRefreshDeal(headers({ 'Session-Expires': '400;refresher=uac' }), ours)).toEqual({ ...ours, interval: 400, refresher: 'uas' });
     expect(answeredRefreshDeal(headers({ 'Session-Expires': '400;refresher=uas' }), ours)).toEqual({ ...ours, interval: 400, refresher: 'uac' });
     expect(answeredRefreshDeal(headers({}), ours)).toBe(ours);
+    expect(answeredRefreshDeal(headers({ 'Session-Expires': '4294967295' }), ours).interval).toBe(86_400);
   });
 });
 
@@ -133,6 +138,16 @@ describe('SessionTimer (RFC 4028 §10)', () => {
     const { time, events } = run({ interval: 90, refresher: 'uas', callerSupportsTimer: true });
     time.advance(100_000);
     expect(events).toEqual(['refresh@45000', 'expired@60000']);
+  });
+
+  it('does not end a session with a huge asked interval at once (its timers would overflow)', async () => {
+    const asked = negotiateSessionTimer(readSessionTimerRequest(headers({ 'Session-Expires': '4294967295;refresher=uac', Supported: 'timer' })), settings);
+    if (asked.kind !== 'timer') throw new Error(`expected a timer, got ${asked.kind}`);
+    let expired = false;
+    const timer = new SessionTimer(asked.deal, { refreshDue: () => undefined, expired: () => (expired = true) });
+    await sleep(50);
+    timer.stop();
+    expect(expired).toBe(false);
   });
 
   it('does nothing once stopped, refreshed or not', () => {
