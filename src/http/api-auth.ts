@@ -2,18 +2,15 @@
  * Who may use the REST API: holders of the bearer token API_TOKEN, or, when no token is
  * configured, only clients on this machine's loopback.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import { sameSecret } from '../same-secret.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 export function apiAuthHook(apiToken: string | undefined) {
-  const expected = apiToken === undefined ? undefined : digest(apiToken);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!expected) {
+    if (apiToken === undefined) {
       if (!LOOPBACK.test(request.socket.remoteAddress ?? '')) {
         throw new GatewayError('forbidden', 'API_TOKEN is not set, so the API answers only on loopback');
       }
@@ -24,8 +21,7 @@ export function apiAuthHook(apiToken: string | undefined) {
       void reply.header('www-authenticate', 'Bearer realm="api"');
       throw new GatewayError('unauthorized', 'missing bearer token (Authorization: Bearer <API_TOKEN>)');
     }
-    // Compare digests: equal length, constant time, whatever was sent.
-    if (!timingSafeEqual(digest(match[1] ?? ''), expected)) {
+    if (!sameSecret(apiToken, match[1] ?? '')) {
       void reply.header('www-authenticate', 'Bearer realm="api", error="invalid_token"');
       throw new GatewayError('unauthorized', 'invalid bearer token');
     }
