@@ -161,7 +161,9 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
     this.options.forget();
     this.current = 'closed';
-    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs: Date.now() - this.startedAt, ...signalled }, 'call ended');
+    const summary = { state: reached, endedBy: end.by, reason: end.reason, durationMs: Date.now() - this.startedAt, ...signalled };
+    if (end.by === 'gateway' && end.quiet) log.debug(summary, 'call ended');
+    else log.info(summary, 'call ended');
     this.resolveEnded();
   }
 
