@@ -58,10 +58,12 @@ interface HeldRequest {
 }
 
 /**
- * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1). Over UDP
- * drachtio-server gives up as soon and ends the dialog itself; over TCP only this ends it.
+ * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1), and a
+ * little more. Over UDP drachtio-server gives up at 64·T1 and ends the dialog itself (its
+ * BYE says "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours.
+ * Over TCP drachtio-server has no such timer, and only this ends the call.
  */
-const ACK_TIMEOUT_MS = 32_000;
+const ACK_TIMEOUT_MS = 34_000;
 
 export class SipLeg implements CallSignaling {
   /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
