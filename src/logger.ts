@@ -31,13 +31,14 @@ const SECRET_KEYS = [
   'redisUrl',
 ];
 
-/** Headers that carry credentials, in an object that holds headers (a request's, a SIP message's). */
-const SECRET_HEADERS = ['authorization', '["proxy-authorization"]', '["x-twilio-signature"]'];
+/** Headers that carry credentials, under `headers` (a request's, a SIP message's), logged on their own or one object down. */
+const SECRET_HEADERS = ['["proxy-authorization"]', '["x-twilio-signature"]'];
 
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
-  ...SECRET_HEADERS.map((h) => `*.headers${h.startsWith('[') ? h : `.${h}`}`),
+  '*.headers.authorization',
+  ...SECRET_HEADERS.flatMap((h) => [`headers${h}`, `*.headers${h}`]),
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
