@@ -61,7 +61,7 @@ interface HeldRequest {
  * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1), and a
  * little more. Over UDP drachtio-server gives up at 64·T1 and ends the dialog itself (its
  * BYE says "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours.
- * Over TCP drachtio-server has no such timer, and only this ends the call.
+ * Where drachtio does not time out the ACK (the stand-in over TCP), this ends the call.
  */
 const ACK_TIMEOUT_MS = 34_000;
 
