@@ -82,7 +82,7 @@ export class DigestVerifier {
       method: attempt.method,
       uri: credentials.uri,
     });
-    // Hex digits compare case-insensitively (RFC 7616 §3.4.1: clients may send uppercase).
+    // Hex: the same digits in either case are the same response.
     if (!sameSecret(expected, credentials.response.toLowerCase())) return fail('wrong-password');
     // Only now, with a correct response: stale=true tells the client its password is right.
     if (nonceState === 'stale') return fail('stale');
