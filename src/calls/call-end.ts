@@ -30,6 +30,8 @@ export interface GatewayEnd {
    * (500 without one), an answered one is told it in the BYE.
    */
   readonly error?: GatewayError;
+  /** The summary line is debug, not info: an end so common in an attack (a refused authentication) that one line each would flood the log. */
+  readonly quiet?: boolean;
 }
 
 export type CallEnd =

@@ -10,7 +10,7 @@ import type { CallRegistry } from './call-registry.js';
 
 /** The media of a call as its view reads it (PhoneMedia). */
 export interface ViewedMedia extends CallMedia {
-  readonly member: { readonly displayName: string };
+  readonly identity: { readonly displayName: string };
   readonly codec: string | undefined;
   qualityReport(): Promise<CallQualityReport | undefined>;
 }
@@ -68,7 +68,7 @@ async function view(call: {
   return {
     callId: call.callId,
     meetingId: call.meetingId,
-    ...(media && { caller: media.member.displayName }),
+    ...(media && { caller: media.identity.displayName }),
     ...(media?.codec !== undefined && { codec: media.codec }),
     state: call.state,
     startedAt: new Date(call.startedAt).toISOString(),

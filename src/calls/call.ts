@@ -203,7 +203,9 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     this.options.forget();
     this.current = 'closed';
     const durationMs = Date.now() - this.startedAt;
-    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs, ...signalled, ...(quality && { quality }) }, 'call ended');
+    const line = { state: reached, endedBy: end.by, reason: end.reason, durationMs, ...signalled, ...(quality && { quality }) };
+    if (end.by === 'gateway' && end.quiet) log.debug(line, 'call ended');
+    else log.info(line, 'call ended');
     const summary: CallSummary = { reached, end, durationMs, ...signalled, ...(quality && { quality }) };
     this.options.observer?.ended(this, summary);
     this.resolveEnded();

@@ -2,13 +2,11 @@
  * Who may use the REST API (and /metrics): holders of the bearer token (API_TOKEN,
  * METRICS_TOKEN), or, when no token is configured, only clients on this machine's loopback.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import { sameSecret } from '../same-secret.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 export interface BearerGuard {
   /** The token; undefined: loopback only. */
@@ -21,9 +19,8 @@ export interface BearerGuard {
 }
 
 export function bearerAuthHook({ token, variable, guarded, realm }: BearerGuard) {
-  const expected = token === undefined ? undefined : digest(token);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!expected) {
+    if (token === undefined) {
       if (!LOOPBACK.test(request.socket.remoteAddress ?? '')) {
         throw new GatewayError('forbidden', `${variable} is not set, so ${guarded} answers only on loopback`);
       }
@@ -34,8 +31,7 @@ export function bearerAuthHook({ token, variable, guarded, realm }: BearerGuard)
       void reply.header('www-authenticate', `Bearer realm="${realm}"`);
       throw new GatewayError('unauthorized', `missing bearer token (Authorization: Bearer <${variable}>)`);
     }
-    // Compare digests: equal length, constant time, whatever was sent.
-    if (!timingSafeEqual(digest(match[1] ?? ''), expected)) {
+    if (!sameSecret(token, match[1] ?? '')) {
       void reply.header('www-authenticate', `Bearer realm="${realm}", error="invalid_token"`);
       throw new GatewayError('unauthorized', 'invalid bearer token');
     }

@@ -102,7 +102,7 @@ export class Rooms {
     this.cancelIdleClose(room.meetingId);
     const timer = setTimeout(() => {
       this.idleTimers.delete(room.meetingId);
-      if (room.size === 0) room.close('idle');
+      if (room.isIdle) room.close('idle');
     }, this.options.emptyGraceMs);
     timer.unref();
     this.idleTimers.set(room.meetingId, timer);

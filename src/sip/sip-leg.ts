@@ -9,7 +9,7 @@
  * drachtio-server sends our 200 before it tells us it did, so the caller's ACK,
  * re-INVITE, INFO or BYE can reach us together with that news. The dialog is attached the
  * moment drachtio-srf creates it, and in-dialog requests that arrive before the media
- * runs (a late offer waits for the ACK) are held and replayed in order.
+ * runs (it starts at the ACK) are held and replayed in order.
  */
 import { type Call, type CallSignaling, CallEndedError } from '../calls/call.js';
 import { type GatewayEnd, Q850 } from '../calls/call-end.js';
@@ -59,8 +59,13 @@ interface HeldRequest {
   readonly handle: () => void;
 }
 
-/** How long a late offer waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1). */
-const ACK_TIMEOUT_MS = 32_000;
+/**
+ * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1), and a
+ * little more. Over UDP drachtio-server gives up at 64·T1 and ends the dialog itself (its
+ * BYE says "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours.
+ * Where drachtio does not time out the ACK (the stand-in over TCP), this ends the call.
+ */
+const ACK_TIMEOUT_MS = 34_000;
 
 export class SipLeg implements CallSignaling {
   /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
@@ -87,7 +92,7 @@ export class SipLeg implements CallSignaling {
       this.resolveAcked = resolve;
       this.rejectAcked = reject;
     });
-    // Only a late offer waits for the ACK; an early one's call may end without anyone asking.
+    // A call that ends before its set-up asks for the ACK must not leave a rejection unhandled.
     this.acked.catch(() => undefined);
     this.dtmf.on('digit', ({ digit, source }) => context.log.info({ digit, source }, 'DTMF digit'));
   }

@@ -32,7 +32,7 @@ function openCall(callId: string, answered: boolean) {
     log: capturedLogger().log,
   });
   call.adoptMedia({
-    member: { displayName: '•••0123' },
+    identity: { displayName: '•••0123' },
     codec: answered ? 'PCMU' : undefined,
     qualityReport: async () => QUALITY,
     firstRtpAt: () => undefined,

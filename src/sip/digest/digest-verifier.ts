@@ -8,12 +8,12 @@
  *   unknown-user, wrong-password           → 403 once the client has retried
  *   uri-mismatch                           → 400 (RFC 7616 §3.4.6)
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { SipCredential } from '../../store/store.js';
 import { type DigestCredentials, parseNonceCount } from './authorization-header.js';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm, digestResponse } from '../../credentials/digest-hash.js';
 import type { NonceCountStore } from './nonce-count-store.js';
 import type { NonceVerifier } from './nonce-issuer.js';
+import { sameSecret } from '../../same-secret.js';
 
 export type DigestFailure =
   | 'realm-mismatch'
@@ -82,7 +82,8 @@ export class DigestVerifier {
       method: attempt.method,
       uri: credentials.uri,
     });
-    if (!sameDigest(expected, credentials.response)) return fail('wrong-password');
+    // Hex: the same digits in either case are the same response.
+    if (!sameSecret(expected, credentials.response.toLowerCase())) return fail('wrong-password');
     // Only now, with a correct response: stale=true tells the client its password is right.
     if (nonceState === 'stale') return fail('stale');
     // Claimed last, so requests with wrong responses cannot burn a caller's nonce counts.
@@ -95,12 +96,6 @@ export class DigestVerifier {
 function offeredAlgorithm(name: string | undefined, offered: readonly DigestAlgorithm[]): DigestAlgorithm | undefined {
   const wanted = (name ?? 'MD5').toLowerCase();
   return offered.find((algorithm) => algorithm.toLowerCase() === wanted);
-}
-
-function sameDigest(expected: string, received: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(received.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const SIP_URI = /^(sips?):(?:([^@]*)@)?([^;?]*)/i;

@@ -118,7 +118,7 @@ describe('MediaPlane', () => {
       // Not the 2.5 s the other meeting went without (on a shared 2-core machine, a phone here may see a short stall).
       expect(longestGapMs).toBeLessThan(250);
       const { samples, sampleRate } = listener.rtp.heard(from + 200);
-      expect(toneLevelDbfs(samples, sampleRate, talker.rtp.options.toneHz!), `${listener.media.member.id} hears the other`).toBeGreaterThan(HEARD);
+      expect(toneLevelDbfs(samples, sampleRate, talker.rtp.options.toneHz!), `${listener.media.identity.id} hears the other`).toBeGreaterThan(HEARD);
     }
   });
 
