@@ -27,6 +27,7 @@ import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { AuthenticationRefused } from './authentication-refused.js';
 import { callerDisplayName } from './caller-name.js';
+import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
@@ -44,6 +45,7 @@ import {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
@@ -89,7 +91,17 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
 }
 
 async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
-  const credential = await call.step(authenticate(deps, request));
+  const credential = await call.step(authenticate(deps, request, call.meetingId));
+  const release = deps.guard.takeCredentialSetup(credential.username);
+  if (!release) throw new GatewayError('unavailable', 'too many call set-ups with this credential at once');
+  try {
+    await setUpAuthenticated(deps, call, request, credential);
+  } finally {
+    release();
+  }
+}
+
+async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
@@ -108,8 +120,8 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   );
 }
 
-async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipCredential> {
-  const auth = await deps.authenticator.authenticate(request);
+async function authenticate(deps: DialInDeps, request: SipRequest, meetingId: string): Promise<SipCredential> {
+  const auth = await deps.authenticator.authenticate(request, meetingId);
   if (!auth.ok) throw new AuthenticationRefused(auth);
   return auth.credential;
 }

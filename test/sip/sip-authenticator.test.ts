@@ -10,12 +10,16 @@ import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { SipAuthenticator } from '../../src/sip/sip-authenticator.js';
 import { MemoryNonceCountStore } from '../../src/sip/digest/nonce-count-store.js';
 import type { SipRequest } from '../../src/sip/srf.js';
+import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
+import { testConfig } from '../support/test-config.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { digestReply } from './digest/digest-client.js';
 
 const REALM = 'sip.example.com';
-const URI = `sip:team-sync@${REALM}`;
+const MEETING_ID = 'team-sync';
+const URI = `sip:${MEETING_ID}@${REALM}`;
 
 async function setUp(algorithms: readonly DigestAlgorithm[]) {
   const store = new MemoryStore();
@@ -23,7 +27,17 @@ async function setUp(algorithms: readonly DigestAlgorithm[]) {
   const meetings = new MeetingService(store, { sipDomain: REALM, publicUrl: 'https://meet.example.com' }, log);
   const credentials = new SipCredentials(store, meetings, { sipDomain: REALM }, log);
   const identity = await credentials.create();
-  const authenticator = new SipAuthenticator(REALM, algorithms, undefined, credentials, new MemoryNonceCountStore());
+  const guard = new SipGuard(testConfig().sipGuard, new MemorySipGuardStore(), log);
+  const authenticator = new SipAuthenticator({
+    realm: REALM,
+    algorithms,
+    secret: undefined,
+    credentials,
+    nonceCounts: new MemoryNonceCountStore(),
+    guard,
+    slowDownMs: 0,
+    log,
+  });
   return { authenticator, identity };
 }
 
@@ -52,7 +66,7 @@ interface Challenge {
 
 /** The challenges of the 401 an INVITE without credentials gets, parsed. */
 async function challenges(authenticator: SipAuthenticator): Promise<Challenge[]> {
-  const outcome = await authenticator.authenticate(invite());
+  const outcome = await authenticator.authenticate(invite(), MEETING_ID);
   if (outcome.ok || outcome.status !== 401) throw new Error(`expected a 401, got ${JSON.stringify(outcome)}`);
   return outcome.challenge.map((value) => ({
     value,
@@ -76,7 +90,7 @@ describe('SipAuthenticator', () => {
     const { authenticator, identity } = await setUp(loadConfig({}, readDefaults()).sipDigestAlgorithms);
     for (const pick of [(offered: Challenge[]) => offered[0]!, (offered: Challenge[]) => offered.at(-1)!]) {
       const picked = pick(await challenges(authenticator));
-      expect(await authenticator.authenticate(answer(identity, picked))).toMatchObject({ ok: true, credential: { username: identity.username } });
+      expect(await authenticator.authenticate(answer(identity, picked), MEETING_ID)).toMatchObject({ ok: true, credential: { username: identity.username } });
     }
   });
 
@@ -88,14 +102,14 @@ describe('SipAuthenticator', () => {
     // RFC 8760 clients (linphone) answer the first they support; twinkle 1.10 answers the last.
     for (const algorithm of ['SHA-256', 'MD5'] as const) {
       const picked = (await challenges(authenticator)).find((c) => c.algorithm === algorithm)!;
-      expect(await authenticator.authenticate(answer(identity, picked))).toMatchObject({ ok: true });
+      expect(await authenticator.authenticate(answer(identity, picked), MEETING_ID)).toMatchObject({ ok: true });
     }
   });
 
   it('answers a digest in an algorithm it did not offer with a fresh challenge', async () => {
     const { authenticator, identity } = await setUp(['MD5']);
     const [offered] = await challenges(authenticator);
-    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'SHA-256' }));
+    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'SHA-256' }), MEETING_ID);
     expect(outcome).toMatchObject({ ok: false, status: 401, reason: 'Unsupported Algorithm' });
     expect(outcome.ok === false && outcome.status === 401 && outcome.challenge).toEqual([expect.stringMatching(/algorithm=MD5/)]);
   });
@@ -104,7 +118,7 @@ describe('SipAuthenticator', () => {
     const { authenticator, identity } = await setUp(['SHA-256']);
     const [offered] = await challenges(authenticator);
     expect(offered!.algorithm).toBe('SHA-256');
-    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'MD5' }));
+    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'MD5' }), MEETING_ID);
     expect(outcome).toMatchObject({ ok: false, status: 401, reason: 'Unsupported Algorithm', challenge: [expect.stringMatching(/algorithm=SHA-256/)] });
   });
 });

@@ -19,7 +19,9 @@ import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
 import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
 import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
+import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
 import { capturedLogger } from './log-capture.js';
 import { testConfig } from './test-config.js';
 
@@ -28,6 +30,8 @@ export interface MemoryApp {
   readonly store: MemoryStore;
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentials;
+  /** The SIP guard behind /api/sip/bans, over a memory store; its timers do not hold the process. */
+  readonly sipGuard: SipGuard;
   readonly deps: AppDeps;
 }
 
@@ -49,6 +53,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     drainMs: config.drainMs,
     log,
   });
+  const sipGuard = new SipGuard(config.sipGuard, new MemorySipGuardStore(), log);
   const deps: AppDeps = {
     log,
     apiToken: config.apiToken,
@@ -56,6 +61,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     meetings,
     sipCredentials,
     phoneNumbers,
+    sipBans: sipGuard,
     mixerStats: new MixerClock(),
     // Watches nothing: a memory app has no media workers.
     mediaCensus: new MediaCensus(),
@@ -76,7 +82,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     },
     webAssetsDir: inject('webAssetsDir'),
   };
-  return { config, store, meetings, sipCredentials, deps };
+  return { config, store, meetings, sipCredentials, sipGuard, deps };
 }
 
 export interface ApiAnswer {
