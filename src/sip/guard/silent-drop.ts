@@ -1,26 +1,27 @@
 /**
- * Dropping a request without an answer, through drachtio-server, which has no "drop":
- * - a non-INVITE is answered 408, which the SIP stack completes without sending
- *   (RFC 4320: no 408 to a non-INVITE goes on the wire; sofia-sip and the stand-in
- *   both keep to it), so the transaction is freed and the sender hears nothing;
- * - an INVITE already had drachtio's 100 Trying; its final answer is held back until the
- *   sender's own transaction has given up (Timer B, 64*T1 = 32 s), then a 408 frees the
- *   server's transaction. At most MAX_HELD are held; beyond that they are answered at once.
+ * Dropping a request without an answer, through drachtio-server, which has no "drop": a
+ * request the app never answers stays in the server (and in drachtio-srf) for good, and
+ * any answer the app sends goes on the wire (drachtio-server v0.9.10 sends even a 408 to
+ * a non-INVITE). So the answer is held back until the sender's own transaction has given
+ * up (Timer B for an INVITE, Timer F otherwise: 64*T1 = 32 s), then a 408 frees the
+ * server's transaction; the sender heard nothing while it was listening (drachtio's own
+ * 100 Trying to an INVITE aside). At most MAX_HELD are held; beyond that a dropped
+ * request is answered 408 at once, so a flood cannot grow the server's or our memory.
  */
-import type { SipRequest, SipResponse } from '../srf.js';
+import type { SipResponse } from '../srf.js';
 
-/** RFC 3261 Timer B with T1 = 500 ms: a caller has stopped waiting for its INVITE by then. */
-const INVITE_HOLD_MS = 32_000;
+/** RFC 3261 Timers B and F with T1 = 500 ms: the sender has stopped waiting by then. */
+const HOLD_MS = 32_000;
 const MAX_HELD = 10_000;
 
 export class SilentDrop {
   private readonly held = new Map<NodeJS.Timeout, SipResponse>();
 
-  constructor(private readonly holdMs = INVITE_HOLD_MS) {}
+  constructor(private readonly holdMs = HOLD_MS) {}
 
-  drop(request: SipRequest, response: SipResponse): void {
-    if (request.method !== 'INVITE' || this.held.size >= MAX_HELD) {
-      response.send(408, 'Request Timeout');
+  drop(response: SipResponse): void {
+    if (this.held.size >= MAX_HELD) {
+      timeOut(response);
       return;
     }
     const timer = setTimeout(() => {
@@ -31,12 +32,12 @@ export class SilentDrop {
     this.held.set(timer, response);
   }
 
-  /** INVITEs being held now. */
+  /** Dropped requests whose answer is being held back now. */
   get holding(): number {
     return this.held.size;
   }
 
-  /** Answers every held INVITE now (shutdown: the server's transactions must not outlive us). */
+  /** Answers every held request now (shutdown: the server's transactions must not outlive us). */
   close(): void {
     for (const [timer, response] of this.held) {
       clearTimeout(timer);

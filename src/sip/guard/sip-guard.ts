@@ -54,8 +54,8 @@ export interface SipGuardCounters {
   readonly setupsRefusedPerSource: number;
   readonly setupsRefusedPerCredential: number;
   readonly storeErrors: number;
-  /** Dropped INVITEs whose answer is being held back now. */
-  readonly invitesHeld: number;
+  /** Dropped requests whose answer is being held back now (see SilentDrop). */
+  readonly requestsHeld: number;
 }
 
 /** The bans as the API sees them. */
@@ -65,7 +65,7 @@ export interface SipBanList {
   lift(address: string): Promise<boolean>;
 }
 
-type Counted = Exclude<keyof SipGuardCounters, 'invitesHeld'>;
+type Counted = Exclude<keyof SipGuardCounters, 'requestsHeld'>;
 
 export class SipGuard implements SipBanList {
   private readonly rate: RequestRate;
@@ -107,7 +107,7 @@ export class SipGuard implements SipBanList {
   /** drachtio-srf middleware (srf.use): passes a request on, or drops it without an answer. */
   middleware(): (request: SipRequest, response: SipResponse, next: () => void) => void {
     return (request, response, next) => {
-      void this.screen(request).then((pass) => (pass ? next() : this.dropper.drop(request, response)));
+      void this.screen(request).then((pass) => (pass ? next() : this.dropper.drop(response)));
     };
   }
 
@@ -197,10 +197,10 @@ export class SipGuard implements SipBanList {
   }
 
   counters(): SipGuardCounters {
-    return { ...this.counts, invitesHeld: this.dropper.holding };
+    return { ...this.counts, requestsHeld: this.dropper.holding };
   }
 
-  /** Stops the timers, logs the last failure counts and answers the INVITEs still held. */
+  /** Stops the timers, logs the last failure counts and answers the requests still held. */
   close(): void {
     clearInterval(this.sweeper);
     this.report.close();
