@@ -8,6 +8,7 @@
  * (drachtio-server's blacklist set included) until DELETE /api/sip/bans lifts it.
  */
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +18,11 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDefaults } from '../../src/config/config.js';
 import type { Gateway } from '../../src/gateway.js';
+import { newSrf, route } from '../../src/sip/srf.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
+import { drachtioServerBinary, startDrachtioServer } from '../support/sip/drachtio-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine } from '../support/sip/sip-message.js';
@@ -211,6 +214,64 @@ describe('guessers, with the scanner list emptied: banned after SIP_AUTH_MAX_FAI
       await until(() => scene.gateway.sip.calls.size === 0, 3000, 'the call ended');
     } finally {
       await owner.close();
+    }
+  });
+});
+
+/** An OPTIONS sent from `from` (a loopback address of its own); the first line of the answer, or undefined after waitMs. */
+async function optionsFrom(from: string, to: { host: string; port: number }, waitMs = 1500): Promise<string | undefined> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, from, resolve));
+  const { port } = socket.address();
+  const uri = `sip:probe@${to.host}:${to.port}`;
+  const answer = new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), waitMs);
+    socket.once('message', (data) => {
+      clearTimeout(timer);
+      resolve(data.toString('utf8').split('\r\n')[0]);
+    });
+  });
+  const branch = `z9hG4bK${Math.random().toString(36).slice(2)}`;
+  socket.send(
+    [`OPTIONS ${uri} SIP/2.0`, `Via: SIP/2.0/UDP ${from}:${port};rport;branch=${branch}`, 'Max-Forwards: 70', `From: <sip:probe@${from}>;tag=${branch}`,
+      `To: <${uri}>`, `Call-ID: ${branch}@test`, 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', ''].join('\r\n'),
+    to.port,
+    to.host,
+  );
+  const line = await answer;
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return line;
+}
+
+// What the README says of DRACHTIO_BLACKLIST_KEY, checked against the real server's binary.
+describe.skipIf(!drachtioServerBinary())('drachtio-server and its --blacklist-redis-key set', () => {
+  it('drops the addresses the set holds when it starts, and never learns of one added later, whatever --blacklist-refresh-secs says', { timeout: 60_000 }, async () => {
+    const redis = await spawnRedisServer();
+    const client = new Redis(redis.url);
+    const srf = newSrf();
+    let server: Awaited<ReturnType<typeof startDrachtioServer>> | undefined;
+    try {
+      await client.sadd(BLACKLIST_KEY, '127.0.0.3');
+      const redisPort = new URL(redis.url).port;
+      server = await startDrachtioServer(drachtioServerBinary()!, 'cymru', undefined, [
+        '--blacklist-redis-address', '127.0.0.1', '--blacklist-redis-port', redisPort, '--blacklist-redis-key', BLACKLIST_KEY, '--blacklist-refresh-secs', '1',
+      ]);
+      route(srf, 'options', (_request, response) => response.send(200, 'OK'));
+      const connected = new Promise<void>((resolve) => srf.on('connect', () => resolve()));
+      srf.connect({ host: server.adminAddress.host, port: server.adminAddress.port, secret: server.secret });
+      await connected;
+      await sleep(1000);
+      expect(await optionsFrom('127.0.0.3', server.sipAddress)).toBeUndefined();
+      expect(await optionsFrom('127.0.0.2', server.sipAddress)).toBe('SIP/2.0 200 OK');
+      await client.sadd(BLACKLIST_KEY, '127.0.0.2');
+      // Three refresh periods later the server still answers the address added after its start.
+      await sleep(3000);
+      expect(await optionsFrom('127.0.0.2', server.sipAddress)).toBe('SIP/2.0 200 OK');
+    } finally {
+      srf.disconnect();
+      await server?.stop();
+      await client.quit();
+      await redis.stop();
     }
   });
 });
