@@ -89,7 +89,7 @@ export class SipAuthenticator {
     // (ok without a credential in scope cannot happen: the verifier has nothing to match then.)
     const failure = outcome.ok ? 'unknown-user' : outcome.reason;
     if (failure === 'unknown-user' || failure === 'wrong-password') {
-      return this.refuse(request, credentials.username, credentials.nonce, stored && !inScope ? 'other-meeting' : failure);
+      return this.refuse(request, meetingId, credentials, stored && !inScope ? 'other-meeting' : failure);
     }
     const retry = RECHALLENGE[failure];
     if (retry) return this.challenge(retry, failure === 'stale');
@@ -98,11 +98,11 @@ export class SipAuthenticator {
   }
 
   /** 403 Wrong Credentials, whatever the reason; the nonce is used up and the failure counted. */
-  private async refuse(request: SipRequest, username: string, nonce: string, reason: AuthFailureReason): Promise<Authentication> {
+  private async refuse(request: SipRequest, meetingId: string, answer: { username: string; nonce: string }, reason: AuthFailureReason): Promise<Authentication> {
     const { guard, log } = this.options;
-    log.debug({ callId: request.get('Call-ID'), source: request.source_address, reason }, 'SIP authentication failed');
-    await guard.spendNonce(nonce, this.nonces.ttlMs);
-    await guard.failed({ source: request.source_address, username, reason });
+    log.debug({ callId: request.get('Call-ID'), meetingId, source: request.source_address, reason }, 'SIP authentication failed');
+    await guard.spendNonce(answer.nonce, this.nonces.ttlMs);
+    await guard.failed({ source: request.source_address, username: answer.username, reason });
     return { ok: false, status: 403, reason: 'Wrong Credentials' };
   }
 

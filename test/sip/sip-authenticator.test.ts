@@ -23,7 +23,8 @@ const URI = `sip:${MEETING_ID}@${REALM}`;
 
 async function setUp(algorithms: readonly DigestAlgorithm[]) {
   const store = new MemoryStore();
-  const log = capturedLogger().log;
+  const capture = capturedLogger();
+  const { log } = capture;
   const meetings = new MeetingService(store, { sipDomain: REALM, publicUrl: 'https://meet.example.com' }, log);
   const credentials = new SipCredentials(store, meetings, { sipDomain: REALM }, log);
   const identity = await credentials.create();
@@ -38,7 +39,7 @@ async function setUp(algorithms: readonly DigestAlgorithm[]) {
     slowDownMs: 0,
     log,
   });
-  return { authenticator, identity };
+  return { authenticator, identity, guard, credentials, meetings, capture };
 }
 
 function invite(authorization?: string): SipRequest {
@@ -120,5 +121,32 @@ describe('SipAuthenticator', () => {
     expect(offered!.algorithm).toBe('SHA-256');
     const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'MD5' }), MEETING_ID);
     expect(outcome).toMatchObject({ ok: false, status: 401, reason: 'Unsupported Algorithm', challenge: [expect.stringMatching(/algorithm=SHA-256/)] });
+  });
+
+  describe('wrong credentials', () => {
+    it('refuses an unknown username, a wrong password and the right password of another meeting\'s credential alike, counts each, and logs the reason at debug only', async () => {
+      const { authenticator, identity, guard, credentials, meetings, capture } = await setUp(['MD5']);
+      await meetings.create({ id: 'elsewhere' });
+      const elsewhere = await credentials.create({ meetingId: 'elsewhere' });
+      const outcomes = [];
+      for (const who of [{ username: 'unoneatall00', password: 'x' }, { ...identity, password: 'wrong' }, elsewhere]) {
+        const [challenge] = await challenges(authenticator);
+        outcomes.push(await authenticator.authenticate(answer(who, challenge!), MEETING_ID));
+      }
+      expect(outcomes).toEqual(Array.from({ length: 3 }, () => ({ ok: false, status: 403, reason: 'Wrong Credentials' })));
+      expect(guard.counters().authFailures).toBe(3);
+      const reasons = capture.lines().filter((line) => line.msg === 'SIP authentication failed').map((line) => [line.level, line.reason]);
+      expect(reasons).toEqual([[20, 'unknown-user'], [20, 'wrong-password'], [20, 'other-meeting']]);
+      expect(capture.text()).not.toContain(elsewhere.password);
+    });
+
+    it('uses up the nonce of a wrong answer: the right password on it gets a fresh challenge', async () => {
+      const { authenticator, identity } = await setUp(['MD5']);
+      const [challenge] = await challenges(authenticator);
+      expect(await authenticator.authenticate(answer({ ...identity, password: 'wrong' }, challenge!), MEETING_ID)).toMatchObject({ status: 403 });
+      const retried = await authenticator.authenticate(answer(identity, challenge!), MEETING_ID);
+      expect(retried).toMatchObject({ ok: false, status: 401, reason: 'Unknown Nonce' });
+      expect(retried.ok === false && retried.status === 401 && retried.challenge[0]).not.toContain(challenge!.nonce);
+    });
   });
 });
