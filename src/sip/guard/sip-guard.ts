@@ -12,14 +12,16 @@
  *   but still lets the owner in from a new address with the right password;
  * - set-ups in flight are capped per source and per credential.
  *
- * A store that fails (Redis down) fails open here: nothing is banned or counted until it
- * is back, and the call set-up's own store access answers 503 as it always has. Refusing
+ * A store that fails (Redis down) or stalls (no answer within STORE_TIMEOUT_MS) fails open
+ * here: nothing is banned or counted until it answers again, and the call set-up's own
+ * store access answers 503 (or holds the set-up) as it always has. Refusing
  * everyone because the ban list cannot be read would turn Redis being down into an outage
  * of every new call for a reason the caller cannot be told.
  */
 import type { SipGuardConfig } from '../../config/config.js';
 import type { Logger } from '../../logger.js';
 import type { SipBan, SipGuardStore } from '../../store/sip-guard-store.js';
+import { withTimeout } from '../../timeout.js';
 import type { SipRequest, SipResponse } from '../srf.js';
 import { FailureReport } from './failure-report.js';
 import { RequestRate } from './request-rate.js';
@@ -30,6 +32,8 @@ import { type SourceTest, trustedSources, unmapped } from './trusted-sources.js'
 
 /** How long every answer for a username under attack waits. */
 export const SLOW_DOWN_MS = 2000;
+/** A guard lookup the store has not answered by then counts as failed: a stalled Redis must not hold every request here. */
+const STORE_TIMEOUT_MS = 250;
 /** How often bans that ended are taken out of drachtio-server's blacklist set. */
 const SWEEP_INTERVAL_MS = 60_000;
 
@@ -215,10 +219,10 @@ export class SipGuard implements SipBanList {
     this.log.warn({ address: source, failures, strike: ban.strike, seconds: Math.round((ban.until - now) / 1000), reason }, 'SIP source banned');
   }
 
-  /** Runs a store call; on failure counts it, logs the first of an outage, and gives fallback (fail open). */
+  /** Runs a store call; on failure or timeout counts it, logs the first of an outage, and gives fallback (fail open). */
   private async guarded<T>(call: () => Promise<T>, fallback: T): Promise<T> {
     try {
-      const result = await call();
+      const result = await withTimeout(call(), STORE_TIMEOUT_MS, 'the SIP guard\'s store lookup');
       if (this.storeDown) this.log.info('SIP guard: the store answers again; bans and failure counts are back');
       this.storeDown = false;
       return result;

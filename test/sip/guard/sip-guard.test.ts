@@ -222,4 +222,13 @@ describe('SipGuard with a store that fails', () => {
     expect(guard.counters().storeErrors).toBeGreaterThan(10);
     expect(capture.lines().filter((line) => line.level === 40)).toEqual([expect.objectContaining({ msg: expect.stringMatching(/store is unavailable/) })]);
   });
+
+  it('fails open on a store that does not answer (a stalled Redis): a request goes on within a quarter second', async () => {
+    const stalled = new Proxy(new MemorySipGuardStore(), { get: () => () => new Promise(() => undefined) }) as SipGuardStore;
+    const { guard } = guardOver(stalled);
+    const started = performance.now();
+    expect(await guard.screen(request(ATTACKER))).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(guard.counters().storeErrors).toBe(1);
+  });
 });
