@@ -111,7 +111,10 @@ export class SipGuard implements SipBanList {
   /** drachtio-srf middleware (srf.use): passes a request on, or drops it without an answer. */
   middleware(): (request: SipRequest, response: SipResponse, next: () => void) => void {
     return (request, response, next) => {
-      void this.screen(request).then((pass) => (pass ? next() : this.dropper.drop(response)));
+      this.screen(request)
+        .then((pass) => (pass ? next() : this.dropper.drop(response)))
+        // A handler after us that throws would otherwise be an unhandled rejection, which ends the process.
+        .catch((err: unknown) => this.log.error({ err, method: request.method, callId: request.get('Call-ID') }, 'SIP request handling failed'));
     };
   }
 
