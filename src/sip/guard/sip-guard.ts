@@ -48,12 +48,17 @@ export interface AuthFailure {
 
 /** What the SIP guard has done since start: a read-only snapshot for metrics. */
 export interface SipGuardCounters {
+  /** Requests dropped for SIP_MAX_REQUESTS_PER_SECOND (a banned flood's included: the rate is checked first). */
   readonly droppedRateLimited: number;
+  /** Requests dropped because their source is banned. */
   readonly droppedBanned: number;
+  /** Bans this node made, scanner bans among them. */
   readonly bans: number;
   readonly scannerBans: number;
   readonly authFailures: number;
+  /** Authentications slowed because their username was under attack. */
   readonly slowedAuthentications: number;
+  /** Answers on a used-up nonce, given a fresh challenge. */
   readonly spentNonceRetries: number;
   readonly setupsRefusedPerSource: number;
   readonly setupsRefusedPerCredential: number;
@@ -130,8 +135,7 @@ export class SipGuard implements SipBanList {
     }
     const scanner = scannerWord(request.get('User-Agent'), this.config.scannerUserAgents);
     if (scanner) {
-      this.counts.scannerBans++;
-      await this.ban(source, now, 0, `scanner User-Agent (${scanner})`);
+      if (await this.ban(source, now, 0, `scanner User-Agent (${scanner})`)) this.counts.scannerBans++;
       return false;
     }
     if (await this.guarded(() => this.store.activeBan(source, now), undefined)) {
@@ -214,12 +218,14 @@ export class SipGuard implements SipBanList {
     this.dropper.close();
   }
 
-  private async ban(source: string, now: number, failures: number, reason: string): Promise<void> {
+  /** Bans the source; true when this made a new ban (a running one is left as it is). */
+  private async ban(source: string, now: number, failures: number, reason: string): Promise<boolean> {
     const ban = await this.guarded(() => this.store.ban({ address: source, now, baseMs: this.config.banMs, failures, reason }), undefined);
     // A ban already running is returned as it was: only the one made now is announced.
-    if (!ban || ban.bannedAt !== now || ban.failures !== failures) return;
+    if (!ban || ban.bannedAt !== now || ban.failures !== failures) return false;
     this.counts.bans++;
     this.log.warn({ address: source, failures, strike: ban.strike, seconds: Math.round((ban.until - now) / 1000), reason }, 'SIP source banned');
+    return true;
   }
 
   /** Runs a store call; on failure or timeout counts it, logs the first of an outage, and gives fallback (fail open). */

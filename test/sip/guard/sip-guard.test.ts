@@ -118,6 +118,7 @@ describe.each(backends)('SipGuard over the $name store', (backend) => {
     expect(await guard.screen(request(ATTACKER, { userAgent: 'Zoiper rv2.10' }))).toBe(false);
     expect(await guard.list()).toEqual([expect.objectContaining({ address: ATTACKER, failures: 0, reason: 'scanner User-Agent (friendly-scanner)' })]);
     expect(await guard.screen(request('198.51.100.2', { userAgent: 'Zoiper rv2.10' }))).toBe(true);
+    expect(guard.counters()).toMatchObject({ bans: 1, scannerBans: 1 });
   });
 
   it('lifts a ban and forgets the source\'s failures', async () => {
