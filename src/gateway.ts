@@ -30,6 +30,8 @@ import { SipCredentials } from './credentials/sip-credentials.js';
 import { CallAdmission } from './sip/call-admission.js';
 import { SipService } from './sip/sip-service.js';
 import { RedisStore } from './store/redis-store.js';
+import { RedisSipGuardStore } from './store/redis-sip-guard-store.js';
+import { MemorySipGuardStore } from './store/sip-guard-store.js';
 import { openStore } from './store/open-store.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -125,6 +127,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
     // Nonce counts must be shared wherever credentials are: a replay to another node is still a replay.
     const nonceCounts = store instanceof RedisStore ? new RedisNonceCountStore(store.redis, { prefix: store.prefix }) : new MemoryNonceCountStore();
+    // So are failures, bans and spent nonces: an attacker spread over the nodes is counted once.
+    const guardStore =
+      store instanceof RedisStore
+        ? new RedisSipGuardStore(store.redis, { prefix: store.prefix, blacklistKey: config.sipGuard.drachtioBlacklistKey })
+        : new MemorySipGuardStore();
     const admission = new CallAdmission(
       { maxSetupsInFlight: config.sipMaxSetupsInFlight, maxMediaLoad: config.sipMaxMediaLoad, retryAfterSeconds: config.sipRetryAfterSeconds },
       mediaLoad(mediaPlane),
@@ -140,7 +147,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       mediasoupWorkers: () => workers.workers,
       ...(store instanceof RedisStore && { redisPing: () => store.ping() }),
     });
-    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, admission, nodeId, log, observer: metrics });
+    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics });
     sip = sipService;
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
@@ -174,6 +181,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       meetings,
       sipCredentials,
       phoneNumbers,
+      sipBans: sip.guard,
       mixerStats: mediaPlane,
       mediaCensus,
       drain: () => drain.start(),

@@ -30,6 +30,7 @@ import { pageRoutes } from './page-routes.js';
 import { phoneNumberRoutes } from './phone-number-routes.js';
 import type { ReadinessCheck } from './readiness.js';
 import { signalingRoutes } from './signaling-routes.js';
+import { type SipBanRoutesOptions, sipBanRoutes } from './sip-ban-routes.js';
 import { type SipCredentialRoutesOptions, sipCredentialRoutes } from './sip-credential-routes.js';
 import { twilioCallRoutes } from './twilio-call-routes.js';
 import { type TwilioRouteOptions, twilioRoutes } from './twilio-routes.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
+  /** The SIP guard's bans: GET and DELETE /api/sip/bans. */
+  readonly sipBans: SipBanRoutesOptions['bans'];
   readonly mixerStats: MixerStatsSource;
   /** What GET /api/media reports: the mediasoup objects open on this node. */
   readonly mediaCensus: MediaCensus;
@@ -79,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(meetingRoutes, { meetings });
         await api.register(callRoutes, { calls: deps.calls });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
+        await api.register(sipBanRoutes, { bans: deps.sipBans });
         await api.register(mixerRoutes, { source: deps.mixerStats });
         await api.register(mediaRoutes, { census: deps.mediaCensus });
         await api.register(adminRoutes, { drain: deps.drain });

@@ -29,6 +29,7 @@ import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { AuthenticationRefused } from './authentication-refused.js';
 import { callerDisplayName } from './caller-name.js';
+import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
@@ -47,6 +48,7 @@ import {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
@@ -94,7 +96,17 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
 }
 
 async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
-  const credential = await call.step(authenticate(deps, request));
+  const credential = await call.step(authenticate(deps, request, call.meetingId));
+  const release = deps.guard.takeCredentialSetup(credential.username);
+  if (!release) throw new GatewayError('unavailable', 'too many call set-ups with this credential at once');
+  try {
+    await setUpAuthenticated(deps, call, request, credential);
+  } finally {
+    release();
+  }
+}
+
+async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
@@ -113,8 +125,8 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   );
 }
 
-async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipCredential> {
-  const auth = await deps.authenticator.authenticate(request);
+async function authenticate(deps: DialInDeps, request: SipRequest, meetingId: string): Promise<SipCredential> {
+  const auth = await deps.authenticator.authenticate(request, meetingId);
   if (auth.ok) return auth.credential;
   // A first INVITE without credentials is asked for them; any other refusal is a failed digest.
   if (request.get('Authorization')) deps.observer.digestFailed(auth.reason.toLowerCase().replaceAll(' ', '_'));

@@ -1,6 +1,7 @@
 /**
- * Everything SIP, wired once: the connection to drachtio-server, call admission and the
- * dial-in handler for INVITEs, answers for OPTIONS and for methods the gateway does not
+ * Everything SIP, wired once: the connection to drachtio-server, the guard that drops
+ * banned and flooding sources before anything else, call admission and the dial-in
+ * handler for INVITEs, answers for OPTIONS and for methods the gateway does not
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
 import type { CallObserver } from '../calls/call.js';
@@ -17,6 +18,8 @@ import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { inspectRequest } from './request-inspection.js';
+import { SLOW_DOWN_MS, SipGuard } from './guard/sip-guard.js';
+import type { SipGuardStore } from '../store/sip-guard-store.js';
 import type { SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
@@ -36,6 +39,7 @@ export interface SipServiceDeps {
   readonly store: GatewayStore;
   readonly sipCredentials: SipCredentials;
   readonly nonceCounts: NonceCountStore;
+  readonly guardStore: SipGuardStore;
   readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
@@ -49,6 +53,8 @@ export class SipService {
 
   private constructor(
     readonly frontEnd: SipFrontEnd,
+    /** Bans, limits and their counters (GET /api/sip/bans, metrics). */
+    readonly guard: SipGuard,
     observer: CallObserver<SipLeg, PhoneMedia>,
   ) {
     this.calls = new CallRegistry(observer);
@@ -57,15 +63,26 @@ export class SipService {
   static async start(deps: SipServiceDeps): Promise<SipService> {
     const { config, log, observer } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
-    const service = new SipService(frontEnd, observer);
+    const sipLog = log.child({ component: 'sip' });
+    const guard = new SipGuard(config.sipGuard, deps.guardStore, sipLog);
+    const service = new SipService(frontEnd, guard, observer);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
-    const sipLog = log.child({ component: 'sip' });
-    const authenticator = new SipAuthenticator(config.sipDomain, config.sipDigestAlgorithms, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);
+    const authenticator = new SipAuthenticator({
+      realm: config.sipDomain,
+      algorithms: config.sipDigestAlgorithms,
+      secret: config.sipNonceSecret,
+      credentials: deps.sipCredentials,
+      nonceCounts: deps.nonceCounts,
+      guard,
+      slowDownMs: SLOW_DOWN_MS,
+      log: sipLog,
+    });
 
     const answerCall = dialIn({
       srf,
       authenticator,
+      guard,
       meetings: deps.meetings,
       rooms: deps.rooms,
       store: deps.store,
@@ -86,6 +103,8 @@ export class SipService {
       callLimits: config.callLimits,
       observer,
     });
+    // Before every handler below: a banned or flooding source is dropped before any other work.
+    srf.use(guard.middleware());
     // Inspection, then admission: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {
       observer.inviteReceived();
@@ -96,8 +115,18 @@ export class SipService {
         observer.inviteAnswered('rejected', 503);
         return refuse(request, response, admission, config.sipDomain, sipLog);
       }
-      answerCall(request, response).then(admission.release, (err: unknown) => {
+      const sourceSlot = guard.takeSourceSetup(request.source_address);
+      if (!sourceSlot) {
         admission.release();
+        observer.inviteAnswered('rejected', 503);
+        return refuse(request, response, tooManyFromSource(config.sipRetryAfterSeconds), config.sipDomain, sipLog);
+      }
+      const release = () => {
+        sourceSlot();
+        admission.release();
+      };
+      answerCall(request, response).then(release, (err: unknown) => {
+        release();
         callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
       });
     });
@@ -126,12 +155,12 @@ export class SipService {
   /** Ends every call and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
     await this.endCalls(reason);
+    this.guard.close();
     await this.frontEnd.close();
   }
 }
 
-/** Answers a request that fails inspection (416, 420, 415, 406); true when it did. */
-/** Answers a request the inspection refuses and returns the status it got; undefined when it passed. */
+/** Answers a request the inspection refuses (416, 420, 415, 406) and returns the status it got; undefined when it passed. */
 function refusedOnInspection(request: SipRequest, response: SipResponse, warningAgent: string, log: Logger): number | undefined {
   const refusal = inspectRequest(request, warningAgent);
   if (!refusal) return undefined;
@@ -144,8 +173,15 @@ function refusedOnInspection(request: SipRequest, response: SipResponse, warning
   return refusal.status;
 }
 
+/** SIP_MAX_SETUPS_PER_SOURCE reached: refused as call admission refuses an overload. */
+function tooManyFromSource(retryAfterSeconds: number): Refusal {
+  return { reason: 'overloaded', detail: 'too many call set-ups from this address at once', retryAfterSeconds };
+}
+
+type Refusal = Pick<Refused, 'reason' | 'detail' | 'retryAfterSeconds'>;
+
 /** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
-function refuse(request: SipRequest, response: SipResponse, refusal: Refused, warningAgent: string, log: Logger): void {
+function refuse(request: SipRequest, response: SipResponse, refusal: Refusal, warningAgent: string, log: Logger): void {
   const callId = request.get('Call-ID') ?? 'unknown';
   // debug: while shedding load, one line per refused INVITE would add to the overload.
   callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, 'INVITE refused: 503');

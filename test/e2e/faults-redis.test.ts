@@ -81,6 +81,8 @@ describe('Redis restarted under live calls', () => {
     const staying = await dial(setup, meetingId);
     const leaving = await dial(setup, meetingId);
     expect([staying.statusLine, leaving.statusLine]).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
+    // A call is recorded once it is up, at its ACK, which the caller sends right after the 200.
+    await until(async () => (await callIds(redisClient)).length === 2, 2000, 'both calls recorded');
     expect(await callIds(redisClient)).toEqual([staying.callId, leaving.callId].sort());
 
     await redis.kill();
@@ -122,6 +124,7 @@ describe('Redis restarted under live calls', () => {
     const { gateway, redis, redisClient } = setup;
     const live = await dial(setup, meetingId);
     expect(live.statusLine).toBe('SIP/2.0 200 OK');
+    await until(async () => (await callIds(redisClient)).length === 1, 2000, 'the call recorded at its ACK');
 
     await redis.kill();
     await until(async () => (await readiness(gateway)).status === 503, 5000, '/readyz to report the store down');

@@ -131,6 +131,73 @@ describe('authentication', () => {
   });
 });
 
+describe('answers that tell a guesser nothing', () => {
+  /** One authenticated INVITE for identity to meetingId: its final response and how long it took after the answer to the challenge. */
+  async function timedRefusal(meetingId: string, who: { username: string; password: string }) {
+    const caller = new SipCaller(peer, uriOf(meetingId));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    const sentAt = performance.now();
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, who) });
+    const response = await peer.next(isFinalResponse);
+    const ms = performance.now() - sentAt;
+    caller.ackFailure(response);
+    return { response, ms };
+  }
+
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+  it('answers an unknown username, a wrong password and the right password of another meeting\'s credential alike, in about the same time', async () => {
+    await gateway.meetings.create({ id: 'oracle-room' });
+    await gateway.meetings.create({ id: 'oracle-elsewhere' });
+    const elsewhere = await gateway.sipCredentials.create({ meetingId: 'oracle-elsewhere' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const cases = {
+      'unknown username': () => ({ username: `u${Math.random().toString(36).slice(2, 12)}`, password: 'whatever' }),
+      'wrong password': () => ({ ...identity, password: 'wrong' }),
+      "another meeting's credential": () => elsewhere,
+    };
+    const times: Record<string, number[]> = {};
+    for (let round = 0; round < 5; round++) {
+      for (const [name, who] of Object.entries(cases)) {
+        const { response, ms } = await timedRefusal('oracle-room', who());
+        expect(firstLine(response.text), name).toBe('SIP/2.0 403 Wrong Credentials');
+        expect(header(response.text, 'Warning'), name).toBeUndefined();
+        (times[name] ??= []).push(ms);
+      }
+    }
+    const medians = Object.values(times).map(median);
+    expect(Math.max(...medians) - Math.min(...medians), `median ms: ${JSON.stringify(times)}`).toBeLessThan(25);
+    expect(gateway.sip.calls.size).toBe(0);
+  });
+
+  it('uses up a nonce once a wrong answer was given on it: the right password on that nonce gets a fresh challenge, not the call', async () => {
+    await gateway.meetings.create({ id: 'spent-nonce' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('spent-nonce'));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, { ...identity, password: 'wrong' }) });
+    const wrong = await peer.next(isFinalResponse);
+    caller.ackFailure(wrong);
+    expect(firstLine(wrong.text)).toBe('SIP/2.0 403 Wrong Credentials');
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, identity, '00000002') });
+    const again = await peer.next(isFinalResponse);
+    caller.ackFailure(again);
+    expect(firstLine(again.text)).toBe('SIP/2.0 401 Unknown Nonce');
+    expect(header(again.text, 'WWW-Authenticate')).not.toContain(/nonce="([^"]+)"/.exec(header(challenge.text, 'WWW-Authenticate') ?? '')![1]);
+    // The fresh challenge lets the right password in.
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(again, identity) });
+    const answered = await peer.next(isFinalResponse);
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    caller.inDialog(answered, 'ACK');
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+  });
+});
+
 describe('routing and SDP', () => {
   it.each([
     ['an unknown meeting', 'nobody-here', PCMU_OFFER(30000), 'SIP/2.0 404 Meeting Not Found', /^399 127\.0\.0\.1 "meeting \\"nobody-here\\" does not exist"$/],

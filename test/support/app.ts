@@ -25,7 +25,9 @@ import { GatewayMetrics, type MeasuredMedia } from '../../src/metrics/gateway-me
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
 import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
 import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
+import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
 import { capturedLogger } from './log-capture.js';
 import { testConfig } from './test-config.js';
 
@@ -36,6 +38,8 @@ export interface MemoryApp {
   readonly store: MemoryStore;
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentials;
+  /** The SIP guard behind /api/sip/bans, over a memory store; its timers do not hold the process. */
+  readonly sipGuard: SipGuard;
   readonly deps: AppDeps;
 }
 
@@ -58,6 +62,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     log,
   });
   const calls = new CallRegistry<CallSignaling, ViewedMedia & MeasuredMedia>();
+  const sipGuard = new SipGuard(config.sipGuard, new MemorySipGuardStore(), log);
   const deps: AppDeps = {
     log,
     apiToken: config.apiToken,
@@ -75,6 +80,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     meetings,
     sipCredentials,
     phoneNumbers,
+    sipBans: sipGuard,
     mixerStats: new MixerClock(),
     // Watches nothing: a memory app has no media workers.
     mediaCensus: new MediaCensus(),
@@ -95,7 +101,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     },
     webAssetsDir: inject('webAssetsDir'),
   };
-  return { config, calls, store, meetings, sipCredentials, deps };
+  return { config, calls, store, meetings, sipCredentials, sipGuard, deps };
 }
 
 export interface ApiAnswer {
