@@ -18,6 +18,8 @@ import type { RoomCloseReason } from './media/room-notices.js';
 import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
+import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { CallDirectory } from './calls/call-views.js';
 import { Rooms } from './media/rooms.js';
 import { CallerLockout } from './pstn/caller-lockout.js';
 import { PhoneNumbers } from './pstn/phone-numbers.js';
@@ -28,6 +30,8 @@ import { SipCredentials } from './credentials/sip-credentials.js';
 import { CallAdmission } from './sip/call-admission.js';
 import { SipService } from './sip/sip-service.js';
 import { RedisStore } from './store/redis-store.js';
+import { RedisSipGuardStore } from './store/redis-sip-guard-store.js';
+import { MemorySipGuardStore } from './store/sip-guard-store.js';
 import { openStore } from './store/open-store.js';
 import type { GatewayStore } from './store/store.js';
 
@@ -42,6 +46,7 @@ export interface Gateway {
   readonly sip: SipService;
   readonly sipCredentials: SipCredentials;
   readonly phoneNumbers: PhoneNumbers;
+  readonly metrics: GatewayMetrics;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -122,13 +127,29 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
     // Nonce counts must be shared wherever credentials are: a replay to another node is still a replay.
     const nonceCounts = store instanceof RedisStore ? new RedisNonceCountStore(store.redis, { prefix: store.prefix }) : new MemoryNonceCountStore();
+    // So are failures, bans and spent nonces: an attacker spread over the nodes is counted once.
+    const guardStore =
+      store instanceof RedisStore
+        ? new RedisSipGuardStore(store.redis, { prefix: store.prefix, blacklistKey: config.sipGuard.drachtioBlacklistKey })
+        : new MemorySipGuardStore();
     const admission = new CallAdmission(
       { maxSetupsInFlight: config.sipMaxSetupsInFlight, maxMediaLoad: config.sipMaxMediaLoad, retryAfterSeconds: config.sipRetryAfterSeconds },
       mediaLoad(mediaPlane),
       log.child({ component: 'admission' }),
     );
-    const sip = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, admission, nodeId, log });
-    closers.push((reason) => sip.close(CALL_END_REASON[reason]));
+    // The metrics observe the SIP service and read its calls: made first, they read them once it runs.
+    let sip: SipService | undefined;
+    const metrics = new GatewayMetrics({
+      calls: () => sip?.calls.all() ?? [],
+      admission: () => admission.state(),
+      meetings: () => ({ open: rooms.count, participants: rooms.membersByKind() }),
+      media: () => mediaPlane.totals(),
+      mediasoupWorkers: () => workers.workers,
+      ...(store instanceof RedisStore && { redisPing: () => store.ping() }),
+    });
+    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics });
+    sip = sipService;
+    closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
     const phoneNumbers = new PhoneNumbers(store, meetings, log);
     const twilioDialIn = new TwilioDialIn(
@@ -139,12 +160,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const readiness: ReadinessCheck[] = [
       { name: 'store', check: async () => void (await store.ping()) },
       { name: 'mediasoup', check: () => workers.problem() },
-      { name: 'sip', check: () => sip.problem() },
+      { name: 'sip', check: () => sipService.problem() },
       { name: 'calls', check: () => admission.problem() },
     ];
     const drain = new Drain({
       stopAdmitting: () => admission.drain(),
-      live: () => ({ setupsInFlight: admission.setupsInFlight, calls: sip.calls.size, participants: rooms.members }),
+      live: () => ({ setupsInFlight: admission.setupsInFlight, calls: sipService.calls.size, participants: rooms.members }),
       close,
       drainMs: config.drainMs,
       log,
@@ -153,10 +174,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const http = await buildApp({
       log,
       apiToken: config.apiToken,
+      metricsToken: config.metricsToken,
+      metrics,
+      calls: new CallDirectory(sipService.calls),
       readiness,
       meetings,
       sipCredentials,
       phoneNumbers,
+      sipBans: sip.guard,
       mixerStats: mediaPlane,
       mediaCensus,
       drain: () => drain.start(),
@@ -174,13 +199,14 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     closers.push(async (reason) => {
       drain.stop();
       admission.drain();
-      await sip.endCalls(CALL_END_REASON[reason]);
+      await sipService.endCalls(CALL_END_REASON[reason]);
       await rooms.closeAll(reason);
     });
     if (!config.drachtioAddress) {
       log.warn('DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in, meant for trying the gateway out; production sets DRACHTIO_ADDRESS to a real drachtio-server');
     }
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
+    if (!config.metricsToken) log.info('METRICS_TOKEN is not set: GET /metrics answers only on loopback');
     if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
@@ -193,9 +219,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       meetings,
       rooms,
       admission,
-      sip,
+      sip: sipService,
       sipCredentials,
       phoneNumbers,
+      metrics,
       http,
       httpUrl,
       drain: () => drain.start(),

@@ -8,27 +8,38 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
+/** Keys whose value is a secret, wherever they appear (top level or one object down). */
 const SECRET_KEYS = [
   'password',
   'ha1',
   'ha1Md5',
   'ha1Sha256',
+  // A digest response: with its nonce, enough to guess the password offline.
+  'response',
+  'digestResponse',
   'token',
   'apiToken',
+  'metricsToken',
   'authToken',
   'twilioAuthToken',
+  'signature',
   'secret',
   'drachtioSecret',
   'sipNonceSecret',
   'authorization',
+  'proxyAuthorization',
+  'pin',
   'redisUrl',
 ];
+
+/** Headers that carry credentials, under `headers` (a request's, a SIP message's), logged on their own or one object down. */
+const SECRET_HEADERS = ['["proxy-authorization"]', '["x-twilio-signature"]'];
 
 export const REDACT_PATHS = [
   ...SECRET_KEYS,
   ...SECRET_KEYS.map((k) => `*.${k}`),
-  'req.headers.authorization',
-  'req.headers["x-twilio-signature"]',
+  '*.headers.authorization',
+  ...SECRET_HEADERS.flatMap((h) => [`headers${h}`, `*.headers${h}`]),
 ];
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {

@@ -149,13 +149,15 @@ describe('the gateway, started for real', () => {
     const call = callLogger(log, { callId: 'call-1', meetingId: 'm-1' });
     call.info({ password: 'sip-password-xyz', credential: { ha1: 'ha1-abcdef', ha1Sha256: 'ha1-sha-123' } }, 'credential checked');
     call.info({ headers: { authorization: 'Digest response="resp-999"' } }, 'request');
+    call.info({ headers: { 'proxy-authorization': 'Digest response="resp-proxy-555"', 'x-twilio-signature': 'sig-header-31' } }, 'SIP request');
+    call.info({ req: { headers: { 'x-twilio-signature': 'sig-header-32' } }, digest: { response: 'resp-field-777' }, pin: '99887766', signature: 'sig-field-42' }, 'webhook');
     log.info({ config: { redisUrl: redisWithPassword } }, 'configuration');
     await fetch(`${gateway.httpUrl}/readyz`, { headers: { authorization: `Bearer ${SECRETS.API_TOKEN}` } });
 
     const output = text();
     expect(output).toContain('"msg":"configuration"');
     expect(output).toContain('"callId":"call-1","meetingId":"m-1"');
-    for (const secret of [...Object.values(SECRETS), 'sip-password-xyz', 'ha1-abcdef', 'ha1-sha-123', 'resp-999', 'not-used-pw-77']) {
+    for (const secret of [...Object.values(SECRETS), 'sip-password-xyz', 'ha1-abcdef', 'ha1-sha-123', 'resp-999', 'not-used-pw-77', 'resp-proxy-555', 'sig-header-31', 'sig-header-32', 'resp-field-777', '99887766', 'sig-field-42']) {
       expect(output).not.toContain(secret);
     }
   });

@@ -30,6 +30,8 @@ export interface GatewayEnd {
    * (500 without one), an answered one is told it in the BYE.
    */
   readonly error?: GatewayError;
+  /** The summary line is debug, not info: an end so common in an attack (a refused authentication) that one line each would flood the log. */
+  readonly quiet?: boolean;
 }
 
 export type CallEnd =
@@ -58,6 +60,12 @@ export function roomEnd(text: string, reason: RoomCloseReason): GatewayEnd {
     case 'media-lost':
       return { by: 'gateway', reason: text, cause: Q850.temporaryFailure, error: new GatewayError('unavailable', text) };
   }
+}
+
+/** An operator hung the call up through the call API: refused with 403 before the answer, a BYE with cause 16 after. */
+export function hangUpEnd(): GatewayEnd {
+  const reason = 'hung up through the call API';
+  return { by: 'gateway', reason, cause: Q850.normalClearing, error: new GatewayError('forbidden', reason) };
 }
 
 /** The end of every call when the gateway stops: a caller not yet answered may try again elsewhere (503). */

@@ -1,17 +1,21 @@
 /**
  * One call, owned from the moment the gateway starts handling its INVITE to its end:
  * `setting-up` → `answered` → `closing` → `closed`. Every way a call ends (the caller's
- * BYE or CANCEL, drachtio-server's ACK timeout, the meeting ending, the media dying, a
- * failed step, shutdown) goes through close(), which does what the state needs, in one
- * order: signal first (a final response before the answer, a BYE after it), then release
- * the media, then forget the call (store, then memory), then log one summary line.
+ * BYE or CANCEL, drachtio-server's ACK timeout, the meeting ending, the media dying, an
+ * operator's hang-up, a failed step, shutdown) goes through close(), which does what the
+ * state needs, in one order: signal first (a final response before the answer, a BYE
+ * after it), then read an answered call's quality from its media and release the media,
+ * then forget the call (store, then memory), then log one summary line and tell the
+ * observer (the metrics).
  *
  * The signaling side (SIP) and the media are ports: this module knows neither drachtio nor
  * mediasoup.
  */
 import type { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { CallQualityReport } from '../media/quality/call-quality.js';
 import type { ActiveCall, GatewayStore } from '../store/store.js';
+import { withTimeout } from '../timeout.js';
 import type { CallEnd, GatewayEnd } from './call-end.js';
 
 export type CallState = 'setting-up' | 'answered' | 'closing' | 'closed';
@@ -26,6 +30,30 @@ export interface CallSignaling {
 
 export interface CallMedia {
   close(reason: string): void;
+  /** The call's quality so far; read for the call's summary just before its media closes. */
+  qualityReport?(): Promise<CallQualityReport | undefined>;
+}
+
+/** How a call ended, as its summary line says. */
+export interface CallSummary {
+  /** The state it had reached when it began to close. */
+  readonly reached: CallState;
+  readonly end: CallEnd;
+  /** The final response that refused it, before the answer. */
+  readonly status?: number;
+  /** The Q.850 cause of our BYE, after it. */
+  readonly cause?: number;
+  readonly durationMs: number;
+  /** An answered call's quality, when its media could say. */
+  readonly quality?: CallQualityReport;
+}
+
+/** Who hears of every call's answer and end (the metrics); it must not throw. */
+export interface CallObserver<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
+  /** Our 200 OK is about to be sent. */
+  answered(call: Call<Signaling, Media>): void;
+  /** The call has closed. */
+  ended(call: Call<Signaling, Media>, summary: CallSummary): void;
 }
 
 /** A timer that runs for the call (its session timer): the call stops it when it closes. */
@@ -33,7 +61,7 @@ export interface CallTimer {
   stop(): void;
 }
 
-export interface CallOptions<Signaling extends CallSignaling> {
+export interface CallOptions<Signaling extends CallSignaling, Media extends CallMedia = CallMedia> {
   readonly callId: string;
   readonly meetingId: string;
   readonly signaling: Signaling;
@@ -42,6 +70,7 @@ export interface CallOptions<Signaling extends CallSignaling> {
   readonly log: Logger;
   /** Removes the call from the registry that holds it. */
   readonly forget: () => void;
+  readonly observer?: CallObserver<Signaling, Media>;
 }
 
 /** Thrown by a set-up step that finds its call ended meanwhile: nothing is left to do. */
@@ -54,6 +83,8 @@ export class CallEndedError extends Error {
 
 const INTERNAL_ERROR = 500;
 const REQUEST_TERMINATED = 487;
+/** How long the summary waits for the media's quality: a stuck media thread must not hold the close. */
+const QUALITY_TIMEOUT_MS = 500;
 
 export class Call<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
   readonly callId: string;
@@ -68,11 +99,14 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   private recorded = false;
   private readonly aborter = new AbortController();
   private closing: Promise<void> | undefined;
-  private readonly startedAt = Date.now();
+  /** When the INVITE was taken up (epoch ms). */
+  readonly startedAt = Date.now();
+  /** When our 200 OK went out (epoch ms); undefined before. */
+  private answeredAtMs: number | undefined;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
 
-  constructor(private readonly options: CallOptions<Signaling>) {
+  constructor(private readonly options: CallOptions<Signaling, Media>) {
     this.callId = options.callId;
     this.meetingId = options.meetingId;
     this.signaling = options.signaling;
@@ -96,6 +130,10 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
 
   get media(): Media | undefined {
     return this.mediaInUse;
+  }
+
+  get answeredAt(): number | undefined {
+    return this.answeredAtMs;
   }
 
   /** Resolves once the call has fully ended. */
@@ -133,6 +171,8 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   answering(): void {
     if (!this.isOpen) throw new CallEndedError();
     this.current = 'answered';
+    this.answeredAtMs = Date.now();
+    this.options.observer?.answered(this);
   }
 
   /** Records the call in the store; once issued, close() removes it, whenever the write lands. */
@@ -157,12 +197,25 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     this.timers.clear();
     const signalled = this.signalEnd(reached, end);
     this.aborter.abort();
+    const quality = reached === 'answered' ? await this.finalQuality() : undefined;
     this.mediaInUse?.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);
     if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
     this.options.forget();
     this.current = 'closed';
-    log.info({ state: reached, endedBy: end.by, reason: end.reason, durationMs: Date.now() - this.startedAt, ...signalled }, 'call ended');
+    const durationMs = Date.now() - this.startedAt;
+    const line = { state: reached, endedBy: end.by, reason: end.reason, durationMs, ...signalled, ...(quality && { quality }) };
+    if (end.by === 'gateway' && end.quiet) log.debug(line, 'call ended');
+    else log.info(line, 'call ended');
+    const summary: CallSummary = { reached, end, durationMs, ...signalled, ...(quality && { quality }) };
+    this.options.observer?.ended(this, summary);
     this.resolveEnded();
+  }
+
+  /** The media's last word on the call's quality; none when it cannot say in time. */
+  private async finalQuality(): Promise<CallQualityReport | undefined> {
+    const report = this.mediaInUse?.qualityReport?.();
+    if (!report) return undefined;
+    return withTimeout(report, QUALITY_TIMEOUT_MS, 'reading the call quality').catch(() => undefined);
   }
 
   /** Signals the end as the state needs; returns what was sent, for the summary line. */

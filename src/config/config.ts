@@ -8,6 +8,8 @@ import type { CodecName } from '../media/sdp/codecs.js';
 import { ConfigError } from './config-error.js';
 import {
   absolutePath,
+  type Cidr,
+  cidrList,
   codecList,
   digestAlgorithmList,
   flag,
@@ -20,10 +22,12 @@ import {
   languageTag,
   oneOf,
   listenPort,
+  redisKey,
   redisUrl,
   sayVoice,
   secret,
   sipDomain,
+  userAgentWords,
 } from './values.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -66,6 +70,8 @@ export interface GatewayConfig {
   readonly sipMaxMediaLoad: number;
   /** The least Retry-After of a 503; each adds up to half again at random. */
   readonly sipRetryAfterSeconds: number;
+  /** SIP security: failure accounting, bans and rate limits (src/sip/guard/). */
+  readonly sipGuard: SipGuardConfig;
   /** How long a drain (SIGTERM, POST /api/admin/drain) lets live calls go on before ending them. */
   readonly drainMs: number;
   /** Silence (no RTP or RTCP) that ends a call, not on hold and on hold, and the longest call; 0: never. */
@@ -74,6 +80,8 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
+  /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
+  readonly metricsToken: string | undefined;
   /** Checks X-Twilio-Signature. Unset: the Twilio webhooks answer 503. */
   readonly twilioAuthToken: string | undefined;
   /** false: a call to a number without a meeting is told so and ended, nothing is asked. */
@@ -88,6 +96,24 @@ export interface GatewayConfig {
   readonly sessionMinSESeconds: number;
   /** Session timer offered to a phone that supports timers but asked for none. */
   readonly sessionExpiresSeconds: number;
+}
+
+export interface SipGuardConfig {
+  /** Failed authentications (per source, per username) within the window that ban a source / slow a username. */
+  readonly maxFailures: number;
+  readonly windowMs: number;
+  /** A source's first ban; each later one (while the last is remembered) lasts twice as long. */
+  readonly banMs: number;
+  /** Out-of-dialog requests one source may send per second; more are dropped. */
+  readonly maxRequestsPerSecond: number;
+  readonly maxSetupsPerSource: number;
+  readonly maxSetupsPerCredential: number;
+  /** Sources never rate-limited (carriers, PBXes sending OPTIONS keep-alives). */
+  readonly trustedSources: readonly Cidr[];
+  /** Lower-case words: a User-Agent containing one is banned on sight. */
+  readonly scannerUserAgents: readonly string[];
+  /** The Redis set drachtio-server's --blacklist-redis-key names; unset: not written. */
+  readonly drachtioBlacklistKey: string | undefined;
 }
 
 type Source = Readonly<Record<string, string | number | undefined>>;
@@ -131,6 +157,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     throw new ConfigError('SESSION_EXPIRES_SECONDS', `an integer from SESSION_MIN_SE_SECONDS (${sessionMinSESeconds}) to 86400`, String(sessionExpiresSeconds));
   }
 
+  const redis = optional('REDIS_URL', redisUrl, true);
+  const drachtioBlacklistKey = optional('DRACHTIO_BLACKLIST_KEY', redisKey);
+  if (drachtioBlacklistKey !== undefined && redis === undefined) {
+    throw new ConfigError('DRACHTIO_BLACKLIST_KEY', 'REDIS_URL to be set too (the set is written in that Redis)', drachtioBlacklistKey);
+  }
+  const sipGuard: SipGuardConfig = Object.freeze({
+    maxFailures: required('SIP_AUTH_MAX_FAILURES', integer(1, 1_000_000)),
+    windowMs: required('SIP_AUTH_WINDOW_SECONDS', integer(1, 86_400)) * 1000,
+    banMs: required('SIP_BAN_SECONDS', integer(1, 30 * 86_400)) * 1000,
+    maxRequestsPerSecond: required('SIP_MAX_REQUESTS_PER_SECOND', integer(1, 1_000_000)),
+    maxSetupsPerSource: required('SIP_MAX_SETUPS_PER_SOURCE', integer(1, 10_000)),
+    maxSetupsPerCredential: required('SIP_MAX_SETUPS_PER_CREDENTIAL', integer(1, 10_000)),
+    trustedSources: optional('SIP_TRUSTED_SOURCES', cidrList) ?? [],
+    scannerUserAgents: optional('SIP_SCANNER_USER_AGENTS', userAgentWords) ?? [],
+    drachtioBlacklistKey,
+  });
+
   return Object.freeze({
     httpHost: required('HTTP_HOST', ipAddress),
     httpPort: required('HTTP_PORT', listenPort),
@@ -155,14 +198,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sipMaxSetupsInFlight: required('SIP_MAX_SETUPS_IN_FLIGHT', integer(1, 10_000)),
     sipMaxMediaLoad: required('SIP_MAX_MEDIA_LOAD_PERCENT', integer(1, 100)) / 100,
     sipRetryAfterSeconds: required('SIP_RETRY_AFTER_SECONDS', integer(1, 3600)),
+    sipGuard,
     drainMs: required('DRAIN_SECONDS', integer(0, 86_400)) * 1000,
     callLimits: Object.freeze({
       rtpTimeoutMs: required('RTP_TIMEOUT_SECONDS', integer(0, 86_400)) * 1000,
       rtpHoldTimeoutMs: required('RTP_HOLD_TIMEOUT_SECONDS', integer(0, 86_400)) * 1000,
       maxCallMs: required('MAX_CALL_SECONDS', integer(0, 7 * 86_400)) * 1000,
     }),
-    redisUrl: optional('REDIS_URL', redisUrl, true),
+    redisUrl: redis,
     apiToken: optional('API_TOKEN', secret(16), true),
+    metricsToken: optional('METRICS_TOKEN', secret(16), true),
     twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),
     twilioIvr: required('TWILIO_IVR', flag),
     twilioVoice: required('TWILIO_VOICE', sayVoice),

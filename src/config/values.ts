@@ -156,3 +156,43 @@ export const digestAlgorithmList: ValueType<readonly DigestAlgorithm[]> = {
     return strength.every((rank, i) => i === 0 || rank > strength[i - 1]!) ? algorithms : undefined;
   },
 };
+
+/** An IPv4 or IPv6 network in CIDR notation; a bare address is a network of one. */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: 'ipv4' | 'ipv6';
+}
+
+/** Comma-separated CIDRs ("203.0.113.0/24, 2001:db8::/32, 198.51.100.7"); empty: none. */
+export const cidrList: ValueType<readonly Cidr[]> = {
+  expected: 'a comma-separated list of IPv4 or IPv6 networks in CIDR notation (for example 203.0.113.0/24,2001:db8::/32)',
+  parse(raw) {
+    const cidrs: Cidr[] = [];
+    for (const item of raw.split(',').map((text) => text.trim())) {
+      const match = /^([^/]+)(?:\/(\d{1,3}))?$/.exec(item);
+      const version = match ? isIP(match[1] ?? '') : 0;
+      if (!match || version === 0) return undefined;
+      const max = version === 4 ? 32 : 128;
+      const prefix = match[2] === undefined ? max : Number(match[2]);
+      if (prefix > max) return undefined;
+      cidrs.push({ address: match[1] ?? '', prefix, family: version === 4 ? 'ipv4' : 'ipv6' });
+    }
+    return Object.freeze(cidrs);
+  },
+};
+
+/** Comma-separated words matched case-insensitively inside a User-Agent ("friendly-scanner,sipvicious"). */
+export const userAgentWords: ValueType<readonly string[]> = {
+  expected: 'a comma-separated list of User-Agent words (letters, digits, spaces, . _ - /), or empty for none',
+  parse(raw) {
+    const words = raw.split(',').map((word) => word.trim().toLowerCase());
+    return words.every((word) => /^[a-z0-9][a-z0-9 ._/-]{0,63}$/.test(word)) ? Object.freeze(words) : undefined;
+  },
+};
+
+/** A Redis key: printable, no spaces. */
+export const redisKey: ValueType<string> = {
+  expected: 'a Redis key (printable characters, no spaces)',
+  parse: (raw) => (/^[\x21-\x7e]{1,200}$/.test(raw) ? raw : undefined),
+};

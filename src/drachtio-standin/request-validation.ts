@@ -25,7 +25,7 @@ import type { Peer } from './sip-transport.js';
 export type Verdict =
   | { readonly kind: 'accept'; readonly request: SipRequest; readonly vias: readonly Via[] }
   | { readonly kind: 'drop'; readonly why: string; readonly malformed: boolean }
-  | { readonly kind: 'reject'; readonly reply: SipResponse; readonly why: string };
+  | { readonly kind: 'reject'; readonly reply: SipResponse; readonly why: string; readonly keepsConnection?: boolean };
 
 const SINGLETONS = new Set(['from', 'to', 'call-id', 'cseq', 'content-length', 'max-forwards']);
 /** The headers whose syntax is checked (headerIsValid). */
@@ -53,11 +53,22 @@ function headerIsValid(key: string, value: string): boolean {
     case 'to':
       return parseNameAddr(value) !== undefined;
     case 'contact':
-      return value === '*' || splitOutside(value, ',').every((part) => parseNameAddr(part) !== undefined);
+      return value === '*' || splitOutside(value, ',').every((part) => contactIsValid(part));
     default:
       return true;
   }
 }
+
+/** A URI with headers (`?`) must be inside `<>` (RFC 3261 20.10; sofia: Bad Contact Header, RFC 4475 regbadct). */
+function contactIsValid(value: string): boolean {
+  return parseNameAddr(value) !== undefined && (value.includes('<') || !value.includes('?'));
+}
+
+/** The methods sofia-sip knows; drachtio-server passes no other to its apps and answers none (RFC 4475 esc02). */
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'REGISTER', 'INFO', 'PRACK', 'UPDATE', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH']);
+
+/** RFC 3261 sip-date (RFC 1123 in GMT); sofia marks any other Date as an error, which drachtio-server answers 400. */
+const SIP_DATE = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),\s+\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{4}\s+\d{2}:\d{2}:\d{2}\s+GMT$/i;
 
 function requestUriIsValid(uri: string): boolean {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1]?.toLowerCase();
@@ -141,7 +152,11 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
     !seen.has('call-id') ||
     !seen.has('cseq') ||
     !requestUriIsValid(request.uri) ||
-    (cseq !== undefined && cseq.method !== request.method);
+    (cseq !== undefined && cseq.method !== request.method) ||
+    // sofia reads a body with a NUL byte as a truncated message (RFC 4475 mpart01).
+    request.body.includes(0) ||
+    // A stream cannot frame a message without Content-Length (RFC 3261 18.3; RFC 4475 inv2543).
+    (source.transport === 'tcp' && !seen.has('content-length'));
 
   if (bad.size > 0 || insane) {
     if (!vias?.length || request.method === 'ACK') return { kind: 'drop', why: 'malformed request that cannot be answered', malformed: true };
@@ -167,5 +182,11 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
     if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version other than 2.0', malformed: false };
     return { kind: 'reject', reply: statelessReply(request, stampedVias, 505, 'Version Not Supported', bad), why: 'bad SIP version' };
   }
+  // drachtio-server's own check, after sofia's: the stream stays usable.
+  const date = request.headers.find((h) => headerKey(h.name) === 'date');
+  if (date && !SIP_DATE.test(date.value)) {
+    return { kind: 'reject', reply: statelessReply(request, stampedVias, 400, 'Bad Request', bad), why: 'bad Date header', keepsConnection: true };
+  }
+  if (!KNOWN_METHODS.has(request.method)) return { kind: 'drop', why: `unknown method ${request.method}`, malformed: false };
   return { kind: 'accept', request: withStampedVia(request, stamped, topVia), vias: stampedVias };
 }

@@ -26,6 +26,8 @@ export interface SipRequest extends SipMessageCommon {
   readonly method: string;
   readonly uri: string;
   readonly version: string;
+  /** The request line as received, when it differs from `method uri version` (extra SP): forwarded so. */
+  readonly requestLine?: string;
 }
 
 export interface SipResponse extends SipMessageCommon {
@@ -45,7 +47,12 @@ export interface ParsedSip {
   readonly garbled: boolean;
 }
 
-const REQUEST_LINE = /^([A-Za-z0-9.!%*_+`'~-]+) (\S+) ([Ss][Ii][Pp]\/\d+\.\d+)$/;
+/**
+ * sofia-sip reads a request line with several SP between its elements, or SP after it
+ * (RFC 4475 lwsstart, trws), and cannot read a method with a `+` in it (intmeth): that
+ * message is dropped unanswered.
+ */
+const REQUEST_LINE = /^([A-Za-z0-9.!%*_`'~-]+) +(\S+) +([Ss][Ii][Pp]\/\d+\.\d+) *$/;
 const STATUS_LINE = /^([Ss][Ii][Pp]\/\d+\.\d+) (\d{3})(?: (.*))?$/;
 const HEADER_NAME = /^[A-Za-z0-9.!%*_+`'~-]+$/;
 
@@ -105,15 +112,16 @@ export function parseSipMessage(data: Buffer, options: { bodyToEnd?: boolean } =
     }
   }
 
+  const requestLine = request && start !== `${request[1]} ${request[2]} ${request[3]}` ? { requestLine: start } : {};
   const message: SipMessage = request
-    ? { kind: 'request', method: request[1]!, uri: request[2]!, version: request[3]!, headers, body }
+    ? { kind: 'request', method: request[1]!, uri: request[2]!, version: request[3]!, ...requestLine, headers, body }
     : { kind: 'response', version: status![1]!, status: Number(status![2]), reason: status![3] ?? '', headers, body };
   return { message, truncated, garbled };
 }
 
 export function startLine(message: SipMessage): string {
   return message.kind === 'request'
-    ? `${message.method} ${message.uri} ${message.version}`
+    ? (message.requestLine ?? `${message.method} ${message.uri} ${message.version}`)
     : `${message.version} ${message.status} ${message.reason}`;
 }
 

@@ -22,6 +22,12 @@ export interface FramedChunk {
   readonly messages: Buffer[];
   /** Number of CRLFCRLF keep-alive pings seen. */
   readonly pings: number;
+  /**
+   * Index in `messages` of the first one that followed CRLF keep-alives within this read.
+   * sofia-sip cannot read such a message and stops answering on the connection (RFC 4475
+   * dblreq over TCP); a server that behaves like it stops there.
+   */
+  readonly afterKeepAlive?: number;
 }
 
 function contentLength(headerSection: string): number {
@@ -36,12 +42,15 @@ export class SipStreamFramer {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     const messages: Buffer[] = [];
     let pings = 0;
+    let afterKeepAlive: number | undefined;
     for (;;) {
       let skip = 0;
       while (skip < this.buffered.length && (this.buffered[skip] === 0x0d || this.buffered[skip] === 0x0a)) skip++;
       if (skip > 0) {
         if (this.buffered.subarray(0, skip).toString('latin1').includes('\r\n\r\n')) pings++;
         this.buffered = this.buffered.subarray(skip);
+        // Whatever was buffered before this read was a message or part of one, never CRLFs: these came in this read.
+        if (this.buffered.length > 0) afterKeepAlive ??= messages.length;
       }
       const crlf = this.buffered.indexOf('\r\n\r\n');
       const lf = this.buffered.indexOf('\n\n');
@@ -49,12 +58,12 @@ export class SipStreamFramer {
       const headerEnd = useLf ? lf : crlf;
       if (headerEnd === -1) {
         if (this.buffered.length > MAX_MESSAGE_BYTES) throw new SipFramingError('SIP header section too long');
-        return { messages, pings };
+        return { messages, pings, afterKeepAlive };
       }
       const bodyStart = headerEnd + (useLf ? 2 : 4);
       const end = bodyStart + contentLength(this.buffered.toString('utf8', 0, headerEnd));
       if (end > MAX_MESSAGE_BYTES) throw new SipFramingError(`SIP message larger than ${MAX_MESSAGE_BYTES} bytes`);
-      if (this.buffered.length < end) return { messages, pings };
+      if (this.buffered.length < end) return { messages, pings, afterKeepAlive };
       messages.push(Buffer.from(this.buffered.subarray(0, end)));
       this.buffered = this.buffered.subarray(end);
     }

@@ -168,7 +168,11 @@ export class SipTransport {
         return;
       }
       for (let i = 0; i < framed.pings; i++) socket.write('\r\n');
-      for (const message of framed.messages) this.deliver(message, peer);
+      for (const message of framed.messages.slice(0, framed.afterKeepAlive)) this.deliver(message, peer);
+      if (framed.afterKeepAlive !== undefined) {
+        this.options.log.debug({ peer }, 'closing SIP TCP connection: a message after CRLF keep-alives in one read (sofia-sip cannot read it)');
+        socket.destroy();
+      }
     });
     socket.on('error', (err) => this.options.log.debug({ err, peer }, 'SIP TCP connection error'));
     socket.on('close', () => {

@@ -48,9 +48,16 @@ function serverKey(method: string, via: Via, request: SipRequest): string {
   return `${branch}|${sentBy}|${method}|${callIdOf(request)}|${cseqOf(request)?.seq}|${tagIn(request, 'from')}`;
 }
 
+/** A call as drachtio-server tells its INVITEs apart: Call-ID and From tag. */
+function callKey(request: SipRequest): string {
+  return `${callIdOf(request) ?? ''}|${tagIn(request, 'from') ?? ''}`;
+}
+
 export class UasCore {
   private readonly byKey = new Map<string, ServerRecord>();
   private readonly byId = new Map<string, ServerRecord>();
+  /** INVITEs an app rejected whose ACK has not come, by call (Call-ID and From tag). */
+  private readonly rejectedInvites = new Map<string, ServerRecord>();
 
   constructor(
     private readonly ctx: CoreContext,
@@ -67,7 +74,7 @@ export class UasCore {
     if (verdict.kind === 'reject') {
       this.ctx.log.debug({ source, why: verdict.why }, 'rejected malformed SIP request');
       this.ctx.transport.send(responseTarget(topViaOf(verdict.reply)!, source), serializeMessage(verdict.reply));
-      this.ctx.transport.shutdown(source);
+      if (!verdict.keepsConnection) this.ctx.transport.shutdown(source);
       return;
     }
     const { request, vias } = verdict;
@@ -108,6 +115,7 @@ export class UasCore {
   close(): void {
     this.byKey.clear();
     this.byId.clear();
+    this.rejectedInvites.clear();
   }
 
   // ----------------------------------------------------------------------- network side
@@ -115,6 +123,11 @@ export class UasCore {
   private onNewRequest(request: SipRequest, vias: readonly Via[], source: Peer, size: number): void {
     const isInvite = request.method === 'INVITE';
     const record = this.createRecord(request, vias, source, size, undefined);
+    if (isInvite && this.awaitingAck(request)) {
+      // drachtio-server: the call's earlier INVITE has its non-2xx final but no ACK yet.
+      record.txn.respond(491, stackResponse(record, 491, 'Request Pending'));
+      return;
+    }
     if (isInvite) record.txn.respond(100, stackResponse(record, 100, 'Trying'));
     if (request.method === 'BYE' || request.method === 'PRACK') {
       record.txn.respond(481, stackResponse(record, 481, 'Call/Transaction Does Not Exist'));
@@ -170,6 +183,7 @@ export class UasCore {
     const invite = this.byKey.get(serverKey('INVITE', topVia, ack));
     if (invite && invite.txn instanceof InviteServerTransaction && invite.txn.finalStatus >= 300) {
       invite.txn.onNon2xxAck();
+      this.forgetRejected(invite);
       return;
     }
     const dialog = this.ctx.dialogs.match(callIdOf(ack) ?? '', tagIn(ack, 'to') ?? '', tagIn(ack, 'from') ?? '');
@@ -238,6 +252,7 @@ export class UasCore {
     const forget = () => {
       if (this.byKey.get(key) === record) this.byKey.delete(key);
       this.byId.delete(id);
+      this.forgetRejected(record);
     };
     const txn =
       request.method === 'INVITE'
@@ -263,6 +278,11 @@ export class UasCore {
     this.byKey.set(key, record);
     this.byId.set(id, record);
     return record;
+  }
+
+  /** An INVITE of the same call that an app rejected and whose ACK has not come. */
+  private awaitingAck(invite: SipRequest): boolean {
+    return this.rejectedInvites.get(callKey(invite))?.txn.state === 'completed';
   }
 
   // ----------------------------------------------------------------------- app side
@@ -299,8 +319,14 @@ export class UasCore {
       dialog.held = { frames: held, timer: this.ctx.timers.start(this.ctx.timers.values.t1, () => sendInDialog(dialog)) };
       this.ctx.dialogs.add(dialog);
     } else if (response.status >= 300) {
+      this.rejectedInvites.set(callKey(record.request), record);
       postCdr(this.ctx, { type: 'cdr:stop', source: 'application', reason: 'call-rejected' }, text);
     }
+  }
+
+  private forgetRejected(record: ServerRecord): void {
+    const key = callKey(record.request);
+    if (this.rejectedInvites.get(key) === record) this.rejectedInvites.delete(key);
   }
 
   private createDialog(record: ServerRecord, owner: AppLink, txn: InviteServerTransaction): Dialog {

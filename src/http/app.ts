@@ -6,26 +6,31 @@
  */
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import type { CallDirectory } from '../calls/call-views.js';
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MixerStatsSource } from './mixer-routes.js';
 import type { MediaCensus } from '../media/media-census.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
 import { MAX_FRAME_BYTES } from '../signaling/messages.js';
 import type { SignalingDeps } from '../signaling/signaling-session.js';
 import { adminRoutes } from './admin-routes.js';
 import { apiAuthHook } from './api-auth.js';
+import { callRoutes } from './call-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { mediaRoutes } from './media-routes.js';
 import { meetingRoutes } from './meeting-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 import { mixerRoutes } from './mixer-routes.js';
 import { pageRoutes } from './page-routes.js';
 import { phoneNumberRoutes } from './phone-number-routes.js';
 import type { ReadinessCheck } from './readiness.js';
 import { signalingRoutes } from './signaling-routes.js';
+import { type SipBanRoutesOptions, sipBanRoutes } from './sip-ban-routes.js';
 import { type SipCredentialRoutesOptions, sipCredentialRoutes } from './sip-credential-routes.js';
 import { twilioCallRoutes } from './twilio-call-routes.js';
 import { type TwilioRouteOptions, twilioRoutes } from './twilio-routes.js';
@@ -34,11 +39,19 @@ export interface AppDeps {
   readonly log: Logger;
   /** Unset: the REST API answers only on loopback. */
   readonly apiToken: string | undefined;
+  /** Unset: GET /metrics answers only on loopback. */
+  readonly metricsToken: string | undefined;
+  /** What GET /metrics serves; every request's duration is observed into it. */
+  readonly metrics: GatewayMetrics;
+  /** The live calls of this node: GET /api/calls. */
+  readonly calls: CallDirectory;
   /** What GET /readyz asks. */
   readonly readiness: readonly ReadinessCheck[];
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
+  /** The SIP guard's bans: GET and DELETE /api/sip/bans. */
+  readonly sipBans: SipBanRoutesOptions['bans'];
   readonly mixerStats: MixerStatsSource;
   /** What GET /api/media reports: the mediasoup objects open on this node. */
   readonly mediaCensus: MediaCensus;
@@ -54,15 +67,22 @@ export interface AppDeps {
 
 /** Every route of the gateway on one app, not yet listening. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { log, meetings } = deps;
+  const { log, meetings, metrics } = deps;
   const app = await buildHttpApp(log);
+  // By route pattern (a bounded set), never the path a request filled in.
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
   try {
     await app.register(healthRoutes, { readiness: deps.readiness });
+    await app.register(metricsRoutes, { metrics, token: deps.metricsToken });
     await app.register(
       async (api) => {
         api.addHook('onRequest', apiAuthHook(deps.apiToken));
         await api.register(meetingRoutes, { meetings });
+        await api.register(callRoutes, { calls: deps.calls });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
+        await api.register(sipBanRoutes, { bans: deps.sipBans });
         await api.register(mixerRoutes, { source: deps.mixerStats });
         await api.register(mediaRoutes, { census: deps.mediaCensus });
         await api.register(adminRoutes, { drain: deps.drain });

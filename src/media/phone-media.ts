@@ -4,9 +4,11 @@
  * the caller the meeting's mix), a PlainTransport on the meeting's router (on loopback,
  * fed by that port), the producer carrying the caller's audio as-is for browsers (they
  * consume G.711, G.722 and opus without transcoding), and the caller's membership in
- * the room. open() allocates before the codec is known, so a late offer can announce the
- * port; start() follows the SDP exchange. Closing it releases all of that. When the media
- * thread dies, the call is ended through its channel with a Q.850 cause 41 (temporary failure).
+ * the room. open() takes only the port, so our SDP can announce it; start() follows the
+ * SDP exchange once the call is up, and only then does the caller take a place in the
+ * room and appear to the others: a set-up that never completes holds no place and is
+ * never seen. Closing it releases all of that. When the media thread dies, or the room
+ * closes before start(), the call is ended through its channel.
  */
 import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
@@ -15,10 +17,12 @@ import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
 import type { CallQuality } from './plane/plane-protocol.js';
+import { type CallQualityReport, type QualityContext, assessQuality } from './quality/call-quality.js';
 import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
-import type { Room } from './room.js';
+import { ROOM_CLOSE_TEXT, type Room } from './room.js';
 import type { MemberChannel, MemberIdentity, RoomMember } from './room-member.js';
+import type { RoomCloseReason } from './room-notices.js';
 
 export interface PhoneMediaOptions {
   readonly room: Room;
@@ -32,48 +36,39 @@ export interface PhoneMediaOptions {
 /** The id our producers give the RFC 6464 extension (any 1-14 works; mediasoup maps it). */
 const AUDIO_LEVEL_EXTENSION_ID = 1;
 
-/** Q.850 cause 41, temporary failure: the call's media is gone, calling again may work. */
-
 export class PhoneMedia {
   private holding = false;
   private producerInUse: types.Producer | undefined;
+  /** The codec and packetisation, once started. */
+  private session: QualityContext | undefined;
+  /** Set from start() on. */
+  private memberInRoom: RoomMember | undefined;
   private closed = false;
 
   private constructor(
     private readonly room: Room,
-    readonly member: RoomMember,
+    readonly identity: MemberIdentity,
+    private readonly channel: MemberChannel,
     private readonly rtpPort: ThreadPhonePort,
-    readonly transport: types.PlainTransport,
     private readonly producerSsrc: number,
     private readonly release: () => void,
   ) {
     rtpPort.meeting.once('lost', this.mediaLost);
+    room.once('closed', this.roomClosed);
   }
 
-  /** Admits the caller to the room (busy when full) and opens its port and transport. */
+  /** Opens the caller's port; busy when the meeting is full now, so a full meeting costs no port. */
   static async open(options: PhoneMediaOptions): Promise<PhoneMedia> {
     const { room } = options;
-    const member = room.admit(options.identity, options.channel);
+    room.assertHasPlace();
     const producerSsrc = randomInt(1, 2 ** 32 - 1);
     let use: Awaited<ReturnType<Room['phoneMedia']>> | undefined;
-    let rtpPort: ThreadPhonePort | undefined;
     try {
       use = await room.phoneMedia();
-      rtpPort = await use.media.openPort({ ...options.rtp, producerSsrc, latch: options.latch });
-      const transport = await room.router.createPlainTransport({
-        listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-        rtcpMux: true,
-        comedia: false,
-      });
-      member.adopt(transport);
-      const loop = rtpPort.loopbackAddress;
-      await transport.connect({ ip: loop.ip, port: loop.port });
-      await rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
-      return new PhoneMedia(room, member, rtpPort, transport, producerSsrc, use.release);
+      const rtpPort = await use.media.openPort({ ...options.rtp, producerSsrc, latch: options.latch });
+      return new PhoneMedia(room, options.identity, options.channel, rtpPort, producerSsrc, use.release);
     } catch (err) {
-      rtpPort?.close();
       use?.release();
-      room.remove(member.id, 'media setup failed');
       if (err instanceof MediaThreadLostError) throw new GatewayError('unavailable', err.message);
       throw err;
     }
@@ -81,6 +76,11 @@ export class PhoneMedia {
 
   get port(): number {
     return this.rtpPort.port;
+  }
+
+  /** The caller in the room; undefined before start(). */
+  get member(): RoomMember | undefined {
+    return this.memberInRoom;
   }
 
   get producer(): types.Producer | undefined {
@@ -97,12 +97,27 @@ export class PhoneMedia {
     return this.rtpPort.lastReceivedAt();
   }
 
-  /** Starts the caller's audio in the negotiated codec, and what the caller hears. */
+  /** When the phone's first RTP packet arrived (epoch ms); undefined before it. */
+  firstRtpAt(): number | undefined {
+    return this.rtpPort.firstRtpAt();
+  }
+
+  /** The negotiated codec's name, once started. */
+  get codec(): string | undefined {
+    return this.session?.codec;
+  }
+
+  /**
+   * The call is up: the caller takes its place in the room (busy when the meeting filled
+   * up meanwhile) and its audio starts in the negotiated codec, as does what it hears.
+   */
   async start(negotiated: NegotiatedMedia): Promise<void> {
+    const { member, transport } = await this.join();
     const { codec } = negotiated;
+    this.session = { codec: codec.name, ptimeMs: negotiated.ptime };
     // G.711 and G.722 packets get a measured level; opus callers go without (the mixer measures them).
     const levelExtensionId = codec.name === 'opus' ? undefined : AUDIO_LEVEL_EXTENSION_ID;
-    this.producerInUse = await this.member.produce(this.transport.id, {
+    this.producerInUse = await member.produce(transport.id, {
       codecs: [
         {
           mimeType: `audio/${codec.name}`,
@@ -116,8 +131,27 @@ export class PhoneMedia {
       encodings: [{ ssrc: this.producerSsrc }],
     });
     const { name, payloadType, clockRate, channels } = codec;
-    await this.rtpPort.start({ memberId: this.member.id, codec: name, payloadType, clockRate, channels, levelExtensionId });
+    await this.rtpPort.start({ memberId: member.id, codec: name, payloadType, clockRate, channels, levelExtensionId });
     await this.update(negotiated);
+  }
+
+  /** Admits the caller and links its port to mediasoup through a loopback PlainTransport the member owns. */
+  private async join(): Promise<{ member: RoomMember; transport: types.PlainTransport }> {
+    if (this.closed) throw new GatewayError('gone', 'the call ended before its media started');
+    this.room.off('closed', this.roomClosed);
+    // Ours from here: a close() while the transport is made removes it from the room.
+    const member = (this.memberInRoom = this.room.admit(this.identity, this.channel));
+    // The member owns the transport: leaving the room closes it, and one made for a member that left meanwhile is closed at once.
+    const transport = await this.room.router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      rtcpMux: true,
+      comedia: false,
+    });
+    member.adopt(transport);
+    const loop = this.rtpPort.loopbackAddress;
+    await transport.connect({ ip: loop.ip, port: loop.port });
+    await this.rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
+    return { member, transport };
   }
 
   /**
@@ -132,7 +166,7 @@ export class PhoneMedia {
     this.holding = !talking;
     const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
     await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
-    await this.member.setMuted(!talking);
+    await this.memberInRoom?.setMuted(!talking);
   }
 
   /**
@@ -143,18 +177,26 @@ export class PhoneMedia {
     return this.rtpPort.quality();
   }
 
+  /** quality() per direction, with loss ratios and an estimated MOS (see quality/call-quality.ts); undefined before start(). */
+  async qualityReport(): Promise<CallQualityReport | undefined> {
+    const session = this.session;
+    const stats = session && (await this.quality());
+    return stats && session && assessQuality(stats, session);
+  }
+
   /** RFC 4733 packets of the negotiated telephone-event payload type. */
   onTelephoneEvent(payloadType: number, listener: (packet: RtpPacketView) => void): void {
     this.rtpPort.tap(payloadType, listener).catch(() => undefined);
   }
 
-  /** Leaves the room and frees the port. */
+  /** Leaves the room (when in it) and frees the port. */
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.rtpPort.meeting.off('lost', this.mediaLost);
+    this.room.off('closed', this.roomClosed);
     // Leaving the room closes the member's transports (and so its producer).
-    this.room.remove(this.member.id, reason);
+    if (this.memberInRoom) this.room.remove(this.memberInRoom.id, reason);
     this.rtpPort.close();
     this.release();
   }
@@ -162,6 +204,12 @@ export class PhoneMedia {
   /** The media thread died: the call cannot go on, and is ended rather than left silent. */
   private readonly mediaLost = (reason: string): void => {
     if (this.closed) return;
-    this.member.channel.disconnect(`media thread failed (${reason})`, 'media-lost');
+    this.channel.disconnect(`media thread failed (${reason})`, 'media-lost');
+  };
+
+  /** The room closed before the caller joined it: the room cannot tell a caller it has not admitted. */
+  private readonly roomClosed = (reason: RoomCloseReason): void => {
+    if (this.closed || this.memberInRoom) return;
+    this.channel.disconnect(ROOM_CLOSE_TEXT[reason], reason);
   };
 }

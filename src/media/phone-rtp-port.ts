@@ -42,7 +42,7 @@ export interface PhoneRtpPortOptions {
   readonly producerSsrc: number;
   /** Send where the phone's RTP comes from (RTP_COMEDIA), rather than only to its SDP address. */
   readonly latch: boolean;
-  /** Where to write when the phone last sent (epoch ms), at index 0. */
+  /** Where to write when the phone last sent (epoch ms), at index 0, and when its first RTP came, at index 1. */
   readonly lastReceived?: Float64Array;
 }
 
@@ -58,8 +58,11 @@ export class PhoneRtpPort {
   private meter: LevelMeter | undefined;
   /** Where the phone's audio goes besides mediasoup: the mixer input, while its audio may be heard. */
   private listener: ((packet: Buffer) => void) | undefined;
-  /** When the phone last sent RTP or RTCP (epoch ms), for whoever watches for a dead call. */
+  /** When the phone last sent RTP or RTCP, and its first RTP (epoch ms), for whoever watches the call. */
   private readonly lastReceived: Float64Array;
+  /** RTP packets from the phone and to it, for the node's metrics. */
+  packetsIn = 0;
+  packetsOut = 0;
   private rtcp: RtcpSession | undefined;
   private rtcpTarget: RtcpTarget = { rtcpMux: true };
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
@@ -78,7 +81,7 @@ export class PhoneRtpPort {
     private readonly latch: boolean,
     lastReceived: Float64Array | undefined,
   ) {
-    this.lastReceived = lastReceived ?? new Float64Array(1);
+    this.lastReceived = lastReceived ?? new Float64Array(2);
     phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
     phoneSocket.on('error', () => undefined);
@@ -157,6 +160,7 @@ export class PhoneRtpPort {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
     this.phoneSocket.send(packet, phone.port, phone.ip);
+    this.packetsOut++;
     if (this.rtcp) {
       const view = readRtp(packet);
       if (view) this.rtcp.rtpSent(view.ssrc, view.timestamp, view.payload.length, epochNowMs());
@@ -194,12 +198,15 @@ export class PhoneRtpPort {
   private fromPhone(packet: Buffer, from: RtpAddress): void {
     if (this.closed || packet.length < 12) return;
     if (this.latch) this.latched = from;
-    this.lastReceived[0] = Date.now();
+    const now = Date.now();
+    this.lastReceived[0] = now;
     // mediasoup reports on the phone's stream itself; the phone's RTCP is for our session only.
     if (isRtcp(packet)) {
       this.rtcp?.rtcpReceived(packet, epochNowMs());
       return;
     }
+    this.packetsIn++;
+    if (this.lastReceived[1] === 0) this.lastReceived[1] = now;
     const payloadType = packet[1]! & 0x7f;
     // Measured before the producer SSRC replaces the phone's, DTMF included.
     const view = this.rtcp || this.tapped ? readRtp(packet) : undefined;

@@ -31,7 +31,7 @@ interface PhoneMediaUse {
 }
 
 /** What the participants of a closing room are told, in words. */
-const CLOSE_TEXT: Record<RoomCloseReason, string> = {
+export const ROOM_CLOSE_TEXT: Record<RoomCloseReason, string> = {
   'meeting-ended': 'meeting ended',
   'media-lost': 'media server lost; please rejoin',
   idle: 'meeting idle',
@@ -102,12 +102,22 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.closed;
   }
 
-  /** Adds a participant; busy when the meeting is full. Others hear of it at once. */
-  admit(identity: MemberIdentity, channel: MemberChannel): RoomMember {
+  /** No participant, and no phone call being set up: nothing would miss the room if it closed. */
+  get isIdle(): boolean {
+    return this.members.size === 0 && (this.phones?.users ?? 0) === 0;
+  }
+
+  /** Throws gone when the room is closing, busy when the meeting is full; admit() checks the same. */
+  assertHasPlace(): void {
     if (this.closed) throw new GatewayError('gone', `meeting "${this.meetingId}" is closing`);
     if (this.members.size >= this.options.maxParticipants) {
       throw new GatewayError('busy', `meeting "${this.meetingId}" is full (${this.options.maxParticipants} participants)`);
     }
+  }
+
+  /** Adds a participant; busy when the meeting is full. Others hear of it at once. */
+  admit(identity: MemberIdentity, channel: MemberChannel): RoomMember {
+    this.assertHasPlace();
     if (this.members.has(identity.id)) throw new GatewayError('conflict', `participant "${identity.id}" is already in the meeting`);
     const member = new RoomMember(
       identity,
@@ -188,7 +198,7 @@ export class Room extends EventEmitter<RoomEvents> {
   close(reason: RoomCloseReason): void {
     if (this.closed) return;
     this.closed = true;
-    const text = CLOSE_TEXT[reason];
+    const text = ROOM_CLOSE_TEXT[reason];
     for (const member of [...this.members.values()]) {
       member.channel.disconnect(text, reason);
       this.remove(member.id, text);
@@ -240,6 +250,8 @@ export class Room extends EventEmitter<RoomEvents> {
     if (--use.users > 0) return;
     if (this.phones === use) this.phones = undefined;
     use.media.then((media) => media.close(), () => undefined);
+    // A call that never joined (its set-up failed or was never ACKed) leaves a room as empty as a member does.
+    if (!this.closed && this.isIdle) this.emit('empty');
   }
 
   private setSpeakers(producerIds: string[]): void {

@@ -8,7 +8,7 @@ import type { RoomCloseReason } from './room-notices.js';
 import { Room, type RoomOptions } from './room.js';
 import type { RoomMember } from './room-member.js';
 import type { WorkerPool } from './worker-pool.js';
-import type { GatewayStore, Participant } from '../store/store.js';
+import type { GatewayStore, Participant, ParticipantKind } from '../store/store.js';
 
 export interface RoomsOptions extends RoomOptions {
   readonly emptyGraceMs: number;
@@ -62,6 +62,13 @@ export class Rooms {
     return members;
   }
 
+  /** members, by kind. */
+  membersByKind(): Record<ParticipantKind, number> {
+    const counts: Record<ParticipantKind, number> = { browser: 0, phone: 0 };
+    for (const room of this.opened) for (const { kind } of room.views()) counts[kind]++;
+    return counts;
+  }
+
   async close(meetingId: string, reason: RoomCloseReason): Promise<void> {
     (await this.existing(meetingId))?.close(reason);
   }
@@ -95,7 +102,7 @@ export class Rooms {
     this.cancelIdleClose(room.meetingId);
     const timer = setTimeout(() => {
       this.idleTimers.delete(room.meetingId);
-      if (room.size === 0) room.close('idle');
+      if (room.isIdle) room.close('idle');
     }, this.options.emptyGraceMs);
     timer.unref();
     this.idleTimers.set(room.meetingId, timer);

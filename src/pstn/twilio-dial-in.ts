@@ -5,9 +5,9 @@
  * answer is the next step, which the HTTP side renders as TwiML. What became of each
  * call is recorded for GET /api/twilio/calls.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { sameSecret } from '../same-secret.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { CALLER_NUMBER_HEADER, WEBHOOK_CALL_SID_HEADER } from '../sip/twilio-headers.js';
@@ -76,7 +76,7 @@ export class TwilioDialIn {
   async pinEntered(call: TwilioCall, meetingId: string, digits: string, wrongEntries: number): Promise<TwilioStep> {
     const meeting = await this.meeting(call, meetingId);
     if (!meeting || meeting.endedAt !== undefined) return this.end(call, 'meeting-ended', meetingId);
-    if (meeting.pin === undefined || !sameDigits(meeting.pin, digits)) return this.wrongEntry(call, { kind: 'pin', meetingId }, wrongEntries);
+    if (meeting.pin === undefined || !sameSecret(meeting.pin, digits)) return this.wrongEntry(call, { kind: 'pin', meetingId }, wrongEntries);
     return this.dial(call, meeting);
   }
 
@@ -145,10 +145,4 @@ export class TwilioDialIn {
   private record(call: TwilioCall, update: TwilioCallUpdate): Promise<void> {
     return this.deps.store.updateTwilioCall(call.callSid, update, Date.now());
   }
-}
-
-/** Constant time over digests, so neither the PIN's digits nor its length leak through timing. */
-function sameDigits(expected: string, entered: string): boolean {
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(expected), digest(entered));
 }

@@ -2,14 +2,16 @@
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
- * meeting, check the offer, open the media, then start the media,
- * record the call and answer (a late offer: answer, take the phone's answer from the ACK,
- * then start the media and record). The call is held from the first step; whatever ends
- * it meanwhile (a CANCEL, the meeting ending, shutdown) makes the next step stop, and a
- * failure ends it through its one close().
+ * meeting, check the offer, open the caller's RTP port, answer, and once the ACK comes
+ * (with the phone's answer, for a late offer) start the media, which takes the caller's
+ * place in the meeting, and record the call. A set-up that is never ACKed has held no
+ * place and nobody saw it; drachtio-server's ACK timeout (or ours) ends it and frees the
+ * port. The call is held from the first step; whatever ends it meanwhile (a CANCEL, the
+ * meeting ending, shutdown) makes the next step stop, and a failure ends it through its
+ * one close().
  */
 import { randomUUID } from 'node:crypto';
-import { failureEnd, roomEnd } from '../calls/call-end.js';
+import { type GatewayEnd, failureEnd, roomEnd } from '../calls/call-end.js';
 import { type CallLimits, superviseCall } from '../calls/call-limits.js';
 import type { CallRegistry } from '../calls/call-registry.js';
 import { GatewayError } from '../errors.js';
@@ -27,8 +29,10 @@ import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { AuthenticationRefused } from './authentication-refused.js';
 import { callerDisplayName } from './caller-name.js';
+import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
 import type { SessionTimerStart } from './dialog-session-timer.js';
@@ -44,6 +48,7 @@ import {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
@@ -63,6 +68,7 @@ export interface DialInDeps {
   readonly log: Logger;
   readonly sessionTimer: SessionTimerSettings;
   readonly callLimits: CallLimits;
+  readonly observer: SipObserver;
 }
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
@@ -74,22 +80,33 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     // A second INVITE of a call still in progress (a merged request, RFC 3261 §8.2.2.2).
     if (deps.calls.get(callId)?.isOpen) {
       log.warn('INVITE for a call already in progress');
+      deps.observer.inviteAnswered('rejected', 482);
       response.send(482, 'Loop Detected');
       return Promise.resolve();
     }
-    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain });
+    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain, observer: deps.observer });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
     return setUp(deps, call, request).catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
-      return call.close(failureEnd(err));
+      return call.close(setUpEnd(err));
     });
   };
 }
 
 async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
-  const credential = await call.step(authenticate(deps, request));
+  const credential = await call.step(authenticate(deps, request, call.meetingId));
+  const release = deps.guard.takeCredentialSetup(credential.username);
+  if (!release) throw new GatewayError('unavailable', 'too many call set-ups with this credential at once');
+  try {
+    await setUpAuthenticated(deps, call, request, credential);
+  } finally {
+    release();
+  }
+}
+
+async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential, call.meetingId));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
@@ -108,10 +125,12 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
   );
 }
 
-async function authenticate(deps: DialInDeps, request: SipRequest): Promise<SipCredential> {
-  const auth = await deps.authenticator.authenticate(request);
-  if (!auth.ok) throw new AuthenticationRefused(auth);
-  return auth.credential;
+async function authenticate(deps: DialInDeps, request: SipRequest, meetingId: string): Promise<SipCredential> {
+  const auth = await deps.authenticator.authenticate(request, meetingId);
+  if (auth.ok) return auth.credential;
+  // A first INVITE without credentials is asked for them; any other refusal is a failed digest.
+  if (request.get('Authorization')) deps.observer.digestFailed(auth.reason.toLowerCase().replaceAll(' ', '_'));
+  throw new AuthenticationRefused(auth);
 }
 
 /**
@@ -133,7 +152,7 @@ function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential,
   });
 }
 
-/** The caller's place in the room: a port, a transport, and the room's way to end the call. */
+/** The caller's port, and the room's way to end the call; its place in the room comes with start(). */
 function openMedia(deps: DialInDeps, call: SipCall, room: Room, displayName: string): Promise<PhoneMedia> {
   return PhoneMedia.open({
     room,
@@ -150,10 +169,7 @@ interface LocalSdp {
   readonly preference: readonly CodecName[];
 }
 
-/**
- * Media first, so the caller's first packets after our 200 already reach the meeting;
- * recorded first too, so the call is listed by the time the caller is connected.
- */
+/** Our answer in the 200; the media starts at the caller's ACK, when the call is up. */
 async function answerEarlyOffer(
   deps: DialInDeps,
   call: SipCall,
@@ -163,9 +179,10 @@ async function answerEarlyOffer(
   sessionTimer: SessionTimerStart | undefined,
 ): Promise<NegotiatedMedia> {
   const answer = prepared.answer(local.port);
+  await sendAnswer(deps, call, answer.sdp, sessionTimer);
+  await call.step(call.signaling.ack());
   await startMedia(deps, call, media, answer);
   call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
-  await sendAnswer(deps, call, answer.sdp, sessionTimer);
   return answer;
 }
 
@@ -180,10 +197,10 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
   return negotiated;
 }
 
-/** Starts the media on the negotiated codec and records the call with it. */
+/** Starts the media on the negotiated codec (the caller joins the meeting) and records the call with it. */
 async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
   await call.step(media.start(negotiated));
-  await call.step(call.record({ nodeId: deps.nodeId, caller: media.member.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
+  await call.step(call.record({ nodeId: deps.nodeId, caller: media.identity.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
 }
 
 /**
@@ -199,6 +216,15 @@ async function sendAnswer(deps: DialInDeps, call: SipCall, localSdp: string, ses
 /** Failures the caller is told about as such; anything else is a bug, logged as an error. */
 function isExpected(err: unknown): boolean {
   return err instanceof GatewayError || err instanceof TimeoutError;
+}
+
+/**
+ * How a failed set-up ends its call. Every call starts with a 401, and every wrong guess
+ * ends in a 403: their summary lines are debug, so a guessing attack cannot fill the log.
+ */
+function setUpEnd(err: unknown): GatewayEnd {
+  const end = failureEnd(err);
+  return err instanceof AuthenticationRefused ? { ...end, quiet: true } : end;
 }
 
 /**

@@ -9,7 +9,7 @@
  * drachtio-server sends our 200 before it tells us it did, so the caller's ACK,
  * re-INVITE, INFO or BYE can reach us together with that news. The dialog is attached the
  * moment drachtio-srf creates it, and in-dialog requests that arrive before the media
- * runs (a late offer waits for the ACK) are held and replayed in order.
+ * runs (it starts at the ACK) are held and replayed in order.
  */
 import { type Call, type CallSignaling, CallEndedError } from '../calls/call.js';
 import { type GatewayEnd, Q850 } from '../calls/call-end.js';
@@ -28,6 +28,7 @@ import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
 import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
 import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
 import { SessionIntervalTooSmall, tooSmallHeaders } from './session-timer.js';
+import type { SipObserver } from './sip-observer.js';
 import { sipWarning } from './sip-warning.js';
 import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type UasOptions, answerInvite, repeatedHeader } from './srf.js';
 
@@ -38,6 +39,7 @@ export interface SipLegContext {
   /** Carries callId and meetingId. */
   readonly log: Logger;
   readonly warningAgent: string;
+  readonly observer: SipObserver;
 }
 
 /** Our side of the negotiated session, known once the media runs. */
@@ -57,8 +59,13 @@ interface HeldRequest {
   readonly handle: () => void;
 }
 
-/** How long a late offer waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1). */
-const ACK_TIMEOUT_MS = 32_000;
+/**
+ * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1), and a
+ * little more. Over UDP drachtio-server gives up at 64·T1 and ends the dialog itself (its
+ * BYE says "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours.
+ * Where drachtio does not time out the ACK (the stand-in over TCP), this ends the call.
+ */
+const ACK_TIMEOUT_MS = 34_000;
 
 export class SipLeg implements CallSignaling {
   /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
@@ -85,7 +92,7 @@ export class SipLeg implements CallSignaling {
       this.resolveAcked = resolve;
       this.rejectAcked = reject;
     });
-    // Only a late offer waits for the ACK; an early one's call may end without anyone asking.
+    // A call that ends before its set-up asks for the ACK must not leave a rejection unhandled.
     this.acked.catch(() => undefined);
     this.dtmf.on('digit', ({ digit, source }) => context.log.info({ digit, source }, 'DTMF digit'));
   }
@@ -109,7 +116,8 @@ export class SipLeg implements CallSignaling {
    * agreed, runs from then.
    */
   answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
-    return answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    const answered = answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    return answered.then(() => this.context.observer.inviteAnswered('accepted', 200));
   }
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */
@@ -134,8 +142,12 @@ export class SipLeg implements CallSignaling {
   }
 
   reject(status: number, error: GatewayError | undefined): void {
+    const { observer } = this.context;
     // drachtio-server answers a CANCELled INVITE with 487 itself.
-    if (this.cancelled || this.response.finalResponseSent) return;
+    if (this.cancelled) return observer.inviteAnswered('rejected', status);
+    if (this.response.finalResponseSent) return;
+    const challenged = error instanceof AuthenticationRefused && error.challenge !== undefined;
+    observer.inviteAnswered(challenged ? 'challenged' : 'rejected', error?.sipStatus ?? status);
     if (error instanceof SessionIntervalTooSmall) {
       this.response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
     } else if (error instanceof AuthenticationRefused) {

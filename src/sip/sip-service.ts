@@ -1,8 +1,10 @@
 /**
- * Everything SIP, wired once: the connection to drachtio-server, call admission and the
- * dial-in handler for INVITEs, answers for OPTIONS and for methods the gateway does not
+ * Everything SIP, wired once: the connection to drachtio-server, the guard that drops
+ * banned and flooding sources before anything else, call admission and the dial-in
+ * handler for INVITEs, answers for OPTIONS and for methods the gateway does not
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
+import type { CallObserver } from '../calls/call.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -15,7 +17,11 @@ import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
+import { inspectRequest } from './request-inspection.js';
+import { SLOW_DOWN_MS, SipGuard } from './guard/sip-guard.js';
+import type { SipGuardStore } from '../store/sip-guard-store.js';
 import type { SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
 import { SipFrontEnd } from './sip-front-end.js';
@@ -33,29 +39,50 @@ export interface SipServiceDeps {
   readonly store: GatewayStore;
   readonly sipCredentials: SipCredentials;
   readonly nonceCounts: NonceCountStore;
+  readonly guardStore: SipGuardStore;
   readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
+  /** Hears of every INVITE and its answer, and of every call's answer and end (the metrics). */
+  readonly observer: SipObserver & CallObserver<SipLeg, PhoneMedia>;
 }
 
 export class SipService {
   /** Every call, from its first INVITE on: being set up, answered or closing. */
-  readonly calls = new CallRegistry<SipLeg, PhoneMedia>();
+  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
 
-  private constructor(readonly frontEnd: SipFrontEnd) {}
+  private constructor(
+    readonly frontEnd: SipFrontEnd,
+    /** Bans, limits and their counters (GET /api/sip/bans, metrics). */
+    readonly guard: SipGuard,
+    observer: CallObserver<SipLeg, PhoneMedia>,
+  ) {
+    this.calls = new CallRegistry(observer);
+  }
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
-    const { config, log } = deps;
+    const { config, log, observer } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
-    const service = new SipService(frontEnd);
+    const sipLog = log.child({ component: 'sip' });
+    const guard = new SipGuard(config.sipGuard, deps.guardStore, sipLog);
+    const service = new SipService(frontEnd, guard, observer);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
-    const sipLog = log.child({ component: 'sip' });
-    const authenticator = new SipAuthenticator(config.sipDomain, config.sipDigestAlgorithms, config.sipNonceSecret, deps.sipCredentials, deps.nonceCounts);
+    const authenticator = new SipAuthenticator({
+      realm: config.sipDomain,
+      algorithms: config.sipDigestAlgorithms,
+      secret: config.sipNonceSecret,
+      credentials: deps.sipCredentials,
+      nonceCounts: deps.nonceCounts,
+      guard,
+      slowDownMs: SLOW_DOWN_MS,
+      log: sipLog,
+    });
 
     const answerCall = dialIn({
       srf,
       authenticator,
+      guard,
       meetings: deps.meetings,
       rooms: deps.rooms,
       store: deps.store,
@@ -74,19 +101,39 @@ export class SipService {
       log: sipLog,
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
+      observer,
     });
-    // Admission comes first: a refused INVITE costs no authentication, store or media work.
+    // Before every handler below: a banned or flooding source is dropped before any other work.
+    srf.use(guard.middleware());
+    // Inspection, then admission: a refused INVITE costs no authentication, store or media work.
     srf.invite((request, response) => {
+      observer.inviteReceived();
+      const refusedStatus = refusedOnInspection(request, response, config.sipDomain, sipLog);
+      if (refusedStatus) return observer.inviteAnswered('rejected', refusedStatus);
       const admission = deps.admission.admit();
-      if (!admission.admitted) return refuse(request, response, admission, config.sipDomain, sipLog);
-      answerCall(request, response).then(admission.release, (err: unknown) => {
+      if (!admission.admitted) {
+        observer.inviteAnswered('rejected', 503);
+        return refuse(request, response, admission, config.sipDomain, sipLog);
+      }
+      const sourceSlot = guard.takeSourceSetup(request.source_address);
+      if (!sourceSlot) {
         admission.release();
+        observer.inviteAnswered('rejected', 503);
+        return refuse(request, response, tooManyFromSource(config.sipRetryAfterSeconds), config.sipDomain, sipLog);
+      }
+      const release = () => {
+        sourceSlot();
+        admission.release();
+      };
+      answerCall(request, response).then(release, (err: unknown) => {
+        release();
         callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).error({ err }, 'INVITE handling failed');
       });
     });
-    route(srf, 'options', (_request, response) =>
-      response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } }),
-    );
+    route(srf, 'options', (request, response) => {
+      if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
+      response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } });
+    });
     for (const method of NOT_TAKEN) {
       route(srf, method, (request, response) => {
         sipLog.info({ method: request.method, callId: request.get('Call-ID') }, 'method not allowed here');
@@ -108,12 +155,33 @@ export class SipService {
   /** Ends every call and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
     await this.endCalls(reason);
+    this.guard.close();
     await this.frontEnd.close();
   }
 }
 
+/** Answers a request the inspection refuses (416, 420, 415, 406) and returns the status it got; undefined when it passed. */
+function refusedOnInspection(request: SipRequest, response: SipResponse, warningAgent: string, log: Logger): number | undefined {
+  const refusal = inspectRequest(request, warningAgent);
+  if (!refusal) return undefined;
+  // debug: these come from scanners and broken peers; a line each would let them fill the log.
+  callLogger(log, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).debug(
+    { method: request.method, status: refusal.status, detail: refusal.detail },
+    'request refused on inspection',
+  );
+  response.send(refusal.status, refusal.reason, { headers: refusal.headers });
+  return refusal.status;
+}
+
+/** SIP_MAX_SETUPS_PER_SOURCE reached: refused as call admission refuses an overload. */
+function tooManyFromSource(retryAfterSeconds: number): Refusal {
+  return { reason: 'overloaded', detail: 'too many call set-ups from this address at once', retryAfterSeconds };
+}
+
+type Refusal = Pick<Refused, 'reason' | 'detail' | 'retryAfterSeconds'>;
+
 /** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
-function refuse(request: SipRequest, response: SipResponse, refusal: Refused, warningAgent: string, log: Logger): void {
+function refuse(request: SipRequest, response: SipResponse, refusal: Refusal, warningAgent: string, log: Logger): void {
   const callId = request.get('Call-ID') ?? 'unknown';
   // debug: while shedding load, one line per refused INVITE would add to the overload.
   callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, 'INVITE refused: 503');

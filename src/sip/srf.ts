@@ -66,6 +66,8 @@ export interface SrfApp {
   disconnect(): void;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): void;
   on(event: 'error' | 'close' | 'reconnecting', listener: (arg: unknown) => void): void;
+  /** Middleware for every request no dialog took (drachtio-srf's own dialog routing runs first), before the method handlers registered after it. */
+  use(middleware: (request: SipRequest, response: SipResponse, next: () => void) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
 }

@@ -110,6 +110,7 @@ describe('loadConfig', () => {
     ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
+    ['METRICS_TOKEN', 'short', /METRICS_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['SIP_MAX_SETUPS_IN_FLIGHT', '0', /SIP_MAX_SETUPS_IN_FLIGHT="0" is invalid; expected an integer from 1 to 10000/],
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '0.5', /SIP_MAX_MEDIA_LOAD_PERCENT="0.5" is invalid; expected an integer from 1 to 100/],
     ['SIP_MAX_MEDIA_LOAD_PERCENT', '101', /SIP_MAX_MEDIA_LOAD_PERCENT="101" is invalid/],
@@ -119,6 +120,17 @@ describe('loadConfig', () => {
     ['RTP_TIMEOUT_SECONDS', '1.5', /RTP_TIMEOUT_SECONDS="1.5" is invalid; expected an integer from 0 to 86400/],
     ['RTP_HOLD_TIMEOUT_SECONDS', 'never', /RTP_HOLD_TIMEOUT_SECONDS="never" is invalid; expected an integer from 0 to 86400/],
     ['MAX_CALL_SECONDS', '-1', /MAX_CALL_SECONDS="-1" is invalid; expected an integer from 0 to 604800/],
+    ['SIP_AUTH_MAX_FAILURES', '0', /SIP_AUTH_MAX_FAILURES="0" is invalid; expected an integer from 1 to 1000000/],
+    ['SIP_AUTH_WINDOW_SECONDS', '5m', /SIP_AUTH_WINDOW_SECONDS="5m" is invalid; expected an integer from 1 to 86400/],
+    ['SIP_BAN_SECONDS', '0', /SIP_BAN_SECONDS="0" is invalid; expected an integer from 1 to 2592000/],
+    ['SIP_MAX_REQUESTS_PER_SECOND', '0', /SIP_MAX_REQUESTS_PER_SECOND="0" is invalid/],
+    ['SIP_MAX_SETUPS_PER_SOURCE', '-1', /SIP_MAX_SETUPS_PER_SOURCE="-1" is invalid/],
+    ['SIP_MAX_SETUPS_PER_CREDENTIAL', 'x', /SIP_MAX_SETUPS_PER_CREDENTIAL="x" is invalid/],
+    ['SIP_TRUSTED_SOURCES', '203.0.113.0/33', /SIP_TRUSTED_SOURCES="203.0.113.0\/33" is invalid; expected a comma-separated list of IPv4 or IPv6 networks in CIDR notation/],
+    ['SIP_TRUSTED_SOURCES', 'carrier.example.com', /SIP_TRUSTED_SOURCES="carrier.example.com" is invalid/],
+    ['SIP_TRUSTED_SOURCES', '203.0.113.0/24,', /SIP_TRUSTED_SOURCES="203.0.113.0\/24," is invalid/],
+    ['SIP_SCANNER_USER_AGENTS', 'friendly-scanner,,sipcli', /SIP_SCANNER_USER_AGENTS=.* is invalid; expected a comma-separated list of User-Agent words/],
+    ['DRACHTIO_BLACKLIST_KEY', 'blacklist', /DRACHTIO_BLACKLIST_KEY="blacklist" is invalid; expected REDIS_URL to be set too/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);
     expect(() => load({ [key]: value })).toThrow(message);
@@ -165,6 +177,37 @@ describe('loadConfig', () => {
       rtpHoldTimeoutMs: 600_000,
       maxCallMs: 14_400_000,
     });
+  });
+
+  it('guards SIP by the defaults: 5 failures in 300 s ban for 900 s, 20 requests/s, 8 set-ups per address and 4 per credential, the known scanners', () => {
+    expect(load({}).sipGuard).toEqual({
+      maxFailures: 5,
+      windowMs: 300_000,
+      banMs: 900_000,
+      maxRequestsPerSecond: 20,
+      maxSetupsPerSource: 8,
+      maxSetupsPerCredential: 4,
+      trustedSources: [],
+      scannerUserAgents: ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-scan', 'sundayddr', 'iwar', 'sivus', 'vaxsipuseragent', 'pplsip'],
+      drachtioBlacklistKey: undefined,
+    });
+  });
+
+  it('takes trusted networks as CIDRs (a bare address is a network of one), scanner words in any case, and a blacklist key with Redis', () => {
+    const guard = load({
+      SIP_TRUSTED_SOURCES: '203.0.113.0/24, 2001:db8::/32,198.51.100.7',
+      SIP_SCANNER_USER_AGENTS: 'Friendly-Scanner',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DRACHTIO_BLACKLIST_KEY: 'drachtio:blacklist',
+    }).sipGuard;
+    expect(guard.trustedSources).toEqual([
+      { address: '203.0.113.0', prefix: 24, family: 'ipv4' },
+      { address: '2001:db8::', prefix: 32, family: 'ipv6' },
+      { address: '198.51.100.7', prefix: 32, family: 'ipv4' },
+    ]);
+    expect(guard.scannerUserAgents).toEqual(['friendly-scanner']);
+    expect(guard.drachtioBlacklistKey).toBe('drachtio:blacklist');
+    expect(load({ SIP_SCANNER_USER_AGENTS: '' }).sipGuard.scannerUserAgents).toEqual([]);
   });
 
   it('rejects an RTP range whose end is below its start', () => {

@@ -1,10 +1,18 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { createHash, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { hashCredential } from '../../src/credentials/digest-hash.js';
 import { SipCredentials, TWILIO_CREDENTIAL_TTL_MS } from '../../src/credentials/sip-credentials.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { SipCredential } from '../../src/store/store.js';
+import { RedisStore } from '../../src/store/redis-store.js';
+import { parseAuthorization } from '../../src/sip/digest/authorization-header.js';
+import { DigestVerifier } from '../../src/sip/digest/digest-verifier.js';
+import { MemoryNonceCountStore } from '../../src/sip/digest/nonce-count-store.js';
+import { NonceIssuer } from '../../src/sip/digest/nonce-issuer.js';
+import { digestReply } from '../sip/digest/digest-client.js';
+import type { GatewayStore, SipCredential } from '../../src/store/store.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 const SIP_DOMAIN = 'sip.example.com';
@@ -21,7 +29,7 @@ class ClashingStore extends MemoryStore {
   }
 }
 
-function setUp(store = new MemoryStore()) {
+function setUp(store: GatewayStore = new MemoryStore()) {
   const capture = capturedLogger();
   const meetings = new MeetingService(store, { sipDomain: SIP_DOMAIN, publicUrl: 'https://meet.example.com' }, capture.log);
   const credentials = new SipCredentials(store, meetings, { sipDomain: SIP_DOMAIN }, capture.log);
@@ -220,5 +228,64 @@ describe('SipCredentials', () => {
     ]);
     const text = env.capture.text();
     for (const secret of [issued.password, stored.ha1Md5, stored.ha1Sha256]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('SipCredentials at rest in Redis', () => {
+  const prefix = `test:${randomUUID()}:`;
+  let store: RedisStore;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    store = await RedisStore.connect(inject('redisUrl'), { prefix });
+    admin = new Redis(inject('redisUrl'));
+  });
+
+  afterAll(async () => {
+    await store.close();
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  });
+
+  /** Whether an issued password passes digest verification against the stored record. */
+  async function verifies(username: string, password: string): Promise<boolean> {
+    const nonces = new NonceIssuer({ secret: 'deployment-wide nonce secret 0123', realm: SIP_DOMAIN });
+    const verifier = new DigestVerifier({ realm: SIP_DOMAIN, nonces, nonceCounts: new MemoryNonceCountStore() });
+    const { credentials } = setUp(store);
+    const uri = `sip:room-a@${SIP_DOMAIN}`;
+    const outcomes = await Promise.all(
+      (['MD5', 'SHA-256'] as const).map(async (algorithm) => {
+        const header = digestReply({ layout: 'baresip', username, password, realm: SIP_DOMAIN, nonce: nonces.issue(), method: 'INVITE', uri, algorithm, nc: 1, cnonce: '0a4f113b9c2d5e7f' });
+        return verifier.verify({ credentials: parseAuthorization(header), method: 'INVITE', requestUri: uri, credential: await credentials.lookup(username) });
+      }),
+    );
+    return outcomes.every((outcome) => outcome.ok);
+  }
+
+  it('holds a credential as its username, realm and one HA1 per digest algorithm: the password is in no key or value', async () => {
+    const { credentials } = setUp(store);
+    const issued = await credentials.create();
+    const raw = await admin.hget(`${prefix}sip-credentials`, issued.username);
+    expect(JSON.parse(raw!)).toEqual({ username: issued.username, realm: SIP_DOMAIN, ...hashCredential(issued.username, SIP_DOMAIN, issued.password), createdAt: expect.any(Number) });
+    for (const key of await admin.keys(`${prefix}*`)) {
+      expect(key).not.toContain(issued.password);
+      const value = (await admin.type(key)) === 'hash' ? await admin.hgetall(key) : await admin.get(key);
+      expect(JSON.stringify(value)).not.toContain(issued.password);
+    }
+    expect(await verifies(issued.username, issued.password)).toBe(true);
+    expect(await verifies(issued.username, 'not the password')).toBe(false);
+  });
+
+  it('reads a record an earlier version wrote, byte for byte, and verifies its caller with either algorithm', async () => {
+    // The record format has not changed since the first version: username, realm, ha1Md5, ha1Sha256, meetingId?, createdAt.
+    const password = 'EarlierVersionPassword42';
+    const hex = (algorithm: string, text: string) => createHash(algorithm).update(text).digest('hex');
+    const ha1 = (algorithm: string) => hex(algorithm, `uearlier0001:${SIP_DOMAIN}:${password}`);
+    const written = `{"username":"uearlier0001","realm":"${SIP_DOMAIN}","ha1Md5":"${ha1('md5')}","ha1Sha256":"${ha1('sha256')}","meetingId":"room-a","createdAt":1700000000000}`;
+    await admin.hset(`${prefix}sip-credentials`, 'uearlier0001', written);
+    const { credentials } = setUp(store);
+    expect(await credentials.list()).toContainEqual({ username: 'uearlier0001', meetingId: 'room-a', createdAt: 1_700_000_000_000 });
+    expect(await verifies('uearlier0001', password)).toBe(true);
   });
 });

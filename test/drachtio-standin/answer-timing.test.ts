@@ -9,8 +9,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { ScenarioApp } from '../support/sip/scenario-app.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { firstLine } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { firstLine, header } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { type WireFrame, WireRecorder } from '../support/sip/wire-recorder.js';
 
 let target: DrachtioTarget;
@@ -130,5 +130,25 @@ describe('around the answer', () => {
     expect(transactionIds).toHaveLength(3);
     expect(transactionIds[0]).toBe(invite?.message.args[6]);
     expect(new Set(transactionIds).size).toBe(3);
+  });
+});
+
+describe('before the answer', () => {
+  it('an INVITE of a call whose earlier INVITE is rejected but not yet ACKed gets 491 and never reaches the app; after the ACK the next one is served', async () => {
+    const caller = new SipCaller(peer, `sip:m123@${target.sipAddress.host}:${target.sipAddress.port}`);
+    const finalTo = (cseq: number) => (m: ReceivedSip) => isFinalResponse(m) && header(m.text, 'CSeq') === `${cseq} INVITE`;
+    caller.invite();
+    const challenge = await peer.next(finalTo(1));
+    const challengedBranch = caller.branch;
+    caller.invite();
+    const pending = await peer.next(finalTo(2));
+    expect(firstLine(pending.text)).toBe('SIP/2.0 491 Request Pending');
+    caller.ackFailure(pending);
+    caller.branch = challengedBranch;
+    caller.ackFailure(challenge);
+    await sleep(200);
+    caller.invite();
+    expect(firstLine((await peer.next(finalTo(3))).text)).toBe('SIP/2.0 401 Unauthorized');
+    expect(app.events.filter((e) => e.kind === 'request' && e.method === 'INVITE')).toHaveLength(2);
   });
 });

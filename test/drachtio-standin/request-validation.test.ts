@@ -42,6 +42,9 @@ describe('malformed requests', () => {
     { name: 'sip/2.0 (drachtio-srf cannot parse it)', data: request('OPTIONS sip:m123@127.0.0.1 sip/2.0'), status: '400 Bad Request', absent: undefined },
     { name: 'Sip/2.0', data: request('OPTIONS sip:m123@127.0.0.1 Sip/2.0'), status: '400 Bad Request', absent: undefined },
     { name: 'SIP/3.0', data: request('OPTIONS sip:m123@127.0.0.1 SIP/3.0'), status: '505 Version Not Supported', absent: undefined },
+    { name: 'a NUL byte in the body (RFC 4475 mpart01)', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Content-Type: text/plain\r\nContent-Length: 3' }, 'a\0b'), status: '400 Bad Request', absent: undefined },
+    { name: 'a Date not in GMT (RFC 4475 baddate)', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Date: Fri, 01 Jan 2010 16:00:00 EST\r\nContent-Length: 0' }), status: '400 Bad Request', absent: undefined },
+    { name: 'a Contact URI with ? outside <> (RFC 4475 regbadct)', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Contact: sip:u@h?Route=%3Csip:x%3E\r\nContent-Length: 0' }), status: '400 Bad Contact Header', absent: 'Contact' },
   ])('$name → $status', ({ data, status, absent }) => {
     const verdict = checkRequest(parseSipMessage(data)!, UDP);
     expect(verdict.kind).toBe('reject');
@@ -60,8 +63,25 @@ describe('malformed requests', () => {
     { name: 'an ACK of sip/2.0', data: request('ACK sip:m123@127.0.0.1 sip/2.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'an ACK of SIP/3.0 (an ACK is never answered)', data: request('ACK sip:m123@127.0.0.1 SIP/3.0', { cseq: 'CSeq: 1 ACK' }), peer: UDP },
     { name: 'Via says TCP, arrived over UDP', data: request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:25110;branch=z9hG4bKabc' }), peer: UDP },
+    { name: 'a method sofia does not know (RFC 4475 esc02)', data: request('RE%47IST%45R sip:m123@127.0.0.1 SIP/2.0', { cseq: 'CSeq: 1 RE%47IST%45R' }), peer: UDP },
   ])('drops $name', ({ data, peer }) => {
     expect(checkRequest(parseSipMessage(data)!, peer).kind).toBe('drop');
+  });
+
+  it('answers a Date not in GMT without closing a TCP connection (drachtio-server checks it, not sofia)', () => {
+    const data = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', {
+      via: 'Via: SIP/2.0/TCP 127.0.0.1:43468;branch=z9hG4bKabc',
+      length: 'Date: Fri, 01 Jan 2010 16:00:00 EST\r\nContent-Length: 0',
+    });
+    expect(checkRequest(parseSipMessage(data)!, TCP)).toMatchObject({ kind: 'reject', keepsConnection: true });
+    const gmt = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: 'Date: Sat, 13 Nov 2010 23:29:00 GMT\r\nContent-Length: 0' });
+    expect(checkRequest(parseSipMessage(gmt)!, UDP).kind).toBe('accept');
+  });
+
+  it('answers a request without Content-Length over TCP 400, and takes the rest of the datagram as its body over UDP (RFC 4475 inv2543)', () => {
+    const tcp = request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { via: 'Via: SIP/2.0/TCP 127.0.0.1:43468;branch=z9hG4bKabc', length: null });
+    expect(checkRequest(parseSipMessage(tcp)!, TCP)).toMatchObject({ kind: 'reject', why: 'Bad Request' });
+    expect(checkRequest(parseSipMessage(request('OPTIONS sip:m123@127.0.0.1 SIP/2.0', { length: null }))!, UDP).kind).toBe('accept');
   });
 
   it('passes a vertical tab or an escape in a header it does not parse on to the app, as drachtio-server does', () => {

@@ -31,6 +31,8 @@ describe('parsing', () => {
     { name: 'binary garbage (recording 11 N7)', data: Buffer.from(loadRecording('11-malformed').events.find((e) => e.id === 'N7')!.base64!, 'base64') },
     { name: 'text that is not SIP (recording 11 N8)', data: Buffer.from(event(loadRecording('11-malformed'), 'N8').text!) },
     { name: 'HTTP', data: msg('GET / HTTP/1.1', 'Host: x', '', '') },
+    { name: 'a method with + in it, which sofia-sip cannot read (RFC 4475 intmeth)', data: msg('A+B sip:a SIP/2.0', 'CSeq: 1 A+B', '', '') },
+    { name: 'LWS inside the Request-URI (RFC 4475 lwsruri)', data: msg('INVITE sip:a@b; lr SIP/2.0', 'l: 0', '', '') },
   ])('returns nothing for $name', ({ data }) => {
     expect(parseSipMessage(data)).toBeUndefined();
   });
@@ -41,6 +43,14 @@ describe('parsing', () => {
     expect(headerValue(parsed.message, 'call-id')).toBe('abc');
     expect(headerValue(parsed.message, 'subject')).toBe('first second');
     expect(serializeMessage(parsed.message).toString()).toBe(['INVITE sip:a SIP/2.0', 'v: SIP/2.0/UDP h;branch=z9hG4bK1', 'i: abc', 'Subject: first', '  second', 'l: 0', '', ''].join(CRLF));
+  });
+
+  it('reads extra SP in the request line as sofia-sip does, and forwards the line as received (RFC 4475 lwsstart, trws)', () => {
+    for (const line of ['INVITE  sip:a@b  SIP/2.0', 'OPTIONS sip:a@b SIP/2.0  ']) {
+      const parsed = parseSipMessage(msg(line, 'l: 0', '', ''))!;
+      expect(parsed.message).toMatchObject({ kind: 'request', uri: 'sip:a@b', version: 'SIP/2.0' });
+      expect(serializeMessage(parsed.message).toString().split(CRLF)[0]).toBe(line);
+    }
   });
 
   it('flags a header line without a name', () => {

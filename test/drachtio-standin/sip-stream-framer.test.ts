@@ -29,6 +29,14 @@ describe('SIP stream framing', () => {
     expect(seenPings).toBe(pings);
   });
 
+  it('marks a message that follows CRLF keep-alives in the same read, as sofia-sip cannot read it (RFC 4475 dblreq over TCP)', () => {
+    const framer = new SipStreamFramer();
+    const chunk = framer.push(Buffer.from(`${OPTIONS}\r\n\r\n${INFO}`));
+    expect(chunk.messages.map((m) => m.toString())).toEqual([OPTIONS, INFO]);
+    expect(chunk.afterKeepAlive).toBe(1);
+    expect(new SipStreamFramer().push(Buffer.from(OPTIONS + INFO)).afterKeepAlive).toBeUndefined();
+  });
+
   it('gives up on a header section that never ends', () => {
     const framer = new SipStreamFramer();
     expect(() => framer.push(Buffer.alloc(70_000, 'a'))).toThrow(SipFramingError);

@@ -97,6 +97,8 @@ describe('drain', () => {
     const answered = await authenticatedInvite(live, PCMU_OFFER(30100));
     expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
     live.inDialog(answered, 'ACK');
+    // Its set-up is over once the ACK is in and the caller has joined the meeting.
+    await until(() => gw.admission.setupsInFlight === 0, 3000, 'the live call up');
     const browser = await joinBrowser(gw, 'drain-live');
 
     const drain = await fetch(`${gw.httpUrl}/api/admin/drain`, { method: 'POST' });

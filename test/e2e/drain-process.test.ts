@@ -95,6 +95,8 @@ describe('the gateway process on SIGTERM', () => {
     const answered = await sip.next(isFinalResponse, 10_000);
     expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
     live.inDialog(answered, 'ACK');
+    // Up once the ACK is in: from then on it is a live call, not a set-up.
+    await until(logged(logs, 'call answered'), 5000, 'the call up');
 
     process.kill(gw.pid, 'SIGTERM');
     await until(logged(logs, 'draining on SIGTERM; a second SIGTERM ends every call at once'), 5000, 'the drain logged');

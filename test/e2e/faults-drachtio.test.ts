@@ -85,7 +85,7 @@ describe('drachtio lost and started again on the same ports', () => {
     expect(await gateway.store.listCalls(meetingId)).toEqual([]);
     await until(() => room.size === 0, 2000, 'the phone gone from the room');
     await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'the call\'s transports closed');
-    expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);
+    await until(() => udpPortFree(call.gatewayRtpPort), 2000, 'the call\'s RTP port released');
     expect((await api<{ participants: unknown[] }>('GET', `/meetings/${meetingId}`)).participants).toEqual([]);
 
     // New calls are answered through the restarted drachtio.
@@ -166,7 +166,7 @@ describe('the link to drachtio cut while drachtio keeps its dialogs', () => {
     const room = await proxiedGateway.rooms.existing(meetingId);
     await until(() => (room?.size ?? 0) === 0, 2000, 'the phone gone from the room');
     if (room) await until(async () => (await room.router.dump()).transportIds.length === 0, 2000, 'the call\'s transports closed');
-    expect(await udpPortFree(call.gatewayRtpPort)).toBe(true);
+    await until(() => udpPortFree(call.gatewayRtpPort), 2000, 'the call\'s RTP port released');
     await until(async () => (await readiness(proxiedGateway)).status === 200, 10_000, 'sip back');
   });
 });

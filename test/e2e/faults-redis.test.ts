@@ -63,7 +63,8 @@ async function readiness(gateway: Gateway): Promise<{ status: number; checks: Re
 /** Audio flows both ways for the next second: the phone hears the meeting and mediasoup hears the phone. */
 async function expectAudioBothWays(gateway: Gateway, call: RtpCall): Promise<void> {
   const producer = gateway.sip.calls.get(call.callId)!.media!.producer!;
-  const sentBefore = (await producer.getStats())[0]!.packetCount;
+  // No stats entry until mediasoup has taken the phone's first packet: a just-answered call may not have one yet.
+  const sentBefore = (await producer.getStats())[0]?.packetCount ?? 0;
   const from = performance.now();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   expect(call.packetsSince(from), 'packets the phone heard in 1 s').toBeGreaterThan(40);
@@ -80,6 +81,8 @@ describe('Redis restarted under live calls', () => {
     const staying = await dial(setup, meetingId);
     const leaving = await dial(setup, meetingId);
     expect([staying.statusLine, leaving.statusLine]).toEqual(['SIP/2.0 200 OK', 'SIP/2.0 200 OK']);
+    // A call is recorded once it is up, at its ACK, which the caller sends right after the 200.
+    await until(async () => (await callIds(redisClient)).length === 2, 2000, 'both calls recorded');
     expect(await callIds(redisClient)).toEqual([staying.callId, leaving.callId].sort());
 
     await redis.kill();
@@ -121,6 +124,7 @@ describe('Redis restarted under live calls', () => {
     const { gateway, redis, redisClient } = setup;
     const live = await dial(setup, meetingId);
     expect(live.statusLine).toBe('SIP/2.0 200 OK');
+    await until(async () => (await callIds(redisClient)).length === 1, 2000, 'the call recorded at its ACK');
 
     await redis.kill();
     await until(async () => (await readiness(gateway)).status === 503, 5000, '/readyz to report the store down');

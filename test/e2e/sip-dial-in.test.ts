@@ -57,6 +57,8 @@ async function meetingWithBrowser(meetingId: string) {
 async function answeredCall(caller: BaresipPhone, meetingId: string): Promise<SipCall> {
   await caller.dial(sipUri(meetingId));
   await caller.waitForEvent('CALL_ESTABLISHED', 10_000);
+  // Recorded once the phone's ACK is in and it has joined the meeting.
+  await until(async () => (await gateway.store.listCalls(meetingId)).length > 0, 5000, 'the call up');
   const [record] = await gateway.store.listCalls(meetingId);
   return gateway.sip.calls.get(record!.callId)!;
 }

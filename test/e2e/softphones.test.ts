@@ -52,8 +52,9 @@ async function meetingWithBrowser(meetingId: string) {
   return { credentials, page };
 }
 
-/** The gateway's side of the one call in the meeting. */
+/** The gateway's side of the one call in the meeting, once it is up (recorded at the phone's ACK). */
 async function gatewayCall(meetingId: string): Promise<SipCall> {
+  await until(async () => (await gateway.store.listCalls(meetingId)).length > 0, 5000, `a call up in ${meetingId}`);
   const [record] = await gateway.store.listCalls(meetingId);
   const call = record && gateway.sip.calls.get(record.callId);
   if (!call) throw new Error(`no call in ${meetingId}`);

@@ -128,6 +128,12 @@ describe('X-Twilio-Signature', () => {
     expect(answer.status).toBe(403);
   });
 
+  it('accepts a signature over PUBLIC_URL with its default port written out, as some of Twilio\'s back ends sign', async () => {
+    const call = newCall(undefined, MAPPED_NUMBER);
+    const answer = await twilioSide.post('/twilio/voice', call, { signedUrl: 'https://gw.example.com:443/twilio/voice' });
+    expect(answer.status).toBe(200);
+  });
+
   it('answers 403 for a signature made with another auth token', async () => {
     const call = newCall(undefined, MAPPED_NUMBER);
     const signature = twilio.getExpectedTwilioSignature('another-token', `${PUBLIC_URL}/twilio/voice`, call);

@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { MediaPlane } from '../../src/media/plane/media-plane.js';
+import { PhoneMedia } from '../../src/media/phone-media.js';
 import { Room } from '../../src/media/room.js';
 import type { MemberChannel, RoomMember } from '../../src/media/room-member.js';
 import type { RoomCloseReason, RoomNotice } from '../../src/media/room-notices.js';
@@ -127,5 +128,43 @@ describe('parameters mediasoup refuses', () => {
 
     const connected = member.connectTransport(transport.id, { fingerprints: [] });
     await expect(connected).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^invalid dtlsParameters: /) });
+  });
+});
+
+describe('a phone call being set up (its port open, not yet started)', () => {
+  const openPhone = (channel: MemberChannel) =>
+    PhoneMedia.open({
+      room,
+      identity: { id: 'phone', displayName: 'Phone', kind: 'phone' },
+      channel,
+      rtp: { listenIp: '127.0.0.1', minPort: 43100, maxPort: 43149 },
+      latch: true,
+    });
+
+  it('takes no place and is seen by nobody; the room is not idle while it waits, and empty again once it gives up', async () => {
+    await openRoom('phone-pending');
+    const watcher = admit('watcher');
+    const emptied: number[] = [];
+    room.on('empty', () => emptied.push(room.size));
+    const media = await openPhone(recordingChannel().channel);
+    expect(room.size).toBe(1);
+    expect(watcher.notices).toEqual([]);
+    expect(media.member).toBeUndefined();
+
+    room.remove('watcher', 'left');
+    expect(room.isIdle).toBe(false);
+    media.close('never ACKed');
+    expect(room.isIdle).toBe(true);
+    // Once when the last member left, once when the waiting phone gave up: the room may idle out from then.
+    expect(emptied).toEqual([0, 0]);
+  });
+
+  it('is told when the room closes before it started, as a member would be', async () => {
+    await openRoom('phone-pending-closed');
+    const phone = recordingChannel();
+    const media = await openPhone(phone.channel);
+    room.close('meeting-ended');
+    expect(phone.disconnects).toEqual([{ text: 'meeting ended', reason: 'meeting-ended' }]);
+    media.close('meeting ended');
   });
 });

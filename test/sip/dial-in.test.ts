@@ -131,6 +131,73 @@ describe('authentication', () => {
   });
 });
 
+describe('answers that tell a guesser nothing', () => {
+  /** One authenticated INVITE for identity to meetingId: its final response and how long it took after the answer to the challenge. */
+  async function timedRefusal(meetingId: string, who: { username: string; password: string }) {
+    const caller = new SipCaller(peer, uriOf(meetingId));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    const sentAt = performance.now();
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, who) });
+    const response = await peer.next(isFinalResponse);
+    const ms = performance.now() - sentAt;
+    caller.ackFailure(response);
+    return { response, ms };
+  }
+
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+  it('answers an unknown username, a wrong password and the right password of another meeting\'s credential alike, in about the same time', async () => {
+    await gateway.meetings.create({ id: 'oracle-room' });
+    await gateway.meetings.create({ id: 'oracle-elsewhere' });
+    const elsewhere = await gateway.sipCredentials.create({ meetingId: 'oracle-elsewhere' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const cases = {
+      'unknown username': () => ({ username: `u${Math.random().toString(36).slice(2, 12)}`, password: 'whatever' }),
+      'wrong password': () => ({ ...identity, password: 'wrong' }),
+      "another meeting's credential": () => elsewhere,
+    };
+    const times: Record<string, number[]> = {};
+    for (let round = 0; round < 5; round++) {
+      for (const [name, who] of Object.entries(cases)) {
+        const { response, ms } = await timedRefusal('oracle-room', who());
+        expect(firstLine(response.text), name).toBe('SIP/2.0 403 Wrong Credentials');
+        expect(header(response.text, 'Warning'), name).toBeUndefined();
+        (times[name] ??= []).push(ms);
+      }
+    }
+    const medians = Object.values(times).map(median);
+    expect(Math.max(...medians) - Math.min(...medians), `median ms: ${JSON.stringify(times)}`).toBeLessThan(25);
+    expect(gateway.sip.calls.size).toBe(0);
+  });
+
+  it('uses up a nonce once a wrong answer was given on it: the right password on that nonce gets a fresh challenge, not the call', async () => {
+    await gateway.meetings.create({ id: 'spent-nonce' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const caller = new SipCaller(peer, uriOf('spent-nonce'));
+    caller.invite({ body: PCMU_OFFER(30000) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, { ...identity, password: 'wrong' }) });
+    const wrong = await peer.next(isFinalResponse);
+    caller.ackFailure(wrong);
+    expect(firstLine(wrong.text)).toBe('SIP/2.0 403 Wrong Credentials');
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(challenge, identity, '00000002') });
+    const again = await peer.next(isFinalResponse);
+    caller.ackFailure(again);
+    expect(firstLine(again.text)).toBe('SIP/2.0 401 Unknown Nonce');
+    expect(header(again.text, 'WWW-Authenticate')).not.toContain(/nonce="([^"]+)"/.exec(header(challenge.text, 'WWW-Authenticate') ?? '')![1]);
+    // The fresh challenge lets the right password in.
+    caller.invite({ body: PCMU_OFFER(30000), authorization: caller.authorization(again, identity) });
+    const answered = await peer.next(isFinalResponse);
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    caller.inDialog(answered, 'ACK');
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+  });
+});
+
 describe('routing and SDP', () => {
   it.each([
     ['an unknown meeting', 'nobody-here', PCMU_OFFER(30000), 'SIP/2.0 404 Meeting Not Found', /^399 127\.0\.0\.1 "meeting \\"nobody-here\\" does not exist"$/],
@@ -153,6 +220,9 @@ describe('routing and SDP', () => {
     const first = new SipCaller(peer, uriOf('small'));
     const answered = await authenticatedInvite(first, PCMU_OFFER(30002));
     expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    // The first caller takes the one place once its call is up, at the ACK.
+    first.inDialog(answered, 'ACK');
+    await until(async () => (await gateway.rooms.existing('small'))?.size === 1, 2000, 'the first caller in the meeting');
     const second = new SipCaller(peer, uriOf('small'));
     const refused = await authenticatedInvite(second, PCMU_OFFER(30004));
     second.ackFailure(refused);
@@ -162,6 +232,38 @@ describe('routing and SDP', () => {
     await peer.next((m) => m.text.startsWith('BYE '));
     await sleep(100);
     expect(gateway.sip.calls.size).toBe(0);
+  });
+
+  it('takes a place in the meeting and shows the phone only at the ACK: a caller answered but not ACKed holds none', async () => {
+    await gateway.meetings.create({ id: 'at-ack' });
+    peer = await SipPeer.udp(target.sipAddress);
+    const unacked = new SipCaller(peer, uriOf('at-ack'));
+    const pending = await authenticatedInvite(unacked, PCMU_OFFER(30040));
+    expect(firstLine(pending.text)).toBe('SIP/2.0 200 OK');
+    expect(gateway.sip.calls.has(unacked.callId)).toBe(true);
+    expect((await gateway.rooms.existing('at-ack'))?.size ?? 0).toBe(0);
+    expect(await gateway.store.listParticipants('at-ack')).toEqual([]);
+    expect(await gateway.store.listCalls('at-ack')).toEqual([]);
+
+    // MAX_PARTICIPANTS is 1: the one place is still free for a caller whose call comes up.
+    const acked = new SipCaller(peer, uriOf('at-ack'));
+    const answered = await authenticatedInvite(acked, PCMU_OFFER(30042));
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    acked.inDialog(answered, 'ACK');
+    await until(async () => (await gateway.store.listParticipants('at-ack')).length === 1, 2000, 'the phone a participant after its ACK');
+    expect((await gateway.store.listParticipants('at-ack'))[0]).toMatchObject({ kind: 'phone' });
+    expect(await gateway.store.listCalls('at-ack')).toEqual([expect.objectContaining({ callId: acked.callId })]);
+
+    // The unACKed caller's ACK comes now: the meeting is full, so its call ends with a BYE that says so.
+    unacked.inDialog(pending, 'ACK');
+    const bye = await peer.next((m) => isRequest('BYE')(m) && header(m.text, 'Call-ID') === unacked.callId);
+    expect(headerValues(bye.text, 'Reason')).toEqual([expect.stringMatching(/^Q\.850;cause=127;/), expect.stringMatching(/^SIP;cause=486;/)]);
+    await until(() => !gateway.sip.calls.has(unacked.callId), 2000, 'the refused call gone');
+    expect(await gateway.store.listParticipants('at-ack')).toHaveLength(1);
+
+    acked.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+    await expectNothingLeftOf(acked, 'at-ack');
   });
 
   it('a CANCEL before the answer gets 487 and leaves no call, member or transport behind', async () => {
@@ -314,6 +416,8 @@ describe('in the call', () => {
     caller.inDialog(answered, 'ACK');
     const room = (await gateway.rooms.existing('on-hold'))!;
     const phone = () => room.views().find((p) => p.kind === 'phone')!;
+    // The caller joins the meeting once its ACK is in.
+    await until(() => room.views().some((p) => p.kind === 'phone'), 2000, 'the phone in the meeting');
     expect(phone().muted).toBe(false);
 
     caller.inDialog(answered, 'INVITE', { body: PCMU_OFFER(30014).replace('o=caller 1 1', 'o=caller 1 2').replace('a=sendrecv', 'a=sendonly') });

@@ -46,6 +46,8 @@ async function answeredCall(meetingId: string, rtpPort: number): Promise<{ calle
   const answer = await peer.next(isFinalResponse);
   expect(firstLine(answer.text)).toBe('SIP/2.0 200 OK');
   caller.inDialog(answer, 'ACK');
+  // Up once the ACK is in: the caller has joined the meeting and the call is recorded.
+  await until(async () => (await gateway.store.listCalls(meetingId)).some((call) => call.callId === caller.callId), 3000, 'the call up');
   return { caller, answer };
 }
 

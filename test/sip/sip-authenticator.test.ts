@@ -10,21 +10,36 @@ import { MeetingService } from '../../src/meetings/meeting-service.js';
 import { SipAuthenticator } from '../../src/sip/sip-authenticator.js';
 import { MemoryNonceCountStore } from '../../src/sip/digest/nonce-count-store.js';
 import type { SipRequest } from '../../src/sip/srf.js';
+import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
+import { testConfig } from '../support/test-config.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { digestReply } from './digest/digest-client.js';
 
 const REALM = 'sip.example.com';
-const URI = `sip:team-sync@${REALM}`;
+const MEETING_ID = 'team-sync';
+const URI = `sip:${MEETING_ID}@${REALM}`;
 
 async function setUp(algorithms: readonly DigestAlgorithm[]) {
   const store = new MemoryStore();
-  const log = capturedLogger().log;
+  const capture = capturedLogger();
+  const { log } = capture;
   const meetings = new MeetingService(store, { sipDomain: REALM, publicUrl: 'https://meet.example.com' }, log);
   const credentials = new SipCredentials(store, meetings, { sipDomain: REALM }, log);
   const identity = await credentials.create();
-  const authenticator = new SipAuthenticator(REALM, algorithms, undefined, credentials, new MemoryNonceCountStore());
-  return { authenticator, identity };
+  const guard = new SipGuard(testConfig().sipGuard, new MemorySipGuardStore(), log);
+  const authenticator = new SipAuthenticator({
+    realm: REALM,
+    algorithms,
+    secret: undefined,
+    credentials,
+    nonceCounts: new MemoryNonceCountStore(),
+    guard,
+    slowDownMs: 0,
+    log,
+  });
+  return { authenticator, identity, guard, credentials, meetings, capture };
 }
 
 function invite(authorization?: string): SipRequest {
@@ -52,7 +67,7 @@ interface Challenge {
 
 /** The challenges of the 401 an INVITE without credentials gets, parsed. */
 async function challenges(authenticator: SipAuthenticator): Promise<Challenge[]> {
-  const outcome = await authenticator.authenticate(invite());
+  const outcome = await authenticator.authenticate(invite(), MEETING_ID);
   if (outcome.ok || outcome.status !== 401) throw new Error(`expected a 401, got ${JSON.stringify(outcome)}`);
   return outcome.challenge.map((value) => ({
     value,
@@ -76,7 +91,7 @@ describe('SipAuthenticator', () => {
     const { authenticator, identity } = await setUp(loadConfig({}, readDefaults()).sipDigestAlgorithms);
     for (const pick of [(offered: Challenge[]) => offered[0]!, (offered: Challenge[]) => offered.at(-1)!]) {
       const picked = pick(await challenges(authenticator));
-      expect(await authenticator.authenticate(answer(identity, picked))).toMatchObject({ ok: true, credential: { username: identity.username } });
+      expect(await authenticator.authenticate(answer(identity, picked), MEETING_ID)).toMatchObject({ ok: true, credential: { username: identity.username } });
     }
   });
 
@@ -88,14 +103,14 @@ describe('SipAuthenticator', () => {
     // RFC 8760 clients (linphone) answer the first they support; twinkle 1.10 answers the last.
     for (const algorithm of ['SHA-256', 'MD5'] as const) {
       const picked = (await challenges(authenticator)).find((c) => c.algorithm === algorithm)!;
-      expect(await authenticator.authenticate(answer(identity, picked))).toMatchObject({ ok: true });
+      expect(await authenticator.authenticate(answer(identity, picked), MEETING_ID)).toMatchObject({ ok: true });
     }
   });
 
   it('answers a digest in an algorithm it did not offer with a fresh challenge', async () => {
     const { authenticator, identity } = await setUp(['MD5']);
     const [offered] = await challenges(authenticator);
-    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'SHA-256' }));
+    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'SHA-256' }), MEETING_ID);
     expect(outcome).toMatchObject({ ok: false, status: 401, reason: 'Unsupported Algorithm' });
     expect(outcome.ok === false && outcome.status === 401 && outcome.challenge).toEqual([expect.stringMatching(/algorithm=MD5/)]);
   });
@@ -104,7 +119,34 @@ describe('SipAuthenticator', () => {
     const { authenticator, identity } = await setUp(['SHA-256']);
     const [offered] = await challenges(authenticator);
     expect(offered!.algorithm).toBe('SHA-256');
-    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'MD5' }));
+    const outcome = await authenticator.authenticate(answer(identity, { ...offered!, algorithm: 'MD5' }), MEETING_ID);
     expect(outcome).toMatchObject({ ok: false, status: 401, reason: 'Unsupported Algorithm', challenge: [expect.stringMatching(/algorithm=SHA-256/)] });
+  });
+
+  describe('wrong credentials', () => {
+    it('refuses an unknown username, a wrong password and the right password of another meeting\'s credential alike, counts each, and logs the reason at debug only', async () => {
+      const { authenticator, identity, guard, credentials, meetings, capture } = await setUp(['MD5']);
+      await meetings.create({ id: 'elsewhere' });
+      const elsewhere = await credentials.create({ meetingId: 'elsewhere' });
+      const outcomes = [];
+      for (const who of [{ username: 'unoneatall00', password: 'x' }, { ...identity, password: 'wrong' }, elsewhere]) {
+        const [challenge] = await challenges(authenticator);
+        outcomes.push(await authenticator.authenticate(answer(who, challenge!), MEETING_ID));
+      }
+      expect(outcomes).toEqual(Array.from({ length: 3 }, () => ({ ok: false, status: 403, reason: 'Wrong Credentials' })));
+      expect(guard.counters().authFailures).toBe(3);
+      const reasons = capture.lines().filter((line) => line.msg === 'SIP authentication failed').map((line) => [line.level, line.reason]);
+      expect(reasons).toEqual([[20, 'unknown-user'], [20, 'wrong-password'], [20, 'other-meeting']]);
+      expect(capture.text()).not.toContain(elsewhere.password);
+    });
+
+    it('uses up the nonce of a wrong answer: the right password on it gets a fresh challenge', async () => {
+      const { authenticator, identity } = await setUp(['MD5']);
+      const [challenge] = await challenges(authenticator);
+      expect(await authenticator.authenticate(answer({ ...identity, password: 'wrong' }, challenge!), MEETING_ID)).toMatchObject({ status: 403 });
+      const retried = await authenticator.authenticate(answer(identity, challenge!), MEETING_ID);
+      expect(retried).toMatchObject({ ok: false, status: 401, reason: 'Unknown Nonce' });
+      expect(retried.ok === false && retried.status === 401 && retried.challenge[0]).not.toContain(challenge!.nonce);
+    });
   });
 });

@@ -1,25 +1,32 @@
 /**
  * How a phone call's SIP leg ends, as the call's summary log line tells it, through
  * drachtio (the stand-in on fast SIP timers, or a real drachtio-server on its own
- * 32-second ACK timeout).
+ * 32-second ACK timeout, or else the gateway's own): a set-up never ACKed holds no meeting
+ * place and no RTP port once it has timed out, and the INVITEs of an attack (challenged, guessed wrong) are logged at
+ * debug, not info.
  */
+import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { firstLine, header } from '../support/sip/sip-message.js';
-import { SipPeer, isRequest, isResponse } from '../support/sip/sip-peer.js';
+import { type SipRequest, firstLine, header, parseSipMessage, responseTo } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 /** The stand-in's T1: its ACK timeout is 64·T1. A real server keeps RFC 3261's 500 ms (32 s). */
 const STANDIN_T1_MS = 50;
 const ACK_TIMEOUT_MS = 64 * (usingRealDrachtio() ? 500 : STANDIN_T1_MS);
+/** The gateway's own wait for an ACK (sip-leg.ts), for when drachtio does not time out the ACK itself. */
+const GATEWAY_ACK_TIMEOUT_MS = 34_000;
+const PINO_INFO = 30;
+const PINO_ERROR = 50;
 
 let target: DrachtioTarget;
 let gateway: Gateway;
-const logs = capturedLogger('info');
+const logs = capturedLogger('debug');
 
 beforeAll(async () => {
   target = await drachtioTarget({ timers: { values: { t1: STANDIN_T1_MS } } });
@@ -32,33 +39,142 @@ afterAll(async () => {
   await target?.close();
 });
 
+const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
+const linesOf = (callId: string) => logs.lines().filter((line) => line.callId === callId);
+
+/** Challenged, then answered with the right credentials: the gateway's final response. */
+async function authenticatedInvite(peer: SipPeer, caller: SipCaller, identity: { username: string; password: string }, body?: string): Promise<ReceivedSip> {
+  const sdp = body === undefined ? {} : { body };
+  caller.invite(sdp);
+  const challenge = await peer.next((m) => isResponse(401)(m) && header(m.text, 'Call-ID') === caller.callId);
+  caller.ackFailure(challenge);
+  caller.invite({ ...sdp, authorization: caller.authorization(challenge, identity) });
+  return peer.next((m) => isFinalResponse(m) && header(m.text, 'Call-ID') === caller.callId);
+}
+
+/** Whether a UDP port on loopback can be bound, i.e. nothing holds it. */
+async function portIsFree(port: number): Promise<boolean> {
+  const socket = createSocket('udp4');
+  const bound = await new Promise<boolean>((resolve) => {
+    socket.once('error', () => resolve(false));
+    socket.bind(port, '127.0.0.1', () => resolve(true));
+  });
+  await new Promise<void>((resolve) => socket.close(() => resolve()));
+  return bound;
+}
+
+const audioPortOf = (answer: ReceivedSip) => Number(/^m=audio (\d+) /m.exec(answer.text)?.[1]);
+
 it(
-  'a 200 OK never ACKed is ended by drachtio with "ACK timeout", and the call ends logged as such, not as the caller\'s BYE',
+  'a 200 OK never ACKed (an offer in the INVITE, or none) is ended by drachtio with "ACK timeout": no place taken, no participant seen, the port freed, one info line',
   async () => {
     await gateway.meetings.create({ id: 'no-ack' });
     const identity = await gateway.sipCredentials.create({});
     const peer = await SipPeer.udp(target.sipAddress);
     try {
-      const caller = new SipCaller(peer, `sip:no-ack@${target.sipAddress.host}:${target.sipAddress.port}`);
-      caller.invite({ body: PCMU_OFFER(30030) });
-      const challenge = await peer.next(isResponse(401));
-      caller.ackFailure(challenge);
-      caller.invite({ body: PCMU_OFFER(30030), authorization: caller.authorization(challenge, identity) });
-      expect(firstLine((await peer.next(isResponse(200, 'INVITE'))).text)).toBe('SIP/2.0 200 OK');
+      // svcrack's winning INVITE carries no SDP; a softphone's carries an offer. Both at once, so a real server's 32 s pass once.
+      const early = new SipCaller(peer, uriOf('no-ack'));
+      const late = new SipCaller(peer, uriOf('no-ack'));
+      const [earlyAnswer, lateAnswer] = await Promise.all([
+        authenticatedInvite(peer, early, identity, PCMU_OFFER(30030)),
+        authenticatedInvite(peer, late, identity),
+      ]);
+      expect(firstLine(earlyAnswer.text)).toBe('SIP/2.0 200 OK');
+      expect(firstLine(lateAnswer.text)).toBe('SIP/2.0 200 OK');
+      const ports = [audioPortOf(earlyAnswer), audioPortOf(lateAnswer)];
 
-      const bye = await peer.next(isRequest('BYE'), ACK_TIMEOUT_MS + 5000);
-      expect(header(bye.text, 'Reason')).toMatch(/text="ACK timeout"/);
-      await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
+      // Answered but not up: the meeting has no one in it, the store no participant and no call.
+      const room = await gateway.rooms.existing('no-ack');
+      expect(room?.size ?? 0).toBe(0);
+      expect(await gateway.store.listParticipants('no-ack')).toEqual([]);
       expect(await gateway.store.listCalls('no-ack')).toEqual([]);
-      // One summary line per INVITE taken up: the challenged one, then the answered one.
-      const ended = logs.lines().filter((line) => line.msg === 'call ended' && line.callId === caller.callId);
-      expect(ended).toEqual([
-        expect.objectContaining({ state: 'setting-up', endedBy: 'gateway', status: 401, meetingId: 'no-ack' }),
-        expect.objectContaining({ state: 'answered', endedBy: 'drachtio', reason: 'ACK timeout', meetingId: 'no-ack' }),
+
+      for (const caller of [early, late]) {
+        const bye = await peer.next((m) => isRequest('BYE')(m) && header(m.text, 'Call-ID') === caller.callId, ACK_TIMEOUT_MS + 5000);
+        expect(header(bye.text, 'Reason')).toMatch(/text="ACK timeout"/);
+        await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
+      }
+      for (const port of ports) await until(() => portIsFree(port), 2000, `RTP port ${port} freed`);
+      expect(await gateway.store.listParticipants('no-ack')).toEqual([]);
+      expect(await gateway.store.listCalls('no-ack')).toEqual([]);
+      expect(logs.lines().filter((line) => line.msg === 'participant joined' && line.meetingId === 'no-ack')).toEqual([]);
+
+      for (const caller of [early, late]) {
+        const lines = linesOf(caller.callId);
+        expect(lines.filter((line) => Number(line.level) >= PINO_ERROR)).toEqual([]);
+        // One summary line at info per INVITE taken up: the challenged one is debug, the answered one info.
+        const ended = lines.filter((line) => line.msg === 'call ended' && Number(line.level) >= PINO_INFO);
+        expect(ended).toEqual([expect.objectContaining({ state: 'answered', endedBy: 'drachtio', reason: 'ACK timeout', meetingId: 'no-ack' })]);
+      }
+    } finally {
+      await peer.close();
+    }
+  },
+  ACK_TIMEOUT_MS + 20_000,
+);
+
+/**
+ * Over TCP the two servers differ: drachtio-server times out the ACK as over UDP, the
+ * stand-in does not (src/drachtio-standin/README.md, 41). Either way the call ends, by
+ * drachtio-server's BYE or else by the gateway's own ACK timeout.
+ */
+it(
+  'over TCP a 200 OK never ACKed ends too, by drachtio-server\'s ACK timeout or else the gateway\'s (cause 102): the port freed, one info line',
+  async () => {
+    await gateway.meetings.create({ id: 'no-ack-tcp' });
+    const identity = await gateway.sipCredentials.create({});
+    const peer = await SipPeer.tcp(target.sipAddress);
+    try {
+      const caller = new SipCaller(peer, uriOf('no-ack-tcp'));
+      const answer = await authenticatedInvite(peer, caller, identity);
+      expect(firstLine(answer.text)).toBe('SIP/2.0 200 OK');
+      const bye = await peer.next((m) => isRequest('BYE')(m) && header(m.text, 'Call-ID') === caller.callId, GATEWAY_ACK_TIMEOUT_MS + 5000);
+      peer.send(responseTo(parseSipMessage(bye.text) as SipRequest, 200, 'OK'));
+      const ended = usingRealDrachtio()
+        ? { reason: /text="ACK timeout"/, summary: { endedBy: 'drachtio', reason: 'ACK timeout' } }
+        : {
+            reason: /^Q\.850;cause=102;text="waiting for the ACK to our 200 OK did not finish within \d+ ms"$/,
+            summary: { endedBy: 'gateway', cause: 102 },
+          };
+      expect(header(bye.text, 'Reason')).toMatch(ended.reason);
+      await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
+      await until(() => portIsFree(audioPortOf(answer)), 2000, 'the RTP port freed');
+      expect((await gateway.rooms.existing('no-ack-tcp'))?.size ?? 0).toBe(0);
+
+      const lines = linesOf(caller.callId);
+      expect(lines.filter((line) => Number(line.level) >= PINO_ERROR)).toEqual([]);
+      expect(lines.filter((line) => line.msg === 'call ended' && Number(line.level) >= PINO_INFO)).toEqual([
+        expect.objectContaining({ state: 'answered', meetingId: 'no-ack-tcp', ...ended.summary }),
       ]);
     } finally {
       await peer.close();
     }
   },
-  ACK_TIMEOUT_MS + 15_000,
+  GATEWAY_ACK_TIMEOUT_MS + 20_000,
 );
+
+it('logs a challenged INVITE and a wrong guess at debug: neither adds an info line', async () => {
+  await gateway.meetings.create({ id: 'guessed' });
+  const identity = await gateway.sipCredentials.create({});
+  const peer = await SipPeer.udp(target.sipAddress);
+  try {
+    const caller = new SipCaller(peer, uriOf('guessed'));
+    caller.invite({ body: PCMU_OFFER(30032) });
+    const challenge = await peer.next(isResponse(401));
+    caller.ackFailure(challenge);
+    caller.invite({ body: PCMU_OFFER(30032), authorization: caller.authorization(challenge, { ...identity, password: 'a-wrong-guess' }) });
+    const refused = await peer.next(isFinalResponse);
+    caller.ackFailure(refused);
+    expect(firstLine(refused.text)).toBe('SIP/2.0 403 Wrong Credentials');
+    await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
+
+    const lines = linesOf(caller.callId);
+    expect(lines.filter((line) => line.msg === 'call ended')).toEqual([
+      expect.objectContaining({ level: 20, state: 'setting-up', status: 401 }),
+      expect.objectContaining({ level: 20, state: 'setting-up', status: 403 }),
+    ]);
+    expect(lines.filter((line) => Number(line.level) >= PINO_INFO)).toEqual([]);
+  } finally {
+    await peer.close();
+  }
+});

@@ -7,6 +7,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
+import { CallRegistry } from '../../src/calls/call-registry.js';
+import { CallDirectory, type ViewedMedia } from '../../src/calls/call-views.js';
+import type { CallSignaling } from '../../src/calls/call.js';
 import type { GatewayConfig } from '../../src/config/config.js';
 import { SipCredentials } from '../../src/credentials/sip-credentials.js';
 import { Drain } from '../../src/drain.js';
@@ -14,20 +17,29 @@ import { GatewayError } from '../../src/errors.js';
 import type { AppDeps } from '../../src/http/app.js';
 import type { Logger } from '../../src/logger.js';
 import { MediaCensus } from '../../src/media/media-census.js';
+import { NO_LATENESS } from '../../src/media/mixer/lateness-histogram.js';
 import { MixerClock } from '../../src/media/mixer/mixer-clock.js';
+import { NO_PACKETS } from '../../src/media/plane/packet-counts.js';
 import { MeetingService } from '../../src/meetings/meeting-service.js';
+import { GatewayMetrics, type MeasuredMedia } from '../../src/metrics/gateway-metrics.js';
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
 import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
 import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
+import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
 import { capturedLogger } from './log-capture.js';
 import { testConfig } from './test-config.js';
 
 export interface MemoryApp {
   readonly config: GatewayConfig;
+  /** The calls GET /api/calls lists: none unless a test opens some. */
+  readonly calls: CallRegistry<CallSignaling, ViewedMedia & MeasuredMedia>;
   readonly store: MemoryStore;
   readonly meetings: MeetingService;
   readonly sipCredentials: SipCredentials;
+  /** The SIP guard behind /api/sip/bans, over a memory store; its timers do not hold the process. */
+  readonly sipGuard: SipGuard;
   readonly deps: AppDeps;
 }
 
@@ -49,13 +61,26 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     drainMs: config.drainMs,
     log,
   });
+  const calls = new CallRegistry<CallSignaling, ViewedMedia & MeasuredMedia>();
+  const sipGuard = new SipGuard(config.sipGuard, new MemorySipGuardStore(), log);
   const deps: AppDeps = {
     log,
     apiToken: config.apiToken,
+    metricsToken: config.metricsToken,
+    // No media, no rooms: the metrics that read them read nothing.
+    metrics: new GatewayMetrics({
+      calls: () => calls.all(),
+      admission: () => ({ setupsInFlight: 0, refused: { overloaded: 0, draining: 0 } }),
+      meetings: () => ({ open: 0, participants: { browser: 0, phone: 0 } }),
+      media: async () => ({ phonePackets: NO_PACKETS, tickLateness: NO_LATENESS, threadCpuMs: [], ports: 0 }),
+      mediasoupWorkers: () => [],
+    }),
+    calls: new CallDirectory(calls),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
     sipCredentials,
     phoneNumbers,
+    sipBans: sipGuard,
     mixerStats: new MixerClock(),
     // Watches nothing: a memory app has no media workers.
     mediaCensus: new MediaCensus(),
@@ -76,7 +101,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     },
     webAssetsDir: inject('webAssetsDir'),
   };
-  return { config, store, meetings, sipCredentials, deps };
+  return { config, calls, store, meetings, sipCredentials, sipGuard, deps };
 }
 
 export interface ApiAnswer {

@@ -15,6 +15,14 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
       LOG_LEVEL: 'debug',
       // Lets SESSION_MIN_SE_SECONDS go below RFC 4028's 90 s floor, so a test can see a session expire.
       NODE_ENV: 'test',
+      // Every test's SIP client is 127.0.0.1, so the product's per-source limits would make the
+      // tests of a file (wrong passwords, bursts of calls) ban or throttle each other. They are
+      // lifted here; the tests of the limits themselves (test/e2e/sip-attack-tools.test.ts,
+      // test/sip/guard/) set the defaults back.
+      SIP_AUTH_MAX_FAILURES: '1000000',
+      SIP_MAX_REQUESTS_PER_SECOND: '1000000',
+      SIP_MAX_SETUPS_PER_SOURCE: '10000',
+      SIP_MAX_SETUPS_PER_CREDENTIAL: '10000',
       ...env,
     },
     readDefaults(),

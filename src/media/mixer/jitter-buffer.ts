@@ -68,6 +68,10 @@ const MAX_SHED = MAX_EXCESS + 2;
 const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
 export class JitterBuffer {
+  /** Packets that came too late to play (or again after being played), since the buffer was made. */
+  latePackets = 0;
+  /** Pops that asked for concealment of a missing packet, since the buffer was made. */
+  concealedFrames = 0;
   private readonly packets = new Map<number, JitterPacket>();
   private ssrc: number | undefined;
   /** The next sequence number to play; undefined while filling. */
@@ -116,6 +120,7 @@ export class JitterBuffer {
     if (this.next !== undefined && sequenceDistance(this.next, packet.sequenceNumber) < 0) {
       // Too late to play (or a duplicate of one played): deepen the delay for a while.
       this.lateHold = LATE_HOLD_POPS;
+      this.latePackets++;
       return;
     }
     if (this.packets.has(packet.sequenceNumber)) return; // duplicate
@@ -126,6 +131,12 @@ export class JitterBuffer {
 
   /** The next 20 ms of this input. */
   pop(): Playout {
+    const playout = this.nextPlayout();
+    if (playout.kind === 'lost') this.concealedFrames++;
+    return playout;
+  }
+
+  private nextPlayout(): Playout {
     if (this.lateHold > 0) this.lateHold--;
     if (this.next === undefined) {
       if (this.packets.size < this.targetDepth) return { kind: 'idle' };

@@ -2,6 +2,7 @@
  * The one 20 ms clock every meeting mixer of this process ticks on: one timer rather
  * than one per meeting, so ticks stay on the same grid and the event loop wakes once.
  */
+import type { LatenessCounts } from './lateness-histogram.js';
 import { REAL_TIME, TickClock, type TimeSource } from './tick-clock.js';
 
 export interface Tickable {
@@ -47,6 +48,11 @@ export class MixerClock {
   /** How late each tick of the last 10 s ran (ms), oldest first. */
   recentLateness(): number[] {
     return this.clock.recentLateness();
+  }
+
+  /** How late every tick since the clock was made ran, in buckets. */
+  latenessCounts(): LatenessCounts {
+    return this.clock.latenessHistogram.snapshot();
   }
 }
 

@@ -65,6 +65,11 @@ export class MixerInput {
     return this.source.id;
   }
 
+  /** What its jitter buffer dropped as too late and concealed as missing, since it was made. */
+  get jitterCounts(): { readonly late: number; readonly concealed: number } {
+    return { late: this.jitter.latePackets, concealed: this.jitter.concealedFrames };
+  }
+
   /** Without levels in its packets, the input must be decoded every tick to know how loud it is. */
   get measuresOwnLevel(): boolean {
     return this.unleveled;

@@ -7,6 +7,7 @@
  * the I/O that is ready (Node runs timers before it polls), so the packets that came
  * during a stall are in the jitter buffers when the ticks that catch up on it play.
  */
+import { LatenessHistogram } from './lateness-histogram.js';
 
 export interface TimeSource {
   now(): number;
@@ -33,6 +34,8 @@ export class TickClock {
   /** How late the most recent ticks ran, in ms (a ring of `latenessWindow` entries). */
   private readonly lateness: Float64Array;
   private latenessCount = 0;
+  /** Every tick's lateness since the clock was made, in buckets. */
+  readonly latenessHistogram = new LatenessHistogram();
 
   constructor(
     private readonly onTick: (tick: number) => void,
@@ -93,7 +96,9 @@ export class TickClock {
     }
     for (let i = 0; i < behind; i++) {
       this.ticks++;
-      this.lateness[this.latenessCount++ % this.lateness.length] = now - (this.started! + this.ticks * this.periodMs);
+      const lateness = now - (this.started! + this.ticks * this.periodMs);
+      this.lateness[this.latenessCount++ % this.lateness.length] = lateness;
+      this.latenessHistogram.record(lateness);
       this.onTick(this.ticks);
     }
     this.schedule();

@@ -18,7 +18,17 @@ import { epochNowMs, type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js'
 import { RtcpSession, type RtcpStats } from '../rtcp/rtcp-session.js';
 import { isRtcp } from '../rtp-packet.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
-import type { CallQuality, PhoneCodec, PlaneRequest, PlaneRequests, PlaneRequestType, RelayedTalker, ThreadMessage } from './plane-protocol.js';
+import { NO_PACKETS, addPacketCounts } from './packet-counts.js';
+import type {
+  CallQuality,
+  PhoneCodec,
+  PhonePacketCounts,
+  PlaneRequest,
+  PlaneRequests,
+  PlaneRequestType,
+  RelayedTalker,
+  ThreadMessage,
+} from './plane-protocol.js';
 
 interface EngineMeeting {
   readonly id: string;
@@ -38,6 +48,8 @@ interface EnginePort {
   rtcp: RtcpSession | undefined;
   /** Whether what the phone sends may be heard (not while it holds us). */
   talking: boolean;
+  /** Late and concealed counts of the mixer inputs it had before this one (a hold removes the input). */
+  heardBefore: { late: number; concealed: number };
 }
 
 /**
@@ -55,6 +67,8 @@ export class MediaEngine {
   private readonly handlers: { [T in PlaneRequestType]: Handler<T> };
   /** Sends due RTCP reports while the thread has phone ports. */
   private rtcpTimer: NodeJS.Timeout | undefined;
+  /** The packet counts of ports since closed. */
+  private closedPorts: PhonePacketCounts = NO_PACKETS;
 
   constructor(
     private readonly port: MessagePort,
@@ -82,7 +96,14 @@ export class MediaEngine {
       },
       stats: () => {
         const { mixers } = this.clock.stats();
-        return { mixers, lateness: this.clock.recentLateness() };
+        const { user, system } = process.threadCpuUsage();
+        return {
+          mixers,
+          lateness: this.clock.recentLateness(),
+          tickLateness: this.clock.latenessCounts(),
+          phonePackets: this.phonePackets(),
+          cpuMs: (user + system) / 1000,
+        };
       },
       'busy-for': (r) => {
         const until = performance.now() + r.ms;
@@ -167,7 +188,16 @@ export class MediaEngine {
       rtp.close();
       throw new Error(`meeting "${meeting.id}" closed`);
     }
-    this.ports.set(request.portId, { meeting, rtp, codec: undefined, leg: undefined, input: undefined, rtcp: undefined, talking: true });
+    this.ports.set(request.portId, {
+      meeting,
+      rtp,
+      codec: undefined,
+      leg: undefined,
+      input: undefined,
+      rtcp: undefined,
+      talking: true,
+      heardBefore: { late: 0, concealed: 0 },
+    });
     meeting.ports.add(request.portId);
     this.rtcpTimer ??= setInterval(() => this.sendDueReports(), RTCP_CHECK_MS);
     return { port: rtp.port, loopback: rtp.loopbackAddress };
@@ -207,7 +237,11 @@ export class MediaEngine {
     const { codec, meeting } = port;
     if (!codec) return;
     if (!port.talking) {
-      if (port.input) meeting.mixer.removeTalker(port.input.id);
+      if (port.input) {
+        meeting.mixer.removeTalker(port.input.id);
+        const { late, concealed } = port.input.jitterCounts;
+        port.heardBefore = { late: port.heardBefore.late + late, concealed: port.heardBefore.concealed + concealed };
+      }
       port.input = undefined;
       port.rtp.hear(undefined);
       return;
@@ -235,6 +269,7 @@ export class MediaEngine {
     if (!port) return;
     this.ports.delete(portId);
     port.meeting.ports.delete(portId);
+    this.closedPorts = addPacketCounts(this.closedPorts, portPacketCounts(port));
     if (port.input) port.meeting.mixer.removeTalker(port.input.id);
     port.leg?.close();
     port.rtp.close();
@@ -242,6 +277,13 @@ export class MediaEngine {
       clearInterval(this.rtcpTimer);
       this.rtcpTimer = undefined;
     }
+  }
+
+  /** The phones' packets: those of open ports and of ports since closed. */
+  private phonePackets(): PhonePacketCounts {
+    let total = this.closedPorts;
+    for (const port of this.ports.values()) total = addPacketCounts(total, portPacketCounts(port));
+    return total;
   }
 
   private sendDueReports(): void {
@@ -260,6 +302,18 @@ export class MediaEngine {
     if (!port) throw new Error(`no port "${portId}" on this thread`);
     return port;
   }
+}
+
+function portPacketCounts({ rtp, rtcp, input, heardBefore }: EnginePort): PhonePacketCounts {
+  const heard = input?.jitterCounts ?? { late: 0, concealed: 0 };
+  return {
+    received: rtp.packetsIn,
+    sent: rtp.packetsOut,
+    // Negative with duplicates (RFC 3550 A.3): no loss, then.
+    lost: Math.max(0, rtcp?.stats().received?.lost ?? 0),
+    late: heardBefore.late + heard.late,
+    concealed: heardBefore.concealed + heard.concealed,
+  };
 }
 
 /** The session's statistics in the protocol's plain shape. */

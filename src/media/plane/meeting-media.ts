@@ -102,7 +102,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
   /** A phone's RTP port on the meeting's thread. */
   async openPort(options: { listenIp: string; minPort: number; maxPort: number; producerSsrc: number; latch: boolean }): Promise<ThreadPhonePort> {
     const portId = randomUUID();
-    const lastReceived = new SharedArrayBuffer(Float64Array.BYTES_PER_ELEMENT);
+    const lastReceived = new SharedArrayBuffer(2 * Float64Array.BYTES_PER_ELEMENT);
     this.thread.ports++;
     try {
       const opened = await this.thread.request('open-port', { ...options, meetingId: this.meetingId, portId, lastReceived });
@@ -148,6 +148,11 @@ export class ThreadPhonePort {
   /** When the phone last sent RTP or RTCP (epoch ms); undefined before its first packet. */
   lastReceivedAt(): number | undefined {
     return this.lastReceived[0] || undefined;
+  }
+
+  /** When the phone's first RTP packet arrived (epoch ms); undefined before it. */
+  firstRtpAt(): number | undefined {
+    return this.lastReceived[1] || undefined;
   }
 
   connectToMediasoup(mediasoup: RtpAddress): Promise<void> {

@@ -5,6 +5,7 @@
  * Every request carries an id its reply repeats; events come unasked.
  */
 import type { AudioCodecName } from '../codecs/frame-codecs.js';
+import type { LatenessCounts } from '../mixer/lateness-histogram.js';
 import type { RtcpTarget } from '../phone-rtp-port.js';
 
 export interface RtpAddress {
@@ -67,8 +68,9 @@ export interface PlaneRequests {
   'add-talker': { request: { meetingId: string; talker: RelayedTalker }; result: void };
   'remove-talker': { request: { meetingId: string; talkerId: string }; result: void };
   /**
-   * A phone's RTP port. `lastReceived` (a Float64Array's buffer) is where the thread writes
-   * when the phone last sent RTP or RTCP (epoch ms), so the main thread reads it without asking.
+   * A phone's RTP port. `lastReceived` (a Float64Array's buffer of two) is where the thread
+   * writes when the phone last sent RTP or RTCP and when its first RTP came (epoch ms), so
+   * the main thread reads them without asking.
    */
   'open-port': {
     request: {
@@ -117,6 +119,24 @@ export interface ThreadStats {
   readonly mixers: number;
   /** How late each recent tick ran (ms), oldest first. */
   readonly lateness: number[];
+  /** How late every tick since the thread started ran, in buckets. */
+  readonly tickLateness: LatenessCounts;
+  /** The phones' RTP on this thread since it started, ports since closed included. */
+  readonly phonePackets: PhonePacketCounts;
+  /** CPU time the thread used since it started, ms. */
+  readonly cpuMs: number;
+}
+
+export interface PhonePacketCounts {
+  /** RTP packets from phones, and to them. */
+  readonly received: number;
+  readonly sent: number;
+  /** Phones' packets that never came (RFC 3550 cumulative loss). */
+  readonly lost: number;
+  /** Phones' packets that came too late for the mixer's jitter buffer to play. */
+  readonly late: number;
+  /** 20 ms frames the mixer concealed for phones' missing packets. */
+  readonly concealed: number;
 }
 
 export interface TelephoneEventPacket {

@@ -8,12 +8,12 @@
  *   unknown-user, wrong-password           → 403 once the client has retried
  *   uri-mismatch                           → 400 (RFC 7616 §3.4.6)
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { SipCredential } from '../../store/store.js';
 import { type DigestCredentials, parseNonceCount } from './authorization-header.js';
 import { DIGEST_ALGORITHMS, type DigestAlgorithm, digestResponse } from '../../credentials/digest-hash.js';
 import type { NonceCountStore } from './nonce-count-store.js';
 import type { NonceVerifier } from './nonce-issuer.js';
+import { sameSecret } from '../../same-secret.js';
 
 export type DigestFailure =
   | 'realm-mismatch'
@@ -70,11 +70,12 @@ export class DigestVerifier {
 
     const nonceState = nonces.check(credentials.nonce);
     if (nonceState === 'invalid') return fail('invalid-nonce');
-    if (!credential || credential.realm !== realm) return fail('unknown-user');
+    const known = credential && credential.realm === realm ? credential : undefined;
 
+    // An unknown username costs the same hashing as a known one: the time of the answer must not tell them apart.
     const expected = digestResponse({
       algorithm,
-      ha1: algorithm === 'MD5' ? credential.ha1Md5 : credential.ha1Sha256,
+      ha1: !known ? UNKNOWN_USER_HA1[algorithm] : algorithm === 'MD5' ? known.ha1Md5 : known.ha1Sha256,
       nonce: credentials.nonce,
       nc,
       cnonce,
@@ -82,25 +83,25 @@ export class DigestVerifier {
       method: attempt.method,
       uri: credentials.uri,
     });
-    if (!sameDigest(expected, credentials.response)) return fail('wrong-password');
+    // Hex: the same digits in either case are the same response.
+    const matches = sameSecret(expected, credentials.response.toLowerCase());
+    if (!known) return fail('unknown-user');
+    if (!matches) return fail('wrong-password');
     // Only now, with a correct response: stale=true tells the client its password is right.
     if (nonceState === 'stale') return fail('stale');
     // Claimed last, so requests with wrong responses cannot burn a caller's nonce counts.
     if (!(await nonceCounts.claim(credentials.nonce, count, nonces.ttlMs))) return fail('nc-reused');
-    return { ok: true, username: credential.username, algorithm };
+    return { ok: true, username: known.username, algorithm };
   }
 }
+
+/** Stands in for an unknown username's HA1; no response can match it but by chance. */
+const UNKNOWN_USER_HA1: Record<DigestAlgorithm, string> = { MD5: '0'.repeat(32), 'SHA-256': '0'.repeat(64) };
 
 /** Absent means MD5 (RFC 7616 §3.3); names compare case-insensitively. */
 function offeredAlgorithm(name: string | undefined, offered: readonly DigestAlgorithm[]): DigestAlgorithm | undefined {
   const wanted = (name ?? 'MD5').toLowerCase();
   return offered.find((algorithm) => algorithm.toLowerCase() === wanted);
-}
-
-function sameDigest(expected: string, received: string): boolean {
-  const a = Buffer.from(expected, 'utf8');
-  const b = Buffer.from(received.toLowerCase(), 'utf8');
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 const SIP_URI = /^(sips?):(?:([^@]*)@)?([^;?]*)/i;

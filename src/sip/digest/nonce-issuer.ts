@@ -4,7 +4,8 @@
  * The random part makes them unpredictable; the MAC makes them unforgeable and ties them
  * to one realm; the timestamp lets every node holding the secret tell fresh from stale.
  */
-import { type KeyObject, createHmac, createSecretKey, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { sameSecret } from '../../same-secret.js';
 
 /** valid: ours and fresh. stale: ours but expired (re-challenge with stale=true). invalid: not ours. */
 export type NonceState = 'valid' | 'stale' | 'invalid';
@@ -69,7 +70,7 @@ export class NonceIssuer implements NonceVerifier {
     // Only the canonical spelling counts, so one nonce cannot appear under two names.
     if (bytes.length !== NONCE_BYTES || bytes.toString('base64url') !== nonce) return 'invalid';
     const body = bytes.subarray(0, TIME_BYTES + RANDOM_BYTES);
-    if (!timingSafeEqual(bytes.subarray(TIME_BYTES + RANDOM_BYTES), this.#mac(body))) return 'invalid';
+    if (!sameSecret(this.#mac(body), bytes.subarray(TIME_BYTES + RANDOM_BYTES))) return 'invalid';
     const age = this.#now() - Number(body.readBigUInt64BE(0));
     return age > this.ttlMs || age < -CLOCK_SKEW_MS ? 'stale' : 'valid';
   }

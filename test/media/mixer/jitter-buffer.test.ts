@@ -44,6 +44,8 @@ describe('JitterBuffer', () => {
     buffer.push(packet(2), 45); // too late: 2 was concealed already
     expect(buffer.size).toBe(0);
     expect(out).toEqual(['1', 'lost', '3']);
+    // What the metrics count: one concealed frame, one packet too late.
+    expect({ concealed: buffer.concealedFrames, late: buffer.latePackets }).toEqual({ concealed: 1, late: 1 });
   });
 
   it('waits for a packet that is late after an event-loop stall instead of skipping it: every packet plays, in order', () => {

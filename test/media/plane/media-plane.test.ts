@@ -15,6 +15,7 @@ import type { RoomCloseReason } from '../../../src/media/room-notices.js';
 import type { NegotiatedMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
 import { toneLevelDbfs } from '../../support/audio/tone.js';
+import { pcmuTone, rtpPacket } from '../../support/rtp.js';
 import { capturedLogger } from '../../support/log-capture.js';
 import { RtpPhone } from '../../support/phone/rtp-phone.js';
 import { until } from '../../support/until.js';
@@ -117,7 +118,7 @@ describe('MediaPlane', () => {
       // Not the 2.5 s the other meeting went without (on a shared 2-core machine, a phone here may see a short stall).
       expect(longestGapMs).toBeLessThan(250);
       const { samples, sampleRate } = listener.rtp.heard(from + 200);
-      expect(toneLevelDbfs(samples, sampleRate, talker.rtp.options.toneHz!), `${listener.media.member.id} hears the other`).toBeGreaterThan(HEARD);
+      expect(toneLevelDbfs(samples, sampleRate, talker.rtp.options.toneHz!), `${listener.media.identity.id} hears the other`).toBeGreaterThan(HEARD);
     }
   });
 
@@ -200,5 +201,54 @@ describe('MediaPlane', () => {
     expect(stats.mixers).toBe(1);
     expect(stats.ticks).toBeGreaterThan(10);
     expect(stats.threads.map(({ ports }) => ports).sort()).toEqual([0, 1]);
+  });
+
+  it('counts what the metrics read: phones\' packets in, out and lost, tick lateness and CPU, closed ports and a dead thread included', { timeout: 30_000 }, async () => {
+    const room = await openRoom('counted');
+    const talker = await phone(room, 'talker', 500);
+    // A phone of our own making: 20 packets with sequence numbers 1-10 and 13-22, two lost.
+    const lossy = await RtpPhone.open({ codec: 'PCMU', payloadType: 0 });
+    const media = await PhoneMedia.open({
+      room,
+      identity: { id: 'lossy', displayName: 'lossy', kind: 'phone' },
+      channel: { notify: () => undefined, disconnect: () => undefined },
+      rtp: { listenIp: '127.0.0.1', minPort: 44200, maxPort: 44999 },
+      latch: true,
+    });
+    phones.push({ rtp: lossy, media });
+    await media.start({ codec: PCMU, remote: { ip: '127.0.0.1', port: lossy.port, rtcpMux: true }, direction: 'sendrecv', remoteDirection: 'sendrecv', ptime: 20 });
+    expect(media.firstRtpAt()).toBeUndefined();
+    for (const sequenceNumber of [...Array.from({ length: 10 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 13)]) {
+      lossy.send(rtpPacket({ payloadType: 0, sequenceNumber, timestamp: sequenceNumber * 160, ssrc: 0x1234 }, pcmuTone(440, sequenceNumber)), media.port);
+      await sleep(20);
+    }
+    await until(() => media.firstRtpAt() !== undefined, 2000, 'the first RTP seen');
+    expect(media.firstRtpAt()).toBeLessThanOrEqual(Date.now());
+    await until(async () => (await plane.totals()).phonePackets.lost === 2, 3000, 'the two lost packets counted');
+    const live = await plane.totals();
+    expect(live.ports).toBe(2);
+    // The talker's tone and the lossy phone's 20, and the mix to both.
+    expect(live.phonePackets.received).toBeGreaterThanOrEqual(20 + 10);
+    expect(live.phonePackets.sent).toBeGreaterThan(10);
+    expect(live.tickLateness.count).toBeGreaterThan(10);
+    expect(live.tickLateness.buckets.at(-1)).toBe(live.tickLateness.count);
+    expect(live.threadCpuMs).toHaveLength(2);
+    expect(Math.max(...live.threadCpuMs)).toBeGreaterThan(0);
+
+    // A closed port's counts stay.
+    media.close('test over');
+    await until(async () => (await plane.totals()).ports === 1, 2000, 'the port closed');
+    const closed = await plane.totals();
+    expect(closed.phonePackets.lost).toBe(2);
+    expect(closed.phonePackets.received).toBeGreaterThanOrEqual(live.phonePackets.received);
+
+    // So do a dead thread's, as of the last time it was asked.
+    const thread = await threadOf(room);
+    await expect(thread.request('crash', {})).rejects.toBeInstanceOf(MediaThreadLostError);
+    await until(() => talker.disconnects.length === 1, 5000, 'the talker disconnected');
+    const after = await plane.totals();
+    expect(after.phonePackets.lost).toBe(2);
+    expect(after.phonePackets.received).toBeGreaterThanOrEqual(closed.phonePackets.received);
+    expect(after.tickLateness.count).toBeGreaterThanOrEqual(closed.tickLateness.count);
   });
 });

@@ -68,8 +68,16 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-/** `ports`: where to listen (a restart on the ports of a killed server); free ones by default. */
-export async function startDrachtioServer(binary: string, secret = 'cymru', ports?: { admin: number; sip: number }): Promise<DrachtioServer> {
+/**
+ * `ports`: where to listen (a restart on the ports of a killed server); free ones by default.
+ * `args`: further command-line options (for example its --blacklist-redis-* options).
+ */
+export async function startDrachtioServer(
+  binary: string,
+  secret = 'cymru',
+  ports?: { admin: number; sip: number },
+  args: readonly string[] = [],
+): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
   const adminPort = ports?.admin ?? (await freeTcpPort());
   const sipPort = ports?.sip ?? (await freeSipPort());
@@ -82,7 +90,7 @@ export async function startDrachtioServer(binary: string, secret = 'cymru', port
   let output = '';
   const child = spawn(
     binary,
-    ['-f', 'drachtio.conf.xml', '--address', HOST, '--port', String(adminPort), '--secret', secret, '--contact', `sip:${HOST}:${sipPort};transport=udp,tcp`],
+    ['-f', 'drachtio.conf.xml', '--address', HOST, '--port', String(adminPort), '--secret', secret, '--contact', `sip:${HOST}:${sipPort};transport=udp,tcp`, ...args],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const collect = (chunk: Buffer) => {

@@ -25,12 +25,13 @@ export class RtpCall {
   ) {}
 
   /** Dials meetingId through drachtio and authenticates; see status for how it was answered. */
-  static async dial(sip: HostPort, meetingId: string, identity: CallerIdentity, options: { toneHz?: number; timeoutMs?: number } = {}): Promise<RtpCall> {
+  /** `rtcpMux`: offer RTCP on the RTP port (RFC 5761), so the gateway's reports reach the RtpPhone. */
+  static async dial(sip: HostPort, meetingId: string, identity: CallerIdentity, options: { toneHz?: number; timeoutMs?: number; rtcpMux?: boolean } = {}): Promise<RtpCall> {
     const peer = await SipPeer.udp(sip);
     const rtp = await RtpPhone.open({ codec: 'PCMU', payloadType: 0, toneHz: options.toneHz ?? 1000 });
     const call = new RtpCall(peer, new SipCaller(peer, `sip:${meetingId}@${sip.host}:${sip.port}`), rtp);
     try {
-      await call.invite(identity, options.timeoutMs ?? 10_000);
+      await call.invite(identity, options.timeoutMs ?? 10_000, options.rtcpMux ?? false);
     } catch (err) {
       await call.close();
       throw err;
@@ -89,8 +90,8 @@ export class RtpCall {
     await this.peer.close();
   }
 
-  private async invite(identity: CallerIdentity, timeoutMs: number): Promise<void> {
-    const body = PCMU_OFFER(this.rtp.port);
+  private async invite(identity: CallerIdentity, timeoutMs: number, rtcpMux: boolean): Promise<void> {
+    const body = PCMU_OFFER(this.rtp.port) + (rtcpMux ? 'a=rtcp-mux\r\n' : '');
     this.caller.invite({ body });
     const challenge = await this.peer.next(isResponse(401), timeoutMs);
     this.caller.ackFailure(challenge);

@@ -1,0 +1,89 @@
+/**
+ * The live calls of this node as the call API shows them: who (the caller as the meeting
+ * sees them, a number masked to its last four digits), where, in which codec, how far
+ * the call got, and its quality so far; and hanging one up, through its one close.
+ */
+import type { CallQualityReport } from '../media/quality/call-quality.js';
+import { hangUpEnd } from './call-end.js';
+import type { CallMedia, CallSignaling, CallState } from './call.js';
+import type { CallRegistry } from './call-registry.js';
+
+/** The media of a call as its view reads it (PhoneMedia). */
+export interface ViewedMedia extends CallMedia {
+  readonly identity: { readonly displayName: string };
+  readonly codec: string | undefined;
+  qualityReport(): Promise<CallQualityReport | undefined>;
+}
+
+export interface CallView {
+  readonly callId: string;
+  readonly meetingId: string;
+  /** The caller's display name; a phone number shows only its last four digits. Absent before the media opened. */
+  readonly caller?: string;
+  /** Absent until the codec is agreed. */
+  readonly codec?: string;
+  readonly state: CallState;
+  /** When the INVITE came (ISO 8601). */
+  readonly startedAt: string;
+  /** When the gateway answered it. */
+  readonly answeredAt?: string;
+  readonly quality?: CallQualityReport;
+}
+
+/** How long a view waits for a media thread's statistics: a busy thread must not hold the API. */
+const QUALITY_TIMEOUT_MS = 1000;
+
+export class CallDirectory {
+  constructor(private readonly calls: CallRegistry<CallSignaling, ViewedMedia>) {}
+
+  /** The calls held now, being set up or answered (not those already closing). */
+  async list(): Promise<CallView[]> {
+    return Promise.all(this.calls.all().filter((call) => call.isOpen).map((call) => view(call)));
+  }
+
+  async get(callId: string): Promise<CallView | undefined> {
+    const call = this.calls.get(callId);
+    return call?.isOpen ? view(call) : undefined;
+  }
+
+  /** Ends a live call (a BYE with Reason once answered, 403 before) and waits until it has closed; false when there is none. */
+  async hangUp(callId: string): Promise<boolean> {
+    const call = this.calls.get(callId);
+    if (!call?.isOpen) return false;
+    await call.close(hangUpEnd());
+    return true;
+  }
+}
+
+async function view(call: {
+  readonly callId: string;
+  readonly meetingId: string;
+  readonly state: CallState;
+  readonly startedAt: number;
+  readonly answeredAt: number | undefined;
+  readonly media: ViewedMedia | undefined;
+}): Promise<CallView> {
+  const { media, answeredAt } = call;
+  const quality = call.state === 'answered' ? await qualityOf(media) : undefined;
+  return {
+    callId: call.callId,
+    meetingId: call.meetingId,
+    ...(media && { caller: media.identity.displayName }),
+    ...(media?.codec !== undefined && { codec: media.codec }),
+    state: call.state,
+    startedAt: new Date(call.startedAt).toISOString(),
+    ...(answeredAt !== undefined && { answeredAt: new Date(answeredAt).toISOString() }),
+    ...(quality && { quality }),
+  };
+}
+
+async function qualityOf(media: ViewedMedia | undefined): Promise<CallQualityReport | undefined> {
+  if (!media) return undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), QUALITY_TIMEOUT_MS)));
+  try {
+    return await Promise.race([media.qualityReport().catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

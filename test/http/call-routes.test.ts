@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GatewayEnd } from '../../src/calls/call-end.js';
+import type { CallQualityReport } from '../../src/media/quality/call-quality.js';
+import { buildApp } from '../../src/http/app.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { apiClient, memoryApp } from '../support/app.js';
+import { capturedLogger } from '../support/log-capture.js';
+
+const TOKEN = 'test-api-token-0123456789';
+const { deps, calls } = memoryApp({ API_TOKEN: TOKEN });
+let app: FastifyInstance;
+let api: ReturnType<typeof apiClient>;
+
+const QUALITY: CallQualityReport = {
+  codec: 'PCMU',
+  roundTripMs: 12.5,
+  fromPhone: { lossRatio: 0.01, jitterMs: 3.2, mos: 4.33, rFactor: 89.6, packets: 990, lost: 10 },
+  toPhone: { lossRatio: 0, jitterMs: 1.1, mos: 4.41, rFactor: 93.2, lost: 0 },
+};
+
+/** What each call was told as it ended: a refusal's status, or a BYE's end. */
+const signalled = new Map<string, { status?: number; bye?: GatewayEnd }>();
+
+/** A call as the registry holds it, with media that answers as PhoneMedia would. */
+function openCall(callId: string, answered: boolean) {
+  const call = calls.open({
+    callId,
+    meetingId: 'team-sync',
+    signaling: { reject: (status, error) => signalled.set(callId, { status: error?.sipStatus ?? status }), bye: (end) => signalled.set(callId, { bye: end }) },
+    store: new MemoryStore(),
+    log: capturedLogger().log,
+  });
+  call.adoptMedia({
+    identity: { displayName: '•••0123' },
+    codec: answered ? 'PCMU' : undefined,
+    qualityReport: async () => QUALITY,
+    firstRtpAt: () => undefined,
+    close: () => undefined,
+  });
+  if (answered) call.answering();
+  return call;
+}
+
+beforeAll(async () => {
+  app = await buildApp(deps);
+  api = apiClient(app, TOKEN);
+});
+
+afterAll(async () => {
+  await calls.closeAll({ by: 'caller', reason: 'BYE' });
+  await app.close();
+});
+
+describe('GET /api/calls', () => {
+  it('lists no call when there is none', async () => {
+    expect(await api('/calls')).toMatchObject({ status: 200, body: { calls: [] } });
+  });
+
+  it('lists the live calls of this node with caller, codec, state and the answered ones\' quality', async () => {
+    const answered = openCall('call-1@phone', true);
+    openCall('call-2@phone', false);
+    const { status, body } = await api('/calls');
+    expect(status).toBe(200);
+    expect(body.calls).toEqual([
+      {
+        callId: 'call-1@phone',
+        meetingId: 'team-sync',
+        caller: '•••0123',
+        codec: 'PCMU',
+        state: 'answered',
+        startedAt: new Date(answered.startedAt).toISOString(),
+        answeredAt: new Date(answered.answeredAt!).toISOString(),
+        quality: QUALITY,
+      },
+      { callId: 'call-2@phone', meetingId: 'team-sync', caller: '•••0123', state: 'setting-up', startedAt: expect.any(String) },
+    ]);
+  });
+
+  it('needs the API token', async () => {
+    expect((await api('/calls', { token: null })).status).toBe(401);
+  });
+});
+
+describe('GET /api/calls/:callId', () => {
+  it('shows one call', async () => {
+    expect(await api(`/calls/${encodeURIComponent('call-1@phone')}`)).toMatchObject({ status: 200, body: { callId: 'call-1@phone', quality: QUALITY } });
+  });
+
+  it('answers 404 with a message for a call this node does not hold, or no longer', async () => {
+    expect(await api('/calls/unknown-call')).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+    });
+    await calls.get('call-1@phone')!.close({ by: 'caller', reason: 'BYE' });
+    expect((await api(`/calls/${encodeURIComponent('call-1@phone')}`)).status).toBe(404);
+  });
+});
+
+describe('DELETE /api/calls/:callId', () => {
+  it('hangs up an answered call with a BYE whose Reason is Q.850 cause 16, and a call in set-up with 403', async () => {
+    openCall('answered@phone', true);
+    openCall('ringing@phone', false);
+    expect((await api(`/calls/${encodeURIComponent('answered@phone')}`, { method: 'DELETE' })).status).toBe(204);
+    expect(signalled.get('answered@phone')?.bye).toMatchObject({ by: 'gateway', cause: 16, reason: 'hung up through the call API' });
+    expect((await api(`/calls/${encodeURIComponent('ringing@phone')}`, { method: 'DELETE' })).status).toBe(204);
+    expect(signalled.get('ringing@phone')).toEqual({ status: 403 });
+    expect(calls.has('answered@phone')).toBe(false);
+    expect((await api('/calls')).body.calls.map((call: { callId: string }) => call.callId)).not.toContain('answered@phone');
+  });
+
+  it('answers 404 with a message for a call this node does not hold', async () => {
+    expect(await api('/calls/unknown-call', { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+    });
+  });
+});
