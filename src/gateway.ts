@@ -146,6 +146,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       media: () => mediaPlane.totals(),
       mediasoupWorkers: () => workers.workers,
       ...(store instanceof RedisStore && { redisPing: () => store.ping() }),
+      sipGuard: () => sip?.guard.counters(),
     });
     const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics });
     sip = sipService;

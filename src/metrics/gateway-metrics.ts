@@ -14,6 +14,7 @@ import { type CallEnd, Q850 } from '../calls/call-end.js';
 import { type LatenessCounts, TICK_LATENESS_BOUNDS_MS } from '../media/mixer/lateness-histogram.js';
 import type { MediaPlaneTotals } from '../media/plane/media-plane.js';
 import type { DirectionQuality } from '../media/quality/call-quality.js';
+import type { SipGuardCounters } from '../sip/guard/sip-guard.js';
 import type { InviteOutcome, SipObserver } from '../sip/sip-observer.js';
 
 /** The media of a call as the metrics read it (PhoneMedia). */
@@ -43,7 +44,12 @@ export interface MetricsSources {
   mediasoupWorkers(): readonly types.Worker[];
   /** A Redis round trip (PING); absent without Redis. */
   redisPing?(): Promise<void>;
+  /** What the SIP guard has done on this node (bans, drops, failures); absent before SIP runs. */
+  sipGuard(): SipGuardCounters | undefined;
 }
+
+/** camelCase counter names as label values: droppedBanned → dropped_banned. */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
 
 const SETUP_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const JITTER_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16];
@@ -272,6 +278,29 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
         usages.forEach((usage, index) => {
           if (usage) this.set({ worker: String(index) }, (usage.ru_utime + usage.ru_stime) / 1000);
         });
+      },
+    });
+
+    // The SIP guard: read from its own counts when scraped.
+    new Counter({
+      name: 'gateway_sip_guard_events_total',
+      help:
+        'What the SIP guard did, by event: dropped_rate_limited, dropped_banned, bans, scanner_bans, auth_failures, ' +
+        'slowed_authentications, spent_nonce_retries, setups_refused_per_source, setups_refused_per_credential, store_errors',
+      labelNames: ['event'],
+      registers,
+      collect() {
+        const { requestsHeld: _held, ...counts } = sources.sipGuard() ?? {};
+        this.reset();
+        for (const [event, count] of Object.entries(counts)) this.inc({ event: snakeCase(event) }, count);
+      },
+    });
+    new Gauge({
+      name: 'gateway_sip_requests_held',
+      help: "Dropped requests whose 408 is held back until the sender's transaction has given up",
+      registers,
+      collect() {
+        this.set(sources.sipGuard()?.requestsHeld ?? 0);
       },
     });
 

@@ -136,7 +136,8 @@ export class SipService {
     });
     for (const method of NOT_TAKEN) {
       route(srf, method, (request, response) => {
-        sipLog.info({ method: request.method, callId: request.get('Call-ID') }, 'method not allowed here');
+        // debug: REGISTER and SUBSCRIBE floods are what scanners send (svwar); a line each would fill the log.
+        callLogger(sipLog, { callId: request.get('Call-ID') ?? 'unknown', meetingId: meetingIdOf(request.uri) }).debug({ method: request.method }, 'method not allowed here');
         response.send(405, 'Method Not Allowed', { headers: { Allow: ALLOW } });
       });
     }

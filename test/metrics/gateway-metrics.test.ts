@@ -4,6 +4,7 @@ import { NO_LATENESS } from '../../src/media/mixer/lateness-histogram.js';
 import type { MediaPlaneTotals } from '../../src/media/plane/media-plane.js';
 import { NO_PACKETS } from '../../src/media/plane/packet-counts.js';
 import { GatewayMetrics, type MeasuredCall, type MetricsSources } from '../../src/metrics/gateway-metrics.js';
+import type { SipGuardCounters } from '../../src/sip/guard/sip-guard.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
 
 const NO_MEDIA: MediaPlaneTotals = {
@@ -19,6 +20,7 @@ function metricsOver(overrides: Partial<MetricsSources> = {}) {
     admission: { setupsInFlight: 0, refused: { overloaded: 0, draining: 0 } },
     meetings: { open: 0, participants: { browser: 0, phone: 0 } },
     media: NO_MEDIA,
+    sipGuard: undefined as SipGuardCounters | undefined,
   };
   const metrics = new GatewayMetrics({
     calls: () => live,
@@ -26,6 +28,7 @@ function metricsOver(overrides: Partial<MetricsSources> = {}) {
     meetings: () => state.meetings,
     media: async () => state.media,
     mediasoupWorkers: () => [],
+    sipGuard: () => state.sipGuard,
     ...overrides,
   });
   const scrape = async () => parsePrometheusText(await metrics.text());
@@ -54,6 +57,35 @@ describe('GatewayMetrics', () => {
     expect(text.value('gateway_sip_invites_rejected_total', { status: '404' })).toBe(2);
     expect(text.value('gateway_sip_digest_failures_total', { reason: 'wrong_credentials' })).toBe(1);
     expect(text.types.get('gateway_sip_invites_rejected_total')).toBe('counter');
+  });
+
+  it('exports the SIP guard\'s counts by event, and the requests whose answer it holds back', async () => {
+    const { state, scrape } = metricsOver();
+    expect((await scrape()).value('gateway_sip_requests_held')).toBe(0);
+    state.sipGuard = {
+      droppedRateLimited: 40,
+      droppedBanned: 12,
+      bans: 3,
+      scannerBans: 1,
+      authFailures: 15,
+      slowedAuthentications: 2,
+      spentNonceRetries: 4,
+      setupsRefusedPerSource: 0,
+      setupsRefusedPerCredential: 5,
+      storeErrors: 0,
+      requestsHeld: 7,
+    };
+    let text = await scrape();
+    expect(text.value('gateway_sip_guard_events_total', { event: 'dropped_banned' })).toBe(12);
+    expect(text.value('gateway_sip_guard_events_total', { event: 'bans' })).toBe(3);
+    expect(text.value('gateway_sip_guard_events_total', { event: 'auth_failures' })).toBe(15);
+    expect(text.value('gateway_sip_guard_events_total', { event: 'setups_refused_per_credential' })).toBe(5);
+    expect(text.value('gateway_sip_requests_held')).toBe(7);
+    expect(text.types.get('gateway_sip_guard_events_total')).toBe('counter');
+    state.sipGuard = { ...state.sipGuard, bans: 4, requestsHeld: 0 };
+    text = await scrape();
+    expect(text.value('gateway_sip_guard_events_total', { event: 'bans' })).toBe(4);
+    expect(text.value('gateway_sip_requests_held')).toBe(0);
   });
 
   it('reads counts kept elsewhere (media threads, admission) at each scrape, as counters that follow them', async () => {

@@ -74,6 +74,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       meetings: () => ({ open: 0, participants: { browser: 0, phone: 0 } }),
       media: async () => ({ phonePackets: NO_PACKETS, tickLateness: NO_LATENESS, threadCpuMs: [], ports: 0 }),
       mediasoupWorkers: () => [],
+      sipGuard: () => sipGuard.counters(),
     }),
     calls: new CallDirectory(calls),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
