@@ -5,9 +5,9 @@
  * place and no RTP port once it has timed out, and the INVITEs of an attack (challenged, guessed wrong) are logged at
  * debug, not info.
  */
-import { createSocket } from 'node:dgram';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
+import { udpPortFree } from '../support/free-port.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { type DrachtioTarget, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
@@ -52,16 +52,6 @@ async function authenticatedInvite(peer: SipPeer, caller: SipCaller, identity: {
   return peer.next((m) => isFinalResponse(m) && header(m.text, 'Call-ID') === caller.callId);
 }
 
-/** Whether a UDP port on loopback can be bound, i.e. nothing holds it. */
-async function portIsFree(port: number): Promise<boolean> {
-  const socket = createSocket('udp4');
-  const bound = await new Promise<boolean>((resolve) => {
-    socket.once('error', () => resolve(false));
-    socket.bind(port, '127.0.0.1', () => resolve(true));
-  });
-  await new Promise<void>((resolve) => socket.close(() => resolve()));
-  return bound;
-}
 
 const audioPortOf = (answer: ReceivedSip) => Number(/^m=audio (\d+) /m.exec(answer.text)?.[1]);
 
@@ -94,7 +84,7 @@ it(
         expect(header(bye.text, 'Reason')).toMatch(/text="ACK timeout"/);
         await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
       }
-      for (const port of ports) await until(() => portIsFree(port), 2000, `RTP port ${port} freed`);
+      for (const port of ports) await until(() => udpPortFree(port), 2000, `RTP port ${port} freed`);
       expect(await gateway.store.listParticipants('no-ack')).toEqual([]);
       expect(await gateway.store.listCalls('no-ack')).toEqual([]);
       expect(logs.lines().filter((line) => line.msg === 'participant joined' && line.meetingId === 'no-ack')).toEqual([]);
@@ -138,7 +128,7 @@ it(
           };
       expect(header(bye.text, 'Reason')).toMatch(ended.reason);
       await until(() => !gateway.sip.calls.has(caller.callId), 2000, 'the call ended');
-      await until(() => portIsFree(audioPortOf(answer)), 2000, 'the RTP port freed');
+      await until(() => udpPortFree(audioPortOf(answer)), 2000, 'the RTP port freed');
       expect((await gateway.rooms.existing('no-ack-tcp'))?.size ?? 0).toBe(0);
 
       const lines = linesOf(caller.callId);
