@@ -109,7 +109,7 @@ describe('scanners, on the defaults: banned on sight by their User-Agent', () =>
     scene = await startScene({}, [45400, 45499]);
   }, 60_000);
 
-  afterAll(() => stopScene(scene));
+  afterAll(() => stopScene(scene), 60_000);
 
   it('svmap finds no SIP server, and its address is banned', { timeout: 60_000 }, async () => {
     const { host, port } = sipTarget(scene);
@@ -148,7 +148,7 @@ describe('guessers, with the scanner list emptied: banned after SIP_AUTH_MAX_FAI
     scene = await startScene({ SIP_SCANNER_USER_AGENTS: '' }, [45500, 45599]);
   }, 60_000);
 
-  afterAll(() => stopScene(scene));
+  afterAll(() => stopScene(scene), 60_000);
 
   it('svcrack with the password 200th of 300 is banned after the limit and never finds it', { timeout: 60_000 }, async () => {
     const { host, port } = sipTarget(scene);

@@ -22,6 +22,8 @@ export interface DrachtioServer {
 
 const HOST = '127.0.0.1';
 
+/** How long a SIGTERMed server may take to exit before it is SIGKILLed. */
+const STOP_TIMEOUT_MS = 5000;
 const START_TIMEOUT_MS = 10_000;
 
 /** The binary named by DRACHTIO_SERVER_BIN, when set. */
@@ -103,7 +105,10 @@ export async function startDrachtioServer(
 
   const stop = async () => {
     if (exit.code === undefined) child.kill('SIGTERM');
+    // A test's clean-up must end: a server still busy after SIGTERM is killed.
+    const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exit.done;
+    clearTimeout(killer);
     rmSync(dir, { recursive: true, force: true });
   };
 
