@@ -30,8 +30,9 @@ export class SignalingWireFuzzer {
   constructor(private readonly url: string) {}
 
   async run(frame: SignalingFrame): Promise<WireOutcome> {
-    const started = performance.now();
     const socket = await this.open();
+    // From the frame's sending: (re)opening the socket, after a frame that closed it, is not part of the answer.
+    const started = performance.now();
     const answer = new Promise<{ reply: Reply } | { closed: number } | 'timeout'>((resolve) => {
       const timer = setTimeout(() => resolve('timeout'), REPLY_TIMEOUT_MS);
       this.next = (event) => {
