@@ -108,7 +108,7 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
 
 async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
-  await call.step(admit(deps, request, credential, call.meetingId));
+  await call.step(admit(deps, request, credential));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
   const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
@@ -145,8 +145,8 @@ function agreeSessionTimer(deps: DialInDeps, request: SipRequest): SessionTimerS
   return { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) };
 }
 
-function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential, meetingId: string): Promise<void> {
-  return deps.sipCredentials.admit(credential, meetingId, {
+function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential): Promise<void> {
+  return deps.sipCredentials.admit(credential, {
     callSid: request.get(TWILIO_CALL_SID_HEADER),
     webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
   });
