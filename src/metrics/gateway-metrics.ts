@@ -118,8 +118,22 @@ function setCounter<T extends string>(counter: Counter<T>, total: number, labels
   }
 }
 
+/**
+ * The process's own metrics (CPU, memory, event loop, GC): prom-client starts observers for
+ * them that are never stopped, so they are set up once per process, however many gateways
+ * it starts (the tests start many), and each gateway's scrape includes them.
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, prefix: 'gateway_' });
+  }
+  return processMetrics;
+}
+
 export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, MeasuredMedia> {
-  readonly registry = new Registry();
+  private readonly registry = new Registry();
   private readonly invitesReceived: Counter;
   private readonly invitesChallenged: Counter;
   private readonly invitesAccepted: Counter;
@@ -141,7 +155,6 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     const metrics = this;
-    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
 
     // SIP
     this.invitesReceived = new Counter({ name: 'gateway_sip_invites_received_total', help: 'INVITEs that start a call, as received', registers });
@@ -354,7 +367,7 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
   /** The text Prometheus scrapes. */
   async text(): Promise<string> {
     try {
-      return await this.registry.metrics();
+      return await Registry.merge([processRegistry(), this.registry]).metrics();
     } finally {
       this.mediaRead = undefined;
     }
