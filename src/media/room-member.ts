@@ -104,6 +104,7 @@ export class RoomMember {
   async produce(transportId: string, rtpParameters: types.RtpParameters): Promise<types.Producer> {
     const transport = this.transport(transportId);
     const producer = await judgedByMediasoup('rtpParameters', () => transport.produce({ kind: 'audio', rtpParameters, paused: this.muted }));
+    this.closeIfLeftMeanwhile(transport, producer);
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
     this.hooks.producerOpened(this, producer);
@@ -118,6 +119,7 @@ export class RoomMember {
       throw new GatewayError('not_acceptable', `cannot consume producer "${producerId}" with the capabilities given at join`);
     }
     const consumer = await judgedByMediasoup('rtpCapabilities', () => transport.consume({ producerId, rtpCapabilities, paused: true }));
+    this.closeIfLeftMeanwhile(transport, consumer);
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
     consumer.once('producerclose', () => {
@@ -152,6 +154,18 @@ export class RoomMember {
     const transport = this.transports.get(transportId);
     if (!transport) throw new GatewayError('not_found', `no transport "${transportId}"`);
     return transport;
+  }
+
+  /**
+   * A producer or consumer whose transport closed while mediasoup made it (the member left
+   * meanwhile) is closed in the worker with its transport, but mediasoup's Node side still
+   * hands it back open: close it here, or it is never released.
+   */
+  private closeIfLeftMeanwhile(transport: types.Transport, made: types.Producer | types.Consumer): void {
+    if (!this.closed && !transport.closed) return;
+    made.close();
+    this.assertOpen();
+    throw new GatewayError('gone', 'the transport closed while mediasoup was making its stream');
   }
 
   private assertOpen(): void {

@@ -131,6 +131,31 @@ describe('parameters mediasoup refuses', () => {
   });
 });
 
+describe('a member that leaves while mediasoup makes its stream', () => {
+  it('gets its producer and consumer closed, not left open in mediasoup\'s Node side', async () => {
+    await openRoom('left-meanwhile');
+    const talker = admit('talker').member;
+    const talked = await producing(talker);
+    const { member } = admit('alice');
+    member.rtpCapabilities = room.router.rtpCapabilities;
+    const transport = await member.createWebRtcTransport(LISTEN);
+    const router = room.router;
+    const opened: Array<{ closed: boolean }> = [];
+    transport.observer.on('newproducer', (producer) => opened.push(producer));
+    transport.observer.on('newconsumer', (consumer) => opened.push(consumer));
+
+    const produced = member.produce(transport.id, opusParameters);
+    const consumed = member.consume(transport.id, talked.id);
+    room.remove(member.id, 'left');
+
+    await expect(produced).rejects.toMatchObject({ code: 'gone' });
+    await expect(consumed).rejects.toMatchObject({ code: 'gone' });
+    expect(opened).toHaveLength(2);
+    expect(opened.every((made) => made.closed)).toBe(true);
+    expect(router.closed).toBe(false);
+  });
+});
+
 describe('a phone call being set up (its port open, not yet started)', () => {
   const openPhone = (channel: MemberChannel) =>
     PhoneMedia.open({
