@@ -5,7 +5,8 @@
  * Muting a caller through the call API or its own *6 keeps its tone from the other phone
  * and pauses its producer for browsers, shows in the roster, and plays the caller its
  * confirmation beeps; its keys reach the browsers and the call's observers; removing a
- * participant ends a phone's call with a BYE that says why and closes a browser's socket.
+ * participant ends a phone's call with a BYE that says why and closes a browser's socket,
+ * as ending the meeting through the API does for everyone.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -250,6 +251,20 @@ describe('the caller\'s keys', () => {
     expect(await isMuted()).toBe(false);
     expect(client.notifications.filter((n) => n.notification === 'dtmf').map((n) => n.data.digit)).toEqual(['*', '6', '*', '6', '*', '6']);
     expect(client.notifications.filter((n) => n.notification === 'dtmf').every((n) => n.data.participantId === participantId)).toBe(true);
+  });
+});
+
+describe('DELETE /api/meetings/:id', () => {
+  it('hangs up the meeting\'s phones with a BYE whose Reason is Q.850 cause 16, and tells its browsers it ended', { timeout: 30_000 }, async () => {
+    const credentials = await meeting('ended-by-api');
+    const { client } = await browser('ended-by-api');
+    const { call } = await phone('ended-by-api', credentials);
+    const bye = call.byeFromGateway(5000);
+    expect((await api('DELETE', '/meetings/ended-by-api')).status).toBe(200);
+    expect(header((await bye).text, 'Reason')).toBe('Q.850;cause=16;text="meeting ended"');
+    expect(await client.notification('meetingEnded')).toEqual({ reason: 'meeting ended' });
+    expect(await client.closed).toEqual({ code: 4410, reason: 'meeting ended' });
+    await until(() => !gateway.sip.calls.has(call.callId), 5000, 'the call ended');
   });
 });
 
