@@ -19,6 +19,7 @@ import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { CallEvents } from './calls/call-events.js';
 import { CallDirectory } from './calls/call-views.js';
 import { Rooms } from './media/rooms.js';
 import { CallerLockout } from './pstn/caller-lockout.js';
@@ -47,6 +48,8 @@ export interface Gateway {
   readonly sipCredentials: SipCredentials;
   readonly phoneNumbers: PhoneNumbers;
   readonly metrics: GatewayMetrics;
+  /** What happens in calls (each key a caller presses), for whoever forwards it. */
+  readonly callEvents: CallEvents;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -148,7 +151,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       ...(store instanceof RedisStore && { redisPing: () => store.ping() }),
       sipGuard: () => sip?.guard.counters(),
     });
-    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics });
+    const callEvents = new CallEvents(log);
+    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics, callEvents });
     sip = sipService;
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
@@ -180,6 +184,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       calls: new CallDirectory(sipService.calls),
       readiness,
       meetings,
+      participants: rooms,
       sipCredentials,
       phoneNumbers,
       sipBans: sip.guard,
@@ -224,6 +229,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       sipCredentials,
       phoneNumbers,
       metrics,
+      callEvents,
       http,
       httpUrl,
       drain: () => drain.start(),

@@ -1,4 +1,4 @@
-/** The call API under /api/calls: the live phone calls of this node, with their quality, and hanging one up. */
+/** The call API under /api/calls: the live phone calls of this node, with their quality; hanging one up, muting one. */
 import type { FastifyPluginAsync } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
 import { GatewayError } from '../errors.js';
@@ -39,6 +39,7 @@ const callView = {
     state: { type: 'string', enum: ['setting-up', 'answered'] },
     startedAt: { type: 'string' },
     answeredAt: { type: 'string' },
+    muted: { type: 'boolean' },
     quality: qualityView,
   },
 } as const;
@@ -61,6 +62,18 @@ export const callRoutes: FastifyPluginAsync<{ calls: CallDirectory }> = async (a
       return call;
     },
   );
+
+  for (const [action, muted] of [['mute', true], ['unmute', false]] as const) {
+    app.post<{ Params: { callId: string } }>(
+      `/calls/:callId/${action}`,
+      { schema: { params: byCallId, response: { 200: callView, 404: errorView, 409: errorView } } },
+      async (request) => {
+        const call = await calls.setMuted(request.params.callId, muted);
+        if (!call) throw unknownCall(request.params.callId);
+        return call;
+      },
+    );
+  }
 
   app.delete<{ Params: { callId: string } }>('/calls/:callId', { schema: { params: byCallId, response: { 404: errorView } } }, async (request, reply) => {
     if (!(await calls.hangUp(request.params.callId))) throw unknownCall(request.params.callId);

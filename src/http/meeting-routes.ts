@@ -1,5 +1,7 @@
-/** The meetings REST API under /api/meetings. */
+/** The meetings REST API under /api/meetings, and removing a participant from one. */
 import type { FastifyPluginAsync } from 'fastify';
+import { GatewayError } from '../errors.js';
+import type { Rooms } from '../media/rooms.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
 import { errorView } from './schemas.js';
@@ -39,13 +41,25 @@ const byId = {
   properties: { id: { type: 'string' } },
 } as const;
 
+const byParticipant = {
+  type: 'object',
+  required: ['id', 'participantId'],
+  properties: { id: { type: 'string' }, participantId: { type: 'string', minLength: 1 } },
+} as const;
+
+export interface MeetingRoutesOptions {
+  readonly meetings: MeetingService;
+  /** The participants of this node's rooms, which an operator may remove. */
+  readonly participants: Pick<Rooms, 'removeParticipant'>;
+}
+
 interface CreateBody {
   id?: string;
   title?: string;
   pin?: string;
 }
 
-export const meetingRoutes: FastifyPluginAsync<{ meetings: MeetingService }> = async (app, { meetings }) => {
+export const meetingRoutes: FastifyPluginAsync<MeetingRoutesOptions> = async (app, { meetings, participants }) => {
   app.post<{ Body: CreateBody }>(
     '/meetings',
     {
@@ -99,5 +113,19 @@ export const meetingRoutes: FastifyPluginAsync<{ meetings: MeetingService }> = a
     '/meetings/:id',
     { schema: { params: byId, response: { 200: meetingView, '4xx': errorView } } },
     async (request) => meetings.view(await meetings.end(request.params.id)),
+  );
+
+  // A phone gets a BYE (Q.850 cause 16, "removed from the meeting"), a browser a `removed` notice and close code 4403.
+  app.delete<{ Params: { id: string; participantId: string } }>(
+    '/meetings/:id/participants/:participantId',
+    { schema: { params: byParticipant, response: { '4xx': errorView } } },
+    async (request, reply) => {
+      const { id, participantId } = request.params;
+      await meetings.get(id);
+      if (!(await participants.removeParticipant(id, participantId))) {
+        throw new GatewayError('not_found', `no participant "${participantId}" in meeting "${id}" on this node`);
+      }
+      return reply.code(204).send();
+    },
   );
 };

@@ -6,17 +6,17 @@
 import { errors, type types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MemberKind, MemberView, RoomCloseReason, RoomNotice } from './room-notices.js';
+import type { MemberEndReason, MemberKind, MemberView, RoomNotice } from './room-notices.js';
 
 /** How a room reaches a participant: the WebSocket of a browser, the call of a phone. */
 export interface MemberChannel {
   notify(notice: RoomNotice): void;
   /**
-   * The room is done with this participant (it closes, or the participant's media failed):
-   * `text` says why in words, `reason` in terms the channel maps to its own (a WebSocket
-   * close code, a phone call's BYE Reason cause).
+   * The room is done with this participant (it closes, the participant's media failed, an
+   * operator removed it): `text` says why in words, `reason` in terms the channel maps to
+   * its own (a WebSocket close code, a phone call's BYE Reason cause).
    */
-  disconnect(text: string, reason: RoomCloseReason): void;
+  disconnect(text: string, reason: MemberEndReason): void;
 }
 
 export interface MemberIdentity {

@@ -39,6 +39,9 @@ export const ROOM_CLOSE_TEXT: Record<RoomCloseReason, string> = {
   shutdown: 'gateway shutting down',
 };
 
+/** What a participant an operator removes is told, in words. */
+const REMOVED_TEXT = 'removed from the meeting';
+
 /** A producer in the room and the member it belongs to. */
 export interface RoomProducer {
   readonly producer: types.Producer;
@@ -150,6 +153,23 @@ export class Room extends EventEmitter<RoomEvents> {
     this.log.info({ participantId: id, reason }, 'participant left');
     this.emit('memberRemoved', member);
     if (this.members.size === 0) this.emit('empty');
+  }
+
+  /**
+   * An operator removes a participant: its channel tells it why (a phone's BYE, a
+   * browser's notice and close code), then it leaves. False when it is not in the room.
+   */
+  expel(id: string): boolean {
+    const member = this.members.get(id);
+    if (!member) return false;
+    member.channel.disconnect(REMOVED_TEXT, 'removed');
+    this.remove(id, REMOVED_TEXT);
+    return true;
+  }
+
+  /** A phone's caller pressed a key: the others hear of it (phones' channels ignore it). */
+  digitPressed(memberId: string, digit: string): void {
+    if (this.members.has(memberId)) this.broadcast({ kind: 'digit-pressed', memberId, digit }, memberId);
   }
 
   views(): MemberView[] {

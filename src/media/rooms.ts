@@ -69,6 +69,11 @@ export class Rooms {
     return counts;
   }
 
+  /** Removes a participant from the meeting's room on this node (see Room.expel); false when it has no such participant. */
+  async removeParticipant(meetingId: string, participantId: string): Promise<boolean> {
+    return (await this.existing(meetingId))?.expel(participantId) ?? false;
+  }
+
   async close(meetingId: string, reason: RoomCloseReason): Promise<void> {
     (await this.existing(meetingId))?.close(reason);
   }

@@ -12,7 +12,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type GatewayEnd, failureEnd, roomEnd } from '../calls/call-end.js';
+import type { CallEventObserver } from '../calls/call-events.js';
 import { type CallLimits, superviseCall } from '../calls/call-limits.js';
+import { KeypadCommands } from '../calls/keypad-commands.js';
 import type { CallRegistry } from '../calls/call-registry.js';
 import { GatewayError } from '../errors.js';
 import { type Logger, callLogger } from '../logger.js';
@@ -69,6 +71,7 @@ export interface DialInDeps {
   readonly sessionTimer: SessionTimerSettings;
   readonly callLimits: CallLimits;
   readonly observer: SipObserver;
+  readonly callEvents: CallEventObserver;
 }
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
@@ -197,10 +200,33 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
   return negotiated;
 }
 
-/** Starts the media on the negotiated codec (the caller joins the meeting) and records the call with it. */
+/** Starts the media on the negotiated codec (the caller joins the meeting), follows its keys, and records the call with it. */
 async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
   await call.step(media.start(negotiated));
+  followKeys(deps, call, media);
   await call.step(call.record({ nodeId: deps.nodeId, caller: media.identity.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
+}
+
+/**
+ * Each key the caller presses reaches the meeting's browsers and the call's observers;
+ * *6 toggles the caller's own mute, with the same tones as the call API's.
+ */
+function followKeys(deps: DialInDeps, call: SipCall, media: PhoneMedia): void {
+  const keypad = new KeypadCommands();
+  call.signaling.dtmf.on('digit', ({ digit }) => {
+    const participantId = media.member?.id;
+    if (!call.isOpen || participantId === undefined) return;
+    media.announceDigit(digit);
+    deps.callEvents.digitPressed({ callId: call.callId, meetingId: call.meetingId, participantId, digit });
+    if (keypad.press(digit) !== 'toggle-mute') return;
+    const muted = !media.muted;
+    media.setMuted(muted).then(
+      (changed) => {
+        if (changed) call.log.info({ muted, by: 'keypad' }, muted ? 'caller muted' : 'caller unmuted');
+      },
+      (err: Error) => call.log.warn({ reason: err.message }, 'mute from the keypad failed'),
+    );
+  });
 }
 
 /**

@@ -5,6 +5,7 @@
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
 import type { CallObserver } from '../calls/call.js';
+import type { CallEventObserver } from '../calls/call-events.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -45,6 +46,8 @@ export interface SipServiceDeps {
   readonly log: Logger;
   /** Hears of every INVITE and its answer, and of every call's answer and end (the metrics). */
   readonly observer: SipObserver & CallObserver<SipLeg, PhoneMedia>;
+  /** Hears what happens in each call (the keys its caller presses). */
+  readonly callEvents: CallEventObserver;
 }
 
 export class SipService {
@@ -102,6 +105,7 @@ export class SipService {
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
       observer,
+      callEvents: deps.callEvents,
     });
     // Before every handler below: a banned or flooding source is dropped before any other work.
     srf.use(guard.middleware());

@@ -9,7 +9,7 @@ import { MediaPlane } from '../../src/media/plane/media-plane.js';
 import { PhoneMedia } from '../../src/media/phone-media.js';
 import { Room } from '../../src/media/room.js';
 import type { MemberChannel, RoomMember } from '../../src/media/room-member.js';
-import type { RoomCloseReason, RoomNotice } from '../../src/media/room-notices.js';
+import type { MemberEndReason, RoomNotice } from '../../src/media/room-notices.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
 
@@ -37,7 +37,7 @@ async function openRoom(id: string): Promise<Room> {
 /** A channel that records what the room said to one member. */
 function recordingChannel() {
   const notices: RoomNotice[] = [];
-  const disconnects: Array<{ text: string; reason: RoomCloseReason }> = [];
+  const disconnects: Array<{ text: string; reason: MemberEndReason }> = [];
   const channel: MemberChannel = {
     notify: (notice) => notices.push(notice),
     disconnect: (text, reason) => disconnects.push({ text, reason }),
@@ -95,6 +95,37 @@ describe('Room notices', () => {
     const consumer = await bob.member.consume(recv.id, producer.id);
     room.remove('alice', 'left');
     await expect.poll(() => bob.notices).toContainEqual({ kind: 'consumer-closed', consumerId: consumer.id });
+  });
+});
+
+describe('Room.expel', () => {
+  it('disconnects the member with "removed", closes its media and tells the others it left; the room goes on', async () => {
+    await openRoom('expel-1');
+    const alice = admit('alice');
+    const bob = admit('bob');
+    await producing(bob.member);
+
+    expect(room.expel('bob')).toBe(true);
+    expect(bob.disconnects).toEqual([{ text: 'removed from the meeting', reason: 'removed' }]);
+    await expect.poll(() => bob.member.mediaCounts).toEqual({ transports: 0, producers: 0, consumers: 0 });
+    expect(alice.notices).toContainEqual({ kind: 'member-left', memberId: 'bob' });
+    expect(alice.disconnects).toEqual([]);
+    expect(room.views().map((view) => view.id)).toEqual(['alice']);
+    expect(room.isClosed).toBe(false);
+    expect(room.expel('bob')).toBe(false);
+  });
+});
+
+describe('Room.digitPressed', () => {
+  it('tells everyone but the member who pressed it', async () => {
+    await openRoom('digits-1');
+    const alice = admit('alice');
+    const phone = admit('phone');
+    room.digitPressed('phone', '5');
+    room.digitPressed('gone', '6');
+    expect(alice.notices).toContainEqual({ kind: 'digit-pressed', memberId: 'phone', digit: '5' });
+    expect(alice.notices.filter((notice) => notice.kind === 'digit-pressed')).toHaveLength(1);
+    expect(phone.notices.filter((notice) => notice.kind === 'digit-pressed')).toEqual([]);
   });
 });
 
