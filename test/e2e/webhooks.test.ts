@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import type { WebhookEnvelope } from '../../src/webhooks/webhook-events.js';
 import { freeTcpPort } from '../support/free-port.js';
+import { capturedLogger } from '../support/log-capture.js';
 import { startSipTestGateway, startTestGateway } from '../support/gateway.js';
 import { requestJson } from '../support/json-api.js';
 import { parsePrometheusText } from '../support/prometheus-text.js';
@@ -26,6 +27,7 @@ let target: DrachtioTarget;
 let redis: PrivateRedis;
 let receiver: WebhookReceiver;
 let gateway: Gateway;
+const gatewayLog = capturedLogger();
 const calls: RtpCall[] = [];
 const browsers: SignalingTestClient[] = [];
 
@@ -42,7 +44,7 @@ beforeAll(async () => {
     RTP_MIN_PORT: '46100',
     RTP_MAX_PORT: '46199',
     MEDIA_THREADS: '1',
-  });
+  }, gatewayLog.log);
 }, 60_000);
 
 afterEach(async () => {
@@ -134,6 +136,10 @@ describe('webhooks from a running gateway', () => {
       expect(WebhookReceiver.signedWith(SECRET, request)).toBe(true);
       for (const secret of [SECRET, credentials.password, '4155550123', '555-0123']) expect(request.body).not.toContain(secret);
     }
+    // Nor the secret or the receiver's URL (which may carry a token) in the gateway's log, its configuration line included.
+    expect(gatewayLog.lines().some((line) => line.msg === 'configuration')).toBe(true);
+    expect(gatewayLog.text()).not.toContain(SECRET);
+    expect(gatewayLog.text()).not.toContain(receiver.url);
   });
 
   it('tells nothing of a call whose credentials are wrong', { timeout: 30_000 }, async () => {
