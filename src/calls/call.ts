@@ -6,7 +6,7 @@
  * state needs, in one order: signal first (a final response before the answer, a BYE
  * after it), then read an answered call's quality from its media and release the media,
  * then forget the call (store, then memory), then log one summary line and tell the
- * observer (the metrics).
+ * observer (the metrics, the webhooks), which also hears when the call rings and is answered.
  *
  * The signaling side (SIP) and the media are ports: this module knows neither drachtio nor
  * mediasoup.

@@ -72,7 +72,12 @@ export class WebhookOutbox {
 
   /** Queues the event for delivery; returns at once. */
   publish(event: WebhookEvent): void {
-    if (this.closed) return;
+    if (this.closed) {
+      // Only what happens after every call and room has closed, as the node stops.
+      this.count('dropped');
+      this.options.log.debug({ type: event.type }, 'webhook dropped: the node is stopping');
+      return;
+    }
     const now = Date.now();
     const posted = envelope(event, now);
     const webhook: PendingWebhook = { id: posted.id, type: posted.type, body: JSON.stringify(posted), createdAt: now, attempts: 0 };
