@@ -21,6 +21,11 @@ interface CallData {
   readonly startedAt: string;
 }
 
+interface PhoneParticipant {
+  /** The phone's participantId in the meeting's participant.* events; absent when the call ended before its media opened. */
+  readonly participantId?: string;
+}
+
 interface ParticipantData {
   readonly meetingId: string;
   readonly participantId: string;
@@ -33,9 +38,9 @@ export interface WebhookEventData {
   /** The caller is authenticated and admitted to a meeting that can be joined; the answer is next. */
   readonly 'call.ringing': CallData;
   /** The gateway is answering the call (200 OK). */
-  readonly 'call.answered': CallData & { readonly answeredAt: string };
+  readonly 'call.answered': CallData & PhoneParticipant & { readonly answeredAt: string };
   /** A call that rang has ended, answered or not. */
-  readonly 'call.ended': CallData & {
+  readonly 'call.ended': CallData & PhoneParticipant & {
     /** Absent when the call was never answered. */
     readonly answeredAt?: string;
     readonly endedAt: string;

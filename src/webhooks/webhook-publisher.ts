@@ -17,10 +17,12 @@ export interface PublishedCall {
   readonly caller: string | undefined;
   readonly startedAt: number;
   readonly answeredAt: number | undefined;
-  readonly media: { readonly codec: string | undefined } | undefined;
+  readonly media: { readonly codec: string | undefined; readonly identity: { readonly id: string } } | undefined;
 }
 
-export class WebhookPublisher implements CallObserver<CallSignaling, CallMedia & { readonly codec: string | undefined }>, MembershipObserver {
+export class WebhookPublisher
+  implements CallObserver<CallSignaling, CallMedia & { readonly codec: string | undefined; readonly identity: { readonly id: string } }>, MembershipObserver
+{
   constructor(private readonly outbox: { publish(event: WebhookEvent): void }) {}
 
   ringing(call: PublishedCall): void {
@@ -30,7 +32,9 @@ export class WebhookPublisher implements CallObserver<CallSignaling, CallMedia &
 
   answered(call: PublishedCall): void {
     const data = callData(call);
-    if (data && call.answeredAt !== undefined) this.outbox.publish({ type: 'call.answered', data: { ...data, answeredAt: iso(call.answeredAt) } });
+    if (data && call.answeredAt !== undefined) {
+      this.outbox.publish({ type: 'call.answered', data: { ...data, ...participantOf(call), answeredAt: iso(call.answeredAt) } });
+    }
   }
 
   ended(call: PublishedCall, summary: CallSummary): void {
@@ -43,6 +47,7 @@ export class WebhookPublisher implements CallObserver<CallSignaling, CallMedia &
       type: 'call.ended',
       data: {
         ...data,
+        ...participantOf(call),
         ...(answeredAt !== undefined && { answeredAt: iso(answeredAt) }),
         endedAt: iso(endedAt),
         endedBy: summary.end.by,
@@ -74,6 +79,11 @@ export class WebhookPublisher implements CallObserver<CallSignaling, CallMedia &
 function callData(call: PublishedCall) {
   if (call.caller === undefined) return undefined;
   return { callId: call.callId, meetingId: call.meetingId, caller: call.caller, startedAt: iso(call.startedAt) };
+}
+
+/** The phone's participant id in the meeting, once its media opened (just before the answer). */
+function participantOf(call: PublishedCall): { participantId?: string } {
+  return call.media ? { participantId: call.media.identity.id } : {};
 }
 
 function participantData(participant: Participant) {
