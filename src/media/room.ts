@@ -51,7 +51,8 @@ export interface RoomProducer {
 interface RoomEvents {
   memberAdded: [RoomMember];
   memberChanged: [RoomMember];
-  memberRemoved: [RoomMember];
+  /** The member, and why it left. */
+  memberRemoved: [RoomMember, string];
   empty: [];
   closed: [RoomCloseReason];
 }
@@ -151,7 +152,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.broadcast({ kind: 'member-left', memberId: id });
     if (this.speakers.delete(id)) this.broadcast({ kind: 'speakers-changed', memberIds: [...this.speakers] });
     this.log.info({ participantId: id, reason }, 'participant left');
-    this.emit('memberRemoved', member);
+    this.emit('memberRemoved', member, reason);
     if (this.members.size === 0) this.emit('empty');
   }
 

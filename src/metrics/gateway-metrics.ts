@@ -46,6 +46,8 @@ export interface MetricsSources {
   redisPing?(): Promise<void>;
   /** What the SIP guard has done on this node (bans, drops, failures); absent before SIP runs. */
   sipGuard(): SipGuardCounters | undefined;
+  /** What became of this node's webhooks, by outcome; absent without WEBHOOK_URL. */
+  webhookOutcomes?(): Readonly<Record<string, number>>;
 }
 
 /** camelCase counter names as label values: droppedBanned → dropped_banned. */
@@ -316,6 +318,19 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
         this.set(sources.sipGuard()?.requestsHeld ?? 0);
       },
     });
+
+    const { webhookOutcomes } = sources;
+    if (webhookOutcomes) {
+      new Counter({
+        name: 'gateway_webhook_deliveries_total',
+        help: 'Webhooks by outcome: delivered, retrying (an attempt failed, another is due), rejected (a 4xx gave it up), expired (undelivered after 24 h), dropped (never queued)',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          for (const [outcome, count] of Object.entries(webhookOutcomes())) setCounter(this, count, { outcome });
+        },
+      });
+    }
 
     // Meetings
     new Gauge({

@@ -2,7 +2,7 @@
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
- * meeting, check the offer, open the caller's RTP port, answer, and once the ACK comes
+ * meeting (the call rings from here: its observers hear of it), check the offer, open the caller's RTP port, answer, and once the ACK comes
  * (with the phone's answer, for a late offer) start the media, which takes the caller's
  * place in the meeting, and record the call. A set-up that is never ACKed has held no
  * place and nobody saw it; drachtio-server's ACK timeout (or ours) ends it and frees the
@@ -113,10 +113,12 @@ async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipR
   const sessionTimer = agreeSessionTimer(deps, request);
   await call.step(admit(deps, request, credential));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
+  const caller = callerName(request, credential);
+  call.ringing(caller);
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
   const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
   const room = await call.step(deps.rooms.room(meeting.id));
-  const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
+  const media = call.adoptMedia(await openMedia(deps, call, room, caller));
   const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
   const negotiated = prepared
     ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
