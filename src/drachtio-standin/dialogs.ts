@@ -1,6 +1,7 @@
 /**
- * Dialogs the stand-in holds for the app (always as UAS: the caller's INVITE created them),
- * keyed the way drachtio-server names them: `<Call-ID>;from-tag=<caller's tag>`.
+ * Dialogs the stand-in holds for the app: as UAS (a caller's INVITE created them) or as UAC
+ * (a 2xx to an INVITE the app sent), keyed the way drachtio-server names them:
+ * `<Call-ID>;from-tag=<the INVITE's From tag>`.
  */
 import type { AppLink } from './app-link.js';
 import { newBranch } from './ids.js';
@@ -30,14 +31,16 @@ export interface OutgoingInvite {
 
 export interface Dialog {
   readonly id: string;
+  /** uas: the network's INVITE made it; uac: the app's own INVITE did. */
+  readonly side: 'uas' | 'uac';
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
-  /** Our URI: the To of the INVITE, without tag. */
+  /** Our URI, without tag: the To of the INVITE (uas) or its From (uac). */
   readonly local: NameAddr;
-  /** The caller: the From of the INVITE, without tag. */
+  /** The peer, without tag: the From of the INVITE (uas) or its To (uac). */
   readonly remote: NameAddr;
-  /** Where in-dialog requests go: the caller's Contact (refreshed by re-INVITEs). */
+  /** Where in-dialog requests go: the peer's Contact (refreshed by re-INVITEs). */
   remoteTarget: string;
   readonly routeSet: readonly string[];
   /** Last CSeq we used; sofia starts it at the caller's INVITE CSeq. */
@@ -45,7 +48,7 @@ export interface Dialog {
   /** Last CSeq the caller used, for RFC 3261 12.2.2 ordering. */
   remoteSeq: number;
   readonly transport: TransportName;
-  /** Source of the INVITE: the caller's address, or its TCP connection. */
+  /** Source of the INVITE (the caller's address, or its TCP connection); for uac, where the INVITE went. */
   readonly peer: Peer;
   /** The app that answered the INVITE and receives everything in the dialog. */
   readonly owner: AppLink;
@@ -93,10 +96,12 @@ export class DialogStore {
     return this.byId.has(id);
   }
 
-  /** Matches a request from the caller: its From tag is our remote tag, its To tag our local one. */
+  /** Matches a request from the peer: its From tag is our remote tag, its To tag our local one. */
   match(callId: string, toTag: string, fromTag: string): Dialog | undefined {
-    const dialog = this.byId.get(dialogIdFor(callId, fromTag));
-    return dialog && dialog.localTag === toTag ? dialog : undefined;
+    const asUas = this.byId.get(dialogIdFor(callId, fromTag));
+    if (asUas?.side === 'uas' && asUas.localTag === toTag) return asUas;
+    const asUac = this.byId.get(dialogIdFor(callId, toTag));
+    return asUac?.side === 'uac' && asUac.remoteTag === fromTag ? asUac : undefined;
   }
 
   byCallId(callId: string): Dialog | undefined {
@@ -165,7 +170,8 @@ export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, l
  */
 export function requestDestination(dialog: Dialog): Peer {
   const next = uriHostPort(dialog.routeSet[0]?.replace(/^<|>.*$/g, '') ?? dialog.remoteTarget);
-  if (!next || (dialog.routeSet.length === 0 && next.host.replace(/^\[|\]$/g, '') !== dialog.peer.address)) {
+  const natedCaller = dialog.side === 'uas' && dialog.routeSet.length === 0 && next?.host.replace(/^\[|\]$/g, '') !== dialog.peer.address;
+  if (!next || natedCaller) {
     return { transport: dialog.transport, address: dialog.peer.address, port: dialog.peer.port };
   }
   const transport: TransportName = next.transport === 'tcp' || next.transport === 'udp' ? next.transport : dialog.transport;

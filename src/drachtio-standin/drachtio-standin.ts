@@ -146,9 +146,9 @@ export class DrachtioStandin {
     else this.parts.uac.onResponse(parsed, source, data.length);
   }
 
-  /** `sip|<transaction id>|<dialog id>` from an app: a response, an in-dialog request, or a CANCEL. */
+  /** `sip|<transaction id>|<dialog id>[|<proxy>]` from an app: a response, a request in a dialog or out of one, or a CANCEL. */
   private onAppSip(link: AppLink, message: WireMessage): void {
-    const [transactionId = '', dialogId = ''] = message.args;
+    const [transactionId = '', dialogId = '', proxy = ''] = message.args;
     const text = message.sip ?? '';
     if (text.startsWith('SIP/')) {
       if (!transactionId) return link.send(nokResponse(message.id, 'transaction id missing'));
@@ -161,7 +161,7 @@ export class DrachtioStandin {
     const callId = /^(?:call-id|i)[ \t]*:[ \t]*(\S+)/im.exec(text)?.[1];
     const dialog = callId ? dialogs.byCallId(callId) : undefined;
     if (dialog) return uac.onAppRequest(link, message.id, transactionId, dialog, text);
-    link.send(nokResponse(message.id, 'out-of-dialog requests are not supported by the drachtio stand-in'));
+    uac.onAppOutOfDialogRequest(link, message.id, transactionId, proxy, text);
   }
 }
 

@@ -232,6 +232,17 @@ export class InviteClientTransaction extends ClientTransaction {
     return Number.POSITIVE_INFINITY;
   }
 
+  /** A CANCEL was sent: without a final response within 64*T1 the transaction gives up (RFC 3261 9.1). */
+  giveUpAfterCancel(): void {
+    if (this.state !== 'calling' && this.state !== 'proceeding') return;
+    this.timeout.cancel();
+    this.timeout = this.ctx.timers.start(64 * this.ctx.timers.values.t1, () => {
+      this.retransmit.cancel();
+      this.hooks.onTimeout();
+      this.terminate();
+    });
+  }
+
   /** `ackFor` builds the ACK for a non-2xx final (it needs that response's To tag). */
   onResponse(status: number, ackFor: () => Buffer): void {
     const { t1 } = this.ctx.timers.values;
@@ -245,6 +256,8 @@ export class InviteClientTransaction extends ClientTransaction {
     }
     this.retransmit.cancel();
     if (status < 200) {
+      // Timer B only runs in Calling (RFC 3261 17.1.1.2): a ringing callee may take minutes.
+      if (this.state === 'calling') this.timeout.cancel();
       this.state = 'proceeding';
       this.hooks.onResponse(status, false);
       return;

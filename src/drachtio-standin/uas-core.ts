@@ -332,6 +332,7 @@ export class UasCore {
     const request = record.request;
     return {
       id: record.inviteDialogId,
+      side: 'uas',
       callId: callIdOf(request)!,
       localTag: record.tag!,
       remoteTag: tagIn(request, 'from') ?? '',
