@@ -21,6 +21,7 @@ import { MeetingService } from './meetings/meeting-service.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { CallEvents } from './calls/call-events.js';
 import { CallDirectory } from './calls/call-views.js';
+import { DialOuts } from './calls/dial-outs.js';
 import { Rooms } from './media/rooms.js';
 import { CallerLockout } from './pstn/caller-lockout.js';
 import { PhoneNumbers } from './pstn/phone-numbers.js';
@@ -168,6 +169,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       ...(webhooks && { webhookOutcomes: () => webhooks.counts() }),
     });
     const callEvents = new CallEvents(log);
+    const dialOuts = new DialOuts();
     if (events) callEvents.observe(events);
     const sipService = await SipService.start({
       config,
@@ -183,6 +185,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       observer: metrics,
       callObserver: events ? callObservers<SipLeg, PhoneMedia>(metrics, events) : metrics,
       callEvents,
+      dialOuts,
     });
     sip = sipService;
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
@@ -212,7 +215,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       apiToken: config.apiToken,
       metricsToken: config.metricsToken,
       metrics,
-      calls: new CallDirectory(sipService.calls),
+      calls: new CallDirectory(sipService.calls, dialOuts),
+      dialOut: sipService.dialOut,
       readiness,
       meetings,
       participants: rooms,

@@ -9,6 +9,7 @@ import type { CallQualityReport } from '../media/quality/call-quality.js';
 import { hangUpEnd } from './call-end.js';
 import type { CallMedia, CallSignaling, CallState } from './call.js';
 import type { CallRegistry } from './call-registry.js';
+import type { DialOutState, DialOuts } from './dial-outs.js';
 
 /** The media of a call as its view reads it (PhoneMedia). */
 export interface ViewedMedia extends CallMedia {
@@ -28,30 +29,40 @@ export interface CallView {
   readonly caller?: string;
   /** Absent until the codec is agreed. */
   readonly codec?: string;
-  readonly state: CallState;
-  /** When the INVITE came (ISO 8601). */
+  /** `closed`: a dial-out that has ended, kept a while so its outcome can be read. */
+  readonly state: CallState | 'closed';
+  /** When the INVITE came, or ours went (ISO 8601). */
   readonly startedAt: string;
   /** When the gateway answered it. */
   readonly answeredAt?: string;
   /** Whether the caller is muted in the meeting (by the call API or its own *6; hold aside); once answered. */
   readonly muted?: boolean;
   readonly quality?: CallQualityReport;
+  /** A call the gateway dialled: whom, how far it got, and the final response that refused it. */
+  readonly dialOut?: { readonly to: string; readonly state: DialOutState; readonly sipStatus?: number; readonly reason?: string };
 }
 
 /** How long a view waits for a media thread's statistics: a busy thread must not hold the API. */
 const QUALITY_TIMEOUT_MS = 1000;
 
 export class CallDirectory {
-  constructor(private readonly calls: CallRegistry<CallSignaling, ViewedMedia>) {}
+  constructor(
+    private readonly calls: CallRegistry<CallSignaling, ViewedMedia>,
+    private readonly dialOuts?: Pick<DialOuts, 'get'>,
+  ) {}
 
   /** The calls held now, being set up or answered (not those already closing). */
   async list(): Promise<CallView[]> {
-    return Promise.all(this.calls.all().filter((call) => call.isOpen).map((call) => view(call)));
+    return Promise.all(this.calls.all().filter((call) => call.isOpen).map((call) => this.viewOf(call)));
   }
 
+  /** A live call, or a dial-out that has ended (state `closed`). */
   async get(callId: string): Promise<CallView | undefined> {
     const call = this.calls.get(callId);
-    return call?.isOpen ? view(call) : undefined;
+    if (call?.isOpen) return this.viewOf(call);
+    const dialOut = this.dialOuts?.get(callId);
+    if (!dialOut) return undefined;
+    return { callId, meetingId: dialOut.meetingId, state: 'closed', startedAt: new Date(dialOut.startedAt).toISOString(), dialOut: dialOutView(dialOut) };
   }
 
   /**
@@ -64,7 +75,7 @@ export class CallDirectory {
     const media = call.state === 'answered' ? call.media : undefined;
     if (!media) throw new GatewayError('conflict', `call "${callId}" is not answered yet`);
     if (await media.setMuted(muted)) call.log.info({ muted, by: 'call API' }, muted ? 'caller muted' : 'caller unmuted');
-    return view(call);
+    return this.viewOf(call);
   }
 
   /** Ends a live call (a BYE with Reason once answered, 403 before) and waits until it has closed; false when there is none. */
@@ -74,6 +85,16 @@ export class CallDirectory {
     await call.close(hangUpEnd());
     return true;
   }
+
+  private async viewOf(call: Parameters<typeof view>[0]): Promise<CallView> {
+    const live = await view(call);
+    const dialOut = this.dialOuts?.get(call.callId);
+    return dialOut ? { ...live, dialOut: dialOutView(dialOut) } : live;
+  }
+}
+
+function dialOutView({ to, state, sipStatus, reason }: NonNullable<ReturnType<DialOuts['get']>>): NonNullable<CallView['dialOut']> {
+  return { to, state, ...(sipStatus !== undefined && { sipStatus }), ...(reason && { reason }) };
 }
 
 async function view(call: {

@@ -7,6 +7,7 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
+import type { DialOutService } from '../calls/dial-outs.js';
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,6 +22,7 @@ import type { SignalingDeps } from '../signaling/signaling-session.js';
 import { adminRoutes } from './admin-routes.js';
 import { apiAuthHook } from './api-auth.js';
 import { callRoutes } from './call-routes.js';
+import { dialOutRoutes } from './dial-out-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { mediaRoutes } from './media-routes.js';
 import { type MeetingRoutesOptions, meetingRoutes } from './meeting-routes.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   readonly metrics: GatewayMetrics;
   /** The live calls of this node: GET /api/calls. */
   readonly calls: CallDirectory;
+  /** POST /api/meetings/:id/dial-out. */
+  readonly dialOut: DialOutService;
   /** What GET /readyz asks. */
   readonly readiness: readonly ReadinessCheck[];
   readonly meetings: MeetingService;
@@ -83,6 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         api.addHook('onRequest', apiAuthHook(deps.apiToken));
         await api.register(meetingRoutes, { meetings, participants: deps.participants });
         await api.register(callRoutes, { calls: deps.calls });
+        await api.register(dialOutRoutes, { dialOut: deps.dialOut });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
         await api.register(sipBanRoutes, { bans: deps.sipBans });
         await api.register(mixerRoutes, { source: deps.mixerStats });

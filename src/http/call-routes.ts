@@ -36,11 +36,16 @@ const callView = {
     meetingId: { type: 'string' },
     caller: { type: 'string' },
     codec: { type: 'string' },
-    state: { type: 'string', enum: ['setting-up', 'answered'] },
+    state: { type: 'string', enum: ['setting-up', 'answered', 'closed'] },
     startedAt: { type: 'string' },
     answeredAt: { type: 'string' },
     muted: { type: 'boolean' },
     quality: qualityView,
+    dialOut: {
+      type: 'object',
+      required: ['to', 'state'],
+      properties: { to: { type: 'string' }, state: { type: 'string' }, sipStatus: { type: 'integer' }, reason: { type: 'string' } },
+    },
   },
 } as const;
 

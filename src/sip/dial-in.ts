@@ -87,7 +87,7 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
       response.send(482, 'Loop Detected');
       return Promise.resolve();
     }
-    const leg = new SipLeg(request, response, { log, warningAgent: deps.sipDomain, observer: deps.observer });
+    const leg = new SipLeg({ kind: 'dial-in', request, response }, { log, warningAgent: deps.sipDomain, observer: deps.observer });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
     return setUp(deps, call, request).catch((err: unknown) => {
@@ -158,7 +158,7 @@ function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential)
 }
 
 /** The caller's port, and the room's way to end the call; its place in the room comes with start(). */
-function openMedia(deps: DialInDeps, call: SipCall, room: Room, displayName: string): Promise<PhoneMedia> {
+export function openMedia(deps: Pick<DialInDeps, 'media'>, call: SipCall, room: Room, displayName: string): Promise<PhoneMedia> {
   return PhoneMedia.open({
     room,
     identity: { id: randomUUID(), displayName, kind: 'phone' },
@@ -203,7 +203,7 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
 }
 
 /** Starts the media on the negotiated codec (the caller joins the meeting), follows its keys, and records the call with it. */
-async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
+export async function startMedia(deps: Pick<DialInDeps, 'nodeId' | 'callEvents'>, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
   await call.step(media.start(negotiated));
   followKeys(deps, call, media);
   await call.step(call.record({ nodeId: deps.nodeId, caller: media.identity.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
@@ -213,7 +213,7 @@ async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, ne
  * Each key the caller presses reaches the meeting's browsers and the call's observers;
  * *6 toggles the caller's own mute, with the same tones as the call API's.
  */
-function followKeys(deps: DialInDeps, call: SipCall, media: PhoneMedia): void {
+function followKeys(deps: Pick<DialInDeps, 'callEvents'>, call: SipCall, media: PhoneMedia): void {
   const keypad = new KeypadCommands();
   call.signaling.dtmf.on('digit', ({ digit }) => {
     const participantId = media.member?.id;

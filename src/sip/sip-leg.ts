@@ -1,7 +1,8 @@
 /**
- * The SIP side of one phone call: its INVITE transaction, then its dialog. It is the
- * call's signaling port (a final response before the answer, a BYE after it), turns the
- * caller's CANCEL and the dialog's end into the call's close(), and answers in-dialog
+ * The SIP side of one phone call: its INVITE transaction (the phone's, or ours when the
+ * gateway dials out), then its dialog. It is the call's signaling port (a final response
+ * or, for our INVITE, a CANCEL before the answer; a BYE after it), turns the caller's
+ * CANCEL and the dialog's end into the call's close(), and answers in-dialog
  * requests (re-INVITE, UPDATE, INFO) once the media runs. It starts the call's session
  * timer (RFC 4028) with the dialog and answers the caller's refreshes; the call owns the
  * timer and stops it when it closes.
@@ -34,6 +35,14 @@ import { type SipDialog, type SipRequest, type SipResponse, type SrfApp, type Ua
 
 /** A phone call as the SIP side holds it. */
 export type SipCall = Call<SipLeg, PhoneMedia>;
+
+/**
+ * How the call began: the phone's INVITE (answered with its response), or ours (dial-out),
+ * which the call cancels, rather than refuses, when it ends before the answer.
+ */
+export type LegOrigin =
+  | { readonly kind: 'dial-in'; readonly request: SipRequest; readonly response: SipResponse }
+  | { readonly kind: 'dial-out'; readonly cancel: () => void };
 
 export interface SipLegContext {
   /** Carries callId and meetingId. */
@@ -84,8 +93,7 @@ export class SipLeg implements CallSignaling {
   private rejectAcked!: (err: Error) => void;
 
   constructor(
-    private readonly request: SipRequest,
-    private readonly response: SipResponse,
+    private readonly origin: LegOrigin,
     private readonly context: SipLegContext,
   ) {
     this.acked = new Promise((resolve, reject) => {
@@ -103,10 +111,12 @@ export class SipLeg implements CallSignaling {
    */
   serve(call: SipCall): void {
     this.call = call;
-    this.request.once('cancel', () => {
-      this.cancelled = true;
-      void call.close({ by: 'caller', reason: 'CANCEL' });
-    });
+    if (this.origin.kind === 'dial-in') {
+      this.origin.request.once('cancel', () => {
+        this.cancelled = true;
+        void call.close({ by: 'caller', reason: 'CANCEL' });
+      });
+    }
     call.signal.addEventListener('abort', () => this.release(), { once: true });
   }
 
@@ -116,7 +126,9 @@ export class SipLeg implements CallSignaling {
    * agreed, runs from then.
    */
   answer(srf: SrfApp, options: UasOptions, sessionTimer?: SessionTimerStart): Promise<void> {
-    const answered = answerInvite(srf, this.request, this.response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
+    if (this.origin.kind !== 'dial-in') throw new Error('only a dial-in leg answers');
+    const { request, response } = this.origin;
+    const answered = answerInvite(srf, request, response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
     return answered.then(() => this.context.observer.inviteAnswered('accepted', 200));
   }
 
@@ -141,21 +153,28 @@ export class SipLeg implements CallSignaling {
     for (const request of held) request.handle();
   }
 
+  /** The dialog our own INVITE made (dial-out): the call is answered and ends with a BYE from now on. */
+  answered(dialog: SipDialog, offeredSdp: string): void {
+    this.attach(dialog, offeredSdp, undefined);
+  }
+
   reject(status: number, error: GatewayError | undefined): void {
+    if (this.origin.kind === 'dial-out') return this.origin.cancel();
     const { observer } = this.context;
     // drachtio-server answers a CANCELled INVITE with 487 itself.
     if (this.cancelled) return observer.inviteAnswered('rejected', status);
-    if (this.response.finalResponseSent) return;
+    const { response } = this.origin;
+    if (response.finalResponseSent) return;
     const challenged = error instanceof AuthenticationRefused && error.challenge !== undefined;
     observer.inviteAnswered(challenged ? 'challenged' : 'rejected', error?.sipStatus ?? status);
     if (error instanceof SessionIntervalTooSmall) {
-      this.response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
+      response.send(error.sipStatus, 'Session Interval Too Small', { headers: tooSmallHeaders(error.minSE) });
     } else if (error instanceof AuthenticationRefused) {
-      this.response.send(error.sipStatus, error.message, error.challenge ? { headers: repeatedHeader('WWW-Authenticate', error.challenge) } : {});
+      response.send(error.sipStatus, error.message, error.challenge ? { headers: repeatedHeader('WWW-Authenticate', error.challenge) } : {});
     } else if (error) {
-      this.response.send(error.sipStatus, reasonPhrase(error), { headers: { Warning: sipWarning(error, this.context.warningAgent) } });
+      response.send(error.sipStatus, reasonPhrase(error), { headers: { Warning: sipWarning(error, this.context.warningAgent) } });
     } else {
-      this.response.send(status, 'Server Error');
+      response.send(status, 'Server Error');
     }
   }
 

@@ -17,6 +17,8 @@ import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
+import { DialOut } from './dial-out.js';
+import type { DialOuts } from '../calls/dial-outs.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { inspectRequest } from './request-inspection.js';
 import { SLOW_DOWN_MS, SipGuard } from './guard/sip-guard.js';
@@ -50,27 +52,50 @@ export interface SipServiceDeps {
   readonly callObserver: CallObserver<SipLeg, PhoneMedia>;
   /** Hears what happens in each call (the keys its caller presses). */
   readonly callEvents: CallEventObserver;
+  /** Where the progress of the calls we dial is kept. */
+  readonly dialOuts: DialOuts;
 }
 
 export class SipService {
-  /** Every call, from its first INVITE on: being set up, answered or closing. */
-  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
-
   private constructor(
     readonly frontEnd: SipFrontEnd,
     /** Bans, limits and their counters (GET /api/sip/bans, metrics). */
     readonly guard: SipGuard,
-    observer: CallObserver<SipLeg, PhoneMedia>,
-  ) {
-    this.calls = new CallRegistry(observer);
-  }
+    /** Every call, from its first INVITE on (or ours): being set up, answered or closing. */
+    readonly calls: CallRegistry<SipLeg, PhoneMedia>,
+    /** Calls a meeting makes (POST /api/meetings/:id/dial-out). */
+    readonly dialOut: DialOut,
+  ) {}
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
     const { config, log, observer } = deps;
     const frontEnd = await SipFrontEnd.start(config, log);
     const sipLog = log.child({ component: 'sip' });
     const guard = new SipGuard(config.sipGuard, deps.guardStore, sipLog);
-    const service = new SipService(frontEnd, guard, deps.callObserver);
+    const calls = new CallRegistry<SipLeg, PhoneMedia>(deps.callObserver);
+    const dialOut = new DialOut({
+      srf: frontEnd.srf,
+      meetings: deps.meetings,
+      rooms: deps.rooms,
+      store: deps.store,
+      calls,
+      dialOuts: deps.dialOuts,
+      sipDomain: config.sipDomain,
+      codecs: config.sipCodecs,
+      media: {
+        listenIp: config.rtpListenIp,
+        announcedIp: config.announcedIp,
+        minPort: config.rtpMinPort,
+        maxPort: config.rtpMaxPort,
+        latch: config.rtpComedia,
+      },
+      nodeId: deps.nodeId,
+      log: sipLog,
+      callLimits: config.callLimits,
+      observer,
+      callEvents: deps.callEvents,
+    });
+    const service = new SipService(frontEnd, guard, calls, dialOut);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const authenticator = new SipAuthenticator({

@@ -70,6 +70,21 @@ export interface SrfApp {
   use(middleware: (request: SipRequest, response: SipResponse, next: () => void) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
+  /** Sends an INVITE; resolves with the dialog a 2xx made (ACKed), rejects with a SipError (`status`) for a failure. */
+  createUAC(uri: string, options: UacOptions, progress: UacProgress): Promise<SipDialog & { readonly remote: { readonly sdp: string } }>;
+}
+
+export interface UacOptions {
+  readonly localSdp: string;
+  readonly headers?: Record<string, string>;
+  /** Answers a 401/407 challenge with these (drachtio-srf's digest client). */
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+/** The INVITE as sent (it can be cancelled), and each provisional response to it. */
+export interface UacProgress {
+  readonly cbRequest: (err: Error | null, request: { cancel(callback: (err: Error | null) => void): void }) => void;
+  readonly cbProvisional: (response: { readonly status: number; readonly reason: string }) => void;
 }
 
 /**

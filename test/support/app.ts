@@ -77,6 +77,10 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       sipGuard: () => sipGuard.counters(),
     }),
     calls: new CallDirectory(calls),
+    // No SIP in a memory app: dialling out is refused as a gateway without drachtio would.
+    dialOut: {
+      dial: () => Promise.reject(new GatewayError('unavailable', 'this test runs without SIP')),
+    },
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
     // No rooms: nobody to remove.

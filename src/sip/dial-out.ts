@@ -1,0 +1,195 @@
+/**
+ * Dialling out from a meeting: our INVITE, with our offer, to a SIP address; the callee
+ * who answers is a phone participant of the meeting exactly like a dial-in caller (the
+ * same Call, SipLeg and PhoneMedia: mix-minus, DTMF, hold, RTP timeout, metrics, the call
+ * API and webhooks). A 401/407 is answered with credentials when the request has them
+ * (drachtio-srf's digest client). The call's progress and outcome are kept in DialOuts:
+ * calling, ringing, answered, then busy, no-answer, failed, cancelled or ended. Before
+ * the answer the call ends with a CANCEL (DELETE /api/calls/:callId, the ring timeout, the
+ * meeting ending), after it with a BYE.
+ */
+import { randomUUID } from 'node:crypto';
+import { type GatewayEnd, Q850, failureEnd } from '../calls/call-end.js';
+import type { CallEventObserver } from '../calls/call-events.js';
+import { type CallLimits, superviseCall } from '../calls/call-limits.js';
+import type { CallRegistry } from '../calls/call-registry.js';
+import type { DialOutRequest, DialOutService, DialOuts, DialOutState } from '../calls/dial-outs.js';
+import { GatewayError } from '../errors.js';
+import { type Logger, callLogger } from '../logger.js';
+import type { PhoneMedia } from '../media/phone-media.js';
+import type { Rooms } from '../media/rooms.js';
+import type { CodecName } from '../media/sdp/codecs.js';
+import { type LocalOffer, acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
+import type { MeetingService } from '../meetings/meeting-service.js';
+import type { GatewayStore } from '../store/store.js';
+import { callerDisplayName } from './caller-name.js';
+import { openMedia, startMedia } from './dial-in.js';
+import { type SipCall, SipLeg } from './sip-leg.js';
+import type { SipObserver } from './sip-observer.js';
+import type { SrfApp } from './srf.js';
+
+export interface DialOutDeps {
+  readonly srf: SrfApp;
+  readonly meetings: MeetingService;
+  readonly rooms: Rooms;
+  readonly store: GatewayStore;
+  readonly calls: CallRegistry<SipLeg, PhoneMedia>;
+  readonly dialOuts: DialOuts;
+  readonly sipDomain: string;
+  readonly codecs: readonly CodecName[];
+  readonly media: {
+    readonly listenIp: string;
+    readonly announcedIp: string;
+    readonly minPort: number;
+    readonly maxPort: number;
+    readonly latch: boolean;
+  };
+  readonly nodeId: string;
+  readonly log: Logger;
+  readonly callLimits: CallLimits;
+  readonly observer: SipObserver;
+  readonly callEvents: CallEventObserver;
+}
+
+/** `sip:user@host[:port][;transport=udp|tcp]`: what a dial-out without a trunk may call. */
+const SIP_ADDRESS = /^sip:[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;transport=(?:udp|tcp))?$/i;
+
+export const DEFAULT_RING_TIMEOUT_SECONDS = 60;
+
+/** How a final response to our INVITE ends the dial-out. */
+function outcomeOf(status: number): DialOutState {
+  if (status === 486 || status === 600) return 'busy';
+  if (status === 408 || status === 480 || status === 487) return 'no-answer';
+  return 'failed';
+}
+
+export class DialOut implements DialOutService {
+  constructor(private readonly deps: DialOutDeps) {}
+
+  async dial(meetingId: string, request: DialOutRequest): Promise<{ callId: string }> {
+    if (!SIP_ADDRESS.test(request.to)) throw new GatewayError('bad_request', '"to" must be a SIP URI: sip:user@host[:port]');
+    const meeting = await this.deps.meetings.get(meetingId);
+    if (meeting.endedAt !== undefined) throw new GatewayError('conflict', `meeting "${meetingId}" has ended`);
+    const callId = randomUUID();
+    const log = callLogger(this.deps.log, { callId, meetingId });
+    let pending: { cancel(callback: () => void): void } | undefined;
+    let settled = false;
+    let cancelWanted = false;
+    const cancel = () => {
+      cancelWanted = true;
+      if (pending && !settled) pending.cancel(() => undefined);
+    };
+    const leg = new SipLeg({ kind: 'dial-out', cancel }, { log, warningAgent: this.deps.sipDomain, observer: this.deps.observer });
+    const call = this.deps.calls.open({ callId, meetingId, signaling: leg, store: this.deps.store, log });
+    leg.serve(call);
+    this.deps.dialOuts.start({ callId, meetingId, to: request.to });
+    const progress = {
+      sent: (req: { cancel(callback: () => void): void }) => {
+        pending = req;
+        if (cancelWanted) cancel();
+      },
+      settled: () => (settled = true),
+    };
+    void this.run(call, leg, request, progress).catch((err: unknown) => {
+      if (!call.isOpen) return;
+      if (!(err instanceof GatewayError)) log.error({ err }, 'dial-out failed');
+      this.deps.dialOuts.update(callId, 'failed', { reason: err instanceof Error ? err.message : String(err) });
+      void call.close(failureEnd(err));
+    });
+    log.info({ to: request.to }, 'dialling out');
+    return { callId };
+  }
+
+  private async run(
+    call: SipCall,
+    leg: SipLeg,
+    request: DialOutRequest,
+    progress: { sent(req: { cancel(callback: () => void): void }): void; settled(): void },
+  ): Promise<void> {
+    const { deps } = this;
+    const { callId } = call;
+    const displayName = callerDisplayName({ ...(request.displayName && { name: request.displayName }), uri: request.to });
+    const room = await call.step(deps.rooms.room(call.meetingId));
+    const media = call.adoptMedia(await openMedia(deps, call, room, displayName));
+    const offer = createOffer({ ip: deps.media.announcedIp, port: media.port, preference: deps.codecs });
+    const ringSeconds = request.timeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS;
+    const ringTimer = setTimeout(() => {
+      if (call.state !== 'setting-up') return;
+      deps.dialOuts.update(callId, 'no-answer', { reason: `no answer within ${ringSeconds} s` });
+      void call.close(noAnswerEnd(ringSeconds));
+    }, ringSeconds * 1000);
+    call.signal.addEventListener('abort', () => clearTimeout(ringTimer), { once: true });
+    let dialog;
+    try {
+      dialog = await deps.srf.createUAC(
+        request.to,
+        {
+          localSdp: offer.sdp,
+          headers: { 'Call-ID': callId, From: `<sip:${call.meetingId}@${deps.sipDomain}>`, 'X-Meeting-Id': call.meetingId },
+        },
+        {
+          cbRequest: (err, sent) => {
+            if (!err) progress.sent(sent);
+          },
+          cbProvisional: (response) => {
+            if (response.status === 100 || call.state !== 'setting-up' || deps.dialOuts.get(callId)?.state !== 'calling') return;
+            deps.dialOuts.update(callId, 'ringing');
+            call.ringing(displayName);
+          },
+        },
+      );
+    } catch (err) {
+      progress.settled();
+      clearTimeout(ringTimer);
+      const status = (err as { status?: unknown }).status;
+      if (typeof status !== 'number') throw err;
+      const reason = (err as { reason?: string }).reason ?? '';
+      deps.dialOuts.update(callId, call.isOpen ? outcomeOf(status) : 'cancelled', { sipStatus: status, reason });
+      if (call.isOpen) await call.close(refusedEnd(status, reason));
+      return;
+    }
+    progress.settled();
+    clearTimeout(ringTimer);
+    await this.answered(call, leg, media, dialog, offer, displayName);
+  }
+
+  /** The callee answered: the call is up, its media starts with the callee's answer. */
+  private async answered(
+    call: SipCall,
+    leg: SipLeg,
+    media: PhoneMedia,
+    dialog: Parameters<SipLeg['answered']>[0] & { readonly remote: { readonly sdp: string } },
+    offer: LocalOffer,
+    displayName: string,
+  ): Promise<void> {
+    const { deps } = this;
+    if (!call.isOpen) {
+      // Cancelled while the callee's 200 was on its way: end the dialog it made.
+      deps.dialOuts.update(call.callId, 'cancelled', { reason: 'answered after the call was cancelled' });
+      void dialog.destroy().catch(() => undefined);
+      return;
+    }
+    leg.answered(dialog, offer.sdp);
+    if (!call.caller) call.ringing(displayName);
+    call.answering();
+    deps.dialOuts.update(call.callId, 'answered');
+    void call.whenEnded().then(() => deps.dialOuts.update(call.callId, 'ended'));
+    const negotiated = acceptAnswer(offer, dialog.remote.sdp);
+    await startMedia(deps, call, media, negotiated);
+    leg.run(media, { ip: deps.media.announcedIp, preference: deps.codecs, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
+    superviseCall(call, media, deps.callLimits);
+    call.log.info({ codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port }, 'dial-out answered');
+  }
+}
+
+function noAnswerEnd(seconds: number): GatewayEnd {
+  const reason = `no answer within ${seconds} s`;
+  return { by: 'gateway', reason, cause: Q850.recoveryOnTimerExpiry, error: new GatewayError('unavailable', reason) };
+}
+
+/** The callee refused our INVITE: nothing is left to signal. */
+function refusedEnd(status: number, reason: string): GatewayEnd {
+  const text = `the callee answered ${status} ${reason}`.trim();
+  const code = outcomeOf(status) === 'busy' ? 'busy' : 'unavailable';
+  return { by: 'gateway', reason: text, cause: Q850.normalClearing, error: new GatewayError(code, text) };
+}

@@ -1,0 +1,163 @@
+/**
+ * Dialling out (POST /api/meetings/:id/dial-out) through drachtio (the stand-in, or a real
+ * drachtio-server with DRACHTIO_SERVER_BIN) to a test SIP UA playing the callee: answered
+ * (the callee is a phone participant, heard in the meeting), busy, no answer within the
+ * ring timeout, cancelled by DELETE /api/calls/:callId, and the API's refusals.
+ */
+import { createSocket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { startSipTestGateway } from '../support/gateway.js';
+import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { PCMU_OFFER } from '../support/sip/sip-caller.js';
+import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
+import { pcmuTone, rtpPacket } from '../support/rtp.js';
+import { until } from '../support/until.js';
+
+let target: DrachtioTarget;
+let gateway: Gateway;
+let callee: SipPeer;
+
+beforeAll(async () => {
+  target = await drachtioTarget();
+  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299' });
+});
+
+afterEach(async () => {
+  await callee?.close();
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await target?.close();
+});
+
+interface CallView {
+  readonly state: string;
+  readonly caller?: string;
+  readonly codec?: string;
+  readonly dialOut?: { readonly to: string; readonly state: string; readonly sipStatus?: number; readonly reason?: string };
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+async function dialOut(meetingId: string, body: Record<string, unknown>): Promise<string> {
+  const { status, json } = await api('POST', `/meetings/${meetingId}/dial-out`, body);
+  expect(status).toBe(202);
+  return json.callId as string;
+}
+
+const callView = async (callId: string) => (await api('GET', `/calls/${callId}`)).json as unknown as CallView;
+const calleeUri = () => `sip:bob@127.0.0.1:${callee.port}`;
+const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
+const bodyOf = (m: ReceivedSip) => m.text.slice(m.text.indexOf('\r\n\r\n') + 4);
+const audioPortOf = (sdp: string) => Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
+
+async function sendPcmuTone(toPort: number, frames: number): Promise<void> {
+  const socket = createSocket('udp4');
+  try {
+    for (let i = 0; i < frames; i++) {
+      socket.send(rtpPacket({ payloadType: 0, sequenceNumber: i, timestamp: i * 160, ssrc: 0x5151 }, pcmuTone(1000, i)), toPort, '127.0.0.1');
+      await sleep(20);
+    }
+  } finally {
+    socket.close();
+  }
+}
+
+describe('POST /api/meetings/:id/dial-out', () => {
+  it('refuses a "to" that is not a SIP URI (400), an unknown meeting (404) and an ended one (409)', async () => {
+    await gateway.meetings.create({ id: 'dial-refusals' });
+    const bad = await api('POST', '/meetings/dial-refusals/dial-out', { to: '+441234567890' });
+    expect(bad).toMatchObject({ status: 400, json: { message: '"to" must be a SIP URI: sip:user@host[:port]' } });
+    expect((await api('POST', '/meetings/nosuch-meeting/dial-out', { to: 'sip:bob@127.0.0.1' })).status).toBe(404);
+    await gateway.meetings.end('dial-refusals', 'test');
+    const ended = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sip:bob@127.0.0.1' });
+    expect(ended).toMatchObject({ status: 409, json: { message: 'meeting "dial-refusals" has ended' } });
+  });
+
+  it('calls the callee with our offer; it rings, answers, is a phone participant heard in the meeting, and DELETE hangs it up with a BYE', async () => {
+    await gateway.meetings.create({ id: 'dial-answered' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const callId = await dialOut('dial-answered', { to: calleeUri(), displayName: 'Bob' });
+    const invite = await callee.next(isRequest('INVITE'));
+    expect(firstLine(invite.text)).toBe(`INVITE ${calleeUri()} SIP/2.0`);
+    expect(header(invite.text, 'Call-ID')).toBe(callId);
+    expect(header(invite.text, 'From')).toMatch(new RegExp(`^<sip:dial-answered@${target.sipAddress.host}>;tag=`));
+    expect(bodyOf(invite)).toMatch(/^m=audio \d+ RTP\/AVP 0 8 9 111 101 110\r$/m);
+    expect(await callView(callId)).toMatchObject({ state: 'setting-up', dialOut: { to: calleeUri(), state: 'calling' } });
+
+    callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'bob1' }));
+    await until(async () => (await callView(callId)).dialOut?.state === 'ringing', 2000, 'the dial-out ringing');
+
+    callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'bob1', sdp: PCMU_OFFER(30020), extraHeaders: [`Contact: <${calleeUri()}>`] }));
+    await callee.next(isRequest('ACK'));
+    await until(async () => (await gateway.store.listCalls('dial-answered')).length === 1, 3000, 'the call recorded');
+    expect(await callView(callId)).toMatchObject({ state: 'answered', caller: 'Bob', codec: 'PCMU', dialOut: { state: 'answered' } });
+
+    const room = (await gateway.rooms.existing('dial-answered'))!;
+    const tone = sendPcmuTone(audioPortOf(bodyOf(invite)), 60);
+    await until(() => room.views().some((p) => p.kind === 'phone' && p.displayName === 'Bob' && p.speaking), 3000, 'the callee speaking in the meeting');
+    await tone;
+
+    expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+    const bye = await callee.next(isRequest('BYE'));
+    expect(header(bye.text, 'Reason')).toMatch(/^Q\.850;cause=16;/);
+    callee.send(responseTo(request(bye), 200, 'OK'));
+    expect(await callView(callId)).toMatchObject({ state: 'closed', dialOut: { state: 'ended' } });
+    expect(gateway.sip.calls.has(callId)).toBe(false);
+    await until(() => room.size === 0, 2000, 'the callee gone from the meeting');
+  });
+
+  it('a busy callee (486) ends the dial-out as busy with its status and reason', async () => {
+    await gateway.meetings.create({ id: 'dial-busy' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const callId = await dialOut('dial-busy', { to: calleeUri() });
+    const invite = await callee.next(isRequest('INVITE'));
+    callee.send(responseTo(request(invite), 486, 'Busy Here', { toTag: 'bob2' }));
+    await callee.next(isRequest('ACK'));
+    await until(async () => (await callView(callId)).state === 'closed', 2000, 'the dial-out closed');
+    expect((await callView(callId)).dialOut).toEqual({ to: calleeUri(), state: 'busy', sipStatus: 486, reason: 'Busy Here' });
+    expect(await callee.collect(300, isRequest('CANCEL'))).toEqual([]);
+  });
+
+  it('a callee that rings past timeoutSeconds is CANCELled: no-answer', async () => {
+    await gateway.meetings.create({ id: 'dial-no-answer' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const callId = await dialOut('dial-no-answer', { to: calleeUri(), timeoutSeconds: 5 });
+    const invite = await callee.next(isRequest('INVITE'));
+    callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'bob3' }));
+    const cancel = await callee.next(isRequest('CANCEL'), 7000);
+    callee.send(responseTo(request(cancel), 200, 'OK'));
+    callee.send(responseTo(request(invite), 487, 'Request Terminated', { toTag: 'bob3' }));
+    await callee.next(isRequest('ACK'));
+    await until(async () => (await callView(callId)).state === 'closed', 2000, 'the dial-out closed');
+    expect((await callView(callId)).dialOut).toMatchObject({ state: 'no-answer', reason: 'no answer within 5 s' });
+  }, 15_000);
+
+  it('DELETE /api/calls/:callId while it rings sends a CANCEL: cancelled', async () => {
+    await gateway.meetings.create({ id: 'dial-cancel' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const callId = await dialOut('dial-cancel', { to: calleeUri() });
+    const invite = await callee.next(isRequest('INVITE'));
+    callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'bob4' }));
+    await until(async () => (await callView(callId)).dialOut?.state === 'ringing', 2000, 'the dial-out ringing');
+    expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+    const cancel = await callee.next(isRequest('CANCEL'));
+    callee.send(responseTo(request(cancel), 200, 'OK'));
+    callee.send(responseTo(request(invite), 487, 'Request Terminated', { toTag: 'bob4' }));
+    await callee.next(isRequest('ACK'));
+    await until(async () => (await callView(callId)).dialOut?.sipStatus === 487, 2000, 'the 487 seen');
+    expect((await callView(callId)).dialOut).toMatchObject({ state: 'cancelled', sipStatus: 487 });
+  });
+});
