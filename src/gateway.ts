@@ -22,6 +22,7 @@ import { GatewayMetrics } from './metrics/gateway-metrics.js';
 import { CallEvents } from './calls/call-events.js';
 import { CallDirectory } from './calls/call-views.js';
 import { DialOuts } from './calls/dial-outs.js';
+import { Trunks } from './pstn/trunks.js';
 import { Rooms } from './media/rooms.js';
 import { CallerLockout } from './pstn/caller-lockout.js';
 import { PhoneNumbers } from './pstn/phone-numbers.js';
@@ -170,6 +171,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     });
     const callEvents = new CallEvents(log);
     const dialOuts = new DialOuts();
+    const trunks = new Trunks(store, log.child({ component: 'trunks' }));
     if (events) callEvents.observe(events);
     const sipService = await SipService.start({
       config,
@@ -186,6 +188,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       callObserver: events ? callObservers<SipLeg, PhoneMedia>(metrics, events) : metrics,
       callEvents,
       dialOuts,
+      trunks,
     });
     sip = sipService;
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
@@ -217,6 +220,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       metrics,
       calls: new CallDirectory(sipService.calls, dialOuts),
       dialOut: sipService.dialOut,
+      trunks,
       readiness,
       meetings,
       participants: rooms,

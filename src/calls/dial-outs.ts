@@ -22,8 +22,10 @@ export interface DialOutStatus {
 
 /** What POST /api/meetings/:id/dial-out asks for. */
 export interface DialOutRequest {
-  /** `sip:user@host[:port]`. */
+  /** `sip:user@host[:port]`; through a trunk, a number. */
   readonly to: string;
+  /** The trunk (its id) the number is dialled through. */
+  readonly trunk?: string;
   /** How the callee appears in the meeting; from `to` when absent. */
   readonly displayName?: string;
   /** How long it may ring before it is cancelled as no-answer. */

@@ -8,6 +8,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
 import type { DialOutService } from '../calls/dial-outs.js';
+import type { Trunks } from '../pstn/trunks.js';
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -23,6 +24,7 @@ import { adminRoutes } from './admin-routes.js';
 import { apiAuthHook } from './api-auth.js';
 import { callRoutes } from './call-routes.js';
 import { dialOutRoutes } from './dial-out-routes.js';
+import { trunkRoutes } from './trunk-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { mediaRoutes } from './media-routes.js';
 import { type MeetingRoutesOptions, meetingRoutes } from './meeting-routes.js';
@@ -49,6 +51,8 @@ export interface AppDeps {
   readonly calls: CallDirectory;
   /** POST /api/meetings/:id/dial-out. */
   readonly dialOut: DialOutService;
+  /** /api/trunks. */
+  readonly trunks: Trunks;
   /** What GET /readyz asks. */
   readonly readiness: readonly ReadinessCheck[];
   readonly meetings: MeetingService;
@@ -88,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         await api.register(meetingRoutes, { meetings, participants: deps.participants });
         await api.register(callRoutes, { calls: deps.calls });
         await api.register(dialOutRoutes, { dialOut: deps.dialOut });
+        await api.register(trunkRoutes, { trunks: deps.trunks });
         await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
         await api.register(sipBanRoutes, { bans: deps.sipBans });
         await api.register(mixerRoutes, { source: deps.mixerStats });

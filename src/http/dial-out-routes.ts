@@ -15,6 +15,7 @@ const dialOutBody = {
   additionalProperties: false,
   properties: {
     to: { type: 'string', minLength: 1, maxLength: 256 },
+    trunk: { type: 'string', minLength: 1, maxLength: 64 },
     displayName: { type: 'string', minLength: 1, maxLength: 64 },
     timeoutSeconds: { type: 'integer', minimum: 5, maximum: 300 },
   },

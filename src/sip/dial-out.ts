@@ -2,8 +2,8 @@
  * Dialling out from a meeting: our INVITE, with our offer, to a SIP address; the callee
  * who answers is a phone participant of the meeting exactly like a dial-in caller (the
  * same Call, SipLeg and PhoneMedia: mix-minus, DTMF, hold, RTP timeout, metrics, the call
- * API and webhooks). A 401/407 is answered with credentials when the request has them
- * (drachtio-srf's digest client). The call's progress and outcome are kept in DialOuts:
+ * API and webhooks). A number goes through a trunk (sip:<number>@<trunk host>, the trunk's
+ * caller id in From), whose credentials answer a 401/407 (drachtio-srf's digest client). The call's progress and outcome are kept in DialOuts:
  * calling, ringing, answered, then busy, no-answer, failed, cancelled or ended. Before
  * the answer the call ends with a CANCEL (DELETE /api/calls/:callId, the ring timeout, the
  * meeting ending), after it with a BYE.
@@ -21,6 +21,7 @@ import type { Rooms } from '../media/rooms.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { type LocalOffer, acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
+import type { TrunkRoute, Trunks } from '../pstn/trunks.js';
 import type { GatewayStore } from '../store/store.js';
 import { callerDisplayName } from './caller-name.js';
 import { openMedia, startMedia } from './dial-in.js';
@@ -35,6 +36,7 @@ export interface DialOutDeps {
   readonly store: GatewayStore;
   readonly calls: CallRegistry<SipLeg, PhoneMedia>;
   readonly dialOuts: DialOuts;
+  readonly trunks: Pick<Trunks, 'route'>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
   readonly media: {
@@ -67,7 +69,7 @@ export class DialOut implements DialOutService {
   constructor(private readonly deps: DialOutDeps) {}
 
   async dial(meetingId: string, request: DialOutRequest): Promise<{ callId: string }> {
-    if (!SIP_ADDRESS.test(request.to)) throw new GatewayError('bad_request', '"to" must be a SIP URI: sip:user@host[:port]');
+    const route = request.trunk === undefined ? directRoute(request.to) : await this.deps.trunks.route(request.trunk, request.to);
     const meeting = await this.deps.meetings.get(meetingId);
     if (meeting.endedAt !== undefined) throw new GatewayError('conflict', `meeting "${meetingId}" has ended`);
     const callId = randomUUID();
@@ -90,13 +92,13 @@ export class DialOut implements DialOutService {
       },
       settled: () => (settled = true),
     };
-    void this.run(call, leg, request, progress).catch((err: unknown) => {
+    void this.run(call, leg, request, route, progress).catch((err: unknown) => {
       if (!call.isOpen) return;
       if (!(err instanceof GatewayError)) log.error({ err }, 'dial-out failed');
       this.deps.dialOuts.update(callId, 'failed', { reason: err instanceof Error ? err.message : String(err) });
       void call.close(failureEnd(err));
     });
-    log.info({ to: request.to }, 'dialling out');
+    log.info({ to: request.to, ...(request.trunk !== undefined && { trunk: request.trunk }) }, 'dialling out');
     return { callId };
   }
 
@@ -104,6 +106,7 @@ export class DialOut implements DialOutService {
     call: SipCall,
     leg: SipLeg,
     request: DialOutRequest,
+    route: TrunkRoute,
     progress: { sent(req: { cancel(callback: () => void): void }): void; settled(): void },
   ): Promise<void> {
     const { deps } = this;
@@ -121,11 +124,13 @@ export class DialOut implements DialOutService {
     call.signal.addEventListener('abort', () => clearTimeout(ringTimer), { once: true });
     let dialog;
     try {
+      const from = route.callerId === undefined ? `<sip:${call.meetingId}@${deps.sipDomain}>` : `<sip:${route.callerId}@${route.host}>`;
       dialog = await deps.srf.createUAC(
-        request.to,
+        route.uri,
         {
           localSdp: offer.sdp,
-          headers: { 'Call-ID': callId, From: `<sip:${call.meetingId}@${deps.sipDomain}>`, 'X-Meeting-Id': call.meetingId },
+          headers: { 'Call-ID': callId, From: from, 'X-Meeting-Id': call.meetingId },
+          ...(route.auth && { auth: route.auth }),
         },
         {
           cbRequest: (err, sent) => {
@@ -180,6 +185,12 @@ export class DialOut implements DialOutService {
     superviseCall(call, media, deps.callLimits);
     call.log.info({ codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port }, 'dial-out answered');
   }
+}
+
+/** A SIP URI dialled as it is, without a trunk. */
+function directRoute(to: string): TrunkRoute {
+  if (!SIP_ADDRESS.test(to)) throw new GatewayError('bad_request', '"to" must be a SIP URI: sip:user@host[:port]');
+  return { uri: to, callerId: undefined, host: '', auth: undefined };
 }
 
 function noAnswerEnd(seconds: number): GatewayEnd {

@@ -19,6 +19,7 @@ import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import { DialOut } from './dial-out.js';
 import type { DialOuts } from '../calls/dial-outs.js';
+import type { Trunks } from '../pstn/trunks.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { inspectRequest } from './request-inspection.js';
 import { SLOW_DOWN_MS, SipGuard } from './guard/sip-guard.js';
@@ -54,6 +55,8 @@ export interface SipServiceDeps {
   readonly callEvents: CallEventObserver;
   /** Where the progress of the calls we dial is kept. */
   readonly dialOuts: DialOuts;
+  /** The trunks numbers are dialled through. */
+  readonly trunks: Pick<Trunks, 'route'>;
 }
 
 export class SipService {
@@ -80,6 +83,7 @@ export class SipService {
       store: deps.store,
       calls,
       dialOuts: deps.dialOuts,
+      trunks: deps.trunks,
       sipDomain: config.sipDomain,
       codecs: config.sipCodecs,
       media: {

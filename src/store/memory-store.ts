@@ -7,6 +7,7 @@ import {
   type Participant,
   type PendingWebhook,
   type SipCredential,
+  type Trunk,
   TWILIO_CALLS_KEPT,
   type TwilioCallRecord,
   type TwilioCallUpdate,
@@ -19,6 +20,7 @@ const COUNTER_SWEEP_SIZE = 10_000;
 export class MemoryStore implements GatewayStore {
   private readonly meetings = new Map<string, Meeting>();
   private readonly credentials = new Map<string, SipCredential>();
+  private readonly trunks = new Map<string, Trunk>();
   private readonly calls = new Map<string, ActiveCall>();
   private readonly participants = new Map<string, Map<string, Participant>>();
   private readonly routes = new Map<string, MeetingRoute>();
@@ -67,6 +69,25 @@ export class MemoryStore implements GatewayStore {
 
   async deleteCredential(username: string): Promise<boolean> {
     return this.credentials.delete(username);
+  }
+
+  async addTrunk(trunk: Trunk): Promise<boolean> {
+    if (this.trunks.has(trunk.id)) return false;
+    this.trunks.set(trunk.id, { ...trunk, allowedPrefixes: [...trunk.allowedPrefixes] });
+    return true;
+  }
+
+  async getTrunk(id: string): Promise<Trunk | undefined> {
+    const trunk = this.trunks.get(id);
+    return trunk && { ...trunk, allowedPrefixes: [...trunk.allowedPrefixes] };
+  }
+
+  async listTrunks(): Promise<Trunk[]> {
+    return [...this.trunks.values()].map((t) => ({ ...t, allowedPrefixes: [...t.allowedPrefixes] }));
+  }
+
+  async deleteTrunk(id: string): Promise<boolean> {
+    return this.trunks.delete(id);
   }
 
   async putCall(call: ActiveCall): Promise<void> {

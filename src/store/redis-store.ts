@@ -11,6 +11,7 @@ import {
   type Participant,
   type PendingWebhook,
   type SipCredential,
+  type Trunk,
   TWILIO_CALLS_KEPT,
   type TwilioCallRecord,
   type TwilioCallUpdate,
@@ -31,6 +32,7 @@ export class RedisStore implements GatewayStore {
     meetings: string;
     endedMeetings: string;
     credentials: string;
+    trunks: string;
     calls: string;
     participants: (meetingId: string) => string;
     routes: (kind: MeetingRouteKind) => string;
@@ -54,6 +56,7 @@ export class RedisStore implements GatewayStore {
       meetings: `${prefix}meetings`,
       endedMeetings: `${prefix}meetings:ended`,
       credentials: `${prefix}sip-credentials`,
+      trunks: `${prefix}trunks`,
       calls: `${prefix}calls`,
       participants: (meetingId) => `${prefix}participants:${meetingId}`,
       routes: (kind) => `${prefix}routes:${kind}`,
@@ -151,6 +154,22 @@ export class RedisStore implements GatewayStore {
 
   deleteCredential(username: string): Promise<boolean> {
     return this.run(async () => (await this.redis.hdel(this.keys.credentials, username)) === 1);
+  }
+
+  addTrunk(trunk: Trunk): Promise<boolean> {
+    return this.run(async () => (await this.redis.hsetnx(this.keys.trunks, trunk.id, JSON.stringify(trunk))) === 1);
+  }
+
+  getTrunk(id: string): Promise<Trunk | undefined> {
+    return this.run(async () => parse<Trunk>(await this.redis.hget(this.keys.trunks, id)));
+  }
+
+  listTrunks(): Promise<Trunk[]> {
+    return this.run(async () => (await this.redis.hvals(this.keys.trunks)).map((json) => JSON.parse(json) as Trunk));
+  }
+
+  deleteTrunk(id: string): Promise<boolean> {
+    return this.run(async () => (await this.redis.hdel(this.keys.trunks, id)) === 1);
   }
 
   putCall(call: ActiveCall): Promise<void> {

@@ -81,6 +81,23 @@ export interface Participant {
   readonly joinedAt: number;
 }
 
+/**
+ * An outbound SIP trunk (a carrier or PBX the gateway dials numbers through). The
+ * password is kept as given (a digest answer needs it) and never leaves through the API.
+ */
+export interface Trunk {
+  readonly id: string;
+  /** `sip:host[:port][;transport=udp|tcp]`. */
+  readonly address: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** The user part of our From on calls through it (the number the callee sees). */
+  readonly callerId?: string;
+  /** Numbers it may call start with one of these; empty: any number. */
+  readonly allowedPrefixes: readonly string[];
+  readonly createdAt: number;
+}
+
 /** A webhook event waiting for its (next) delivery attempt. */
 export interface PendingWebhook {
   /** The event's id, which its body carries too. */
@@ -109,6 +126,13 @@ export interface GatewayStore {
   listCredentials(): Promise<SipCredential[]>;
   /** false when there was no such credential. */
   deleteCredential(username: string): Promise<boolean>;
+
+  /** Stores a new trunk; false when the id is taken. */
+  addTrunk(trunk: Trunk): Promise<boolean>;
+  getTrunk(id: string): Promise<Trunk | undefined>;
+  listTrunks(): Promise<Trunk[]>;
+  /** false when there was no such trunk. */
+  deleteTrunk(id: string): Promise<boolean>;
 
   putCall(call: ActiveCall): Promise<void>;
   getCall(callId: string): Promise<ActiveCall | undefined>;

@@ -10,6 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { expectedResponse, parseDigest } from '../support/sip/digest.js';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
@@ -18,15 +20,18 @@ import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
 let gateway: Gateway;
-let callee: SipPeer;
+let callee: SipPeer | undefined;
+const logs = capturedLogger();
+const TRUNK_PASSWORD = 'trunk-pass-Ww93k';
 
 beforeAll(async () => {
   target = await drachtioTarget();
-  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299' });
+  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299' }, logs.log);
 });
 
 afterEach(async () => {
   await callee?.close();
+  callee = undefined;
 });
 
 afterAll(async () => {
@@ -58,7 +63,7 @@ async function dialOut(meetingId: string, body: Record<string, unknown>): Promis
 }
 
 const callView = async (callId: string) => (await api('GET', `/calls/${callId}`)).json as unknown as CallView;
-const calleeUri = () => `sip:bob@127.0.0.1:${callee.port}`;
+const calleeUri = () => `sip:bob@127.0.0.1:${callee!.port}`;
 const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
 const bodyOf = (m: ReceivedSip) => m.text.slice(m.text.indexOf('\r\n\r\n') + 4);
 const audioPortOf = (sdp: string) => Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
@@ -88,7 +93,8 @@ describe('POST /api/meetings/:id/dial-out', () => {
 
   it('calls the callee with our offer; it rings, answers, is a phone participant heard in the meeting, and DELETE hangs it up with a BYE', async () => {
     await gateway.meetings.create({ id: 'dial-answered' });
-    callee = await SipPeer.udp(target.sipAddress);
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
     const callId = await dialOut('dial-answered', { to: calleeUri(), displayName: 'Bob' });
     const invite = await callee.next(isRequest('INVITE'));
     expect(firstLine(invite.text)).toBe(`INVITE ${calleeUri()} SIP/2.0`);
@@ -121,7 +127,8 @@ describe('POST /api/meetings/:id/dial-out', () => {
 
   it('a busy callee (486) ends the dial-out as busy with its status and reason', async () => {
     await gateway.meetings.create({ id: 'dial-busy' });
-    callee = await SipPeer.udp(target.sipAddress);
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
     const callId = await dialOut('dial-busy', { to: calleeUri() });
     const invite = await callee.next(isRequest('INVITE'));
     callee.send(responseTo(request(invite), 486, 'Busy Here', { toTag: 'bob2' }));
@@ -133,7 +140,8 @@ describe('POST /api/meetings/:id/dial-out', () => {
 
   it('a callee that rings past timeoutSeconds is CANCELled: no-answer', async () => {
     await gateway.meetings.create({ id: 'dial-no-answer' });
-    callee = await SipPeer.udp(target.sipAddress);
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
     const callId = await dialOut('dial-no-answer', { to: calleeUri(), timeoutSeconds: 5 });
     const invite = await callee.next(isRequest('INVITE'));
     callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'bob3' }));
@@ -147,7 +155,8 @@ describe('POST /api/meetings/:id/dial-out', () => {
 
   it('DELETE /api/calls/:callId while it rings sends a CANCEL: cancelled', async () => {
     await gateway.meetings.create({ id: 'dial-cancel' });
-    callee = await SipPeer.udp(target.sipAddress);
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
     const callId = await dialOut('dial-cancel', { to: calleeUri() });
     const invite = await callee.next(isRequest('INVITE'));
     callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'bob4' }));
@@ -159,5 +168,56 @@ describe('POST /api/meetings/:id/dial-out', () => {
     await callee.next(isRequest('ACK'));
     await until(async () => (await callView(callId)).dialOut?.sipStatus === 487, 2000, 'the 487 seen');
     expect((await callView(callId)).dialOut).toMatchObject({ state: 'cancelled', sipStatus: 487 });
+  });
+});
+
+describe('through a trunk', () => {
+  it('dials sip:<number>@<trunk host> with the trunk\'s caller id, answers its 407 with the trunk\'s credentials, and never logs the password', async () => {
+    await gateway.meetings.create({ id: 'dial-trunk' });
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
+    const trunk = await api('POST', '/trunks', {
+      id: 'test-carrier',
+      address: `sip:127.0.0.1:${callee.port}`,
+      username: 'carrier-acct',
+      password: TRUNK_PASSWORD,
+      callerId: '+4930111222',
+      allowedPrefixes: ['+49'],
+    });
+    expect(trunk.status).toBe(201);
+    const callId = await dialOut('dial-trunk', { to: '+4917012345', trunk: 'test-carrier' });
+    const invite = await callee.next(isRequest('INVITE'));
+    expect(firstLine(invite.text)).toBe(`INVITE sip:+4917012345@127.0.0.1:${callee.port} SIP/2.0`);
+    expect(header(invite.text, 'From')).toMatch(/^<sip:\+4930111222@127\.0\.0\.1>;tag=/);
+    callee.send(
+      responseTo(request(invite), 407, 'Proxy Authentication Required', {
+        toTag: 'carrier1',
+        extraHeaders: ['Proxy-Authenticate: Digest realm="carrier", nonce="f00dcafe", qop="auth", algorithm=MD5'],
+      }),
+    );
+    await callee.next(isRequest('ACK'));
+    const retry = await callee.next(isRequest('INVITE'));
+    const credentials = parseDigest(header(retry.text, 'Proxy-Authorization') ?? '');
+    expect(credentials).toMatchObject({ username: 'carrier-acct', realm: 'carrier', nonce: 'f00dcafe' });
+    expect(credentials.response).toBe(expectedResponse('INVITE', TRUNK_PASSWORD, credentials));
+    expect(header(retry.text, 'Call-ID')).toBe(callId);
+
+    callee.send(responseTo(request(retry), 200, 'OK', { toTag: 'carrier2', sdp: PCMU_OFFER(30030), extraHeaders: [`Contact: <sip:+4917012345@127.0.0.1:${callee.port}>`] }));
+    await callee.next(isRequest('ACK'));
+    await until(async () => (await callView(callId)).dialOut?.state === 'answered', 3000, 'the trunk call answered');
+    expect((await callView(callId)).dialOut).toEqual({ to: '+4917012345', state: 'answered' });
+    expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+    callee.send(responseTo(request(await callee.next(isRequest('BYE'))), 200, 'OK'));
+    expect(logs.text()).not.toContain(TRUNK_PASSWORD);
+  });
+
+  it('refuses a number no prefix allows (403), one that is not a number (400) and an unknown trunk (404)', async () => {
+    await gateway.meetings.create({ id: 'dial-trunk-refusals' });
+    expect((await api('POST', '/trunks', { id: 'de-only', address: 'sip:127.0.0.1:5999', allowedPrefixes: ['+49'] })).status).toBe(201);
+    const abroad = await api('POST', '/meetings/dial-trunk-refusals/dial-out', { to: '+33123456789', trunk: 'de-only' });
+    expect(abroad).toMatchObject({ status: 403, json: { message: 'trunk "de-only" may not call +33123456789: allowed prefixes are +49' } });
+    const notNumber = await api('POST', '/meetings/dial-trunk-refusals/dial-out', { to: 'sip:bob@127.0.0.1', trunk: 'de-only' });
+    expect(notNumber.status).toBe(400);
+    expect((await api('POST', '/meetings/dial-trunk-refusals/dial-out', { to: '+4930123', trunk: 'nosuch' })).status).toBe(404);
   });
 });

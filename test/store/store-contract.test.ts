@@ -11,6 +11,7 @@ import {
   type Participant,
   type PendingWebhook,
   type SipCredential,
+  type Trunk,
   TWILIO_CALLS_KEPT,
 } from '../../src/store/store.js';
 
@@ -128,6 +129,18 @@ describe.each(backends)('GatewayStore contract: $name', (backend) => {
     expect(await store.deleteCredential('alice')).toBe(true);
     expect(await store.deleteCredential('alice')).toBe(false);
     expect(await store.getCredential('alice')).toBeUndefined();
+  });
+
+  it('adds, gets, lists and deletes trunks; an id is unique', async () => {
+    const trunk: Trunk = { id: 'carrier', address: 'sip:sip.example.net;transport=tcp', username: 'u', password: 'p', callerId: '+4930123', allowedPrefixes: ['+49'], createdAt: 1 };
+    expect(await store.addTrunk(trunk)).toBe(true);
+    expect(await store.addTrunk({ ...trunk, address: 'sip:other.example.net' })).toBe(false);
+    expect(await store.getTrunk('carrier')).toEqual(trunk);
+    expect(await store.getTrunk('nosuch')).toBeUndefined();
+    expect(await store.listTrunks()).toEqual([trunk]);
+    expect(await store.deleteTrunk('carrier')).toBe(true);
+    expect(await store.deleteTrunk('carrier')).toBe(false);
+    expect(await store.listTrunks()).toEqual([]);
   });
 
   it('tracks active calls per meeting', async () => {

@@ -25,6 +25,7 @@ import { GatewayMetrics, type MeasuredMedia } from '../../src/metrics/gateway-me
 import { CallerLockout } from '../../src/pstn/caller-lockout.js';
 import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
 import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
+import { Trunks } from '../../src/pstn/trunks.js';
 import { SipGuard } from '../../src/sip/guard/sip-guard.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
@@ -81,6 +82,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     dialOut: {
       dial: () => Promise.reject(new GatewayError('unavailable', 'this test runs without SIP')),
     },
+    trunks: new Trunks(store, log),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
     // No rooms: nobody to remove.

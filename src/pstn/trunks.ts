@@ -1,0 +1,127 @@
+/**
+ * Outbound SIP trunks: where a meeting's dial-out to a number goes (`sip:<number>@<trunk
+ * host>`), with which caller id, which numbers it may call, and the digest credentials that
+ * answer the trunk's 401/407. The password is stored, never shown by the API and never
+ * logged.
+ */
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { GatewayStore, Trunk } from '../store/store.js';
+
+/** `sip:host[:port][;transport=udp|tcp]`. */
+const TRUNK_ADDRESS = /^sip:((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(?:udp|tcp))?$/i;
+const TRUNK_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** A number to dial: digits with an optional leading "+". */
+const NUMBER = /^\+?\d{2,20}$/;
+const PREFIX = /^\+?\d{0,15}$/;
+
+export interface NewTrunk {
+  readonly id: string;
+  readonly address: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly callerId?: string;
+  readonly allowedPrefixes?: readonly string[];
+}
+
+/** A trunk as the API shows it: whether it has a password, never the password. */
+export interface TrunkView {
+  readonly id: string;
+  readonly address: string;
+  readonly username?: string;
+  readonly hasPassword: boolean;
+  readonly callerId?: string;
+  readonly allowedPrefixes: readonly string[];
+  readonly createdAt: string;
+}
+
+/** Where and how a dial-out through a trunk goes. */
+export interface TrunkRoute {
+  /** `sip:<number>@<host>[:port][;transport=…]`. */
+  readonly uri: string;
+  /** The From user (the caller id), when the trunk has one. */
+  readonly callerId: string | undefined;
+  readonly host: string;
+  readonly auth: { readonly username: string; readonly password: string } | undefined;
+}
+
+export class Trunks {
+  constructor(
+    private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
+    private readonly log: Logger,
+  ) {}
+
+  /** bad_request for a bad field, conflict when the id is taken. */
+  async create(input: NewTrunk): Promise<TrunkView> {
+    if (!TRUNK_ID.test(input.id)) throw new GatewayError('bad_request', '"id" must be 1-64 of A-Z a-z 0-9 _ -');
+    if (!TRUNK_ADDRESS.test(input.address)) throw new GatewayError('bad_request', '"address" must be sip:host[:port][;transport=udp|tcp]');
+    if ((input.username === undefined) !== (input.password === undefined)) throw new GatewayError('bad_request', '"username" and "password" go together');
+    const prefixes = input.allowedPrefixes ?? [];
+    const badPrefix = prefixes.find((prefix) => !PREFIX.test(prefix));
+    if (badPrefix !== undefined) throw new GatewayError('bad_request', `allowed prefix "${badPrefix}" is not digits with an optional leading +`);
+    const trunk: Trunk = {
+      id: input.id,
+      address: input.address,
+      ...(input.username !== undefined && { username: input.username }),
+      ...(input.password !== undefined && { password: input.password }),
+      ...(input.callerId !== undefined && { callerId: input.callerId }),
+      allowedPrefixes: [...prefixes],
+      createdAt: Date.now(),
+    };
+    if (!(await this.store.addTrunk(trunk))) throw new GatewayError('conflict', `trunk "${input.id}" already exists`);
+    this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
+    return trunkView(trunk);
+  }
+
+  async list(): Promise<TrunkView[]> {
+    return (await this.store.listTrunks()).sort((a, b) => a.createdAt - b.createdAt).map(trunkView);
+  }
+
+  /** not_found when unknown. */
+  async get(id: string): Promise<TrunkView> {
+    return trunkView(await this.trunk(id));
+  }
+
+  /** not_found when unknown. */
+  async delete(id: string): Promise<void> {
+    if (!(await this.store.deleteTrunk(id))) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
+    this.log.info({ trunk: id }, 'trunk deleted');
+  }
+
+  /**
+   * How `number` is dialled through the trunk: bad_request for what is not a number,
+   * forbidden for a number none of its prefixes allow, not_found for an unknown trunk.
+   */
+  async route(id: string, number: string): Promise<TrunkRoute> {
+    const trunk = await this.trunk(id);
+    if (!NUMBER.test(number)) throw new GatewayError('bad_request', '"to" must be a number (digits, an optional leading +) when dialling through a trunk');
+    if (trunk.allowedPrefixes.length > 0 && !trunk.allowedPrefixes.some((prefix) => number.startsWith(prefix))) {
+      throw new GatewayError('forbidden', `trunk "${id}" may not call ${number}: allowed prefixes are ${trunk.allowedPrefixes.join(', ')}`);
+    }
+    const [, host = '', port = '', transport = ''] = TRUNK_ADDRESS.exec(trunk.address) ?? [];
+    return {
+      uri: `sip:${number}@${host}${port}${transport}`,
+      callerId: trunk.callerId,
+      host,
+      auth: trunk.username !== undefined && trunk.password !== undefined ? { username: trunk.username, password: trunk.password } : undefined,
+    };
+  }
+
+  private async trunk(id: string): Promise<Trunk> {
+    const trunk = await this.store.getTrunk(id);
+    if (!trunk) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
+    return trunk;
+  }
+}
+
+function trunkView(trunk: Trunk): TrunkView {
+  return {
+    id: trunk.id,
+    address: trunk.address,
+    ...(trunk.username !== undefined && { username: trunk.username }),
+    hasPassword: trunk.password !== undefined,
+    ...(trunk.callerId !== undefined && { callerId: trunk.callerId }),
+    allowedPrefixes: trunk.allowedPrefixes,
+    createdAt: new Date(trunk.createdAt).toISOString(),
+  };
+}
