@@ -170,7 +170,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       ...(webhooks && { webhookOutcomes: () => webhooks.counts() }),
     });
     const callEvents = new CallEvents(log);
-    const dialOuts = new DialOuts();
+    // The meeting's browsers on this node hear how each call it dials goes.
+    const dialOuts = new DialOuts(({ meetingId, callId, to, state, sipStatus, reason }) =>
+      void rooms.existing(meetingId).then((room) => room?.dialOutChanged({ callId, to, state, ...(sipStatus !== undefined && { sipStatus }), ...(reason && { reason }) })),
+    );
     const trunks = new Trunks(store, log.child({ component: 'trunks' }));
     if (events) callEvents.observe(events);
     const sipService = await SipService.start({

@@ -47,19 +47,27 @@ export class DialOuts {
   private readonly records = new Map<string, DialOutStatus>();
   private readonly finishedAt = new Map<string, number>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  /** `changed` hears of every state a dial-out reaches (the meeting's browsers are told). */
+  constructor(
+    private readonly changed: (status: DialOutStatus) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   start(record: Omit<DialOutStatus, 'state' | 'startedAt'>): void {
     this.prune();
-    this.records.set(record.callId, { ...record, state: 'calling', startedAt: this.now() });
+    const status: DialOutStatus = { ...record, state: 'calling', startedAt: this.now() };
+    this.records.set(record.callId, status);
+    this.changed(status);
   }
 
   /** Moves a dial-out on; a finished one stays as it ended. */
   update(callId: string, state: DialOutState, detail: { sipStatus?: number; reason?: string } = {}): void {
     const record = this.records.get(callId);
     if (!record || FINISHED.has(record.state)) return;
-    this.records.set(callId, { ...record, state, ...detail });
+    const status: DialOutStatus = { ...record, state, ...detail };
+    this.records.set(callId, status);
     if (FINISHED.has(state)) this.finishedAt.set(callId, this.now());
+    this.changed(status);
   }
 
   get(callId: string): DialOutStatus | undefined {

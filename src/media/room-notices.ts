@@ -40,4 +40,15 @@ export type RoomNotice =
   /** Everyone speaking now, whenever that set changes. */
   | { readonly kind: 'speakers-changed'; readonly memberIds: readonly string[] }
   /** A phone's caller pressed a key (DTMF: 0-9, *, #, A-D). */
-  | { readonly kind: 'digit-pressed'; readonly memberId: string; readonly digit: string };
+  | { readonly kind: 'digit-pressed'; readonly memberId: string; readonly digit: string }
+  /** A call the meeting dials out moved on (ringing, answered, busy...). */
+  | { readonly kind: 'dial-out-changed'; readonly dialOut: DialOutProgress };
+
+/** A dial-out as the meeting's members see it. */
+export interface DialOutProgress {
+  readonly callId: string;
+  readonly to: string;
+  readonly state: string;
+  readonly sipStatus?: number;
+  readonly reason?: string;
+}

@@ -13,7 +13,7 @@ import { ROUTER_CODECS } from './codecs/router-codecs.js';
 import type { MediaPlane } from './plane/media-plane.js';
 import { MeetingMedia } from './plane/meeting-media.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
-import type { MemberView, ProducerOwnership, RoomCloseReason, RoomNotice } from './room-notices.js';
+import type { DialOutProgress, MemberView, ProducerOwnership, RoomCloseReason, RoomNotice } from './room-notices.js';
 
 export interface RoomOptions {
   readonly maxParticipants: number;
@@ -171,6 +171,11 @@ export class Room extends EventEmitter<RoomEvents> {
   /** A phone's caller pressed a key: the others hear of it (phones' channels ignore it). */
   digitPressed(memberId: string, digit: string): void {
     if (this.members.has(memberId)) this.broadcast({ kind: 'digit-pressed', memberId, digit }, memberId);
+  }
+
+  /** A call the meeting dials moved on: every member hears of it (phones' channels ignore it). */
+  dialOutChanged(dialOut: DialOutProgress): void {
+    this.broadcast({ kind: 'dial-out-changed', dialOut });
   }
 
   views(): MemberView[] {

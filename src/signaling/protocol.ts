@@ -96,6 +96,8 @@ export interface Notifications {
   speakers: { participantIds: string[] };
   /** A phone's caller pressed a key (DTMF: 0-9, *, #, A-D), once per press. */
   dtmf: { participantId: string; digit: string };
+  /** A call the meeting dials out moved on: calling, ringing, answered, busy, no-answer, failed, cancelled, ended. */
+  dialOut: { callId: string; to: string; state: string; sipStatus?: number; reason?: string };
   /** The meeting was ended; the socket closes right after. */
   meetingEnded: { reason: string };
   /** An operator removed this participant from the meeting; the socket closes right after (4403). */

@@ -18,6 +18,8 @@ export function notificationFor(notice: RoomNotice): Notification {
       return notification('speakers', { participantIds: [...notice.memberIds] });
     case 'digit-pressed':
       return notification('dtmf', { participantId: notice.memberId, digit: notice.digit });
+    case 'dial-out-changed':
+      return notification('dialOut', { ...notice.dialOut });
     default: {
       const unreachable: never = notice;
       throw new Error(`no notification for room notice ${JSON.stringify(unreachable)}`);

@@ -2,7 +2,8 @@
  * Dialling out (POST /api/meetings/:id/dial-out) through drachtio (the stand-in, or a real
  * drachtio-server with DRACHTIO_SERVER_BIN) to a test SIP UA playing the callee: answered
  * (the callee is a phone participant, heard in the meeting), busy, no answer within the
- * ring timeout, cancelled by DELETE /api/calls/:callId, and the API's refusals.
+ * ring timeout, cancelled by DELETE /api/calls/:callId, through a trunk that challenges
+ * with 407, and the API's refusals; a browser in the meeting is told each step.
  */
 import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +17,7 @@ import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
+import { SignalingTestClient } from '../support/signaling-client.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
@@ -32,7 +34,20 @@ beforeAll(async () => {
 afterEach(async () => {
   await callee?.close();
   callee = undefined;
+  browser?.close();
+  browser = undefined;
 });
+
+let browser: SignalingTestClient | undefined;
+
+/** A browser joined to the meeting over the signaling socket, to hear what it is told. */
+async function joinBrowser(meetingId: string): Promise<SignalingTestClient> {
+  const client = await SignalingTestClient.connect(`${gateway.httpUrl.replace('http', 'ws')}/ws/meetings/${meetingId}`);
+  browser = client;
+  const { rtpCapabilities } = await client.request('getRouterRtpCapabilities', {});
+  await client.request('join', { displayName: 'Browser', rtpCapabilities });
+  return client;
+}
 
 afterAll(async () => {
   await gateway?.close();
@@ -95,6 +110,7 @@ describe('POST /api/meetings/:id/dial-out', () => {
     await gateway.meetings.create({ id: 'dial-answered' });
     const peer = await SipPeer.udp(target.sipAddress);
     callee = peer;
+    const watcher = await joinBrowser('dial-answered');
     const callId = await dialOut('dial-answered', { to: calleeUri(), displayName: 'Bob' });
     const invite = await callee.next(isRequest('INVITE'));
     expect(firstLine(invite.text)).toBe(`INVITE ${calleeUri()} SIP/2.0`);
@@ -110,6 +126,9 @@ describe('POST /api/meetings/:id/dial-out', () => {
     await callee.next(isRequest('ACK'));
     await until(async () => (await gateway.store.listCalls('dial-answered')).length === 1, 3000, 'the call recorded');
     expect(await callView(callId)).toMatchObject({ state: 'answered', caller: 'Bob', codec: 'PCMU', dialOut: { state: 'answered' } });
+    // The meeting's browser was told each step, and sees the callee join.
+    for (const state of ['calling', 'ringing', 'answered']) await watcher.notification('dialOut', (d) => d.callId === callId && d.state === state);
+    await watcher.notification('participantJoined', (d) => d.participant.displayName === 'Bob' && d.participant.kind === 'phone');
 
     const room = (await gateway.rooms.existing('dial-answered'))!;
     const tone = sendPcmuTone(audioPortOf(bodyOf(invite)), 60);
@@ -122,19 +141,22 @@ describe('POST /api/meetings/:id/dial-out', () => {
     callee.send(responseTo(request(bye), 200, 'OK'));
     expect(await callView(callId)).toMatchObject({ state: 'closed', dialOut: { state: 'ended' } });
     expect(gateway.sip.calls.has(callId)).toBe(false);
-    await until(() => room.size === 0, 2000, 'the callee gone from the meeting');
+    await until(() => !room.views().some((p) => p.kind === 'phone'), 2000, 'the callee gone from the meeting');
+    await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
   });
 
   it('a busy callee (486) ends the dial-out as busy with its status and reason', async () => {
     await gateway.meetings.create({ id: 'dial-busy' });
     const peer = await SipPeer.udp(target.sipAddress);
     callee = peer;
+    const watcher = await joinBrowser('dial-busy');
     const callId = await dialOut('dial-busy', { to: calleeUri() });
     const invite = await callee.next(isRequest('INVITE'));
     callee.send(responseTo(request(invite), 486, 'Busy Here', { toTag: 'bob2' }));
     await callee.next(isRequest('ACK'));
     await until(async () => (await callView(callId)).state === 'closed', 2000, 'the dial-out closed');
     expect((await callView(callId)).dialOut).toEqual({ to: calleeUri(), state: 'busy', sipStatus: 486, reason: 'Busy Here' });
+    expect(await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'busy')).toEqual({ callId, to: calleeUri(), state: 'busy', sipStatus: 486, reason: 'Busy Here' });
     expect(await callee.collect(300, isRequest('CANCEL'))).toEqual([]);
   });
 
