@@ -13,6 +13,7 @@ const END_TO_END_DIR = 'test/e2e/';
 const END_TO_END_FILES = new Set([
   'test/gateway.test.ts',
   'test/sip/dial-in.test.ts',
+  'test/sip/dial-out.test.ts',
   'test/sip/rfc4475-torture.test.ts',
   'test/sip/session-timer-wire.test.ts',
   'test/harness/baresip.test.ts',

@@ -145,6 +145,11 @@ export class BaresipPhone {
     await this.command('hangup');
   }
 
+  /** Answers the call ringing now (wait for CALL_INCOMING first). Its SIP address: `sip:<username>@127.0.0.1:<ports.sip>`. */
+  async accept(): Promise<void> {
+    await this.command('accept');
+  }
+
   /** RFC 4733 telephone-events, one digit at a time (baresip 1.0.0 has no SIP INFO DTMF). */
   async sendDtmf(digits: string): Promise<void> {
     if (!DTMF_DIGITS.test(digits)) throw new RangeError(`not DTMF digits: ${JSON.stringify(digits)}`);

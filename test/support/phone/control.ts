@@ -9,6 +9,7 @@ import { encodeNetstring, NetstringDecoder } from './netstring.js';
 
 /** The event types a test usually waits for; baresip has more (any string is accepted). */
 export type BaresipEventType =
+  | 'CALL_INCOMING'
   | 'CALL_RINGING'
   | 'CALL_PROGRESS'
   | 'CALL_ESTABLISHED'
