@@ -194,6 +194,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       trunks,
     });
     sip = sipService;
+    await trunks.useRegistrar(sipService.registrations);
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
     const phoneNumbers = new PhoneNumbers(store, meetings, log);

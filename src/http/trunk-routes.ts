@@ -13,6 +13,18 @@ const trunkView = {
     hasPassword: { type: 'boolean' },
     callerId: { type: 'string' },
     allowedPrefixes: { type: 'array', items: { type: 'string' } },
+    register: { type: 'object', required: ['expires'], properties: { expires: { type: 'integer' } } },
+    registration: {
+      type: 'object',
+      required: ['state', 'failures'],
+      properties: {
+        state: { type: 'string', enum: ['registering', 'registered', 'failed'] },
+        failures: { type: 'integer' },
+        expiresAt: { type: 'string' },
+        sipStatus: { type: 'integer' },
+        reason: { type: 'string' },
+      },
+    },
     createdAt: { type: 'string' },
   },
 } as const;
@@ -39,6 +51,12 @@ export const trunkRoutes: FastifyPluginAsync<TrunkRoutesOptions> = async (app, {
             password: { type: 'string', minLength: 1, maxLength: 256 },
             callerId: { type: 'string', pattern: '^\\+?[A-Za-z0-9_.-]{1,32}$' },
             allowedPrefixes: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 16 } },
+            register: {
+              type: 'object',
+              required: ['expires'],
+              additionalProperties: false,
+              properties: { expires: { type: 'integer', minimum: 10, maximum: 86400 } },
+            },
           },
         },
         response: { 201: trunkView, '4xx': errorView },

@@ -22,6 +22,26 @@ export interface NewTrunk {
   readonly password?: string;
   readonly callerId?: string;
   readonly allowedPrefixes?: readonly string[];
+  readonly register?: { readonly expires: number };
+}
+
+/** How a trunk's registration stands on this node. */
+export interface RegistrationView {
+  readonly state: 'registering' | 'registered' | 'failed';
+  /** Failures in a row since the last success. */
+  readonly failures: number;
+  /** When the binding runs out (epoch ms), while registered. */
+  readonly expiresAt?: number;
+  /** The last failure: the trunk's status, or what else went wrong. */
+  readonly sipStatus?: number;
+  readonly reason?: string;
+}
+
+/** Who REGISTERs the trunks that ask for it (the SIP side). */
+export interface TrunkRegistrar {
+  follow(trunk: Trunk): void;
+  forget(id: string): void;
+  status(id: string): RegistrationView | undefined;
 }
 
 /** A trunk as the API shows it: whether it has a password, never the password. */
@@ -32,6 +52,9 @@ export interface TrunkView {
   readonly hasPassword: boolean;
   readonly callerId?: string;
   readonly allowedPrefixes: readonly string[];
+  readonly register?: { readonly expires: number };
+  /** On this node, for a trunk that registers. */
+  readonly registration?: { readonly state: string; readonly failures: number; readonly expiresAt?: string; readonly sipStatus?: number; readonly reason?: string };
   readonly createdAt: string;
 }
 
@@ -46,10 +69,18 @@ export interface TrunkRoute {
 }
 
 export class Trunks {
+  private registrar: TrunkRegistrar | undefined;
+
   constructor(
     private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
     private readonly log: Logger,
   ) {}
+
+  /** Registers the trunks that ask for it from now on, those already stored first. */
+  async useRegistrar(registrar: TrunkRegistrar): Promise<void> {
+    this.registrar = registrar;
+    for (const trunk of await this.store.listTrunks()) registrar.follow(trunk);
+  }
 
   /** bad_request for a bad field, conflict when the id is taken. */
   async create(input: NewTrunk): Promise<TrunkView> {
@@ -66,25 +97,28 @@ export class Trunks {
       ...(input.password !== undefined && { password: input.password }),
       ...(input.callerId !== undefined && { callerId: input.callerId }),
       allowedPrefixes: [...prefixes],
+      ...(input.register && { register: { expires: input.register.expires } }),
       createdAt: Date.now(),
     };
     if (!(await this.store.addTrunk(trunk))) throw new GatewayError('conflict', `trunk "${input.id}" already exists`);
     this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
-    return trunkView(trunk);
+    this.registrar?.follow(trunk);
+    return this.view(trunk);
   }
 
   async list(): Promise<TrunkView[]> {
-    return (await this.store.listTrunks()).sort((a, b) => a.createdAt - b.createdAt).map(trunkView);
+    return (await this.store.listTrunks()).sort((a, b) => a.createdAt - b.createdAt).map((trunk) => this.view(trunk));
   }
 
   /** not_found when unknown. */
   async get(id: string): Promise<TrunkView> {
-    return trunkView(await this.trunk(id));
+    return this.view(await this.trunk(id));
   }
 
   /** not_found when unknown. */
   async delete(id: string): Promise<void> {
     if (!(await this.store.deleteTrunk(id))) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
+    this.registrar?.forget(id);
     this.log.info({ trunk: id }, 'trunk deleted');
   }
 
@@ -112,6 +146,21 @@ export class Trunks {
     if (!trunk) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
     return trunk;
   }
+
+  private view(trunk: Trunk): TrunkView {
+    const registration = trunk.register && this.registrar?.status(trunk.id);
+    return { ...trunkView(trunk), ...(registration && { registration: registrationView(registration) }) };
+  }
+}
+
+function registrationView({ state, failures, expiresAt, sipStatus, reason }: RegistrationView): NonNullable<TrunkView['registration']> {
+  return {
+    state,
+    failures,
+    ...(expiresAt !== undefined && { expiresAt: new Date(expiresAt).toISOString() }),
+    ...(sipStatus !== undefined && { sipStatus }),
+    ...(reason !== undefined && { reason }),
+  };
 }
 
 function trunkView(trunk: Trunk): TrunkView {
@@ -122,6 +171,7 @@ function trunkView(trunk: Trunk): TrunkView {
     hasPassword: trunk.password !== undefined,
     ...(trunk.callerId !== undefined && { callerId: trunk.callerId }),
     allowedPrefixes: trunk.allowedPrefixes,
+    ...(trunk.register && { register: trunk.register }),
     createdAt: new Date(trunk.createdAt).toISOString(),
   };
 }

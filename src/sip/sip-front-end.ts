@@ -25,6 +25,8 @@ export type DialogLostListener = (callId: string, reason: string) => void;
 export class SipFrontEnd {
   private connected = false;
   private wasConnected = false;
+  /** drachtio-server's UDP SIP address (host:port), from its answer to our connection. */
+  private udpHostport: string | undefined;
   private dialogLost: DialogLostListener = () => undefined;
 
   private constructor(
@@ -35,6 +37,7 @@ export class SipFrontEnd {
     srf.on('connect', (err, hostport) => {
       if (err) return;
       this.connected = true;
+      this.udpHostport = /(?:^|,)udp\/([^,]+)/.exec(hostport)?.[1];
       log.info({ hostport }, 'connected to drachtio-server');
       if (this.wasConnected) void this.reconcile();
       this.wasConnected = true;
@@ -79,6 +82,11 @@ export class SipFrontEnd {
   /** Where SIP is received when the embedded stand-in runs (tests dial it). */
   get sipAddress(): { host: string; port: number } | undefined {
     return this.standin?.sipAddress;
+  }
+
+  /** Where drachtio-server receives SIP over UDP (host:port), for a Contact; undefined before the first connection. */
+  get contactHostport(): string | undefined {
+    return this.udpHostport;
   }
 
   /** Who ends the calls whose dialogs are found gone after a reconnection. */

@@ -18,6 +18,7 @@ import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission, Refused } from './call-admission.js';
 import { dialIn, meetingIdOf } from './dial-in.js';
 import { DialOut } from './dial-out.js';
+import { TrunkRegistrations } from './trunk-registration.js';
 import type { DialOuts } from '../calls/dial-outs.js';
 import type { Trunks } from '../pstn/trunks.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
@@ -68,6 +69,8 @@ export class SipService {
     readonly calls: CallRegistry<SipLeg, PhoneMedia>,
     /** Calls a meeting makes (POST /api/meetings/:id/dial-out). */
     readonly dialOut: DialOut,
+    /** The trunks this node REGISTERs with. */
+    readonly registrations: TrunkRegistrations,
   ) {}
 
   static async start(deps: SipServiceDeps): Promise<SipService> {
@@ -99,7 +102,8 @@ export class SipService {
       observer,
       callEvents: deps.callEvents,
     });
-    const service = new SipService(frontEnd, guard, calls, dialOut);
+    const registrations = new TrunkRegistrations({ srf: frontEnd.srf, contactHostport: () => frontEnd.contactHostport, log: sipLog });
+    const service = new SipService(frontEnd, guard, calls, dialOut, registrations);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const authenticator = new SipAuthenticator({
@@ -191,6 +195,7 @@ export class SipService {
   /** Ends every call and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
     await this.endCalls(reason);
+    this.registrations.close();
     this.guard.close();
     await this.frontEnd.close();
   }

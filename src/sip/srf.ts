@@ -70,8 +70,21 @@ export interface SrfApp {
   use(middleware: (request: SipRequest, response: SipResponse, next: () => void) => void): void;
   invite(handler: (request: SipRequest, response: SipResponse) => void): void;
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
+  /** Sends a request outside a dialog; `auth` answers a 401/407 (drachtio-srf's digest client). */
+  request(uri: string, options: RequestOptions, callback: (err: Error | null, request: SentRequest) => void): void;
   /** Sends an INVITE; resolves with the dialog a 2xx made (ACKed), rejects with a SipError (`status`) for a failure. */
   createUAC(uri: string, options: UacOptions, progress: UacProgress): Promise<SipDialog & { readonly remote: { readonly sdp: string } }>;
+}
+
+export interface RequestOptions {
+  readonly method: 'REGISTER' | 'OPTIONS';
+  readonly headers?: Record<string, string>;
+  readonly auth?: { readonly username: string; readonly password: string };
+}
+
+/** A request we sent: each response to it (provisional and final) is emitted. */
+export interface SentRequest {
+  on(event: 'response', listener: (response: SipFinalResponse & { readonly reason: string }) => void): void;
 }
 
 export interface UacOptions {

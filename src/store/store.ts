@@ -95,6 +95,8 @@ export interface Trunk {
   readonly callerId?: string;
   /** Numbers it may call start with one of these; empty: any number. */
   readonly allowedPrefixes: readonly string[];
+  /** REGISTER with the trunk for this many seconds, refreshed before they run out. */
+  readonly register?: { readonly expires: number };
   readonly createdAt: number;
 }
 

@@ -132,7 +132,7 @@ describe.each(backends)('GatewayStore contract: $name', (backend) => {
   });
 
   it('adds, gets, lists and deletes trunks; an id is unique', async () => {
-    const trunk: Trunk = { id: 'carrier', address: 'sip:sip.example.net;transport=tcp', username: 'u', password: 'p', callerId: '+4930123', allowedPrefixes: ['+49'], createdAt: 1 };
+    const trunk: Trunk = { id: 'carrier', address: 'sip:sip.example.net;transport=tcp', username: 'u', password: 'p', callerId: '+4930123', allowedPrefixes: ['+49'], register: { expires: 300 }, createdAt: 1 };
     expect(await store.addTrunk(trunk)).toBe(true);
     expect(await store.addTrunk({ ...trunk, address: 'sip:other.example.net' })).toBe(false);
     expect(await store.getTrunk('carrier')).toEqual(trunk);

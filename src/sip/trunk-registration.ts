@@ -1,0 +1,157 @@
+/**
+ * REGISTER with the trunks that ask for it (`register: {expires}`): each is registered
+ * once drachtio-server is connected, its Contact drachtio-server's UDP address; refreshed
+ * when 80 % of the granted time has run; after a failure (a non-2xx, no answer, or not
+ * connected yet) tried again after 1 s, 2 s, 4 s ... up to 5 minutes. A 401/407 is
+ * answered with the trunk's credentials by drachtio-srf. A deleted trunk is unregistered
+ * (Expires: 0). Each node registers its own Contact.
+ */
+import type { Logger } from '../logger.js';
+import type { TrunkRegistrar, RegistrationView } from '../pstn/trunks.js';
+import type { Trunk } from '../store/store.js';
+import type { SipFinalResponse, SrfApp } from './srf.js';
+
+const REFRESH_AT = 0.8;
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 5 * 60_000;
+/** How long a REGISTER may go unanswered: drachtio-server reports 408 after 64·T1 (32 s); a little more. */
+const ANSWER_TIMEOUT_MS = 40_000;
+
+export interface TrunkRegistrationDeps {
+  readonly srf: Pick<SrfApp, 'request'>;
+  /** drachtio-server's UDP host:port; undefined until connected. */
+  readonly contactHostport: () => string | undefined;
+  readonly log: Logger;
+}
+
+interface Registration {
+  trunk: Trunk;
+  view: RegistrationView;
+  timer: NodeJS.Timeout | undefined;
+  stopped: boolean;
+}
+
+export class TrunkRegistrations implements TrunkRegistrar {
+  private readonly registrations = new Map<string, Registration>();
+
+  constructor(private readonly deps: TrunkRegistrationDeps) {}
+
+  /** Registers the trunk (again, if it was): at once, then on its own schedule. */
+  follow(trunk: Trunk): void {
+    if (!trunk.register) return;
+    this.stop(trunk.id);
+    const registration: Registration = { trunk, view: { state: 'registering', failures: 0 }, timer: undefined, stopped: false };
+    this.registrations.set(trunk.id, registration);
+    void this.register(registration);
+  }
+
+  /** Stops registering the trunk and, when it was registered, removes its binding. */
+  forget(id: string): void {
+    const registration = this.registrations.get(id);
+    if (!registration) return;
+    this.stop(id);
+    if (registration.view.state === 'registered') void this.send(registration.trunk, 0).catch(() => undefined);
+  }
+
+  status(id: string): RegistrationView | undefined {
+    return this.registrations.get(id)?.view;
+  }
+
+  /** Stops every schedule (the bindings run out by themselves). */
+  close(): void {
+    for (const id of [...this.registrations.keys()]) this.stop(id);
+  }
+
+  private stop(id: string): void {
+    const registration = this.registrations.get(id);
+    if (!registration) return;
+    registration.stopped = true;
+    clearTimeout(registration.timer);
+    this.registrations.delete(id);
+  }
+
+  private async register(registration: Registration): Promise<void> {
+    const { trunk } = registration;
+    const log = this.deps.log.child({ trunk: trunk.id });
+    const expires = trunk.register!.expires;
+    try {
+      const response = await this.send(trunk, expires);
+      if (registration.stopped) return;
+      if (response.status >= 300) throw new RegistrationRefused(response.status, response.reason);
+      const granted = grantedSeconds(response, expires);
+      const wasFailing = registration.view.state !== 'registered';
+      registration.view = { state: 'registered', failures: 0, expiresAt: Date.now() + granted * 1000 };
+      if (wasFailing) log.info({ expires: granted }, 'registered with the trunk');
+      this.schedule(registration, granted * 1000 * REFRESH_AT);
+    } catch (err) {
+      if (registration.stopped) return;
+      const failures = registration.view.failures + 1;
+      const status = err instanceof RegistrationRefused ? err.status : undefined;
+      const reason = err instanceof Error ? err.message : String(err);
+      registration.view = { state: 'failed', failures, reason, ...(status !== undefined && { sipStatus: status }) };
+      const retryMs = Math.min(FIRST_RETRY_MS * 2 ** (failures - 1), MAX_RETRY_MS);
+      log.warn({ sipStatus: status, reason, failures, retryMs }, 'registration with the trunk failed');
+      this.schedule(registration, retryMs);
+    }
+  }
+
+  private schedule(registration: Registration, delayMs: number): void {
+    registration.timer = setTimeout(() => void this.register(registration), delayMs);
+    registration.timer.unref();
+  }
+
+  /** One REGISTER (with the digest answer to a challenge, if needed): its final response. */
+  private send(trunk: Trunk, expires: number): Promise<SipFinalResponse & { readonly reason: string }> {
+    const contact = this.deps.contactHostport();
+    if (!contact) return Promise.reject(new Error('not connected to drachtio-server yet'));
+    const { host, hostport, transport } = trunkParts(trunk.address);
+    const user = trunk.username ?? trunk.id;
+    const aor = `<sip:${user}@${host}>`;
+    const auth = trunk.username !== undefined && trunk.password !== undefined ? { username: trunk.username, password: trunk.password } : undefined;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to the REGISTER')), ANSWER_TIMEOUT_MS);
+      timer.unref();
+      this.deps.srf.request(
+        `sip:${hostport}${transport}`,
+        {
+          method: 'REGISTER',
+          headers: { To: aor, From: aor, Contact: `<sip:${user}@${contact}${transport}>`, Expires: String(expires) },
+          ...(auth && { auth }),
+        },
+        (err, request) => {
+          if (err) {
+            clearTimeout(timer);
+            return reject(err);
+          }
+          request.on('response', (response) => {
+            if (response.status < 200) return;
+            clearTimeout(timer);
+            resolve(response);
+          });
+        },
+      );
+    });
+  }
+}
+
+class RegistrationRefused extends Error {
+  constructor(
+    readonly status: number,
+    reason: string,
+  ) {
+    super(`the trunk answered ${status} ${reason}`.trim());
+  }
+}
+
+/** The registrar's grant: the Expires header, else our request's. */
+function grantedSeconds(response: SipFinalResponse, asked: number): number {
+  const contactExpires = /;\s*expires=(\d+)/i.exec(response.get('Contact') ?? '')?.[1];
+  const granted = Number(contactExpires ?? response.get('Expires') ?? asked);
+  return Number.isFinite(granted) && granted > 0 ? granted : asked;
+}
+
+function trunkParts(address: string): { host: string; hostport: string; transport: string } {
+  const match = /^sip:([^:;]+|\[[^\]]+\])(:\d+)?(;transport=\w+)?$/i.exec(address);
+  const host = match?.[1] ?? address.replace(/^sip:/i, '');
+  return { host, hostport: `${host}${match?.[2] ?? ''}`, transport: match?.[3] ?? '' };
+}
