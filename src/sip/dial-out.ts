@@ -23,6 +23,7 @@ import { type LocalOffer, acceptAnswer, createOffer } from '../media/sdp/late-of
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { TrunkRoute, Trunks } from '../pstn/trunks.js';
 import type { GatewayStore } from '../store/store.js';
+import type { CallAdmission } from './call-admission.js';
 import { callerDisplayName } from './caller-name.js';
 import { openMedia, startMedia } from './dial-in.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
@@ -49,6 +50,7 @@ export interface DialOutDeps {
   readonly nodeId: string;
   readonly log: Logger;
   readonly callLimits: CallLimits;
+  readonly admission: Pick<CallAdmission, 'admit'>;
   readonly observer: SipObserver;
   readonly callEvents: CallEventObserver;
 }
@@ -81,9 +83,23 @@ export class DialOut implements DialOutService {
       cancelWanted = true;
       if (pending && !settled) pending.cancel(() => undefined);
     };
+    // A draining or overloaded node takes no new calls, ours included; the slot is held until the set-up is over.
+    const admission = this.deps.admission.admit();
+    if (!admission.admitted) throw new GatewayError('unavailable', admission.detail);
     const leg = new SipLeg({ kind: 'dial-out', cancel }, { log, warningAgent: this.deps.sipDomain, observer: this.deps.observer });
     const call = this.deps.calls.open({ callId, meetingId, signaling: leg, store: this.deps.store, log });
     leg.serve(call);
+    const displayName = callerDisplayName({ ...(request.displayName && { name: request.displayName }), uri: request.to });
+    let media: PhoneMedia;
+    try {
+      // A full meeting or no free port is the caller's answer (409, 503), before anything is sent.
+      const room = await call.step(this.deps.rooms.room(meetingId));
+      media = call.adoptMedia(await openMedia(this.deps, call, room, displayName));
+    } catch (err) {
+      admission.release();
+      await call.close(failureEnd(err));
+      throw err;
+    }
     this.deps.dialOuts.start({ callId, meetingId, to: request.to });
     const progress = {
       sent: (req: { cancel(callback: () => void): void }) => {
@@ -92,12 +108,14 @@ export class DialOut implements DialOutService {
       },
       settled: () => (settled = true),
     };
-    void this.run(call, leg, request, route, progress).catch((err: unknown) => {
-      if (!call.isOpen) return;
-      if (!(err instanceof GatewayError)) log.error({ err }, 'dial-out failed');
-      this.deps.dialOuts.update(callId, 'failed', { reason: err instanceof Error ? err.message : String(err) });
-      void call.close(failureEnd(err));
-    });
+    void this.run(call, leg, media, displayName, request, route, progress)
+      .catch((err: unknown) => {
+        if (!call.isOpen) return;
+        if (!(err instanceof GatewayError)) log.error({ err }, 'dial-out failed');
+        this.deps.dialOuts.update(callId, 'failed', { reason: err instanceof Error ? err.message : String(err) });
+        void call.close(failureEnd(err));
+      })
+      .finally(() => admission.release());
     log.info({ to: request.to, ...(request.trunk !== undefined && { trunk: request.trunk }) }, 'dialling out');
     return { callId };
   }
@@ -105,15 +123,14 @@ export class DialOut implements DialOutService {
   private async run(
     call: SipCall,
     leg: SipLeg,
+    media: PhoneMedia,
+    displayName: string,
     request: DialOutRequest,
     route: TrunkRoute,
     progress: { sent(req: { cancel(callback: () => void): void }): void; settled(): void },
   ): Promise<void> {
     const { deps } = this;
     const { callId } = call;
-    const displayName = callerDisplayName({ ...(request.displayName && { name: request.displayName }), uri: request.to });
-    const room = await call.step(deps.rooms.room(call.meetingId));
-    const media = call.adoptMedia(await openMedia(deps, call, room, displayName));
     const offer = createOffer({ ip: deps.media.announcedIp, port: media.port, preference: deps.codecs });
     const ringSeconds = request.timeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS;
     const ringTimer = setTimeout(() => {

@@ -99,6 +99,7 @@ export class SipService {
       nodeId: deps.nodeId,
       log: sipLog,
       callLimits: config.callLimits,
+      admission: deps.admission,
       observer,
       callEvents: deps.callEvents,
     });

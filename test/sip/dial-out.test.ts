@@ -28,7 +28,7 @@ const TRUNK_PASSWORD = 'trunk-pass-Ww93k';
 
 beforeAll(async () => {
   target = await drachtioTarget();
-  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299' }, logs.log);
+  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299', MAX_PARTICIPANTS: '2' }, logs.log);
 });
 
 afterEach(async () => {
@@ -104,6 +104,17 @@ describe('POST /api/meetings/:id/dial-out', () => {
     await gateway.meetings.end('dial-refusals', 'test');
     const ended = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sip:bob@127.0.0.1' });
     expect(ended).toMatchObject({ status: 409, json: { message: 'meeting "dial-refusals" has ended' } });
+  });
+
+  it('refuses a full meeting (409) before anything is sent', async () => {
+    await gateway.meetings.create({ id: 'dial-full' });
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
+    const others = [await joinBrowser('dial-full'), await joinBrowser('dial-full')];
+    const full = await api('POST', '/meetings/dial-full/dial-out', { to: calleeUri() });
+    expect(full).toMatchObject({ status: 409, json: { message: 'meeting "dial-full" is full (2 participants)' } });
+    expect(await peer.collect(300, isRequest('INVITE'))).toEqual([]);
+    for (const other of others) other.close();
   });
 
   it('calls the callee with our offer; it rings, answers, is a phone participant heard in the meeting, and DELETE hangs it up with a BYE', async () => {
