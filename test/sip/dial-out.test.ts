@@ -83,6 +83,26 @@ const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
 const bodyOf = (m: ReceivedSip) => m.text.slice(m.text.indexOf('\r\n\r\n') + 4);
 const audioPortOf = (sdp: string) => Number(/^m=audio (\d+) /m.exec(sdp)?.[1]);
 
+/** A request from the callee in the dialog our INVITE made: its From is our To with its tag, its To our From. */
+function inDialogFromCallee(method: 'INVITE' | 'ACK', invite: ReceivedSip, calleeTag: string, cseq: number, sdp?: string): string {
+  const lines = [
+    `${method} sip:${target.sipAddress.host}:${target.sipAddress.port} SIP/2.0`,
+    `Via: SIP/2.0/UDP 127.0.0.1:${callee!.port};branch=z9hG4bK${method.toLowerCase()}${cseq}${calleeTag}`,
+    'Max-Forwards: 70',
+    `From: ${header(invite.text, 'To')};tag=${calleeTag}`,
+    `To: ${header(invite.text, 'From')}`,
+    `Call-ID: ${header(invite.text, 'Call-ID')}`,
+    `CSeq: ${cseq} ${method}`,
+    `Contact: <${calleeUri()}>`,
+  ];
+  if (sdp) lines.push('Content-Type: application/sdp');
+  lines.push(`Content-Length: ${Buffer.byteLength(sdp ?? '')}`, '', sdp ?? '');
+  return lines.join('\r\n');
+}
+
+const reInvite = (invite: ReceivedSip, calleeTag: string, cseq: number, sdp: string) => inDialogFromCallee('INVITE', invite, calleeTag, cseq, sdp);
+const ackFor = (invite: ReceivedSip, calleeTag: string, cseq: number) => inDialogFromCallee('ACK', invite, calleeTag, cseq);
+
 async function sendPcmuTone(toPort: number, frames: number): Promise<void> {
   const socket = createSocket('udp4');
   try {
@@ -117,7 +137,7 @@ describe('POST /api/meetings/:id/dial-out', () => {
     for (const other of others) other.close();
   });
 
-  it('calls the callee with our offer; it rings, answers, is a phone participant heard in the meeting, and DELETE hangs it up with a BYE', async () => {
+  it('calls the callee with our offer; it rings, answers, is a phone participant heard in the meeting, holds, and DELETE hangs it up with a BYE', async () => {
     await gateway.meetings.create({ id: 'dial-answered' });
     const peer = await SipPeer.udp(target.sipAddress);
     callee = peer;
@@ -145,6 +165,14 @@ describe('POST /api/meetings/:id/dial-out', () => {
     const tone = sendPcmuTone(audioPortOf(bodyOf(invite)), 60);
     await until(() => room.views().some((p) => p.kind === 'phone' && p.displayName === 'Bob' && p.speaking), 3000, 'the callee speaking in the meeting');
     await tone;
+
+    // The callee holds with a re-INVITE in the dialog our INVITE made: answered, and shown muted.
+    const hold = reInvite(invite, 'bob1', 2, PCMU_OFFER(30020).replace('a=sendrecv', 'a=sendonly'));
+    callee.send(hold);
+    const held = await callee.next((m) => m.text.startsWith('SIP/2.0 200') && (header(m.text, 'CSeq') ?? '') === '2 INVITE');
+    expect(bodyOf(held)).toMatch(/^a=recvonly\r$/m);
+    callee.send(ackFor(invite, 'bob1', 2));
+    await until(() => room.views().find((p) => p.displayName === 'Bob')?.muted === true, 2000, 'the callee on hold shown muted');
 
     expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
     const bye = await callee.next(isRequest('BYE'));
