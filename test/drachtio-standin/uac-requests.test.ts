@@ -4,7 +4,9 @@
  * wire to the callee, what the app is told, and who ACKs what. The README ("Requests the app
  * sends outside a dialog") records what was compared.
  */
+import { createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SipStreamFramer } from '../../src/drachtio-standin/sip-stream-framer.js';
 import Srf from 'drachtio-srf';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
@@ -145,15 +147,16 @@ describe('an INVITE from the app', () => {
   });
 
   it('a CANCEL after the 180 goes out on the INVITE\'s branch; the 487 reaches the app, the 200 to the CANCEL does not', async () => {
-    let sent: UacRequest | undefined;
-    const answered = srf.createUAC(calleeUri(), { localSdp: SDP }, { cbRequest: (_err, req) => (sent = req) }).then(
+    let sentReq: (req: UacRequest) => void = () => undefined;
+    const sent = new Promise<UacRequest>((resolve) => (sentReq = resolve));
+    const answered = srf.createUAC(calleeUri(), { localSdp: SDP }, { cbRequest: (_err, req) => sentReq(req) }).then(
       () => 0,
       (err: { status: number }) => err.status,
     );
     const invite = await callee.next(isRequest('INVITE'));
     callee.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'callee5' }));
     await recorder.waitFor(sipToApp(180));
-    sent!.cancel();
+    (await sent).cancel();
     const cancel = await callee.next(isRequest('CANCEL'));
     expect(branchOf(cancel.text)).toBe(branchOf(invite.text));
     expect(header(cancel.text, 'CSeq')).toBe(`${header(invite.text, 'CSeq')!.split(' ')[0]} CANCEL`);
@@ -232,5 +235,37 @@ describe('a non-INVITE request from the app', () => {
     expect(header(register.text, 'To')).toBe('<sip:gw@example.com>');
     callee.send(responseTo(request(register), 401, 'Unauthorized', { extraHeaders: ['WWW-Authenticate: Digest realm="trunk", nonce="n1"'] }));
     expect(await status).toBe(401);
+  });
+});
+
+describe('over TCP', () => {
+  it('a request to a URI with ;transport=tcp goes over a connection the server opens, and the answer on it reaches the app', async () => {
+    const received: string[] = [];
+    const connections: Socket[] = [];
+    const listener = createServer((socket) => {
+      connections.push(socket);
+      const framer = new SipStreamFramer();
+      socket.on('data', (chunk: Buffer) => {
+        for (const message of framer.push(chunk).messages) {
+          const text = message.toString('utf8');
+          received.push(text);
+          socket.write(responseTo(parseSipMessage(text) as SipRequest, 200, 'OK'));
+        }
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    try {
+      const status = new Promise<number>((resolve, reject) =>
+        srf.request(`sip:bob@127.0.0.1:${port};transport=tcp`, { method: 'OPTIONS' }, (err, req) => (err ? reject(err) : req.on('response', (res) => resolve(res.status)))),
+      );
+      expect(await status).toBe(200);
+      expect(header(received[0]!, 'Via')).toMatch(/^SIP\/2\.0\/TCP /);
+      expect((await recorder.waitFor(sipToApp(200))).message.args[2]).toBe('tcp');
+    } finally {
+      for (const socket of connections) socket.destroy();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    }
   });
 });
