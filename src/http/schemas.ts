@@ -17,6 +17,12 @@ export function errorAnswer(description: string) {
   return Type.Object(errorView.properties, { description });
 }
 
+/** The 400 of a request the route's schema refuses. */
+export const invalidRequest = errorAnswer('the request does not match its schema: the message names the field and the rule');
+
+/** The 503 of a route that reads or writes the store. */
+export const storeUnavailable = errorAnswer('the store (Redis) cannot be reached');
+
 /** The schemes of components.securitySchemes in the API document. */
 export const SECURITY_SCHEMES = {
   apiToken: {
