@@ -19,6 +19,7 @@ import { MediaPlane } from './media/plane/media-plane.js';
 import { WorkerPool } from './media/worker-pool.js';
 import { MeetingService } from './meetings/meeting-service.js';
 import { GatewayMetrics } from './metrics/gateway-metrics.js';
+import { CallEvents } from './calls/call-events.js';
 import { CallDirectory } from './calls/call-views.js';
 import { Rooms } from './media/rooms.js';
 import { CallerLockout } from './pstn/caller-lockout.js';
@@ -29,11 +30,16 @@ import { RedisNonceCountStore } from './sip/digest/redis-nonce-count-store.js';
 import { SipCredentials } from './credentials/sip-credentials.js';
 import { CallAdmission } from './sip/call-admission.js';
 import { SipService } from './sip/sip-service.js';
+import type { SipLeg } from './sip/sip-leg.js';
+import type { PhoneMedia } from './media/phone-media.js';
 import { RedisStore } from './store/redis-store.js';
 import { RedisSipGuardStore } from './store/redis-sip-guard-store.js';
 import { MemorySipGuardStore } from './store/sip-guard-store.js';
 import { openStore } from './store/open-store.js';
 import type { GatewayStore } from './store/store.js';
+import { WebhookOutbox } from './webhooks/webhook-outbox.js';
+import { WebhookPublisher } from './webhooks/webhook-publisher.js';
+import { callObservers } from './calls/call-observers.js';
 
 export interface Gateway {
   readonly config: GatewayConfig;
@@ -47,6 +53,8 @@ export interface Gateway {
   readonly sipCredentials: SipCredentials;
   readonly phoneNumbers: PhoneNumbers;
   readonly metrics: GatewayMetrics;
+  /** What happens in calls (each key a caller presses), for whoever forwards it. */
+  readonly callEvents: CallEvents;
   readonly http: FastifyInstance;
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080. */
   readonly httpUrl: string;
@@ -95,6 +103,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
   try {
     const store = await openStore(config.redisUrl, log);
     closers.push(() => store.close());
+    // Closed just before the store, after every call and room: their last events are queued first.
+    const webhooks =
+      config.webhookUrl && config.webhookSecret
+        ? new WebhookOutbox({ url: config.webhookUrl, secret: config.webhookSecret, store, log: log.child({ component: 'webhooks' }) })
+        : undefined;
+    if (webhooks) closers.push(() => webhooks.close());
+    const events = webhooks && new WebhookPublisher(webhooks);
 
     // Before the first worker, so every mediasoup object of this gateway is counted.
     const mediaCensus = MediaCensus.watch();
@@ -118,10 +133,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         mixer: { talkers: config.mixerTalkers, plane: mediaPlane },
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
+        ...(events && { membership: events }),
       },
       log,
     );
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
+    // After the rooms: its participants' leaving is told before the meeting's end.
+    if (events) meetings.onEnd((meetingId, reason) => events.meetingEnded(meetingId, reason));
     closers.push((reason) => rooms.closeAll(reason));
 
     const sipCredentials = new SipCredentials(store, meetings, { sipDomain: config.sipDomain }, log);
@@ -147,8 +165,25 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       mediasoupWorkers: () => workers.workers,
       ...(store instanceof RedisStore && { redisPing: () => store.ping() }),
       sipGuard: () => sip?.guard.counters(),
+      ...(webhooks && { webhookOutcomes: () => webhooks.counts() }),
     });
-    const sipService = await SipService.start({ config, meetings, rooms, store, sipCredentials, nonceCounts, guardStore, admission, nodeId, log, observer: metrics });
+    const callEvents = new CallEvents(log);
+    if (events) callEvents.observe(events);
+    const sipService = await SipService.start({
+      config,
+      meetings,
+      rooms,
+      store,
+      sipCredentials,
+      nonceCounts,
+      guardStore,
+      admission,
+      nodeId,
+      log,
+      observer: metrics,
+      callObserver: events ? callObservers<SipLeg, PhoneMedia>(metrics, events) : metrics,
+      callEvents,
+    });
     sip = sipService;
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
@@ -180,6 +215,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       calls: new CallDirectory(sipService.calls),
       readiness,
       meetings,
+      participants: rooms,
       sipCredentials,
       phoneNumbers,
       sipBans: sip.guard,
@@ -208,6 +244,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     }
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     if (!config.metricsToken) log.info('METRICS_TOKEN is not set: GET /metrics answers only on loopback');
+    if (!config.webhookUrl) log.info('WEBHOOK_URL is not set: no call, participant or meeting events are posted');
     if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
 
@@ -224,6 +261,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       sipCredentials,
       phoneNumbers,
       metrics,
+      callEvents,
       http,
       httpUrl,
       drain: () => drain.start(),

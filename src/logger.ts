@@ -30,6 +30,9 @@ const SECRET_KEYS = [
   'proxyAuthorization',
   'pin',
   'redisUrl',
+  // A receiver's URL may carry its own token (in the path, the query or user:password@).
+  'webhookUrl',
+  'webhookSecret',
 ];
 
 /** Headers that carry credentials, under `headers` (a request's, a SIP message's), logged on their own or one object down. */

@@ -4,7 +4,7 @@
  * (and bill by it), where a bare BYE only says that the call ended.
  */
 import { GatewayError } from '../errors.js';
-import type { RoomCloseReason } from '../media/room-notices.js';
+import type { MemberEndReason } from '../media/room-notices.js';
 import { TimeoutError } from '../timeout.js';
 
 export const Q850 = {
@@ -48,12 +48,14 @@ export function failureEnd(err: unknown): GatewayEnd {
   return { by: 'gateway', reason: 'internal error', cause: Q850.interworking };
 }
 
-/** The end a room gives its phone calls when it closes (their media goes with it). */
-export function roomEnd(text: string, reason: RoomCloseReason): GatewayEnd {
+/** The end a room gives its phone calls when it closes (their media goes with it), or one phone an operator removes. */
+export function roomEnd(text: string, reason: MemberEndReason): GatewayEnd {
   switch (reason) {
     case 'meeting-ended':
     case 'idle':
       return { by: 'gateway', reason: text, cause: Q850.normalClearing, error: new GatewayError('gone', text) };
+    case 'removed':
+      return { by: 'gateway', reason: text, cause: Q850.normalClearing, error: new GatewayError('forbidden', text) };
     case 'draining':
     case 'shutdown':
       return shutdownEnd(text);

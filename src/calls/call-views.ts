@@ -1,8 +1,10 @@
 /**
  * The live calls of this node as the call API shows them: who (the caller as the meeting
  * sees them, a number masked to its last four digits), where, in which codec, how far
- * the call got, and its quality so far; and hanging one up, through its one close.
+ * the call got, whether it is muted, and its quality so far; hanging one up, through its
+ * one close; and muting one in its meeting.
  */
+import { GatewayError } from '../errors.js';
 import type { CallQualityReport } from '../media/quality/call-quality.js';
 import { hangUpEnd } from './call-end.js';
 import type { CallMedia, CallSignaling, CallState } from './call.js';
@@ -12,6 +14,10 @@ import type { CallRegistry } from './call-registry.js';
 export interface ViewedMedia extends CallMedia {
   readonly identity: { readonly displayName: string };
   readonly codec: string | undefined;
+  /** Muted in the meeting by the call API or the caller's *6 (not hold). */
+  readonly muted: boolean;
+  /** Mutes or unmutes the caller in its meeting, with a tone it hears; false when it already was so. */
+  setMuted(muted: boolean): Promise<boolean>;
   qualityReport(): Promise<CallQualityReport | undefined>;
 }
 
@@ -27,6 +33,8 @@ export interface CallView {
   readonly startedAt: string;
   /** When the gateway answered it. */
   readonly answeredAt?: string;
+  /** Whether the caller is muted in the meeting (by the call API or its own *6; hold aside); once answered. */
+  readonly muted?: boolean;
   readonly quality?: CallQualityReport;
 }
 
@@ -44,6 +52,19 @@ export class CallDirectory {
   async get(callId: string): Promise<CallView | undefined> {
     const call = this.calls.get(callId);
     return call?.isOpen ? view(call) : undefined;
+  }
+
+  /**
+   * Mutes or unmutes an answered call in its meeting and returns its view (undefined when
+   * there is no such call); conflict when it is not answered, or its media not yet started.
+   */
+  async setMuted(callId: string, muted: boolean): Promise<CallView | undefined> {
+    const call = this.calls.get(callId);
+    if (!call?.isOpen) return undefined;
+    const media = call.state === 'answered' ? call.media : undefined;
+    if (!media) throw new GatewayError('conflict', `call "${callId}" is not answered yet`);
+    if (await media.setMuted(muted)) call.log.info({ muted, by: 'call API' }, muted ? 'caller muted' : 'caller unmuted');
+    return view(call);
   }
 
   /** Ends a live call (a BYE with Reason once answered, 403 before) and waits until it has closed; false when there is none. */
@@ -73,6 +94,7 @@ async function view(call: {
     state: call.state,
     startedAt: new Date(call.startedAt).toISOString(),
     ...(answeredAt !== undefined && { answeredAt: new Date(answeredAt).toISOString() }),
+    ...(call.state === 'answered' && media && { muted: media.muted }),
     ...(quality && { quality }),
   };
 }

@@ -6,7 +6,7 @@
  * state needs, in one order: signal first (a final response before the answer, a BYE
  * after it), then read an answered call's quality from its media and release the media,
  * then forget the call (store, then memory), then log one summary line and tell the
- * observer (the metrics).
+ * observer (the metrics, the webhooks), which also hears when the call rings and is answered.
  *
  * The signaling side (SIP) and the media are ports: this module knows neither drachtio nor
  * mediasoup.
@@ -48,8 +48,10 @@ export interface CallSummary {
   readonly quality?: CallQualityReport;
 }
 
-/** Who hears of every call's answer and end (the metrics); it must not throw. */
+/** Who hears of every call's progress (the metrics, the webhooks); it must not throw. */
 export interface CallObserver<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
+  /** The caller is authenticated and admitted to a meeting that can be joined; the answer is next. */
+  ringing?(call: Call<Signaling, Media>): void;
   /** Our 200 OK is about to be sent. */
   answered(call: Call<Signaling, Media>): void;
   /** The call has closed. */
@@ -101,6 +103,8 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   private closing: Promise<void> | undefined;
   /** When the INVITE was taken up (epoch ms). */
   readonly startedAt = Date.now();
+  /** The caller as the meeting sees them; known from ringing() on. */
+  private callerShown: string | undefined;
   /** When our 200 OK went out (epoch ms); undefined before. */
   private answeredAtMs: number | undefined;
   private readonly ended: Promise<void>;
@@ -130,6 +134,11 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
 
   get media(): Media | undefined {
     return this.mediaInUse;
+  }
+
+  /** The caller as the meeting sees them (a phone number masked); undefined until the call rang. */
+  get caller(): string | undefined {
+    return this.callerShown;
   }
 
   get answeredAt(): number | undefined {
@@ -165,6 +174,13 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   adoptTimer(timer: CallTimer): void {
     if (!this.isOpen) return timer.stop();
     this.timers.add(timer);
+  }
+
+  /** The caller is authenticated and admitted to a meeting that can be joined, shown as `caller`; the answer is next. */
+  ringing(caller: string): void {
+    if (!this.isOpen) throw new CallEndedError();
+    this.callerShown = caller;
+    this.options.observer?.ringing?.(this);
   }
 
   /** Our 200 OK is about to be sent: from now on the call ends with a BYE, never a final response. */

@@ -28,6 +28,7 @@ import {
   secret,
   sipDomain,
   userAgentWords,
+  webhookUrl,
 } from './values.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -82,6 +83,10 @@ export interface GatewayConfig {
   readonly apiToken: string | undefined;
   /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
   readonly metricsToken: string | undefined;
+  /** Where call, participant and meeting events are posted; unset: none are. */
+  readonly webhookUrl: string | undefined;
+  /** Signs every webhook; set exactly when webhookUrl is. */
+  readonly webhookSecret: string | undefined;
   /** Checks X-Twilio-Signature. Unset: the Twilio webhooks answer 503. */
   readonly twilioAuthToken: string | undefined;
   /** false: a call to a number without a meeting is told so and ended, nothing is asked. */
@@ -162,6 +167,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
   if (drachtioBlacklistKey !== undefined && redis === undefined) {
     throw new ConfigError('DRACHTIO_BLACKLIST_KEY', 'REDIS_URL to be set too (the set is written in that Redis)', drachtioBlacklistKey);
   }
+  // A webhook is always signed: a receiver must be able to tell our events from forged ones.
+  const webhook = optional('WEBHOOK_URL', webhookUrl, true);
+  const webhookSecretType = secret(16);
+  const webhookSecret = optional('WEBHOOK_SECRET', webhookSecretType, true);
+  if (webhook !== undefined && webhookSecret === undefined) {
+    throw new ConfigError('WEBHOOK_SECRET', `${webhookSecretType.expected} (WEBHOOK_URL is set: every webhook is signed)`, '');
+  }
+  if (webhook === undefined && webhookSecret !== undefined) {
+    throw new ConfigError('WEBHOOK_URL', `${webhookUrl.expected} (WEBHOOK_SECRET is set)`, '');
+  }
   const sipGuard: SipGuardConfig = Object.freeze({
     maxFailures: required('SIP_AUTH_MAX_FAILURES', integer(1, 1_000_000)),
     windowMs: required('SIP_AUTH_WINDOW_SECONDS', integer(1, 86_400)) * 1000,
@@ -208,6 +223,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     redisUrl: redis,
     apiToken: optional('API_TOKEN', secret(16), true),
     metricsToken: optional('METRICS_TOKEN', secret(16), true),
+    webhookUrl: webhook,
+    webhookSecret,
     twilioAuthToken: optional('TWILIO_AUTH_TOKEN', secret(8), true),
     twilioIvr: required('TWILIO_IVR', flag),
     twilioVoice: required('TWILIO_VOICE', sayVoice),

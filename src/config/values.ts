@@ -72,6 +72,19 @@ export const httpUrl: ValueType<string> = {
   },
 };
 
+/** Where webhooks are posted: an absolute http(s) URL, any path and query. */
+export const webhookUrl: ValueType<string> = {
+  expected: 'an http(s) URL (for example https://hooks.example.com/gateway-events)',
+  parse(raw) {
+    try {
+      const url = new URL(raw);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? raw : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
 /** An absolute file system path. */
 export const absolutePath: ValueType<string> = {
   expected: 'an absolute path (for example /srv/gateway/public)',

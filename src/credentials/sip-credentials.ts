@@ -134,15 +134,13 @@ export class SipCredentials {
   }
 
   /**
-   * Admits an authenticated caller to meetingId, or throws forbidden. A credential minted
-   * for a Twilio call is spent here: when the INVITE names Twilio calls, one must be the
-   * call it was minted for (either header may name it), and only the first INVITE to get
-   * this far deletes it.
+   * Admits a caller whose credential the SIP authenticator accepted (its meeting scope
+   * included: another meeting's credential is refused there like a wrong password), or
+   * throws forbidden. A credential minted for a Twilio call is spent here: when the INVITE
+   * names Twilio calls, one must be the call it was minted for (either header may name
+   * it), and only the first INVITE to get this far deletes it.
    */
-  async admit(credential: SipCredential, meetingId: string, invite: TwilioInvite): Promise<void> {
-    if (credential.meetingId !== undefined && credential.meetingId !== meetingId) {
-      throw new GatewayError('forbidden', 'credential is not valid for this meeting');
-    }
+  async admit(credential: SipCredential, invite: TwilioInvite): Promise<void> {
     const { twilioCall } = credential;
     if (!twilioCall) return;
     const named = [invite.callSid, invite.webhookCallSid].filter((sid) => sid !== undefined);

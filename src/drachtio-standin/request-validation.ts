@@ -178,8 +178,7 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
     return { kind: 'reject', reply: statelessReply(request, stampedVias, 400, 'Bad Request', bad), why: 'SIP version not in upper case' };
   }
   if (request.version.toUpperCase() !== 'SIP/2.0') {
-    // An ACK is never answered (RFC 3261 §17.1.1.3: it has no response), whatever its version.
-    if (request.method === 'ACK') return { kind: 'drop', why: 'ACK with a SIP version other than 2.0', malformed: false };
+    // An ACK too, although an ACK has no response (RFC 3261 §17.1.1.3): drachtio-server answers it 505.
     return { kind: 'reject', reply: statelessReply(request, stampedVias, 505, 'Version Not Supported', bad), why: 'bad SIP version' };
   }
   // drachtio-server's own check, after sofia's: the stream stays usable.

@@ -68,7 +68,7 @@ export type InviteServerState = 'proceeding' | 'accepted' | 'completed' | 'confi
 /**
  * INVITE server transaction. 2xx responses are retransmitted here too, the way
  * drachtio-server does it on its dialog timers: G doubling from T1 capped at T2 until the
- * ACK arrives, and `onAckTimeout` at 64*T1 (UDP only).
+ * ACK arrives (UDP only), and `onAckTimeout` at 64*T1 (UDP and TCP).
  */
 export class InviteServerTransaction extends Transaction<InviteServerState, { onTerminated(): void; onAckTimeout(): void }> {
   /** Status of the final response sent, 0 while none. */
@@ -91,8 +91,8 @@ export class InviteServerTransaction extends Transaction<InviteServerState, { on
     const { t1, t2 } = this.ctx.timers.values;
     if (status < 300) {
       this.state = 'accepted';
-      if (this.ctx.reliable) return;
-      this.retransmit = retransmitter(this.ctx, () => data, t2);
+      // Over TCP drachtio-server does not re-send the 2xx but still ends an unACKed dialog.
+      if (!this.ctx.reliable) this.retransmit = retransmitter(this.ctx, () => data, t2);
       this.timeout = this.ctx.timers.start(64 * t1, () => {
         this.retransmit.cancel();
         this.hooks.onAckTimeout();
@@ -140,12 +140,10 @@ export class NonInviteServerTransaction extends Transaction<NonInviteServerState
     return this.latest;
   }
 
-  /** `transmit` false completes the transaction without sending (RFC 4320: no 408 to a non-INVITE). */
-  respond(status: number, data: Buffer, transmit = true): void {
-    if (transmit) {
-      this.latest = data;
-      this.ctx.send(data);
-    }
+  /** Any final is sent, a 408 too: RFC 4320 says not to, but drachtio-server sends an app's 408. */
+  respond(status: number, data: Buffer): void {
+    this.latest = data;
+    this.ctx.send(data);
     if (status < 200) {
       this.state = 'proceeding';
       return;

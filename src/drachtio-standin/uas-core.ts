@@ -105,8 +105,7 @@ export class UasCore {
     }
     const response = completeResponse(record, parsed.message, this.ctx.local);
     const bytes = serializeMessage(response);
-    if (record.txn instanceof NonInviteServerTransaction) record.txn.respond(response.status, bytes, response.status !== 408);
-    else record.txn.respond(response.status, bytes);
+    record.txn.respond(response.status, bytes);
     const echo = this.echo(messageId, record, bytes);
     if (isInvite) this.afterInviteResponse(record, response, link, bytes, echo);
     else link.send(echo);

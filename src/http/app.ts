@@ -24,7 +24,7 @@ import { registerApiDocs } from './api-docs.js';
 import { callRoutes } from './call-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { mediaRoutes } from './media-routes.js';
-import { meetingRoutes } from './meeting-routes.js';
+import { type MeetingRoutesOptions, meetingRoutes } from './meeting-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { mixerRoutes } from './mixer-routes.js';
 import { pageRoutes } from './page-routes.js';
@@ -49,6 +49,8 @@ export interface AppDeps {
   /** What GET /readyz asks. */
   readonly readiness: readonly ReadinessCheck[];
   readonly meetings: MeetingService;
+  /** The participants of this node's rooms: DELETE /api/meetings/:id/participants/:participantId. */
+  readonly participants: MeetingRoutesOptions['participants'];
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
   readonly phoneNumbers: PhoneNumbers;
   /** The SIP guard's bans: GET and DELETE /api/sip/bans. */
@@ -91,7 +93,7 @@ export async function registerRoutes(app: FastifyInstance, deps: AppDeps): Promi
   await app.register(
     async (api) => {
       requireApiToken(api, deps.apiToken);
-      await api.register(meetingRoutes, { meetings });
+      await api.register(meetingRoutes, { meetings, participants: deps.participants });
       await api.register(callRoutes, { calls: deps.calls });
       await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
       await api.register(sipBanRoutes, { bans: deps.sipBans });

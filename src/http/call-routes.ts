@@ -1,4 +1,4 @@
-/** The call API under /api/calls: the live phone calls of this node, with their quality, and hanging one up. */
+/** The call API under /api/calls: the live phone calls of this node, with their quality; hanging one up, muting one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CallDirectory } from '../calls/call-views.js';
@@ -37,6 +37,7 @@ const callView = Type.Object(
     }),
     startedAt: Type.String({ description: 'ISO 8601' }),
     answeredAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+    muted: Type.Optional(Type.Boolean({ description: "muted in the meeting, by the call API or the caller's *6 (hold aside); once answered" })),
     quality: Type.Optional(qualityView),
   },
   { description: 'a phone call live on this node' },
@@ -70,6 +71,32 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallDirectory }> = a
       return call;
     },
   );
+
+  for (const [action, muted] of [['mute', true], ['unmute', false]] as const) {
+    app.post(
+      `/calls/:callId/${action}`,
+      {
+        schema: {
+          tags: ['calls'],
+          summary: muted ? 'Mute a caller in its meeting' : 'Unmute a caller in its meeting',
+          description:
+            "Server side: the caller's audio stops reaching the meeting (or reaches it again), the roster shows it, and the caller hears one beep when muted, two when unmuted. Asked again: the same answer and no tone.",
+          params: byCallId,
+          response: {
+            200: callView,
+            400: invalidRequest,
+            404: unknownCallAnswer,
+            409: errorAnswer("the call is not answered yet, or its media has not started (between the 200 OK and the caller's ACK)"),
+          },
+        },
+      },
+      async (request) => {
+        const call = await calls.setMuted(request.params.callId, muted);
+        if (!call) throw unknownCall(request.params.callId);
+        return call;
+      },
+    );
+  }
 
   app.delete(
     '/calls/:callId',

@@ -1,6 +1,8 @@
-/** The meetings REST API under /api/meetings. */
+/** The meetings REST API under /api/meetings, and removing a participant from one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { GatewayError } from '../errors.js';
+import type { Rooms } from '../media/rooms.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
 import { errorAnswer, invalidRequest, storeUnavailable } from './schemas.js';
@@ -28,9 +30,17 @@ const participantView = Type.Object({
 
 const byId = Type.Object({ id: Type.String() });
 
+const byParticipant = Type.Object({ id: Type.String(), participantId: Type.String({ minLength: 1 }) });
+
 const unknownMeeting = errorAnswer('no meeting of that id');
 
-export const meetingRoutes: FastifyPluginAsyncTypebox<{ meetings: MeetingService }> = async (app, { meetings }) => {
+export interface MeetingRoutesOptions {
+  readonly meetings: MeetingService;
+  /** The participants of this node's rooms, which an operator may remove. */
+  readonly participants: Pick<Rooms, 'removeParticipant'>;
+}
+
+export const meetingRoutes: FastifyPluginAsyncTypebox<MeetingRoutesOptions> = async (app, { meetings, participants }) => {
   app.post(
     '/meetings',
     {
@@ -114,5 +124,33 @@ export const meetingRoutes: FastifyPluginAsyncTypebox<{ meetings: MeetingService
       },
     },
     async (request) => meetings.view(await meetings.end(request.params.id)),
+  );
+
+  // A phone gets a BYE (Q.850 cause 16, "removed from the meeting"), a browser a `removed` notice and close code 4403.
+  app.delete(
+    '/meetings/:id/participants/:participantId',
+    {
+      schema: {
+        tags: ['meetings'],
+        summary: 'Remove a participant from a meeting',
+        description:
+          "A phone's call ends with a BYE (Reason: Q.850;cause=16, removed from the meeting); a browser gets a removed notification and its socket closes with 4403. Only participants in the meeting's room on this node.",
+        params: byParticipant,
+        response: {
+          204: Type.Null({ description: 'removed' }),
+          400: invalidRequest,
+          404: errorAnswer('no meeting of that id, or no such participant in its room on this node (never there, gone, or on another node)'),
+          503: storeUnavailable,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id, participantId } = request.params;
+      await meetings.get(id);
+      if (!(await participants.removeParticipant(id, participantId))) {
+        throw new GatewayError('not_found', `no participant "${participantId}" in meeting "${id}" on this node`);
+      }
+      return reply.code(204).send(null);
+    },
   );
 };

@@ -38,6 +38,8 @@ const AUDIO_LEVEL_EXTENSION_ID = 1;
 
 export class PhoneMedia {
   private holding = false;
+  /** Muted in the meeting by an operator or by the caller's *6; apart from hold, which the phone ends itself. */
+  private mutedInMeeting = false;
   private producerInUse: types.Producer | undefined;
   /** The codec and packetisation, once started. */
   private session: QualityContext | undefined;
@@ -90,6 +92,33 @@ export class PhoneMedia {
   /** Whether the phone holds the call, or only listens: it may send nothing on purpose. */
   get onHold(): boolean {
     return this.holding;
+  }
+
+  /** Muted in the meeting (see setMuted); a caller on hold shows as muted too, but is not this. */
+  get muted(): boolean {
+    return this.mutedInMeeting;
+  }
+
+  /**
+   * Mutes or unmutes the caller in the meeting, independently of hold: its audio leaves
+   * the mix and its producer pauses (so neither phones nor browsers hear it), the roster
+   * shows it muted, and the caller hears the confirmation tone (one beep muted, two
+   * unmuted). False, with no tone, when it already was so; conflict before start().
+   */
+  async setMuted(muted: boolean): Promise<boolean> {
+    const member = this.memberInRoom;
+    if (!member || !this.session) throw new GatewayError('conflict', 'the call\'s media has not started yet');
+    if (this.mutedInMeeting === muted) return false;
+    this.mutedInMeeting = muted;
+    await this.rtpPort.setMuted(muted);
+    await member.setMuted(muted || this.holding);
+    await this.rtpPort.playTone(muted ? 'muted' : 'unmuted');
+    return true;
+  }
+
+  /** A key the caller pressed, told to the meeting's browsers; nothing before start(). */
+  announceDigit(digit: string): void {
+    if (this.memberInRoom && !this.closed) this.room.digitPressed(this.memberInRoom.id, digit);
   }
 
   /** When the phone last sent RTP or RTCP (epoch ms); undefined before its first packet. */
@@ -157,7 +186,8 @@ export class PhoneMedia {
   /**
    * Follows an SDP exchange: where the phone receives and which way media flows. A phone
    * that does not send both ways (hold, or its own mute) shows as muted, and what it
-   * plays while holding (music) does not reach the meeting.
+   * plays while holding (music) does not reach the meeting. Unholding does not unmute a
+   * caller muted in the meeting.
    */
   async update({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
@@ -166,7 +196,7 @@ export class PhoneMedia {
     this.holding = !talking;
     const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
     await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
-    await this.memberInRoom?.setMuted(!talking);
+    await this.memberInRoom?.setMuted(!talking || this.mutedInMeeting);
   }
 
   /**

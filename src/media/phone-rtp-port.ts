@@ -67,7 +67,12 @@ export class PhoneRtpPort {
   private rtcpTarget: RtcpTarget = { rtcpMux: true };
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
   private announced: RtpAddress | undefined;
-  /** Where the phone's packets come from, when latching. */
+  /**
+   * Where the phone's packets come from, when latching: learnt from the first packet and
+   * then held. Packets from elsewhere are dropped, so a stranger who finds the port can
+   * neither inject audio nor redirect the meeting's audio to itself ("RTP bleed"). The
+   * SDP address may always take over, and a new SDP address starts learning again.
+   */
   private latched: RtpAddress | undefined;
   private sending = true;
   /** Whether the loopback socket is connected to the PlainTransport (a connected socket sends cheaper). */
@@ -128,6 +133,7 @@ export class PhoneRtpPort {
 
   /** The address in the phone's SDP (undefined for 0.0.0.0), whether it wants our media, and where its RTCP goes. */
   setRemote(announced: RtpAddress | undefined, sending: boolean, rtcpTarget: RtcpTarget = { rtcpMux: true }): void {
+    if (!sameAddress(announced, this.announced)) this.latched = undefined;
     this.announced = announced;
     this.sending = sending;
     this.rtcpTarget = rtcpTarget;
@@ -185,6 +191,18 @@ export class PhoneRtpPort {
     this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), 'call ended'), target.port, target.ip, () => this.phoneSocket.close());
   }
 
+  /**
+   * Whether a packet comes from the phone, learning where its RTP comes from. RTCP does not
+   * move the latch: without rtcp-mux it comes from the phone's RTCP port, so any port of the
+   * phone's address is taken.
+   */
+  private fromLatchedPhone(from: RtpAddress, rtcp: boolean): boolean {
+    if (rtcp) return !this.latched || from.ip === this.latched.ip || from.ip === this.announced?.ip;
+    if (this.latched && !sameAddress(from, this.latched) && !sameAddress(from, this.announced)) return false;
+    this.latched = from;
+    return true;
+  }
+
   /** Our RTP address's RTCP counterpart: the same address under rtcp-mux, else the phone's RTCP port on its SDP address. */
   private get rtcpAddress(): RtpAddress | undefined {
     if (this.rtcpTarget.rtcpMux) {
@@ -197,11 +215,12 @@ export class PhoneRtpPort {
 
   private fromPhone(packet: Buffer, from: RtpAddress): void {
     if (this.closed || packet.length < 12) return;
-    if (this.latch) this.latched = from;
+    const rtcp = isRtcp(packet);
+    if (this.latch && !this.fromLatchedPhone(from, rtcp)) return;
     const now = Date.now();
     this.lastReceived[0] = now;
     // mediasoup reports on the phone's stream itself; the phone's RTCP is for our session only.
-    if (isRtcp(packet)) {
+    if (rtcp) {
       this.rtcp?.rtcpReceived(packet, epochNowMs());
       return;
     }
@@ -225,6 +244,10 @@ export class PhoneRtpPort {
     this.listener?.(relayed);
     this.loopSocket.send(relayed);
   }
+}
+
+function sameAddress(a: RtpAddress | undefined, b: RtpAddress | undefined): boolean {
+  return a?.ip === b?.ip && a?.port === b?.port;
 }
 
 /** A UDP socket on a free port of the range, trying random ports as mediasoup does. */

@@ -6,17 +6,17 @@
 import { errors, type types } from 'mediasoup';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { MemberKind, MemberView, RoomCloseReason, RoomNotice } from './room-notices.js';
+import type { MemberEndReason, MemberKind, MemberView, RoomNotice } from './room-notices.js';
 
 /** How a room reaches a participant: the WebSocket of a browser, the call of a phone. */
 export interface MemberChannel {
   notify(notice: RoomNotice): void;
   /**
-   * The room is done with this participant (it closes, or the participant's media failed):
-   * `text` says why in words, `reason` in terms the channel maps to its own (a WebSocket
-   * close code, a phone call's BYE Reason cause).
+   * The room is done with this participant (it closes, the participant's media failed, an
+   * operator removed it): `text` says why in words, `reason` in terms the channel maps to
+   * its own (a WebSocket close code, a phone call's BYE Reason cause).
    */
-  disconnect(text: string, reason: RoomCloseReason): void;
+  disconnect(text: string, reason: MemberEndReason): void;
 }
 
 export interface MemberIdentity {
@@ -104,6 +104,7 @@ export class RoomMember {
   async produce(transportId: string, rtpParameters: types.RtpParameters): Promise<types.Producer> {
     const transport = this.transport(transportId);
     const producer = await judgedByMediasoup('rtpParameters', () => transport.produce({ kind: 'audio', rtpParameters, paused: this.muted }));
+    this.closeIfLeftMeanwhile(transport, producer);
     this.producers.set(producer.id, producer);
     producer.observer.once('close', () => this.producers.delete(producer.id));
     this.hooks.producerOpened(this, producer);
@@ -118,6 +119,7 @@ export class RoomMember {
       throw new GatewayError('not_acceptable', `cannot consume producer "${producerId}" with the capabilities given at join`);
     }
     const consumer = await judgedByMediasoup('rtpCapabilities', () => transport.consume({ producerId, rtpCapabilities, paused: true }));
+    this.closeIfLeftMeanwhile(transport, consumer);
     this.consumers.set(consumer.id, consumer);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
     consumer.once('producerclose', () => {
@@ -152,6 +154,18 @@ export class RoomMember {
     const transport = this.transports.get(transportId);
     if (!transport) throw new GatewayError('not_found', `no transport "${transportId}"`);
     return transport;
+  }
+
+  /**
+   * A producer or consumer whose transport closed while mediasoup made it (the member left
+   * meanwhile) is closed in the worker with its transport, but mediasoup's Node side still
+   * hands it back open: close it here, or it is never released.
+   */
+  private closeIfLeftMeanwhile(transport: types.Transport, made: types.Producer | types.Consumer): void {
+    if (!this.closed && !transport.closed) return;
+    made.close();
+    this.assertOpen();
+    throw new GatewayError('gone', 'the transport closed while mediasoup was making its stream');
   }
 
   private assertOpen(): void {

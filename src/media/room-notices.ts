@@ -26,6 +26,9 @@ export interface ProducerOwnership {
  */
 export type RoomCloseReason = 'meeting-ended' | 'media-lost' | 'idle' | 'draining' | 'shutdown';
 
+/** Why a room is done with one member: the room closes, or an operator removed the member (the room goes on). */
+export type MemberEndReason = RoomCloseReason | 'removed';
+
 /** What a room tells its members; each channel maps these to its own wire (or ignores them). */
 export type RoomNotice =
   | { readonly kind: 'member-joined'; readonly member: MemberView }
@@ -35,4 +38,6 @@ export type RoomNotice =
   /** A consumer of this member that the room closed (its producer went away). */
   | { readonly kind: 'consumer-closed'; readonly consumerId: string }
   /** Everyone speaking now, whenever that set changes. */
-  | { readonly kind: 'speakers-changed'; readonly memberIds: readonly string[] };
+  | { readonly kind: 'speakers-changed'; readonly memberIds: readonly string[] }
+  /** A phone's caller pressed a key (DTMF: 0-9, *, #, A-D). */
+  | { readonly kind: 'digit-pressed'; readonly memberId: string; readonly digit: string };

@@ -39,6 +39,9 @@ export const ROOM_CLOSE_TEXT: Record<RoomCloseReason, string> = {
   shutdown: 'gateway shutting down',
 };
 
+/** What a participant an operator removes is told, in words. */
+const REMOVED_TEXT = 'removed from the meeting';
+
 /** A producer in the room and the member it belongs to. */
 export interface RoomProducer {
   readonly producer: types.Producer;
@@ -48,7 +51,8 @@ export interface RoomProducer {
 interface RoomEvents {
   memberAdded: [RoomMember];
   memberChanged: [RoomMember];
-  memberRemoved: [RoomMember];
+  /** The member, and why it left. */
+  memberRemoved: [RoomMember, string];
   empty: [];
   closed: [RoomCloseReason];
 }
@@ -148,8 +152,25 @@ export class Room extends EventEmitter<RoomEvents> {
     this.broadcast({ kind: 'member-left', memberId: id });
     if (this.speakers.delete(id)) this.broadcast({ kind: 'speakers-changed', memberIds: [...this.speakers] });
     this.log.info({ participantId: id, reason }, 'participant left');
-    this.emit('memberRemoved', member);
+    this.emit('memberRemoved', member, reason);
     if (this.members.size === 0) this.emit('empty');
+  }
+
+  /**
+   * An operator removes a participant: its channel tells it why (a phone's BYE, a
+   * browser's notice and close code), then it leaves. False when it is not in the room.
+   */
+  expel(id: string): boolean {
+    const member = this.members.get(id);
+    if (!member) return false;
+    member.channel.disconnect(REMOVED_TEXT, 'removed');
+    this.remove(id, REMOVED_TEXT);
+    return true;
+  }
+
+  /** A phone's caller pressed a key: the others hear of it (phones' channels ignore it). */
+  digitPressed(memberId: string, digit: string): void {
+    if (this.members.has(memberId)) this.broadcast({ kind: 'digit-pressed', memberId, digit }, memberId);
   }
 
   views(): MemberView[] {

@@ -1,7 +1,8 @@
 /**
  * The open rooms of this node, one per meeting with someone in it. A room opens on the
  * first join, closes after a grace period once empty, and closes at once when its
- * meeting ends. Membership is mirrored into the store so every node (and the API) sees it.
+ * meeting ends. Membership is mirrored into the store so every node (and the API) sees it,
+ * and told to the membership observer (the webhooks).
  */
 import type { Logger } from '../logger.js';
 import type { RoomCloseReason } from './room-notices.js';
@@ -10,10 +11,17 @@ import type { RoomMember } from './room-member.js';
 import type { WorkerPool } from './worker-pool.js';
 import type { GatewayStore, Participant, ParticipantKind } from '../store/store.js';
 
+/** Who hears of every participant joining and leaving a room of this node (the webhooks); it must not throw. */
+export interface MembershipObserver {
+  joined(participant: Participant): void;
+  left(participant: Participant, reason: string): void;
+}
+
 export interface RoomsOptions extends RoomOptions {
   readonly emptyGraceMs: number;
   /** This node's id, recorded with each participant. */
   readonly nodeId: string;
+  readonly membership?: MembershipObserver;
 }
 
 export class Rooms {
@@ -69,6 +77,11 @@ export class Rooms {
     return counts;
   }
 
+  /** Removes a participant from the meeting's room on this node (see Room.expel); false when it has no such participant. */
+  async removeParticipant(meetingId: string, participantId: string): Promise<boolean> {
+    return (await this.existing(meetingId))?.expel(participantId) ?? false;
+  }
+
   async close(meetingId: string, reason: RoomCloseReason): Promise<void> {
     (await this.existing(meetingId))?.close(reason);
   }
@@ -84,11 +97,14 @@ export class Rooms {
     this.scheduleIdleClose(room);
     room.on('memberAdded', (member) => {
       this.cancelIdleClose(meetingId);
-      this.record(this.participant(meetingId, member));
+      const participant = this.participant(meetingId, member);
+      this.record(participant);
+      this.options.membership?.joined(participant);
     });
     room.on('memberChanged', (member) => this.record(this.participant(meetingId, member)));
-    room.on('memberRemoved', (member) => {
+    room.on('memberRemoved', (member, reason) => {
       this.store.removeParticipant(meetingId, member.id).catch((err: Error) => this.storeFailed(meetingId, err));
+      this.options.membership?.left(this.participant(meetingId, member), reason);
     });
     room.on('empty', () => this.scheduleIdleClose(room));
     room.once('closed', () => {

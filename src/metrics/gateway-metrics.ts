@@ -46,6 +46,8 @@ export interface MetricsSources {
   redisPing?(): Promise<void>;
   /** What the SIP guard has done on this node (bans, drops, failures); absent before SIP runs. */
   sipGuard(): SipGuardCounters | undefined;
+  /** What became of this node's webhooks, by outcome; absent without WEBHOOK_URL. */
+  webhookOutcomes?(): Readonly<Record<string, number>>;
 }
 
 /** camelCase counter names as label values: droppedBanned → dropped_banned. */
@@ -118,8 +120,22 @@ function setCounter<T extends string>(counter: Counter<T>, total: number, labels
   }
 }
 
+/**
+ * The process's own metrics (CPU, memory, event loop, GC): prom-client starts observers for
+ * them that are never stopped, so they are set up once per process, however many gateways
+ * it starts (the tests start many), and each gateway's scrape includes them.
+ */
+let processMetrics: Registry | undefined;
+function processRegistry(): Registry {
+  if (!processMetrics) {
+    processMetrics = new Registry();
+    collectDefaultMetrics({ register: processMetrics, prefix: 'gateway_' });
+  }
+  return processMetrics;
+}
+
 export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, MeasuredMedia> {
-  readonly registry = new Registry();
+  private readonly registry = new Registry();
   private readonly invitesReceived: Counter;
   private readonly invitesChallenged: Counter;
   private readonly invitesAccepted: Counter;
@@ -141,7 +157,6 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     const metrics = this;
-    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
 
     // SIP
     this.invitesReceived = new Counter({ name: 'gateway_sip_invites_received_total', help: 'INVITEs that start a call, as received', registers });
@@ -304,6 +319,19 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
       },
     });
 
+    const { webhookOutcomes } = sources;
+    if (webhookOutcomes) {
+      new Counter({
+        name: 'gateway_webhook_deliveries_total',
+        help: 'Webhooks by outcome: delivered, retrying (an attempt failed, another is due), rejected (a 4xx gave it up), expired (undelivered after 24 h), dropped (never queued)',
+        labelNames: ['outcome'],
+        registers,
+        collect() {
+          for (const [outcome, count] of Object.entries(webhookOutcomes())) setCounter(this, count, { outcome });
+        },
+      });
+    }
+
     // Meetings
     new Gauge({
       name: 'gateway_meetings_active',
@@ -354,7 +382,7 @@ export class GatewayMetrics implements SipObserver, CallObserver<CallSignaling, 
   /** The text Prometheus scrapes. */
   async text(): Promise<string> {
     try {
-      return await this.registry.metrics();
+      return await Registry.merge([processRegistry(), this.registry]).metrics();
     } finally {
       this.mediaRead = undefined;
     }

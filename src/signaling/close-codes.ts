@@ -1,16 +1,16 @@
 /**
  * The one mapping of why a signaling socket ends to its WebSocket close code: every
- * GatewayErrorCode, an unexpected failure ('internal'), and every reason a room closes.
+ * GatewayErrorCode, an unexpected failure ('internal'), and every reason a room ends a member.
  * A Record, so a new error code or close reason does not compile until it is mapped here.
  */
 import type { GatewayErrorCode } from '../errors.js';
-import type { RoomCloseReason } from '../media/room-notices.js';
+import type { MemberEndReason } from '../media/room-notices.js';
 import { CloseCode } from './protocol.js';
 
 /** What an error reply's code can be: a GatewayError's, or 'internal' for anything else. */
 export type SignalingErrorCode = GatewayErrorCode | 'internal';
 
-export type SocketEndCause = SignalingErrorCode | RoomCloseReason;
+export type SocketEndCause = SignalingErrorCode | MemberEndReason;
 
 const CLOSE_CODES: Record<SocketEndCause, number> = {
   bad_request: CloseCode.badRequest,
@@ -31,6 +31,8 @@ const CLOSE_CODES: Record<SocketEndCause, number> = {
   idle: CloseCode.normal,
   draining: CloseCode.goingAway,
   shutdown: CloseCode.goingAway,
+  // An operator removed the participant: no longer allowed in, as far as this socket goes.
+  removed: CloseCode.forbidden,
 };
 
 export function closeCodeFor(cause: SocketEndCause): number {

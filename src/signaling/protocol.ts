@@ -94,8 +94,12 @@ export interface Notifications {
   consumerClosed: { consumerId: string };
   /** The ids of everyone currently speaking, whenever that set changes. */
   speakers: { participantIds: string[] };
+  /** A phone's caller pressed a key (DTMF: 0-9, *, #, A-D), once per press. */
+  dtmf: { participantId: string; digit: string };
   /** The meeting was ended; the socket closes right after. */
   meetingEnded: { reason: string };
+  /** An operator removed this participant from the meeting; the socket closes right after (4403). */
+  removed: { reason: string };
   /** This server is going away (restarting or stopping), not the meeting; the socket closes right after (1001). */
   serverClosing: { reason: string };
 }

@@ -16,6 +16,8 @@ export function notificationFor(notice: RoomNotice): Notification {
       return notification('consumerClosed', { consumerId: notice.consumerId });
     case 'speakers-changed':
       return notification('speakers', { participantIds: [...notice.memberIds] });
+    case 'digit-pressed':
+      return notification('dtmf', { participantId: notice.memberId, digit: notice.digit });
     default: {
       const unreachable: never = notice;
       throw new Error(`no notification for room notice ${JSON.stringify(unreachable)}`);

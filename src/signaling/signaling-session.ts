@@ -165,6 +165,7 @@ export class SignalingSession {
       disconnect: (text, reason) => {
         this.member = undefined;
         if (reason === 'meeting-ended') this.send(notification('meetingEnded', { reason: text }));
+        if (reason === 'removed') this.send(notification('removed', { reason: text }));
         if (reason === 'draining' || reason === 'shutdown') this.send(notification('serverClosing', { reason: text }));
         this.socket.close(closeCodeFor(reason), text);
       },

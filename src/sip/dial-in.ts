@@ -2,7 +2,7 @@
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
- * meeting, check the offer, open the caller's RTP port, answer, and once the ACK comes
+ * meeting (the call rings from here: its observers hear of it), check the offer, open the caller's RTP port, answer, and once the ACK comes
  * (with the phone's answer, for a late offer) start the media, which takes the caller's
  * place in the meeting, and record the call. A set-up that is never ACKed has held no
  * place and nobody saw it; drachtio-server's ACK timeout (or ours) ends it and frees the
@@ -12,7 +12,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type GatewayEnd, failureEnd, roomEnd } from '../calls/call-end.js';
+import type { CallEventObserver } from '../calls/call-events.js';
 import { type CallLimits, superviseCall } from '../calls/call-limits.js';
+import { KeypadCommands } from '../calls/keypad-commands.js';
 import type { CallRegistry } from '../calls/call-registry.js';
 import { GatewayError } from '../errors.js';
 import { type Logger, callLogger } from '../logger.js';
@@ -69,6 +71,7 @@ export interface DialInDeps {
   readonly sessionTimer: SessionTimerSettings;
   readonly callLimits: CallLimits;
   readonly observer: SipObserver;
+  readonly callEvents: CallEventObserver;
 }
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
@@ -108,12 +111,14 @@ async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Prom
 
 async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
-  await call.step(admit(deps, request, credential, call.meetingId));
+  await call.step(admit(deps, request, credential));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
+  const caller = callerName(request, credential);
+  call.ringing(caller);
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
   const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
   const room = await call.step(deps.rooms.room(meeting.id));
-  const media = call.adoptMedia(await openMedia(deps, call, room, callerName(request, credential)));
+  const media = call.adoptMedia(await openMedia(deps, call, room, caller));
   const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
   const negotiated = prepared
     ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
@@ -145,8 +150,8 @@ function agreeSessionTimer(deps: DialInDeps, request: SipRequest): SessionTimerS
   return { deal: timer.deal, settings: deps.sessionTimer, callerAllowsUpdate: allowsUpdate(request) };
 }
 
-function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential, meetingId: string): Promise<void> {
-  return deps.sipCredentials.admit(credential, meetingId, {
+function admit(deps: DialInDeps, request: SipRequest, credential: SipCredential): Promise<void> {
+  return deps.sipCredentials.admit(credential, {
     callSid: request.get(TWILIO_CALL_SID_HEADER),
     webhookCallSid: request.get(WEBHOOK_CALL_SID_HEADER),
   });
@@ -197,10 +202,33 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
   return negotiated;
 }
 
-/** Starts the media on the negotiated codec (the caller joins the meeting) and records the call with it. */
+/** Starts the media on the negotiated codec (the caller joins the meeting), follows its keys, and records the call with it. */
 async function startMedia(deps: DialInDeps, call: SipCall, media: PhoneMedia, negotiated: NegotiatedMedia): Promise<void> {
   await call.step(media.start(negotiated));
+  followKeys(deps, call, media);
   await call.step(call.record({ nodeId: deps.nodeId, caller: media.identity.displayName, codec: negotiated.codec.name, startedAt: Date.now() }));
+}
+
+/**
+ * Each key the caller presses reaches the meeting's browsers and the call's observers;
+ * *6 toggles the caller's own mute, with the same tones as the call API's.
+ */
+function followKeys(deps: DialInDeps, call: SipCall, media: PhoneMedia): void {
+  const keypad = new KeypadCommands();
+  call.signaling.dtmf.on('digit', ({ digit }) => {
+    const participantId = media.member?.id;
+    if (!call.isOpen || participantId === undefined) return;
+    media.announceDigit(digit);
+    deps.callEvents.digitPressed({ callId: call.callId, meetingId: call.meetingId, participantId, digit });
+    if (keypad.press(digit) !== 'toggle-mute') return;
+    const muted = !media.muted;
+    media.setMuted(muted).then(
+      (changed) => {
+        if (changed) call.log.info({ muted, by: 'keypad' }, muted ? 'caller muted' : 'caller unmuted');
+      },
+      (err: Error) => call.log.warn({ reason: err.message }, 'mute from the keypad failed'),
+    );
+  });
 }
 
 /**

@@ -61,9 +61,9 @@ interface HeldRequest {
 
 /**
  * How long a set-up waits for the caller's ACK: Timer H, 64·T1 (RFC 3261 §17.2.1), and a
- * little more. Over UDP drachtio-server gives up at 64·T1 and ends the dialog itself (its
- * BYE says "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours.
- * Where drachtio does not time out the ACK (the stand-in over TCP), this ends the call.
+ * little more. drachtio-server gives up at 64·T1 and ends the dialog itself (its BYE says
+ * "ACK timeout"); the margin lets it, rather than racing it with a BYE of ours. This ends
+ * the call should drachtio never report the end (its link to the app lost meanwhile).
  */
 const ACK_TIMEOUT_MS = 34_000;
 

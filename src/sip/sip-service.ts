@@ -5,6 +5,7 @@
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
 import type { CallObserver } from '../calls/call.js';
+import type { CallEventObserver } from '../calls/call-events.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
 import type { GatewayConfig } from '../config/config.js';
@@ -43,8 +44,12 @@ export interface SipServiceDeps {
   readonly admission: CallAdmission;
   readonly nodeId: string;
   readonly log: Logger;
-  /** Hears of every INVITE and its answer, and of every call's answer and end (the metrics). */
-  readonly observer: SipObserver & CallObserver<SipLeg, PhoneMedia>;
+  /** Hears of every INVITE and its answer (the metrics). */
+  readonly observer: SipObserver;
+  /** Hears of every call's progress: ringing, answer, end (the metrics, the webhooks). */
+  readonly callObserver: CallObserver<SipLeg, PhoneMedia>;
+  /** Hears what happens in each call (the keys its caller presses). */
+  readonly callEvents: CallEventObserver;
 }
 
 export class SipService {
@@ -65,7 +70,7 @@ export class SipService {
     const frontEnd = await SipFrontEnd.start(config, log);
     const sipLog = log.child({ component: 'sip' });
     const guard = new SipGuard(config.sipGuard, deps.guardStore, sipLog);
-    const service = new SipService(frontEnd, guard, observer);
+    const service = new SipService(frontEnd, guard, deps.callObserver);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
     const authenticator = new SipAuthenticator({
@@ -102,6 +107,7 @@ export class SipService {
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
       callLimits: config.callLimits,
       observer,
+      callEvents: deps.callEvents,
     });
     // Before every handler below: a banned or flooding source is dropped before any other work.
     srf.use(guard.middleware());

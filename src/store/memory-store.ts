@@ -5,6 +5,7 @@ import {
   type MeetingRoute,
   type MeetingRouteKind,
   type Participant,
+  type PendingWebhook,
   type SipCredential,
   TWILIO_CALLS_KEPT,
   type TwilioCallRecord,
@@ -24,6 +25,7 @@ export class MemoryStore implements GatewayStore {
   private readonly counters = new Map<string, { count: number; expiresAt: number }>();
   /** In insertion order, so the first entry is the oldest. */
   private readonly twilioCalls = new Map<string, TwilioCallRecord>();
+  private readonly webhooks = new Map<string, { webhook: PendingWebhook; dueAt: number }>();
 
   async createMeeting(meeting: Meeting): Promise<boolean> {
     if (this.meetings.has(meeting.id)) return false;
@@ -151,6 +153,29 @@ export class MemoryStore implements GatewayStore {
 
   async listTwilioCalls(limit: number): Promise<TwilioCallRecord[]> {
     return [...this.twilioCalls.values()].reverse().slice(0, limit).map((c) => ({ ...c }));
+  }
+
+  async addWebhook(webhook: PendingWebhook, dueAt: number, maxPending: number): Promise<boolean> {
+    if (this.webhooks.size >= maxPending) return false;
+    this.webhooks.set(webhook.id, { webhook: { ...webhook }, dueAt });
+    return true;
+  }
+
+  async claimDueWebhooks(now: number, leaseMs: number, limit: number): Promise<PendingWebhook[]> {
+    const due = [...this.webhooks.values()]
+      .filter((entry) => entry.dueAt <= now)
+      .sort((a, b) => a.dueAt - b.dueAt)
+      .slice(0, limit);
+    for (const entry of due) entry.dueAt = now + leaseMs;
+    return due.map(({ webhook }) => ({ ...webhook }));
+  }
+
+  async retryWebhook(webhook: PendingWebhook, dueAt: number): Promise<void> {
+    if (this.webhooks.has(webhook.id)) this.webhooks.set(webhook.id, { webhook: { ...webhook }, dueAt });
+  }
+
+  async removeWebhook(id: string): Promise<void> {
+    this.webhooks.delete(id);
   }
 
   /** Expired counters are dropped when read, so the map holds only callers seen lately. */

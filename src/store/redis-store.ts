@@ -9,6 +9,7 @@ import {
   type MeetingRoute,
   type MeetingRouteKind,
   type Participant,
+  type PendingWebhook,
   type SipCredential,
   TWILIO_CALLS_KEPT,
   type TwilioCallRecord,
@@ -36,6 +37,8 @@ export class RedisStore implements GatewayStore {
     counter: (key: string) => string;
     twilioCalls: string;
     twilioCall: (callSid: string) => string;
+    webhooks: string;
+    webhooksDue: string;
   };
   private readonly owned = new OwnedRecords();
   private connection: 'up' | 'lost' | 'closing' = 'up';
@@ -57,6 +60,8 @@ export class RedisStore implements GatewayStore {
       counter: (key) => `${prefix}counter:${key}`,
       twilioCalls: `${prefix}twilio-calls`,
       twilioCall: (callSid) => `${prefix}twilio-call:${callSid}`,
+      webhooks: `${prefix}webhooks`,
+      webhooksDue: `${prefix}webhooks:due`,
     };
     redis.on('close', () => {
       if (this.connection !== 'up') return;
@@ -249,6 +254,38 @@ export class RedisStore implements GatewayStore {
     });
   }
 
+  /*
+   * Webhooks: a hash of the pending ones by id (their JSON), and a sorted set of their ids
+   * by due time. Each change is one script, so a claim (due ones leased in the one step)
+   * never meets another node's claim halfway: two nodes never take the same webhook.
+   */
+
+  addWebhook(webhook: PendingWebhook, dueAt: number, maxPending: number): Promise<boolean> {
+    return this.run(async () => {
+      const added = await this.redis.eval(ADD_WEBHOOK_SCRIPT, 2, this.keys.webhooksDue, this.keys.webhooks, webhook.id, JSON.stringify(webhook), dueAt, maxPending);
+      return added === 1;
+    });
+  }
+
+  claimDueWebhooks(now: number, leaseMs: number, limit: number): Promise<PendingWebhook[]> {
+    return this.run(async () => {
+      const claimed = (await this.redis.eval(CLAIM_WEBHOOKS_SCRIPT, 2, this.keys.webhooksDue, this.keys.webhooks, now, now + leaseMs, limit)) as string[];
+      return claimed.map((json) => JSON.parse(json) as PendingWebhook);
+    });
+  }
+
+  retryWebhook(webhook: PendingWebhook, dueAt: number): Promise<void> {
+    return this.run(async () => {
+      await this.redis.eval(RETRY_WEBHOOK_SCRIPT, 2, this.keys.webhooksDue, this.keys.webhooks, webhook.id, JSON.stringify(webhook), dueAt);
+    });
+  }
+
+  removeWebhook(id: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis.multi().zrem(this.keys.webhooksDue, id).hdel(this.keys.webhooks, id).exec();
+    });
+  }
+
   ping(): Promise<void> {
     return this.run(async () => void (await this.redis.ping()));
   }
@@ -296,6 +333,35 @@ export class RedisStore implements GatewayStore {
     }
   }
 }
+
+/** KEYS: due set, hash. ARGV: id, json, due time, most pending. 1 when queued, 0 when full. */
+const ADD_WEBHOOK_SCRIPT = `
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`;
+
+/** KEYS: due set, hash. ARGV: now, lease end, limit. The JSON of each webhook claimed; an id without a record is dropped. */
+const CLAIM_WEBHOOKS_SCRIPT = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local claimed = {}
+for _, id in ipairs(ids) do
+  local json = redis.call('HGET', KEYS[2], id)
+  if json then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    claimed[#claimed + 1] = json
+  else
+    redis.call('ZREM', KEYS[1], id)
+  end
+end
+return claimed`;
+
+/** KEYS: due set, hash. ARGV: id, json, due time. Only a webhook still pending is rescheduled (another node may have delivered it). */
+const RETRY_WEBHOOK_SCRIPT = `
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1`;
 
 function parse<T>(json: string | null): T | undefined {
   return json === null ? undefined : (JSON.parse(json) as T);

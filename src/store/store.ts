@@ -81,6 +81,20 @@ export interface Participant {
   readonly joinedAt: number;
 }
 
+/** A webhook event waiting for its (next) delivery attempt. */
+export interface PendingWebhook {
+  /** The event's id, which its body carries too. */
+  readonly id: string;
+  /** The event's type, for log lines. */
+  readonly type: string;
+  /** The JSON posted, byte for byte the same on every attempt. */
+  readonly body: string;
+  /** When the event was queued (epoch ms): retries end 24 h after it. */
+  readonly createdAt: number;
+  /** Attempts made so far. */
+  readonly attempts: number;
+}
+
 export interface GatewayStore {
   /** Stores a new meeting; false when the id is already taken (ended meetings included). */
   createMeeting(meeting: Meeting): Promise<boolean>;
@@ -125,6 +139,18 @@ export interface GatewayStore {
   updateTwilioCall(callSid: string, update: TwilioCallUpdate, at: number): Promise<void>;
   /** Newest first. */
   listTwilioCalls(limit: number): Promise<TwilioCallRecord[]>;
+
+  /** Queues a webhook, due at dueAt (epoch ms); false when maxPending are queued already. */
+  addWebhook(webhook: PendingWebhook, dueAt: number, maxPending: number): Promise<boolean>;
+  /**
+   * Takes up to `limit` webhooks due by `now`, oldest due first, each leased: due again only
+   * at now + leaseMs, so no other node (or later poll) takes it while this one tries it.
+   */
+  claimDueWebhooks(now: number, leaseMs: number, limit: number): Promise<PendingWebhook[]>;
+  /** Stores a claimed webhook's attempts and when it is due again; a no-op when it was removed meanwhile. */
+  retryWebhook(webhook: PendingWebhook, dueAt: number): Promise<void>;
+  /** Removes a webhook: delivered, or given up. */
+  removeWebhook(id: string): Promise<void>;
 
   /** Resolves when the backing store answers; rejects otherwise. */
   ping(): Promise<void>;

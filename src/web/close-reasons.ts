@@ -11,7 +11,7 @@ export interface ClosedNotice extends NoticeText {
 const ABNORMAL_CLOSURE = 1006;
 
 /**
- * @param serverReason the reason from a meetingEnded or serverClosing notification, when one came first
+ * @param serverReason the reason from a meetingEnded, serverClosing or removed notification, when one came first
  * @param opened whether the socket had opened (a refused connection reads differently)
  */
 export function closedNotice(code: number, opened: boolean, serverReason?: string): ClosedNotice {
@@ -20,6 +20,11 @@ export function closedNotice(code: number, opened: boolean, serverReason?: strin
       return { title: 'This meeting does not exist.', detail: 'Check the link you were given.', canRetry: false };
     case CloseCode.gone:
       return { title: 'This meeting has ended.', detail: serverReason ?? 'The host ended the meeting.', canRetry: false };
+    case CloseCode.forbidden:
+      // The server sends a removed notice (the serverReason) before it closes with 4403.
+      return serverReason
+        ? { title: 'You were removed from the meeting.', detail: serverReason, canRetry: true }
+        : { title: 'You are not allowed in this meeting.', detail: 'The meeting server refused the connection.', canRetry: false };
     case CloseCode.full:
       return { title: 'This meeting is full.', detail: 'Try again when someone has left.', canRetry: true };
     case CloseCode.badRequest:

@@ -25,7 +25,7 @@ export class Meeting {
   private media: MediaSession | undefined;
   private microphone: MediaStreamTrack | undefined;
   private microphoneMuted = false;
-  /** Why the server said it closes the socket (meetingEnded, serverClosing), when it did. */
+  /** Why the server said it closes the socket (meetingEnded, serverClosing, removed), when it did. */
   private closeReason: string | undefined;
 
   constructor(
@@ -65,6 +65,7 @@ export class Meeting {
       signaling.onClose((code) => this.end('closed', code, closedNotice(code, true, this.closeReason)));
       signaling.on('meetingEnded', ({ reason }) => (this.closeReason = reason));
       signaling.on('serverClosing', ({ reason }) => (this.closeReason = reason));
+      signaling.on('removed', ({ reason }) => (this.closeReason = reason));
 
       const media = await MediaSession.create(signaling, {
         remoteAudioAdded: (participantId, stream) => this.playback.play(participantId, stream),

@@ -5,7 +5,8 @@
  * are driven in test/sip/); the store is the real memory store.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type Call, CallEndedError } from '../../src/calls/call.js';
+import { type Call, CallEndedError, type CallObserver } from '../../src/calls/call.js';
+import { callObservers } from '../../src/calls/call-observers.js';
 import { type CallEnd, type GatewayEnd, Q850, failureEnd, roomEnd } from '../../src/calls/call-end.js';
 import { CallRegistry } from '../../src/calls/call-registry.js';
 import { GatewayError } from '../../src/errors.js';
@@ -203,5 +204,40 @@ describe('timers', () => {
     events.length = 0;
     call.adoptTimer(timer('session timer'));
     expect(events).toEqual(['session timer stopped']);
+  });
+});
+
+describe('observers', () => {
+  /** An observer that notes what it heard, as `<name> <what> <callId> [caller]`. */
+  const noting = (name: string, heard: string[]): CallObserver<RecordingSignaling, RecordingMedia> => ({
+    ringing: (call) => heard.push(`${name} ringing ${call.callId} ${call.caller}`),
+    answered: (call) => heard.push(`${name} answered ${call.callId}`),
+    ended: (call, summary) => heard.push(`${name} ended ${call.callId} ${summary.reached}`),
+  });
+
+  it('tells every observer, in turn, that the call rang (with its caller), was answered and ended', async () => {
+    const heard: string[] = [];
+    registry = new CallRegistry(callObservers(noting('metrics', heard), noting('webhooks', heard)));
+    const call = openCall();
+    expect(call.caller).toBeUndefined();
+    call.ringing('•••0123');
+    expect(call.caller).toBe('•••0123');
+    call.answering();
+    await call.close(hangUp);
+    expect(heard).toEqual([
+      'metrics ringing call-1 •••0123',
+      'webhooks ringing call-1 •••0123',
+      'metrics answered call-1',
+      'webhooks answered call-1',
+      'metrics ended call-1 answered',
+      'webhooks ended call-1 answered',
+    ]);
+  });
+
+  it('cannot ring once ended', async () => {
+    const call = openCall();
+    await call.close(hangUp);
+    expect(() => call.ringing('Alice')).toThrow(CallEndedError);
+    expect(call.caller).toBeUndefined();
   });
 });

@@ -131,13 +131,22 @@ describe('loadConfig', () => {
     ['SIP_TRUSTED_SOURCES', '203.0.113.0/24,', /SIP_TRUSTED_SOURCES="203.0.113.0\/24," is invalid/],
     ['SIP_SCANNER_USER_AGENTS', 'friendly-scanner,,sipcli', /SIP_SCANNER_USER_AGENTS=.* is invalid; expected a comma-separated list of User-Agent words/],
     ['DRACHTIO_BLACKLIST_KEY', 'blacklist', /DRACHTIO_BLACKLIST_KEY="blacklist" is invalid; expected REDIS_URL to be set too/],
+    ['WEBHOOK_URL', 'hooks.example.com/events', /WEBHOOK_URL is invalid \(value hidden\); expected an http\(s\) URL/],
+    ['WEBHOOK_URL', 'ftp://hooks.example.com/events', /WEBHOOK_URL is invalid \(value hidden\); expected an http\(s\) URL/],
+    ['WEBHOOK_URL', 'https://hooks.example.com/events', /WEBHOOK_SECRET is missing; expected a secret of at least 16 printable characters without spaces \(WEBHOOK_URL is set: every webhook is signed\)/],
+    ['WEBHOOK_SECRET', 'whsec-0123456789abcdef', /WEBHOOK_URL is missing; expected an http\(s\) URL .*\(WEBHOOK_SECRET is set\)/],
   ])('rejects %s=%j with a message naming the key and what is expected', (key, value, message) => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);
     expect(() => load({ [key]: value })).toThrow(message);
   });
 
   it('never echoes a secret value in its error', () => {
-    for (const [key, value] of [['API_TOKEN', 'short secret'], ['REDIS_URL', 'http://user:pw@redis'], ['DRACHTIO_SECRET', 'with space']] as const) {
+    for (const [key, value] of [
+      ['API_TOKEN', 'short secret'],
+      ['REDIS_URL', 'http://user:pw@redis'],
+      ['DRACHTIO_SECRET', 'with space'],
+      ['WEBHOOK_URL', 'ftp://user:pw@hooks.example.com'],
+    ] as const) {
       try {
         load({ [key]: value });
         expect.unreachable(`${key} should have been rejected`);
@@ -146,6 +155,13 @@ describe('loadConfig', () => {
         expect((err as Error).message).not.toContain(value);
       }
     }
+  });
+
+  it('posts webhooks to WEBHOOK_URL, signed with WEBHOOK_SECRET; neither by default', () => {
+    expect(load({})).toMatchObject({ webhookUrl: undefined, webhookSecret: undefined });
+    const url = 'https://hooks.example.com/gateway-events?tenant=7';
+    expect(load({ WEBHOOK_URL: url, WEBHOOK_SECRET: 'whsec-0123456789abcdef' })).toMatchObject({ webhookUrl: url, webhookSecret: 'whsec-0123456789abcdef' });
+    expect(() => load({ WEBHOOK_URL: url, WEBHOOK_SECRET: 'too short' })).toThrow(/WEBHOOK_SECRET is invalid \(value hidden\)/);
   });
 
   it('challenges with MD5 alone by default: every softphone answers it, whatever it makes of a second challenge', () => {

@@ -136,21 +136,11 @@ describe('SipCredentials', () => {
     expect(await env.credentials.lookup('unknown')).toBeUndefined();
   });
 
-  it('admits an unscoped credential to any meeting and a scoped one only to its own', async () => {
-    const stored = (overrides: Partial<SipCredential>): SipCredential => ({ username: 'u', realm: SIP_DOMAIN, ha1Md5: '', ha1Sha256: '', createdAt: 0, ...overrides });
-    await expect(env.credentials.admit(stored({}), 'any-meeting', {})).resolves.toBeUndefined();
-    await expect(env.credentials.admit(stored({ meetingId: 'room-a' }), 'room-a', {})).resolves.toBeUndefined();
-    await expect(env.credentials.admit(stored({ meetingId: 'room-a' }), 'room-b', {})).rejects.toMatchObject({
-      code: 'forbidden',
-      message: 'credential is not valid for this meeting',
-    });
-  });
-
   it('admits an ordinary credential again and again', async () => {
     const issued = await env.credentials.create();
     const stored = (await env.credentials.lookup(issued.username))!;
-    await env.credentials.admit(stored, 'room-a', {});
-    await env.credentials.admit(stored, 'room-b', { callSid: 'CA1' });
+    await env.credentials.admit(stored, {});
+    await env.credentials.admit(stored, { callSid: 'CA1' });
     expect(await env.credentials.lookup(issued.username)).toBeDefined();
   });
 
@@ -175,8 +165,8 @@ describe('SipCredentials', () => {
 
     it('admits one INVITE and refuses the next', async () => {
       const { issued, stored } = await minted();
-      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).resolves.toBeUndefined();
-      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).rejects.toMatchObject({
+      await expect(env.credentials.admit(stored, { callSid: 'CAparent' })).resolves.toBeUndefined();
+      await expect(env.credentials.admit(stored, { callSid: 'CAparent' })).rejects.toMatchObject({
         code: 'forbidden',
         message: 'single-use credential has already been used',
       });
@@ -185,21 +175,16 @@ describe('SipCredentials', () => {
 
     it('admits an INVITE whose X-Webhook-CallSid names the call while X-Twilio-CallSid names the dialed leg', async () => {
       const { stored } = await minted();
-      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAchild', webhookCallSid: 'CAparent' })).resolves.toBeUndefined();
+      await expect(env.credentials.admit(stored, { callSid: 'CAchild', webhookCallSid: 'CAparent' })).resolves.toBeUndefined();
     });
 
     it('refuses an INVITE that names another Twilio call, and stays usable for its own', async () => {
       const { stored } = await minted();
-      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAother' })).rejects.toMatchObject({
+      await expect(env.credentials.admit(stored, { callSid: 'CAother' })).rejects.toMatchObject({
         code: 'forbidden',
         message: 'credential was minted for another Twilio call',
       });
-      await expect(env.credentials.admit(stored, 'pstn-room', { callSid: 'CAparent' })).resolves.toBeUndefined();
-    });
-
-    it('refuses another meeting', async () => {
-      const { stored } = await minted();
-      await expect(env.credentials.admit(stored, 'other-room', {})).rejects.toMatchObject({ code: 'forbidden' });
+      await expect(env.credentials.admit(stored, { callSid: 'CAparent' })).resolves.toBeUndefined();
     });
 
     it('is unknown once expired, and minting sweeps expired ones from the store', async () => {

@@ -36,6 +36,17 @@ describe('INVITE server transaction', () => {
     expect(timers.pending).toBe(0);
   });
 
+  it('over TCP sends a 2xx once and still reports the ACK timeout at 64*T1, as drachtio-server does', () => {
+    const { clock, sent, ctx, log } = harness(true);
+    const txn = new InviteServerTransaction(ctx, { onTerminated: () => log.push('terminated'), onAckTimeout: () => log.push('ack-timeout') });
+    txn.respond(200, data('200'));
+    clock.advanceTo(31_999);
+    expect(log).toEqual([]);
+    clock.advanceTo(32_000);
+    expect(sent.map((s) => s.at)).toEqual([0]);
+    expect(log).toEqual(['ack-timeout']);
+  });
+
   it('stops retransmitting the 2xx on its ACK, keeps answering INVITE retransmissions until timer L', () => {
     const { clock, sent, ctx, log } = harness();
     const txn = new InviteServerTransaction(ctx, { onTerminated: () => log.push('terminated'), onAckTimeout: () => log.push('ack-timeout') });
@@ -81,15 +92,6 @@ describe('INVITE server transaction', () => {
     expect(sent.map((s) => s.at)).toEqual(FULL_SCHEDULE);
     expect(log).toEqual(['terminated']);
   });
-
-  it('over TCP sends each response once and never reports an ACK timeout', () => {
-    const { clock, sent, ctx, log } = harness(true);
-    const txn = new InviteServerTransaction(ctx, { onTerminated: () => log.push('terminated'), onAckTimeout: () => log.push('ack-timeout') });
-    txn.respond(200, data('200'));
-    clock.advanceTo(100_000);
-    expect(sent).toHaveLength(1);
-    expect(log).toEqual([]);
-  });
 });
 
 describe('non-INVITE server transaction', () => {
@@ -104,13 +106,17 @@ describe('non-INVITE server transaction', () => {
     expect(sent.map((s) => s.at)).toEqual([0, 31_999]);
     expect(log).toEqual(['terminated']);
   });
-  it('completes without sending when told not to transmit (a 408 to a non-INVITE, RFC 4320)', () => {
+  it('sends an app\'s 408 to a non-INVITE and re-sends it to retransmissions, as drachtio-server does', () => {
     const { clock, sent, ctx, log } = harness();
     const txn = new NonInviteServerTransaction(ctx, { onTerminated: () => log.push('terminated') });
-    txn.respond(408, data('408'), false);
+    txn.respond(408, data('408'));
+    clock.advanceTo(1000);
     txn.onRequestRetransmission();
     clock.advanceTo(32_000);
-    expect(sent).toEqual([]);
+    expect(sent).toEqual([
+      { at: 0, data: '408' },
+      { at: 1000, data: '408' },
+    ]);
     expect(log).toEqual(['terminated']);
   });
 });

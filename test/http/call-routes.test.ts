@@ -22,8 +22,12 @@ const QUALITY: CallQualityReport = {
 /** What each call was told as it ended: a refusal's status, or a BYE's end. */
 const signalled = new Map<string, { status?: number; bye?: GatewayEnd }>();
 
+/** Each call's mute changes, as its media was asked for them. */
+const muteChanges = new Map<string, boolean[]>();
+
 /** A call as the registry holds it, with media that answers as PhoneMedia would. */
 function openCall(callId: string, answered: boolean) {
+  let muted = false;
   const call = calls.open({
     callId,
     meetingId: 'team-sync',
@@ -35,6 +39,15 @@ function openCall(callId: string, answered: boolean) {
     identity: { displayName: '•••0123' },
     codec: answered ? 'PCMU' : undefined,
     qualityReport: async () => QUALITY,
+    get muted() {
+      return muted;
+    },
+    setMuted: async (mute) => {
+      if (mute === muted) return false;
+      muted = mute;
+      muteChanges.set(callId, [...(muteChanges.get(callId) ?? []), mute]);
+      return true;
+    },
     firstRtpAt: () => undefined,
     close: () => undefined,
   });
@@ -71,6 +84,7 @@ describe('GET /api/calls', () => {
         state: 'answered',
         startedAt: new Date(answered.startedAt).toISOString(),
         answeredAt: new Date(answered.answeredAt!).toISOString(),
+        muted: false,
         quality: QUALITY,
       },
       { callId: 'call-2@phone', meetingId: 'team-sync', caller: '•••0123', state: 'setting-up', startedAt: expect.any(String) },
@@ -94,6 +108,40 @@ describe('GET /api/calls/:callId', () => {
     });
     await calls.get('call-1@phone')!.close({ by: 'caller', reason: 'BYE' });
     expect((await api(`/calls/${encodeURIComponent('call-1@phone')}`)).status).toBe(404);
+  });
+});
+
+describe('POST /api/calls/:callId/mute and /unmute', () => {
+  const mute = (callId: string, action: 'mute' | 'unmute') => api(`/calls/${encodeURIComponent(callId)}/${action}`, { method: 'POST' });
+
+  it('mutes and unmutes an answered call, answering its view with muted; asked twice, changes nothing the second time', async () => {
+    openCall('muted@phone', true);
+    expect(await mute('muted@phone', 'mute')).toMatchObject({ status: 200, body: { callId: 'muted@phone', state: 'answered', muted: true } });
+    expect(await mute('muted@phone', 'mute')).toMatchObject({ status: 200, body: { muted: true } });
+    expect((await api(`/calls/${encodeURIComponent('muted@phone')}`)).body).toMatchObject({ muted: true });
+    expect(await mute('muted@phone', 'unmute')).toMatchObject({ status: 200, body: { muted: false } });
+    expect(await mute('muted@phone', 'unmute')).toMatchObject({ status: 200, body: { muted: false } });
+    expect(muteChanges.get('muted@phone')).toEqual([true, false]);
+  });
+
+  it('answers 409 with a message for a call not answered yet', async () => {
+    openCall('early@phone', false);
+    expect(await mute('early@phone', 'mute')).toMatchObject({
+      status: 409,
+      body: { error: 'conflict', message: 'call "early@phone" is not answered yet' },
+    });
+    expect(muteChanges.has('early@phone')).toBe(false);
+  });
+
+  it('answers 404 with a message for a call this node does not hold', async () => {
+    expect(await mute('unknown-call', 'unmute')).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+    });
+  });
+
+  it('needs the API token', async () => {
+    expect((await api(`/calls/${encodeURIComponent('muted@phone')}/mute`, { method: 'POST', token: null })).status).toBe(401);
   });
 });
 

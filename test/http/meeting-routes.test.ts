@@ -110,6 +110,24 @@ describe('DELETE /api/meetings/:id', () => {
   });
 });
 
+describe('DELETE /api/meetings/:id/participants/:participantId', () => {
+  it('answers 404 with a message for an unknown meeting, and for a participant this node does not have', async () => {
+    await api('/meetings', { method: 'POST', json: { id: 'nobody-here' } });
+    expect(await api('/meetings/no-such-meeting/participants/p-1', { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'meeting "no-such-meeting" does not exist' },
+    });
+    expect(await api('/meetings/nobody-here/participants/p-1', { method: 'DELETE' })).toMatchObject({
+      status: 404,
+      body: { error: 'not_found', message: 'no participant "p-1" in meeting "nobody-here" on this node' },
+    });
+  });
+
+  it('needs the API token', async () => {
+    expect((await api('/meetings/nobody-here/participants/p-1', { method: 'DELETE', token: null })).status).toBe(401);
+  });
+});
+
 describe('API authentication', () => {
   it('answers 401 without a bearer token, naming the header to send', async () => {
     const { status, body, headers } = await api('/meetings', { token: null });

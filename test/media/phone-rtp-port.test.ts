@@ -61,6 +61,34 @@ describe('PhoneRtpPort', () => {
     expect(announced.received).toHaveLength(1);
   });
 
+  it('with RTP_COMEDIA on, once latched drops RTP from any other address: it neither reaches mediasoup nor draws the meeting\'s audio (RTP bleed)', async () => {
+    const { port, natted, mediasoup, toPhone } = await relay(true);
+    const stranger = await endpoint();
+    send(natted, audio(1), port.port);
+    await until(() => mediasoup.received.length === 1, 2000, 'the phone\'s audio relayed');
+    send(stranger, audio(2), port.port);
+    send(natted, audio(3), port.port);
+    await until(() => mediasoup.received.length === 2, 2000, 'the phone\'s next packet relayed');
+    expect(mediasoup.received.map((p) => p.readUInt16BE(2))).toEqual([1, 3]);
+    expect(port.phoneAddress?.port).toBe(natted.port);
+    toPhone(4);
+    await until(() => natted.received.length === 1, 2000, 'the mix at the phone');
+    expect(stranger.received).toHaveLength(0);
+  });
+
+  it('with RTP_COMEDIA on, the SDP address may take the latch over, and a new SDP address (a re-INVITE) is learnt again', async () => {
+    const { port, announced, natted, mediasoup } = await relay(true);
+    send(natted, audio(1), port.port);
+    await until(() => port.phoneAddress?.port === natted.port, 2000, 'latched to the NATed source');
+    send(announced, audio(2), port.port);
+    await until(() => port.phoneAddress?.port === announced.port, 2000, 'latched to the SDP address');
+    const moved = await endpoint();
+    port.setRemote({ ip: '127.0.0.1', port: moved.port }, true);
+    send(natted, audio(3), port.port);
+    await until(() => port.phoneAddress?.port === natted.port, 2000, 'learnt again after the new SDP');
+    await until(() => mediasoup.received.length === 3, 2000, 'all three relayed');
+  });
+
   it('with RTP_COMEDIA off, sends only to the SDP address whatever the source of the phone\'s RTP', async () => {
     const { port, announced, natted, mediasoup, toPhone } = await relay(false);
     send(natted, audio(1), port.port);

@@ -9,7 +9,7 @@ import { MediaPlane } from '../../src/media/plane/media-plane.js';
 import { PhoneMedia } from '../../src/media/phone-media.js';
 import { Room } from '../../src/media/room.js';
 import type { MemberChannel, RoomMember } from '../../src/media/room-member.js';
-import type { RoomCloseReason, RoomNotice } from '../../src/media/room-notices.js';
+import type { MemberEndReason, RoomNotice } from '../../src/media/room-notices.js';
 import { WorkerPool } from '../../src/media/worker-pool.js';
 import { capturedLogger } from '../support/log-capture.js';
 
@@ -37,7 +37,7 @@ async function openRoom(id: string): Promise<Room> {
 /** A channel that records what the room said to one member. */
 function recordingChannel() {
   const notices: RoomNotice[] = [];
-  const disconnects: Array<{ text: string; reason: RoomCloseReason }> = [];
+  const disconnects: Array<{ text: string; reason: MemberEndReason }> = [];
   const channel: MemberChannel = {
     notify: (notice) => notices.push(notice),
     disconnect: (text, reason) => disconnects.push({ text, reason }),
@@ -98,6 +98,37 @@ describe('Room notices', () => {
   });
 });
 
+describe('Room.expel', () => {
+  it('disconnects the member with "removed", closes its media and tells the others it left; the room goes on', async () => {
+    await openRoom('expel-1');
+    const alice = admit('alice');
+    const bob = admit('bob');
+    await producing(bob.member);
+
+    expect(room.expel('bob')).toBe(true);
+    expect(bob.disconnects).toEqual([{ text: 'removed from the meeting', reason: 'removed' }]);
+    await expect.poll(() => bob.member.mediaCounts).toEqual({ transports: 0, producers: 0, consumers: 0 });
+    expect(alice.notices).toContainEqual({ kind: 'member-left', memberId: 'bob' });
+    expect(alice.disconnects).toEqual([]);
+    expect(room.views().map((view) => view.id)).toEqual(['alice']);
+    expect(room.isClosed).toBe(false);
+    expect(room.expel('bob')).toBe(false);
+  });
+});
+
+describe('Room.digitPressed', () => {
+  it('tells everyone but the member who pressed it', async () => {
+    await openRoom('digits-1');
+    const alice = admit('alice');
+    const phone = admit('phone');
+    room.digitPressed('phone', '5');
+    room.digitPressed('gone', '6');
+    expect(alice.notices).toContainEqual({ kind: 'digit-pressed', memberId: 'phone', digit: '5' });
+    expect(alice.notices.filter((notice) => notice.kind === 'digit-pressed')).toHaveLength(1);
+    expect(phone.notices.filter((notice) => notice.kind === 'digit-pressed')).toEqual([]);
+  });
+});
+
 describe('Room.close', () => {
   it.each([
     ['meeting-ended', 'meeting ended'],
@@ -128,6 +159,31 @@ describe('parameters mediasoup refuses', () => {
 
     const connected = member.connectTransport(transport.id, { fingerprints: [] });
     await expect(connected).rejects.toMatchObject({ code: 'bad_request', message: expect.stringMatching(/^invalid dtlsParameters: /) });
+  });
+});
+
+describe('a member that leaves while mediasoup makes its stream', () => {
+  it('gets its producer and consumer closed, not left open in mediasoup\'s Node side', async () => {
+    await openRoom('left-meanwhile');
+    const talker = admit('talker').member;
+    const talked = await producing(talker);
+    const { member } = admit('alice');
+    member.rtpCapabilities = room.router.rtpCapabilities;
+    const transport = await member.createWebRtcTransport(LISTEN);
+    const router = room.router;
+    const opened: Array<{ closed: boolean }> = [];
+    transport.observer.on('newproducer', (producer) => opened.push(producer));
+    transport.observer.on('newconsumer', (consumer) => opened.push(consumer));
+
+    const produced = member.produce(transport.id, opusParameters);
+    const consumed = member.consume(transport.id, talked.id);
+    room.remove(member.id, 'left');
+
+    await expect(produced).rejects.toMatchObject({ code: 'gone' });
+    await expect(consumed).rejects.toMatchObject({ code: 'gone' });
+    expect(opened).toHaveLength(2);
+    expect(opened.every((made) => made.closed)).toBe(true);
+    expect(router.closed).toBe(false);
   });
 });
 

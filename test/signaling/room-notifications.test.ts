@@ -17,6 +17,7 @@ describe('notificationFor', () => {
     [{ kind: 'consumer-closed', consumerId: 'c-1' }, { v: 1, notification: 'consumerClosed', data: { consumerId: 'c-1' } }],
     [{ kind: 'speakers-changed', memberIds: ['p-1', 'p-2'] }, { v: 1, notification: 'speakers', data: { participantIds: ['p-1', 'p-2'] } }],
     [{ kind: 'speakers-changed', memberIds: [] }, { v: 1, notification: 'speakers', data: { participantIds: [] } }],
+    [{ kind: 'digit-pressed', memberId: 'p-1', digit: '#' }, { v: 1, notification: 'dtmf', data: { participantId: 'p-1', digit: '#' } }],
   ])('maps %j to its protocol notification', (notice, expected) => {
     expect(notificationFor(notice)).toEqual(expected);
   });

@@ -3,7 +3,16 @@ import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
-import { type ActiveCall, type GatewayStore, type Meeting, type MeetingRoute, type Participant, type SipCredential, TWILIO_CALLS_KEPT } from '../../src/store/store.js';
+import {
+  type ActiveCall,
+  type GatewayStore,
+  type Meeting,
+  type MeetingRoute,
+  type Participant,
+  type PendingWebhook,
+  type SipCredential,
+  TWILIO_CALLS_KEPT,
+} from '../../src/store/store.js';
 
 interface Backend {
   name: string;
@@ -196,6 +205,50 @@ describe.each(backends)('GatewayStore contract: $name', (backend) => {
     const kept = await store.listTwilioCalls(TWILIO_CALLS_KEPT + 10);
     expect(kept).toHaveLength(TWILIO_CALLS_KEPT);
     expect(kept.at(-1)?.callSid).toBe('CA1');
+  });
+
+  const webhook = (id: string, extra: Partial<PendingWebhook> = {}): PendingWebhook => ({
+    id,
+    type: 'meeting.ended',
+    body: `{"id":"${id}"}`,
+    createdAt: 1000,
+    attempts: 0,
+    ...extra,
+  });
+
+  it('hands out due webhooks, earliest due first, each to one claim until its lease ends', async () => {
+    expect(await store.addWebhook(webhook('w-late'), 5000, 10)).toBe(true);
+    expect(await store.addWebhook(webhook('w-2'), 2000, 10)).toBe(true);
+    expect(await store.addWebhook(webhook('w-1'), 1000, 10)).toBe(true);
+    expect(await store.claimDueWebhooks(2500, 10_000, 10)).toEqual([webhook('w-1'), webhook('w-2')]);
+    // Leased: not due again before 12 500, while w-late fell due at 5000.
+    expect(await store.claimDueWebhooks(2500, 10_000, 10)).toEqual([]);
+    expect((await store.claimDueWebhooks(12_000, 10_000, 10)).map(({ id }) => id)).toEqual(['w-late']);
+    // Lease over: due again, as many as the limit at a time.
+    const once = await store.claimDueWebhooks(12_500, 10_000, 1);
+    const rest = await store.claimDueWebhooks(12_500, 10_000, 10);
+    expect([...once, ...rest].map(({ id }) => id).sort()).toEqual(['w-1', 'w-2']);
+    expect(once).toHaveLength(1);
+  });
+
+  it('stores a retry with its attempts; a removed webhook stays removed, retried or not', async () => {
+    await store.addWebhook(webhook('w-r'), 1000, 10);
+    const [claimed] = await store.claimDueWebhooks(1000, 60_000, 10);
+    await store.retryWebhook({ ...claimed!, attempts: 1 }, 3000);
+    expect(await store.claimDueWebhooks(2999, 60_000, 10)).toEqual([]);
+    expect(await store.claimDueWebhooks(3000, 60_000, 10)).toEqual([webhook('w-r', { attempts: 1 })]);
+    await store.removeWebhook('w-r');
+    // Another node's late retry of a webhook delivered meanwhile does not bring it back.
+    await store.retryWebhook(webhook('w-r', { attempts: 2 }), 4000);
+    expect(await store.claimDueWebhooks(10_000_000, 60_000, 10)).toEqual([]);
+  });
+
+  it('refuses a webhook once maxPending are queued', async () => {
+    expect(await store.addWebhook(webhook('w-a'), 1000, 2)).toBe(true);
+    expect(await store.addWebhook(webhook('w-b'), 1000, 2)).toBe(true);
+    expect(await store.addWebhook(webhook('w-c'), 1000, 2)).toBe(false);
+    await store.removeWebhook('w-a');
+    expect(await store.addWebhook(webhook('w-c'), 1000, 2)).toBe(true);
   });
 });
 

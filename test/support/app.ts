@@ -79,6 +79,8 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     calls: new CallDirectory(calls),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
+    // No rooms: nobody to remove.
+    participants: { removeParticipant: async () => false },
     sipCredentials,
     phoneNumbers,
     sipBans: sipGuard,

@@ -10,7 +10,7 @@ import type { MixRate } from '../codecs/frame-codecs.js';
 import type { MixerClock } from './mixer-clock.js';
 import { FRAMES_PER_SECOND, MixerInput, type TalkerSource } from './mixer-input.js';
 import { type LegSpec, MixerLeg } from './mixer-leg.js';
-import { MixMinus } from './mix-minus.js';
+import { MixMinus, softClip } from './mix-minus.js';
 
 export interface MixerOptions {
   /** How many of the loudest talkers are decoded and mixed (MIXER_TALKERS). */
@@ -111,11 +111,16 @@ export class MeetingMixer {
       }
       const rate = leg.sampleRate;
       const ownInput = this.mixedInputOf.get(leg.spec.memberId);
+      const tone = leg.takeToneFrame();
+      // A leg hearing a tone hears something of its own: its encoding is not shared.
+      const shares = leg.sharesEncoding && !tone;
       const key = `${leg.spec.codec}:${ownInput ?? ''}`;
-      let payload = leg.sharesEncoding ? shared.get(key) : undefined;
+      let payload = shares ? shared.get(key) : undefined;
       if (!payload) {
-        payload = leg.encode(this.mixes.get(rate)!.outputFor(ownInput, this.scratch.get(rate)));
-        if (leg.sharesEncoding) shared.set(key, payload);
+        const heard = this.mixes.get(rate)!.outputFor(ownInput, this.scratch.get(rate));
+        if (tone) addTone(heard, tone);
+        payload = leg.encode(heard);
+        if (shares) shared.set(key, payload);
       }
       leg.send(payload);
     }
@@ -148,4 +153,9 @@ export class MeetingMixer {
       this.scratch.set(rate, new Int16Array(frameSamples));
     }
   }
+}
+
+/** A tone over the mix, clipped as the mix is. */
+function addTone(heard: Int16Array, tone: Int16Array): void {
+  for (let i = 0; i < heard.length; i++) heard[i] = softClip(heard[i]! + tone[i]!);
 }

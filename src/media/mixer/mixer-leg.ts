@@ -1,11 +1,13 @@
 /**
  * What one phone leg hears: the mix minus its own voice, encoded in the leg's codec and
  * sent as one continuous RTP stream (one SSRC, running sequence numbers and timestamps
- * across talker changes) straight to the phone, from the socket the phone sends to.
+ * across talker changes) straight to the phone, from the socket the phone sends to. A
+ * tone played to the leg (a mute confirmation) is added to its mix, frame by frame.
  */
 import { randomInt } from 'node:crypto';
 import { type AudioCodecName, type FrameEncoder, type MixRate, createEncoder } from '../codecs/frame-codecs.js';
 import { writeRtp } from '../rtp-packet.js';
+import { type ConfirmationTone, toneFrames } from './confirmation-tones.js';
 import { FRAMES_PER_SECOND } from './mixer-input.js';
 
 export interface LegSpec {
@@ -26,6 +28,8 @@ export class MixerLeg {
   private marker = true;
   private isListening = true;
   private readonly timestampStep: number;
+  /** What is left of the tone being played, one 20 ms frame at the leg's rate each. */
+  private tone: Int16Array[] = [];
   private closed = false;
 
   constructor(
@@ -61,6 +65,16 @@ export class MixerLeg {
     return this.encoder.encode(samples);
   }
 
+  /** Plays `tone` over what the leg hears from the next tick on, instead of any tone still playing. */
+  play(tone: ConfirmationTone): void {
+    this.tone = toneFrames(tone, this.sampleRate);
+  }
+
+  /** This tick's frame of the tone being played, taken; undefined when none plays. */
+  takeToneFrame(): Int16Array | undefined {
+    return this.tone.shift();
+  }
+
   send(payload: Uint8Array): void {
     if (this.closed) return;
     const { sequenceNumber, timestamp, ssrc, marker } = this;
@@ -73,6 +87,7 @@ export class MixerLeg {
 
   /** A tick the phone does not listen to: nothing is encoded or sent, but time runs on. */
   skip(): void {
+    this.tone.shift();
     this.timestamp = (this.timestamp + this.timestampStep) >>> 0;
     this.marker = true;
   }

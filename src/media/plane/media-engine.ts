@@ -48,6 +48,8 @@ interface EnginePort {
   rtcp: RtcpSession | undefined;
   /** Whether what the phone sends may be heard (not while it holds us). */
   talking: boolean;
+  /** Muted in the meeting (an operator, or the caller's *6): not heard, whatever its SDP says. */
+  muted: boolean;
   /** Late and concealed counts of the mixer inputs it had before this one (a hold removes the input). */
   heardBefore: { late: number; concealed: number };
 }
@@ -84,6 +86,12 @@ export class MediaEngine {
       'connect-port': async (r) => this.phonePort(r.portId).rtp.connectToMediasoup(r.mediasoup),
       'start-port': (r) => this.startPort(r.portId, r.codec),
       'set-remote': (r) => this.setRemote(r),
+      'set-muted': (r) => {
+        const port = this.phonePort(r.portId);
+        port.muted = r.muted;
+        this.followTalking(port);
+      },
+      'play-tone': (r) => this.phonePort(r.portId).leg?.play(r.tone),
       tap: (r) => this.tap(r.portId, r.payloadType),
       'close-port': (r) => this.closePort(r.portId),
       'port-stats': (r) => {
@@ -196,6 +204,7 @@ export class MediaEngine {
       input: undefined,
       rtcp: undefined,
       talking: true,
+      muted: false,
       heardBefore: { late: 0, concealed: 0 },
     });
     meeting.ports.add(request.portId);
@@ -232,11 +241,11 @@ export class MediaEngine {
     this.followTalking(port);
   }
 
-  /** The phone's audio is in the mix while it talks to us; held, its music is not. */
+  /** The phone's audio is in the mix while it talks to us and is not muted; held, its music is not. */
   private followTalking(port: EnginePort): void {
     const { codec, meeting } = port;
     if (!codec) return;
-    if (!port.talking) {
+    if (!port.talking || port.muted) {
       if (port.input) {
         meeting.mixer.removeTalker(port.input.id);
         const { late, concealed } = port.input.jitterCounts;

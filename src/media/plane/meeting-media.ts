@@ -10,6 +10,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from '../../logger.js';
 import { AUDIO_LEVEL_URI } from '../audio-level.js';
 import { audioCodecName } from '../codecs/frame-codecs.js';
+import type { ConfirmationTone } from '../mixer/confirmation-tones.js';
 import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
@@ -165,6 +166,15 @@ export class ThreadPhonePort {
 
   setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean, rtcp: RtcpTarget): Promise<void> {
     return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking, rtcp });
+  }
+
+  /** Whether the meeting hears the phone, apart from hold (see 'set-muted'). */
+  setMuted(muted: boolean): Promise<void> {
+    return this.meeting.thread.request('set-muted', { portId: this.id, muted });
+  }
+
+  playTone(tone: ConfirmationTone): Promise<void> {
+    return this.meeting.thread.request('play-tone', { portId: this.id, tone });
   }
 
   /** The call's RTCP statistics; undefined before start(). */

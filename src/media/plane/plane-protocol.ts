@@ -5,6 +5,7 @@
  * Every request carries an id its reply repeats; events come unasked.
  */
 import type { AudioCodecName } from '../codecs/frame-codecs.js';
+import type { ConfirmationTone } from '../mixer/confirmation-tones.js';
 import type { LatenessCounts } from '../mixer/lateness-histogram.js';
 import type { RtcpTarget } from '../phone-rtp-port.js';
 
@@ -94,6 +95,13 @@ export interface PlaneRequests {
    * and whether what it sends may be heard (`talking`: not while it holds us).
    */
   'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean; rtcp: RtcpTarget }; result: void };
+  /**
+   * Whether the meeting hears the phone (`muted`: an operator's or the caller's own *6
+   * mute), apart from hold: the phone is mixed only while it talks and is not muted.
+   */
+  'set-muted': { request: { portId: string; muted: boolean }; result: void };
+  /** A tone over what the phone hears (see confirmation-tones.ts); none before the port started. */
+  'play-tone': { request: { portId: string; tone: ConfirmationTone }; result: void };
   /** Telephone-events of this payload type go to the main thread, not into the mix. */
   tap: { request: { portId: string; payloadType: number }; result: void };
   'close-port': { request: { portId: string }; result: void };

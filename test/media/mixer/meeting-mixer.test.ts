@@ -12,6 +12,7 @@ import { PhoneMedia } from '../../../src/media/phone-media.js';
 import { Room } from '../../../src/media/room.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
 import type { NegotiatedMedia } from '../../../src/media/sdp/negotiated-media.js';
+import { TONE_HZ } from '../../../src/media/mixer/confirmation-tones.js';
 import { toneLevelDbfs } from '../../support/audio/tone.js';
 import { capturedLogger } from '../../support/log-capture.js';
 import { RtpPhone } from '../../support/phone/rtp-phone.js';
@@ -197,6 +198,24 @@ describe('MeetingMixer', () => {
     expect(holding.rtp.received).toHaveLength(0);
     const levels = tonesHeard(listener.rtp, [700], performance.now() - 800);
     expect(levels[700]).toBeLessThan(NOT_HEARD);
+  });
+
+  it.each<AudioCodecName>(['G722', 'opus'])('plays a muted %s phone its confirmation beep in its own codec over the mix, and leaves it out of the others\' mix', { timeout: 20_000 }, async (codec) => {
+    await openRoom(`mix-mute-${codec.toLowerCase()}`);
+    const muted = await phone('muted', codec, 500);
+    const other = await phone('other', 'PCMU', 900);
+    await sleep(1000);
+    const mutedAt = performance.now();
+    expect(await muted.media.setMuted(true)).toBe(true);
+    expect(await muted.media.setMuted(true)).toBe(false);
+    await sleep(1000);
+    // 800 ms from just before the mute: the 200 ms beep lies mid-window, which the measure's Hann window fades at its edges.
+    const { samples, sampleRate } = muted.rtp.heard(mutedAt - 200);
+    const beepWindow = { toSeconds: 0.8 };
+    expect(toneLevelDbfs(samples, sampleRate, TONE_HZ, beepWindow), `the muted ${codec} phone hears its beep`).toBeGreaterThan(-32);
+    expect(toneLevelDbfs(samples, sampleRate, 900, beepWindow), 'and the meeting under it').toBeGreaterThan(HEARD);
+    expect(tonesHeard(other.rtp, [500], mutedAt + 200)[500], 'nobody hears the muted phone').toBeLessThan(NOT_HEARD);
+    expect(tonesHeard(other.rtp, [TONE_HZ], mutedAt)[TONE_HZ], 'nor its beep').toBeLessThan(NOT_HEARD);
   });
 
   it('closes its mixer with the last phone leg, leaving only the router', { timeout: 20_000 }, async () => {

@@ -11,7 +11,7 @@ import { MediaPlane } from '../../../src/media/plane/media-plane.js';
 import { MediaThreadLostError, type MediaThread } from '../../../src/media/plane/media-thread.js';
 import { Room } from '../../../src/media/room.js';
 import { readRtp } from '../../../src/media/rtp-packet.js';
-import type { RoomCloseReason } from '../../../src/media/room-notices.js';
+import type { MemberEndReason } from '../../../src/media/room-notices.js';
 import type { NegotiatedMedia } from '../../../src/media/sdp/negotiated-media.js';
 import { WorkerPool } from '../../../src/media/worker-pool.js';
 import { toneLevelDbfs } from '../../support/audio/tone.js';
@@ -56,7 +56,7 @@ async function openRoom(id: string): Promise<Room> {
 /** A PCMU phone in `room` talking `toneHz`, and what its channel was told when disconnected. */
 async function phone(room: Room, id: string, toneHz: number) {
   const rtp = await RtpPhone.open({ codec: 'PCMU', payloadType: 0, toneHz, amplitude: 8000 });
-  const disconnects: Array<{ text: string; reason: RoomCloseReason }> = [];
+  const disconnects: Array<{ text: string; reason: MemberEndReason }> = [];
   const media = await PhoneMedia.open({
     room,
     identity: { id, displayName: id, kind: 'phone' },
