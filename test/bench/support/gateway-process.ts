@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeTcpPort } from '../../support/free-port.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -68,16 +68,22 @@ export function benchGatewayEnv(httpPort: number, sipPort: number, overrides: Re
   };
 }
 
-/** `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS). */
+/**
+ * `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS);
+ * `imports` are modules (paths from the repository root) loaded into the gateway's process
+ * after tsx and before src/main.ts, e.g. a benchmark's reporting hooks.
+ */
 export async function startGatewayProcess(
   env: Record<string, string>,
   onLine: (line: string) => void,
   nodeArgs: readonly string[] = [],
+  imports: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const httpPort = await freeTcpPort();
   const sipPort = await freeSipPort();
   const childEnv = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '50', EMPTY_ROOM_GRACE_SECONDS: '30', ...env });
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const preloads = imports.flatMap((path) => ['--import', pathToFileURL(`${REPO}${path}`).href]);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...preloads, 'src/main.ts'], {
     cwd: REPO,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
