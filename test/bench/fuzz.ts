@@ -26,9 +26,9 @@
  * BENCH_FUZZ_TRACE_GC=1 runs the gateway with --trace-gc (its lines go to a file named on
  * stderr) and records both processes' garbage collections on the wall clock; every case
  * slower than BENCH_FUZZ_SLOW_MS (50) is listed on stderr with the collections inside it,
- * and the result line gets `gcTrace`.
+ * with the time both main threads waited for a CPU, and the result line gets `gcTrace`.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -151,7 +151,23 @@ process.on('uncaughtException', (err) => {
 /** The bench's own garbage collections, recorded in a diagnostic run. */
 const benchGc = new GcTimeline();
 
-/** In a diagnostic run: each slow case, with the garbage collections of both processes inside it. */
+/**
+ * How long a process's main thread (its event loop) has waited for a CPU, ready to run but
+ * not running (the second field of schedstat, in ns): on a shared machine, other work's
+ * share of a case's time.
+ */
+function runQueueWaitMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * In a diagnostic run: each slow case, with the garbage collections of both processes inside
+ * it and the time their main threads waited for a CPU.
+ */
 interface GcDiagnosis {
   cases: number;
   /** Share (%) of all cases' time spent in the gateway's and in the bench's collections. */
@@ -160,9 +176,14 @@ interface GcDiagnosis {
   slowCases: number;
   slowWithGatewayGc: number;
   slowWithBenchGc: number;
-  slowWithNeither: number;
-  /** Slow cases that would be within SLOW_MS without the collections inside them. */
-  slowWithinBoundWithoutGc: number;
+  /** Slow cases with neither process collecting garbage for 1 ms or more. */
+  slowWithNeitherGc: number;
+  /** Slow cases within SLOW_MS without the time the main threads waited for a CPU: other work's doing. */
+  slowByWaitingForCpu: number;
+  /** Of the others, those within SLOW_MS without the collections inside them. */
+  slowByGc: number;
+  /** Slow by neither. */
+  slowUnexplained: number;
 }
 
 class CaseTimes {
@@ -176,17 +197,22 @@ class CaseTimes {
     slowCases: 0,
     slowWithGatewayGc: 0,
     slowWithBenchGc: 0,
-    slowWithNeither: 0,
-    slowWithinBoundWithoutGc: 0,
+    slowWithNeitherGc: 0,
+    slowByWaitingForCpu: 0,
+    slowByGc: 0,
+    slowUnexplained: 0,
   };
-  private readonly slow: { index: number; fromMs: number; toMs: number; ms: number }[] = [];
+  private readonly slow: { index: number; fromMs: number; toMs: number; ms: number; waitedMs: number }[] = [];
   private readonly all: number[] = [];
 
-  /** A case ran from `fromMs` to `toMs` (epoch, around the whole run of it) and was timed `ms`. */
-  add(index: number, fromMs: number, toMs: number, ms: number): void {
+  /**
+   * A case ran from `fromMs` to `toMs` (epoch, around the whole run of it) and was timed `ms`;
+   * the main threads of the bench and the gateway waited `waitedMs` for a CPU meanwhile.
+   */
+  add(index: number, fromMs: number, toMs: number, ms: number, waitedMs: number): void {
     this.all.push(fromMs, toMs);
     this.caseMs += toMs - fromMs;
-    if (ms > SLOW_MS) this.slow.push({ index, fromMs, toMs, ms });
+    if (ms > SLOW_MS) this.slow.push({ index, fromMs, toMs, ms, waitedMs });
   }
 
   /** Laid over the collections once the family is done (the gateway reports its collections a little late). */
@@ -205,8 +231,11 @@ class CaseTimes {
       const bench = benchGc.msWithin(slow.fromMs, slow.toMs);
       if (gateway >= 1) d.slowWithGatewayGc++;
       if (bench >= 1) d.slowWithBenchGc++;
-      if (gateway < 1 && bench < 1) d.slowWithNeither++;
-      if (slow.ms - gateway - bench <= SLOW_MS) d.slowWithinBoundWithoutGc++;
+      if (gateway < 1 && bench < 1) d.slowWithNeitherGc++;
+      // A pause the thread spent waiting for a CPU counts as waiting, not as collecting.
+      if (slow.ms - slow.waitedMs <= SLOW_MS) d.slowByWaitingForCpu++;
+      else if (slow.ms - slow.waitedMs - gateway - bench <= SLOW_MS) d.slowByGc++;
+      else d.slowUnexplained++;
       if (n < SHOWN_SLOW_CASES) {
         const pauses = (timeline: GcTimeline | undefined) =>
           (timeline?.pauses ?? [])
@@ -215,7 +244,8 @@ class CaseTimes {
             .join(', ') || 'none';
         say(
           `[bench:fuzz] ${family} slow case #${slow.index}: ${slow.ms.toFixed(1)} ms (window ${(slow.toMs - slow.fromMs).toFixed(1)} ms); ` +
-            `gateway GC ${gateway.toFixed(1)} ms [${pauses(gatewayGc)}], bench GC ${bench.toFixed(1)} ms [${pauses(benchGc)}]`,
+            `gateway GC ${gateway.toFixed(1)} ms [${pauses(gatewayGc)}], bench GC ${bench.toFixed(1)} ms [${pauses(benchGc)}], ` +
+            `waiting for a CPU ${slow.waitedMs.toFixed(1)} ms`,
         );
       }
     }
@@ -258,6 +288,7 @@ async function runFamily<T>(
         break;
       }
       let outcome: WireOutcome | 'unsendable' | typeof DIED;
+      const waitedBefore = times ? waitedForCpu(gateway) : 0;
       const fromMs = performance.timeOrigin + performance.now();
       try {
         outcome = gateway ? await Promise.race([run(value), gateway.death]) : await run(value);
@@ -273,7 +304,7 @@ async function runFamily<T>(
         unsendable++;
         continue;
       }
-      times?.add(result.cases, fromMs, performance.timeOrigin + performance.now(), outcome.ms);
+      times?.add(result.cases, fromMs, performance.timeOrigin + performance.now(), outcome.ms, waitedForCpu(gateway) - waitedBefore);
       result.cases++;
       result.slowestCaseMs = Math.max(result.slowestCaseMs, outcome.ms);
       if (outcome.ms > 50) result.casesOver50Ms++;
@@ -292,6 +323,9 @@ async function runFamily<T>(
   for (const problem of [...problems, ...(output?.unshown.splice(0) ?? [])]) say(`[bench:fuzz] ${name} problem: ${problem}`);
   return result;
 }
+
+/** The bench's and (for a wire family) the gateway's main thread: ms waited for a CPU so far. */
+const waitedForCpu = (gateway: GatewayUnderTest | undefined) => runQueueWaitMs(process.pid) + (gateway ? runQueueWaitMs(gateway.process.pid) : 0);
 
 /**
  * Lets what the gateway wrote during the family's last cases arrive: its log lines are
