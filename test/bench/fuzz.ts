@@ -114,7 +114,13 @@ class GatewayOutput {
     }
     const pause = parseGcLine(line);
     if (pause) return this.gc.add(pause);
-    const parsed = JSON.parse(line) as { level?: number; benchFatal?: string };
+    let parsed: { level?: number; benchFatal?: string };
+    try {
+      parsed = JSON.parse(line) as typeof parsed;
+    } catch {
+      if (this.unshown.length < SHOWN_PROBLEMS) this.unshown.push(line.slice(0, 400));
+      return;
+    }
     if (parsed.benchFatal !== undefined) {
       if (parsed.benchFatal === 'unhandledRejection') this.unhandledRejections++;
       else this.uncaughtExceptions++;

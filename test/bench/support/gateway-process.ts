@@ -89,16 +89,26 @@ export async function startGatewayProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const recentOutput: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      recentOutput.push(line);
-      if (recentOutput.length > 50) recentOutput.shift();
-      onLine(line);
-    }
+  const line = (text: string) => {
+    if (!text.trim()) return;
+    recentOutput.push(text);
+    if (recentOutput.length > 50) recentOutput.shift();
+    onLine(text);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  // A read from a pipe may end inside a line (--trace-gc's output is block-buffered): the
+  // unfinished end waits for the next read of the same stream.
+  const lines = (stream: NodeJS.ReadableStream) => {
+    stream.setEncoding('utf8');
+    let unfinished = '';
+    stream.on('data', (chunk: string) => {
+      const parts = (unfinished + chunk).split('\n');
+      unfinished = parts.pop()!;
+      for (const part of parts) line(part);
+    });
+    stream.on('end', () => line(unfinished));
+  };
+  lines(child.stdout!);
+  lines(child.stderr!);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
