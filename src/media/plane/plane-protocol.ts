@@ -62,8 +62,12 @@ export interface CallQuality {
 
 /** Each request, and what its reply carries. */
 export interface PlaneRequests {
-  /** A meeting's mixer and the loopback socket mediasoup sends browsers' audio to. */
-  'open-meeting': { request: { meetingId: string; talkers: number }; result: { mixPort: number } };
+  /**
+   * A meeting's mixer and its loopback socket, connected to the meeting's PlainTransport
+   * (`mediasoup`): mediasoup sends it browsers' audio, and phones' audio goes through it to
+   * their producers on that transport.
+   */
+  'open-meeting': { request: { meetingId: string; talkers: number; mediasoup: RtpAddress }; result: { mixPort: number } };
   'close-meeting': { request: { meetingId: string }; result: void };
   'add-talker': { request: { meetingId: string; talker: RelayedTalker }; result: void };
   'remove-talker': { request: { meetingId: string; talkerId: string }; result: void };
@@ -83,10 +87,10 @@ export interface PlaneRequests {
       latch: boolean;
       lastReceived: SharedArrayBuffer;
     };
-    result: { port: number; loopback: RtpAddress };
+    result: { port: number };
   };
-  /** Where the port relays the phone's audio for browsers: the call's PlainTransport. */
-  'connect-port': { request: { portId: string; mediasoup: RtpAddress }; result: void };
+  /** Whether the port relays the phone's audio to mediasoup: only while a browser consumes it. */
+  relay: { request: { portId: string; relaying: boolean }; result: void };
   /** The phone's codec is known: its audio goes into the mix, and the mix to it. */
   'start-port': { request: { portId: string; codec: PhoneCodec }; result: void };
   /**
@@ -152,5 +156,7 @@ export type ThreadMessage =
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
   | { readonly type: 'telephone-event'; readonly portId: string; readonly packet: TelephoneEventPacket }
+  /** The phone started or stopped speaking (see speaking.ts); sent on change only. */
+  | { readonly type: 'speaking'; readonly portId: string; readonly speaking: boolean }
   /** Something the thread wants logged (rare: failing ticks), with the meeting it concerns. */
   | { readonly type: 'log'; readonly level: 'warn' | 'error'; readonly message: string; readonly fields: Record<string, string | number> };
