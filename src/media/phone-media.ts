@@ -17,7 +17,7 @@ import { GatewayError } from '../errors.js';
 import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
-import type { CallQuality } from './plane/plane-protocol.js';
+import type { CallQuality, PhoneRemote } from './plane/plane-protocol.js';
 import { type CallQualityReport, type QualityContext, assessQuality } from './quality/call-quality.js';
 import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
@@ -136,8 +136,9 @@ export class PhoneMedia {
       encodings: [{ ssrc: this.producerSsrc }],
     });
     const { name, payloadType, clockRate, channels } = codec;
-    await this.rtpPort.start({ memberId: member.id, codec: name, payloadType, clockRate, channels, levelExtensionId });
-    await this.update(negotiated);
+    const remote = this.follow(negotiated);
+    await this.rtpPort.start({ memberId: member.id, codec: name, payloadType, clockRate, channels, levelExtensionId }, remote);
+    await member.setMuted(!remote.talking);
   }
 
   /** Admits the caller: ours from here, a close() removes it from the room (and closes its producer, made or being made). */
@@ -152,14 +153,23 @@ export class PhoneMedia {
    * that does not send both ways (hold, or its own mute) shows as muted, and what it
    * plays while holding (music) does not reach the meeting.
    */
-  async update({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
+  async update(negotiated: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
+    const remote = this.follow(negotiated);
+    await this.rtpPort.setRemote(remote);
+    await this.memberInRoom?.setMuted(!remote.talking);
+  }
+
+  /** The phone's side as its SDP says, for its port; notes whether it holds. */
+  private follow({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): PhoneRemote {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
-    const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     const talking = remoteDirection === 'sendrecv';
     this.holding = !talking;
-    const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
-    await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
-    await this.memberInRoom?.setMuted(!talking);
+    return {
+      remote: nowhere ? undefined : { ip: remote.ip, port: remote.port },
+      listening: remoteDirection === 'sendrecv' || remoteDirection === 'recvonly',
+      talking,
+      rtcp: { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) },
+    };
   }
 
   /**

@@ -25,6 +25,7 @@ import type {
   CallQuality,
   PhoneCodec,
   PhonePacketCounts,
+  PhoneRemote,
   PlaneRequest,
   PlaneRequests,
   PlaneRequestType,
@@ -92,8 +93,8 @@ export class MediaEngine {
       'remove-talker': (r) => this.removeTalker(r.meetingId, r.talkerId),
       'open-port': (r) => this.openPort(r),
       relay: (r) => this.phonePort(r.portId).rtp.relay(r.relaying),
-      'start-port': (r) => this.startPort(r.portId, r.codec),
-      'set-remote': (r) => this.setRemote(r),
+      'start-port': (r) => this.startPort(r.portId, r.codec, r.remote),
+      'set-remote': ({ portId, ...remote }) => this.setRemote(this.phonePort(portId), remote),
       tap: (r) => this.tap(r.portId, r.payloadType),
       'close-port': (r) => this.closePort(r.portId),
       'port-stats': (r) => {
@@ -218,7 +219,7 @@ export class MediaEngine {
     return { port: rtp.port };
   }
 
-  private startPort(portId: string, codec: PhoneCodec): void {
+  private startPort(portId: string, codec: PhoneCodec, remote: PhoneRemote): void {
     const port = this.phonePort(portId);
     if (port.codec) throw new Error('the port has started already');
     port.codec = codec;
@@ -236,11 +237,10 @@ export class MediaEngine {
       startMs: epochNowMs(),
     });
     port.rtp.report(port.rtcp);
-    this.followTalking(port);
+    this.setRemote(port, remote);
   }
 
-  private setRemote({ portId, remote, listening, talking, rtcp }: PlaneRequests['set-remote']['request']): void {
-    const port = this.phonePort(portId);
+  private setRemote(port: EnginePort, { remote, listening, talking, rtcp }: PhoneRemote): void {
     port.rtp.setRemote(remote, listening, rtcp);
     if (port.leg) port.leg.listening = listening && remote !== undefined;
     port.talking = talking;

@@ -15,8 +15,7 @@ import { audioCodecName } from '../codecs/frame-codecs.js';
 import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
-import type { RtcpTarget } from '../phone-rtp-port.js';
-import type { CallQuality, PhoneCodec, PlaneRequests, RtpAddress } from './plane-protocol.js';
+import type { CallQuality, PhoneCodec, PhoneRemote, PlaneRequests } from './plane-protocol.js';
 
 export interface MeetingMediaOptions {
   readonly meetingId: string;
@@ -166,12 +165,12 @@ export class ThreadPhonePort {
     this.meeting.thread.speakingListeners.set(this.id, listener);
   }
 
-  start(codec: PhoneCodec): Promise<void> {
-    return this.meeting.thread.request('start-port', { portId: this.id, codec });
+  start(codec: PhoneCodec, remote: PhoneRemote): Promise<void> {
+    return this.meeting.thread.request('start-port', { portId: this.id, codec, remote });
   }
 
-  setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean, rtcp: RtcpTarget): Promise<void> {
-    return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking, rtcp });
+  setRemote(remote: PhoneRemote): Promise<void> {
+    return this.meeting.thread.request('set-remote', { portId: this.id, ...remote });
   }
 
   /** The call's RTCP statistics; undefined before start(). */

@@ -38,6 +38,17 @@ export interface PhoneCodec {
   readonly levelExtensionId: number | undefined;
 }
 
+/**
+ * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`),
+ * whether what it sends may be heard (`talking`: not while it holds us), and where its RTCP goes.
+ */
+export interface PhoneRemote {
+  readonly remote: RtpAddress | undefined;
+  readonly listening: boolean;
+  readonly talking: boolean;
+  readonly rtcp: RtcpTarget;
+}
+
 /** One call's media quality from RTCP (RFC 3550 §6.4), as plain data. */
 export interface CallQuality {
   /** The phone's RTP as we receive it; undefined before two packets in sequence. */
@@ -91,13 +102,10 @@ export interface PlaneRequests {
   };
   /** Whether the port relays the phone's audio to mediasoup: only while a browser consumes it. */
   relay: { request: { portId: string; relaying: boolean }; result: void };
-  /** The phone's codec is known: its audio goes into the mix, and the mix to it. */
-  'start-port': { request: { portId: string; codec: PhoneCodec }; result: void };
-  /**
-   * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`)
-   * and whether what it sends may be heard (`talking`: not while it holds us).
-   */
-  'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean; rtcp: RtcpTarget }; result: void };
+  /** The phone's codec and where it is are known (one message for both): its audio goes into the mix, and the mix to it. */
+  'start-port': { request: { portId: string; codec: PhoneCodec; remote: PhoneRemote }; result: void };
+  /** The phone's side changed (a re-INVITE: hold, a new address). */
+  'set-remote': { request: { portId: string } & PhoneRemote; result: void };
   /** Telephone-events of this payload type go to the main thread, not into the mix. */
   tap: { request: { portId: string; payloadType: number }; result: void };
   'close-port': { request: { portId: string }; result: void };
