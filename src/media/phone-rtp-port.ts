@@ -1,18 +1,17 @@
 /**
- * The UDP port a phone sends its RTP to, relaying the phone's audio to its meeting's
- * mediasoup PlainTransport on loopback (through the meeting's socket, connected to that
- * transport: one per meeting, not one per call). mediasoup can only route a producer's RTP by a
- * known SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so
- * every packet gets the leg's fixed SSRC stamped on its way in (and, where the gateway
- * can measure it, an RFC 6464 audio level). The port can learn the phone's address from
+ * The UDP port a phone sends its RTP to. The phone's audio goes straight into the
+ * meeting's mixer (`hear`), and on to mediasoup only while a browser listens to it
+ * (`relay`), through the meeting's socket connected to the meeting's PlainTransport (one
+ * per meeting, not one per call). mediasoup can only route a producer's RTP by a known
+ * SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so every
+ * packet gets the leg's fixed SSRC stamped on its way in (and, relayed, an RFC 6464 audio
+ * level where the gateway can measure one). The port can learn the phone's address from
  * its packets (symmetric RTP, RFC 4961), which is what lets NATed phones work, and hands
- * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The phone's audio
- * goes straight into the meeting's mixer (`hear`), and reaches mediasoup only while a
- * browser listens to it (`relay`): the meeting's phones need nothing of mediasoup. The
- * mixer's leg sends the phone its mix from this same socket (`sendToPhone`). With an RTCP session (`report`), the
- * port measures both streams, reads the phone's RTCP and sends ours from the same socket,
- * ending with a BYE when it closes. mediasoup sends nothing the phone needs: its RTCP is
- * about its own consumers, and the phone's audio comes from the mixer.
+ * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The mixer's leg
+ * sends the phone its mix from this same socket (`sendToPhone`). With an RTCP session
+ * (`report`), the port measures both streams, reads the phone's RTCP and sends ours from
+ * the same socket, ending with a BYE when it closes. mediasoup sends nothing the phone
+ * needs: its RTCP is about its own consumers, and the phone's audio comes from the mixer.
  * It lives in the media thread that owns the phone's meeting.
  */
 import { type Socket, createSocket } from 'node:dgram';
