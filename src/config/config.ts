@@ -268,7 +268,7 @@ function sipTlsConfig(certFile: string | undefined, keyFile: string | undefined,
   if (drachtio !== undefined) {
     throw new ConfigError(
       'SIP_TLS_CERT',
-      'unset with DRACHTIO_ADDRESS (SIP over TLS is then drachtio-server\'s own: its --contact "sips:...;transport=tls", --cert-file and --key-file)',
+      'unset with DRACHTIO_ADDRESS (SIP over TLS is then drachtio-server\'s own: its --contact "sips:...;transport=tls", --cert-file, --key-file and --chain-file)',
       certFile,
     );
   }

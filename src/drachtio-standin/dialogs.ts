@@ -131,8 +131,8 @@ export interface InDialogRequest {
 }
 
 /**
- * A request inside the dialog as sofia builds it: Via without port when it is 5060, rport
- * requested, Max-Forwards 70, the dialog's From/To/Call-ID, a Contact only on
+ * A request inside the dialog as sofia builds it: Via without port when it is the
+ * transport's default (5060, 5061 for TLS), rport requested (not over TLS), Max-Forwards 70, the dialog's From/To/Call-ID, a Contact only on
  * INVITE/SUBSCRIBE/REFER, then the app's own headers.
  */
 export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, local: LocalAddress): SipRequest {
@@ -143,7 +143,8 @@ export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, l
     transport: dialog.transport.toUpperCase(),
     host: sentBy,
     port: undefined,
-    params: ['rport', `branch=${newBranch()}`],
+    // drachtio-server asks for rport over UDP and TCP, not over TLS (checked against it).
+    params: [...(dialog.transport === 'tls' ? [] : ['rport']), `branch=${newBranch()}`],
   });
   const appHeaders = request.headers.filter((h) => !NOT_FROM_APP.has(headerKey(h.name)));
   const headers: SipHeader[] = [
