@@ -14,7 +14,7 @@ import { ChildExit } from '../child-exit.js';
 export interface DrachtioServer {
   readonly adminAddress: { host: string; port: number };
   readonly sipAddress: { host: string; port: number };
-  /** Its `sips:` contact, when started with a certificate. */
+  /** Its TLS contact, when started with a certificate. */
   readonly sipTlsAddress: { host: string; port: number } | undefined;
   readonly secret: string;
   /** SIGKILL, as a crash: the server drops its dialogs and connections without a word. */
@@ -89,7 +89,8 @@ function accepts(port: number): Promise<boolean> {
 /**
  * `ports`: where to listen (a restart on the ports of a killed server); free ones by default.
  * `args`: further command-line options (for example its --blacklist-redis-* options).
- * `tls`: PEM files for a second contact, `sips:<host>:<free port>;transport=tls`.
+ * `tls`: PEM files for a second contact, `sips:<host>:<free port>;transport=tls` (sofia-sip
+ * refuses TLS on a `sip:` contact: "Protocol not supported").
  */
 export async function startDrachtioServer(
   binary: string,
