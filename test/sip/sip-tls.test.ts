@@ -10,11 +10,12 @@ import { connect as connectTls } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { startSipTestGateway, startTestGateway } from '../support/gateway.js';
-import { type DrachtioTarget, type HostPort, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { type DrachtioTarget, type HostPort, drachtioTarget, usingRealDrachtio } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { type SipRequest, firstLine, header, parseSipMessage, responseTo } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { type TestCertificate, makeTestCertificate } from '../support/tls/test-certificate.js';
+import { capturedLogger } from '../support/log-capture.js';
 import { until } from '../support/until.js';
 
 let certificate: TestCertificate;
@@ -98,6 +99,19 @@ describe('a call over TLS', () => {
     await until(async () => (await gateway.store.listCalls('tls-room')).length === 0, 5000, 'the call gone');
   });
 
+  it('dials sip:<meeting>;transport=tls too: the stand-in answers with a sip: Contact, drachtio-server with its sips: contact', { timeout: 20_000 }, async () => {
+    const peer = await tlsPeer();
+    const caller = new SipCaller(peer, `sip:tls-room@${tlsAddress.host}:${tlsAddress.port};transport=tls`);
+    const answered = await authenticatedInvite(peer, caller);
+    expect(firstLine(answered.text)).toBe('SIP/2.0 200 OK');
+    // RFC 3261 12.1.1 asks a sips: Contact only for a sips: request; drachtio-server always puts its (sips:) TLS contact.
+    const scheme = usingRealDrachtio() ? 'sips' : 'sip';
+    expect(header(answered.text, 'Contact')).toBe(`<${scheme}:127.0.0.1:${tlsAddress.port};transport=tls>`);
+    caller.inDialog(answered, 'ACK');
+    caller.inDialog(answered, 'BYE');
+    await peer.next(isResponse(200, 'BYE'));
+  });
+
   it('hears the gateway hang up: its BYE comes down the TLS connection', { timeout: 20_000 }, async () => {
     const peer = await tlsPeer();
     const caller = new SipCaller(peer, sipsUri('tls-room'));
@@ -146,14 +160,18 @@ describe('broken TLS clients', () => {
 });
 
 describe('SIP_TLS_CERT and SIP_TLS_KEY', () => {
-  it('make the embedded stand-in serve SIP over TLS on SIP_TLS_PORT', { timeout: 30_000 }, async () => {
-    const embedded = await startTestGateway({
-      SIP_TLS_CERT: certificate.certFile,
-      SIP_TLS_KEY: certificate.keyFile,
-      SIP_TLS_PORT: '0',
-      RTP_MIN_PORT: '44800',
-      RTP_MAX_PORT: '44899',
-    });
+  it('make the embedded stand-in serve SIP over TLS on SIP_TLS_PORT, and the key is never logged', { timeout: 30_000 }, async () => {
+    const captured = capturedLogger();
+    const embedded = await startTestGateway(
+      {
+        SIP_TLS_CERT: certificate.certFile,
+        SIP_TLS_KEY: certificate.keyFile,
+        SIP_TLS_PORT: '0',
+        RTP_MIN_PORT: '44800',
+        RTP_MAX_PORT: '44899',
+      },
+      captured.log,
+    );
     try {
       await until(async () => (await fetch(`${embedded.httpUrl}/readyz`)).status === 200, 10_000, 'the gateway connected to its stand-in');
       const address = embedded.sip.frontEnd.sipTlsAddress!;
@@ -166,5 +184,10 @@ describe('SIP_TLS_CERT and SIP_TLS_KEY', () => {
     } finally {
       await embedded.close();
     }
+    // The configuration line names the files; neither the key nor any part of it is in the log.
+    expect(captured.text()).toContain(certificate.keyFile);
+    const keyBody = certificate.key.split('\n').filter((line) => line && !line.startsWith('-----'));
+    for (const line of keyBody) expect(captured.text()).not.toContain(line);
+    expect(captured.text()).not.toContain('PRIVATE KEY');
   });
 });
