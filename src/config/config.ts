@@ -176,7 +176,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
   }
 
   const drachtioAddress = optional('DRACHTIO_ADDRESS', hostPort);
+  const sipPort = required('SIP_PORT', listenPort);
   const sipTls = sipTlsConfig(optional('SIP_TLS_CERT', filePath), optional('SIP_TLS_KEY', filePath), optional('SIP_TLS_PORT', listenPort), drachtioAddress);
+  // SIP over TCP already listens on SIP_PORT.
+  if (sipTls && sipTls.port !== 0 && sipTls.port === sipPort) {
+    throw new ConfigError('SIP_TLS_PORT', `a port other than SIP_PORT (${sipPort}), which SIP over TCP listens on`, String(sipTls.port));
+  }
 
   const redis = optional('REDIS_URL', redisUrl, true);
   const drachtioBlacklistKey = optional('DRACHTIO_BLACKLIST_KEY', redisKey);
@@ -210,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     httpPort: required('HTTP_PORT', listenPort),
     publicUrl: required('PUBLIC_URL', httpUrl),
     sipDomain: required('SIP_DOMAIN', sipDomain),
-    sipPort: required('SIP_PORT', listenPort),
+    sipPort,
     sipTls,
     drachtioAddress,
     drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),

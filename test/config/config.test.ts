@@ -278,6 +278,9 @@ describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
       /SIP_TLS_KEY=".*other\.key" is invalid; expected the private key of the certificate in SIP_TLS_CERT \(.*mine\.crt\); this key does not match it/,
     );
     expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile, SIP_TLS_PORT: '70000' })).toThrow(/SIP_TLS_PORT="70000" is invalid/);
+    expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile, SIP_TLS_PORT: '5060' })).toThrow(
+      'config: SIP_TLS_PORT="5060" is invalid; expected a port other than SIP_PORT (5060), which SIP over TCP listens on',
+    );
   });
 
   it('is drachtio-server\'s own business when DRACHTIO_ADDRESS is set', () => {
