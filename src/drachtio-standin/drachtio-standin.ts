@@ -110,7 +110,8 @@ export class DrachtioStandin {
     onSipData = (data, source) => standin.onSipData(data, source);
     const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
     const tlsHostport = advertisedTls && `tls/${uriHost(advertisedTls.host)}:${advertisedTls.port}`;
-    const hostports = [`tcp/${hostport}`, `udp/${hostport}`, ...(tlsHostport ? [tlsHostport] : [])].join(',');
+    // drachtio-server lists its transports newest first: TLS (its second contact), TCP, UDP.
+    const hostports = [...(tlsHostport ? [tlsHostport] : []), `tcp/${hostport}`, `udp/${hostport}`].join(',');
     admin.on('connection', (socket) => {
       apps.add(
         new AppLink(socket, {

@@ -98,22 +98,23 @@ export class SipTransport {
     for (let attempt = 0; ; attempt++) {
       const udp = await bindUdp(options.host, options.port);
       const port = udp.address().port;
+      let tcp: Server;
       try {
-        const tcp = await listenTcp(options.host, port);
-        let tls: TlsServer | undefined;
-        try {
-          tls = options.tls && (await listenTls(options.host, options.tls));
-        } catch (err) {
-          await new Promise<void>((resolve) => tcp.close(() => resolve()));
-          await new Promise<void>((resolve) => udp.close(() => resolve()));
-          throw err;
-        }
+        tcp = await listenTcp(options.host, port);
+      } catch (err) {
+        await new Promise<void>((resolve) => udp.close(() => resolve()));
+        // The free UDP port was taken for TCP: another one may be free for both.
+        const retryable = options.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+        if (!retryable || attempt + 1 >= EPHEMERAL_ATTEMPTS) throw err;
+        continue;
+      }
+      try {
+        const tls = options.tls && (await listenTls(options.host, options.tls));
         sizeBuffers(udp, options.log);
         return new SipTransport(udp, tcp, tls, options.host, port, options);
       } catch (err) {
-        await new Promise<void>((resolve) => udp.close(() => resolve()));
-        const retryable = options.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
-        if (!retryable || attempt + 1 >= EPHEMERAL_ATTEMPTS) throw err;
+        await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+        throw err;
       }
     }
   }
