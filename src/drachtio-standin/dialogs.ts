@@ -45,8 +45,6 @@ export interface Dialog {
   /** Last CSeq the caller used, for RFC 3261 12.2.2 ordering. */
   remoteSeq: number;
   readonly transport: TransportName;
-  /** The INVITE was for a sips: URI over TLS: our Contacts in the dialog are sips: too. */
-  readonly secure: boolean;
   /** Source of the INVITE: the caller's address, or its TCP connection. */
   readonly peer: Peer;
   /** The app that answered the INVITE and receives everything in the dialog. */
@@ -160,7 +158,7 @@ export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, l
   ];
   const wantsContact = ['INVITE', 'SUBSCRIBE', 'REFER'].includes(request.method);
   if (wantsContact && !appHeaders.some((h) => headerKey(h.name) === 'contact')) {
-    headers.push({ name: 'Contact', value: `<${dialog.secure ? 'sips' : 'sip'}:${host}:${local.port};transport=${dialog.transport}>` });
+    headers.push({ name: 'Contact', value: `<${dialog.transport === 'tls' ? 'sips' : 'sip'}:${host}:${local.port};transport=${dialog.transport}>` });
   }
   headers.push(...appHeaders);
   return buildRequest(request.method, request.uri ?? dialog.remoteTarget, headers, request.body);

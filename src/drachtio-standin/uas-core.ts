@@ -14,7 +14,7 @@ import { addrOf, callIdOf, contactUriOf, cseqOf, recordRouteOf, tagIn, topViaOf,
 import { parseSipMessage, serializeMessage, type ParsedSip, type SipRequest, type SipResponse } from './sip-message.js';
 import { isStream, type Peer } from './sip-transport.js';
 import { InviteServerTransaction, NonInviteServerTransaction, type TransactionContext } from './transactions.js';
-import { completeResponse, isSecureRequest, stackResponse, type Answerable } from './uas-responses.js';
+import { completeResponse, stackResponse, type Answerable } from './uas-responses.js';
 import { nokResponse, responseSent, sipFromNetwork } from './wire-messages.js';
 
 /** A request from the network the app may answer. */
@@ -342,7 +342,6 @@ export class UasCore {
       localSeq: record.cseq.seq,
       remoteSeq: record.cseq.seq,
       transport: record.source.transport,
-      secure: record.source.transport === 'tls' && isSecureRequest(request),
       peer: record.source,
       owner,
       pendingAck: { cseq: record.cseq.seq, transactionId: record.id, initial: true, transaction: txn },

@@ -51,16 +51,11 @@ export function stackResponse(txn: Answerable, status: number, reason: string): 
 
 /**
  * `<sip:host:port>`, with `;transport=tcp` on TCP, as drachtio-server puts in the Contact it
- * adds; `;transport=tls` on TLS, with the `sips:` scheme when the dialog's request was for a
- * sips: URI (RFC 3261 12.1.1; README 60).
+ * adds; on TLS its TLS contact, `<sips:host:port;transport=tls>`, whatever the request's
+ * scheme (README 60).
  */
-function contactFor(local: LocalAddress, transport: TransportName, secure: boolean): string {
-  return `<${secure ? 'sips' : 'sip'}:${uriHost(local.host)}:${local.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
-}
-
-/** A request for a sips: URI: the dialog it makes must be secure end to end (RFC 3261 8.1.1.8, 12.1.1). */
-export function isSecureRequest(request: SipRequest): boolean {
-  return /^sips:/i.test(request.uri);
+function contactFor(local: LocalAddress, transport: TransportName): string {
+  return `<${transport === 'tls' ? 'sips' : 'sip'}:${uriHost(local.host)}:${local.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
 }
 
 /** The app's minimal response, completed and re-encoded as sofia would send it. */
@@ -89,7 +84,7 @@ export function completeResponse(txn: Answerable, app: SipResponse, local: Local
   // drachtio-server adds its Contact to 2xx for new INVITEs, and to every response to an in-dialog INVITE.
   const contactStatus = txn.inDialog ? app.status > 100 : app.status >= 200 && app.status < 300;
   if ((method === 'INVITE' || method === 'SUBSCRIBE') && contactStatus && !has('contact')) {
-    headers.push({ name: 'Contact', value: contactFor(local, txn.source.transport, txn.source.transport === 'tls' && isSecureRequest(txn.request)) });
+    headers.push({ name: 'Contact', value: contactFor(local, txn.source.transport) });
   }
   if (app.body.length > 0 && !has('content-type') && app.body.toString('latin1', 0, 3) === 'v=0') {
     headers.push({ name: 'Content-Type', value: 'application/sdp' });

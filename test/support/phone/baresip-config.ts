@@ -19,15 +19,12 @@ export interface ConfigFiles {
   readonly recordingDir: string;
   readonly ports: PhonePorts;
   readonly modulePath: string;
-  /** The certificate SIP over TLS servers must present (sip_cafile). */
-  readonly tlsCaFile?: string;
 }
 
-export function configFile({ toneWav, recordingDir, ports, modulePath, tlsCaFile }: ConfigFiles): string {
+export function configFile({ toneWav, recordingDir, ports, modulePath }: ConfigFiles): string {
   return [
     `module_path ${modulePath}`, // without it baresip looks for modules in its working directory
     `sip_listen 127.0.0.1:${ports.sip}`,
-    ...(tlsCaFile ? [`sip_cafile ${tlsCaFile}`] : []),
     'net_interface 127.0.0.1', // else the SDP advertises the first non-loopback interface
     `rtp_ports ${ports.rtpMin}-${ports.rtpMax}`,
     `audio_source aufile,${toneWav}`,

@@ -35,9 +35,7 @@ export interface BaresipPhoneOptions {
    */
   readonly durationSeconds?: number;
   /** Transport for outgoing calls (default udp). */
-  readonly transport?: 'udp' | 'tcp' | 'tls';
-  /** PEM file of the certificate authority (or self-signed certificate) the phone trusts for SIP over TLS. */
-  readonly tlsCaFile?: string;
+  readonly transport?: 'udp' | 'tcp';
 }
 
 export interface NegotiatedCodec {
@@ -113,7 +111,7 @@ export class BaresipPhone {
         channels: 1,
         samples: sineTone({ hz: options.toneHz, sampleRate: SOURCE_SAMPLE_RATE, seconds: options.durationSeconds ?? 60 }),
       });
-      await writeFile(join(dir, 'config'), configFile({ toneWav, recordingDir, ports, modulePath, ...(options.tlsCaFile && { tlsCaFile: options.tlsCaFile }) }));
+      await writeFile(join(dir, 'config'), configFile({ toneWav, recordingDir, ports, modulePath }));
       await writeFile(join(dir, 'accounts'), accountsFile({ ...options, username: options.username ?? 'phone' }));
 
       const child = spawn(executable, ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -135,14 +133,11 @@ export class BaresipPhone {
 
   /**
    * Calls `uri`: a full sip: URI, or just a user ("m1") that goes to the sip server.
-   * With transport tcp (tls) the URI gets `;transport=tcp` (`;transport=tls`), which is how
-   * baresip picks the transport. baresip 1.0.0 cannot dial a sips: URI (it makes
-   * `sip:sips:...` of it): over TLS it dials `sip:...;transport=tls`.
+   * With transport tcp the URI gets `;transport=tcp`, which is how baresip picks TCP.
    */
   async dial(uri: string): Promise<void> {
     let target = /^sips?:/i.test(uri) ? uri : `sip:${uri}@${this.options.sipServer}`;
-    const transport = this.options.transport ?? 'udp';
-    if (transport !== 'udp' && !/;transport=/i.test(target)) target += `;transport=${transport}`;
+    if (this.options.transport === 'tcp' && !/;transport=/i.test(target)) target += ';transport=tcp';
     await this.command('dial', target);
   }
 
