@@ -3,23 +3,33 @@
  * SIGTERM does): new calls are refused, live ones go on for at most DRAIN_SECONDS, then
  * the gateway closes and the process exits. Asking again only reports the drain.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import type { DrainStatus } from '../drain.js';
 
-const drainView = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['state', 'startedAt', 'deadline', 'setupsInFlight', 'calls', 'participants'],
-  properties: {
-    state: { type: 'string', enum: ['draining'] },
-    startedAt: { type: 'string' },
-    deadline: { type: 'string' },
-    setupsInFlight: { type: 'integer' },
-    calls: { type: 'integer' },
-    participants: { type: 'integer' },
+const drainView = Type.Object(
+  {
+    state: Type.Literal('draining'),
+    startedAt: Type.String({ description: 'ISO 8601' }),
+    deadline: Type.String({ description: 'when whatever is still live is ended (ISO 8601)' }),
+    setupsInFlight: Type.Integer(),
+    calls: Type.Integer(),
+    participants: Type.Integer(),
   },
-} as const;
+  { additionalProperties: false, description: 'the drain, started now or earlier (then with the same startedAt and deadline)' },
+);
 
-export const adminRoutes: FastifyPluginAsync<{ drain: () => DrainStatus }> = async (app, { drain }) => {
-  app.post('/admin/drain', { schema: { response: { 202: drainView } } }, async (_request, reply) => reply.code(202).send(drain()));
+export const adminRoutes: FastifyPluginAsyncTypebox<{ drain: () => DrainStatus }> = async (app, { drain }) => {
+  app.post(
+    '/admin/drain',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Drain this node, as SIGTERM does',
+        description: 'New calls are refused; live ones go on for at most DRAIN_SECONDS, then the gateway closes and the process exits.',
+        response: { 202: drainView },
+      },
+    },
+    async (_request, reply) => reply.code(202).send(drain()),
+  );
 };

@@ -21,7 +21,8 @@ import type { TwilioDialIn } from '../pstn/twilio-dial-in.js';
 import { MAX_FRAME_BYTES } from '../signaling/messages.js';
 import type { SignalingDeps } from '../signaling/signaling-session.js';
 import { adminRoutes } from './admin-routes.js';
-import { apiAuthHook } from './api-auth.js';
+import { requireApiToken } from './api-auth.js';
+import { registerApiDocs } from './api-docs.js';
 import { callRoutes } from './call-routes.js';
 import { dialOutRoutes } from './dial-out-routes.js';
 import { trunkRoutes } from './trunk-routes.js';
@@ -77,40 +78,46 @@ export interface AppDeps {
 
 /** Every route of the gateway on one app, not yet listening. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const { log, meetings, metrics } = deps;
-  const app = await buildHttpApp(log);
-  // By route pattern (a bounded set), never the path a request filled in.
-  app.addHook('onResponse', async (request, reply) => {
-    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
-  });
+  const app = await buildHttpApp(deps.log);
   try {
-    await app.register(healthRoutes, { readiness: deps.readiness });
-    await app.register(metricsRoutes, { metrics, token: deps.metricsToken });
-    await app.register(
-      async (api) => {
-        api.addHook('onRequest', apiAuthHook(deps.apiToken));
-        await api.register(meetingRoutes, { meetings, participants: deps.participants });
-        await api.register(callRoutes, { calls: deps.calls });
-        await api.register(dialOutRoutes, { dialOut: deps.dialOut });
-        await api.register(trunkRoutes, { trunks: deps.trunks });
-        await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
-        await api.register(sipBanRoutes, { bans: deps.sipBans });
-        await api.register(mixerRoutes, { source: deps.mixerStats });
-        await api.register(mediaRoutes, { census: deps.mediaCensus });
-        await api.register(adminRoutes, { drain: deps.drain });
-        await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
-        await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });
-      },
-      { prefix: '/api' },
-    );
-    await app.register(twilioRoutes, { ...deps.twilio, dialIn: deps.twilioDialIn, log: log.child({ component: 'twilio' }) });
-    await app.register(signalingRoutes, { ...deps.signaling, meetings, log });
-    await app.register(pageRoutes, { assetsDir: deps.webAssetsDir, meetingState: (id) => meetings.state(id) });
+    await registerRoutes(app, deps);
   } catch (err) {
     await app.close();
     throw err;
   }
   return app;
+}
+
+/** Every route of the gateway, with the request metrics and the API document, on an app from buildHttpApp. */
+export async function registerRoutes(app: FastifyInstance, deps: AppDeps): Promise<void> {
+  const { log, meetings, metrics } = deps;
+  // By route pattern (a bounded set), never the path a request filled in.
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  await registerApiDocs(app);
+  await app.register(healthRoutes, { readiness: deps.readiness });
+  await app.register(metricsRoutes, { metrics, token: deps.metricsToken });
+  await app.register(
+    async (api) => {
+      requireApiToken(api, deps.apiToken);
+      await api.register(meetingRoutes, { meetings, participants: deps.participants });
+      await api.register(callRoutes, { calls: deps.calls });
+      await api.register(dialOutRoutes, { dialOut: deps.dialOut });
+      await api.register(trunkRoutes, { trunks: deps.trunks });
+      await api.register(sipCredentialRoutes, { credentials: deps.sipCredentials });
+      await api.register(sipBanRoutes, { bans: deps.sipBans });
+      await api.register(mixerRoutes, { source: deps.mixerStats });
+      await api.register(mediaRoutes, { census: deps.mediaCensus });
+      await api.register(adminRoutes, { drain: deps.drain });
+      await api.register(phoneNumberRoutes, { phoneNumbers: deps.phoneNumbers });
+      await api.register(twilioCallRoutes, { dialIn: deps.twilioDialIn });
+    },
+    { prefix: '/api' },
+  );
+  await app.register(twilioRoutes, { ...deps.twilio, dialIn: deps.twilioDialIn, log: log.child({ component: 'twilio' }) });
+  await app.register(signalingRoutes, { ...deps.signaling, meetings, log });
+  await app.register(pageRoutes, { assetsDir: deps.webAssetsDir, meetingState: (id) => meetings.state(id) });
 }
 
 const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {
@@ -136,7 +143,8 @@ function onWebSocketError(error: Error, socket: { terminate(): void }, request: 
   socket.terminate();
 }
 
-async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
+/** The base every route shares: logging, body limits, strict validation, the error answers, WebSockets. */
+export async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request lines would drown call logs; failures are logged by the error handler.

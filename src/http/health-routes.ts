@@ -1,17 +1,47 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { type ReadinessCheck, checkReadiness } from './readiness.js';
 
 const READINESS_TIMEOUT_MS = 2000;
 
-export const healthRoutes: FastifyPluginAsync<{ readiness: readonly ReadinessCheck[] }> = async (app, { readiness }) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+const checks = Type.Record(Type.String(), Type.String(), { description: "each component's state: ok, or why not" });
 
-  app.get('/readyz', async (_request, reply) => {
-    const report = await checkReadiness(readiness, READINESS_TIMEOUT_MS);
-    if (report.ready) return { status: 'ready', checks: report.checks };
-    const down = Object.entries(report.checks)
-      .filter(([, status]) => status !== 'ok')
-      .map(([name, status]) => `${name}: ${status}`);
-    return reply.code(503).send({ status: 'not ready', down, checks: report.checks });
-  });
+export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: readonly ReadinessCheck[] }> = async (app, { readiness }) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }, { description: 'the process is up' }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: the node takes new calls',
+        description: 'Ready when the store answers, every mediasoup worker runs, the SIP front end is connected and the node is neither draining nor overloaded.',
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks }, { description: 'ready for new calls' }),
+          503: Type.Object(
+            { status: Type.Literal('not ready'), down: Type.Array(Type.String(), { description: '"component: why" for each component not ok' }), checks },
+            { description: 'not ready: down names each component and why' },
+          ),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const report = await checkReadiness(readiness, READINESS_TIMEOUT_MS);
+      if (report.ready) return { status: 'ready' as const, checks: report.checks };
+      const down = Object.entries(report.checks)
+        .filter(([, status]) => status !== 'ok')
+        .map(([name, status]) => `${name}: ${status}`);
+      return reply.code(503).send({ status: 'not ready', down, checks: report.checks });
+    },
+  );
 };

@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyError, FastifyReply } from 'fastify';
+import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import { isMeetingId } from '../meetings/meeting-id.js';
 import type { MeetingState } from '../meetings/meeting-service.js';
@@ -36,14 +38,17 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
+const htmlAnswer = (description: string) => ({ description, content: { 'text/html': { schema: Type.String() } } });
+
 interface Asset {
   readonly body: Buffer;
   readonly contentType: string;
   readonly etag: string;
 }
 
-export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { assetsDir, meetingState }) => {
+export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (app, { assetsDir, meetingState }) => {
   const page = await loadAsset(assetsDir, WEB_ASSET_FILES.page);
+  const pageHtml = page.body.toString('utf8');
   const assets = new Map<string, Asset>(
     await Promise.all(
       [WEB_ASSET_FILES.script, WEB_ASSET_FILES.sourceMap, WEB_ASSET_FILES.styles].map(
@@ -52,23 +57,40 @@ export const pageRoutes: FastifyPluginAsync<PageRoutesOptions> = async (app, { a
     ),
   );
 
-  app.get<{ Params: { meetingId: string } }>('/m/:meetingId', async (request, reply) => {
-    const { meetingId } = request.params;
-    if (!isMeetingId(meetingId)) return sendErrorPage(reply, 404, NOT_A_MEETING);
-    const state = await meetingState(meetingId);
-    switch (state) {
-      case 'active':
-        return reply.code(200).headers(PAGE_HEADERS).type(page.contentType).send(page.body);
-      case 'ended':
-        return sendErrorPage(reply, 410, ended(meetingId));
-      case 'unknown':
-        return sendErrorPage(reply, 404, unknown(meetingId));
-      default:
-        return unexpected(state);
-    }
-  });
+  app.get(
+    '/m/:meetingId',
+    {
+      schema: {
+        tags: ['pages'],
+        summary: 'The meeting page',
+        description: 'Asks for a name (or joins at once with ?name=), then joins the meeting in the browser.',
+        params: Type.Object({ meetingId: Type.String() }),
+        response: {
+          200: htmlAnswer('the meeting page'),
+          404: htmlAnswer('a page saying there is no such meeting'),
+          410: htmlAnswer('a page saying the meeting has ended'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { meetingId } = request.params;
+      if (!isMeetingId(meetingId)) return sendErrorPage(reply, 404, NOT_A_MEETING);
+      const state = await meetingState(meetingId);
+      switch (state) {
+        case 'active':
+          return reply.code(200).headers(PAGE_HEADERS).type(page.contentType).send(pageHtml);
+        case 'ended':
+          return sendErrorPage(reply, 410, ended(meetingId));
+        case 'unknown':
+          return sendErrorPage(reply, 404, unknown(meetingId));
+        default:
+          return unexpected(state);
+      }
+    },
+  );
 
-  app.get<{ Params: { '*': string } }>('/assets/*', async (request, reply) => {
+  // The page's own bundle, not an interface: left out of the API document.
+  app.get<{ Params: { '*': string } }>('/assets/*', { schema: { hide: true } }, async (request, reply) => {
     const asset = assets.get(request.params['*']);
     if (!asset) return reply.code(404).type('text/plain; charset=utf-8').send('not found');
     reply.headers({ etag: asset.etag, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' });

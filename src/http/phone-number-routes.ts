@@ -1,35 +1,52 @@
 /** /api/phone-numbers: which meeting a call to each PSTN number goes to. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
 import type { PhoneNumberAssignment, PhoneNumbers } from '../pstn/phone-numbers.js';
-import { errorView } from './schemas.js';
+import { errorAnswer, storeUnavailable } from './schemas.js';
 
-const assignmentView = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['number', 'meetingId', 'createdAt'],
-  properties: { number: { type: 'string' }, meetingId: { type: 'string' }, createdAt: { type: 'string' } },
-} as const;
+const assignmentFields = {
+  number: Type.String({ description: 'E.164' }),
+  meetingId: Type.String(),
+  createdAt: Type.String({ description: 'ISO 8601' }),
+};
 
-const byNumber = { type: 'object', required: ['e164'], properties: { e164: { type: 'string' } } } as const;
+const assignmentView = (description: string) => Type.Object(assignmentFields, { additionalProperties: false, description });
 
-export const phoneNumberRoutes: FastifyPluginAsync<{ phoneNumbers: PhoneNumbers }> = async (app, { phoneNumbers }) => {
-  app.get('/phone-numbers', { schema: { response: { 200: { type: 'object', properties: { phoneNumbers: { type: 'array', items: assignmentView } } } } } }, async () => ({
-    phoneNumbers: (await phoneNumbers.list()).map(view),
-  }));
+const byNumber = Type.Object({ e164: Type.String({ description: 'E.164: "+", the country code and up to 15 digits, like +14155550100' }) });
 
-  app.put<{ Params: { e164: string }; Body: { meetingId: string } }>(
+const notE164 = errorAnswer('the number is not E.164, or the body does not match its schema');
+
+export const phoneNumberRoutes: FastifyPluginAsyncTypebox<{ phoneNumbers: PhoneNumbers }> = async (app, { phoneNumbers }) => {
+  app.get(
+    '/phone-numbers',
+    {
+      schema: {
+        tags: ['PSTN'],
+        summary: 'The PSTN numbers pointed at meetings',
+        response: { 200: Type.Object({ phoneNumbers: Type.Array(Type.Object(assignmentFields, { additionalProperties: false })) }, { description: 'every assignment' }), 503: storeUnavailable },
+      },
+    },
+    async () => ({ phoneNumbers: (await phoneNumbers.list()).map(view) }),
+  );
+
+  app.put(
     '/phone-numbers/:e164',
     {
       schema: {
+        tags: ['PSTN'],
+        summary: 'Point a PSTN number at a meeting',
+        description: "Calls to the number skip the IVR's meeting question.",
         params: byNumber,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['meetingId'],
-          properties: { meetingId: { type: 'string', pattern: MEETING_ID_PATTERN.source } },
+        body: Type.Object({ meetingId: Type.String({ pattern: MEETING_ID_PATTERN.source }) }, { additionalProperties: false }),
+        response: {
+          200: assignmentView('reassigned'),
+          201: assignmentView('assigned'),
+          400: notE164,
+          404: errorAnswer('no meeting of that id'),
+          410: errorAnswer('the meeting has ended'),
+          503: storeUnavailable,
         },
-        response: { 200: assignmentView, 201: assignmentView, '4xx': errorView },
       },
     },
     async (request, reply) => {
@@ -38,12 +55,19 @@ export const phoneNumberRoutes: FastifyPluginAsync<{ phoneNumbers: PhoneNumbers 
     },
   );
 
-  app.delete<{ Params: { e164: string } }>(
+  app.delete(
     '/phone-numbers/:e164',
-    { schema: { params: byNumber, response: { '4xx': errorView } } },
+    {
+      schema: {
+        tags: ['PSTN'],
+        summary: 'Release a PSTN number',
+        params: byNumber,
+        response: { 204: Type.Null({ description: 'released' }), 400: notE164, 404: errorAnswer('the number is not assigned to a meeting'), 503: storeUnavailable },
+      },
+    },
     async (request, reply) => {
       await phoneNumbers.release(request.params.e164);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -3,24 +3,23 @@
  * until when, and lifting one (which also forgets its earlier strikes and failures).
  */
 import { isIP } from 'node:net';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import type { SipBan } from '../store/sip-guard-store.js';
-import { errorView } from './schemas.js';
+import { errorAnswer, storeUnavailable } from './schemas.js';
 
-const banView = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['address', 'bannedAt', 'until', 'failures', 'reason', 'strike'],
-  properties: {
-    address: { type: 'string' },
-    bannedAt: { type: 'string' },
-    until: { type: 'string' },
-    failures: { type: 'integer' },
-    reason: { type: 'string' },
-    strike: { type: 'integer' },
+const banView = Type.Object(
+  {
+    address: Type.String({ description: 'the source IP address' }),
+    bannedAt: Type.String({ description: 'ISO 8601' }),
+    until: Type.String({ description: 'ISO 8601' }),
+    failures: Type.Integer(),
+    reason: Type.String(),
+    strike: Type.Integer({ description: 'how many bans in a row: each one is longer' }),
   },
-} as const;
+  { additionalProperties: false },
+);
 
 export interface SipBanRoutesOptions {
   readonly bans: {
@@ -30,30 +29,43 @@ export interface SipBanRoutesOptions {
   };
 }
 
-export const sipBanRoutes: FastifyPluginAsync<SipBanRoutesOptions> = async (app, { bans }) => {
+export const sipBanRoutes: FastifyPluginAsyncTypebox<SipBanRoutesOptions> = async (app, { bans }) => {
   app.get(
     '/sip/bans',
     {
       schema: {
-        response: { 200: { type: 'object', additionalProperties: false, required: ['bans'], properties: { bans: { type: 'array', items: banView } } }, '5xx': errorView },
+        tags: ['SIP security'],
+        summary: 'The source addresses the SIP guard drops now',
+        response: {
+          200: Type.Object({ bans: Type.Array(banView) }, { additionalProperties: false, description: 'soonest to end first' }),
+          503: storeUnavailable,
+        },
       },
     },
     async () => ({ bans: (await bans.list()).map(view) }),
   );
 
-  app.delete<{ Params: { address: string } }>(
+  app.delete(
     '/sip/bans/:address',
     {
       schema: {
-        params: { type: 'object', required: ['address'], properties: { address: { type: 'string' } } },
-        response: { 204: { type: 'null' }, '4xx': errorView, '5xx': errorView },
+        tags: ['SIP security'],
+        summary: 'Lift a ban',
+        description: "Also forgets the address's earlier strikes and failures.",
+        params: Type.Object({ address: Type.String() }),
+        response: {
+          204: Type.Null({ description: 'lifted' }),
+          400: errorAnswer('not an IPv4 or IPv6 address'),
+          404: errorAnswer('the address is not banned'),
+          503: storeUnavailable,
+        },
       },
     },
     async (request, reply) => {
       const { address } = request.params;
       if (!isIP(address)) throw new GatewayError('bad_request', `"${address.slice(0, 64)}" is not an IPv4 or IPv6 address`);
       if (!(await bans.lift(address))) throw new GatewayError('not_found', `${address} is not banned`);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

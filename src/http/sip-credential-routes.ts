@@ -4,55 +4,46 @@
  * with additionalProperties false, so the serializer drops anything else (HA1s above
  * all) even if a handler were ever handed a whole stored record.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
 import type { SipCredentialSummary, SipCredentials } from '../credentials/sip-credentials.js';
-import { errorView } from './schemas.js';
+import { errorAnswer, invalidRequest, storeUnavailable } from './schemas.js';
 
-const issuedView = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['username', 'password', 'sipUri'],
-  properties: {
-    username: { type: 'string' },
-    password: { type: 'string' },
-    sipUri: { type: 'string' },
-    meetingId: { type: 'string' },
+const issuedView = Type.Object(
+  {
+    username: Type.String(),
+    password: Type.String({ description: 'shown only in this answer' }),
+    sipUri: Type.String({ description: "where to dial: the meeting's URI, or the template sip:<meetingId>@<domain> for an unscoped credential" }),
+    meetingId: Type.Optional(Type.String({ description: 'the one meeting it opens; absent: any meeting' })),
   },
-} as const;
+  { additionalProperties: false, description: 'created; the only answer that carries the password (Cache-Control: no-store)' },
+);
 
-const summaryView = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['username', 'createdAt'],
-  properties: {
-    username: { type: 'string' },
-    meetingId: { type: 'string' },
-    twilioCallSid: { type: 'string' },
-    expiresAt: { type: 'string' },
-    createdAt: { type: 'string' },
+const summaryView = Type.Object(
+  {
+    username: Type.String(),
+    meetingId: Type.Optional(Type.String()),
+    twilioCallSid: Type.Optional(Type.String({ description: 'set on a credential minted for one Twilio call' })),
+    expiresAt: Type.Optional(Type.String({ description: 'ISO 8601' })),
+    createdAt: Type.String({ description: 'ISO 8601' }),
   },
-} as const;
-
-interface CreateBody {
-  meetingId?: string;
-}
+  { additionalProperties: false },
+);
 
 export interface SipCredentialRoutesOptions {
   readonly credentials: Pick<SipCredentials, 'create' | 'list' | 'revoke'>;
 }
 
-export const sipCredentialRoutes: FastifyPluginAsync<SipCredentialRoutesOptions> = async (app, { credentials }) => {
-  app.post<{ Body: CreateBody }>(
+export const sipCredentialRoutes: FastifyPluginAsyncTypebox<SipCredentialRoutesOptions> = async (app, { credentials }) => {
+  app.post(
     '/sip-credentials',
     {
       schema: {
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { meetingId: { type: 'string', pattern: MEETING_ID_PATTERN.source } },
-        },
-        response: { 201: issuedView, '4xx': errorView },
+        tags: ['SIP credentials'],
+        summary: 'Create a SIP digest credential',
+        body: Type.Object({ meetingId: Type.Optional(Type.String({ pattern: MEETING_ID_PATTERN.source })) }, { additionalProperties: false }),
+        response: { 201: issuedView, 400: invalidRequest, 404: errorAnswer('no meeting of that id'), 410: errorAnswer('the meeting has ended'), 503: storeUnavailable },
       },
     },
     async (request, reply) => {
@@ -66,25 +57,27 @@ export const sipCredentialRoutes: FastifyPluginAsync<SipCredentialRoutesOptions>
     '/sip-credentials',
     {
       schema: {
-        response: {
-          200: { type: 'object', additionalProperties: false, required: ['credentials'], properties: { credentials: { type: 'array', items: summaryView } } },
-        },
+        tags: ['SIP credentials'],
+        summary: 'List the SIP credentials, without their secrets',
+        response: { 200: Type.Object({ credentials: Type.Array(summaryView) }, { additionalProperties: false, description: 'every credential' }), 503: storeUnavailable },
       },
     },
     async () => ({ credentials: (await credentials.list()).map(summary) }),
   );
 
-  app.delete<{ Params: { username: string } }>(
+  app.delete(
     '/sip-credentials/:username',
     {
       schema: {
-        params: { type: 'object', required: ['username'], properties: { username: { type: 'string' } } },
-        response: { 204: { type: 'null' }, '4xx': errorView },
+        tags: ['SIP credentials'],
+        summary: 'Revoke a SIP credential',
+        params: Type.Object({ username: Type.String() }),
+        response: { 204: Type.Null({ description: 'revoked' }), 404: errorAnswer('no credential of that username'), 503: storeUnavailable },
       },
     },
     async (request, reply) => {
       await credentials.revoke(request.params.username);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,80 +1,92 @@
 /** The trunk API under /api/trunks: outbound SIP trunks a meeting dials numbers through. The password goes in, never out. */
-import type { FastifyPluginAsync } from 'fastify';
-import type { NewTrunk, Trunks } from '../pstn/trunks.js';
-import { errorView } from './schemas.js';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Trunks } from '../pstn/trunks.js';
+import { errorAnswer, invalidRequest, storeUnavailable } from './schemas.js';
 
-const trunkView = {
-  type: 'object',
-  required: ['id', 'address', 'hasPassword', 'allowedPrefixes', 'createdAt'],
-  properties: {
-    id: { type: 'string' },
-    address: { type: 'string' },
-    username: { type: 'string' },
-    hasPassword: { type: 'boolean' },
-    callerId: { type: 'string' },
-    allowedPrefixes: { type: 'array', items: { type: 'string' } },
-    register: { type: 'object', required: ['expires'], properties: { expires: { type: 'integer' } } },
-    registration: {
-      type: 'object',
-      required: ['state', 'failures'],
-      properties: {
-        state: { type: 'string', enum: ['registering', 'registered', 'failed'] },
-        failures: { type: 'integer' },
-        expiresAt: { type: 'string' },
-        sipStatus: { type: 'integer' },
-        reason: { type: 'string' },
-      },
-    },
-    createdAt: { type: 'string' },
+const trunkView = Type.Object(
+  {
+    id: Type.String(),
+    address: Type.String({ description: 'sip:host[:port][;transport=udp|tcp]' }),
+    username: Type.Optional(Type.String({ description: 'the digest username' })),
+    hasPassword: Type.Boolean({ description: 'whether a digest password is stored (it is never shown)' }),
+    callerId: Type.Optional(Type.String({ description: 'the From user of calls through it' })),
+    allowedPrefixes: Type.Array(Type.String(), { description: 'numbers it may call start with one of these; empty: any' }),
+    register: Type.Optional(Type.Object({ expires: Type.Integer() }, { description: 'this node REGISTERs with the trunk' })),
+    registration: Type.Optional(
+      Type.Object(
+        {
+          state: Type.Enum(['registering', 'registered', 'failed'], { type: 'string' }),
+          failures: Type.Integer({ description: 'failures in a row since the last success' }),
+          expiresAt: Type.Optional(Type.String({ description: 'ISO 8601, while registered' })),
+          sipStatus: Type.Optional(Type.Integer({ description: "the trunk's answer to the last failed REGISTER" })),
+          reason: Type.Optional(Type.String()),
+        },
+        { description: 'how the registration stands on this node' },
+      ),
+    ),
+    createdAt: Type.String({ description: 'ISO 8601' }),
   },
-} as const;
+  { description: 'the trunk' },
+);
 
-const byId = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } } as const;
+const byId = Type.Object({ id: Type.String({ minLength: 1 }) });
+const unknownTrunk = errorAnswer('no trunk of that id');
 
 export interface TrunkRoutesOptions {
   readonly trunks: Trunks;
 }
 
-export const trunkRoutes: FastifyPluginAsync<TrunkRoutesOptions> = async (app, { trunks }) => {
-  app.post<{ Body: NewTrunk }>(
+export const trunkRoutes: FastifyPluginAsyncTypebox<TrunkRoutesOptions> = async (app, { trunks }) => {
+  app.post(
     '/trunks',
     {
       schema: {
-        body: {
-          type: 'object',
-          required: ['id', 'address'],
-          additionalProperties: false,
-          properties: {
-            id: { type: 'string', minLength: 1, maxLength: 64 },
-            address: { type: 'string', minLength: 1, maxLength: 256 },
-            username: { type: 'string', minLength: 1, maxLength: 128 },
-            password: { type: 'string', minLength: 1, maxLength: 256 },
-            callerId: { type: 'string', pattern: '^\\+?[A-Za-z0-9_.-]{1,32}$' },
-            allowedPrefixes: { type: 'array', maxItems: 100, items: { type: 'string', maxLength: 16 } },
-            register: {
-              type: 'object',
-              required: ['expires'],
-              additionalProperties: false,
-              properties: { expires: { type: 'integer', minimum: 10, maximum: 86400 } },
-            },
+        tags: ['trunks'],
+        summary: 'Add an outbound SIP trunk',
+        body: Type.Object(
+          {
+            id: Type.String({ minLength: 1, maxLength: 64, description: '1-64 of A-Z a-z 0-9 _ -' }),
+            address: Type.String({ minLength: 1, maxLength: 256, description: 'sip:host[:port][;transport=udp|tcp]' }),
+            username: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+            password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'stored for digest answers; never shown, never logged' })),
+            callerId: Type.Optional(Type.String({ pattern: '^\\+?[A-Za-z0-9_.-]{1,32}$' })),
+            allowedPrefixes: Type.Optional(Type.Array(Type.String({ maxLength: 16 }), { maxItems: 100 })),
+            register: Type.Optional(Type.Object({ expires: Type.Integer({ minimum: 10, maximum: 86400 }) }, { additionalProperties: false })),
           },
-        },
-        response: { 201: trunkView, '4xx': errorView },
+          { additionalProperties: false },
+        ),
+        response: { 201: trunkView, 400: invalidRequest, 409: errorAnswer('a trunk of that id exists'), 503: storeUnavailable },
       },
     },
     async (request, reply) => reply.code(201).send(await trunks.create(request.body)),
   );
 
-  app.get('/trunks', { schema: { response: { 200: { type: 'object', required: ['trunks'], properties: { trunks: { type: 'array', items: trunkView } } } } } }, async () => ({
-    trunks: await trunks.list(),
-  }));
-
-  app.get<{ Params: { id: string } }>('/trunks/:id', { schema: { params: byId, response: { 200: trunkView, '4xx': errorView } } }, async (request) =>
-    trunks.get(request.params.id),
+  app.get(
+    '/trunks',
+    { schema: { tags: ['trunks'], summary: 'The outbound SIP trunks', response: { 200: Type.Object({ trunks: Type.Array(trunkView) }, { description: 'every trunk' }), 503: storeUnavailable } } },
+    async () => ({ trunks: await trunks.list() }),
   );
 
-  app.delete<{ Params: { id: string } }>('/trunks/:id', { schema: { params: byId, response: { '4xx': errorView } } }, async (request, reply) => {
-    await trunks.delete(request.params.id);
-    return reply.code(204).send();
-  });
+  app.get(
+    '/trunks/:id',
+    { schema: { tags: ['trunks'], summary: 'One trunk', params: byId, response: { 200: trunkView, 400: invalidRequest, 404: unknownTrunk, 503: storeUnavailable } } },
+    async (request) => trunks.get(request.params.id),
+  );
+
+  app.delete(
+    '/trunks/:id',
+    {
+      schema: {
+        tags: ['trunks'],
+        summary: 'Remove a trunk (unregistering it first)',
+        params: byId,
+        response: { 204: Type.Null({ description: 'removed' }), 400: invalidRequest, 404: unknownTrunk, 503: storeUnavailable },
+      },
+    },
+    async (request, reply) => {
+      await trunks.delete(request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -51,10 +51,10 @@ export interface TrunkView {
   readonly username?: string;
   readonly hasPassword: boolean;
   readonly callerId?: string;
-  readonly allowedPrefixes: readonly string[];
+  readonly allowedPrefixes: string[];
   readonly register?: { readonly expires: number };
   /** On this node, for a trunk that registers. */
-  readonly registration?: { readonly state: string; readonly failures: number; readonly expiresAt?: string; readonly sipStatus?: number; readonly reason?: string };
+  readonly registration?: { readonly state: RegistrationView['state']; readonly failures: number; readonly expiresAt?: string; readonly sipStatus?: number; readonly reason?: string };
   readonly createdAt: string;
 }
 
@@ -170,7 +170,7 @@ function trunkView(trunk: Trunk): TrunkView {
     ...(trunk.username !== undefined && { username: trunk.username }),
     hasPassword: trunk.password !== undefined,
     ...(trunk.callerId !== undefined && { callerId: trunk.callerId }),
-    allowedPrefixes: trunk.allowedPrefixes,
+    allowedPrefixes: [...trunk.allowedPrefixes],
     ...(trunk.register && { register: trunk.register }),
     createdAt: new Date(trunk.createdAt).toISOString(),
   };

@@ -77,7 +77,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       mediasoupWorkers: () => [],
       sipGuard: () => sipGuard.counters(),
     }),
-    calls: new CallDirectory(calls),
+    calls: new CallDirectory(calls, { nodeId: 'test-node', store }),
     // No SIP in a memory app: dialling out is refused as a gateway without drachtio would.
     dialOut: {
       dial: () => Promise.reject(new GatewayError('unavailable', 'this test runs without SIP')),

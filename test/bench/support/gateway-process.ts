@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freeTcpPort } from '../../support/free-port.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -68,31 +68,47 @@ export function benchGatewayEnv(httpPort: number, sipPort: number, overrides: Re
   };
 }
 
-/** `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS). */
+/**
+ * `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS);
+ * `imports` are modules (paths from the repository root) loaded into the gateway's process
+ * after tsx and before src/main.ts, e.g. a benchmark's reporting hooks.
+ */
 export async function startGatewayProcess(
   env: Record<string, string>,
   onLine: (line: string) => void,
   nodeArgs: readonly string[] = [],
+  imports: readonly string[] = [],
 ): Promise<GatewayProcess> {
   const httpPort = await freeTcpPort();
   const sipPort = await freeSipPort();
   const childEnv = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '50', EMPTY_ROOM_GRACE_SECONDS: '30', ...env });
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  const preloads = imports.flatMap((path) => ['--import', pathToFileURL(`${REPO}${path}`).href]);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...preloads, 'src/main.ts'], {
     cwd: REPO,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const recentOutput: string[] = [];
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) {
-      if (!line.trim()) continue;
-      recentOutput.push(line);
-      if (recentOutput.length > 50) recentOutput.shift();
-      onLine(line);
-    }
+  const line = (text: string) => {
+    if (!text.trim()) return;
+    recentOutput.push(text);
+    if (recentOutput.length > 50) recentOutput.shift();
+    onLine(text);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  // A read from a pipe may end inside a line (--trace-gc's output is block-buffered): the
+  // unfinished end waits for the next read of the same stream.
+  const lines = (stream: NodeJS.ReadableStream) => {
+    stream.setEncoding('utf8');
+    let unfinished = '';
+    stream.on('data', (chunk: string) => {
+      const parts = (unfinished + chunk).split('\n');
+      unfinished = parts.pop()!;
+      for (const part of parts) line(part);
+    });
+    stream.on('end', () => line(unfinished));
+  };
+  lines(child.stdout!);
+  lines(child.stderr!);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

@@ -1,8 +1,9 @@
 /**
  * Generated HTTP requests for the fuzz tests: every route of the REST API, the Twilio
- * webhooks, the health and page routes, and paths that are none of them, with every method,
- * content types that lie, bodies that are not JSON or not the schema's (hostile values,
- * prototype keys, deep nesting, bad UTF-8, beyond the 64 KiB body limit).
+ * webhooks, the health and page routes, the API document and Swagger UI, and paths that are
+ * none of them, with every method, content types that lie, bodies that are not JSON or not
+ * the schema's (hostile values, prototype keys, deep nesting, bad UTF-8, beyond the 64 KiB
+ * body limit).
  * POST /api/admin/drain is left out: it is meant to stop the gateway.
  */
 import fc from 'fast-check';
@@ -40,6 +41,8 @@ const path: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(segment, segment).map(([id, participantId]) => `/api/meetings/${id}/participants/${participantId}`),
   segment.map((id) => `/m/${id}`),
   segment.map((id) => `/ws/meetings/${id}`),
+  fc.constantFrom('/docs', '/docs/', '/docs/json', '/docs/yaml'),
+  segment.map((file) => `/docs/static/${file}`),
   fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join('/')}`),
 );
 
