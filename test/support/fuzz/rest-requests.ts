@@ -33,10 +33,12 @@ const query: fc.Arbitrary<string> = fc.oneof(
 );
 
 const path: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('/api/meetings', '/api/sip-credentials', '/api/phone-numbers', '/api/twilio/calls', '/api/media', '/api/mixer', '/healthz', '/readyz', '/twilio/voice', '/twilio/status', '/twilio/voice/meeting-id', '/twilio/voice/pin', '/', '/api', '/api/'),
+  fc.constantFrom('/api/meetings', '/api/trunks', '/api/sip-credentials', '/api/phone-numbers', '/api/twilio/calls', '/api/media', '/api/mixer', '/healthz', '/readyz', '/twilio/voice', '/twilio/status', '/twilio/voice/meeting-id', '/twilio/voice/pin', '/', '/api', '/api/'),
   segment.map((id) => `/api/meetings/${id}`),
   segment.map((id) => `/api/sip-credentials/${id}`),
   segment.map((id) => `/api/phone-numbers/${id}`),
+  segment.map((id) => `/api/trunks/${id}`),
+  segment.map((id) => `/api/meetings/${id}/dial-out`),
   fc.tuple(segment, fc.constantFrom('', '/mute', '/unmute')).map(([id, action]) => `/api/calls/${id}${action}`),
   fc.tuple(segment, segment).map(([id, participantId]) => `/api/meetings/${id}/participants/${participantId}`),
   segment.map((id) => `/m/${id}`),
