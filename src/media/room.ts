@@ -44,7 +44,7 @@ export const ROOM_CLOSE_TEXT: Record<RoomCloseReason, string> = {
 const REMOVED_TEXT = 'removed from the meeting';
 
 /** A producer in the room and the member it belongs to. */
-export interface RoomProducer {
+interface RoomProducer {
   readonly producer: types.Producer;
   readonly owner: RoomMember;
 }
@@ -194,14 +194,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.members.values()].map((m) => m.view());
   }
 
-  /** Every producer in the room except those of `exceptMemberId`. */
+  /** Every producer in the room except those of `exceptMemberId`, oldest first. */
   producers(exceptMemberId?: string): ProducerOwnership[] {
-    return this.producerEntries(exceptMemberId).map(({ producer, owner }) => ({ producerId: producer.id, memberId: owner.id }));
-  }
-
-  /** The same, with the mediasoup producers themselves, oldest first. */
-  producerEntries(exceptMemberId?: string): RoomProducer[] {
-    return [...this.roomProducers.values()].filter(({ owner }) => owner.id !== exceptMemberId);
+    return [...this.roomProducers.values()]
+      .filter(({ owner }) => owner.id !== exceptMemberId)
+      .map(({ producer, owner }) => ({ producerId: producer.id, memberId: owner.id }));
   }
 
   /**
