@@ -18,17 +18,24 @@ import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from 
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { until } from '../support/until.js';
 
 let target: DrachtioTarget;
 let gateway: Gateway;
 let callee: SipPeer | undefined;
+let webhooks: WebhookReceiver;
 const logs = capturedLogger();
 const TRUNK_PASSWORD = 'trunk-pass-Ww93k';
 
 beforeAll(async () => {
   target = await drachtioTarget();
-  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299', MAX_PARTICIPANTS: '2' }, logs.log);
+  webhooks = await WebhookReceiver.start();
+  gateway = await startSipTestGateway(
+    target,
+    { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299', MAX_PARTICIPANTS: '2', WEBHOOK_URL: webhooks.url, WEBHOOK_SECRET: 'whsec-dial-out-0123456789' },
+    logs.log,
+  );
 });
 
 afterEach(async () => {
@@ -52,6 +59,7 @@ async function joinBrowser(meetingId: string): Promise<SignalingTestClient> {
 afterAll(async () => {
   await gateway?.close();
   await target?.close();
+  await webhooks?.close();
 });
 
 interface CallView {
@@ -179,6 +187,10 @@ describe('POST /api/meetings/:id/dial-out', () => {
     expect(header(bye.text, 'Reason')).toMatch(/^Q\.850;cause=16;/);
     callee.send(responseTo(request(bye), 200, 'OK'));
     expect(await callView(callId)).toMatchObject({ state: 'closed', dialOut: { state: 'ended' } });
+    // The call webhooks, as for a dial-in call.
+    const callEvents = () => webhooks.accepted().filter((event) => 'callId' in event.data && event.data.callId === callId).map((event) => event.type);
+    await until(() => callEvents().includes('call.ended'), 5000, 'the call.ended webhook');
+    expect(callEvents()).toEqual(['call.ringing', 'call.answered', 'call.ended']);
     expect(gateway.sip.calls.has(callId)).toBe(false);
     await until(() => !room.views().some((p) => p.kind === 'phone'), 2000, 'the callee gone from the meeting');
     await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
