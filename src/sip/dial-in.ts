@@ -47,6 +47,16 @@ import {
   sessionTimerResponseHeaders,
 } from './session-timer.js';
 
+/** Where a phone's RTP port is opened and announced (dial-in and dial-out alike). */
+export interface PhoneMediaSettings {
+  readonly listenIp: string;
+  readonly announcedIp: string;
+  readonly minPort: number;
+  readonly maxPort: number;
+  /** RTP_COMEDIA: send where the phone's RTP comes from. */
+  readonly latch: boolean;
+}
+
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
@@ -58,14 +68,7 @@ export interface DialInDeps {
   readonly calls: CallRegistry<SipLeg, PhoneMedia>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
-  readonly media: {
-    readonly listenIp: string;
-    readonly announcedIp: string;
-    readonly minPort: number;
-    readonly maxPort: number;
-    /** RTP_COMEDIA: send where the phone's RTP comes from. */
-    readonly latch: boolean;
-  };
+  readonly media: PhoneMediaSettings;
   readonly nodeId: string;
   readonly log: Logger;
   readonly sessionTimer: SessionTimerSettings;

@@ -25,7 +25,7 @@ import type { TrunkRoute, Trunks } from '../pstn/trunks.js';
 import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission } from './call-admission.js';
 import { callerDisplayName } from './caller-name.js';
-import { openMedia, startMedia } from './dial-in.js';
+import { type PhoneMediaSettings, openMedia, startMedia } from './dial-in.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import type { SrfApp } from './srf.js';
@@ -40,13 +40,7 @@ export interface DialOutDeps {
   readonly trunks: Pick<Trunks, 'route'>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
-  readonly media: {
-    readonly listenIp: string;
-    readonly announcedIp: string;
-    readonly minPort: number;
-    readonly maxPort: number;
-    readonly latch: boolean;
-  };
+  readonly media: PhoneMediaSettings;
   readonly nodeId: string;
   readonly log: Logger;
   readonly callLimits: CallLimits;

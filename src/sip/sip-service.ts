@@ -16,7 +16,7 @@ import type { PhoneMedia } from '../media/phone-media.js';
 import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission, Refused } from './call-admission.js';
-import { dialIn, meetingIdOf } from './dial-in.js';
+import { type PhoneMediaSettings, dialIn, meetingIdOf } from './dial-in.js';
 import { DialOut } from './dial-out.js';
 import { TrunkRegistrations } from './trunk-registration.js';
 import type { DialOuts } from '../calls/dial-outs.js';
@@ -79,6 +79,13 @@ export class SipService {
     const sipLog = log.child({ component: 'sip' });
     const guard = new SipGuard(config.sipGuard, deps.guardStore, sipLog);
     const calls = new CallRegistry<SipLeg, PhoneMedia>(deps.callObserver);
+    const media: PhoneMediaSettings = {
+      listenIp: config.rtpListenIp,
+      announcedIp: config.announcedIp,
+      minPort: config.rtpMinPort,
+      maxPort: config.rtpMaxPort,
+      latch: config.rtpComedia,
+    };
     const dialOut = new DialOut({
       srf: frontEnd.srf,
       meetings: deps.meetings,
@@ -89,13 +96,7 @@ export class SipService {
       trunks: deps.trunks,
       sipDomain: config.sipDomain,
       codecs: config.sipCodecs,
-      media: {
-        listenIp: config.rtpListenIp,
-        announcedIp: config.announcedIp,
-        minPort: config.rtpMinPort,
-        maxPort: config.rtpMaxPort,
-        latch: config.rtpComedia,
-      },
+      media,
       nodeId: deps.nodeId,
       log: sipLog,
       callLimits: config.callLimits,
@@ -129,13 +130,7 @@ export class SipService {
       calls: service.calls,
       sipDomain: config.sipDomain,
       codecs: config.sipCodecs,
-      media: {
-        listenIp: config.rtpListenIp,
-        announcedIp: config.announcedIp,
-        minPort: config.rtpMinPort,
-        maxPort: config.rtpMaxPort,
-        latch: config.rtpComedia,
-      },
+      media,
       nodeId: deps.nodeId,
       log: sipLog,
       sessionTimer: { minSE: config.sessionMinSESeconds, sessionExpires: config.sessionExpiresSeconds },
