@@ -141,6 +141,8 @@ export class PhoneMedia {
    * up meanwhile) and its audio starts in the negotiated codec, as does what it hears.
    */
   async start(negotiated: NegotiatedMedia): Promise<void> {
+    // Keyed before the port relays anything to mediasoup: SRTP from the phone never reaches it undecrypted.
+    await this.rtpPort.secure(negotiated.srtp);
     const { member, transport } = await this.join();
     const { codec } = negotiated;
     this.session = { codec: codec.name, ptimeMs: negotiated.ptime };
@@ -189,12 +191,13 @@ export class PhoneMedia {
    * plays while holding (music) does not reach the meeting. Unholding does not unmute a
    * caller muted in the meeting.
    */
-  async update({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
+  async update({ remote, remoteDirection, srtp }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection' | 'srtp'>): Promise<void> {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
     const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     const talking = remoteDirection === 'sendrecv';
     this.holding = !talking;
     const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
+    await this.rtpPort.secure(srtp);
     await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
     await this.memberInRoom?.setMuted(!talking || this.mutedInMeeting);
   }

@@ -11,6 +11,9 @@
  * port measures both streams, reads the phone's RTCP and sends ours from the same socket,
  * ending with a BYE when it closes. mediasoup sends nothing the phone needs: its RTCP is
  * about its own consumers, and the phone's audio comes from the mixer.
+ * With SRTP (`secure`), what the phone sends is authenticated and decrypted before
+ * anything reads it (a packet that fails is dropped, and moves no latch), and what we
+ * send it, RTP and RTCP, is protected on its way out.
  * It lives in the media thread that owns the phone's meeting.
  */
 import { type Socket, createSocket } from 'node:dgram';
@@ -18,6 +21,8 @@ import { isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
 import type { RtcpSession } from './rtcp/rtcp-session.js';
 import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
+import { SrtpSession } from './srtp/srtp-session.js';
+import type { SrtpKeys } from './srtp/srtp-suites.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -64,6 +69,8 @@ export class PhoneRtpPort {
   packetsIn = 0;
   packetsOut = 0;
   private rtcp: RtcpSession | undefined;
+  /** The call's SRTP keys in use; plain RTP when undefined. */
+  private srtp: SrtpSession | undefined;
   private rtcpTarget: RtcpTarget = { rtcpMux: true };
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
   private announced: RtpAddress | undefined;
@@ -139,6 +146,16 @@ export class PhoneRtpPort {
     this.rtcpTarget = rtcpTarget;
   }
 
+  /**
+   * The SRTP keys the SDP exchange settled (undefined: plain RTP). The same keys again (a
+   * re-INVITE that keeps them) keep the session, so its rollover counters and replay
+   * windows go on.
+   */
+  secure(keys: SrtpKeys | undefined): void {
+    if (keys && this.srtp && sameKeys(keys, this.srtp.keys)) return;
+    this.srtp = keys && new SrtpSession(keys);
+  }
+
   /** Measures both streams into `session`, which reads the phone's RTCP; sendDueReport() sends ours. */
   report(session: RtcpSession): void {
     this.rtcp = session;
@@ -149,7 +166,8 @@ export class PhoneRtpPort {
     if (this.closed) return;
     const report = this.rtcp?.reportDue(nowMs);
     const target = this.rtcpAddress;
-    if (report && target) this.phoneSocket.send(report, target.port, target.ip);
+    const packet = report && this.protectRtcp(report);
+    if (packet && target) this.phoneSocket.send(packet, target.port, target.ip);
   }
 
   measureLevels(meter: LevelMeter): void {
@@ -165,7 +183,9 @@ export class PhoneRtpPort {
   sendToPhone(packet: Buffer): void {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
-    this.phoneSocket.send(packet, phone.port, phone.ip);
+    const protectedPacket = this.srtp ? this.srtp.protectRtp(packet) : packet;
+    if (!protectedPacket) return;
+    this.phoneSocket.send(protectedPacket, phone.port, phone.ip);
     this.packetsOut++;
     if (this.rtcp) {
       const view = readRtp(packet);
@@ -186,9 +206,10 @@ export class PhoneRtpPort {
     this.closed = true;
     this.loopSocket.close();
     const target = this.rtcpAddress;
-    if (!this.rtcp || !target) return void this.phoneSocket.close();
+    const goodbye = this.rtcp && this.protectRtcp(this.rtcp.goodbye(epochNowMs(), 'call ended'));
+    if (!goodbye || !target) return void this.phoneSocket.close();
     // The send completes after the current tick: the socket closes once it is out.
-    this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), 'call ended'), target.port, target.ip, () => this.phoneSocket.close());
+    this.phoneSocket.send(goodbye, target.port, target.ip, () => this.phoneSocket.close());
   }
 
   /**
@@ -213,9 +234,15 @@ export class PhoneRtpPort {
     return this.announced && rtcpPort !== undefined ? { ip: this.announced.ip, port: rtcpPort } : undefined;
   }
 
-  private fromPhone(packet: Buffer, from: RtpAddress): void {
-    if (this.closed || packet.length < 12) return;
-    const rtcp = isRtcp(packet);
+  private protectRtcp(packet: Buffer): Buffer | undefined {
+    return this.srtp ? this.srtp.protectRtcp(packet) : packet;
+  }
+
+  private fromPhone(received: Buffer, from: RtpAddress): void {
+    if (this.closed || received.length < 12) return;
+    const rtcp = isRtcp(received);
+    const packet = this.srtp ? (rtcp ? this.srtp.unprotectRtcp(received) : this.srtp.unprotectRtp(received)) : received;
+    if (!packet || packet.length < 12) return;
     if (this.latch && !this.fromLatchedPhone(from, rtcp)) return;
     const now = Date.now();
     this.lastReceived[0] = now;
@@ -244,6 +271,10 @@ export class PhoneRtpPort {
     this.listener?.(relayed);
     this.loopSocket.send(relayed);
   }
+}
+
+function sameKeys(a: SrtpKeys, b: SrtpKeys): boolean {
+  return a.suite === b.suite && Buffer.compare(a.localKey, b.localKey) === 0 && Buffer.compare(a.remoteKey, b.remoteKey) === 0;
 }
 
 function sameAddress(a: RtpAddress | undefined, b: RtpAddress | undefined): boolean {

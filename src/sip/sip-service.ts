@@ -95,6 +95,7 @@ export class SipService {
       calls: service.calls,
       sipDomain: config.sipDomain,
       codecs: config.sipCodecs,
+      srtp: config.sipSrtp,
       media: {
         listenIp: config.rtpListenIp,
         announcedIp: config.announcedIp,

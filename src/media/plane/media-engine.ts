@@ -86,6 +86,7 @@ export class MediaEngine {
       'connect-port': async (r) => this.phonePort(r.portId).rtp.connectToMediasoup(r.mediasoup),
       'start-port': (r) => this.startPort(r.portId, r.codec),
       'set-remote': (r) => this.setRemote(r),
+      'secure-port': ({ portId, srtp }) => this.phonePort(portId).rtp.secure(srtp),
       'set-muted': (r) => {
         const port = this.phonePort(r.portId);
         port.muted = r.muted;

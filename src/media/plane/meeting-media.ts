@@ -15,6 +15,7 @@ import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
 import type { RtcpTarget } from '../phone-rtp-port.js';
+import type { SrtpKeys } from '../srtp/srtp-suites.js';
 import type { CallQuality, PhoneCodec, PlaneRequests, RtpAddress } from './plane-protocol.js';
 
 export interface MeetingMediaOptions {
@@ -166,6 +167,11 @@ export class ThreadPhonePort {
 
   setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean, rtcp: RtcpTarget): Promise<void> {
     return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking, rtcp });
+  }
+
+  /** The call's SRTP keys, undefined for plain RTP (see 'secure-port'). */
+  secure(srtp: SrtpKeys | undefined): Promise<void> {
+    return this.meeting.thread.request('secure-port', { portId: this.id, srtp });
   }
 
   /** Whether the meeting hears the phone, apart from hold (see 'set-muted'). */
