@@ -1,0 +1,102 @@
+/**
+ * SRTP with SDES on a real gateway with SIP_SRTP=required: raw SIP callers through
+ * drachtio (the stand-in, or the real drachtio-server when DRACHTIO_SERVER_BIN is set)
+ * offer a=crypto with keys of their own and talk SRTP PCMU; each hears the other's tone
+ * in the meeting's mix, decrypted with the key from the gateway's answer, and the
+ * gateway's RTCP reaches them as SRTCP. A caller whose tags do not verify is not heard;
+ * a plain-RTP offer is refused with 488 and a Warning. No key reaches the log.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Gateway } from '../../src/gateway.js';
+import { toneLevelDbfs } from '../support/audio/tone.js';
+import { startSipTestGateway } from '../support/gateway.js';
+import { requestJson } from '../support/json-api.js';
+import { capturedLogger } from '../support/log-capture.js';
+import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
+import { RtpCall } from '../support/sip/rtp-call.js';
+import { header } from '../support/sip/sip-message.js';
+import { until } from '../support/until.js';
+
+const HEARD_DB = -35;
+const NOT_HEARD_DB = -50;
+
+let target: DrachtioTarget;
+let gateway: Gateway;
+const gatewayLog = capturedLogger();
+const calls: RtpCall[] = [];
+
+beforeAll(async () => {
+  target = await drachtioTarget();
+  gateway = await startSipTestGateway(target, { RTP_MIN_PORT: '46400', RTP_MAX_PORT: '46599', MEDIA_THREADS: '1', SIP_SRTP: 'required' }, gatewayLog.log);
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(calls.splice(0).map((call) => call.close()));
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await target?.close();
+});
+
+async function meeting(meetingId: string): Promise<{ username: string; password: string }> {
+  await requestJson(`${gateway.httpUrl}/api`, 'POST', '/meetings', { id: meetingId });
+  return requestJson(`${gateway.httpUrl}/api`, 'POST', '/sip-credentials', { meetingId });
+}
+
+async function dial(meetingId: string, credentials: { username: string; password: string }, options: Parameters<typeof RtpCall.dial>[3]): Promise<RtpCall> {
+  const call = await RtpCall.dial(target.sipAddress, meetingId, credentials, options);
+  calls.push(call);
+  return call;
+}
+
+/** The level of `hz` in what the phone heard (decrypted) over the last second. */
+function levelHeard(call: RtpCall, hz: number): number {
+  const { samples, sampleRate } = call.rtp.heard(performance.now() - 1000);
+  return samples.length < 160 ? -Infinity : toneLevelDbfs(samples, sampleRate, hz);
+}
+
+describe('SRTP calls (SDES)', () => {
+  it.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const)(
+    'two %s callers hear each other through the meeting, and get SRTCP',
+    { timeout: 60_000 },
+    async (suite) => {
+      const credentials = await meeting(`srtp-${suite}`);
+      const first = await dial(`srtp-${suite}`, credentials, { toneHz: 1000, srtp: suite, rtcpMux: true });
+      const second = await dial(`srtp-${suite}`, credentials, { toneHz: 600, srtp: suite, rtcpMux: true });
+      for (const call of [first, second]) {
+        expect(call.statusLine).toMatch(/^SIP\/2\.0 200 /);
+        expect(call.final!.text).toMatch(new RegExp(`^m=audio \\d+ RTP/SAVP 0 101\\r?$`, 'm'));
+        expect(call.final!.text).toMatch(new RegExp(`^a=crypto:1 ${suite} inline:`, 'm'));
+      }
+      await until(() => levelHeard(second, 1000) > HEARD_DB, 15_000, 'the second caller hearing the first');
+      await until(() => levelHeard(first, 600) > HEARD_DB, 15_000, 'the first caller hearing the second');
+      // What the phones got decrypts and authenticates, or they would have kept none of it.
+      await until(() => first.rtp.rtcpReceived.length > 0, 15_000, 'an SRTCP report that authenticates');
+      const answers = [first, second].map((call) => /inline:(\S+)/.exec(call.final!.text)![1]!);
+      const log = gatewayLog.text();
+      expect(log).not.toContain('a=crypto');
+      for (const key of answers) expect(log).not.toContain(key);
+    },
+  );
+
+  it('does not hear a caller whose SRTP tags do not verify', { timeout: 60_000 }, async () => {
+    const credentials = await meeting('srtp-tampered');
+    const listener = await dial('srtp-tampered', credentials, { toneHz: 0, srtp: 'AES_CM_128_HMAC_SHA1_80' });
+    const forger = await dial('srtp-tampered', credentials, { toneHz: 1000, srtp: 'AES_CM_128_HMAC_SHA1_80' });
+    forger.rtp.tamperWithTags = true;
+    const honest = await dial('srtp-tampered', credentials, { toneHz: 600, srtp: 'AES_CM_128_HMAC_SHA1_80' });
+    await until(() => levelHeard(listener, 600) > HEARD_DB, 15_000, 'the listener hearing the honest caller');
+    expect(levelHeard(listener, 1000)).toBeLessThan(NOT_HEARD_DB);
+    const held = gateway.sip.calls.get(forger.callId);
+    expect(held?.media?.firstRtpAt(), 'no packet of the forger counts as received').toBeUndefined();
+    expect(honest.answered).toBe(true);
+  });
+
+  it('refuses a plain-RTP offer with 488 and a Warning', { timeout: 30_000 }, async () => {
+    const credentials = await meeting('srtp-plain');
+    const plain = await dial('srtp-plain', credentials, { toneHz: 1000 });
+    expect(plain.statusLine).toBe('SIP/2.0 488 Not Acceptable Here');
+    expect(header(plain.final!.text, 'Warning')).toMatch(/^302 \S+ "Incompatible transport protocol: SRTP required \(a=crypto with AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32\)"$/);
+  });
+});
