@@ -4,14 +4,19 @@
  * offer a=crypto with keys of their own and talk SRTP PCMU; each hears the other's tone
  * in the meeting's mix, decrypted with the key from the gateway's answer, and the
  * gateway's RTCP reaches them as SRTCP. A caller whose tags do not verify is not heard;
- * a plain-RTP offer is refused with 488 and a Warning. No key reaches the log.
+ * a plain-RTP offer is refused with 488 and a Warning. No key reaches the log. baresip
+ * (its srtp module, a=crypto on RTP/AVP and on RTP/SAVP) is heard by such a caller and
+ * hears it.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
-import { toneLevelDbfs } from '../support/audio/tone.js';
+import { dominantFrequencyHz, isSilent, toneLevelDbfs } from '../support/audio/tone.js';
+import { mixToMono, readWav } from '../support/audio/wav.js';
 import { startSipTestGateway } from '../support/gateway.js';
 import { requestJson } from '../support/json-api.js';
 import { capturedLogger } from '../support/log-capture.js';
+import { BaresipPhone } from '../support/phone/baresip.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { RtpCall } from '../support/sip/rtp-call.js';
 import { header } from '../support/sip/sip-message.js';
@@ -24,6 +29,7 @@ let target: DrachtioTarget;
 let gateway: Gateway;
 const gatewayLog = capturedLogger();
 const calls: RtpCall[] = [];
+const phones: BaresipPhone[] = [];
 
 beforeAll(async () => {
   target = await drachtioTarget();
@@ -32,6 +38,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(calls.splice(0).map((call) => call.close()));
+  await Promise.all(phones.splice(0).map((phone) => phone.stop()));
 });
 
 afterAll(async () => {
@@ -98,5 +105,31 @@ describe('SRTP calls (SDES)', () => {
     const plain = await dial('srtp-plain', credentials, { toneHz: 1000 });
     expect(plain.statusLine).toBe('SIP/2.0 488 Not Acceptable Here');
     expect(header(plain.final!.text, 'Warning')).toMatch(/^302 \S+ "Incompatible transport protocol: SRTP required \(a=crypto with AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32\)"$/);
+  });
+});
+
+describe('baresip with its srtp module', () => {
+  it.each(['srtp', 'srtp-mand'] as const)('mediaenc=%s: baresip and an SRTP caller hear each other', { timeout: 60_000 }, async (mediaenc) => {
+    const meetingId = `srtp-baresip-${mediaenc}`;
+    const credentials = await meeting(meetingId);
+    const softphone = await BaresipPhone.start({ toneHz: 1000, codec: 'PCMU', mediaenc, ...credentials, sipServer: `${target.sipAddress.host}:${target.sipAddress.port}` });
+    phones.push(softphone);
+    await softphone.dial(`sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`);
+    await softphone.waitForEvent('CALL_ESTABLISHED', 10_000);
+    // Recorded once its ACK is in and it has joined the meeting.
+    await until(async () => (await gateway.store.listCalls(meetingId)).length > 0, 5000, 'the call up');
+    const answered = gatewayLog.lines().find((line) => line.msg === 'call answered' && line.meetingId === meetingId);
+    expect(answered?.srtpSuite).toMatch(/^AES_CM_128_HMAC_SHA1_(80|32)$/);
+    const caller = await dial(meetingId, credentials, { toneHz: 600, srtp: 'AES_CM_128_HMAC_SHA1_80' });
+    await until(() => levelHeard(caller, 1000) > HEARD_DB, 15_000, 'the SRTP caller hearing baresip');
+    await sleep(1500);
+    await softphone.hangup();
+    await softphone.waitForEvent('CALL_CLOSED', 5000);
+    const { decoded, codec } = await softphone.recordings();
+    const samples = mixToMono(await readWav(decoded));
+    const seconds = samples.length / codec.sampleRate;
+    const lastSecond = { fromSeconds: seconds - 1.2, toSeconds: seconds - 0.2 };
+    expect(isSilent(samples, codec.sampleRate, lastSecond)).toBe(false);
+    expect(Math.abs(dominantFrequencyHz(samples, codec.sampleRate, lastSecond) - 600)).toBeLessThanOrEqual(5);
   });
 });
