@@ -5,7 +5,7 @@
  */
 import { selectAudio } from './audio-selection.js';
 import { DEFAULT_CODEC_PREFERENCE } from './codecs.js';
-import { newMasterKey } from './crypto-attribute.js';
+import { masterKey } from './crypto-attribute.js';
 import { formatParameters, opusReceiveParameters, telephoneEventList } from './format-parameters.js';
 import {
   DEFAULT_PTIME,
@@ -66,7 +66,7 @@ export function prepareAnswer(offerSdp: string, local: Omit<LocalMedia, 'port'>)
   ];
   const origin = local.origin ?? newOrigin();
   // We answer the phone's crypto line with its tag and suite, and our own key (RFC 4568 §7.1.2).
-  const srtp = crypto && { suite: crypto.suite, localKey: local.srtpKey ?? newMasterKey(), remoteKey: crypto.key };
+  const srtp = crypto && { suite: crypto.suite, localKey: masterKey(crypto.suite, local.srtpKey), remoteKey: crypto.key };
   const negotiated: NegotiatedMedia & { readonly origin: SdpOrigin } = {
     origin,
     codec: negotiatedCodec(codec, parameters),

@@ -49,13 +49,13 @@ export function selectAudio(lines: readonly RemoteMediaLine[], preference: reado
     }
   }
   if (sawRtpAudio) throw new SdpError('no-common-codec', `Incompatible media format: we support ${preference.join(', ')}`);
-  if (sawPlainAudio) throw new SdpError('srtp-required', `Incompatible transport protocol: SRTP required (a=crypto with ${OFFERED_SUITES.join(' or ')})`);
+  if (sawPlainAudio) throw new SdpError('srtp-required', `Incompatible transport protocol: SRTP required (a=crypto with one of ${OFFERED_SUITES.join(', ')})`);
   if (sawAudio) throw new SdpError('unsupported-transport', `Incompatible transport protocol: we support ${supportedTransports(srtp)}`);
   throw new SdpError('no-audio', 'Media type not available: we need an audio stream');
 }
 
 function supportedTransports(srtp: SrtpPolicy): string {
-  const secure = `${SECURE_PROFILE} with a=crypto ${OFFERED_SUITES.join(' or ')}`;
+  const secure = `${SECURE_PROFILE} with a=crypto (${OFFERED_SUITES.join(', ')})`;
   if (srtp === 'off') return `${PLAIN_PROFILE} only`;
   return srtp === 'required' ? secure : `${PLAIN_PROFILE}, or ${secure}`;
 }

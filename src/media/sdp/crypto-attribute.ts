@@ -1,12 +1,12 @@
 /**
  * SDES (RFC 4568): the a=crypto lines of an offer or answer, and ours. We take a line
- * whose suite we implement, with one inline key of 30 bytes (16 key, 14 salt), no MKI
+ * whose suite we implement, with one inline key of the suite's length (key and salt), no MKI
  * (our packets carry none) and no session parameters (KDR, UNENCRYPTED_SRTP...: each
  * would change the protection we apply). Keys are secrets: they live in the SDP and in
  * the call's media only, never in a log.
  */
 import { randomBytes } from 'node:crypto';
-import { MASTER_KEY_SALT_LENGTH, type SrtpSuite, isSrtpSuite } from '../srtp/srtp-suites.js';
+import { type SrtpSuite, isSrtpSuite, masterKeyLength } from '../srtp/srtp-suites.js';
 
 /** SIP_SRTP: never, when the phone offers it (the default), or refuse calls without it. */
 export const SRTP_POLICIES = ['off', 'optional', 'required'] as const;
@@ -30,8 +30,8 @@ export interface CryptoLine {
   readonly key: Uint8Array;
 }
 
-// 30 bytes are 40 base64 characters, without padding.
-const INLINE_KEY = /^inline:([A-Za-z0-9+/]{40})(?:\|(?:2\^\d{1,2}|\d{1,20}))?$/;
+// base64, padded or not, and an optional lifetime.
+const INLINE_KEY = /^inline:([A-Za-z0-9+/]{1,80}={0,2})(?:\|(?:2\^\d{1,2}|\d{1,20}))?$/;
 
 /** The first line we can use, in the offerer's order of preference (RFC 4568 §7.1.1). */
 export function usableCrypto(lines: readonly RemoteCrypto[]): CryptoLine | undefined {
@@ -47,12 +47,12 @@ export function readCrypto({ tag, suite, keyParams, sessionParams }: RemoteCrypt
   const match = INLINE_KEY.exec(keyParams);
   if (!match) return undefined;
   const key = Buffer.from(match[1]!, 'base64');
-  return key.length === MASTER_KEY_SALT_LENGTH ? { tag, suite, key } : undefined;
+  return key.length === masterKeyLength(suite) ? { tag, suite, key } : undefined;
 }
 
-/** A new master key||salt for one call. */
-export function newMasterKey(): Uint8Array {
-  return randomBytes(MASTER_KEY_SALT_LENGTH);
+/** A new master key||salt for one call; `kept` instead when it has the suite's length (a re-INVITE's). */
+export function masterKey(suite: SrtpSuite, kept?: Uint8Array): Uint8Array {
+  return kept?.length === masterKeyLength(suite) ? kept : randomBytes(masterKeyLength(suite));
 }
 
 export function cryptoAttribute({ tag, suite, key }: CryptoLine): string {

@@ -5,7 +5,7 @@
  */
 import { OFFERED_SUITES } from '../srtp/srtp-suites.js';
 import { CODECS, DEFAULT_CODEC_PREFERENCE, TELEPHONE_EVENT_OFFER_PAYLOAD_TYPES, TELEPHONE_EVENTS } from './codecs.js';
-import { type CryptoLine, PLAIN_PROFILE, SECURE_PROFILE, type SrtpPolicy, newMasterKey, readCrypto } from './crypto-attribute.js';
+import { type CryptoLine, PLAIN_PROFILE, SECURE_PROFILE, type SrtpPolicy, masterKey, readCrypto } from './crypto-attribute.js';
 import { opusReceiveParameters } from './format-parameters.js';
 import {
   DEFAULT_PTIME,
@@ -31,7 +31,7 @@ export interface LocalOffer {
   /** RTP/SAVP when SRTP is required, else RTP/AVP (with a=crypto unless SRTP is off). */
   readonly profile: string;
   readonly srtp: SrtpPolicy;
-  /** Our SDES lines, one per suite with the same key: the answer picks one by its tag. */
+  /** Our SDES lines, one per suite with a key of its own: the answer picks one by its tag. */
   readonly crypto: readonly CryptoLine[];
 }
 
@@ -58,8 +58,7 @@ export function createOffer(local: LocalMedia): LocalOffer {
   ];
   const origin = local.origin ?? newOrigin();
   const srtp = local.srtp ?? 'off';
-  const key = srtp === 'off' ? undefined : (local.srtpKey ?? newMasterKey());
-  const crypto = key ? OFFERED_SUITES.map((suite, i) => ({ tag: i + 1, suite, key })) : [];
+  const crypto = srtp === 'off' ? [] : OFFERED_SUITES.map((suite, i) => ({ tag: i + 1, suite, key: masterKey(suite) }));
   // Optional SRTP is offered on RTP/AVP, which a phone without SDES answers with plain RTP.
   const profile = srtp === 'required' ? SECURE_PROFILE : PLAIN_PROFILE;
   const sdp = writeSdp(origin, local.ip, [
@@ -125,7 +124,7 @@ function answeredKeys(offer: LocalOffer, lines: RemoteMediaLine['crypto']): Nego
   const ours = theirs && offer.crypto.find((line) => line.tag === theirs.tag && line.suite === theirs.suite);
   if (answered && !ours) throw new SdpError('answer-mismatch', 'the answer\'s a=crypto does not answer one of ours');
   if (!theirs || !ours) {
-    if (offer.srtp === 'required') throw new SdpError('srtp-required', `Incompatible transport protocol: SRTP required (a=crypto with ${OFFERED_SUITES.join(' or ')})`);
+    if (offer.srtp === 'required') throw new SdpError('srtp-required', `Incompatible transport protocol: SRTP required (a=crypto with one of ${OFFERED_SUITES.join(', ')})`);
     return undefined;
   }
   return { suite: ours.suite, localKey: ours.key, remoteKey: theirs.key };

@@ -45,11 +45,12 @@ describe('answering a=crypto', () => {
     expect(Buffer.from(second.srtp!.localKey)).not.toEqual(ourKey);
   });
 
-  it('takes the first line it can use: no unknown suite, MKI or session parameter', () => {
+  it('takes the first line it can use: no unknown suite, key of the wrong length, MKI or session parameter', () => {
     const answer = answerOffer(
       offer(
         'RTP/SAVP',
-        `a=crypto:1 AEAD_AES_256_GCM inline:${Buffer.alloc(44).toString('base64')}`,
+        `a=crypto:1 AES_256_CM_HMAC_SHA1_80 inline:${Buffer.alloc(46).toString('base64')}`,
+        `a=crypto:6 AEAD_AES_256_GCM ${INLINE}`,
         `a=crypto:2 AES_CM_128_HMAC_SHA1_80 ${INLINE}|2^31|1:4`,
         `a=crypto:3 AES_CM_128_HMAC_SHA1_80 ${INLINE} UNENCRYPTED_SRTP`,
         `a=crypto:4 AES_CM_128_HMAC_SHA1_32 inline:c2hvcnQ=`,
@@ -59,6 +60,14 @@ describe('answering a=crypto', () => {
     );
     expect(answered(answer.sdp).crypto).toMatchObject([{ id: 5, suite: 'AES_CM_128_HMAC_SHA1_32' }]);
     expect(answer.srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_32');
+  });
+
+  it('answers an AEAD suite with a key of its length', () => {
+    const gcmKey = Buffer.alloc(44, 3).toString('base64');
+    const answer = answerOffer(offer('RTP/SAVP', `a=crypto:2 AEAD_AES_256_GCM inline:${gcmKey}`), { ...LOCAL, srtp: 'optional' });
+    const [line] = answered(answer.sdp).crypto;
+    expect(line).toMatchObject({ id: 2, suite: 'AEAD_AES_256_GCM' });
+    expect(Buffer.from(line!.config.replace('inline:', ''), 'base64')).toHaveLength(44);
   });
 
   it('keeps our key when the call gives it back (a re-INVITE)', () => {
@@ -84,7 +93,7 @@ describe('answering a=crypto', () => {
     const error = refusal(() => answerOffer(offer('RTP/AVP'), { ...LOCAL, srtp: 'required' }));
     expect(error).toMatchObject({ problem: 'srtp-required', sipStatus: 488 });
     expect(error.warning('gw.example.com')).toBe(
-      '302 gw.example.com "Incompatible transport protocol: SRTP required (a=crypto with AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32)"',
+      '302 gw.example.com "Incompatible transport protocol: SRTP required (a=crypto with one of AEAD_AES_256_GCM, AEAD_AES_128_GCM, AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32)"',
     );
   });
 });
@@ -93,18 +102,20 @@ describe('offering a=crypto (late offer)', () => {
   const phoneAnswer = (profile: string, ...crypto: string[]) =>
     `v=0\r\no=- 2 1 IN IP4 192.168.1.50\r\ns=-\r\nc=IN IP4 192.168.1.50\r\nt=0 0\r\nm=audio 7078 ${profile} 0\r\n${crypto.map((l) => `${l}\r\n`).join('')}`;
 
-  it('offers both suites on RTP/AVP when optional, and follows the one the phone answers', () => {
+  it('offers every suite on RTP/AVP when optional, each with its own key, and follows the one the phone answers', () => {
     const ours = createOffer({ ...LOCAL, srtp: 'optional' });
     const media = sdpTransform.parse(ours.sdp).media[0]!;
     expect(media.protocol).toBe('RTP/AVP');
-    expect(media.crypto?.map((c) => [c.id, c.suite])).toEqual([
-      [1, 'AES_CM_128_HMAC_SHA1_80'],
-      [2, 'AES_CM_128_HMAC_SHA1_32'],
+    expect(media.crypto?.map((c) => [c.id, c.suite, Buffer.from(c.config.replace('inline:', ''), 'base64').length])).toEqual([
+      [1, 'AEAD_AES_256_GCM', 44],
+      [2, 'AEAD_AES_128_GCM', 28],
+      [3, 'AES_CM_128_HMAC_SHA1_80', 30],
+      [4, 'AES_CM_128_HMAC_SHA1_32', 30],
     ]);
-    const negotiated = acceptAnswer(ours, phoneAnswer('RTP/AVP', `a=crypto:2 AES_CM_128_HMAC_SHA1_32 ${INLINE}`));
+    const negotiated = acceptAnswer(ours, phoneAnswer('RTP/AVP', `a=crypto:4 AES_CM_128_HMAC_SHA1_32 ${INLINE}`));
     expect(negotiated.srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_32');
     expect(Buffer.from(negotiated.srtp!.remoteKey)).toEqual(PHONE_KEY);
-    expect(Buffer.from(negotiated.srtp!.localKey)).toEqual(Buffer.from(media.crypto![1]!.config.replace('inline:', ''), 'base64'));
+    expect(Buffer.from(negotiated.srtp!.localKey)).toEqual(Buffer.from(media.crypto![3]!.config.replace('inline:', ''), 'base64'));
     expect(acceptAnswer(ours, phoneAnswer('RTP/AVP')).srtp).toBeUndefined();
   });
 

@@ -2,13 +2,14 @@
  * Our SRTP against libsrtp's (mediasoup's worker): a PlainTransport with SDES keys
  * protects what a DirectTransport producer sends and our SrtpSession unprotects it, RTCP
  * included; what our SrtpSession protects, the PlainTransport unprotects and a consumer
- * gets back. Both suites we offer.
+ * gets back. Every suite we offer.
  */
 import { randomBytes } from 'node:crypto';
 import type { types } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRtcp, readRtp } from '../../../src/media/rtp-packet.js';
 import { SrtpSession } from '../../../src/media/srtp/srtp-session.js';
+import { OFFERED_SUITES, masterKeyLength } from '../../../src/media/srtp/srtp-suites.js';
 import { loopbackPlainTransport, PlainTransportFixture } from '../../support/media/plain-transport.js';
 import { pcmuTone, rtpPacket } from '../../support/rtp.js';
 import { until } from '../../support/until.js';
@@ -16,7 +17,7 @@ import { until } from '../../support/until.js';
 const PCMU = { mimeType: 'audio/PCMU', clockRate: 8000, payloadType: 0 } as const;
 const PACKETS = 30;
 
-describe.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const)('SrtpSession with libsrtp, %s', (suite) => {
+describe.each(OFFERED_SUITES)('SrtpSession with libsrtp, %s', (suite) => {
   let fixture: PlainTransportFixture;
   let router: types.Router;
   let transport: types.PlainTransport;
@@ -26,7 +27,7 @@ describe.each(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const)('
     fixture = await PlainTransportFixture.start({ rtcMinPort: 41500, rtcMaxPort: 41599 });
     router = await fixture.router();
     transport = await loopbackPlainTransport(router, { rtcpMux: true, enableSrtp: true, srtpCryptoSuite: suite });
-    const ourKey = randomBytes(30);
+    const ourKey = randomBytes(masterKeyLength(suite));
     // The transport sends with its own key and takes ours for what it receives.
     await transport.connect({ ip: '127.0.0.1', port: fixture.socket.address().port, srtpParameters: { cryptoSuite: suite, keyBase64: ourKey.toString('base64') } });
     session = new SrtpSession({ suite, localKey: ourKey, remoteKey: Buffer.from(transport.srtpParameters!.keyBase64, 'base64') });

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SrtpSession } from '../../../src/media/srtp/srtp-session.js';
-import { type SrtpSuite, isSrtpSuite } from '../../../src/media/srtp/srtp-suites.js';
+import { type SrtpSuite, isSrtpSuite, masterKeyLength } from '../../../src/media/srtp/srtp-suites.js';
 import { RtpPhone } from '../phone/rtp-phone.js';
 import type { HostPort } from './drachtio-target.js';
 import { PCMU_OFFER, SipCaller, type CallerIdentity } from './sip-caller.js';
@@ -100,7 +100,7 @@ export class RtpCall {
   }
 
   private async invite(identity: CallerIdentity, timeoutMs: number, rtcpMux: boolean, srtp: SrtpSuite | undefined): Promise<void> {
-    const key = randomBytes(30);
+    const key = srtp ? randomBytes(masterKeyLength(srtp)) : Buffer.alloc(0);
     let body = PCMU_OFFER(this.rtp.port) + (rtcpMux ? 'a=rtcp-mux\r\n' : '');
     if (srtp) body = body.replace(' RTP/AVP ', ' RTP/SAVP ') + `a=crypto:1 ${srtp} inline:${key.toString('base64')}\r\n`;
     this.caller.invite({ body });
