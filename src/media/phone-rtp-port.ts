@@ -147,13 +147,11 @@ export class PhoneRtpPort {
   }
 
   /**
-   * The SRTP keys the SDP exchange settled (undefined: plain RTP). The same keys again (a
-   * re-INVITE that keeps them) keep the session, so its rollover counters and replay
-   * windows go on.
+   * The SRTP keys the SDP exchange settled (undefined: plain RTP). A re-INVITE's keys
+   * carry on the session's state where they keep a key (see SrtpSession.rekeyed).
    */
   secure(keys: SrtpKeys | undefined): void {
-    if (keys && this.srtp && sameKeys(keys, this.srtp.keys)) return;
-    this.srtp = keys && new SrtpSession(keys);
+    this.srtp = keys && (this.srtp ? this.srtp.rekeyed(keys) : new SrtpSession(keys));
   }
 
   /** Measures both streams into `session`, which reads the phone's RTCP; sendDueReport() sends ours. */
@@ -271,10 +269,6 @@ export class PhoneRtpPort {
     this.listener?.(relayed);
     this.loopSocket.send(relayed);
   }
-}
-
-function sameKeys(a: SrtpKeys, b: SrtpKeys): boolean {
-  return a.suite === b.suite && Buffer.compare(a.localKey, b.localKey) === 0 && Buffer.compare(a.remoteKey, b.remoteKey) === 0;
 }
 
 function sameAddress(a: RtpAddress | undefined, b: RtpAddress | undefined): boolean {

@@ -127,6 +127,22 @@ export class SrtpSession {
   /** The SRTCP index of our next report (31 bits). */
   private rtcpIndex = 0;
 
+  /**
+   * The session for `keys` from here on: this one when they are the same. When only the
+   * phone's key changed (a re-INVITE with new keys), what we send goes on under our key with
+   * its rollover counters and SRTCP index: starting them again would reuse keystream.
+   */
+  rekeyed(keys: SrtpKeys): SrtpSession {
+    const ours = keys.suite === this.keys.suite && sameBytes(keys.localKey, this.keys.localKey);
+    if (ours && sameBytes(keys.remoteKey, this.keys.remoteKey)) return this;
+    const next = new SrtpSession(keys);
+    if (ours) {
+      for (const [ssrc, state] of this.sent) next.sent.set(ssrc, state);
+      next.rtcpIndex = this.rtcpIndex;
+    }
+    return next;
+  }
+
   constructor(readonly keys: SrtpKeys) {
     const suite = SRTP_SUITES[keys.suite];
     this.cipher = suite.mode === 'gcm' ? gcmCipher : counterModeCipher(suite.rtpTagLength);
@@ -207,6 +223,10 @@ export class SrtpSession {
     const { ciphertext, tag } = this.cipher.sealRtcp(this.outRtcp, header, packet.subarray(RTCP_HEADER_LENGTH), trailer, packet.readUInt32BE(4), index);
     return Buffer.concat(this.cipher.rtcpTagBeforeIndex ? [header, ciphertext, tag, trailer] : [header, ciphertext, trailer, tag]);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(a, b) === 0;
 }
 
 function rocBytes(roc: number): Buffer {

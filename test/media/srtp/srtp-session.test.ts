@@ -154,4 +154,16 @@ describe('SrtpSession', () => {
     expect(phone.unprotectRtcp(tampered)).toBeUndefined();
     expect(phone.unprotectRtcp(second)).toEqual(report);
   });
+
+  it('keeps our rollover counter when only the phone\'s key changes, and starts again for a new key of ours', () => {
+    const { phone, gateway } = pair();
+    for (const seq of [65534, 65535, 0, 1]) expect(phone.unprotectRtp(gateway.protectRtp(rtp(seq))!)).toBeDefined();
+    const newPhoneKey = randomBytes(30);
+    const rekeyed = gateway.rekeyed({ ...gateway.keys, remoteKey: newPhoneKey });
+    expect(gateway.rekeyed(gateway.keys)).toBe(gateway);
+    // The phone still counts our packets in rollover 1: sent under rollover 0, this would not authenticate.
+    expect(phone.unprotectRtp(rekeyed.protectRtp(rtp(2))!)).toEqual(rtp(2));
+    const phoneWithNewKey = new SrtpSession({ ...phone.keys, localKey: newPhoneKey });
+    expect(rekeyed.unprotectRtp(phoneWithNewKey.protectRtp(rtp(9))!)).toEqual(rtp(9));
+  });
 });
