@@ -19,6 +19,8 @@ export class RtpCall {
   /** The final response, answered or not. */
   final: ReceivedSip | undefined;
   private answer: ReceivedSip | undefined;
+  /** The SRTP suite it offered, when it did. */
+  private srtp: SrtpSuite | undefined;
   private rtpClosed = false;
 
   private constructor(
@@ -80,6 +82,21 @@ export class RtpCall {
     return request;
   }
 
+  /**
+   * An SRTP call's re-INVITE with a new key of the phone's (RFC 4568 §7.1.4): once
+   * answered, it talks with the new key and hears with the key of the gateway's answer,
+   * which it returns.
+   */
+  async rekey(timeoutMs = 5000): Promise<ReceivedSip> {
+    const suite = this.srtp!;
+    const key = randomBytes(masterKeyLength(suite));
+    this.caller.inDialog(this.answer!, 'INVITE', { body: srtpOffer(this.rtp.port, suite, key) });
+    const ok = await this.peer.next(isResponse(200, 'INVITE'), timeoutMs);
+    this.caller.inDialog(ok, 'ACK');
+    this.rtp.secure(gatewaySrtp(ok.text, key));
+    return ok;
+  }
+
   /** Hangs up with a BYE and waits for its 200. */
   async hangUp(): Promise<void> {
     this.rtp.stopTalking();
@@ -100,9 +117,9 @@ export class RtpCall {
   }
 
   private async invite(identity: CallerIdentity, timeoutMs: number, rtcpMux: boolean, srtp: SrtpSuite | undefined): Promise<void> {
+    this.srtp = srtp;
     const key = srtp ? randomBytes(masterKeyLength(srtp)) : Buffer.alloc(0);
-    let body = PCMU_OFFER(this.rtp.port) + (rtcpMux ? 'a=rtcp-mux\r\n' : '');
-    if (srtp) body = body.replace(' RTP/AVP ', ' RTP/SAVP ') + `a=crypto:1 ${srtp} inline:${key.toString('base64')}\r\n`;
+    const body = (srtp ? srtpOffer(this.rtp.port, srtp, key) : PCMU_OFFER(this.rtp.port)) + (rtcpMux ? 'a=rtcp-mux\r\n' : '');
     this.caller.invite({ body });
     const challenge = await this.peer.next(isResponse(401), timeoutMs);
     this.caller.ackFailure(challenge);
@@ -119,6 +136,10 @@ export class RtpCall {
     if (srtp) this.rtp.secure(gatewaySrtp(final.text, key));
     this.rtp.talk(this.gatewayRtpPort);
   }
+}
+
+function srtpOffer(port: number, suite: SrtpSuite, key: Buffer): string {
+  return PCMU_OFFER(port).replace(' RTP/AVP ', ' RTP/SAVP ') + `a=crypto:1 ${suite} inline:${key.toString('base64')}\r\n`;
 }
 
 /** The SRTP session of an answer's a=crypto line: our key out, the gateway's in. */
