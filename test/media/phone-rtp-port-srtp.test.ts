@@ -1,13 +1,17 @@
 /**
  * The phone-facing relay with SRTP keys, with real UDP sockets standing in for the phone,
  * a stranger and mediasoup's side of the loopback: what the phone sends reaches mediasoup
- * decrypted, what fails to authenticate reaches nothing and moves no latch, and the mix
- * goes to the phone protected.
+ * decrypted, what fails to authenticate reaches nothing and moves no latch, the mix goes
+ * to the phone protected; the phone's SRTCP is read (its plain RTCP is not), and our
+ * reports and BYE go out as SRTCP.
  */
 import { randomBytes } from 'node:crypto';
 import { type Socket, createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
+import { epochNowMs, PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
+import { readRtcp } from '../../src/media/rtcp/read-rtcp.js';
+import { writeReceiverReport } from '../../src/media/rtcp/rtcp-packet.js';
+import { RtcpSession } from '../../src/media/rtcp/rtcp-session.js';
 import { SrtpSession } from '../../src/media/srtp/srtp-session.js';
 import { rtpPacket } from '../support/rtp.js';
 import { until } from '../support/until.js';
@@ -59,5 +63,33 @@ describe('PhoneRtpPort with SRTP', () => {
     expect(phoneSession.unprotectRtp(phone.received[0]!)).toEqual(audio(4, 0x44));
     expect(stranger.received).toHaveLength(0);
     expect(announced.received).toHaveLength(0);
+  });
+
+  it('reads the phone\'s SRTCP and sends our reports and BYE as SRTCP', async () => {
+    port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41400, maxPort: 41499, producerSsrc: 0x77, latch: true });
+    const phone = await endpoint();
+    const keys = { suite: 'AEAD_AES_128_GCM', localKey: randomBytes(28), remoteKey: randomBytes(28) } as const;
+    port.secure(keys);
+    port.setRemote({ ip: '127.0.0.1', port: phone.port }, true);
+    const phoneSession = new SrtpSession({ suite: keys.suite, localKey: keys.remoteKey, remoteKey: keys.localKey });
+    const session = new RtcpSession({ ssrc: 0x999, cname: 'test', clockRate: 8000, payloadType: 0, startMs: epochNowMs() });
+    port.report(session);
+    const receiverReport = (fractionLost: number) =>
+      writeReceiverReport(0x5151, [{ ssrc: 0x999, fractionLost, cumulativeLost: 3, extendedHighestSequence: 1, jitter: 80, lastSenderReport: 0, delaySinceLastSenderReport: 0 }]);
+    phone.socket.send(receiverReport(128), port.port, '127.0.0.1');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(session.stats().reportedByPhone, 'plain RTCP is not read').toBeUndefined();
+    phone.socket.send(phoneSession.protectRtcp(receiverReport(64))!, port.port, '127.0.0.1');
+    await until(() => session.stats().reportedByPhone !== undefined, 2000, 'the phone\'s SRTCP RR read');
+    expect(session.stats().reportedByPhone).toMatchObject({ fractionLost: 0.25, cumulativeLost: 3 });
+
+    port.sendDueReport(session.nextReportAtMs);
+    await until(() => phone.received.length === 1, 2000, 'our report at the phone');
+    const ours = phoneSession.unprotectRtcp(phone.received[0]!);
+    expect(ours && readRtcp(ours)).toMatchObject({ ok: true });
+    port.close();
+    port = undefined;
+    await until(() => phone.received.length === 2, 2000, 'our BYE at the phone');
+    expect(phoneSession.unprotectRtcp(phone.received[1]!)).toBeDefined();
   });
 });
