@@ -4,6 +4,7 @@
  * Closing first ends what is live (no new call let in, a BYE for each call, a notice for
  * each browser), then closes the components: HTTP, SIP, rooms, workers, store.
  */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
@@ -121,7 +122,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     closers.push(() => workers.close());
 
     const webRtcListen = { ip: config.rtpListenIp, announcedIp: config.announcedIp };
-    const nodeId = `${hostname()}:${process.pid}`;
+    // Unique per gateway, not per process: tests (and an embedding) may start several in one.
+    const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
     const mediaPlane = MediaPlane.create({ threads: config.mediaThreads }, log);
     closers.push(() => mediaPlane.close());
@@ -212,7 +214,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       apiToken: config.apiToken,
       metricsToken: config.metricsToken,
       metrics,
-      calls: new CallDirectory(sipService.calls),
+      calls: new CallDirectory(sipService.calls, { nodeId, store }),
       readiness,
       meetings,
       participants: rooms,

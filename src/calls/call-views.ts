@@ -1,11 +1,14 @@
 /**
- * The live calls of this node as the call API shows them: who (the caller as the meeting
- * sees them, a number masked to its last four digits), where, in which codec, how far
- * the call got, whether it is muted, and its quality so far; hanging one up, through its
- * one close; and muting one in its meeting.
+ * The live calls as the call API shows them: who (the caller as the meeting sees them, a
+ * number masked to its last four digits), where, in which codec, how far the call got,
+ * whether it is muted, and its quality so far; hanging one up, through its one close; and
+ * muting one in its meeting. This node's calls in full; with a shared store (Redis), the
+ * answered calls of the other nodes too, as their records say (no quality: their media
+ * is elsewhere), which only the node holding a call can act on.
  */
 import { GatewayError } from '../errors.js';
 import type { CallQualityReport } from '../media/quality/call-quality.js';
+import type { ActiveCall, GatewayStore } from '../store/store.js';
 import { hangUpEnd } from './call-end.js';
 import type { CallMedia, CallSignaling, CallState } from './call.js';
 import type { CallRegistry } from './call-registry.js';
@@ -24,6 +27,8 @@ export interface ViewedMedia extends CallMedia {
 export interface CallView {
   readonly callId: string;
   readonly meetingId: string;
+  /** The gateway node that holds the call. */
+  readonly nodeId: string;
   /** The caller's display name; a phone number shows only its last four digits. Absent before the media opened. */
   readonly caller?: string;
   /** Absent until the codec is agreed. */
@@ -42,16 +47,23 @@ export interface CallView {
 const QUALITY_TIMEOUT_MS = 1000;
 
 export class CallDirectory {
-  constructor(private readonly calls: CallRegistry<CallSignaling, ViewedMedia>) {}
+  constructor(
+    private readonly calls: CallRegistry<CallSignaling, ViewedMedia>,
+    private readonly cluster: { readonly nodeId: string; readonly store: Pick<GatewayStore, 'listCalls' | 'getCall'> },
+  ) {}
 
-  /** The calls held now, being set up or answered (not those already closing). */
+  /** This node's calls being set up or answered (not those already closing), then the other nodes' answered ones. */
   async list(): Promise<CallView[]> {
-    return Promise.all(this.calls.all().filter((call) => call.isOpen).map((call) => view(call)));
+    const { nodeId, store } = this.cluster;
+    const [own, recorded] = await Promise.all([Promise.all(this.calls.all().filter((call) => call.isOpen).map((call) => view(call, nodeId))), store.listCalls()]);
+    return [...own, ...recorded.filter((call) => call.nodeId !== nodeId).map(recordView)];
   }
 
   async get(callId: string): Promise<CallView | undefined> {
     const call = this.calls.get(callId);
-    return call?.isOpen ? view(call) : undefined;
+    if (call) return call.isOpen ? view(call, this.cluster.nodeId) : undefined;
+    const recorded = await this.elsewhere(callId);
+    return recorded && recordView(recorded);
   }
 
   /**
@@ -60,35 +72,67 @@ export class CallDirectory {
    */
   async setMuted(callId: string, muted: boolean): Promise<CallView | undefined> {
     const call = this.calls.get(callId);
-    if (!call?.isOpen) return undefined;
+    if (!call) return this.refuseElsewhere(callId);
+    if (!call.isOpen) return undefined;
     const media = call.state === 'answered' ? call.media : undefined;
     if (!media) throw new GatewayError('conflict', `call "${callId}" is not answered yet`);
     if (await media.setMuted(muted)) call.log.info({ muted, by: 'call API' }, muted ? 'caller muted' : 'caller unmuted');
-    return view(call);
+    return view(call, this.cluster.nodeId);
   }
 
   /** Ends a live call (a BYE with Reason once answered, 403 before) and waits until it has closed; false when there is none. */
   async hangUp(callId: string): Promise<boolean> {
     const call = this.calls.get(callId);
-    if (!call?.isOpen) return false;
+    if (!call) return (await this.refuseElsewhere(callId)) !== undefined;
+    if (!call.isOpen) return false;
     await call.close(hangUpEnd());
     return true;
   }
+
+  /** The record of a call another node holds; undefined when no node does. */
+  private async elsewhere(callId: string): Promise<ActiveCall | undefined> {
+    const recorded = await this.cluster.store.getCall(callId);
+    return recorded && recorded.nodeId !== this.cluster.nodeId ? recorded : undefined;
+  }
+
+  /** Only the node that holds a call's signaling and media can act on it: undefined when no node holds it. */
+  private async refuseElsewhere(callId: string): Promise<undefined> {
+    const recorded = await this.elsewhere(callId);
+    if (recorded) throw new GatewayError('conflict', `call "${callId}" is held by gateway node "${recorded.nodeId}": ask that node's API`);
+    return undefined;
+  }
 }
 
-async function view(call: {
+/** Another node's answered call, as its record says. */
+function recordView(call: ActiveCall): CallView {
+  return {
+    callId: call.callId,
+    meetingId: call.meetingId,
+    nodeId: call.nodeId,
+    caller: call.caller,
+    codec: call.codec,
+    state: 'answered',
+    startedAt: new Date(call.startedAt).toISOString(),
+  };
+}
+
+async function view(
+  call: {
   readonly callId: string;
   readonly meetingId: string;
   readonly state: CallState;
   readonly startedAt: number;
   readonly answeredAt: number | undefined;
   readonly media: ViewedMedia | undefined;
-}): Promise<CallView> {
+  },
+  nodeId: string,
+): Promise<CallView> {
   const { media, answeredAt } = call;
   const quality = call.state === 'answered' ? await qualityOf(media) : undefined;
   return {
     callId: call.callId,
     meetingId: call.meetingId,
+    nodeId,
     ...(media && { caller: media.identity.displayName }),
     ...(media?.codec !== undefined && { codec: media.codec }),
     state: call.state,

@@ -7,6 +7,7 @@ import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { SRTP_POLICIES, type SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import { ConfigError } from './config-error.js';
+import { TlsKeyPair } from './tls-files.js';
 import {
   absolutePath,
   type Cidr,
@@ -28,6 +29,7 @@ import {
   sayVoice,
   secret,
   sipDomain,
+  filePath,
   userAgentWords,
   webhookUrl,
 } from './values.js';
@@ -40,6 +42,8 @@ export interface GatewayConfig {
   readonly publicUrl: string;
   readonly sipDomain: string;
   readonly sipPort: number;
+  /** SIP over TLS on the embedded stand-in; undefined when no certificate is configured. */
+  readonly sipTls: SipTlsConfig | undefined;
   /** Unset: the embedded drachtio-server stand-in runs in-process. */
   readonly drachtioAddress: HostPort | undefined;
   readonly drachtioSecret: string;
@@ -106,6 +110,15 @@ export interface GatewayConfig {
   readonly sessionExpiresSeconds: number;
 }
 
+export interface SipTlsConfig {
+  /** 0 picks a free one (tests). */
+  readonly port: number;
+  readonly keyPair: TlsKeyPair;
+}
+
+/** RFC 3261 19.1.2: SIP over TLS's port when none is given. */
+export const DEFAULT_SIP_TLS_PORT = 5061;
+
 export interface SipGuardConfig {
   /** Failed authentications (per source, per username) within the window that ban a source / slow a username. */
   readonly maxFailures: number;
@@ -165,6 +178,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     throw new ConfigError('SESSION_EXPIRES_SECONDS', `an integer from SESSION_MIN_SE_SECONDS (${sessionMinSESeconds}) to 86400`, String(sessionExpiresSeconds));
   }
 
+  const drachtioAddress = optional('DRACHTIO_ADDRESS', hostPort);
+  const sipPort = required('SIP_PORT', listenPort);
+  const sipTls = sipTlsConfig(optional('SIP_TLS_CERT', filePath), optional('SIP_TLS_KEY', filePath), optional('SIP_TLS_PORT', listenPort), drachtioAddress);
+  // SIP over TCP already listens on SIP_PORT.
+  if (sipTls && sipTls.port !== 0 && sipTls.port === sipPort) {
+    throw new ConfigError('SIP_TLS_PORT', `a port other than SIP_PORT (${sipPort}), which SIP over TCP listens on`, String(sipTls.port));
+  }
+
   const redis = optional('REDIS_URL', redisUrl, true);
   const drachtioBlacklistKey = optional('DRACHTIO_BLACKLIST_KEY', redisKey);
   if (drachtioBlacklistKey !== undefined && redis === undefined) {
@@ -197,8 +218,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     httpPort: required('HTTP_PORT', listenPort),
     publicUrl: required('PUBLIC_URL', httpUrl),
     sipDomain: required('SIP_DOMAIN', sipDomain),
-    sipPort: required('SIP_PORT', listenPort),
-    drachtioAddress: optional('DRACHTIO_ADDRESS', hostPort),
+    sipPort,
+    sipTls,
+    drachtioAddress,
     drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),
     sipNonceSecret: optional('SIP_NONCE_SECRET', secret(16), true),
     sipDigestAlgorithms: required('SIP_DIGEST_ALGORITHMS', digestAlgorithmList),
@@ -238,4 +260,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sessionMinSESeconds,
     sessionExpiresSeconds,
   });
+}
+
+/**
+ * SIP over TLS: on when a certificate and key are given (both or neither), on SIP_TLS_PORT
+ * or 5061. It is the embedded stand-in's; a real drachtio-server has TLS configured on its
+ * own command line, so asking the gateway for it there is a mistake worth stopping for.
+ */
+function sipTlsConfig(certFile: string | undefined, keyFile: string | undefined, port: number | undefined, drachtio: HostPort | undefined): SipTlsConfig | undefined {
+  if (certFile === undefined && keyFile === undefined) {
+    if (port !== undefined) throw new ConfigError('SIP_TLS_CERT', 'a certificate file (SIP_TLS_PORT is set: TLS needs SIP_TLS_CERT and SIP_TLS_KEY)', '');
+    return undefined;
+  }
+  if (certFile === undefined) throw new ConfigError('SIP_TLS_CERT', 'a certificate file (SIP_TLS_KEY is set)', '');
+  if (keyFile === undefined) throw new ConfigError('SIP_TLS_KEY', 'a private key file (SIP_TLS_CERT is set)', '');
+  if (drachtio !== undefined) {
+    throw new ConfigError(
+      'SIP_TLS_CERT',
+      'unset with DRACHTIO_ADDRESS (SIP over TLS is then drachtio-server\'s own: its --contact "sips:...;transport=tls", --cert-file, --key-file and --chain-file)',
+      certFile,
+    );
+  }
+  return Object.freeze({ port: port ?? DEFAULT_SIP_TLS_PORT, keyPair: TlsKeyPair.read('SIP_TLS_CERT', certFile, 'SIP_TLS_KEY', keyFile) });
 }

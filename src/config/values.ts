@@ -91,6 +91,12 @@ export const absolutePath: ValueType<string> = {
   parse: (raw) => (isAbsolute(raw) ? raw : undefined),
 };
 
+/** A file system path (absolute, or relative to the working directory). */
+export const filePath: ValueType<string> = {
+  expected: 'a file path (for example /etc/gateway/sip-tls.pem)',
+  parse: (raw) => (raw.includes('\0') ? undefined : raw),
+};
+
 export const redisUrl: ValueType<string> = {
   expected: 'a redis:// or rediss:// URL',
   parse(raw) {

@@ -74,6 +74,11 @@ export function sendInDialog(dialog: Dialog, frame?: AppFrame): void {
   }
 }
 
+/** RFC 3261 19.1.2: 5061 for SIP over TLS, 5060 otherwise. */
+function defaultPort(transport: TransportName): number {
+  return transport === 'tls' ? 5061 : 5060;
+}
+
 export function dialogIdFor(callId: string, callerTag: string): string {
   return `${callId};from-tag=${callerTag}`;
 }
@@ -126,19 +131,20 @@ export interface InDialogRequest {
 }
 
 /**
- * A request inside the dialog as sofia builds it: Via without port when it is 5060, rport
- * requested, Max-Forwards 70, the dialog's From/To/Call-ID, a Contact only on
+ * A request inside the dialog as sofia builds it: Via without port when it is the
+ * transport's default (5060, 5061 for TLS), rport requested (not over TLS), Max-Forwards 70, the dialog's From/To/Call-ID, a Contact only on
  * INVITE/SUBSCRIBE/REFER, then the app's own headers.
  */
 export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, local: LocalAddress): SipRequest {
   const host = uriHost(local.host);
-  const sentBy = local.port === 5060 ? host : `${host}:${local.port}`;
+  const sentBy = local.port === defaultPort(dialog.transport) ? host : `${host}:${local.port}`;
   const via = formatVia({
     protocol: `SIP/2.0/${dialog.transport.toUpperCase()}`,
     transport: dialog.transport.toUpperCase(),
     host: sentBy,
     port: undefined,
-    params: ['rport', `branch=${newBranch()}`],
+    // drachtio-server asks for rport over UDP and TCP, not over TLS (checked against it).
+    params: [...(dialog.transport === 'tls' ? [] : ['rport']), `branch=${newBranch()}`],
   });
   const appHeaders = request.headers.filter((h) => !NOT_FROM_APP.has(headerKey(h.name)));
   const headers: SipHeader[] = [
@@ -152,7 +158,7 @@ export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, l
   ];
   const wantsContact = ['INVITE', 'SUBSCRIBE', 'REFER'].includes(request.method);
   if (wantsContact && !appHeaders.some((h) => headerKey(h.name) === 'contact')) {
-    headers.push({ name: 'Contact', value: `<sip:${host}:${local.port};transport=${dialog.transport}>` });
+    headers.push({ name: 'Contact', value: `<${dialog.transport === 'tls' ? 'sips' : 'sip'}:${host}:${local.port};transport=${dialog.transport}>` });
   }
   headers.push(...appHeaders);
   return buildRequest(request.method, request.uri ?? dialog.remoteTarget, headers, request.body);
@@ -168,6 +174,6 @@ export function requestDestination(dialog: Dialog): Peer {
   if (!next || (dialog.routeSet.length === 0 && next.host.replace(/^\[|\]$/g, '') !== dialog.peer.address)) {
     return { transport: dialog.transport, address: dialog.peer.address, port: dialog.peer.port };
   }
-  const transport: TransportName = next.transport === 'tcp' || next.transport === 'udp' ? next.transport : dialog.transport;
-  return { transport, address: next.host.replace(/^\[|\]$/g, ''), port: next.port ?? 5060 };
+  const transport: TransportName = next.transport === 'tcp' || next.transport === 'udp' || next.transport === 'tls' ? next.transport : dialog.transport;
+  return { transport, address: next.host.replace(/^\[|\]$/g, ''), port: next.port ?? defaultPort(transport) };
 }

@@ -11,7 +11,7 @@ import type { CoreContext } from './core-context.js';
 import { DialogStore } from './dialogs.js';
 import { uriHost } from './sip-headers.js';
 import { parseSipMessage, startLine } from './sip-message.js';
-import { SipTransport, listenTcp, type Peer } from './sip-transport.js';
+import { SipTransport, listenTcp, type Peer, type SipTlsOptions } from './sip-transport.js';
 import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
 import { UacCore } from './uac-core.js';
 import { UasCore } from './uas-core.js';
@@ -29,6 +29,8 @@ export interface DrachtioStandinOptions {
   readonly sipPort?: number;
   /** The address put in Contact and Via and reported to apps; defaults to sipHost. Set it when sipHost is a wildcard. */
   readonly sipAdvertisedHost?: string;
+  /** SIP over TLS on sipHost: port (0 picks a free one), PEM certificate and key. Absent: no TLS. */
+  readonly sipTls?: SipTlsOptions;
   /** Logs through a child of this logger; silent when absent. */
   readonly log?: Logger;
   /** Timer values (T1, T2, T4) and the clock they run on, for compressed or manual-clock tests. */
@@ -64,6 +66,8 @@ export class DrachtioStandin {
     private readonly parts: Parts,
     readonly adminAddress: ListenAddress,
     readonly sipAddress: ListenAddress,
+    /** Where SIP over TLS is received; undefined without TLS. */
+    readonly sipTlsAddress: ListenAddress | undefined,
   ) {}
 
   static async start(options: DrachtioStandinOptions): Promise<DrachtioStandin> {
@@ -78,6 +82,7 @@ export class DrachtioStandin {
       port: options.sipPort ?? 5060,
       log,
       onMessage: (data, source) => onSipData(data, source),
+      ...(options.sipTls && { tls: options.sipTls }),
     });
     // On the real clock a due retransmission lets the input already received be read first
     // (SipTransport.afterPendingInput). A manual clock has no event-loop lag to make up for, and
@@ -92,16 +97,21 @@ export class DrachtioStandin {
     }
     const sipAddress = { host: transport.host, port: transport.port };
     const advertised = { host: options.sipAdvertisedHost ?? transport.host, port: transport.port };
+    const tlsPort = transport.tlsPort;
+    const sipTlsAddress = tlsPort === undefined ? undefined : { host: transport.host, port: tlsPort };
+    const advertisedTls = tlsPort === undefined ? undefined : { host: advertised.host, port: tlsPort };
     const adminAddress = { host: options.adminHost ?? '127.0.0.1', port: (admin.address() as { port: number }).port };
     const apps = new AppLinks();
     const dialogs = new DialogStore();
-    const ctx: CoreContext = { transport, timers, apps, dialogs, local: advertised, cdrs: options.cdrs ?? false, log };
+    const ctx: CoreContext = { transport, timers, apps, dialogs, local: advertised, localTls: advertisedTls, cdrs: options.cdrs ?? false, log };
     const uac = new UacCore(ctx);
     const uas = new UasCore(ctx, uac);
-    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, log }, adminAddress, sipAddress);
+    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, log }, adminAddress, sipAddress, sipTlsAddress);
     onSipData = (data, source) => standin.onSipData(data, source);
     const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
-    const hostports = `tcp/${hostport},udp/${hostport}`;
+    const tlsHostport = advertisedTls && `tls/${uriHost(advertisedTls.host)}:${advertisedTls.port}`;
+    // drachtio-server lists its transports newest first: TLS (its second contact), TCP, UDP.
+    const hostports = [...(tlsHostport ? [tlsHostport] : []), `tcp/${hostport}`, `udp/${hostport}`].join(',');
     admin.on('connection', (socket) => {
       apps.add(
         new AppLink(socket, {
@@ -114,7 +124,7 @@ export class DrachtioStandin {
         }),
       );
     });
-    log.info({ admin: adminAddress, sip: sipAddress }, 'drachtio stand-in listening');
+    log.info({ admin: adminAddress, sip: sipAddress, sipTls: sipTlsAddress }, 'drachtio stand-in listening');
     return standin;
   }
 

@@ -20,7 +20,7 @@ import {
 } from './sip-headers.js';
 import { addrOf, cseqOf, parseCSeq, viasOf } from './sip-fields.js';
 import { buildResponse, type ParsedSip, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
-import type { Peer } from './sip-transport.js';
+import { isStream, type Peer } from './sip-transport.js';
 
 export type Verdict =
   | { readonly kind: 'accept'; readonly request: SipRequest; readonly vias: readonly Via[] }
@@ -78,9 +78,9 @@ function requestUriIsValid(uri: string): boolean {
   return true;
 }
 
-/** Where responses to a request go (RFC 3261 18.2.2 with RFC 3581): back over the same TCP connection, or to received/rport. */
+/** Where responses to a request go (RFC 3261 18.2.2 with RFC 3581): back over the same TCP or TLS connection, or to received/rport. */
 export function responseTarget(stampedTopVia: Via, source: Peer): Peer {
-  if (source.transport === 'tcp') return source;
+  if (isStream(source.transport)) return source;
   const address = (viaParam(stampedTopVia, 'received') ?? stampedTopVia.host).replace(/^\[|\]$/g, '');
   const rport = viaParam(stampedTopVia, 'rport');
   return { transport: 'udp', address, port: rport ? Number(rport) : (stampedTopVia.port ?? 5060) };
@@ -91,7 +91,7 @@ export function stampTopVia(via: Via, source: Peer): Via {
   let stamped = withoutViaParam(via, 'received');
   const viaHost = via.host.replace(/^\[|\]$/g, '').toLowerCase();
   if (viaHost !== source.address.toLowerCase()) stamped = withViaParam(stamped, 'received', source.address);
-  if (viaParam(via, 'rport') !== undefined || source.transport === 'tcp') {
+  if (viaParam(via, 'rport') !== undefined || isStream(source.transport)) {
     stamped = withViaParam(stamped, 'rport', String(source.port));
   }
   return stamped;
@@ -156,7 +156,7 @@ export function checkRequest(parsed: ParsedSip, source: Peer): Verdict {
     // sofia reads a body with a NUL byte as a truncated message (RFC 4475 mpart01).
     request.body.includes(0) ||
     // A stream cannot frame a message without Content-Length (RFC 3261 18.3; RFC 4475 inv2543).
-    (source.transport === 'tcp' && !seen.has('content-length'));
+    (isStream(source.transport) && !seen.has('content-length'));
 
   if (bad.size > 0 || insane) {
     if (!vias?.length || request.method === 'ACK') return { kind: 'drop', why: 'malformed request that cannot be answered', malformed: true };

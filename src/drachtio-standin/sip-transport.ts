@@ -1,15 +1,17 @@
 /**
  * The stand-in's SIP network side: one UDP socket and one TCP listener on the same
- * address and port, plus the TCP connections peers open to it (or it opens to them).
+ * address and port, optionally a TLS listener on a port of its own, plus the TCP and TLS
+ * connections peers open to it (or it opens to them).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { connect as connectTls, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { SipStreamFramer, type SipFramingError } from './sip-stream-framer.js';
 
-export type TransportName = 'udp' | 'tcp';
+export type TransportName = 'udp' | 'tcp' | 'tls';
 
-/** Where a message came from or goes to. For TCP, address/port identify the connection's far end. */
+/** Where a message came from or goes to. For TCP and TLS, address/port identify the connection's far end. */
 export interface Peer {
   readonly transport: TransportName;
   readonly address: string;
@@ -22,6 +24,21 @@ export interface SipTransportOptions {
   readonly port: number;
   readonly log: Logger;
   readonly onMessage: (data: Buffer, source: Peer) => void;
+  /** SIP over TLS on the same host; absent: no TLS listener. */
+  readonly tls?: SipTlsOptions;
+}
+
+export interface SipTlsOptions {
+  /** 0 picks a free one. */
+  readonly port: number;
+  /** PEM certificate (chain) and private key. The key is never logged. */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+/** Stream transports carry SIP framed by Content-Length over a connection (RFC 3261 18.3). */
+export function isStream(transport: TransportName): boolean {
+  return transport !== 'udp';
 }
 
 const EPHEMERAL_ATTEMPTS = 10;
@@ -40,8 +57,8 @@ function plainAddress(address: string | undefined): string {
   return (address ?? '').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
 }
 
-function connectionKey(address: string, port: number): string {
-  return `${address}|${port}`;
+function connectionKey(peer: Peer): string {
+  return `${peer.transport}|${peer.address}|${peer.port}`;
 }
 
 export class SipTransport {
@@ -53,6 +70,7 @@ export class SipTransport {
   private constructor(
     private readonly udp: UdpSocket,
     private readonly tcp: Server,
+    private readonly tls: TlsServer | undefined,
     readonly host: string,
     readonly port: number,
     private readonly options: SipTransportOptions,
@@ -62,21 +80,41 @@ export class SipTransport {
       this.deliver(data, { transport: 'udp', address: plainAddress(rinfo.address), port: rinfo.port });
     });
     udp.on('error', (err) => options.log.warn({ err }, 'SIP UDP socket error'));
-    tcp.on('connection', (socket) => this.adopt(socket));
+    tcp.on('connection', (socket) => this.adopt(socket, 'tcp'));
+    tls?.on('secureConnection', (socket) => this.adopt(socket, 'tls'));
+    // A failed handshake (plain text, a scanner, a client refusing our certificate) ends that connection only.
+    tls?.on('tlsClientError', (err, socket) => {
+      options.log.debug({ reason: err.message, peer: { transport: 'tls', address: plainAddress(socket.remoteAddress), port: socket.remotePort } }, 'SIP TLS handshake failed');
+      socket.destroy();
+    });
+  }
+
+  /** The TLS listener's port; undefined without TLS. */
+  get tlsPort(): number | undefined {
+    return this.tls ? (this.tls.address() as { port: number }).port : undefined;
   }
 
   static async open(options: SipTransportOptions): Promise<SipTransport> {
     for (let attempt = 0; ; attempt++) {
       const udp = await bindUdp(options.host, options.port);
       const port = udp.address().port;
+      let tcp: Server;
       try {
-        const tcp = await listenTcp(options.host, port);
-        sizeBuffers(udp, options.log);
-        return new SipTransport(udp, tcp, options.host, port, options);
+        tcp = await listenTcp(options.host, port);
       } catch (err) {
         await new Promise<void>((resolve) => udp.close(() => resolve()));
+        // The free UDP port was taken for TCP: another one may be free for both.
         const retryable = options.port === 0 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
         if (!retryable || attempt + 1 >= EPHEMERAL_ATTEMPTS) throw err;
+        continue;
+      }
+      try {
+        const tls = options.tls && (await listenTls(options.host, options.tls));
+        sizeBuffers(udp, options.log);
+        return new SipTransport(udp, tcp, tls, options.host, port, options);
+      } catch (err) {
+        await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))]);
+        throw err;
       }
     }
   }
@@ -89,17 +127,17 @@ export class SipTransport {
       });
       return;
     }
-    const socket = this.connections.get(connectionKey(peer.address, peer.port)) ?? this.connect(peer);
-    socket.write(data);
+    const socket = this.connections.get(connectionKey(peer)) ?? this.connect(peer);
+    if (socket) socket.write(data);
   }
 
   hasConnection(peer: Peer): boolean {
-    return peer.transport === 'tcp' && this.connections.has(connectionKey(peer.address, peer.port));
+    return isStream(peer.transport) && this.connections.has(connectionKey(peer));
   }
 
-  /** Ends a TCP connection once pending writes are flushed, as sofia does after rejecting a broken stream message. */
+  /** Ends a TCP or TLS connection once pending writes are flushed, as sofia does after rejecting a broken stream message. */
   shutdown(peer: Peer): void {
-    if (peer.transport === 'tcp') this.connections.get(connectionKey(peer.address, peer.port))?.end();
+    if (isStream(peer.transport)) this.connections.get(connectionKey(peer))?.end();
   }
 
   /**
@@ -121,6 +159,7 @@ export class SipTransport {
     await Promise.all([
       new Promise<void>((resolve) => this.udp.close(() => resolve())),
       new Promise<void>((resolve) => this.tcp.close(() => resolve())),
+      new Promise<void>((resolve) => (this.tls ? this.tls.close(() => resolve()) : resolve())),
     ]);
   }
 
@@ -142,19 +181,26 @@ export class SipTransport {
     }
   }
 
-  private connect(peer: Peer): Socket {
-    const socket = createConnection({ host: peer.address, port: peer.port });
-    this.track(socket, peer.address, peer.port);
+  private connect(peer: Peer): Socket | undefined {
+    if (peer.transport === 'tls' && !this.tls) {
+      this.options.log.warn({ peer }, 'no SIP TLS listener: cannot reach a TLS peer');
+      return undefined;
+    }
+    const socket =
+      peer.transport === 'tls'
+        ? // sofia-sip's default TLS policy verifies no peer certificate on the connections it opens; phones rarely have one a CA signed.
+          connectTls({ host: peer.address, port: peer.port, rejectUnauthorized: false, cert: this.options.tls?.cert, key: this.options.tls?.key })
+        : createConnection({ host: peer.address, port: peer.port });
+    this.track(socket, peer);
     return socket;
   }
 
-  private adopt(socket: Socket): void {
-    this.track(socket, plainAddress(socket.remoteAddress), socket.remotePort ?? 0);
+  private adopt(socket: Socket, transport: 'tcp' | 'tls'): void {
+    this.track(socket, { transport, address: plainAddress(socket.remoteAddress), port: socket.remotePort ?? 0 });
   }
 
-  private track(socket: Socket, address: string, port: number): void {
-    const key = connectionKey(address, port);
-    const peer: Peer = { transport: 'tcp', address, port };
+  private track(socket: Socket, peer: Peer): void {
+    const key = connectionKey(peer);
     const framer = new SipStreamFramer();
     this.connections.set(key, socket);
     socket.setNoDelay(true);
@@ -163,18 +209,18 @@ export class SipTransport {
       try {
         framed = framer.push(chunk);
       } catch (err) {
-        this.options.log.warn({ peer, reason: (err as SipFramingError).message }, 'closing SIP TCP connection');
+        this.options.log.warn({ peer, reason: (err as SipFramingError).message }, 'closing SIP stream connection');
         socket.destroy();
         return;
       }
       for (let i = 0; i < framed.pings; i++) socket.write('\r\n');
       for (const message of framed.messages.slice(0, framed.afterKeepAlive)) this.deliver(message, peer);
       if (framed.afterKeepAlive !== undefined) {
-        this.options.log.debug({ peer }, 'closing SIP TCP connection: a message after CRLF keep-alives in one read (sofia-sip cannot read it)');
+        this.options.log.debug({ peer }, 'closing SIP stream connection: a message after CRLF keep-alives in one read (sofia-sip cannot read it)');
         socket.destroy();
       }
     });
-    socket.on('error', (err) => this.options.log.debug({ err, peer }, 'SIP TCP connection error'));
+    socket.on('error', (err) => this.options.log.debug({ err, peer }, 'SIP stream connection error'));
     socket.on('close', () => {
       if (this.connections.get(key) === socket) this.connections.delete(key);
     });
@@ -206,6 +252,18 @@ function bindUdp(host: string, port: number): Promise<UdpSocket> {
     socket.bind(port, host, () => {
       socket.off('error', reject);
       resolve(socket);
+    });
+  });
+}
+
+/** A TLS server listening on host:port with the certificate and key, or the listen error. */
+function listenTls(host: string, tls: SipTlsOptions): Promise<TlsServer> {
+  return new Promise((resolve, reject) => {
+    const server = createTlsServer({ cert: tls.cert, key: tls.key });
+    server.once('error', reject);
+    server.listen(tls.port, host, () => {
+      server.off('error', reject);
+      resolve(server);
     });
   });
 }

@@ -5,14 +5,14 @@
  * created on 2xx, and the app's responses sent on (completed by uas-responses.ts).
  */
 import type { AppLink } from './app-link.js';
-import { cdrFrame, postCdr, type CoreContext } from './core-context.js';
+import { cdrFrame, localAddress, postCdr, type CoreContext } from './core-context.js';
 import { dialogIdFor, sendInDialog, type AppFrame, type Dialog } from './dialogs.js';
 import { newTag, newUuid } from './ids.js';
 import { checkRequest, responseTarget } from './request-validation.js';
 import { viaParam, withoutTag, type Via } from './sip-headers.js';
 import { addrOf, callIdOf, contactUriOf, cseqOf, recordRouteOf, tagIn, topViaOf, type CSeq } from './sip-fields.js';
 import { parseSipMessage, serializeMessage, type ParsedSip, type SipRequest, type SipResponse } from './sip-message.js';
-import type { Peer } from './sip-transport.js';
+import { isStream, type Peer } from './sip-transport.js';
 import { InviteServerTransaction, NonInviteServerTransaction, type TransactionContext } from './transactions.js';
 import { completeResponse, stackResponse, type Answerable } from './uas-responses.js';
 import { nokResponse, responseSent, sipFromNetwork } from './wire-messages.js';
@@ -103,7 +103,7 @@ export class UasCore {
       link.send(this.echo(messageId, record, previous));
       return;
     }
-    const response = completeResponse(record, parsed.message, this.ctx.local);
+    const response = completeResponse(record, parsed.message, localAddress(this.ctx, record.source.transport));
     const bytes = serializeMessage(response);
     record.txn.respond(response.status, bytes);
     const echo = this.echo(messageId, record, bytes);
@@ -146,7 +146,7 @@ export class UasCore {
         from: source,
         transactionId: record.id,
         dialogId: '',
-        receivedOn: this.ctx.local,
+        receivedOn: localAddress(this.ctx, source.transport),
       }),
     );
     if (isInvite) postCdr(this.ctx, { type: 'cdr:attempt', source: 'network' }, record.text);
@@ -244,7 +244,7 @@ export class UasCore {
     const key = serverKey(request.method, topVia, request);
     const txnCtx: TransactionContext = {
       timers: this.ctx.timers,
-      reliable: source.transport === 'tcp',
+      reliable: isStream(source.transport),
       send: (data) => this.ctx.transport.send(replyTo, data),
     };
     const id = newUuid();

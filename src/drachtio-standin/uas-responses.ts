@@ -8,7 +8,7 @@ import { newTag } from './ids.js';
 import { formatNameAddr, formatVia, headerKey, parseNameAddr, tagOf, uriHost, withTag, type Via } from './sip-headers.js';
 import { addrOf, callIdOf, recordRouteOf } from './sip-fields.js';
 import { buildResponse, headerValue, serializeMessage, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
-import type { Peer } from './sip-transport.js';
+import type { Peer, TransportName } from './sip-transport.js';
 import type { LocalAddress } from './wire-messages.js';
 
 /** A server transaction as far as answering it goes. */
@@ -49,9 +49,13 @@ export function stackResponse(txn: Answerable, status: number, reason: string): 
   return serializeMessage(buildResponse(status, reason, headers));
 }
 
-/** `<sip:host:port>`, with `;transport=tcp` on TCP, as drachtio-server puts in the Contact it adds. */
-function contactFor(local: LocalAddress, source: Peer): string {
-  return `<sip:${uriHost(local.host)}:${local.port}${source.transport === 'tcp' ? ';transport=tcp' : ''}>`;
+/**
+ * `<sip:host:port>`, with `;transport=tcp` on TCP, as drachtio-server puts in the Contact it
+ * adds; on TLS its TLS contact, `<sips:host:port;transport=tls>`, whatever the request's
+ * scheme (README 60).
+ */
+function contactFor(local: LocalAddress, transport: TransportName): string {
+  return `<${transport === 'tls' ? 'sips' : 'sip'}:${uriHost(local.host)}:${local.port}${transport === 'udp' ? '' : `;transport=${transport}`}>`;
 }
 
 /** The app's minimal response, completed and re-encoded as sofia would send it. */
@@ -80,7 +84,7 @@ export function completeResponse(txn: Answerable, app: SipResponse, local: Local
   // drachtio-server adds its Contact to 2xx for new INVITEs, and to every response to an in-dialog INVITE.
   const contactStatus = txn.inDialog ? app.status > 100 : app.status >= 200 && app.status < 300;
   if ((method === 'INVITE' || method === 'SUBSCRIBE') && contactStatus && !has('contact')) {
-    headers.push({ name: 'Contact', value: contactFor(local, txn.source) });
+    headers.push({ name: 'Contact', value: contactFor(local, txn.source.transport) });
   }
   if (app.body.length > 0 && !has('content-type') && app.body.toString('latin1', 0, 3) === 'v=0') {
     headers.push({ name: 'Content-Type', value: 'application/sdp' });

@@ -1,9 +1,9 @@
-/** The call API under /api/calls: the live phone calls of this node, with their quality; hanging one up, muting one. */
+/** The call API under /api/calls: the live phone calls (this node's with their quality, the other nodes' from the store); hanging one up, muting one. */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { CallDirectory } from '../calls/call-views.js';
 import { GatewayError } from '../errors.js';
-import { errorAnswer, invalidRequest } from './schemas.js';
+import { errorAnswer, invalidRequest, storeUnavailable } from './schemas.js';
 
 const directionFields = {
   lossRatio: Type.Number({ description: 'packets lost over the call so far, 0-1' }),
@@ -28,6 +28,7 @@ const callView = Type.Object(
   {
     callId: Type.String({ description: 'the SIP Call-ID' }),
     meetingId: Type.String(),
+    nodeId: Type.String({ description: 'the gateway node that holds the call (with Redis, the calls of every node are listed)' }),
     caller: Type.Optional(Type.String({ description: 'as the meeting sees them: the From display name, a number masked to its last four digits' })),
     codec: Type.Optional(Type.String()),
     // A call listed while open can have begun closing by the time its view is made.
@@ -40,14 +41,16 @@ const callView = Type.Object(
     muted: Type.Optional(Type.Boolean({ description: "muted in the meeting, by the call API or the caller's *6 (hold aside); once answered" })),
     quality: Type.Optional(qualityView),
   },
-  { description: 'a phone call live on this node' },
+  { description: 'a live phone call' },
 );
 
 const byCallId = Type.Object({ callId: Type.String({ minLength: 1 }) });
 
-const unknownCallAnswer = errorAnswer('no live call of that id on this node (never held, ended, or on another node)');
+const unknownCallAnswer = errorAnswer('no live call of that id (never held, or ended)');
 
-const unknownCall = (callId: string) => new GatewayError('not_found', `no live call "${callId}" on this node`);
+const heldElsewhere = errorAnswer('the call is held by another gateway node (its id in the message): only that node can act on it');
+
+const unknownCall = (callId: string) => new GatewayError('not_found', `no live call "${callId}"`);
 
 export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallDirectory }> = async (app, { calls }) => {
   app.get(
@@ -55,8 +58,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallDirectory }> = a
     {
       schema: {
         tags: ['calls'],
-        summary: 'The phone calls live on this node',
-        response: { 200: Type.Object({ calls: Type.Array(callView) }, { description: 'being set up or answered' }) },
+        summary: 'The live phone calls',
+        description: "This node's calls being set up or answered, with their quality; with Redis, the other nodes' answered calls too, as their records say (no muted flag, no quality).",
+        response: { 200: Type.Object({ calls: Type.Array(callView) }, { description: 'being set up or answered' }), 503: storeUnavailable },
       },
     },
     async () => ({ calls: await calls.list() }),
@@ -86,7 +90,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallDirectory }> = a
             200: callView,
             400: invalidRequest,
             404: unknownCallAnswer,
-            409: errorAnswer("the call is not answered yet, or its media has not started (between the 200 OK and the caller's ACK)"),
+            409: errorAnswer("the call is not answered yet, or its media has not started (between the 200 OK and the caller's ACK), or another gateway node holds it"),
           },
         },
       },
@@ -106,7 +110,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallDirectory }> = a
         summary: 'Hang a call up',
         description: 'An answered call gets a BYE with Reason: Q.850;cause=16; one still being set up a 403 with a Warning.',
         params: byCallId,
-        response: { 204: Type.Null({ description: 'the call has ended' }), 400: invalidRequest, 404: unknownCallAnswer },
+        response: { 204: Type.Null({ description: 'the call has ended' }), 400: invalidRequest, 404: unknownCallAnswer, 409: heldElsewhere },
       },
     },
     async (request, reply) => {

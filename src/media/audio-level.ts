@@ -1,8 +1,8 @@
 /**
- * RFC 6464 client-to-mixer audio levels. Phones do not send them, but mediasoup's
- * AudioLevelObserver and ActiveSpeakerObserver (who is speaking, who is dominant) read
- * nothing else, so the gateway measures a phone's G.711 packets and writes the level into
- * each one before mediasoup sees it.
+ * RFC 6464 client-to-mixer audio levels. Phones do not send them, so the gateway measures
+ * a phone's G.711 and G.722 packets: the mixer ranks talkers and the media thread judges
+ * speaking by them, and a packet relayed to mediasoup carries its level in this extension
+ * (browsers' levels reach mediasoup's AudioLevelObserver the same way).
  */
 
 /** The RTP header extension's URI, as mediasoup names it. */

@@ -1,9 +1,10 @@
 /**
  * The media of one phone call: the phone-facing RTP port on the media thread its meeting
  * lives on (which feeds the caller's audio straight into the meeting's mixer and sends
- * the caller the meeting's mix), a PlainTransport on the meeting's router (on loopback,
- * fed by that port), the producer carrying the caller's audio as-is for browsers (they
- * consume G.711, G.722 and opus without transcoding), and the caller's membership in
+ * the caller the meeting's mix), the producer carrying the caller's audio as-is for
+ * browsers (they consume G.711, G.722 and opus without transcoding) on the meeting's one
+ * PlainTransport to that thread, fed by the port while a browser consumes the caller,
+ * and the caller's membership in
  * the room. open() takes only the port, so our SDP can announce it; start() follows the
  * SDP exchange once the call is up, and only then does the caller take a place in the
  * room and appear to the others: a set-up that never completes holds no place and is
@@ -16,7 +17,7 @@ import { GatewayError } from '../errors.js';
 import type { NegotiatedMedia } from './sdp/negotiated-media.js';
 import { AUDIO_LEVEL_URI } from './audio-level.js';
 import type { ThreadPhonePort } from './plane/meeting-media.js';
-import type { CallQuality } from './plane/plane-protocol.js';
+import type { CallQuality, PhoneRemote } from './plane/plane-protocol.js';
 import { type CallQualityReport, type QualityContext, assessQuality } from './quality/call-quality.js';
 import { MediaThreadLostError } from './plane/media-thread.js';
 import type { RtpPacketView } from './rtp-packet.js';
@@ -141,14 +142,18 @@ export class PhoneMedia {
    * up meanwhile) and its audio starts in the negotiated codec, as does what it hears.
    */
   async start(negotiated: NegotiatedMedia): Promise<void> {
-    // Keyed before the port relays anything to mediasoup: SRTP from the phone never reaches it undecrypted.
+    // Keyed before the port relays anything: SRTP from the phone never reaches the mixer or mediasoup undecrypted.
     await this.rtpPort.secure(negotiated.srtp);
-    const { member, transport } = await this.join();
+    const member = this.join();
     const { codec } = negotiated;
     this.session = { codec: codec.name, ptimeMs: negotiated.ptime };
     // G.711 and G.722 packets get a measured level; opus callers go without (the mixer measures them).
     const levelExtensionId = codec.name === 'opus' ? undefined : AUDIO_LEVEL_EXTENSION_ID;
-    this.producerInUse = await member.produce(transport.id, {
+    // The media thread judges the caller's speaking from those levels, and relays its audio only while a browser listens.
+    this.rtpPort.onSpeaking((speaking) => this.room.phoneSpeaking(member.id, speaking));
+    this.room.feedOnDemand(member.id, (running) => this.rtpPort.relay(running));
+    // On the meeting's one transport to its media thread: the call needs none of its own.
+    this.producerInUse = await member.produceOnShared(this.rtpPort.meeting.transport, {
       codecs: [
         {
           mimeType: `audio/${codec.name}`,
@@ -162,27 +167,16 @@ export class PhoneMedia {
       encodings: [{ ssrc: this.producerSsrc }],
     });
     const { name, payloadType, clockRate, channels } = codec;
-    await this.rtpPort.start({ memberId: member.id, codec: name, payloadType, clockRate, channels, levelExtensionId });
-    await this.update(negotiated);
+    const remote = this.follow(negotiated);
+    await this.rtpPort.start({ memberId: member.id, codec: name, payloadType, clockRate, channels, levelExtensionId }, remote);
+    await member.setMuted(!remote.talking);
   }
 
-  /** Admits the caller and links its port to mediasoup through a loopback PlainTransport the member owns. */
-  private async join(): Promise<{ member: RoomMember; transport: types.PlainTransport }> {
+  /** Admits the caller: ours from here, a close() removes it from the room (and closes its producer, made or being made). */
+  private join(): RoomMember {
     if (this.closed) throw new GatewayError('gone', 'the call ended before its media started');
     this.room.off('closed', this.roomClosed);
-    // Ours from here: a close() while the transport is made removes it from the room.
-    const member = (this.memberInRoom = this.room.admit(this.identity, this.channel));
-    // The member owns the transport: leaving the room closes it, and one made for a member that left meanwhile is closed at once.
-    const transport = await this.room.router.createPlainTransport({
-      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-      rtcpMux: true,
-      comedia: false,
-    });
-    member.adopt(transport);
-    const loop = this.rtpPort.loopbackAddress;
-    await transport.connect({ ip: loop.ip, port: loop.port });
-    await this.rtpPort.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
-    return { member, transport };
+    return (this.memberInRoom = this.room.admit(this.identity, this.channel));
   }
 
   /**
@@ -191,15 +185,24 @@ export class PhoneMedia {
    * plays while holding (music) does not reach the meeting. Unholding does not unmute a
    * caller muted in the meeting.
    */
-  async update({ remote, remoteDirection, srtp }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection' | 'srtp'>): Promise<void> {
+  async update(negotiated: Pick<NegotiatedMedia, 'remote' | 'remoteDirection' | 'srtp'>): Promise<void> {
+    const remote = this.follow(negotiated);
+    await this.rtpPort.secure(negotiated.srtp);
+    await this.rtpPort.setRemote(remote);
+    await this.memberInRoom?.setMuted(!remote.talking || this.mutedInMeeting);
+  }
+
+  /** The phone's side as its SDP says, for its port; notes whether it holds. */
+  private follow({ remote, remoteDirection }: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): PhoneRemote {
     const nowhere = remote.ip === '0.0.0.0' || remote.ip === '::' || remote.port === 0;
-    const receives = remoteDirection === 'sendrecv' || remoteDirection === 'recvonly';
     const talking = remoteDirection === 'sendrecv';
     this.holding = !talking;
-    const rtcp = { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) };
-    await this.rtpPort.secure(srtp);
-    await this.rtpPort.setRemote(nowhere ? undefined : { ip: remote.ip, port: remote.port }, receives, talking, rtcp);
-    await this.memberInRoom?.setMuted(!talking || this.mutedInMeeting);
+    return {
+      remote: nowhere ? undefined : { ip: remote.ip, port: remote.port },
+      listening: remoteDirection === 'sendrecv' || remoteDirection === 'recvonly',
+      talking,
+      rtcp: { rtcpMux: remote.rtcpMux, ...(remote.rtcpPort !== undefined && { rtcpPort: remote.rtcpPort }) },
+    };
   }
 
   /**

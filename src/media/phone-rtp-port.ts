@@ -1,16 +1,17 @@
 /**
- * The UDP port a phone sends its RTP to, relaying between the phone and the call's
- * mediasoup PlainTransport on loopback. mediasoup can only route a producer's RTP by a
- * known SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so
- * every packet gets the leg's fixed SSRC stamped on its way in (and, where the gateway
- * can measure it, an RFC 6464 audio level). The port can learn the phone's address from
+ * The UDP port a phone sends its RTP to. The phone's audio goes straight into the
+ * meeting's mixer (`hear`), and on to mediasoup only while a browser listens to it
+ * (`relay`), through the meeting's socket connected to the meeting's PlainTransport (one
+ * per meeting, not one per call). mediasoup can only route a producer's RTP by a known
+ * SSRC, and phones rarely announce theirs in SDP (and change it on re-INVITEs), so every
+ * packet gets the leg's fixed SSRC stamped on its way in (and, relayed, an RFC 6464 audio
+ * level where the gateway can measure one). The port can learn the phone's address from
  * its packets (symmetric RTP, RFC 4961), which is what lets NATed phones work, and hands
- * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The phone's audio
- * also goes straight into the meeting's mixer (`hear`), and the mixer's leg sends the
- * phone its mix from this same socket (`sendToPhone`). With an RTCP session (`report`), the
- * port measures both streams, reads the phone's RTCP and sends ours from the same socket,
- * ending with a BYE when it closes. mediasoup sends nothing the phone needs: its RTCP is
- * about its own consumers, and the phone's audio comes from the mixer.
+ * RFC 4733 telephone-events to the DTMF decoder instead of mediasoup. The mixer's leg
+ * sends the phone its mix from this same socket (`sendToPhone`). With an RTCP session
+ * (`report`), the port measures both streams, reads the phone's RTCP and sends ours from
+ * the same socket, ending with a BYE when it closes. mediasoup sends nothing the phone
+ * needs: its RTCP is about its own consumers, and the phone's audio comes from the mixer.
  * With SRTP (`secure`), what the phone sends is authenticated and decrypted before
  * anything reads it (a packet that fails is dropped, and moves no latch), and what we
  * send it, RTP and RTCP, is protected on its way out.
@@ -61,8 +62,8 @@ export class PhoneRtpPort {
   /** Called with every RTP packet of this payload type; such packets do not reach mediasoup. */
   private tapped: { payloadType: number; listener: (packet: RtpPacketView) => void } | undefined;
   private meter: LevelMeter | undefined;
-  /** Where the phone's audio goes besides mediasoup: the mixer input, while its audio may be heard. */
-  private listener: ((packet: Buffer) => void) | undefined;
+  /** Where the phone's audio goes: the mixer input, while its audio may be heard, with its measured level. */
+  private listener: ((packet: Buffer, level: number | undefined) => void) | undefined;
   /** When the phone last sent RTP or RTCP, and its first RTP (epoch ms), for whoever watches the call. */
   private readonly lastReceived: Float64Array;
   /** RTP packets from the phone and to it, for the node's metrics. */
@@ -82,13 +83,14 @@ export class PhoneRtpPort {
    */
   private latched: RtpAddress | undefined;
   private sending = true;
-  /** Whether the loopback socket is connected to the PlainTransport (a connected socket sends cheaper). */
-  private toMediasoup = false;
+  /** The meeting's socket, connected to its PlainTransport (a connected socket sends cheaper); not ours to close. */
+  private toMediasoup: Socket | undefined;
+  /** Whether the phone's audio goes to mediasoup: only while a browser consumes it. */
+  private relaying = false;
   private closed = false;
 
   private constructor(
     private readonly phoneSocket: Socket,
-    private readonly loopSocket: Socket,
     private readonly producerSsrc: number,
     private readonly latch: boolean,
     lastReceived: Float64Array | undefined,
@@ -97,17 +99,11 @@ export class PhoneRtpPort {
     phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
     phoneSocket.on('error', () => undefined);
-    loopSocket.on('error', () => undefined);
   }
 
   static async open(options: PhoneRtpPortOptions): Promise<PhoneRtpPort> {
     const phoneSocket = await bindInRange(options.listenIp, options.minPort, options.maxPort);
-    const loopSocket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      loopSocket.once('error', reject);
-      loopSocket.bind(0, '127.0.0.1', () => resolve());
-    });
-    return new PhoneRtpPort(phoneSocket, loopSocket, options.producerSsrc, options.latch, options.lastReceived);
+    return new PhoneRtpPort(phoneSocket, options.producerSsrc, options.latch, options.lastReceived);
   }
 
   /** The port phones send to (announced in SDP). */
@@ -115,27 +111,14 @@ export class PhoneRtpPort {
     return this.phoneSocket.address().port;
   }
 
-  /** Where the PlainTransport must send (its connect() target). */
-  get loopbackAddress(): RtpAddress {
-    const { address, port } = this.loopSocket.address();
-    return { ip: address, port };
-  }
-
   /** Where media goes now: the latched source, else the SDP address; undefined for nowhere. */
   get phoneAddress(): RtpAddress | undefined {
     return (this.latch && this.latched) || this.announced;
   }
 
-  /** The PlainTransport's own address, where phone RTP is relayed to. */
-  async connectToMediasoup(address: RtpAddress): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.loopSocket.once('error', reject);
-      this.loopSocket.connect(address.port, address.ip, () => {
-        this.loopSocket.off('error', reject);
-        resolve();
-      });
-    });
-    this.toMediasoup = true;
+  /** The socket, connected to the PlainTransport the phone's producer is on, that phone RTP is relayed through. */
+  relayThrough(socket: Socket): void {
+    this.toMediasoup = socket;
   }
 
   /** The address in the phone's SDP (undefined for 0.0.0.0), whether it wants our media, and where its RTCP goes. */
@@ -172,9 +155,14 @@ export class PhoneRtpPort {
     this.meter = meter;
   }
 
-  /** The phone's audio packets (SSRC and level stamped) go to `listener` too; undefined stops it. */
-  hear(listener: ((packet: Buffer) => void) | undefined): void {
+  /** The phone's audio packets (SSRC stamped) go to `listener`, with their level when measured; undefined stops it. */
+  hear(listener: ((packet: Buffer, level: number | undefined) => void) | undefined): void {
     this.listener = listener;
+  }
+
+  /** Whether the phone's audio goes on to mediasoup (SSRC and level stamped), from its next packet. */
+  relay(relaying: boolean): void {
+    this.relaying = relaying;
   }
 
   /** A packet of ours (the meeting's mix) to the phone, unless it does not want media now. */
@@ -202,7 +190,6 @@ export class PhoneRtpPort {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.loopSocket.close();
     const target = this.rtcpAddress;
     const goodbye = this.rtcp && this.protectRtcp(this.rtcp.goodbye(epochNowMs(), 'call ended'));
     if (!goodbye || !target) return void this.phoneSocket.close();
@@ -261,13 +248,15 @@ export class PhoneRtpPort {
     }
     if (!this.toMediasoup) return;
     packet.writeUInt32BE(this.producerSsrc, 8);
-    let relayed = packet;
+    const relaying = this.relaying;
+    if (!this.listener && !relaying) return;
+    let level: number | undefined;
     if (this.meter) {
-      const view = readRtp(packet);
-      if (view) relayed = withAudioLevelExtension(packet, this.meter.extensionId, this.meter.level(view.payload));
+      const payload = (view ?? readRtp(packet))?.payload;
+      if (payload) level = this.meter.level(payload);
     }
-    this.listener?.(relayed);
-    this.loopSocket.send(relayed);
+    this.listener?.(packet, level);
+    if (relaying) this.toMediasoup.send(level === undefined ? packet : withAudioLevelExtension(packet, this.meter!.extensionId, level));
   }
 }
 

@@ -28,6 +28,8 @@ export interface MemberIdentity {
 /** What a member needs from its room, without a reference back to the whole room. */
 export interface MemberRoomHooks {
   producerOpened(member: RoomMember, producer: types.Producer): void;
+  /** Resolves once the consumed producer's packets flow (a phone's are relayed on demand). */
+  consumerOpened(consumer: types.Consumer): Promise<void>;
   stateChanged(member: RoomMember): void;
 }
 
@@ -86,7 +88,7 @@ export class RoomMember {
     return transport;
   }
 
-  /** Takes ownership of a transport made elsewhere (a phone call's PlainTransport). */
+  /** Takes ownership of a transport made elsewhere (a PlainTransport standing in for a browser's, in tests): it closes with the member. */
   adopt(transport: types.Transport): void {
     if (this.closed) {
       transport.close();
@@ -105,10 +107,19 @@ export class RoomMember {
     const transport = this.transport(transportId);
     const producer = await judgedByMediasoup('rtpParameters', () => transport.produce({ kind: 'audio', rtpParameters, paused: this.muted }));
     this.closeIfLeftMeanwhile(transport, producer);
-    this.producers.set(producer.id, producer);
-    producer.observer.once('close', () => this.producers.delete(producer.id));
-    this.hooks.producerOpened(this, producer);
-    return producer;
+    return this.produced(producer);
+  }
+
+  /**
+   * A producer on a transport the member does not own: a phone's, on the one transport its
+   * meeting shares with its media thread (one per meeting, not one per call). It closes
+   * with the member; the transport stays.
+   */
+  async produceOnShared(transport: types.Transport, rtpParameters: types.RtpParameters): Promise<types.Producer> {
+    this.assertOpen();
+    const producer = await transport.produce({ kind: 'audio', rtpParameters, paused: this.muted });
+    this.closeIfLeftMeanwhile(transport, producer);
+    return this.produced(producer);
   }
 
   /** A paused consumer of another member's producer; the client resumes it when ready. */
@@ -125,6 +136,7 @@ export class RoomMember {
     consumer.once('producerclose', () => {
       if (!this.closed) this.channel.notify({ kind: 'consumer-closed', consumerId: consumer.id });
     });
+    await this.hooks.consumerOpened(consumer);
     return consumer;
   }
 
@@ -141,12 +153,20 @@ export class RoomMember {
     this.hooks.stateChanged(this);
   }
 
-  /** Closes every transport (and so every producer and consumer) this member owns. */
+  /** Closes every producer of this member and every transport it owns (and so its consumers). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const producer of [...this.producers.values()]) producer.close();
     for (const transport of [...this.transports.values()]) transport.close();
     this.log.debug({ participantId: this.id }, 'participant media closed');
+  }
+
+  private produced(producer: types.Producer): types.Producer {
+    this.producers.set(producer.id, producer);
+    producer.observer.once('close', () => this.producers.delete(producer.id));
+    this.hooks.producerOpened(this, producer);
+    return producer;
   }
 
   private transport(transportId: string): types.Transport {
@@ -157,9 +177,9 @@ export class RoomMember {
   }
 
   /**
-   * A producer or consumer whose transport closed while mediasoup made it (the member left
-   * meanwhile) is closed in the worker with its transport, but mediasoup's Node side still
-   * hands it back open: close it here, or it is never released.
+   * A producer or consumer made while the member left or its transport closed: mediasoup's
+   * Node side hands it back open (whether the worker closed it with its transport or, on a
+   * meeting's shared transport, kept it), so it is closed here, or it is never released.
    */
   private closeIfLeftMeanwhile(transport: types.Transport, made: types.Producer | types.Consumer): void {
     if (!this.closed && !transport.closed) return;

@@ -14,6 +14,7 @@ import type { MediaPlane } from './plane/media-plane.js';
 import { MeetingMedia } from './plane/meeting-media.js';
 import { type MemberChannel, type MemberIdentity, RoomMember } from './room-member.js';
 import type { MemberView, ProducerOwnership, RoomCloseReason, RoomNotice } from './room-notices.js';
+import { SPEAKING_INTERVAL_MS, SPEAKING_THRESHOLD_DB } from './speaking.js';
 
 export interface RoomOptions {
   readonly maxParticipants: number;
@@ -43,7 +44,7 @@ export const ROOM_CLOSE_TEXT: Record<RoomCloseReason, string> = {
 const REMOVED_TEXT = 'removed from the meeting';
 
 /** A producer in the room and the member it belongs to. */
-export interface RoomProducer {
+interface RoomProducer {
   readonly producer: types.Producer;
   readonly owner: RoomMember;
 }
@@ -57,14 +58,21 @@ interface RoomEvents {
   closed: [RoomCloseReason];
 }
 
-/** Loudness (dBov) above which a participant counts as speaking. */
-const SPEAKING_THRESHOLD_DB = -60;
-const SPEAKING_INTERVAL_MS = 300;
+/** A member's producer fed by a relay that need run only while someone consumes it (a phone's). */
+interface OnDemandFeed {
+  consumers: number;
+  readonly feed: (running: boolean) => Promise<void>;
+}
 
 export class Room extends EventEmitter<RoomEvents> {
   private readonly members = new Map<string, RoomMember>();
   private readonly roomProducers = new Map<string, RoomProducer>();
   private phones: PhoneMediaUse | undefined;
+  /** By member id. */
+  private readonly feeds = new Map<string, OnDemandFeed>();
+  /** Who speaks: browsers as mediasoup's observer says, phones as their media threads say. */
+  private browserSpeakers = new Set<string>();
+  private readonly phoneSpeakers = new Set<string>();
   private speakers = new Set<string>();
   private closed = false;
 
@@ -77,8 +85,8 @@ export class Room extends EventEmitter<RoomEvents> {
   ) {
     super();
     router.once('workerclose', () => this.close('media-lost'));
-    audioLevels.on('volumes', (volumes) => this.setSpeakers(volumes.map((v) => v.producer.id)));
-    audioLevels.on('silence', () => this.setSpeakers([]));
+    audioLevels.on('volumes', (volumes) => this.setBrowserSpeakers(volumes.map((v) => v.producer.id)));
+    audioLevels.on('silence', () => this.setBrowserSpeakers([]));
   }
 
   static async create(meetingId: string, worker: types.Worker, options: RoomOptions, log: Logger): Promise<Room> {
@@ -129,6 +137,7 @@ export class Room extends EventEmitter<RoomEvents> {
       this.router,
       {
         producerOpened: (owner, producer) => this.producerOpened(owner, producer),
+        consumerOpened: (consumer) => this.consumerOpened(consumer),
         stateChanged: (changed) => {
           this.broadcast({ kind: 'member-changed', member: changed.view() });
           this.emit('memberChanged', changed);
@@ -150,6 +159,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.members.delete(id);
     member.close();
     this.broadcast({ kind: 'member-left', memberId: id });
+    this.feeds.delete(id);
+    this.browserSpeakers.delete(id);
+    this.phoneSpeakers.delete(id);
     if (this.speakers.delete(id)) this.broadcast({ kind: 'speakers-changed', memberIds: [...this.speakers] });
     this.log.info({ participantId: id, reason }, 'participant left');
     this.emit('memberRemoved', member, reason);
@@ -177,14 +189,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return [...this.members.values()].map((m) => m.view());
   }
 
-  /** Every producer in the room except those of `exceptMemberId`. */
+  /** Every producer in the room except those of `exceptMemberId`, oldest first. */
   producers(exceptMemberId?: string): ProducerOwnership[] {
-    return this.producerEntries(exceptMemberId).map(({ producer, owner }) => ({ producerId: producer.id, memberId: owner.id }));
-  }
-
-  /** The same, with the mediasoup producers themselves, oldest first. */
-  producerEntries(exceptMemberId?: string): RoomProducer[] {
-    return [...this.roomProducers.values()].filter(({ owner }) => owner.id !== exceptMemberId);
+    return [...this.roomProducers.values()]
+      .filter(({ owner }) => owner.id !== exceptMemberId)
+      .map(({ producer, owner }) => ({ producerId: producer.id, memberId: owner.id }));
   }
 
   /**
@@ -207,6 +216,23 @@ export class Room extends EventEmitter<RoomEvents> {
       release();
       throw err;
     }
+  }
+
+  /**
+   * The member's producer (a phone's) gets its packets from `feed`, which the room runs
+   * only while another member consumes it: a meeting of phones alone sends mediasoup
+   * nothing. Given before the member produces.
+   */
+  feedOnDemand(memberId: string, feed: (running: boolean) => Promise<void>): void {
+    if (this.members.has(memberId)) this.feeds.set(memberId, { consumers: 0, feed });
+  }
+
+  /** A phone's media thread says it started or stopped speaking. */
+  phoneSpeaking(memberId: string, speaking: boolean): void {
+    if (!this.members.has(memberId)) return;
+    if (speaking) this.phoneSpeakers.add(memberId);
+    else this.phoneSpeakers.delete(memberId);
+    this.publishSpeakers();
   }
 
   /** Talkers and legs of the mixer, for tests and diagnostics; undefined without one. */
@@ -234,11 +260,36 @@ export class Room extends EventEmitter<RoomEvents> {
   private producerOpened(owner: RoomMember, producer: types.Producer): void {
     this.roomProducers.set(producer.id, { producer, owner });
     producer.observer.once('close', () => this.roomProducers.delete(producer.id));
-    this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
-      this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
-    });
-    if (owner.kind !== 'phone') this.phones?.media.then((media) => this.mixTalker(media, producer, owner.id)).catch(() => undefined);
+    // A phone's media thread judges its speaking: mediasoup gets a phone's audio only while a browser listens.
+    if (owner.kind !== 'phone') {
+      this.audioLevels.addProducer({ producerId: producer.id }).catch((err: Error) => {
+        this.log.warn({ participantId: owner.id, reason: err.message }, 'speaking detection unavailable for a producer');
+      });
+      this.phones?.media.then((media) => this.mixTalker(media, producer, owner.id)).catch(() => undefined);
+    }
     this.broadcast({ kind: 'producer-opened', producer: { producerId: producer.id, memberId: owner.id } }, owner.id);
+  }
+
+  /**
+   * A member consumes a producer: one fed on demand is fed from now on, before the
+   * consumer (created paused) can be resumed, so its first packets are not lost.
+   */
+  private async consumerOpened(consumer: types.Consumer): Promise<void> {
+    const ownerId = this.roomProducers.get(consumer.producerId)?.owner.id;
+    const demand = ownerId === undefined ? undefined : this.feeds.get(ownerId);
+    if (ownerId === undefined || !demand) return;
+    demand.consumers++;
+    consumer.observer.once('close', () => {
+      if (--demand.consumers === 0 && this.feeds.get(ownerId) === demand) void this.runFeed(ownerId, demand, false);
+    });
+    if (demand.consumers === 1) await this.runFeed(ownerId, demand, true);
+  }
+
+  /** A feed that fails to follow (its media thread died) is ended with its call: nothing to undo here. */
+  private async runFeed(memberId: string, demand: OnDemandFeed, running: boolean): Promise<void> {
+    await demand
+      .feed(running)
+      .catch((err: Error) => this.log.warn({ participantId: memberId, reason: err.message, running }, 'a phone\'s relay to mediasoup did not follow its consumers'));
   }
 
   /** Browsers' audio reaches the mixer through mediasoup; phones' goes to it from their own ports. */
@@ -275,11 +326,17 @@ export class Room extends EventEmitter<RoomEvents> {
     if (!this.closed && this.isIdle) this.emit('empty');
   }
 
-  private setSpeakers(producerIds: string[]): void {
-    const next = new Set(producerIds.flatMap((id) => {
+  private setBrowserSpeakers(producerIds: string[]): void {
+    this.browserSpeakers = new Set(producerIds.flatMap((id) => {
       const owner = this.roomProducers.get(id)?.owner;
-      return owner && !owner.muted ? [owner.id] : [];
+      return owner ? [owner.id] : [];
     }));
+    this.publishSpeakers();
+  }
+
+  /** Everyone speaking who is not muted, told to all when that changes. */
+  private publishSpeakers(): void {
+    const next = new Set([...this.browserSpeakers, ...this.phoneSpeakers].filter((id) => this.members.get(id)?.muted === false));
     if (next.size === this.speakers.size && [...next].every((id) => this.speakers.has(id))) return;
     this.speakers = next;
     for (const member of this.members.values()) member.speaking = next.has(member.id);

@@ -1,7 +1,8 @@
 /**
  * The SIP edge as the gateway sees it: a drachtio-srf application connected to
  * drachtio-server (DRACHTIO_ADDRESS), or, when none is configured, to the embedded
- * drachtio-server stand-in started here on SIP_PORT. drachtio-srf reconnects by itself
+ * drachtio-server stand-in started here on SIP_PORT (and SIP over TLS on SIP_TLS_PORT when a
+ * certificate is configured). drachtio-srf reconnects by itself
  * with backoff; the connection state feeds /readyz.
  *
  * After a reconnection the dialogs from before are reconciled: each is probed through
@@ -60,10 +61,11 @@ export class SipFrontEnd {
         sipHost: config.rtpListenIp,
         sipPort: config.sipPort,
         sipAdvertisedHost: config.announcedIp,
+        ...(config.sipTls && { sipTls: { port: config.sipTls.port, cert: config.sipTls.keyPair.cert, key: config.sipTls.keyPair.key } }),
         log,
       });
       address = standin.adminAddress;
-      sipLog.info({ sip: standin.sipAddress }, 'no DRACHTIO_ADDRESS: running the embedded drachtio-server stand-in');
+      sipLog.info({ sip: standin.sipAddress, sipTls: standin.sipTlsAddress }, 'no DRACHTIO_ADDRESS: running the embedded drachtio-server stand-in');
     }
     const srf = newSrf();
     const frontEnd = new SipFrontEnd(srf, standin, sipLog);
@@ -79,6 +81,11 @@ export class SipFrontEnd {
   /** Where SIP is received when the embedded stand-in runs (tests dial it). */
   get sipAddress(): { host: string; port: number } | undefined {
     return this.standin?.sipAddress;
+  }
+
+  /** Where SIP over TLS is received when the embedded stand-in runs with a certificate. */
+  get sipTlsAddress(): { host: string; port: number } | undefined {
+    return this.standin?.sipTlsAddress;
   }
 
   /** Who ends the calls whose dialogs are found gone after a reconnection. */

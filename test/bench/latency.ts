@@ -1,72 +1,77 @@
 /**
- * Added one-way delay through the gateway on loopback.
+ * One-way delay through the gateway on loopback, end to end as people in a meeting hear it.
  *
- * The gateway runs in this process (latency, not CPU, is measured, and in-process the
- * meeting side can be watched with mediasoup consumers of our own). Two SIP phones (PCMU)
- * dial one meeting. Phone A sends 20 ms packets: silence, and now and then a burst of
- * five packets, each a tone of its own frequency; phone B sends silence and receives the
- * meeting's mix.
+ * The gateway runs in this process (latency, not CPU, is measured; the phones' media runs
+ * in its media threads all the same, and in-process the bench can join the meeting as a
+ * browser through the room, as the signalling would). Two SIP phones (PCMU) dial one
+ * meeting, A and B; then a "browser" joins: a room member that consumes A through
+ * RoomMember.consume, as a browser's consume request does (so A's relay to mediasoup is
+ * switched on, as for a browser), on a PlainTransport to a socket of ours instead of
+ * WebRTC, and that produces opus on a second PlainTransport. B sends silence throughout;
+ * A and the browser send silence and, by turns, tone bursts (100 ms of 1 kHz, after a
+ * stream restart at a random phase, so the bursts sample every offset between a sender's
+ * packet clock and the mixer's 20 ms tick).
  *
- * - phoneToMeetingMs: phone A's packet sent → the same packet (matched by RTP timestamp)
- *   leaving mediasoup on a DirectTransport consumer of A's producer, which is what the
- *   browsers' consumers get: phone → relay → PlainTransport → router, no transcoding.
- *   Median over every packet A sends.
- * - meetingToPhoneMs: a burst packet sent by A → the mix carrying it arriving at phone B
- *   (the packet is identified by its tone). That path is phone → relay → mediasoup →
- *   mixer (jitter buffer, decode, mix, encode) → mediasoup → relay → phone: the
- *   meeting→phone delay plus the forwarding above. Median over every burst packet B hears.
- *   Before each burst A restarts its stream at a random phase, so the bursts sample every
- *   offset between the phone's packet clock and the mixer's 20 ms tick.
+ * - phoneToMeetingMs: a packet sent by phone A → the same packet at the browser's
+ *   consumer (matched by a stamp in A's silence packets: μ-law 0xff and 0x7f both decode
+ *   to 0, so 32 of them carry a sequence number in pure silence). Path: phone → media
+ *   thread (relay) → mediasoup → consumer. Over every stamped packet.
+ * - phoneToPhoneMs: the onset of A's burst → the onset heard in B's received audio. Path:
+ *   phone → media thread (jitter buffer, decode, one mix tick, encode) → phone.
+ * - meetingToPhoneMs: the onset of the browser's burst (opus, 48 kHz) → the onset heard at
+ *   B. Path: browser → mediasoup → the meeting's transport to its media thread → mixer
+ *   (jitter buffer, opus decode, tick, encode) → phone. It includes opus's own delay
+ *   (the encoder's 6.5 ms look-ahead), as a browser's audio does.
+ * An onset is the first sample louder than ONSET_LEVEL, timed as its packet's send or
+ * arrival time plus its place in the packet, so the delay is that of the sound itself,
+ * not of whole packets. Medians and p99 of the delays; one burst per source gives one
+ * sample, hence BENCH_BURSTS bursts each (60).
  *
- * stderr also breaks the second path down with consumers of our own on the mixer legs'
- * producers (when the mixer sent the mix), says how many burst onsets the mixer dropped,
- * and shows GET /api/mixer. Result (last stdout line):
- *   {"phoneToMeetingMs":A,"meetingToPhoneMs":B}
- * Knobs: BENCH_BURSTS (40, after 400 ms of silence each: BENCH_SILENCE_MS),
- * BENCH_ONSET_BURSTS (6, after 3 s of silence each, to see how talkspurt onsets fare).
+ * Result (last stdout line): {"phoneToMeetingMs":…,"phoneToMeetingP99Ms":…,
+ *   "phoneToPhoneMs":…,"phoneToPhoneP99Ms":…,"meetingToPhoneMs":…,"meetingToPhoneP99Ms":…,
+ *   "samples":{…},"missedBursts":{…},"machine":{"cores":…,"foreignCpuPercent":…,"loadAverage1m":…}}
+ * foreignCpuPercent is what anything but this process and its mediasoup worker used during
+ * the run (percent of one core); timer-driven delays grow when others load the machine.
+ * Knobs: BENCH_BURSTS (60 per source), BENCH_QUIET_WAIT_S (180: how long to wait for a
+ * quiet machine before running anyway).
  */
 import '../../src/media/use-worker-binary.js';
-import type { types } from 'mediasoup';
+import { Encoder as OpusEncoder } from '@evan/opus';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Gateway, startGateway } from '../../src/gateway.js';
-import { g711Decode } from '../../src/media/codecs/g711.js';
-import { readRtp } from '../../src/media/rtp-packet.js';
 import { createLogger } from '../../src/logger.js';
+import type { Room } from '../../src/media/room.js';
 import { testConfig } from '../support/test-config.js';
 import { pcmuTone } from '../support/rtp.js';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { until } from '../support/until.js';
 import { requestJson } from '../support/json-api.js';
-import { waitForQuietMachine } from './support/machine-load.js';
-import { PCMU_SILENCE, type ReceivedPacket, RtpPhone, type SentPacket, every20ms, rms, zeroCrossings } from './support/rtp-phone.js';
-import { formatSummary, ms2, summarize } from './support/sample-stats.js';
-import { type DialedCall, SipDialer } from './support/sip-dialer.js';
+import { machineCpu, processCpuSeconds, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
+import { PCMU_SILENCE, type ReceivedPacket, RtpPhone, every20ms } from './support/rtp-phone.js';
+import { type Summary, formatSummary, ms2, summarize } from './support/sample-stats.js';
+import { SipDialer } from './support/sip-dialer.js';
 
-const BURSTS = Number(process.env.BENCH_BURSTS ?? 40);
-/** Silence before each of those bursts: short enough that the mixer keeps the talker selected. */
-const SILENCE_MS = Number(process.env.BENCH_SILENCE_MS ?? 400);
-/** Then bursts after a long silence (the mixer has let the talker go): onsets. */
-const ONSET_BURSTS = Number(process.env.BENCH_ONSET_BURSTS ?? 6);
-const ONSET_SILENCE_MS = 3000;
-/** The five packets of a burst: tones told apart by their zero crossings (2·f/50 per 20 ms). */
-const BURST_HZ = [400, 800, 1200, 1600, 2000] as const;
-const BURST_AMPLITUDE = 12_000;
-/** A received frame louder than this (RMS) carries a burst; silence decodes to exactly 0. */
-const LOUD_RMS = 500;
+const BURSTS = Number(process.env.BENCH_BURSTS ?? 60);
+/** How long the run waits at most for the rest of the machine to go quiet (s). */
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_S ?? 180) * 1000;
+/** A burst of A's at the start of each cycle, one of the browser's half-way: each source is silent 600 ms between its bursts, so the mixer keeps it selected. */
+const CYCLE_MS = 700;
+const BURST_PACKETS = 5;
+const TONE_HZ = 1000;
+const AMPLITUDE = 12_000;
+/** A sample this loud is the burst's onset; silence decodes to 0 (PCMU) or to a few units (opus). */
+const ONSET_LEVEL = 2000;
+const OPUS_RATE = 48_000;
+const OPUS_PAYLOAD_TYPE = 111;
 const PHONE_TO_MEETING_TARGET_MS = 2;
 const MEETING_TO_PHONE_TARGET_MS = 30;
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Seen {
-  readonly at: number;
-  readonly timestamp: number;
-  readonly samples?: Int16Array;
-}
-
 async function main(): Promise<void> {
-  await waitForQuietMachine(say);
+  const quietReading = await waitForQuietMachine(say, { maxWaitMs: QUIET_WAIT_MS });
   const log = createLogger('warn', process.stderr);
   const config = testConfig({
     LOG_LEVEL: 'warn',
@@ -78,9 +83,9 @@ async function main(): Promise<void> {
   const gateway = await startGateway(config, log);
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
-    await waitReady(gateway);
+    await until(async () => (await fetch(`${gateway.httpUrl}/readyz`)).status === 200, 10_000, 'the gateway to be ready');
     const sip = gateway.sip.frontEnd.sipAddress!;
-    say(`[bench:latency] gateway in-process at ${gateway.httpUrl}, SIP on udp ${sip.host}:${sip.port}, one mediasoup worker`);
+    say(`[bench:latency] gateway in-process at ${gateway.httpUrl}, SIP on udp ${sip.host}:${sip.port}; machine ${quietReading.toFixed(0)}% of a core busy before the run`);
     const result = await measure(gateway, sip, cleanups);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
@@ -106,24 +111,25 @@ function mediasoupWorkerPids(): number[] {
   });
 }
 
-async function measure(
-  gateway: Gateway,
-  sip: { host: string; port: number },
-  cleanups: Array<() => Promise<unknown> | unknown>,
-): Promise<{ phoneToMeetingMs: number; meetingToPhoneMs: number }> {
+/** A sender of 20 ms packets: silence, or packet k of a tone burst. */
+interface Talker {
+  silence(): void;
+  /** Sends packet k of a burst; its send time and, for k = 0, where the onset is in it (ms from the packet's start). */
+  tone(k: number): { at: number; onsetMs: number };
+  /** Restarts the stream (sequence and timestamp jump), as a new talkspurt. */
+  restart(): void;
+}
+
+interface BurstSent {
+  readonly at: number;
+  readonly onsetMs: number;
+}
+
+async function measure(gateway: Gateway, sip: { host: string; port: number }, cleanups: Array<() => Promise<unknown> | unknown>) {
   const meetingId = `latency-${Date.now().toString(36)}`;
   await api(gateway, 'POST', '/meetings', { id: meetingId });
   const credential = await api<{ username: string; password: string }>(gateway, 'POST', '/sip-credentials', { meetingId });
-
-  // Open the room first, so we see the mixer's transport and its leg producers appear.
   const room = await gateway.rooms.room(meetingId);
-  const legProducers: types.Producer[] = [];
-  room.router.observer.on('newtransport', (transport) => {
-    if (transport.type !== 'direct') return;
-    transport.observer.on('newproducer', (producer) => legProducers.push(producer));
-  });
-  const watcher = await room.router.createDirectTransport();
-  cleanups.push(() => watcher.close());
 
   const dialer = await SipDialer.open(sip, { sockets: 1 });
   cleanups.push(() => dialer.close());
@@ -131,223 +137,200 @@ async function measure(
   const phoneA = await RtpPhone.open();
   const phoneB = await RtpPhone.open();
   cleanups.push(() => phoneA.close(), () => phoneB.close());
-
   const callA = await dialer.call(uri, credential, PCMU_OFFER(phoneA.port));
   cleanups.push(() => callA.hangUp());
-  const producerA = room.producerEntries()[0]!.producer;
+  await until(() => room.producers().length === 1, 3000, 'phone A\'s producer');
+  const producerA = room.producers()[0]!.producerId;
   const callB = await dialer.call(uri, credential, PCMU_OFFER(phoneB.port));
   cleanups.push(() => callB.hangUp());
-  for (const [name, call] of [['A', callA], ['B', callB]] as Array<[string, DialedCall]>) {
-    say(`[bench:latency] phone ${name} answered in ${(call.setup.answeredAt - call.setup.authInviteAt).toFixed(1)} ms; sends to ${call.mediaTarget.host}:${call.mediaTarget.port}`);
-  }
   phoneA.sendTo(callA.mediaTarget);
   phoneB.sendTo(callB.mediaTarget);
-
-  // What leaves mediasoup for the meeting (browsers' consumers get the same): A's producer.
-  const forwarded = new Map<number, Seen>();
-  const consumerA = await watcher.consume({ producerId: producerA.id, rtpCapabilities: room.router.rtpCapabilities });
-  consumerA.on('rtp', (packet: Buffer) => {
-    const at = performance.now();
-    const view = readRtp(packet);
-    if (view && !forwarded.has(view.timestamp)) forwarded.set(view.timestamp, { at, timestamp: view.timestamp });
-  });
-  // What the mixer sends to each leg, before mediasoup and the relay take it to the phone.
-  await until(() => legProducers.length >= 2, 3000, 'two mixer legs');
-  const legOutput = new Map<string, Seen[]>();
-  for (const producer of legProducers) {
-    const seen: Seen[] = [];
-    legOutput.set(producer.id, seen);
-    const consumer = await watcher.consume({ producerId: producer.id, rtpCapabilities: room.router.rtpCapabilities });
-    consumer.on('rtp', (packet: Buffer) => {
-      const at = performance.now();
-      const view = readRtp(packet);
-      if (view) seen.push({ at, timestamp: view.timestamp, samples: g711Decode('PCMU', view.payload) });
-    });
-  }
-
-  // B talks silence throughout; A: silence, then bursts, each after a restart at a random phase.
   const silenceB = every20ms(() => (phoneB.send(PCMU_SILENCE), true));
   cleanups.push(() => silenceB.stop());
-  const bursts: Burst[] = [];
-  const plan = planFor(BURSTS, ONSET_BURSTS);
-  say(
-    `[bench:latency] phone A: ${plan.filter((s) => s !== 'shift').length} packets: ${BURSTS} bursts after ${SILENCE_MS} ms of silence and ` +
-      `${ONSET_BURSTS} after ${ONSET_SILENCE_MS} ms, each of ${BURST_HZ.length} packets (tones ${BURST_HZ.join('/')} Hz) and after a stream restart at a random phase; ` +
-      `~${Math.round(plan.length * 0.02)} s`,
-  );
-  let due = performance.now();
-  let toneFrame = 0;
-  let silentFor = 0;
-  for (const step of plan) {
-    if (step === 'shift') {
-      // A new talkspurt from a "new" sender: sequence and timestamp jump, and a random phase.
-      phoneA.jump(200);
-      due += Math.random() * 20;
-      continue;
-    }
-    await sleep(Math.max(0, due - performance.now()));
-    due += 20;
-    if (step === 'silence') {
-      phoneA.send(PCMU_SILENCE);
-      silentFor += 20;
-    } else {
-      if (step === 0) bursts.push({ afterSilenceMs: silentFor, packets: [] });
-      bursts.at(-1)!.packets.push(phoneA.send(pcmuTone(BURST_HZ[step]!, toneFrame++, BURST_AMPLITUDE), step));
-      silentFor = 0;
-    }
-  }
+
+  const browser = await joinAsBrowser(room, producerA, cleanups);
+  await until(async () => (await room.mixerCounts())?.talkers === 3, 5000, 'both phones and the browser in the mix');
+
+  // Phone A: stamped silence, PCMU tone bursts.
+  const stamps = new Map<number, number>();
+  let nextStamp = 1;
+  const talkerA: Talker = {
+    silence: () => {
+      const stamp = nextStamp++;
+      stamps.set(stamp, phoneA.send(stampedSilence(stamp)).at);
+    },
+    tone: (k) => ({ at: phoneA.send(pcmuTone(TONE_HZ, k, AMPLITUDE)).at, onsetMs: onsetIndex(toneSamples(8000, 0)) / 8 }),
+    restart: () => phoneA.jump(200),
+  };
+
+  const cycles = BURSTS;
+  const startAt = performance.now() + 1000;
+  const burstTimes = (offsetMs: number) => Array.from({ length: cycles }, (_, c) => startAt + c * CYCLE_MS + offsetMs + Math.random() * 20);
+  say(`[bench:latency] ${cycles} bursts of ${BURST_PACKETS * 20} ms at ${TONE_HZ} Hz from phone A and from the browser, by turns every ${CYCLE_MS / 2} ms; ~${Math.round((cycles * CYCLE_MS) / 1000) + 2} s`);
+  const machineBefore = machineCpu();
+  const workers = mediasoupWorkerPids();
+  const ownCpu = () => selfCpuSeconds() + workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const ownBefore = ownCpu();
+  const wallBefore = performance.now();
+  const [burstsA, burstsBrowser] = await Promise.all([talk(talkerA, burstTimes(0)), talk(browser.talker, burstTimes(CYCLE_MS / 2))]);
   await sleep(300);
+  const machineAfter = machineCpu();
+  const foreignCpuPercent = (100 * (machineAfter.busySeconds - machineBefore.busySeconds - (ownCpu() - ownBefore))) / ((performance.now() - wallBefore) / 1000);
   silenceB.stop();
   const mixer = await api(gateway, 'GET', '/mixer');
 
-  // phone → meeting: every packet A sent, to the moment mediasoup forwarded it.
   const forwardMs: number[] = [];
-  for (const sent of phoneA.sent) {
-    const seen = forwarded.get(sent.timestamp);
-    if (seen) forwardMs.push(seen.at - sent.at);
+  for (const packet of browser.ears.received) {
+    const sentAt = stamps.get(readStamp(packet.payload));
+    if (sentAt !== undefined) forwardMs.push(packet.at - sentAt);
   }
-  const forwardSummary = summarize(forwardMs);
-  say(`[bench:latency] phone→meeting (A's packet sent → forwarded by mediasoup to a consumer): ${forwardSummary.n} of ${phoneA.sent.length} packets matched; ${formatSummary(forwardSummary)}`);
-
-  // meeting → phone: each burst's loud packets at B, identified by tone.
-  const legOfB = [...legOutput.entries()].find(([, seen]) => seen.some((p) => p.samples && rms(p.samples) > LOUD_RMS));
-  const heard = analyseBursts(bursts.filter((b) => b.afterSilenceMs < ONSET_SILENCE_MS), phoneB.received, legOfB?.[1] ?? [], forwarded);
-  const onsets = analyseBursts(bursts.filter((b) => b.afterSilenceMs >= ONSET_SILENCE_MS), phoneB.received, legOfB?.[1] ?? [], forwarded);
-  const allDelays = [...heard.packetDelays, ...onsets.packetDelays];
-  const packetSummary = summarize(allDelays);
-  say(`[bench:latency] meeting→phone, per heard burst packet (A sent → B received the mix carrying it): ${formatSummary(packetSummary)}`);
-  say(`  the ${heard.bursts} bursts after ${SILENCE_MS} ms of silence (talker still selected by the mixer):`);
-  say(`    A sent → B received:                                     ${formatSummary(summarize(heard.packetDelays))}`);
-  say(`    of which A sent → mediasoup forwarded it:               ${formatSummary(summarize(heard.toForward))}`);
-  say(`    forwarded → the mixer sent the mix (seen on a consumer): ${formatSummary(summarize(heard.toMixerOut))}`);
-  say(`    the mixer sent it → B received it:                      ${formatSummary(summarize(heard.toPhone))}`);
-  say(`    first burst packet sent → first loud packet at B:       ${formatSummary(summarize(heard.onsetDelays))}`);
-  say(`    ${describeHeard(heard)}`);
-  say(`  the ${onsets.bursts} bursts after ${ONSET_SILENCE_MS} ms of silence (talkspurt onsets):`);
-  say(`    A sent → B received:                                     ${formatSummary(summarize(onsets.packetDelays))}`);
-  say(`    first burst packet sent → first loud packet at B:       ${formatSummary(summarize(onsets.onsetDelays))}`);
-  say(`    ${describeHeard(onsets)}`);
-  if (onsets.firstHeardIndex[0]! < onsets.heardBursts) {
-    say(
-      '    note: an onset burst whose first packet is never heard lost 20 ms in the mixer. After about 2 s of silence the talker\'s loudness (falling by 1 per 20 ms tick from 127 minus its ' +
-        'RFC 6464 level) has decayed to 0, so the tick does not select it, and MixerInput.pass() consumes (drops) the packet that is due, undecoded, in the very tick ' +
-        'whose level would have selected it; the talker is mixed from the next packet on.',
-    );
-  }
-  if (heard.missing.length > 0) {
-    say(
-      `    note: burst packets not heard after short silences (burst #, packet: forwarded how many ms before the next tick's mix came out): ` +
-        `${heard.missing.slice(0, 12).map(([b, k, lead]) => `#${b}/${k}: ${lead.toFixed(2)}`).join(', ')}` +
-        ` (burst #0 is an onset too: the talker had never been loud before it). The heard ones, for comparison: ${formatSummary(summarize(heard.leads))}`,
-    );
-  }
-  say(`  GET /api/mixer after the run: ${JSON.stringify(mixer)}`);
-  const phoneToMeetingMs = ms2(forwardSummary.p50);
-  const meetingToPhoneMs = ms2(packetSummary.p50);
+  const phoneToMeeting = summarize(forwardMs);
+  const phoneToPhone = onsetDelays(burstsA, phoneB.received);
+  const meetingToPhone = onsetDelays(burstsBrowser, phoneB.received);
+  const line = (what: string, s: Summary) => say(`[bench:latency] ${what}: ${formatSummary(s)}`);
+  line(`phone→meeting (A's packet sent → at the browser's consumer; ${phoneToMeeting.n} of ${stamps.size} stamped packets matched)`, phoneToMeeting);
+  line(`phone→phone (A's burst onset → heard at B; ${phoneToPhone.missed} of ${cycles} bursts not heard)`, phoneToPhone.summary);
+  line(`meeting→phone (the browser's burst onset → heard at B; ${meetingToPhone.missed} of ${cycles} bursts not heard)`, meetingToPhone.summary);
+  say(`[bench:latency] other processes used ${foreignCpuPercent.toFixed(0)}% of a core during the run (${cpus().length} cores); GET /api/mixer: ${JSON.stringify(mixer)}`);
+  const met = (value: number, target: number) => (value <= target ? 'met' : 'MISSED');
   say(
-    `[bench:latency] targets: phone→meeting ≤ ${PHONE_TO_MEETING_TARGET_MS} ms: ${phoneToMeetingMs <= PHONE_TO_MEETING_TARGET_MS ? 'met' : 'MISSED'} (${phoneToMeetingMs} ms median, p99 ${forwardSummary.p99.toFixed(2)}); ` +
-      `meeting→phone ≤ ${MEETING_TO_PHONE_TARGET_MS} ms: ${meetingToPhoneMs <= MEETING_TO_PHONE_TARGET_MS ? 'met' : 'MISSED'} (${meetingToPhoneMs} ms median, p99 ${packetSummary.p99.toFixed(2)})`,
+    `[bench:latency] targets: phone→meeting ≤ ${PHONE_TO_MEETING_TARGET_MS} ms: ${met(phoneToMeeting.p50, PHONE_TO_MEETING_TARGET_MS)}; ` +
+      `meeting→phone ≤ ${MEETING_TO_PHONE_TARGET_MS} ms: ${met(meetingToPhone.summary.p50, MEETING_TO_PHONE_TARGET_MS)} (medians)`,
   );
-  return { phoneToMeetingMs, meetingToPhoneMs };
-}
-
-type Step = 'silence' | 'shift' | number;
-
-interface Burst {
-  readonly afterSilenceMs: number;
-  readonly packets: SentPacket[];
+  return {
+    phoneToMeetingMs: ms2(phoneToMeeting.p50),
+    phoneToMeetingP99Ms: ms2(phoneToMeeting.p99),
+    phoneToPhoneMs: ms2(phoneToPhone.summary.p50),
+    phoneToPhoneP99Ms: ms2(phoneToPhone.summary.p99),
+    meetingToPhoneMs: ms2(meetingToPhone.summary.p50),
+    meetingToPhoneP99Ms: ms2(meetingToPhone.summary.p99),
+    samples: { phoneToMeeting: phoneToMeeting.n, phoneToPhone: phoneToPhone.summary.n, meetingToPhone: meetingToPhone.summary.n },
+    missedBursts: { phoneToPhone: phoneToPhone.missed, meetingToPhone: meetingToPhone.missed },
+    machine: { cores: cpus().length, foreignCpuPercent: Math.round(foreignCpuPercent), loadAverage1m: ms2(loadavg()[0]!) },
+  };
 }
 
 /**
- * 1 s of silence; per burst a restart, silence, five tone packets, 200 ms of silence;
- * first `bursts` after SILENCE_MS, then `onsetBursts` after ONSET_SILENCE_MS.
+ * A browser as the room sees one, joined as the signalling would join it: a member that
+ * consumes phone A (through RoomMember.consume, which switches A's relay to mediasoup on)
+ * on a PlainTransport to `ears`, and produces opus on another, from `mouth`.
  */
-function planFor(bursts: number, onsetBursts: number): Step[] {
-  const plan: Step[] = Array(50).fill('silence');
-  const burst = (silenceMs: number) =>
-    plan.push('shift', ...Array<Step>(Math.round(silenceMs / 20)).fill('silence'), ...BURST_HZ.map((_, k) => k), ...Array<Step>(10).fill('silence'));
-  for (let b = 0; b < bursts; b++) burst(SILENCE_MS);
-  for (let b = 0; b < onsetBursts; b++) burst(ONSET_SILENCE_MS);
-  return plan;
+async function joinAsBrowser(room: Room, producerA: string, cleanups: Array<() => Promise<unknown> | unknown>) {
+  const member = room.admit({ id: 'bench-browser', displayName: 'bench browser', kind: 'browser' }, { notify: () => undefined, disconnect: () => undefined });
+  cleanups.push(() => room.remove(member.id, 'bench over'));
+  member.rtpCapabilities = room.router.rtpCapabilities;
+  const ears = await RtpPhone.open();
+  const mouth = await RtpPhone.open({ payloadType: OPUS_PAYLOAD_TYPE, timestampStep: OPUS_RATE / 50 });
+  cleanups.push(() => ears.close(), () => mouth.close());
+
+  const receiving = await room.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+  member.adopt(receiving);
+  await receiving.connect({ ip: '127.0.0.1', port: ears.port });
+  const consumer = await member.consume(receiving.id, producerA);
+  await member.resume(consumer.id);
+
+  const sending = await room.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+  member.adopt(sending);
+  await member.produce(sending.id, {
+    codecs: [{ mimeType: 'audio/opus', clockRate: OPUS_RATE, channels: 2, payloadType: OPUS_PAYLOAD_TYPE, parameters: {} }],
+    encodings: [{ ssrc: mouth.ssrc }],
+  });
+  mouth.sendTo({ host: '127.0.0.1', port: sending.tuple.localPort });
+
+  // As a browser's: one encoder for the whole stream, at 48 kHz.
+  const encoder = new OpusEncoder({ sample_rate: OPUS_RATE, channels: 1, application: 'voip' });
+  const silence = new Int16Array(OPUS_RATE / 50);
+  const talker: Talker = {
+    silence: () => void mouth.send(encoder.encode(silence)),
+    tone: (k) => {
+      const payload = encoder.encode(toneSamples(OPUS_RATE, k));
+      return { at: mouth.send(payload).at, onsetMs: onsetIndex(toneSamples(OPUS_RATE, 0)) / (OPUS_RATE / 1000) };
+    },
+    restart: () => mouth.jump(200),
+  };
+  return { ears, talker };
 }
 
-function describeHeard(h: ReturnType<typeof analyseBursts>): string {
-  return (
-    `${h.bursts} bursts, ${h.heardBursts} heard; burst packets heard: ${h.packetDelays.length} of ${h.bursts * BURST_HZ.length}; ` +
-    `first packet heard: ${h.firstHeardIndex.map((count, k) => `packet ${k} in ${count}`).join(', ')}`
-  );
+/**
+ * Sends silence every 20 ms and, at each of `burstTimes`, a restart and a burst on a grid
+ * that starts there; resolves with each burst's first packet.
+ */
+async function talk(talker: Talker, burstTimes: readonly number[]): Promise<BurstSent[]> {
+  const bursts: BurstSent[] = [];
+  let due = performance.now();
+  const at = async (time: number) => sleep(Math.max(0, time - performance.now()));
+  for (const start of burstTimes) {
+    for (; due < start - 20; due += 20) {
+      await at(due);
+      talker.silence();
+    }
+    talker.restart();
+    due = start;
+    for (let k = 0; k < BURST_PACKETS; k++, due += 20) {
+      await at(due);
+      const sent = talker.tone(k);
+      if (k === 0) bursts.push(sent);
+    }
+  }
+  for (const end = due + 200; due < end; due += 20) {
+    await at(due);
+    talker.silence();
+  }
+  return bursts;
 }
 
-function analyseBursts(bursts: readonly Burst[], atB: readonly ReceivedPacket[], legOfB: readonly Seen[], forwarded: Map<number, Seen>) {
-  const packetDelays: number[] = [];
-  const onsetDelays: number[] = [];
-  const toForward: number[] = [];
-  const toMixerOut: number[] = [];
-  const toPhone: number[] = [];
-  const firstHeardIndex = BURST_HZ.map(() => 0);
-  /** Missing burst packets: burst index, packet index, how long before the next tick's output A's packet was forwarded. */
-  const missing: Array<[number, number, number]> = [];
-  const leads: number[] = [];
-  const allLeg = legOfB;
-  /** How long after `at` the mixer's next output (any packet of B's leg) came out. */
-  const leadToNextTick = (at: number) => (allLeg.find((p) => p.at > at)?.at ?? Number.NaN) - at;
-  let heardBursts = 0;
-  const loudAtB = atB.filter((p) => rms(p.samples) > LOUD_RMS);
-  const loudLeg = legOfB.filter((p) => p.samples && rms(p.samples) > LOUD_RMS);
-  for (const [index, { packets: burst }] of bursts.entries()) {
-    const start = burst[0]!.at;
-    const window = (p: { at: number }) => p.at > start && p.at < start + 400;
-    const heard = loudAtB.filter(window);
-    const mixed = loudLeg.filter(window);
-    const tones = new Set<number>();
-    let first = true;
+/** Each burst's onset → the first sample as loud at the listener (the packet's arrival plus the sample's place in it); bursts never heard are counted. */
+function onsetDelays(bursts: readonly BurstSent[], heard: readonly ReceivedPacket[]): { summary: Summary; missed: number } {
+  const delays: number[] = [];
+  let missed = 0;
+  for (const burst of bursts) {
+    let delay: number | undefined;
     for (const packet of heard) {
-      const k = toneIndex(packet.samples);
-      const sent = burst.find((s) => s.tag === k);
-      // A repeat of a tone is the mixer concealing a missing packet with the last one.
-      if (!sent || tones.has(k)) continue;
-      tones.add(k);
-      packetDelays.push(packet.at - sent.at);
-      if (first) {
-        onsetDelays.push(packet.at - start);
-        firstHeardIndex[k]!++;
-        heardBursts++;
-        first = false;
-      }
-      const fwd = forwarded.get(sent.timestamp);
-      if (fwd) leads.push(leadToNextTick(fwd.at));
-      const out = mixed.filter((m) => m.at <= packet.at + 1 && toneIndex(m.samples!) === k).at(-1);
-      if (fwd && out) {
-        toForward.push(fwd.at - sent.at);
-        toMixerOut.push(out.at - fwd.at);
-        toPhone.push(packet.at - out.at);
-      }
+      if (packet.at <= burst.at || packet.at > burst.at + 300) continue;
+      const index = onsetIndex(packet.samples);
+      if (index < 0) continue;
+      delay = packet.at + index / 8 - (burst.at + burst.onsetMs);
+      break;
     }
-    for (let k = 0; k < BURST_HZ.length; k++) {
-      if (tones.has(k)) continue;
-      const fwd = forwarded.get(burst.find((s) => s.tag === k)!.timestamp);
-      missing.push([index, k, fwd ? leadToNextTick(fwd.at) : Number.NaN]);
-    }
+    if (delay === undefined) missed++;
+    else delays.push(delay);
   }
-  return { bursts: bursts.length, heardBursts, missing, leads, packetDelays, onsetDelays, toForward, toMixerOut, toPhone, firstHeardIndex };
+  return { summary: summarize(delays), missed };
 }
 
-/** Which burst packet a 20 ms frame carries, by its tone's zero crossings (2·f/50). */
-function toneIndex(samples: Int16Array): number {
-  const crossings = zeroCrossings(samples);
-  let best = 0;
-  for (let k = 1; k < BURST_HZ.length; k++) {
-    if (Math.abs(crossings - (2 * BURST_HZ[k]!) / 50) < Math.abs(crossings - (2 * BURST_HZ[best]!) / 50)) best = k;
+/** 20 ms of packet k of a burst at `rate`: the tone from phase 0 at the burst's start. */
+function toneSamples(rate: number, k: number): Int16Array {
+  const samples = new Int16Array(rate / 50);
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.round(AMPLITUDE * Math.sin((2 * Math.PI * TONE_HZ * (k * samples.length + i)) / rate));
+  return samples;
+}
+
+/** The first sample at least ONSET_LEVEL loud; −1 for none. */
+function onsetIndex(samples: Int16Array): number {
+  return samples.findIndex((s) => Math.abs(s) >= ONSET_LEVEL);
+}
+
+/** μ-law silence carrying `stamp` in its first 32 codes: 0x7f for a 1 bit, 0xff for a 0, both decoding to 0. */
+function stampedSilence(stamp: number): Buffer {
+  const payload = Buffer.from(PCMU_SILENCE);
+  for (let bit = 0; bit < 32; bit++) if ((stamp >>> bit) & 1) payload[bit] = 0x7f;
+  return payload;
+}
+
+/** The stamp of a stamped silence packet; 0 (no stamp) for anything else. */
+function readStamp(payload: Buffer): number {
+  if (payload.length !== PCMU_SILENCE.length) return 0;
+  let stamp = 0;
+  for (let bit = 0; bit < 32; bit++) {
+    const code = payload[bit];
+    if (code === 0x7f) stamp = (stamp | (1 << bit)) >>> 0;
+    else if (code !== 0xff) return 0;
   }
-  return best;
+  return payload.subarray(32).every((code) => code === 0xff) ? stamp : 0;
 }
 
 function api<T>(gateway: Gateway, method: string, path: string, body?: unknown): Promise<T> {
   return requestJson<T>(`${gateway.httpUrl}/api`, method, path, body);
-}
-
-async function waitReady(gateway: Gateway): Promise<void> {
-  await until(async () => (await fetch(`${gateway.httpUrl}/readyz`)).status === 200, 10_000, 'the gateway to be ready');
 }
 
 main().then(

@@ -32,6 +32,7 @@
  *   {"cps":N,"setupP50Ms":A,"setupP99Ms":B,"failures":F,            (the first edge's client, as before)
  *    "sustainedCps":S,"sustainedMet":bool,"goodputAtOverload":G,    (the first edge's client)
  *    "edges":{"drachtio-standin":{"client":{cps,setupP50Ms,setupP99Ms,failures,sipSocketDrops,rcvbufErrors,
+ *                                           cpuPerCallMs:{node,mainThread,worker} (the reported step's CPU per answered call, held and hung up),
  *                                           sustainedCps,sustainedMet,goodputAtOverload,goodputRatio,
  *                                           sustained:{offeredCps,seconds,achievedCps,setupP50Ms,setupP99Ms,failures,shed503,retransmissions,met,tries},
  *                                           overload:{offeredCps,seconds,calls,answered,goodputAtOverload,shed503,retryAfterSeconds:{min,max},
@@ -133,7 +134,12 @@ interface StepResult {
   readonly maxLaunchLagMs: number;
   readonly maxConcurrent: number;
   readonly byeFailures: number;
-  readonly cpu: { gatewayPercent: number; workerPercent: number };
+  /**
+   * While offering (percent of one core), and per answered call over the whole step, its
+   * hang-ups included: the Node process, its main thread alone (SIP, signalling, mediasoup
+   * control: the set-up's own cost), the mediasoup worker.
+   */
+  readonly cpu: { gatewayPercent: number; workerPercent: number; perCallMs: { node: number; mainThread: number; worker: number } };
   readonly mixer: unknown;
   /** Set-up latency by when the call was offered, in 500 ms buckets: [p50, max]. */
   readonly timeline: Array<[number, number]>;
@@ -162,6 +168,8 @@ interface ClientResult {
   readonly sipSocketDrops: number;
   /** Udp RcvbufErrors of the whole machine during the run (other processes' sockets included). */
   readonly rcvbufErrors: number;
+  /** The reported step's CPU per answered call (ms): gateway Node process, its main thread, mediasoup worker. */
+  readonly cpuPerCallMs: { node: number; mainThread: number; worker: number };
   /** Achieved set-ups/s of the sustained window (the one that met the bar, else the last tried); absent when skipped. */
   readonly sustainedCps?: number;
   /** Whether that window met the bar (every call answered, p99 < 20 ms, kept up). */
@@ -359,6 +367,7 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
     failures,
     sipSocketDrops,
     rcvbufErrors,
+    cpuPerCallMs: best.cpu.perCallMs,
     ...(sustained && overload
       ? {
           sustainedCps: sustained.achievedCps,
@@ -680,6 +689,7 @@ async function runStep(
   const machineAtLoad = machineCpu();
   const wallAtLoad = performance.now();
   await Promise.all(calls);
+  const cpuAfter = gateway.cpu();
 
   const answered = setupMs.length;
   // Set-ups per second: answered calls over the span they were offered in (one interval per call).
@@ -704,6 +714,11 @@ async function runStep(
     cpu: {
       gatewayPercent: (100 * (cpuAtLoad.gatewaySeconds - cpuBefore.gatewaySeconds)) / wall,
       workerPercent: (100 * (cpuAtLoad.workerSeconds - cpuBefore.workerSeconds)) / wall,
+      perCallMs: {
+        node: perCallMs(cpuAfter.gatewaySeconds - cpuBefore.gatewaySeconds, answered),
+        mainThread: perCallMs(cpuAfter.mainThreadSeconds - cpuBefore.mainThreadSeconds, answered),
+        worker: perCallMs(cpuAfter.workerSeconds - cpuBefore.workerSeconds, answered),
+      },
     },
     mixer,
     timeline: [...buckets].map((b) => (b ? [summarize(b).p50, summarize(b).max] : [Number.NaN, Number.NaN])),
@@ -767,6 +782,9 @@ async function measureHeldCalls(
   await Promise.all(calls.map((call) => call.hangUp().catch(() => 0)));
 }
 
+/** CPU seconds over `calls` calls, in ms per call (rounded to 0.01). */
+const perCallMs = (seconds: number, calls: number) => (calls === 0 ? 0 : Math.round((seconds * 100_000) / calls) / 100);
+
 function reportStep(r: StepResult): void {
   say(
     `[bench:setup] step ${r.offeredCps} cps: ${r.calls} calls, ${r.answered} answered, ${r.failures} failed (${r.shed503} of them 503), ` +
@@ -781,6 +799,8 @@ function reportStep(r: StepResult): void {
     `    CPU while offering: gateway node ${r.cpu.gatewayPercent.toFixed(0)}%, mediasoup worker ${r.cpu.workerPercent.toFixed(0)}%, ` +
       `this benchmark ${r.benchCpuPercent.toFixed(0)}%, anything else ${r.foreignCpuPercent.toFixed(0)}% (2 cores = 200%); GET /api/mixer ${JSON.stringify(r.mixer)}`,
   );
+  const { node, mainThread, worker } = r.cpu.perCallMs;
+  say(`    CPU per answered call (the step's calls held and hung up): gateway node ${node} ms, of it the main thread ${mainThread} ms; mediasoup worker ${worker} ms`);
   for (const [reason, count] of r.failureReasons) say(`    failure x${count}: ${reason}`);
 }
 

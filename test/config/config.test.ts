@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.js';
 import { loadConfig, readDefaults } from '../../src/config/config.js';
+import { type TestCertificate, makeTestCertificate } from '../support/tls/test-certificate.js';
 
 const defaults = readDefaults();
 const load = (env: Record<string, string>) => loadConfig(env, defaults);
@@ -235,6 +238,60 @@ describe('loadConfig', () => {
   it('rejects an RTP range whose end is below its start', () => {
     expect(() => load({ RTP_MIN_PORT: '30000', RTP_MAX_PORT: '20000' })).toThrow(
       /RTP_MAX_PORT="20000" is invalid; expected an integer from RTP_MIN_PORT \(30000\) to 65535/,
+    );
+  });
+});
+
+describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
+  let mine: TestCertificate;
+  let other: TestCertificate;
+
+  beforeAll(async () => {
+    [mine, other] = await Promise.all([makeTestCertificate('mine'), makeTestCertificate('other')]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await Promise.all([mine?.remove(), other?.remove()]);
+  });
+
+  it('is off without a certificate, and on port 5061 with one', () => {
+    expect(load({}).sipTls).toBeUndefined();
+    const config = load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile });
+    expect(config.sipTls?.port).toBe(5061);
+    expect(config.sipTls?.keyPair.cert).toBe(mine.cert);
+    expect(load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile, SIP_TLS_PORT: '5071' }).sipTls?.port).toBe(5071);
+  });
+
+  it('never shows the private key when the configuration is logged', () => {
+    const config = load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile });
+    const logged = JSON.stringify({ config });
+    expect(logged).toContain(mine.keyFile);
+    expect(logged).not.toContain('PRIVATE KEY');
+  });
+
+  it('says which file is missing, unreadable, not PEM, or a key that is not the certificate\'s', () => {
+    const notPem = join(mine.dir, 'not-pem.txt');
+    writeFileSync(notPem, 'hello\n');
+    expect(() => load({ SIP_TLS_CERT: mine.certFile })).toThrow('config: SIP_TLS_KEY is missing; expected a private key file (SIP_TLS_CERT is set)');
+    expect(() => load({ SIP_TLS_KEY: mine.keyFile })).toThrow('config: SIP_TLS_CERT is missing; expected a certificate file (SIP_TLS_KEY is set)');
+    expect(() => load({ SIP_TLS_PORT: '5061' })).toThrow(/SIP_TLS_CERT is missing; expected a certificate file \(SIP_TLS_PORT is set/);
+    expect(() => load({ SIP_TLS_CERT: join(mine.dir, 'absent.crt'), SIP_TLS_KEY: mine.keyFile })).toThrow(
+      /^config: SIP_TLS_CERT=".*absent\.crt" is invalid; expected a readable file holding a PEM certificate \(reading it failed: ENOENT\)$/,
+    );
+    expect(() => load({ SIP_TLS_CERT: notPem, SIP_TLS_KEY: mine.keyFile })).toThrow(/SIP_TLS_CERT=".*not-pem\.txt" is invalid; expected a file holding a PEM certificate/);
+    expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: notPem })).toThrow(/SIP_TLS_KEY=".*not-pem\.txt" is invalid; expected a file holding an unencrypted PEM private key/);
+    expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: other.keyFile })).toThrow(
+      /SIP_TLS_KEY=".*other\.key" is invalid; expected the private key of the certificate in SIP_TLS_CERT \(.*mine\.crt\); this key does not match it/,
+    );
+    expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile, SIP_TLS_PORT: '70000' })).toThrow(/SIP_TLS_PORT="70000" is invalid/);
+    expect(() => load({ SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile, SIP_TLS_PORT: '5060' })).toThrow(
+      'config: SIP_TLS_PORT="5060" is invalid; expected a port other than SIP_PORT (5060), which SIP over TCP listens on',
+    );
+  });
+
+  it('is drachtio-server\'s own business when DRACHTIO_ADDRESS is set', () => {
+    expect(() => load({ DRACHTIO_ADDRESS: '127.0.0.1:9022', SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile })).toThrow(
+      /SIP_TLS_CERT=.* is invalid; expected unset with DRACHTIO_ADDRESS \(SIP over TLS is then drachtio-server's own: its --contact "sips:\.\.\.;transport=tls", --cert-file, --key-file and --chain-file\)/,
     );
   });
 });

@@ -193,7 +193,7 @@ describe('muting a caller through the call API', () => {
   });
 
   it('answers 404 with a message for a call this node does not hold', async () => {
-    expect(await api('POST', '/calls/no-such-call/mute')).toEqual({ status: 404, body: { error: 'not_found', message: 'no live call "no-such-call" on this node' } });
+    expect(await api('POST', '/calls/no-such-call/mute')).toEqual({ status: 404, body: { error: 'not_found', message: 'no live call "no-such-call"' } });
     expect((await api('POST', '/calls/no-such-call/unmute')).status).toBe(404);
   });
 });

@@ -119,7 +119,7 @@ describe.each<PhoneCodec>(['PCMU', 'PCMA', 'G722', 'opus'])('a softphone dialing
     expect(Math.abs(phoneHeard - BROWSER_HZ), `the ${codec} phone heard ${phoneHeard} Hz`).toBeLessThanOrEqual(5);
 
     const room = (await gateway.rooms.existing(meetingId))!;
-    // Only the browser's two transports remain: the call's and the mixer's are gone.
+    // Only the browser's two transports remain: the meeting's one to its media thread went with its last phone.
     await until(
       async () => room.size === 1 && (await gateway.store.listCalls(meetingId)).length === 0 && (await room.router.dump()).transportIds.length === 2,
       5000,
@@ -169,6 +169,31 @@ describe('two phones and a browser in one meeting', () => {
     expect(heardByG722.browser, 'the G.722 phone hears the browser').toBeGreaterThan(HEARD);
     expect(heardByG722.pcmu, 'the G.722 phone hears the PCMU phone').toBeGreaterThan(HEARD);
     expect(heardByG722.g722, 'the G.722 phone does not hear itself').toBeLessThan(NOT_HEARD);
+    await page.close();
+  });
+});
+
+describe('a browser that joins a meeting of phones', () => {
+  it('hears a phone that was there first: its audio goes to mediasoup only from then on', { timeout: 60_000 }, async () => {
+    const meetingId = 'browser-late';
+    await api('POST', '/meetings', { id: meetingId });
+    const credentials = await api<{ username: string; password: string }>('POST', '/sip-credentials', { meetingId });
+    const caller = await phone('PCMU', credentials);
+    const call = await answeredCall(caller, meetingId);
+    const room = (await gateway.rooms.existing(meetingId))!;
+    // Talking, judged speaking in its media thread, but nobody to relay it to.
+    await until(() => room.views().some((p) => p.kind === 'phone' && p.speaking), 5000, 'the phone speaking');
+    const relayed = async () => (await call.media!.producer!.getStats()).reduce((sum, stream) => sum + stream.packetCount, 0);
+    expect(await relayed()).toBe(0);
+
+    const page = await browser.newPage();
+    await openMeetingPage(page, gateway.httpUrl, meetingId, 'Browser');
+    await waitForMeetingState(page, 'joined');
+    await waitForRemoteAudio(page, 1, 15_000);
+    const heard = await measureRemoteToneHz(page);
+    expect(heard, `the browser heard ${heard} Hz from the phone`).not.toBeNull();
+    expect(Math.abs(heard! - PHONE_HZ)).toBeLessThanOrEqual(5);
+    expect(await relayed()).toBeGreaterThan(50);
     await page.close();
   });
 });

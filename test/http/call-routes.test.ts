@@ -8,7 +8,9 @@ import { apiClient, memoryApp } from '../support/app.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 const TOKEN = 'test-api-token-0123456789';
-const { deps, calls } = memoryApp({ API_TOKEN: TOKEN });
+/** The store the nodes share (Redis in a cluster): where another node's calls are recorded. */
+const store = new MemoryStore();
+const { deps, calls } = memoryApp({ API_TOKEN: TOKEN }, capturedLogger().log, store);
 let app: FastifyInstance;
 let api: ReturnType<typeof apiClient>;
 
@@ -79,6 +81,7 @@ describe('GET /api/calls', () => {
       {
         callId: 'call-1@phone',
         meetingId: 'team-sync',
+        nodeId: 'test-node',
         caller: '•••0123',
         codec: 'PCMU',
         state: 'answered',
@@ -87,12 +90,31 @@ describe('GET /api/calls', () => {
         muted: false,
         quality: QUALITY,
       },
-      { callId: 'call-2@phone', meetingId: 'team-sync', caller: '•••0123', state: 'setting-up', startedAt: expect.any(String) },
+      { callId: 'call-2@phone', meetingId: 'team-sync', nodeId: 'test-node', caller: '•••0123', state: 'setting-up', startedAt: expect.any(String) },
     ]);
   });
 
   it('needs the API token', async () => {
     expect((await api('/calls', { token: null })).status).toBe(401);
+  });
+});
+
+describe('a call another gateway node holds (recorded in the shared store)', () => {
+  const elsewhere = { callId: 'call-b@phone', meetingId: 'team-sync', nodeId: 'node-b', caller: '•••9876', codec: 'G722', startedAt: Date.parse('2026-12-06T10:00:00Z') };
+  beforeAll(() => store.putCall(elsewhere));
+  afterAll(() => store.removeCall(elsewhere.callId));
+  const view = { callId: 'call-b@phone', meetingId: 'team-sync', nodeId: 'node-b', caller: '•••9876', codec: 'G722', state: 'answered', startedAt: '2026-12-06T10:00:00.000Z' };
+
+  it('is listed and shown as its record says, with the node that holds it', async () => {
+    expect((await api('/calls')).body.calls).toContainEqual(view);
+    expect(await api(`/calls/${encodeURIComponent('call-b@phone')}`)).toMatchObject({ status: 200, body: view });
+  });
+
+  it('cannot be muted or hung up here: 409 naming its node, and nothing changes', async () => {
+    const refused = { error: 'conflict', message: 'call "call-b@phone" is held by gateway node "node-b": ask that node\'s API' };
+    expect(await api(`/calls/${encodeURIComponent('call-b@phone')}/mute`, { method: 'POST' })).toMatchObject({ status: 409, body: refused });
+    expect(await api(`/calls/${encodeURIComponent('call-b@phone')}`, { method: 'DELETE' })).toMatchObject({ status: 409, body: refused });
+    expect(await store.getCall('call-b@phone')).toEqual(elsewhere);
   });
 });
 
@@ -104,7 +126,7 @@ describe('GET /api/calls/:callId', () => {
   it('answers 404 with a message for a call this node does not hold, or no longer', async () => {
     expect(await api('/calls/unknown-call')).toMatchObject({
       status: 404,
-      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+      body: { error: 'not_found', message: 'no live call "unknown-call"' },
     });
     await calls.get('call-1@phone')!.close({ by: 'caller', reason: 'BYE' });
     expect((await api(`/calls/${encodeURIComponent('call-1@phone')}`)).status).toBe(404);
@@ -136,7 +158,7 @@ describe('POST /api/calls/:callId/mute and /unmute', () => {
   it('answers 404 with a message for a call this node does not hold', async () => {
     expect(await mute('unknown-call', 'unmute')).toMatchObject({
       status: 404,
-      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+      body: { error: 'not_found', message: 'no live call "unknown-call"' },
     });
   });
 
@@ -160,7 +182,7 @@ describe('DELETE /api/calls/:callId', () => {
   it('answers 404 with a message for a call this node does not hold', async () => {
     expect(await api('/calls/unknown-call', { method: 'DELETE' })).toMatchObject({
       status: 404,
-      body: { error: 'not_found', message: 'no live call "unknown-call" on this node' },
+      body: { error: 'not_found', message: 'no live call "unknown-call"' },
     });
   });
 });

@@ -39,8 +39,11 @@ describe('PhoneRtpPort with SRTP', () => {
   it('relays the phone\'s SRTP decrypted, drops what does not authenticate before it can latch, and protects the mix', async () => {
     port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41400, maxPort: 41499, producerSsrc: 0x77, latch: true });
     // The phone's SDP address is not where its packets come from (NAT): the first packet that authenticates is latched.
-    const [announced, phone, stranger, mediasoup] = await Promise.all([endpoint(), endpoint(), endpoint(), endpoint()]);
-    await port.connectToMediasoup({ ip: '127.0.0.1', port: mediasoup.port });
+    const [announced, phone, stranger, mediasoup, meeting] = await Promise.all([endpoint(), endpoint(), endpoint(), endpoint(), endpoint()]);
+    // The meeting's socket, connected to its PlainTransport (here `mediasoup`), relaying as while a browser listens.
+    await new Promise<void>((resolve) => meeting.socket.connect(mediasoup.port, '127.0.0.1', resolve));
+    port.relayThrough(meeting.socket);
+    port.relay(true);
     const keys = { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: randomBytes(30), remoteKey: randomBytes(30) } as const;
     port.secure(keys);
     port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);

@@ -1,7 +1,7 @@
 /**
- * The phone-facing relay with real UDP sockets standing in for the phone and for
- * mediasoup's side of the loopback: where media goes under RTP_COMEDIA on and off,
- * holds, what a phone packet looks like when it reaches mediasoup, and where RTCP goes.
+ * The phone-facing relay with real UDP sockets standing in for the phone, for the
+ * meeting's socket it relays through and for mediasoup's side of the loopback: where media goes under RTP_COMEDIA on and off,
+ * holds, when and how a phone packet reaches mediasoup, and where RTCP goes.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,16 +37,21 @@ async function endpoint(): Promise<Endpoint> {
 }
 
 const send = (from: Endpoint, packet: Buffer, toPort: number) => from.socket.send(packet, toPort, '127.0.0.1');
+const readRtpSequence = (packet: Buffer) => packet.readUInt16BE(2);
 const audio = (sequenceNumber: number) => rtpPacket({ payloadType: 0, sequenceNumber, timestamp: sequenceNumber * 160, ssrc: 0x5151 }, Buffer.alloc(160, 0xff));
 
 async function relay(latch: boolean) {
   port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41400, maxPort: 41499, producerSsrc: 0x77, latch });
-  const [announced, natted, mediasoup] = await Promise.all([endpoint(), endpoint(), endpoint()]);
-  await port.connectToMediasoup({ ip: '127.0.0.1', port: mediasoup.port });
+  const [announced, natted, mediasoup, meeting] = await Promise.all([endpoint(), endpoint(), endpoint(), endpoint()]);
+  // The meeting's socket, connected to its PlainTransport (here `mediasoup`), as a media thread has one.
+  await new Promise<void>((resolve) => meeting.socket.connect(mediasoup.port, '127.0.0.1', resolve));
+  port.relayThrough(meeting.socket);
+  // As while a browser consumes the phone.
+  port.relay(true);
   port.setRemote({ ip: '127.0.0.1', port: announced.port }, true);
   // The meeting's mix for the phone, as the mixer's leg hands it over.
   const toPhone = (sequenceNumber: number) => port!.sendToPhone(audio(sequenceNumber));
-  return { port, announced, natted, mediasoup, toPhone };
+  return { port, announced, natted, mediasoup, meeting, toPhone };
 }
 
 describe('PhoneRtpPort', () => {
@@ -121,11 +126,31 @@ describe('PhoneRtpPort', () => {
     expect(toMediasoup[17]).toBe(33);
   });
 
+  it('relays to mediasoup only while told to; the mixer hears the phone either way, with the level measured and not written', async () => {
+    const { port, natted, mediasoup } = await relay(true);
+    port.relay(false);
+    port.measureLevels({ extensionId: 3, level: () => 33 });
+    const heard: Array<{ packet: Buffer; level: number | undefined }> = [];
+    port.hear((packet, level) => heard.push({ packet, level }));
+    send(natted, audio(1), port.port);
+    await until(() => heard.length === 1, 2000, 'the phone heard');
+    expect(heard[0]!.level).toBe(33);
+    expect(heard[0]!.packet[0]! & 0x10).toBe(0);
+    port.relay(true);
+    send(natted, audio(2), port.port);
+    await until(() => mediasoup.received.length === 1, 2000, 'relayed once told to');
+    port.relay(false);
+    send(natted, audio(3), port.port);
+    await until(() => heard.length === 3, 2000, 'the third packet heard');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(mediasoup.received.map((packet) => readRtpSequence(packet))).toEqual([2]);
+  });
+
   it('passes nothing from mediasoup to the phone', async () => {
-    const { port, announced, mediasoup, toPhone } = await relay(true);
+    const { announced, mediasoup, meeting, toPhone } = await relay(true);
     const receiverReport = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1]);
-    send(mediasoup, receiverReport, port.loopbackAddress.port);
-    send(mediasoup, audio(1), port.loopbackAddress.port);
+    send(mediasoup, receiverReport, meeting.port);
+    send(mediasoup, audio(1), meeting.port);
     await new Promise((resolve) => setTimeout(resolve, 50));
     toPhone(7);
     await until(() => announced.received.length === 1, 2000, 'our packet');

@@ -15,6 +15,7 @@
  * - Read before mediasoup: the phone-facing RTP port taps the events and relays the
  *   audio. Works for every clock rate; this is the path src/media/phone-media.ts takes.
  */
+import { createSocket } from 'node:dgram';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -176,9 +177,14 @@ describe('RFC 4733 telephone-events and mediasoup 3.27', () => {
     const transport = await loopbackPlainTransport(router, { comedia: false, rtcpMux: true });
     const producer = await transport.produce({ kind: 'audio', rtpParameters: { codecs: [PCMU], encodings: [{ ssrc: SSRC }] } });
     const port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41300, maxPort: 41399, producerSsrc: SSRC, latch: true });
+    const meetingSocket = createSocket('udp4');
     try {
-      await transport.connect({ ip: port.loopbackAddress.ip, port: port.loopbackAddress.port });
-      await port.connectToMediasoup({ ip: '127.0.0.1', port: transport.tuple.localPort });
+      // The meeting's socket, connected to the transport, as a media thread has one.
+      await new Promise<void>((resolve) => meetingSocket.bind(0, '127.0.0.1', () => meetingSocket.connect(transport.tuple.localPort, '127.0.0.1', resolve)));
+      await transport.connect({ ip: '127.0.0.1', port: meetingSocket.address().port });
+      port.relayThrough(meetingSocket);
+      // As while a browser consumes the phone.
+      port.relay(true);
       const digits: DecodedDigit[] = [];
       const decoder = new TelephoneEventDecoder(CLOCK_RATE, (digit) => digits.push(digit));
       port.tap(TELEPHONE_EVENT_PT, (packet) => decoder.push(packet));
@@ -190,6 +196,7 @@ describe('RFC 4733 telephone-events and mediasoup 3.27', () => {
       expect(await packetCount(producer)).toBe(AUDIO_PACKETS);
     } finally {
       port.close();
+      meetingSocket.close();
     }
   });
 });

@@ -321,14 +321,16 @@ describe('late offer (an INVITE without SDP)', () => {
     await until(async () => (await gateway.store.listCalls('late')).length === 1, 2000, 'the call recorded after the ACK');
     expect((await gateway.store.listCalls('late'))[0]).toMatchObject({ codec: 'PCMU' });
 
-    // The caller's audio reaches mediasoup, and the room sees the phone speaking.
+    // The caller's audio reaches the gateway, and the room sees the phone speaking; with no
+    // browser in the meeting to hear it, none of it goes on to mediasoup.
     const room = (await gateway.rooms.existing('late'))!;
     const tone = sendPcmuTone(audioPortOf(offer), 60);
     await until(() => room.views().some((p) => p.kind === 'phone' && p.speaking), 3000, 'the phone speaking');
     await tone;
     const call = gateway.sip.calls.get(caller.callId)!;
-    const [stats] = await call.media!.producer!.getStats();
-    expect(stats!.packetCount).toBeGreaterThan(40);
+    expect((await call.media!.quality())?.received?.packets).toBeGreaterThan(40);
+    const stats = await call.media!.producer!.getStats();
+    expect(stats.reduce((sum, stream) => sum + stream.packetCount, 0)).toBe(0);
 
     caller.inDialog(answered, 'BYE');
     await peer.next(isResponse(200, 'BYE'));

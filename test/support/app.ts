@@ -76,7 +76,7 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
       mediasoupWorkers: () => [],
       sipGuard: () => sipGuard.counters(),
     }),
-    calls: new CallDirectory(calls),
+    calls: new CallDirectory(calls, { nodeId: 'test-node', store }),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
     // No rooms: nobody to remove.

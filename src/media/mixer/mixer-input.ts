@@ -75,11 +75,12 @@ export class MixerInput {
     return this.unleveled;
   }
 
-  receive(packet: Buffer, arrivalMs: number): void {
+  /** A packet of the talker's, with its level when the receiver measured it rather than writing it into the packet. */
+  receive(packet: Buffer, arrivalMs: number, measuredLevel?: number): void {
     const view = readRtp(packet);
     if (!view || view.payload.length === 0) return;
     const { levelExtensionId } = this.source;
-    const level = levelExtensionId === undefined ? undefined : readAudioLevel(packet, levelExtensionId);
+    const level = measuredLevel ?? (levelExtensionId === undefined ? undefined : readAudioLevel(packet, levelExtensionId));
     this.unleveled = level === undefined;
     this.jitter.push({ ...view, ...(level !== undefined && { level }) }, arrivalMs);
   }

@@ -1,9 +1,10 @@
 /**
  * Everything a media thread does, behind its message port: the meetings placed on it
- * (each a mixer and the loopback socket mediasoup sends browsers' audio to), the phones'
- * RTP ports, and the one 20 ms clock its mixers tick on. A phone's packets go from the
- * socket that received them into its meeting's mixer, and each leg's mix goes out of the
- * phone's own socket: nothing of the audio path touches another thread.
+ * (each a mixer and a loopback socket connected to the meeting's PlainTransport, which
+ * brings browsers' audio and takes phones' audio to browsers), the phones' RTP ports,
+ * their speaking, and the one 20 ms clock its mixers tick on. A phone's packets go from
+ * the socket that received them into its meeting's mixer, and each leg's mix goes out of
+ * the phone's own socket: nothing of the audio path touches another thread.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import type { MessagePort } from 'node:worker_threads';
@@ -17,23 +18,29 @@ import type { MixerLeg } from '../mixer/mixer-leg.js';
 import { epochNowMs, type LevelMeter, PhoneRtpPort } from '../phone-rtp-port.js';
 import { RtcpSession, type RtcpStats } from '../rtcp/rtcp-session.js';
 import { isRtcp } from '../rtp-packet.js';
+import { SPEAKING_INTERVAL_MS, SpeakingDetector } from '../speaking.js';
 import type { TimeSource } from '../mixer/tick-clock.js';
 import { NO_PACKETS, addPacketCounts } from './packet-counts.js';
 import type {
   CallQuality,
   PhoneCodec,
   PhonePacketCounts,
+  PhoneRemote,
   PlaneRequest,
   PlaneRequests,
   PlaneRequestType,
   RelayedTalker,
+  RtpAddress,
   ThreadMessage,
 } from './plane-protocol.js';
 
 interface EngineMeeting {
   readonly id: string;
   readonly mixer: MeetingMixer;
-  /** Where mediasoup's consumers of browsers' audio send, one SSRC per talker. */
+  /**
+   * Connected to the meeting's PlainTransport: mediasoup's consumers of browsers' audio send
+   * to it (one SSRC per talker), and its phones' audio is relayed through it to their producers.
+   */
   readonly mixSocket: Socket;
   readonly relayed: Map<number, MixerInput>;
   readonly ports: Set<string>;
@@ -50,6 +57,8 @@ interface EnginePort {
   talking: boolean;
   /** Muted in the meeting (an operator, or the caller's *6): not heard, whatever its SDP says. */
   muted: boolean;
+  /** Whether the phone speaks, from the levels of what may be heard. */
+  readonly speech: SpeakingDetector;
   /** Late and concealed counts of the mixer inputs it had before this one (a hold removes the input). */
   heardBefore: { late: number; concealed: number };
 }
@@ -69,6 +78,8 @@ export class MediaEngine {
   private readonly handlers: { [T in PlaneRequestType]: Handler<T> };
   /** Sends due RTCP reports while the thread has phone ports. */
   private rtcpTimer: NodeJS.Timeout | undefined;
+  /** Judges who of its phones speaks, while the thread has phone ports. */
+  private speakingTimer: NodeJS.Timeout | undefined;
   /** The packet counts of ports since closed. */
   private closedPorts: PhonePacketCounts = NO_PACKETS;
 
@@ -78,14 +89,14 @@ export class MediaEngine {
   ) {
     this.clock = new MixerClock(time);
     this.handlers = {
-      'open-meeting': (r) => this.openMeeting(r.meetingId, r.talkers),
+      'open-meeting': (r) => this.openMeeting(r.meetingId, r.talkers, r.mediasoup),
       'close-meeting': (r) => this.closeMeeting(r.meetingId),
       'add-talker': (r) => this.addTalker(r.meetingId, r.talker),
       'remove-talker': (r) => this.removeTalker(r.meetingId, r.talkerId),
       'open-port': (r) => this.openPort(r),
-      'connect-port': async (r) => this.phonePort(r.portId).rtp.connectToMediasoup(r.mediasoup),
-      'start-port': (r) => this.startPort(r.portId, r.codec),
-      'set-remote': (r) => this.setRemote(r),
+      relay: (r) => this.phonePort(r.portId).rtp.relay(r.relaying),
+      'start-port': (r) => this.startPort(r.portId, r.codec, r.remote),
+      'set-remote': ({ portId, ...remote }) => this.setRemote(this.phonePort(portId), remote),
       'secure-port': ({ portId, srtp }) => this.phonePort(portId).rtp.secure(srtp),
       'set-muted': (r) => {
         const port = this.phonePort(r.portId);
@@ -143,14 +154,16 @@ export class MediaEngine {
     this.port.postMessage(message);
   }
 
-  private async openMeeting(meetingId: string, talkers: number): Promise<{ mixPort: number }> {
+  private async openMeeting(meetingId: string, talkers: number, mediasoup: RtpAddress): Promise<{ mixPort: number }> {
     if (this.meetings.has(meetingId)) throw new Error(`meeting "${meetingId}" is already open on this thread`);
     const mixSocket = createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       mixSocket.once('error', reject);
       mixSocket.bind(0, '127.0.0.1', () => {
-        mixSocket.off('error', reject);
-        resolve();
+        mixSocket.connect(mediasoup.port, mediasoup.ip, () => {
+          mixSocket.off('error', reject);
+          resolve();
+        });
       });
     });
     mixSocket.on('error', () => undefined);
@@ -197,6 +210,7 @@ export class MediaEngine {
       rtp.close();
       throw new Error(`meeting "${meeting.id}" closed`);
     }
+    rtp.relayThrough(meeting.mixSocket);
     this.ports.set(request.portId, {
       meeting,
       rtp,
@@ -206,14 +220,16 @@ export class MediaEngine {
       rtcp: undefined,
       talking: true,
       muted: false,
+      speech: new SpeakingDetector(),
       heardBefore: { late: 0, concealed: 0 },
     });
     meeting.ports.add(request.portId);
     this.rtcpTimer ??= setInterval(() => this.sendDueReports(), RTCP_CHECK_MS);
-    return { port: rtp.port, loopback: rtp.loopbackAddress };
+    this.speakingTimer ??= setInterval(() => this.judgeSpeaking(), SPEAKING_INTERVAL_MS);
+    return { port: rtp.port };
   }
 
-  private startPort(portId: string, codec: PhoneCodec): void {
+  private startPort(portId: string, codec: PhoneCodec, remote: PhoneRemote): void {
     const port = this.phonePort(portId);
     if (port.codec) throw new Error('the port has started already');
     port.codec = codec;
@@ -231,11 +247,10 @@ export class MediaEngine {
       startMs: epochNowMs(),
     });
     port.rtp.report(port.rtcp);
-    this.followTalking(port);
+    this.setRemote(port, remote);
   }
 
-  private setRemote({ portId, remote, listening, talking, rtcp }: PlaneRequests['set-remote']['request']): void {
-    const port = this.phonePort(portId);
+  private setRemote(port: EnginePort, { remote, listening, talking, rtcp }: PhoneRemote): void {
     port.rtp.setRemote(remote, listening, rtcp);
     if (port.leg) port.leg.listening = listening && remote !== undefined;
     port.talking = talking;
@@ -265,7 +280,10 @@ export class MediaEngine {
       levelExtensionId: codec.levelExtensionId,
     });
     port.input = input;
-    port.rtp.hear((packet) => input.receive(packet, performance.now()));
+    port.rtp.hear((packet, level) => {
+      input.receive(packet, performance.now(), level);
+      if (level !== undefined) port.speech.add(level);
+    });
   }
 
   private tap(portId: string, payloadType: number): void {
@@ -285,7 +303,9 @@ export class MediaEngine {
     port.rtp.close();
     if (this.ports.size === 0) {
       clearInterval(this.rtcpTimer);
+      clearInterval(this.speakingTimer);
       this.rtcpTimer = undefined;
+      this.speakingTimer = undefined;
     }
   }
 
@@ -294,6 +314,13 @@ export class MediaEngine {
     let total = this.closedPorts;
     for (const port of this.ports.values()) total = addPacketCounts(total, portPacketCounts(port));
     return total;
+  }
+
+  /** Tells the main thread of each phone that starts or stops speaking (a held phone's sound is not heard, so it stops). */
+  private judgeSpeaking(): void {
+    for (const [portId, { speech }] of this.ports) {
+      if (speech.judge()) this.post({ type: 'speaking', portId, speaking: speech.speaking });
+    }
   }
 
   private sendDueReports(): void {

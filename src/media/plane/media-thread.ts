@@ -40,6 +40,8 @@ export class MediaThread extends EventEmitter<MediaThreadEvents> {
   ports = 0;
   /** Where each tapped port's telephone-events go. */
   readonly telephoneEvents = new Map<string, (packet: TelephoneEventPacket) => void>();
+  /** Who hears that a port's phone starts or stops speaking. */
+  readonly speakingListeners = new Map<string, (speaking: boolean) => void>();
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private lostReason: string | undefined;
@@ -123,6 +125,9 @@ export class MediaThread extends EventEmitter<MediaThreadEvents> {
       }
       case 'telephone-event':
         this.telephoneEvents.get(message.portId)?.(message.packet);
+        return;
+      case 'speaking':
+        this.speakingListeners.get(message.portId)?.(message.speaking);
         return;
       case 'log':
         this.emit('log', message.level, message.message, message.fields);

@@ -1,8 +1,10 @@
 /**
  * A meeting's phone media, seen from the main thread: the media thread it lives on, and
- * the one PlainTransport through which mediasoup sends the thread every browser's audio
- * (one consumer per producer, told apart there by SSRC). Phones' ports are opened through
- * it; when its thread dies it says so to each of them.
+ * the one PlainTransport between mediasoup and that thread. mediasoup sends the thread
+ * every browser's audio through it (one consumer per producer, told apart there by SSRC),
+ * and every phone's producer is on it, fed by the thread while a browser listens: a call
+ * costs no transport of its own. Phones' ports are opened through it; when its thread
+ * dies it says so to each of them.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -14,9 +16,8 @@ import type { ConfirmationTone } from '../mixer/confirmation-tones.js';
 import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
-import type { RtcpTarget } from '../phone-rtp-port.js';
 import type { SrtpKeys } from '../srtp/srtp-suites.js';
-import type { CallQuality, PhoneCodec, PlaneRequests, RtpAddress } from './plane-protocol.js';
+import type { CallQuality, PhoneCodec, PhoneRemote, PlaneRequests } from './plane-protocol.js';
 
 export interface MeetingMediaOptions {
   readonly meetingId: string;
@@ -40,7 +41,8 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     private readonly meetingId: string,
     private readonly router: types.Router,
     readonly thread: MediaThread,
-    private readonly transport: types.PlainTransport,
+    /** Where the meeting's phones produce (the member closes its producer; the meeting its transport). */
+    readonly transport: types.PlainTransport,
     private readonly log: Logger,
   ) {
     super();
@@ -58,8 +60,8 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     thread.meetings++;
     let transport: types.PlainTransport | undefined;
     try {
-      const { mixPort } = await thread.request('open-meeting', { meetingId, talkers });
       transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false });
+      const { mixPort } = await thread.request('open-meeting', { meetingId, talkers, mediasoup: { ip: '127.0.0.1', port: transport.tuple.localPort } });
       await transport.connect({ ip: '127.0.0.1', port: mixPort });
       log.info({ mediaThread: thread.index }, 'meeting placed on a media thread');
       return new MeetingMedia(meetingId, router, thread, transport, log);
@@ -108,7 +110,7 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     this.thread.ports++;
     try {
       const opened = await this.thread.request('open-port', { ...options, meetingId: this.meetingId, portId, lastReceived });
-      return new ThreadPhonePort(this, portId, opened.port, opened.loopback, new Float64Array(lastReceived));
+      return new ThreadPhonePort(this, portId, opened.port, new Float64Array(lastReceived));
     } catch (err) {
       this.thread.ports--;
       throw err;
@@ -142,8 +144,6 @@ export class ThreadPhonePort {
     private readonly id: string,
     /** The port phones send to (announced in SDP). */
     readonly port: number,
-    /** Where the call's PlainTransport must send (its connect() target). */
-    readonly loopbackAddress: RtpAddress,
     private readonly lastReceived: Float64Array,
   ) {}
 
@@ -157,16 +157,22 @@ export class ThreadPhonePort {
     return this.lastReceived[1] || undefined;
   }
 
-  connectToMediasoup(mediasoup: RtpAddress): Promise<void> {
-    return this.meeting.thread.request('connect-port', { portId: this.id, mediasoup });
+  /** Whether the phone's audio goes on to mediasoup; resolves once the thread relays (or stops). */
+  relay(relaying: boolean): Promise<void> {
+    return this.meeting.thread.request('relay', { portId: this.id, relaying });
   }
 
-  start(codec: PhoneCodec): Promise<void> {
-    return this.meeting.thread.request('start-port', { portId: this.id, codec });
+  /** Told each time the phone starts or stops speaking. */
+  onSpeaking(listener: (speaking: boolean) => void): void {
+    this.meeting.thread.speakingListeners.set(this.id, listener);
   }
 
-  setRemote(remote: RtpAddress | undefined, listening: boolean, talking: boolean, rtcp: RtcpTarget): Promise<void> {
-    return this.meeting.thread.request('set-remote', { portId: this.id, remote, listening, talking, rtcp });
+  start(codec: PhoneCodec, remote: PhoneRemote): Promise<void> {
+    return this.meeting.thread.request('start-port', { portId: this.id, codec, remote });
+  }
+
+  setRemote(remote: PhoneRemote): Promise<void> {
+    return this.meeting.thread.request('set-remote', { portId: this.id, ...remote });
   }
 
   /** The call's SRTP keys, undefined for plain RTP (see 'secure-port'). */
@@ -200,6 +206,7 @@ export class ThreadPhonePort {
     this.closed = true;
     this.meeting.thread.ports--;
     this.meeting.thread.telephoneEvents.delete(this.id);
+    this.meeting.thread.speakingListeners.delete(this.id);
     this.meeting.request('close-port', { portId: this.id });
   }
 }

@@ -40,6 +40,17 @@ export interface PhoneCodec {
   readonly levelExtensionId: number | undefined;
 }
 
+/**
+ * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`),
+ * whether what it sends may be heard (`talking`: not while it holds us), and where its RTCP goes.
+ */
+export interface PhoneRemote {
+  readonly remote: RtpAddress | undefined;
+  readonly listening: boolean;
+  readonly talking: boolean;
+  readonly rtcp: RtcpTarget;
+}
+
 /** One call's media quality from RTCP (RFC 3550 §6.4), as plain data. */
 export interface CallQuality {
   /** The phone's RTP as we receive it; undefined before two packets in sequence. */
@@ -64,8 +75,12 @@ export interface CallQuality {
 
 /** Each request, and what its reply carries. */
 export interface PlaneRequests {
-  /** A meeting's mixer and the loopback socket mediasoup sends browsers' audio to. */
-  'open-meeting': { request: { meetingId: string; talkers: number }; result: { mixPort: number } };
+  /**
+   * A meeting's mixer and its loopback socket, connected to the meeting's PlainTransport
+   * (`mediasoup`): mediasoup sends it browsers' audio, and phones' audio goes through it to
+   * their producers on that transport.
+   */
+  'open-meeting': { request: { meetingId: string; talkers: number; mediasoup: RtpAddress }; result: { mixPort: number } };
   'close-meeting': { request: { meetingId: string }; result: void };
   'add-talker': { request: { meetingId: string; talker: RelayedTalker }; result: void };
   'remove-talker': { request: { meetingId: string; talkerId: string }; result: void };
@@ -85,17 +100,14 @@ export interface PlaneRequests {
       latch: boolean;
       lastReceived: SharedArrayBuffer;
     };
-    result: { port: number; loopback: RtpAddress };
+    result: { port: number };
   };
-  /** Where the port relays the phone's audio for browsers: the call's PlainTransport. */
-  'connect-port': { request: { portId: string; mediasoup: RtpAddress }; result: void };
-  /** The phone's codec is known: its audio goes into the mix, and the mix to it. */
-  'start-port': { request: { portId: string; codec: PhoneCodec }; result: void };
-  /**
-   * Where the phone receives (undefined: nowhere), whether it wants our media (`listening`)
-   * and whether what it sends may be heard (`talking`: not while it holds us).
-   */
-  'set-remote': { request: { portId: string; remote: RtpAddress | undefined; listening: boolean; talking: boolean; rtcp: RtcpTarget }; result: void };
+  /** Whether the port relays the phone's audio to mediasoup: only while a browser consumes it. */
+  relay: { request: { portId: string; relaying: boolean }; result: void };
+  /** The phone's codec and where it is are known (one message for both): its audio goes into the mix, and the mix to it. */
+  'start-port': { request: { portId: string; codec: PhoneCodec; remote: PhoneRemote }; result: void };
+  /** The phone's side changed (a re-INVITE: hold, a new address). */
+  'set-remote': { request: { portId: string } & PhoneRemote; result: void };
   /**
    * The call's SRTP keys from the SDP exchange (undefined: plain RTP), before its media
    * starts and after each re-INVITE; the same keys again change nothing.
@@ -166,5 +178,7 @@ export type ThreadMessage =
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: string }
   | { readonly type: 'telephone-event'; readonly portId: string; readonly packet: TelephoneEventPacket }
+  /** The phone started or stopped speaking (see speaking.ts); sent on change only. */
+  | { readonly type: 'speaking'; readonly portId: string; readonly speaking: boolean }
   /** Something the thread wants logged (rare: failing ticks), with the meeting it concerns. */
   | { readonly type: 'log'; readonly level: 'warn' | 'error'; readonly message: string; readonly fields: Record<string, string | number> };

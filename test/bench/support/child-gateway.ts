@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from '../../support/free-port.js';
 import { benchGatewayEnv, freeSipPort } from './gateway-process.js';
-import { processCpuSeconds } from './machine-load.js';
+import { mainThreadCpuSeconds, processCpuSeconds } from './machine-load.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -26,8 +26,9 @@ export interface ChildGatewayOptions {
 }
 
 export interface ProcessCpu {
-  /** user+system CPU seconds so far. */
+  /** user+system CPU seconds so far: the gateway's Node process (all its threads), its main thread, its mediasoup workers. */
   readonly gatewaySeconds: number;
+  readonly mainThreadSeconds: number;
   readonly workerSeconds: number;
 }
 
@@ -116,6 +117,7 @@ export class ChildGateway {
     const workers = childPids(this.pid);
     return {
       gatewaySeconds: processCpuSeconds(this.pid),
+      mainThreadSeconds: mainThreadCpuSeconds(this.pid),
       workerSeconds: workers.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
     };
   }

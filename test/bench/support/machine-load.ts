@@ -36,8 +36,17 @@ export async function foreignBusyPercent(ms: number, ownCpu: OwnCpu = () => 0): 
 
 /** CPU seconds (user + system) of a process, from /proc; 0 once it is gone. */
 export function processCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** The same for a process's main thread alone (its other threads, media threads among them, left out). */
+export function mainThreadCpuSeconds(pid: number): number {
+  return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuSeconds(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields after the command: state(0) … utime(11) stime(12).
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;

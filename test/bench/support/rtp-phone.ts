@@ -1,7 +1,7 @@
 /**
- * The media side of a benchmark phone: a UDP socket that sends PCMU RTP on a 20 ms grid
- * (scheduled against absolute times, so timer lateness does not accumulate) and records
- * what arrives. Every send and arrival is stamped with performance.now().
+ * The media side of a benchmark phone (or of a browser's RTP, for a PlainTransport): a
+ * UDP socket that sends RTP packets when told and records what arrives. Every send and
+ * arrival is stamped with performance.now().
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { g711Decode } from '../../../src/media/codecs/g711.js';
@@ -15,41 +15,48 @@ export interface SentPacket {
   readonly sequenceNumber: number;
   readonly timestamp: number;
   readonly at: number;
-  /** What the schedule put in it (silence, or which packet of a burst). */
-  readonly tag: number | undefined;
 }
 
 export interface ReceivedPacket {
   readonly at: number;
-  readonly sequenceNumber: number;
-  readonly timestamp: number;
+  readonly payload: Buffer;
+  /** The payload decoded, for PCMU (payload type 0); empty for any other. */
   readonly samples: Int16Array;
 }
 
+export interface RtpStreamShape {
+  readonly payloadType: number;
+  /** RTP clock ticks per 20 ms packet: 160 for PCMU, 960 for opus. */
+  readonly timestampStep: number;
+}
+
+const PCMU_STREAM: RtpStreamShape = { payloadType: 0, timestampStep: 160 };
+const NO_SAMPLES = new Int16Array(0);
+
 export class RtpPhone {
   readonly received: ReceivedPacket[] = [];
-  readonly sent: SentPacket[] = [];
   private sequenceNumber = Math.floor(Math.random() * 0x8000);
   private timestamp = Math.floor(Math.random() * 2 ** 31);
-  private readonly ssrc = Math.floor(Math.random() * 2 ** 31) + 1;
+  readonly ssrc = Math.floor(Math.random() * 2 ** 31) + 1;
   private target: HostPort | undefined;
-  onPacket: ((packet: ReceivedPacket) => void) | undefined;
 
-  private constructor(private readonly socket: Socket) {
+  private constructor(
+    private readonly socket: Socket,
+    private readonly shape: RtpStreamShape,
+  ) {
     socket.on('message', (data) => {
       const at = performance.now();
       const view = readRtp(data);
-      if (!view || view.payloadType !== 0) return;
-      const packet = { at, sequenceNumber: view.sequenceNumber, timestamp: view.timestamp, samples: g711Decode('PCMU', view.payload) };
-      this.received.push(packet);
-      this.onPacket?.(packet);
+      if (!view) return;
+      const payload = Buffer.from(view.payload);
+      this.received.push({ at, payload, samples: view.payloadType === 0 ? g711Decode('PCMU', payload) : NO_SAMPLES });
     });
   }
 
-  static async open(): Promise<RtpPhone> {
+  static async open(shape: RtpStreamShape = PCMU_STREAM): Promise<RtpPhone> {
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-    return new RtpPhone(socket);
+    return new RtpPhone(socket, shape);
   }
 
   get port(): number {
@@ -60,23 +67,21 @@ export class RtpPhone {
     this.target = target;
   }
 
-  /** Sends one 20 ms PCMU packet now. */
-  send(payload: Buffer, tag?: number): SentPacket {
+  /** Sends one 20 ms packet now. */
+  send(payload: Uint8Array): SentPacket {
     const { sequenceNumber, timestamp, ssrc } = this;
-    const packet = writeRtp({ payloadType: 0, sequenceNumber, timestamp, ssrc }, payload);
+    const packet = writeRtp({ payloadType: this.shape.payloadType, sequenceNumber, timestamp, ssrc }, payload);
     this.sequenceNumber = (sequenceNumber + 1) & 0xffff;
-    this.timestamp = (timestamp + 160) >>> 0;
+    this.timestamp = (timestamp + this.shape.timestampStep) >>> 0;
     const at = performance.now();
     this.socket.send(packet, this.target!.port, this.target!.host);
-    const sent = { sequenceNumber, timestamp, at, tag };
-    this.sent.push(sent);
-    return sent;
+    return { sequenceNumber, timestamp, at };
   }
 
   /** Skips `packets` sequence numbers and timestamps, as a sender that restarts its stream. */
   jump(packets: number): void {
     this.sequenceNumber = (this.sequenceNumber + packets) & 0xffff;
-    this.timestamp = (this.timestamp + packets * 160) >>> 0;
+    this.timestamp = (this.timestamp + packets * this.shape.timestampStep) >>> 0;
   }
 
   close(): Promise<void> {
@@ -105,16 +110,4 @@ export function every20ms(next: (i: number) => boolean): { done: Promise<void>; 
       clearTimeout(timer);
     },
   };
-}
-
-export function rms(samples: Int16Array): number {
-  let energy = 0;
-  for (const s of samples) energy += s * s;
-  return Math.sqrt(energy / Math.max(1, samples.length));
-}
-
-export function zeroCrossings(samples: Int16Array): number {
-  let count = 0;
-  for (let i = 1; i < samples.length; i++) if ((samples[i - 1]! < 0) !== (samples[i]! < 0)) count++;
-  return count;
 }

@@ -7,7 +7,9 @@
  * - the socket is /tmp/linphonec-<uid>, so two phones at once need two uids: as root each
  *   phone runs under a uid of its own (setpriv); otherwise only one phone at a time;
  * - the core never opens its SIP port unless $HOME/.local/share/linphone exists;
- * - `soundcard use files` makes it play and record WAV files instead of a sound card.
+ * - `soundcard use files` makes it play and record WAV files instead of a sound card;
+ * - over TLS it trusts the [sip] root_ca file, checks the server's name only against DNS
+ *   names of its certificate (mbedtls 2.28), and needs a TLS listening port of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -35,6 +37,11 @@ export interface LinphonePhoneOptions {
   readonly sipServer: string;
   /** How the phone sends DTMF (default rfc4733: telephone-events in the RTP stream). */
   readonly dtmf?: 'rfc4733' | 'sip-info';
+  /**
+   * SIP over TLS to `sipServer` (then a TLS port) instead of UDP, trusting only this PEM
+   * certificate (root_ca), with the server's certificate and name checked.
+   */
+  readonly tls?: { readonly trustedCertificate: string };
 }
 
 /** The state column of linphonec's `calls` table (liblinphone's LinphoneCallState names). */
@@ -57,6 +64,8 @@ const UID_COUNT = 16;
 const UID_LOCK_DIR = join(tmpdir(), 'linphone-harness-uids');
 const LOG_TAIL_CHARS = 3_000;
 const WAV_HEADER_BYTES = 44;
+/** The one certificate a TLS phone trusts, in its home. */
+const TRUSTED_CERTIFICATE_FILE = 'trusted-ca.pem';
 
 
 export class LinphonePhone {
@@ -88,8 +97,9 @@ export class LinphonePhone {
         channels: 1,
         samples: sineTone({ hz: options.toneHz, sampleRate: TONE_SAMPLE_RATE, seconds: TONE_SECONDS }),
       });
-      await writeFile(join(home, 'linphonerc'), linphonerc(options, block));
-      if (uid.switchTo) await chownTree(home, uid.id);
+      await writeFile(join(home, 'linphonerc'), linphonerc(options, block, home));
+      if (options.tls) await writeFile(trustedCertificatePath(home), options.tls.trustedCertificate);
+      if (uid.switchTo) await chownTree(home, uid.id, options.tls !== undefined);
       // A phone killed earlier leaves its socket; the uid is ours now, so nothing else uses it.
       await rm(socketPathOf(uid.id), { force: true });
 
@@ -276,14 +286,17 @@ function recordedPcm(file: Buffer): PcmAudio {
   return { sampleRate, channels, samples };
 }
 
-function linphonerc(options: LinphonePhoneOptions, block: PortBlock): string {
+function linphonerc(options: LinphonePhoneOptions, block: PortBlock, home: string): string {
   const [host] = options.sipServer.split(':');
   const sipInfo = options.dtmf === 'sip-info';
+  const transport = options.tls ? 'tls' : 'udp';
   return [
     '[sip]',
     `sip_port=${block.ports.sip}`,
     'sip_tcp_port=0',
-    'sip_tls_port=0',
+    // belle-sip sends TLS only from a TLS listening point (with 0: "No listening point matching"); SIP port + 1 is free for it.
+    `sip_tls_port=${options.tls ? block.ports.sip + 1 : 0}`,
+    ...(options.tls ? [`root_ca=${trustedCertificatePath(home)}`, 'verify_server_certs=1', 'verify_server_cn=1'] : []),
     'default_proxy=0',
     `use_rfc2833=${sipInfo ? 0 : 1}`,
     `use_info=${sipInfo ? 1 : 0}`,
@@ -295,7 +308,7 @@ function linphonerc(options: LinphonePhoneOptions, block: PortBlock): string {
     '[video]',
     'enabled=0',
     '[proxy_0]',
-    `reg_proxy=<sip:${options.sipServer};transport=udp>`,
+    `reg_proxy=<sip:${options.sipServer};transport=${transport}>`,
     `reg_identity=<sip:${options.username}@${host}>`,
     'reg_sendregister=0', // the gateway takes no registrations
     '[auth_info_0]',
@@ -306,6 +319,10 @@ function linphonerc(options: LinphonePhoneOptions, block: PortBlock): string {
     `domain=${host}`,
     '',
   ].join('\n');
+}
+
+function trustedCertificatePath(home: string): string {
+  return join(home, TRUSTED_CERTIFICATE_FILE);
 }
 
 /** Where linphonec --pipe listens: fixed per uid. */
@@ -332,8 +349,10 @@ async function reserveUid(): Promise<Uid> {
   throw new Error(own === 0 ? `all ${UID_COUNT} linphone uids from ${FIRST_UID} are in use` : 'another linphonec of this user is running: without root, one phone at a time');
 }
 
-async function chownTree(dir: string, uid: number): Promise<void> {
-  for (const path of [dir, join(dir, '.local'), join(dir, '.local', 'share'), join(dir, '.local', 'share', 'linphone'), join(dir, 'tone.wav'), join(dir, 'linphonerc')]) {
+/** The home's directories and the files start() wrote into it (the trusted certificate only with TLS). */
+async function chownTree(dir: string, uid: number, withTls: boolean): Promise<void> {
+  const files = ['tone.wav', 'linphonerc', ...(withTls ? [TRUSTED_CERTIFICATE_FILE] : [])].map((file) => join(dir, file));
+  for (const path of [dir, join(dir, '.local'), join(dir, '.local', 'share'), join(dir, '.local', 'share', 'linphone'), ...files]) {
     await chown(path, uid, uid);
   }
 }

@@ -14,6 +14,8 @@ import { ChildExit } from '../child-exit.js';
 export interface DrachtioServer {
   readonly adminAddress: { host: string; port: number };
   readonly sipAddress: { host: string; port: number };
+  /** Its TLS contact, when started with a certificate. */
+  readonly sipTlsAddress: { host: string; port: number } | undefined;
   readonly secret: string;
   /** SIGKILL, as a crash: the server drops its dialogs and connections without a word. */
   kill(): Promise<void>;
@@ -22,9 +24,23 @@ export interface DrachtioServer {
 
 const HOST = '127.0.0.1';
 
+/** The certificate and key files drachtio-server serves SIP over TLS with. */
+export interface DrachtioTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
 /** How long a SIGTERMed server may take to exit before it is SIGKILLed. */
 const STOP_TIMEOUT_MS = 5000;
 const START_TIMEOUT_MS = 10_000;
+
+/**
+ * sofia-sip will not listen with TLS without a CA list ("error loading CA list: cafile.pem"):
+ * drachtio-server gives it the --chain-file, which for a self-signed certificate is itself.
+ */
+function chainFile(tls: DrachtioTlsFiles): string[] {
+  return ['--chain-file', tls.certFile];
+}
 
 /** The binary named by DRACHTIO_SERVER_BIN, when set. */
 export function drachtioServerBinary(): string | undefined {
@@ -73,16 +89,21 @@ function accepts(port: number): Promise<boolean> {
 /**
  * `ports`: where to listen (a restart on the ports of a killed server); free ones by default.
  * `args`: further command-line options (for example its --blacklist-redis-* options).
+ * `tls`: PEM files for a second contact, `sips:<host>:<free port>;transport=tls` (sofia-sip
+ * refuses TLS on a `sip:` contact: "Protocol not supported").
  */
 export async function startDrachtioServer(
   binary: string,
   secret = 'cymru',
   ports?: { admin: number; sip: number },
   args: readonly string[] = [],
+  tls?: DrachtioTlsFiles,
 ): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
   const adminPort = ports?.admin ?? (await freeTcpPort());
   const sipPort = ports?.sip ?? (await freeSipPort());
+  const tlsPort = tls && (await freeTcpPort());
+  const tlsArgs = tls ? ['--contact', `sips:${HOST}:${tlsPort};transport=tls`, '--cert-file', tls.certFile, '--key-file', tls.keyFile, ...chainFile(tls)] : [];
   // The config file's admin element is required; the command line below overrides it.
   writeFileSync(
     join(dir, 'drachtio.conf.xml'),
@@ -92,7 +113,7 @@ export async function startDrachtioServer(
   let output = '';
   const child = spawn(
     binary,
-    ['-f', 'drachtio.conf.xml', '--address', HOST, '--port', String(adminPort), '--secret', secret, '--contact', `sip:${HOST}:${sipPort};transport=udp,tcp`, ...args],
+    ['-f', 'drachtio.conf.xml', '--address', HOST, '--port', String(adminPort), '--secret', secret, '--contact', `sip:${HOST}:${sipPort};transport=udp,tcp`, ...tlsArgs, ...args],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const collect = (chunk: Buffer) => {
@@ -125,6 +146,7 @@ export async function startDrachtioServer(
   return {
     adminAddress: { host: HOST, port: adminPort },
     sipAddress: { host: HOST, port: sipPort },
+    sipTlsAddress: tlsPort === undefined ? undefined : { host: HOST, port: tlsPort },
     secret,
     async kill() {
       if (exit.code === undefined) child.kill('SIGKILL');

@@ -7,7 +7,7 @@
  * - otherwise a drachtio stand-in started in-process on ephemeral ports.
  */
 import { DrachtioStandin, type DrachtioStandinOptions } from '../../../src/drachtio-standin/drachtio-standin.js';
-import { drachtioServerBinary, startDrachtioServer } from './drachtio-server.js';
+import { type DrachtioTlsFiles, drachtioServerBinary, startDrachtioServer } from './drachtio-server.js';
 
 export interface HostPort {
   readonly host: string;
@@ -18,6 +18,8 @@ export interface DrachtioTarget {
   readonly adminAddress: HostPort;
   readonly secret: string;
   readonly sipAddress: HostPort;
+  /** Where SIP over TLS is received, when the target was asked for it and serves it. */
+  readonly sipTlsAddress?: HostPort;
   /** The in-process stand-in, when that is the target. */
   readonly standin: DrachtioStandin | undefined;
   close(): Promise<void>;
@@ -36,13 +38,21 @@ export function usingRealDrachtio(): boolean {
 
 /**
  * The target for a test. `standinOptions` only apply to the stand-in (a real server is
- * configured by whoever runs it).
+ * configured by whoever runs it). `tls`: SIP over TLS with these PEM files too, on the
+ * stand-in and on a drachtio-server this starts (a server somebody else runs has no TLS here).
  */
-export async function drachtioTarget(standinOptions: Partial<DrachtioStandinOptions> = {}): Promise<DrachtioTarget> {
+export async function drachtioTarget(standinOptions: Partial<DrachtioStandinOptions> = {}, tls?: TargetTls): Promise<DrachtioTarget> {
   const binary = drachtioServerBinary();
   if (binary) {
-    const server = await startDrachtioServer(binary);
-    return { adminAddress: server.adminAddress, secret: server.secret, sipAddress: server.sipAddress, standin: undefined, close: () => server.stop() };
+    const server = await startDrachtioServer(binary, undefined, undefined, [], tls);
+    return {
+      adminAddress: server.adminAddress,
+      secret: server.secret,
+      sipAddress: server.sipAddress,
+      ...(server.sipTlsAddress && { sipTlsAddress: server.sipTlsAddress }),
+      standin: undefined,
+      close: () => server.stop(),
+    };
   }
   const address = process.env.TEST_DRACHTIO_ADDRESS;
   if (address) {
@@ -57,7 +67,13 @@ export async function drachtioTarget(standinOptions: Partial<DrachtioStandinOpti
       close: async () => undefined,
     };
   }
-  return startStandin(standinOptions);
+  return startStandin(tls ? { sipTls: { port: 0, cert: tls.cert, key: tls.key }, ...standinOptions } : standinOptions);
+}
+
+/** A certificate and key, as files (for drachtio-server) and as PEM text (for the stand-in). */
+export interface TargetTls extends DrachtioTlsFiles {
+  readonly cert: string;
+  readonly key: string;
 }
 
 /** Always the stand-in: for tests that need its clock or options, whatever the environment says. */
@@ -68,6 +84,7 @@ export async function startStandin(options: Partial<DrachtioStandinOptions> = {}
     adminAddress: standin.adminAddress,
     secret,
     sipAddress: standin.sipAddress,
+    ...(standin.sipTlsAddress && { sipTlsAddress: standin.sipTlsAddress }),
     standin,
     close: () => standin.close(),
   };

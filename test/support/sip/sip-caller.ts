@@ -54,7 +54,7 @@ export class SipCaller {
       `To: <${this.requestUri}>`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${this.cseq++} INVITE`,
-      `Contact: <sip:caller@${this.peer.hostport}>`,
+      `Contact: <${this.contactUri}>`,
       ...(options.authorization ? [`Authorization: ${options.authorization}`] : []),
       ...Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}`),
       ...(body ? [`Content-Type: ${options.contentType ?? 'application/sdp'}`] : []),
@@ -97,7 +97,7 @@ export class SipCaller {
       `To: ${header(answer.text, 'To')}`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${cseq} ${method}`,
-      ...(method === 'INVITE' ? [`Contact: <sip:caller@${this.peer.hostport}>`] : []),
+      ...(method === 'INVITE' ? [`Contact: <${this.contactUri}>`] : []),
       ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
       '',
@@ -105,6 +105,11 @@ export class SipCaller {
     ].join('\r\n');
     this.peer.send(text);
     return text;
+  }
+
+  /** Over TLS a sips: Contact (RFC 3261 8.1.1.8: a sips Request-URI calls for one), reached through the TLS connection. */
+  private get contactUri(): string {
+    return this.peer.transport === 'tls' ? `sips:caller@${this.peer.hostport};transport=tls` : `sip:caller@${this.peer.hostport}`;
   }
 
   cancel(): void {

@@ -1,9 +1,10 @@
 /**
- * A raw SIP peer for tests: sends exactly the bytes it is given over UDP or TCP and queues
+ * A raw SIP peer for tests: sends exactly the bytes it is given over UDP, TCP or TLS and queues
  * what comes back, with arrival times, for the test to consume in order.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { SipStreamFramer } from '../../../src/drachtio-standin/sip-stream-framer.js';
 import type { HostPort } from './drachtio-target.js';
 import { header } from './sip-message.js';
@@ -25,7 +26,7 @@ export class SipPeer {
   private readonly waiters = new Set<Waiter>();
 
   private constructor(
-    readonly transport: 'udp' | 'tcp',
+    readonly transport: 'udp' | 'tcp' | 'tls',
     readonly port: number,
     private readonly target: HostPort,
     private readonly write: (data: Buffer) => void,
@@ -52,9 +53,23 @@ export class SipPeer {
       socket.once('connect', resolve);
       socket.once('error', reject);
     });
+    return SipPeer.overStream('tcp', socket, target);
+  }
+
+  /** Over TLS, trusting only `ca` (the test's certificate) and checking the server's name against it. */
+  static async tls(target: HostPort, ca: string): Promise<SipPeer> {
+    const socket = connectTls({ host: target.host, port: target.port, ca });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    return SipPeer.overStream('tls', socket, target);
+  }
+
+  private static overStream(transport: 'tcp' | 'tls', socket: Socket, target: HostPort): SipPeer {
     const framer = new SipStreamFramer();
     const peer: SipPeer = new SipPeer(
-      'tcp',
+      transport,
       socket.localPort!,
       target,
       (data) => socket.write(data),
