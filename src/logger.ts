@@ -33,6 +33,11 @@ const SECRET_KEYS = [
   // A receiver's URL may carry its own token (in the path, the query or user:password@).
   'webhookUrl',
   'webhookSecret',
+  // SRTP master keys (SDES): a call's keys, and the negotiated media that holds them.
+  'srtp',
+  'srtpKey',
+  'localKey',
+  'remoteKey',
 ];
 
 /** Headers that carry credentials, under `headers` (a request's, a SIP message's), logged on their own or one object down. */

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import type { CodecName } from '../media/sdp/codecs.js';
+import { SRTP_POLICIES, type SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import { ConfigError } from './config-error.js';
 import { TlsKeyPair } from './tls-files.js';
 import {
@@ -52,6 +53,8 @@ export interface GatewayConfig {
   readonly sipDigestAlgorithms: readonly DigestAlgorithm[];
   /** Our codec order of preference for phone legs. */
   readonly sipCodecs: readonly CodecName[];
+  /** SRTP with SDES keys for phones: off, optional (when the phone offers it) or required. */
+  readonly sipSrtp: SrtpPolicy;
   readonly rtpListenIp: string;
   readonly announcedIp: string;
   readonly rtpMinPort: number;
@@ -222,6 +225,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sipNonceSecret: optional('SIP_NONCE_SECRET', secret(16), true),
     sipDigestAlgorithms: required('SIP_DIGEST_ALGORITHMS', digestAlgorithmList),
     sipCodecs: required('SIP_CODECS', codecList),
+    sipSrtp: required('SIP_SRTP', oneOf(...SRTP_POLICIES)),
     rtpListenIp: required('RTP_LISTEN_IP', ipAddress),
     announcedIp: required('ANNOUNCED_IP', ipAddress),
     rtpMinPort,

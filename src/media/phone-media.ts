@@ -142,6 +142,8 @@ export class PhoneMedia {
    * up meanwhile) and its audio starts in the negotiated codec, as does what it hears.
    */
   async start(negotiated: NegotiatedMedia): Promise<void> {
+    // Keyed before the port relays anything: SRTP from the phone never reaches the mixer or mediasoup undecrypted.
+    await this.rtpPort.secure(negotiated.srtp);
     const member = this.join();
     const { codec } = negotiated;
     this.session = { codec: codec.name, ptimeMs: negotiated.ptime };
@@ -183,8 +185,9 @@ export class PhoneMedia {
    * plays while holding (music) does not reach the meeting. Unholding does not unmute a
    * caller muted in the meeting.
    */
-  async update(negotiated: Pick<NegotiatedMedia, 'remote' | 'remoteDirection'>): Promise<void> {
+  async update(negotiated: Pick<NegotiatedMedia, 'remote' | 'remoteDirection' | 'srtp'>): Promise<void> {
     const remote = this.follow(negotiated);
+    await this.rtpPort.secure(negotiated.srtp);
     await this.rtpPort.setRemote(remote);
     await this.memberInRoom?.setMuted(!remote.talking || this.mutedInMeeting);
   }

@@ -12,6 +12,9 @@
  * (`report`), the port measures both streams, reads the phone's RTCP and sends ours from
  * the same socket, ending with a BYE when it closes. mediasoup sends nothing the phone
  * needs: its RTCP is about its own consumers, and the phone's audio comes from the mixer.
+ * With SRTP (`secure`), what the phone sends is authenticated and decrypted before
+ * anything reads it (a packet that fails is dropped, and moves no latch), and what we
+ * send it, RTP and RTCP, is protected on its way out.
  * It lives in the media thread that owns the phone's meeting.
  */
 import { type Socket, createSocket } from 'node:dgram';
@@ -19,6 +22,8 @@ import { isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
 import type { RtcpSession } from './rtcp/rtcp-session.js';
 import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
+import { SrtpSession } from './srtp/srtp-session.js';
+import type { SrtpKeys } from './srtp/srtp-suites.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -65,6 +70,8 @@ export class PhoneRtpPort {
   packetsIn = 0;
   packetsOut = 0;
   private rtcp: RtcpSession | undefined;
+  /** The call's SRTP keys in use; plain RTP when undefined. */
+  private srtp: SrtpSession | undefined;
   private rtcpTarget: RtcpTarget = { rtcpMux: true };
   /** Where the phone's SDP says it receives; undefined for 0.0.0.0. */
   private announced: RtpAddress | undefined;
@@ -122,6 +129,14 @@ export class PhoneRtpPort {
     this.rtcpTarget = rtcpTarget;
   }
 
+  /**
+   * The SRTP keys the SDP exchange settled (undefined: plain RTP). A re-INVITE's keys
+   * carry on the session's state where they keep a key (see SrtpSession.rekeyed).
+   */
+  secure(keys: SrtpKeys | undefined): void {
+    this.srtp = keys && (this.srtp ? this.srtp.rekeyed(keys) : new SrtpSession(keys));
+  }
+
   /** Measures both streams into `session`, which reads the phone's RTCP; sendDueReport() sends ours. */
   report(session: RtcpSession): void {
     this.rtcp = session;
@@ -132,7 +147,8 @@ export class PhoneRtpPort {
     if (this.closed) return;
     const report = this.rtcp?.reportDue(nowMs);
     const target = this.rtcpAddress;
-    if (report && target) this.phoneSocket.send(report, target.port, target.ip);
+    const packet = report && this.protectRtcp(report);
+    if (packet && target) this.phoneSocket.send(packet, target.port, target.ip);
   }
 
   measureLevels(meter: LevelMeter): void {
@@ -153,7 +169,9 @@ export class PhoneRtpPort {
   sendToPhone(packet: Buffer): void {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
-    this.phoneSocket.send(packet, phone.port, phone.ip);
+    const protectedPacket = this.srtp ? this.srtp.protectRtp(packet) : packet;
+    if (!protectedPacket) return;
+    this.phoneSocket.send(protectedPacket, phone.port, phone.ip);
     this.packetsOut++;
     if (this.rtcp) {
       const view = readRtp(packet);
@@ -173,9 +191,10 @@ export class PhoneRtpPort {
     if (this.closed) return;
     this.closed = true;
     const target = this.rtcpAddress;
-    if (!this.rtcp || !target) return void this.phoneSocket.close();
+    const goodbye = this.rtcp && this.protectRtcp(this.rtcp.goodbye(epochNowMs(), 'call ended'));
+    if (!goodbye || !target) return void this.phoneSocket.close();
     // The send completes after the current tick: the socket closes once it is out.
-    this.phoneSocket.send(this.rtcp.goodbye(epochNowMs(), 'call ended'), target.port, target.ip, () => this.phoneSocket.close());
+    this.phoneSocket.send(goodbye, target.port, target.ip, () => this.phoneSocket.close());
   }
 
   /**
@@ -200,9 +219,15 @@ export class PhoneRtpPort {
     return this.announced && rtcpPort !== undefined ? { ip: this.announced.ip, port: rtcpPort } : undefined;
   }
 
-  private fromPhone(packet: Buffer, from: RtpAddress): void {
-    if (this.closed || packet.length < 12) return;
-    const rtcp = isRtcp(packet);
+  private protectRtcp(packet: Buffer): Buffer | undefined {
+    return this.srtp ? this.srtp.protectRtcp(packet) : packet;
+  }
+
+  private fromPhone(received: Buffer, from: RtpAddress): void {
+    if (this.closed || received.length < 12) return;
+    const rtcp = isRtcp(received);
+    const packet = this.srtp ? (rtcp ? this.srtp.unprotectRtcp(received) : this.srtp.unprotectRtp(received)) : received;
+    if (!packet || packet.length < 12) return;
     if (this.latch && !this.fromLatchedPhone(from, rtcp)) return;
     const now = Date.now();
     this.lastReceived[0] = now;

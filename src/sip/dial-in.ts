@@ -25,6 +25,7 @@ import type { Rooms } from '../media/rooms.js';
 import type { GatewayStore, SipCredential } from '../store/store.js';
 import { type PreparedAnswer, prepareAnswer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
+import type { SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
 import { TimeoutError } from '../timeout.js';
@@ -33,7 +34,7 @@ import { AuthenticationRefused } from './authentication-refused.js';
 import { callerDisplayName } from './caller-name.js';
 import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
-import { type SipCall, SipLeg } from './sip-leg.js';
+import { type CallSession, type SipCall, SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
@@ -68,6 +69,8 @@ export interface DialInDeps {
   readonly calls: CallRegistry<SipLeg, PhoneMedia>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
+  /** SIP_SRTP. */
+  readonly srtp: SrtpPolicy;
   readonly media: PhoneMediaSettings;
   readonly nodeId: string;
   readonly log: Logger;
@@ -119,16 +122,23 @@ async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipR
   const caller = callerName(request, credential);
   call.ringing(caller);
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
-  const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs }) : undefined;
+  const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs, srtp: deps.srtp }) : undefined;
   const room = await call.step(deps.rooms.room(meeting.id));
   const media = call.adoptMedia(await openMedia(deps, call, room, caller));
-  const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs };
+  const local = { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs, srtp: deps.srtp };
   const negotiated = prepared
     ? await answerEarlyOffer(deps, call, media, prepared, local, sessionTimer)
     : await answerLateOffer(deps, call, media, local, sessionTimer);
   superviseCall(call, media, deps.callLimits);
   call.log.info(
-    { username: credential.username, codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port, lateOffer: !prepared },
+    {
+      username: credential.username,
+      codec: negotiated.codec.name,
+      ptime: negotiated.ptime,
+      rtpPort: media.port,
+      lateOffer: !prepared,
+      srtpSuite: negotiated.srtp?.suite ?? 'none',
+    },
     'call answered',
   );
 }
@@ -175,6 +185,7 @@ interface LocalSdp {
   readonly ip: string;
   readonly port: number;
   readonly preference: readonly CodecName[];
+  readonly srtp: SrtpPolicy;
 }
 
 /** Our answer in the 200; the media starts at the caller's ACK, when the call is up. */
@@ -190,7 +201,7 @@ async function answerEarlyOffer(
   await sendAnswer(deps, call, answer.sdp, sessionTimer);
   await call.step(call.signaling.ack());
   await startMedia(deps, call, media, answer);
-  call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: answer.origin, answer: answer.sdp, telephoneEvent: answer.telephoneEvent });
+  call.signaling.run(media, { ...callSession(local, answer), origin: answer.origin, answer: answer.sdp });
   return answer;
 }
 
@@ -201,8 +212,14 @@ async function answerLateOffer(deps: DialInDeps, call: SipCall, media: PhoneMedi
   const ack = await call.step(call.signaling.ack());
   const negotiated = acceptAnswer(offer, ack.body ?? '');
   await startMedia(deps, call, media, negotiated);
-  call.signaling.run(media, { ip: local.ip, preference: local.preference, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
+  call.signaling.run(media, { ...callSession(local, negotiated), origin: offer.origin, answer: offer.sdp });
   return negotiated;
+}
+
+/** What re-INVITEs answer with: our address and choices, the DTMF and SRTP key the call settled. */
+export function callSession(local: LocalSdp, negotiated: NegotiatedMedia): Omit<CallSession, 'origin' | 'answer'> {
+  const { ip, preference, srtp } = local;
+  return { ip, preference, srtp, telephoneEvent: negotiated.telephoneEvent, ...(negotiated.srtp && { srtpKey: negotiated.srtp.localKey }) };
 }
 
 /** Starts the media on the negotiated codec (the caller joins the meeting), follows its keys, and records the call with it. */

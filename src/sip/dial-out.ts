@@ -19,13 +19,14 @@ import { type Logger, callLogger } from '../logger.js';
 import type { PhoneMedia } from '../media/phone-media.js';
 import type { Rooms } from '../media/rooms.js';
 import type { CodecName } from '../media/sdp/codecs.js';
+import type { SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import { type LocalOffer, acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import type { TrunkRoute, Trunks } from '../pstn/trunks.js';
 import type { GatewayStore } from '../store/store.js';
 import type { CallAdmission } from './call-admission.js';
 import { callerDisplayName } from './caller-name.js';
-import { type PhoneMediaSettings, openMedia, startMedia } from './dial-in.js';
+import { type PhoneMediaSettings, callSession, openMedia, startMedia } from './dial-in.js';
 import { type SipCall, SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import type { SrfApp } from './srf.js';
@@ -40,6 +41,8 @@ export interface DialOutDeps {
   readonly trunks: Pick<Trunks, 'route'>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
+  /** SIP_SRTP: whether our offer carries SDES keys, and on which profile. */
+  readonly srtp: SrtpPolicy;
   readonly media: PhoneMediaSettings;
   readonly nodeId: string;
   readonly log: Logger;
@@ -125,7 +128,7 @@ export class DialOut implements DialOutService {
   ): Promise<void> {
     const { deps } = this;
     const { callId } = call;
-    const offer = createOffer({ ip: deps.media.announcedIp, port: media.port, preference: deps.codecs });
+    const offer = createOffer(this.localSdp(media));
     const ringSeconds = request.timeoutSeconds ?? DEFAULT_RING_TIMEOUT_SECONDS;
     const ringTimer = setTimeout(() => {
       if (call.state !== 'setting-up') return;
@@ -169,6 +172,12 @@ export class DialOut implements DialOutService {
     await this.answered(call, leg, media, dialog, offer, displayName);
   }
 
+  /** Our side of the SDP: where the callee sends, our codecs, and SRTP as SIP_SRTP says. */
+  private localSdp(media: PhoneMedia) {
+    const { deps } = this;
+    return { ip: deps.media.announcedIp, port: media.port, preference: deps.codecs, srtp: deps.srtp };
+  }
+
   /** The callee answered: the call is up, its media starts with the callee's answer. */
   private async answered(
     call: SipCall,
@@ -192,7 +201,7 @@ export class DialOut implements DialOutService {
     void call.whenEnded().then(() => deps.dialOuts.update(call.callId, 'ended'));
     const negotiated = acceptAnswer(offer, dialog.remote.sdp);
     await startMedia(deps, call, media, negotiated);
-    leg.run(media, { ip: deps.media.announcedIp, preference: deps.codecs, origin: offer.origin, answer: offer.sdp, telephoneEvent: negotiated.telephoneEvent });
+    leg.run(media, { ...callSession(this.localSdp(media), negotiated), origin: offer.origin, answer: offer.sdp });
     superviseCall(call, media, deps.callLimits);
     call.log.info({ codec: negotiated.codec.name, ptime: negotiated.ptime, rtpPort: media.port }, 'dial-out answered');
   }

@@ -19,6 +19,7 @@ import { GatewayError } from '../errors.js';
 import type { PhoneMedia } from '../media/phone-media.js';
 import { answerOffer } from '../media/sdp/answer-offer.js';
 import type { CodecName } from '../media/sdp/codecs.js';
+import type { SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import type { TelephoneEvent } from '../media/sdp/negotiated-media.js';
 import type { SdpOrigin } from '../media/sdp/sdp-writer.js';
 import { withTimeout } from '../timeout.js';
@@ -60,6 +61,9 @@ export interface CallSession {
   answer: string;
   /** RFC 4733 DTMF as negotiated; undefined when the phone offered none. */
   readonly telephoneEvent: TelephoneEvent | undefined;
+  /** SIP_SRTP, and our SRTP master key when the call is SRTP: a re-INVITE's answer keeps it. */
+  readonly srtp: SrtpPolicy;
+  srtpKey?: Uint8Array;
 }
 
 /** An in-dialog request that arrived before the media ran. */
@@ -266,9 +270,11 @@ export class SipLeg implements CallSignaling {
     }
     try {
       const origin = { ...sdp.origin, sessionVersion: sdp.origin.sessionVersion + 1 };
-      const answer = answerOffer(request.body, { ip: sdp.ip, port: media.port, preference: sdp.preference, origin });
+      const { ip, preference, srtp, srtpKey } = sdp;
+      const answer = answerOffer(request.body, { ip, port: media.port, preference, origin, srtp, ...(srtpKey && { srtpKey }) });
       sdp.origin = answer.origin;
       sdp.answer = answer.sdp;
+      if (answer.srtp) sdp.srtpKey = answer.srtp.localKey;
       const onHold = answer.remoteDirection === 'inactive' || answer.remoteDirection === 'sendonly';
       log.info({ direction: answer.direction }, onHold ? 'caller put the call on hold' : 'call media updated');
       void media.update(answer).catch((err: Error) => log.warn({ reason: err.message }, 'media not updated for the re-INVITE'));

@@ -63,6 +63,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads SIP_SRTP, optional by default, and names the choices on a bad value', () => {
+    expect(load({}).sipSrtp).toBe('optional');
+    expect(load({ SIP_SRTP: 'required' }).sipSrtp).toBe('required');
+    expect(() => load({ SIP_SRTP: 'yes' })).toThrow(/SIP_SRTP="yes" is invalid; expected one of off, optional, required/);
+  });
+
   it('reads RTP_COMEDIA as a switch and names the key when it is neither true nor false', () => {
     expect(load({ RTP_COMEDIA: 'off' }).rtpComedia).toBe(false);
     expect(load({ RTP_COMEDIA: 'YES' }).rtpComedia).toBe(true);

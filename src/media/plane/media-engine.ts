@@ -97,6 +97,7 @@ export class MediaEngine {
       relay: (r) => this.phonePort(r.portId).rtp.relay(r.relaying),
       'start-port': (r) => this.startPort(r.portId, r.codec, r.remote),
       'set-remote': ({ portId, ...remote }) => this.setRemote(this.phonePort(portId), remote),
+      'secure-port': ({ portId, srtp }) => this.phonePort(portId).rtp.secure(srtp),
       'set-muted': (r) => {
         const port = this.phonePort(r.portId);
         port.muted = r.muted;

@@ -16,6 +16,7 @@ import type { ConfirmationTone } from '../mixer/confirmation-tones.js';
 import type { RtpPacketView } from '../rtp-packet.js';
 import type { MediaPlane } from './media-plane.js';
 import type { MediaThread } from './media-thread.js';
+import type { SrtpKeys } from '../srtp/srtp-suites.js';
 import type { CallQuality, PhoneCodec, PhoneRemote, PlaneRequests } from './plane-protocol.js';
 
 export interface MeetingMediaOptions {
@@ -172,6 +173,11 @@ export class ThreadPhonePort {
 
   setRemote(remote: PhoneRemote): Promise<void> {
     return this.meeting.thread.request('set-remote', { portId: this.id, ...remote });
+  }
+
+  /** The call's SRTP keys, undefined for plain RTP (see 'secure-port'). */
+  secure(srtp: SrtpKeys | undefined): Promise<void> {
+    return this.meeting.thread.request('secure-port', { portId: this.id, srtp });
   }
 
   /** Whether the meeting hears the phone, apart from hold (see 'set-muted'). */

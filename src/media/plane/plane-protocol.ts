@@ -8,6 +8,7 @@ import type { AudioCodecName } from '../codecs/frame-codecs.js';
 import type { ConfirmationTone } from '../mixer/confirmation-tones.js';
 import type { LatenessCounts } from '../mixer/lateness-histogram.js';
 import type { RtcpTarget } from '../phone-rtp-port.js';
+import type { SrtpKeys } from '../srtp/srtp-suites.js';
 
 export interface RtpAddress {
   readonly ip: string;
@@ -107,6 +108,11 @@ export interface PlaneRequests {
   'start-port': { request: { portId: string; codec: PhoneCodec; remote: PhoneRemote }; result: void };
   /** The phone's side changed (a re-INVITE: hold, a new address). */
   'set-remote': { request: { portId: string } & PhoneRemote; result: void };
+  /**
+   * The call's SRTP keys from the SDP exchange (undefined: plain RTP), before its media
+   * starts and after each re-INVITE; the same keys again change nothing.
+   */
+  'secure-port': { request: { portId: string; srtp: SrtpKeys | undefined }; result: void };
   /**
    * Whether the meeting hears the phone (`muted`: an operator's or the caller's own *6
    * mute), apart from hold: the phone is mixed only while it talks and is not muted.

@@ -5,6 +5,7 @@
  */
 import { selectAudio } from './audio-selection.js';
 import { DEFAULT_CODEC_PREFERENCE } from './codecs.js';
+import { masterKey } from './crypto-attribute.js';
 import { formatParameters, opusReceiveParameters, telephoneEventList } from './format-parameters.js';
 import {
   DEFAULT_PTIME,
@@ -53,7 +54,7 @@ export function answerOffer(offerSdp: string, local: LocalMedia): MediaAnswer {
  */
 export function prepareAnswer(offerSdp: string, local: Omit<LocalMedia, 'port'>): PreparedAnswer {
   const lines = readSdp(offerSdp);
-  const { index, line, codec, telephoneEvent } = selectAudio(lines, local.preference ?? DEFAULT_CODEC_PREFERENCE);
+  const { index, line, codec, telephoneEvent, crypto } = selectAudio(lines, local.preference ?? DEFAULT_CODEC_PREFERENCE, local.srtp);
   const parameters = codec.codec.name === 'opus' ? opusReceiveParameters(codec.fmtp) : {};
   // We mux when the phone offers to, unless our transport was made with its own RTCP port.
   const rtcpMux = line.rtcpMux && local.rtcpPort === undefined;
@@ -64,12 +65,15 @@ export function prepareAnswer(offerSdp: string, local: Omit<LocalMedia, 'port'>)
     ...(telephoneEvent ? [telephoneEventFormat(telephoneEvent.payloadType, telephoneEvent.clockRate, telephoneEventList(telephoneEvent.fmtp))] : []),
   ];
   const origin = local.origin ?? newOrigin();
+  // We answer the phone's crypto line with its tag and suite, and our own key (RFC 4568 §7.1.2).
+  const srtp = crypto && { suite: crypto.suite, localKey: masterKey(crypto.suite, local.srtpKey), remoteKey: crypto.key };
   const negotiated: NegotiatedMedia & { readonly origin: SdpOrigin } = {
     origin,
     codec: negotiatedCodec(codec, parameters),
     ...(telephoneEvent && { telephoneEvent: negotiatedTelephoneEvent(telephoneEvent) }),
     ...side,
     ptime,
+    ...(srtp && { srtp }),
   };
   return {
     ...negotiated,
@@ -82,6 +86,9 @@ export function prepareAnswer(offerSdp: string, local: Omit<LocalMedia, 'port'>)
         direction: side.direction,
         rtcpMux,
         ...(local.rtcpPort !== undefined && { rtcpPort: local.rtcpPort }),
+        // The offer's profile: RTP/SAVP, or RTP/AVP for a phone that offers SDES on it.
+        profile: line.protocol.toUpperCase(),
+        ...(crypto && srtp && { crypto: [{ tag: crypto.tag, suite: crypto.suite, key: srtp.localKey }] }),
       };
       return { ...negotiated, sdp: writeSdp(origin, local.ip, lines.map((other, i) => (i === index ? audio : rejected(other)))) };
     },

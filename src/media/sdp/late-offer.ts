@@ -3,8 +3,9 @@
  * and the phone answers in its ACK. The offer lists every codec we accept in our order
  * of preference; the answer must pick from it, reusing our payload type numbers.
  */
-import { RTP_PROFILE } from './audio-selection.js';
+import { OFFERED_SUITES } from '../srtp/srtp-suites.js';
 import { CODECS, DEFAULT_CODEC_PREFERENCE, TELEPHONE_EVENT_OFFER_PAYLOAD_TYPES, TELEPHONE_EVENTS } from './codecs.js';
+import { type CryptoLine, PLAIN_PROFILE, SECURE_PROFILE, type SrtpPolicy, masterKey, readCrypto } from './crypto-attribute.js';
 import { opusReceiveParameters } from './format-parameters.js';
 import {
   DEFAULT_PTIME,
@@ -17,7 +18,7 @@ import {
 } from './negotiated-media.js';
 import { type CodecFormat, type TelephoneEventFormat, payloadFormats } from './payload-formats.js';
 import { SdpError } from './sdp-error.js';
-import { readSdp } from './sdp-reader.js';
+import { type RemoteMediaLine, readSdp } from './sdp-reader.js';
 import { type SdpOrigin, codecFormat, newOrigin, telephoneEventFormat, writeSdp } from './sdp-writer.js';
 
 /** Our offer, and what acceptAnswer needs to check the answer against it. */
@@ -27,6 +28,11 @@ export interface LocalOffer {
   readonly codecs: readonly CodecFormat[];
   readonly telephoneEvents: readonly TelephoneEventFormat[];
   readonly rtcpMux: boolean;
+  /** RTP/SAVP when SRTP is required, else RTP/AVP (with a=crypto unless SRTP is off). */
+  readonly profile: string;
+  readonly srtp: SrtpPolicy;
+  /** Our SDES lines, one per suite with a key of its own: the answer picks one by its tag. */
+  readonly crypto: readonly CryptoLine[];
 }
 
 const OPUS_OFFER_FMTP = 'minptime=10;useinbandfec=1';
@@ -51,6 +57,10 @@ export function createOffer(local: LocalMedia): LocalOffer {
     ...telephoneEvents.map(({ payloadType, clockRate }) => telephoneEventFormat(payloadType, clockRate, TELEPHONE_EVENTS)),
   ];
   const origin = local.origin ?? newOrigin();
+  const srtp = local.srtp ?? 'off';
+  const crypto = srtp === 'off' ? [] : OFFERED_SUITES.map((suite, i) => ({ tag: i + 1, suite, key: masterKey(suite) }));
+  // Optional SRTP is offered on RTP/AVP, which a phone without SDES answers with plain RTP.
+  const profile = srtp === 'required' ? SECURE_PROFILE : PLAIN_PROFILE;
   const sdp = writeSdp(origin, local.ip, [
     {
       kind: 'audio',
@@ -60,9 +70,11 @@ export function createOffer(local: LocalMedia): LocalOffer {
       direction: 'sendrecv',
       rtcpMux,
       ...(local.rtcpPort !== undefined && { rtcpPort: local.rtcpPort }),
+      profile,
+      crypto,
     },
   ]);
-  return { sdp, origin, codecs, telephoneEvents, rtcpMux };
+  return { sdp, origin, codecs, telephoneEvents, rtcpMux, profile, srtp, crypto };
 }
 
 /**
@@ -75,10 +87,11 @@ export function acceptAnswer(offer: LocalOffer, answerSdp: string): NegotiatedMe
   if (line === undefined || lines.length !== 1) {
     throw new SdpError('answer-mismatch', `the answer has ${lines.length} m= lines; our offer had 1`);
   }
-  if (line.type.toLowerCase() !== 'audio' || line.protocol.toUpperCase() !== RTP_PROFILE) {
-    throw new SdpError('answer-mismatch', `the answer's m= line is not audio over ${RTP_PROFILE} as offered`);
+  if (line.type.toLowerCase() !== 'audio' || line.protocol.toUpperCase() !== offer.profile) {
+    throw new SdpError('answer-mismatch', `the answer's m= line is not audio over ${offer.profile} as offered`);
   }
   if (line.port === 0) throw new SdpError('no-audio', 'Media type not available: the answer rejected the audio stream');
+  const srtp = answeredKeys(offer, line.crypto);
 
   const answered = payloadFormats(line);
   // The answer's first codec of ours is the one the phone will send (RFC 3264 §6.1). We
@@ -99,5 +112,20 @@ export function acceptAnswer(offer: LocalOffer, answerSdp: string): NegotiatedMe
     ...(telephoneEvent && { telephoneEvent: negotiatedTelephoneEvent(telephoneEvent) }),
     ...remoteSide(line, offer.rtcpMux && line.rtcpMux),
     ptime: packetTime(line.ptime, DEFAULT_PTIME),
+    ...(srtp && { srtp }),
   };
+}
+
+/** The SRTP keys of the answer's a=crypto line, which must be one of ours by tag and suite. */
+function answeredKeys(offer: LocalOffer, lines: RemoteMediaLine['crypto']): NegotiatedMedia['srtp'] {
+  if (offer.srtp === 'off') return undefined;
+  const [answered] = lines;
+  const theirs = answered && readCrypto(answered);
+  const ours = theirs && offer.crypto.find((line) => line.tag === theirs.tag && line.suite === theirs.suite);
+  if (answered && !ours) throw new SdpError('answer-mismatch', 'the answer\'s a=crypto does not answer one of ours');
+  if (!theirs || !ours) {
+    if (offer.srtp === 'required') throw new SdpError('srtp-required', `Incompatible transport protocol: SRTP required (a=crypto with one of ${OFFERED_SUITES.join(', ')})`);
+    return undefined;
+  }
+  return { suite: ours.suite, localKey: ours.key, remoteKey: theirs.key };
 }

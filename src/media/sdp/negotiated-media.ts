@@ -2,7 +2,9 @@
  * What an offer/answer exchange settles for a phone leg, in the terms the media layer
  * needs to set up its PlainTransport: one codec, DTMF, where to send, and who sends.
  */
+import type { SrtpKeys } from '../srtp/srtp-suites.js';
 import type { CodecName, RtpClockRate } from './codecs.js';
+import type { SrtpPolicy } from './crypto-attribute.js';
 import { effectiveDirection, reverseDirection } from './media-direction.js';
 import type { CodecFormat, TelephoneEventFormat } from './payload-formats.js';
 import { SdpError } from './sdp-error.js';
@@ -20,6 +22,13 @@ export interface LocalMedia {
   readonly preference?: readonly CodecName[];
   /** For a re-INVITE: the session's o= id with the version increased by one. New when absent. */
   readonly origin?: SdpOrigin;
+  /** SIP_SRTP; off when absent. */
+  readonly srtp?: SrtpPolicy;
+  /**
+   * Our SRTP master key||salt: kept for a call's re-INVITEs, so what we send goes on under
+   * the same key and rollover counter. A new random one when absent.
+   */
+  readonly srtpKey?: Uint8Array;
 }
 
 export interface NegotiatedCodec {
@@ -58,6 +67,8 @@ export interface NegotiatedMedia {
   readonly remoteDirection: MediaDirection;
   /** Packet duration in ms. */
   readonly ptime: number;
+  /** The call's SRTP keys (SDES); plain RTP when absent. */
+  readonly srtp?: SrtpKeys;
 }
 
 export const DEFAULT_PTIME = 20;

@@ -20,10 +20,12 @@ export type SdpProblem =
   // 488 Not Acceptable Here
   | 'no-audio'
   | 'unsupported-transport'
+  | 'srtp-required'
   | 'no-common-codec';
 
 const WARN_CODES: Partial<Record<SdpProblem, number>> = {
   'unsupported-transport': 302, // Incompatible transport protocol
+  'srtp-required': 302,
   'no-audio': 304, // Media type not available
   'no-common-codec': 305, // Incompatible media format
 };

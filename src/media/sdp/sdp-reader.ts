@@ -6,6 +6,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import sdpTransform from 'sdp-transform';
+import type { RemoteCrypto } from './crypto-attribute.js';
 import { SdpError } from './sdp-error.js';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -35,6 +36,8 @@ export interface RemoteMediaLine {
   readonly rtcpMux: boolean;
   /** From a=rtcp (RFC 3605); the address it may carry is not used. */
   readonly rtcpPort?: number;
+  /** SDES a=crypto lines (RFC 4568), in the order written. */
+  readonly crypto: readonly RemoteCrypto[];
 }
 
 /** Big enough for any phone's SDP (a video phone's is ~2 KB), small enough to bound the work. */
@@ -94,7 +97,18 @@ function readMediaLine(m: sdpTransform.MediaDescription, index: number, session:
     ptime: number(m.ptime),
     rtcpMux: m.rtcpMux === 'rtcp-mux',
     rtcpPort,
+    crypto: cryptoLines(m.crypto),
   };
+}
+
+/** Lines whose tag is not a number of 1 to 9 digits (RFC 4568 §9.1) are skipped. */
+function cryptoLines(entries: sdpTransform.MediaAttributes['crypto'] | undefined): RemoteCrypto[] {
+  const lines: RemoteCrypto[] = [];
+  for (const { id, suite, config, sessionConfig } of entries ?? []) {
+    if (!Number.isInteger(id) || id < 0 || id > 999_999_999 || typeof suite !== 'string' || typeof config !== 'string') continue;
+    lines.push({ tag: id, suite, keyParams: config, ...(typeof sessionConfig === 'string' && { sessionParams: sessionConfig }) });
+  }
+  return lines;
 }
 
 function connectionIp(connection: sdpTransform.SharedDescriptionFields['connection']): string | undefined {

@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { type CodecSpec, TELEPHONE_EVENT } from './codecs.js';
+import { type CryptoLine, PLAIN_PROFILE, cryptoAttribute } from './crypto-attribute.js';
 import type { MediaDirection } from './sdp-reader.js';
 
 /** o= line identity. A re-INVITE's SDP keeps sessionId and adds one to sessionVersion (RFC 3264 §8). */
@@ -32,6 +33,10 @@ export interface LocalAudioLine {
   readonly rtcpMux: boolean;
   /** Written as a=rtcp when RTCP is not muxed. */
   readonly rtcpPort?: number;
+  /** RTP/AVP when absent; RTP/SAVP for SRTP, or RTP/AVP with crypto when the phone offered so. */
+  readonly profile?: string;
+  /** Our SDES keys: one line in an answer, one per suite in an offer. */
+  readonly crypto?: readonly CryptoLine[];
 }
 
 export interface RejectedLine {
@@ -67,10 +72,11 @@ export function writeSdp(origin: SdpOrigin, ip: string, lines: readonly (LocalAu
 }
 
 function audioSection(line: LocalAudioLine): string {
-  let text = `m=audio ${line.port} RTP/AVP ${line.formats.map((f) => f.payloadType).join(' ')}\r\n`;
+  let text = `m=audio ${line.port} ${line.profile ?? PLAIN_PROFILE} ${line.formats.map((f) => f.payloadType).join(' ')}\r\n`;
   for (const f of line.formats) text += `a=rtpmap:${f.payloadType} ${f.encoding}/${f.clockRate}${f.channels === undefined ? '' : `/${f.channels}`}\r\n`;
   for (const f of line.formats) if (f.fmtp !== undefined) text += `a=fmtp:${f.payloadType} ${f.fmtp}\r\n`;
   if (!line.rtcpMux && line.rtcpPort !== undefined) text += `a=rtcp:${line.rtcpPort}\r\n`;
+  for (const crypto of line.crypto ?? []) text += cryptoAttribute(crypto);
   text += `a=ptime:${line.ptime}\r\na=${line.direction}\r\n`;
   return line.rtcpMux ? `${text}a=rtcp-mux\r\n` : text;
 }

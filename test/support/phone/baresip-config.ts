@@ -2,6 +2,7 @@
 import type { PhonePorts } from './port-block.js';
 
 export type PhoneCodec = 'PCMU' | 'PCMA' | 'G722' | 'opus';
+export type MediaEncryption = 'srtp' | 'srtp-mand';
 
 /** baresip matches codec names with their rate and channels unless they are 8 kHz mono. */
 const CODEC_NAMES: Record<PhoneCodec, string> = {
@@ -19,9 +20,11 @@ export interface ConfigFiles {
   readonly recordingDir: string;
   readonly ports: PhonePorts;
   readonly modulePath: string;
+  /** Loads the srtp module, for an account with mediaenc. */
+  readonly srtp?: boolean;
 }
 
-export function configFile({ toneWav, recordingDir, ports, modulePath }: ConfigFiles): string {
+export function configFile({ toneWav, recordingDir, ports, modulePath, srtp = false }: ConfigFiles): string {
   return [
     `module_path ${modulePath}`, // without it baresip looks for modules in its working directory
     `sip_listen 127.0.0.1:${ports.sip}`,
@@ -34,6 +37,7 @@ export function configFile({ toneWav, recordingDir, ports, modulePath }: ConfigF
     'audio_player aubridge,nil',
     'audio_alert aubridge,nil',
     'module g711.so',
+    ...(srtp ? ['module srtp.so'] : []),
     'module g722.so',
     'module opus.so',
     'module aufile.so',
@@ -56,10 +60,16 @@ export interface AccountOptions {
   readonly password?: string;
   readonly sipServer: string;
   readonly codec: PhoneCodec;
+  readonly mediaenc?: MediaEncryption;
 }
 
 /** One account that never registers (regint=0) and offers exactly one audio codec. */
-export function accountsFile({ username, password, sipServer, codec }: AccountOptions): string {
-  const params = [password === undefined ? undefined : `auth_pass=${password}`, 'regint=0', `audio_codecs=${CODEC_NAMES[codec]}`];
+export function accountsFile({ username, password, sipServer, codec, mediaenc }: AccountOptions): string {
+  const params = [
+    password === undefined ? undefined : `auth_pass=${password}`,
+    'regint=0',
+    `audio_codecs=${CODEC_NAMES[codec]}`,
+    mediaenc === undefined ? undefined : `mediaenc=${mediaenc}`,
+  ];
   return `<sip:${username}@${sipServer}>;${params.filter((p) => p !== undefined).join(';')}\n`;
 }

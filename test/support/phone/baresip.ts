@@ -10,12 +10,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sineTone } from '../audio/tone.js';
 import { writeWav } from '../audio/wav.js';
-import { accountsFile, configFile, SOURCE_SAMPLE_RATE, type PhoneCodec } from './baresip-config.js';
+import { accountsFile, configFile, SOURCE_SAMPLE_RATE, type MediaEncryption, type PhoneCodec } from './baresip-config.js';
 import { locateBaresip } from './baresip-install.js';
 import { BaresipControl, type BaresipEvent, type BaresipEventType } from './control.js';
 import { reservePortBlock, type PhonePorts, type PortBlock } from './port-block.js';
 
-export type { PhoneCodec } from './baresip-config.js';
+export type { MediaEncryption, PhoneCodec } from './baresip-config.js';
 export type { BaresipEvent, BaresipEventType } from './control.js';
 
 export interface BaresipPhoneOptions {
@@ -36,6 +36,8 @@ export interface BaresipPhoneOptions {
   readonly durationSeconds?: number;
   /** Transport for outgoing calls (default udp). */
   readonly transport?: 'udp' | 'tcp';
+  /** SRTP with SDES (its srtp module): `srtp` offers a=crypto on RTP/AVP, `srtp-mand` on RTP/SAVP. Plain RTP without. */
+  readonly mediaenc?: MediaEncryption;
 }
 
 export interface NegotiatedCodec {
@@ -111,7 +113,7 @@ export class BaresipPhone {
         channels: 1,
         samples: sineTone({ hz: options.toneHz, sampleRate: SOURCE_SAMPLE_RATE, seconds: options.durationSeconds ?? 60 }),
       });
-      await writeFile(join(dir, 'config'), configFile({ toneWav, recordingDir, ports, modulePath }));
+      await writeFile(join(dir, 'config'), configFile({ toneWav, recordingDir, ports, modulePath, srtp: options.mediaenc !== undefined }));
       await writeFile(join(dir, 'accounts'), accountsFile({ ...options, username: options.username ?? 'phone' }));
 
       const child = spawn(executable, ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,11 +2,14 @@
  * A phone reduced to its RTP: it sends a tone (or silence) every 20 ms in one codec to
  * the gateway's port and keeps every packet it gets back, decoded with the gateway's
  * own codecs. For tests and benchmarks that need many phones without a SIP client.
+ * With an SRTP session (`secure`) it protects what it sends and unprotects what it gets,
+ * keeping only what authenticates.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { type AudioCodecName, createDecoder, createEncoder } from '../../../src/media/codecs/frame-codecs.js';
 import { isRtcp, readRtp, writeRtp } from '../../../src/media/rtp-packet.js';
+import type { SrtpSession } from '../../../src/media/srtp/srtp-session.js';
 
 export interface RtpPhoneOptions {
   readonly codec: AudioCodecName;
@@ -36,13 +39,18 @@ export class RtpPhone {
   private frameIndex = 0;
   private sequenceNumber = randomInt(0, 0x10000);
   readonly ssrc = randomInt(1, 2 ** 32 - 1);
+  private srtp: SrtpSession | undefined;
+  /** Flip a bit of every SRTP tag it sends, as a forger or a broken path would. */
+  tamperWithTags = false;
 
   private constructor(
     readonly options: RtpPhoneOptions,
     private readonly socket: Socket,
   ) {
     this.encoder = createEncoder(options.codec);
-    socket.on('message', (packet) => {
+    socket.on('message', (received) => {
+      const packet = this.srtp ? (isRtcp(received) ? this.srtp.unprotectRtcp(received) : this.srtp.unprotectRtp(received)) : received;
+      if (!packet) return;
       if (isRtcp(packet)) return void this.rtcpReceived.push({ packet, atMs: performance.timeOrigin + performance.now() });
       const view = readRtp(packet);
       if (view) this.received.push({ ...view, payload: Buffer.from(view.payload), atMs: performance.now() });
@@ -78,7 +86,7 @@ export class RtpPhone {
     const start = performance.now();
     let sent = 0;
     const sendDue = () => {
-      for (const due = Math.floor((performance.now() - start) / 20); sent < due; sent++) this.socket.send(this.nextPacket(), port, ip);
+      for (const due = Math.floor((performance.now() - start) / 20); sent < due; sent++) this.socket.send(this.protect(this.nextPacket()), port, ip);
       this.timer = setTimeout(sendDue, start + (sent + 1) * 20 - performance.now());
     };
     this.timer = setTimeout(sendDue, 20);
@@ -87,6 +95,18 @@ export class RtpPhone {
   /** Any packet of the test's own (RTCP, say) from the phone's socket. */
   send(packet: Buffer, port: number, ip = '127.0.0.1'): void {
     this.socket.send(packet, port, ip);
+  }
+
+  /** SRTP from now on, both ways. */
+  secure(session: SrtpSession): void {
+    this.srtp = session;
+  }
+
+  private protect(packet: Buffer): Buffer {
+    const protectedPacket = this.srtp?.protectRtp(packet);
+    if (!protectedPacket) return packet;
+    if (this.tamperWithTags) protectedPacket[protectedPacket.length - 1]! ^= 1;
+    return protectedPacket;
   }
 
   stopTalking(): void {
