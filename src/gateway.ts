@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { MeetingOwnership } from './cluster/meeting-ownership.js';
+import { NodePresence } from './cluster/node-presence.js';
 import { Drain, type DrainStatus } from './drain.js';
 import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
@@ -35,6 +37,8 @@ import { CallAdmission } from './sip/call-admission.js';
 import { SipService } from './sip/sip-service.js';
 import type { SipLeg } from './sip/sip-leg.js';
 import type { PhoneMedia } from './media/phone-media.js';
+import { MemoryClusterStore } from './store/memory-cluster-store.js';
+import { RedisClusterStore } from './store/redis-cluster-store.js';
 import { RedisStore } from './store/redis-store.js';
 import { RedisSipGuardStore } from './store/redis-sip-guard-store.js';
 import { MemorySipGuardStore } from './store/sip-guard-store.js';
@@ -51,6 +55,10 @@ export interface Gateway {
   readonly mediaPlane: MediaPlane;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
+  /** This node's id, as peers and the store know it. */
+  readonly nodeId: string;
+  /** Which node hosts each meeting; this node's leases. */
+  readonly ownership: MeetingOwnership;
   readonly admission: CallAdmission;
   readonly sip: SipService;
   readonly sipCredentials: SipCredentials;
@@ -127,6 +135,24 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     // Unique per gateway, not per process: tests (and an embedding) may start several in one.
     const nodeId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const meetings = new MeetingService(store, { sipDomain: config.sipDomain, publicUrl: config.publicUrl }, log);
+    // Peers, and the lease of each meeting this node hosts; with the memory store, only this node.
+    const cluster = store instanceof RedisStore ? new RedisClusterStore(store.redis, { prefix: store.prefix }) : new MemoryClusterStore();
+    // Set once the rooms and the drain exist (a SIP call may open a room before the drain does).
+    let draining = () => false;
+    let hosting: (meetingId: string) => boolean = () => false;
+    const ownership = new MeetingOwnership(
+      cluster,
+      {
+        nodeId,
+        publicUrl: config.publicUrl,
+        leaseMs: config.meetingLeaseMs,
+        serving: () => !draining(),
+        hosting: (meetingId) => hosting(meetingId),
+      },
+      log.child({ component: 'cluster' }),
+    );
+    // Closed after the rooms (which release their leases as they close), before the store.
+    closers.push(() => ownership.close());
     const mediaPlane = MediaPlane.create({ threads: config.mediaThreads }, log);
     closers.push(() => mediaPlane.close());
     const rooms = new Rooms(
@@ -138,9 +164,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         emptyGraceMs: config.emptyRoomGraceMs,
         nodeId,
         ...(events && { membership: events }),
+        lifecycle: ownership,
       },
       log,
     );
+    hosting = (meetingId) => rooms.isOpen(meetingId);
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
     // After the rooms: its participants' leaving is told before the meeting's end.
     if (events) meetings.onEnd((meetingId, reason) => events.meetingEnded(meetingId, reason));
@@ -218,6 +246,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       drainMs: config.drainMs,
       log,
     });
+    draining = () => drain.draining;
 
     const http = await buildApp({
       log,
@@ -229,6 +258,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       trunks,
       readiness,
       meetings,
+      ownership,
       participants: rooms,
       sipCredentials,
       phoneNumbers,
@@ -261,6 +291,21 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     if (!config.webhookUrl) log.info('WEBHOOK_URL is not set: no call, participant or meeting events are posted');
     if (!config.twilioAuthToken) log.info('TWILIO_AUTH_TOKEN is not set: the Twilio webhooks answer 503');
     const httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
+    // Published once this node serves: peers send browsers here from now on.
+    const presence = new NodePresence(
+      cluster,
+      {
+        nodeId,
+        publicUrl: config.publicUrl,
+        sipUri: () => `sip:${sipService.frontEnd.contactHostport ?? config.sipDomain}`,
+        state: () => (drain.draining ? 'draining' : 'serving'),
+        load: () => rooms.members,
+      },
+      log.child({ component: 'cluster' }),
+    );
+    await presence.start();
+    // Run first on close: peers stop sending browsers here before anything ends.
+    closers.push(() => presence.stop());
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
     return {
@@ -270,6 +315,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       mediaPlane,
       meetings,
       rooms,
+      nodeId,
+      ownership,
       admission,
       sip: sipService,
       sipCredentials,

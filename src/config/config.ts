@@ -86,6 +86,8 @@ export interface GatewayConfig {
   readonly callLimits: { readonly rtpTimeoutMs: number; readonly rtpHoldTimeoutMs: number; readonly maxCallMs: number };
   /** Unset: state lives in this process's memory (one node). */
   readonly redisUrl: string | undefined;
+  /** How long a meeting's owner lease lasts without renewal: how soon a dead node's meetings can be claimed by another. */
+  readonly meetingLeaseMs: number;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
   /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
@@ -247,6 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
       maxCallMs: required('MAX_CALL_SECONDS', integer(0, 7 * 86_400)) * 1000,
     }),
     redisUrl: redis,
+    meetingLeaseMs: required('MEETING_LEASE_SECONDS', integer(1, 3600)) * 1000,
     apiToken: optional('API_TOKEN', secret(16), true),
     metricsToken: optional('METRICS_TOKEN', secret(16), true),
     webhookUrl: webhook,

@@ -8,6 +8,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
 import type { DialOutService } from '../calls/dial-outs.js';
+import type { MeetingPlacement } from '../cluster/meeting-ownership.js';
 import type { Trunks } from '../pstn/trunks.js';
 import type { DrainStatus } from '../drain.js';
 import { GatewayError } from '../errors.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   /** What GET /readyz asks. */
   readonly readiness: readonly ReadinessCheck[];
   readonly meetings: MeetingService;
+  /** Which node hosts each meeting: GET /api/meetings/:id names it, the page and signaling send browsers there. */
+  readonly ownership: MeetingPlacement;
   /** The participants of this node's rooms: DELETE /api/meetings/:id/participants/:participantId. */
   readonly participants: MeetingRoutesOptions['participants'];
   readonly sipCredentials: SipCredentialRoutesOptions['credentials'];
@@ -101,7 +104,7 @@ export async function registerRoutes(app: FastifyInstance, deps: AppDeps): Promi
   await app.register(
     async (api) => {
       requireApiToken(api, deps.apiToken);
-      await api.register(meetingRoutes, { meetings, participants: deps.participants });
+      await api.register(meetingRoutes, { meetings, participants: deps.participants, owners: deps.ownership });
       await api.register(callRoutes, { calls: deps.calls });
       await api.register(dialOutRoutes, { dialOut: deps.dialOut });
       await api.register(trunkRoutes, { trunks: deps.trunks });
@@ -116,8 +119,8 @@ export async function registerRoutes(app: FastifyInstance, deps: AppDeps): Promi
     { prefix: '/api' },
   );
   await app.register(twilioRoutes, { ...deps.twilio, dialIn: deps.twilioDialIn, log: log.child({ component: 'twilio' }) });
-  await app.register(signalingRoutes, { ...deps.signaling, meetings, log });
-  await app.register(pageRoutes, { assetsDir: deps.webAssetsDir, meetingState: (id) => meetings.state(id) });
+  await app.register(signalingRoutes, { ...deps.signaling, meetings, ownership: deps.ownership, log });
+  await app.register(pageRoutes, { assetsDir: deps.webAssetsDir, meetingState: (id) => meetings.state(id), placement: deps.ownership });
 }
 
 const CLIENT_ERROR_CODES: Partial<Record<number, string>> = {

@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
+import type { MeetingPlacement } from '../cluster/meeting-ownership.js';
 import type { Rooms } from '../media/rooms.js';
 import type { MeetingService } from '../meetings/meeting-service.js';
 import { MEETING_ID_PATTERN } from '../meetings/meeting-id.js';
@@ -38,9 +39,16 @@ export interface MeetingRoutesOptions {
   readonly meetings: MeetingService;
   /** The participants of this node's rooms, which an operator may remove. */
   readonly participants: Pick<Rooms, 'removeParticipant'>;
+  /** Which node hosts a meeting. */
+  readonly owners: Pick<MeetingPlacement, 'owner'>;
 }
 
-export const meetingRoutes: FastifyPluginAsyncTypebox<MeetingRoutesOptions> = async (app, { meetings, participants }) => {
+const ownerView = Type.Object(
+  { nodeId: Type.String(), url: Type.String({ description: "the node's public URL; browsers of the meeting are sent there" }) },
+  { description: 'the node hosting the meeting now; absent while no node does (nobody in it)' },
+);
+
+export const meetingRoutes: FastifyPluginAsyncTypebox<MeetingRoutesOptions> = async (app, { meetings, participants, owners }) => {
   app.post(
     '/meetings',
     {
@@ -89,7 +97,10 @@ export const meetingRoutes: FastifyPluginAsyncTypebox<MeetingRoutesOptions> = as
         summary: 'One meeting, with its participants',
         params: byId,
         response: {
-          200: Type.Object({ ...meetingFields, participants: Type.Array(participantView, { description: 'in the order they joined' }) }, { description: 'the meeting' }),
+          200: Type.Object(
+            { ...meetingFields, owner: Type.Optional(ownerView), participants: Type.Array(participantView, { description: 'in the order they joined' }) },
+            { description: 'the meeting' },
+          ),
           404: unknownMeeting,
           503: storeUnavailable,
         },
@@ -97,9 +108,10 @@ export const meetingRoutes: FastifyPluginAsyncTypebox<MeetingRoutesOptions> = as
     },
     async (request) => {
       const meeting = await meetings.get(request.params.id);
-      const participants = await meetings.participants(meeting.id);
+      const [participants, owner] = await Promise.all([meetings.participants(meeting.id), owners.owner(meeting.id)]);
       return {
         ...meetings.view(meeting),
+        ...(owner && { owner }),
         participants: participants
           .sort((a, b) => a.joinedAt - b.joinedAt)
           .map((p) => ({ id: p.id, displayName: p.displayName, kind: p.kind, muted: p.muted, joinedAt: new Date(p.joinedAt).toISOString() })),

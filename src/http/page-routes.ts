@@ -1,5 +1,6 @@
 /**
- * The meeting page: GET /m/:meetingId (the page, or a 404/410 HTML page saying why not)
+ * The meeting page: GET /m/:meetingId (the page, a 307 to the node hosting the meeting, or
+ * a 404/410 HTML page saying why not)
  * and GET /assets/* (the bundle npm run build wrote, see web-assets.ts). The few asset files are read once
  * at registration and served from memory by exact name, so no request path ever reaches
  * the file system (no traversal) and a missing build fails at start-up, not per request.
@@ -12,6 +13,7 @@ import type { FastifyError, FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { GatewayError } from '../errors.js';
 import { isMeetingId } from '../meetings/meeting-id.js';
+import type { MeetingPlacement } from '../cluster/meeting-ownership.js';
 import type { MeetingState } from '../meetings/meeting-service.js';
 import { WEB_ASSET_FILES } from './web-assets.js';
 
@@ -19,6 +21,8 @@ export interface PageRoutesOptions {
   /** Where the bundled page is (dist/public after npm run build). */
   readonly assetsDir: string;
   meetingState(meetingId: string): Promise<MeetingState>;
+  /** Which node hosts a meeting: the page of a meeting hosted elsewhere redirects there. */
+  readonly placement: Pick<MeetingPlacement, 'locate'>;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -46,7 +50,7 @@ interface Asset {
   readonly etag: string;
 }
 
-export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (app, { assetsDir, meetingState }) => {
+export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (app, { assetsDir, meetingState, placement }) => {
   const page = await loadAsset(assetsDir, WEB_ASSET_FILES.page);
   const pageHtml = page.body.toString('utf8');
   const assets = new Map<string, Asset>(
@@ -67,6 +71,7 @@ export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (a
         params: Type.Object({ meetingId: Type.String() }),
         response: {
           200: htmlAnswer('the meeting page'),
+          307: Type.Null({ description: 'another node hosts the meeting: Location is its page there (query kept)' }),
           404: htmlAnswer('a page saying there is no such meeting'),
           410: htmlAnswer('a page saying the meeting has ended'),
         },
@@ -77,8 +82,14 @@ export const pageRoutes: FastifyPluginAsyncTypebox<PageRoutesOptions> = async (a
       if (!isMeetingId(meetingId)) return sendErrorPage(reply, 404, NOT_A_MEETING);
       const state = await meetingState(meetingId);
       switch (state) {
-        case 'active':
+        case 'active': {
+          const where = await placement.locate(meetingId);
+          if (where.kind === 'elsewhere') {
+            const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
+            return reply.code(307).header('cache-control', 'no-store').header('location', `${where.url}/m/${encodeURIComponent(meetingId)}${query}`).send(null);
+          }
           return reply.code(200).headers(PAGE_HEADERS).type(page.contentType).send(pageHtml);
+        }
         case 'ended':
           return sendErrorPage(reply, 410, ended(meetingId));
         case 'unknown':

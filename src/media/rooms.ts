@@ -17,11 +17,18 @@ export interface MembershipObserver {
   left(participant: Participant, reason: string): void;
 }
 
+/** Who hears of each room of this node opening and closing (the meeting's lease); it must not throw. */
+export interface RoomLifecycleObserver {
+  roomOpened(meetingId: string): void;
+  roomClosed(meetingId: string): void;
+}
+
 export interface RoomsOptions extends RoomOptions {
   readonly emptyGraceMs: number;
   /** This node's id, recorded with each participant. */
   readonly nodeId: string;
   readonly membership?: MembershipObserver;
+  readonly lifecycle?: RoomLifecycleObserver;
 }
 
 export class Rooms {
@@ -59,6 +66,11 @@ export class Rooms {
     return this.open.get(meetingId)?.catch(() => undefined);
   }
 
+  /** Whether the meeting's room is open (or opening) on this node. */
+  isOpen(meetingId: string): boolean {
+    return this.open.has(meetingId);
+  }
+
   get count(): number {
     return this.open.size;
   }
@@ -93,6 +105,7 @@ export class Rooms {
   private watch(room: Room): void {
     const { meetingId } = room;
     this.opened.add(room);
+    this.options.lifecycle?.roomOpened(meetingId);
     // A room nobody joins (capabilities fetched, then gone) must close too.
     this.scheduleIdleClose(room);
     room.on('memberAdded', (member) => {
@@ -111,6 +124,7 @@ export class Rooms {
       this.opened.delete(room);
       this.cancelIdleClose(meetingId);
       this.open.delete(meetingId);
+      this.options.lifecycle?.roomClosed(meetingId);
     });
   }
 

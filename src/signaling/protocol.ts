@@ -104,6 +104,8 @@ export interface Notifications {
   removed: { reason: string };
   /** This server is going away (restarting or stopping), not the meeting; the socket closes right after (1001). */
   serverClosing: { reason: string };
+  /** Another node hosts the meeting: join at url (the meeting page there); the socket closes right after (4307). */
+  redirect: { url: string };
 }
 
 export type NotificationName = keyof Notifications;
@@ -121,6 +123,8 @@ export interface Notification<N extends NotificationName = NotificationName> {
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
+  /** Sent on to the node hosting the meeting, after a redirect notification. */
+  redirect: 4307,
   badRequest: 4400,
   unauthorized: 4401,
   forbidden: 4403,

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { GatewayError } from '../errors.js';
+import type { MeetingPlacement, Placement } from '../cluster/meeting-ownership.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../media/room.js';
 import type { MemberChannel, RoomMember } from '../media/room-member.js';
@@ -19,6 +20,8 @@ import { notification, notificationFor, producerView } from './room-notification
 export interface SignalingDeps {
   readonly meetings: MeetingService;
   readonly rooms: Pick<Rooms, 'room'>;
+  /** Which node hosts the meeting: a join on another node's meeting is sent there. */
+  readonly ownership: Pick<MeetingPlacement, 'admit'>;
   readonly webRtcListen: { ip: string; announcedIp: string };
   readonly log: Logger;
   /** How often the socket is pinged; a socket that misses a pong is dropped. */
@@ -62,10 +65,13 @@ export class SignalingSession {
       this.alive = false;
       socket.ping();
     }, deps.heartbeatMs ?? 10_000);
-    this.queue = deps.meetings.getJoinable(meetingId).then(
-      () => undefined,
-      (err: unknown) => this.refuse(err),
-    );
+    this.queue = deps.meetings
+      .getJoinable(meetingId)
+      .then(() => deps.ownership.admit(meetingId))
+      .then(
+        (placement) => void this.redirectUnlessHere(placement),
+        (err: unknown) => this.refuse(err),
+      );
   }
 
   private enqueue(text: string | null): void {
@@ -145,6 +151,10 @@ export class SignalingSession {
   private async join({ displayName, rtpCapabilities }: Methods['join']['request']): Promise<Methods['join']['response']> {
     if (this.member) throw new GatewayError('conflict', 'already joined');
     const meeting = await this.deps.meetings.getJoinable(this.meetingId);
+    // The lease may have passed to another node since the socket opened.
+    if (this.redirectUnlessHere(await this.deps.ownership.admit(this.meetingId))) {
+      throw new GatewayError('unavailable', 'the meeting is hosted on another node');
+    }
     const room = await this.deps.rooms.room(this.meetingId);
     const member = room.admit({ id: randomUUID(), displayName, kind: 'browser' }, this.channel());
     member.rtpCapabilities = rtpCapabilities;
@@ -181,6 +191,16 @@ export class SignalingSession {
     const body = this.errorBody(err);
     this.log.info({ reason: body.message }, 'signaling refused');
     this.socket.close(closeCodeFor(body.code), body.message.slice(0, 120));
+  }
+
+  /** Sends the browser to the meeting's node and closes; true when it did. */
+  private redirectUnlessHere(placement: Placement): boolean {
+    if (placement.kind === 'here') return false;
+    const url = `${placement.url}/m/${encodeURIComponent(this.meetingId)}`;
+    this.log.info({ ownerNodeId: placement.nodeId, url }, 'meeting hosted on another node; browser sent there');
+    this.send(notification('redirect', { url }));
+    this.socket.close(CloseCode.redirect, 'meeting hosted on another node');
+    return true;
   }
 
   private leaveRoom(reason: string): void {

@@ -25,6 +25,8 @@ export function closedNotice(code: number, opened: boolean, serverReason?: strin
       return serverReason
         ? { title: 'You were removed from the meeting.', detail: serverReason, canRetry: true }
         : { title: 'You are not allowed in this meeting.', detail: 'The meeting server refused the connection.', canRetry: false };
+    case CloseCode.redirect:
+      return { title: 'This meeting is hosted on another server.', detail: 'Taking you there…', canRetry: false };
     case CloseCode.full:
       return { title: 'This meeting is full.', detail: 'Try again when someone has left.', canRetry: true };
     case CloseCode.badRequest:

@@ -66,6 +66,8 @@ export class Meeting {
       signaling.on('meetingEnded', ({ reason }) => (this.closeReason = reason));
       signaling.on('serverClosing', ({ reason }) => (this.closeReason = reason));
       signaling.on('removed', ({ reason }) => (this.closeReason = reason));
+      // Another node hosts the meeting: its page there joins again (with the same ?name=, if any).
+      signaling.on('redirect', ({ url }) => window.location.assign(url + window.location.search));
 
       const media = await MediaSession.create(signaling, {
         remoteAudioAdded: (participantId, stream) => this.playback.play(participantId, stream),

@@ -87,6 +87,13 @@ describe('loadConfig', () => {
     expect(() => load({ SESSION_EXPIRES_SECONDS: 'long' })).toThrow(/SESSION_EXPIRES_SECONDS="long" is invalid/);
   });
 
+  it('reads MEETING_LEASE_SECONDS, 15 s by default, and names its range on a bad value', () => {
+    expect(load({}).meetingLeaseMs).toBe(15_000);
+    expect(load({ MEETING_LEASE_SECONDS: '5' }).meetingLeaseMs).toBe(5000);
+    expect(() => load({ MEETING_LEASE_SECONDS: '0' })).toThrow(/MEETING_LEASE_SECONDS="0" is invalid; expected an integer from 1 to 3600/);
+    expect(() => load({ MEETING_LEASE_SECONDS: 'soon' })).toThrow(/MEETING_LEASE_SECONDS="soon" is invalid/);
+  });
+
   it('reads an IPv6 DRACHTIO_ADDRESS in brackets', () => {
     expect(load({ DRACHTIO_ADDRESS: '[::1]:9022' }).drachtioAddress).toEqual({ host: '::1', port: 9022 });
   });

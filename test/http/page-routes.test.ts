@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { MeetingOwnership } from '../../src/cluster/meeting-ownership.js';
 import { GatewayError } from '../../src/errors.js';
 import { type PageRoutesOptions, pageRoutes } from '../../src/http/page-routes.js';
 import type { MeetingState } from '../../src/meetings/meeting-service.js';
+import { MemoryClusterStore } from '../../src/store/memory-cluster-store.js';
 import { capturedLogger } from '../support/log-capture.js';
 
 const MEETINGS: Record<string, MeetingState> = { 'weekly-sync': 'active', 'old_standup': 'ended' };
@@ -20,10 +22,15 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function serve(meetingState: PageRoutesOptions['meetingState'] = async (id) => MEETINGS[id] ?? 'unknown') {
+/** This node's view of which node hosts a meeting, over a cluster store other nodes may claim meetings in. */
+function placementOver(cluster: MemoryClusterStore, log = capturedLogger().log): MeetingOwnership {
+  return new MeetingOwnership(cluster, { nodeId: 'this-node', publicUrl: 'http://this.example.com', leaseMs: 60_000, serving: () => true, hosting: () => false }, log);
+}
+
+async function serve(meetingState: PageRoutesOptions['meetingState'] = async (id) => MEETINGS[id] ?? 'unknown', cluster = new MemoryClusterStore()) {
   const logs = capturedLogger();
   app = Fastify({ loggerInstance: logs.log as FastifyBaseLogger });
-  await app.register(pageRoutes, { assetsDir, meetingState });
+  await app.register(pageRoutes, { assetsDir, meetingState, placement: placementOver(cluster, logs.log) });
   return { url: await app.listen({ host: '127.0.0.1', port: 0 }), logs };
 }
 
@@ -151,12 +158,25 @@ describe('GET /assets/*', () => {
   });
 });
 
+describe('a meeting another node hosts', () => {
+  it('answers 307 to its page on that node, keeping the query, and serves the page of one nobody hosts', async () => {
+    const cluster = new MemoryClusterStore();
+    await cluster.claimMeeting('weekly-sync', { nodeId: 'other-node', url: 'https://other.example.com' }, 60_000);
+    const { url } = await serve(undefined, cluster);
+    const hostedElsewhere = await fetch(`${url}/m/weekly-sync?name=Ada%20L`, { redirect: 'manual' });
+    expect(hostedElsewhere.status).toBe(307);
+    expect(hostedElsewhere.headers.get('location')).toBe('https://other.example.com/m/weekly-sync?name=Ada%20L');
+    await cluster.releaseMeeting((await cluster.meetingOwner('weekly-sync'))!);
+    expect((await fetch(`${url}/m/weekly-sync`, { redirect: 'manual' })).status).toBe(200);
+  });
+});
+
 describe('registration', () => {
   it('fails at start-up, naming the file, when the assets were not built', async () => {
     const emptyDir = await mkdtemp(join(tmpdir(), 'page-routes-empty-'));
     try {
       app = Fastify();
-      await expect(app.register(pageRoutes, { assetsDir: emptyDir, meetingState: async () => 'active' })).rejects.toThrow(
+      await expect(app.register(pageRoutes, { assetsDir: emptyDir, meetingState: async () => 'active', placement: placementOver(new MemoryClusterStore()) })).rejects.toThrow(
         /web asset meeting\.html is missing .*build it with npm run build/,
       );
     } finally {

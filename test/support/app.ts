@@ -10,6 +10,7 @@ import { inject } from 'vitest';
 import { CallRegistry } from '../../src/calls/call-registry.js';
 import { CallDirectory, type ViewedMedia } from '../../src/calls/call-views.js';
 import type { CallSignaling } from '../../src/calls/call.js';
+import { MeetingOwnership } from '../../src/cluster/meeting-ownership.js';
 import type { GatewayConfig } from '../../src/config/config.js';
 import { SipCredentials } from '../../src/credentials/sip-credentials.js';
 import { Drain } from '../../src/drain.js';
@@ -27,6 +28,7 @@ import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
 import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
 import { Trunks } from '../../src/pstn/trunks.js';
 import { SipGuard } from '../../src/sip/guard/sip-guard.js';
+import { MemoryClusterStore } from '../../src/store/memory-cluster-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { MemorySipGuardStore } from '../../src/store/sip-guard-store.js';
 import { capturedLogger } from './log-capture.js';
@@ -85,6 +87,12 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
     trunks: new Trunks(store, log),
     readiness: [{ name: 'store', check: async () => void (await store.ping()) }],
     meetings,
+    // One node, as a gateway without Redis: it hosts every meeting joined through it.
+    ownership: new MeetingOwnership(
+      new MemoryClusterStore(),
+      { nodeId: 'test-node', publicUrl: config.publicUrl, leaseMs: config.meetingLeaseMs, serving: () => true, hosting: () => false },
+      log,
+    ),
     // No rooms: nobody to remove.
     participants: { removeParticipant: async () => false },
     sipCredentials,

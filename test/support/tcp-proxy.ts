@@ -9,6 +9,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Destroys both sides of every connection carried so far. */
   cut(): void;
+  /** true: new connections are dropped at once (with cut(), the target is unreachable); false: forwarded again. */
+  refuse(refusing: boolean): void;
   /** Cuts instead of forwarding the first data from the target that `match` accepts. */
   cutOnReply(match: (data: string) => boolean): void;
   close(): Promise<void>;
@@ -17,7 +19,12 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const carried = new Set<Socket>();
   let cutOn: ((data: string) => boolean) | undefined;
+  let refusing = false;
   const server: Server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection(target);
     for (const [socket, other] of [[client, upstream], [upstream, client]] as const) {
       carried.add(socket);
@@ -44,6 +51,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   return {
     port: (server.address() as { port: number }).port,
     cut,
+    refuse: (on) => (refusing = on),
     cutOnReply: (match) => (cutOn = match),
     close: () =>
       new Promise<void>((resolve) => {

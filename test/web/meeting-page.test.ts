@@ -40,9 +40,9 @@ let page: Page | undefined;
 beforeAll(async () => {
   chromium = await launchChromium({ toneHz: TONE_HZ });
 
-  // Every valid id is an active meeting: the page itself must always be served.
+  // Every valid id is an active meeting hosted here: the page itself must always be served.
   app = Fastify();
-  await app.register(pageRoutes, { assetsDir: inject('webAssetsDir'), meetingState: async () => 'active' });
+  await app.register(pageRoutes, { assetsDir: inject('webAssetsDir'), meetingState: async () => 'active', placement: { locate: async () => ({ kind: 'here' as const }) } });
   sockets = new WebSocketServer({ noServer: true });
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgrades.push(request.url ?? '');
