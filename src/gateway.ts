@@ -210,6 +210,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       { name: 'mediasoup', check: () => workers.problem() },
       { name: 'sip', check: () => sipService.problem() },
       { name: 'calls', check: () => admission.problem() },
+      // A carrier's registrar being down must not take every node out of the load balancer.
+      { name: 'trunks', check: () => sipService.registrations.problem(), advisory: true },
     ];
     const drain = new Drain({
       stopAdmitting: () => admission.drain(),
