@@ -177,6 +177,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       void rooms.existing(meetingId).then((room) => room?.dialOutChanged({ callId, to, state, ...(sipStatus !== undefined && { sipStatus }), ...(reason && { reason }) })),
     );
     const trunks = new Trunks(store, log.child({ component: 'trunks' }));
+    const phoneNumbers = new PhoneNumbers(store, meetings, log);
     if (events) callEvents.observe(events);
     const sipService = await SipService.start({
       config,
@@ -194,12 +195,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       callEvents,
       dialOuts,
       trunks,
+      phoneNumbers,
     });
     sip = sipService;
     await trunks.useRegistrar(sipService.registrations);
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
-    const phoneNumbers = new PhoneNumbers(store, meetings, log);
     const twilioDialIn = new TwilioDialIn(
       { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
       { ivr: config.twilioIvr },
