@@ -245,7 +245,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         publicUrl: config.publicUrl,
         voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
-      signaling: { rooms, webRtcListen },
+      // PAGE_DIAL_OUT: the page has no API token, so a joined browser may dial only when allowed.
+      signaling: { rooms, webRtcListen, ...(config.pageDialOut && { dialOut: sipService.dialOut }) },
       webAssetsDir: options.webAssetsDir ?? config.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
     });
     closers.push(() => http.close());
