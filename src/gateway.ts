@@ -205,6 +205,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       void rooms.existing(meetingId).then((room) => room?.dialOutChanged({ callId, to, state, ...(sipStatus !== undefined && { sipStatus }), ...(reason && { reason }) })),
     );
     const trunks = new Trunks(store, log.child({ component: 'trunks' }));
+    const phoneNumbers = new PhoneNumbers(store, meetings, log);
     if (events) callEvents.observe(events);
     const sipService = await SipService.start({
       config,
@@ -222,12 +223,12 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       callEvents,
       dialOuts,
       trunks,
+      phoneNumbers,
     });
     sip = sipService;
     await trunks.useRegistrar(sipService.registrations);
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
-    const phoneNumbers = new PhoneNumbers(store, meetings, log);
     const twilioDialIn = new TwilioDialIn(
       { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
       { ivr: config.twilioIvr },
@@ -238,6 +239,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       { name: 'mediasoup', check: () => workers.problem() },
       { name: 'sip', check: () => sipService.problem() },
       { name: 'calls', check: () => admission.problem() },
+      // A carrier's registrar being down must not take every node out of the load balancer.
+      { name: 'trunks', check: () => sipService.registrations.problem(), advisory: true },
     ];
     const drain = new Drain({
       stopAdmitting: () => admission.drain(),
@@ -272,7 +275,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         publicUrl: config.publicUrl,
         voice: { voice: config.twilioVoice, language: config.twilioLanguage },
       },
-      signaling: { rooms, webRtcListen },
+      // PAGE_DIAL_OUT: the page has no API token, so a joined browser may dial only when allowed.
+      signaling: { rooms, webRtcListen, ...(config.pageDialOut && { dialOut: sipService.dialOut }) },
       webAssetsDir: options.webAssetsDir ?? config.webAssetsDir ?? BUILT_WEB_ASSETS_DIR,
     });
     closers.push(() => http.close());

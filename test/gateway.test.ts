@@ -53,7 +53,7 @@ describe('the gateway, started for real', () => {
     gateway = await start(testConfig(), capturedLogger().log);
     expect((await fetch(`${gateway.httpUrl}/healthz`)).status).toBe(200);
     await untilReady(gateway);
-    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok', calls: 'ok' } } });
+    expect(await readyz(gateway)).toEqual({ status: 200, body: { status: 'ready', checks: { store: 'ok', mediasoup: 'ok', sip: 'ok', calls: 'ok', trunks: 'ok' } } });
   });
 
   it('reports SIP down while drachtio-server cannot be reached', async () => {

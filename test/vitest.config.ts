@@ -15,6 +15,7 @@ const END_TO_END_FILES = new Set([
   'test/sip/dial-in.test.ts',
   'test/sip/dial-out.test.ts',
   'test/sip/trunk-registration.test.ts',
+  'test/sip/trunk-inbound.test.ts',
   'test/sip/rfc4475-torture.test.ts',
   'test/sip/session-timer-wire.test.ts',
   'test/harness/baresip.test.ts',

@@ -64,6 +64,11 @@ export interface GatewayConfig {
    * phones work). false: only to the address in the phone's SDP.
    */
   readonly rtpComedia: boolean;
+  /**
+   * Whether a browser in a meeting may dial out from the page. The page has no API token:
+   * whoever knows a meeting's id could place calls (toll fraud), so it is off unless set.
+   */
+  readonly pageDialOut: boolean;
   readonly mediasoupWorkers: number;
   /** Threads carrying the phones' media (RTP ports, mixers); 0 = one per core. */
   readonly mediaThreads: number;
@@ -233,6 +238,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     rtpMinPort,
     rtpMaxPort,
     rtpComedia: required('RTP_COMEDIA', flag),
+    pageDialOut: required('PAGE_DIAL_OUT', flag),
     mediasoupWorkers: required('MEDIASOUP_WORKERS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
     mediaThreads: required('MEDIA_THREADS', { ...integer(0, 64), expected: 'an integer from 0 (one per CPU core) to 64' }),
     maxParticipants: required('MAX_PARTICIPANTS', integer(1, 1000)),

@@ -74,7 +74,7 @@ export interface AppDeps {
   readonly twilioDialIn: TwilioDialIn;
   readonly twilio: Pick<TwilioRouteOptions, 'authToken' | 'publicUrl' | 'voice'>;
   /** The media side of the signaling WebSocket. */
-  readonly signaling: Pick<SignalingDeps, 'rooms' | 'webRtcListen' | 'heartbeatMs'>;
+  readonly signaling: Pick<SignalingDeps, 'rooms' | 'webRtcListen' | 'heartbeatMs' | 'dialOut'>;
   /** Where the built meeting page is (what buildWebAssets writes); read once at registration. */
   readonly webAssetsDir: string;
 }

@@ -25,7 +25,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: readonly Readi
       schema: {
         tags: ['operations'],
         summary: 'Readiness: the node takes new calls',
-        description: 'Ready when the store answers, every mediasoup worker runs, the SIP front end is connected and the node is neither draining nor overloaded.',
+        description:
+          "Ready when the store answers, every mediasoup worker runs, the SIP front end is connected and the node is neither draining nor overloaded. `trunks` shows each registering trunk's state; a trunk that failed to register is shown there but does not make the node unready.",
         response: {
           200: Type.Object({ status: Type.Literal('ready'), checks }, { description: 'ready for new calls' }),
           503: Type.Object(
@@ -38,10 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: readonly Readi
     async (_request, reply) => {
       const report = await checkReadiness(readiness, READINESS_TIMEOUT_MS);
       if (report.ready) return { status: 'ready' as const, checks: report.checks };
-      const down = Object.entries(report.checks)
-        .filter(([, status]) => status !== 'ok')
-        .map(([name, status]) => `${name}: ${status}`);
-      return reply.code(503).send({ status: 'not ready', down, checks: report.checks });
+      return reply.code(503).send({ status: 'not ready', down: report.down, checks: report.checks });
     },
   );
 };

@@ -4,6 +4,8 @@
  * answer the trunk's 401/407. The password is stored, never shown by the API and never
  * logged.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayStore, Trunk } from '../store/store.js';
@@ -70,6 +72,12 @@ export interface TrunkRoute {
 
 export class Trunks {
   private registrar: TrunkRegistrar | undefined;
+  /**
+   * Each trunk host's addresses, which its calls to us come from: an IP literal as it is, a
+   * DNS name as it resolved once (when the trunk was created or the node started; a trunk
+   * another node created, at the first INVITE after). A carrier that moves must be created again.
+   */
+  private readonly hostAddresses = new Map<string, Promise<readonly string[]>>();
 
   constructor(
     private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
@@ -79,7 +87,29 @@ export class Trunks {
   /** Registers the trunks that ask for it from now on, those already stored first. */
   async useRegistrar(registrar: TrunkRegistrar): Promise<void> {
     this.registrar = registrar;
-    for (const trunk of await this.store.listTrunks()) registrar.follow(trunk);
+    for (const trunk of await this.store.listTrunks()) {
+      registrar.follow(trunk);
+      void this.addressesOf(trunk);
+    }
+  }
+
+  /** The trunk whose host `source` (an INVITE's source address) is, if any. */
+  async fromSource(source: string): Promise<Trunk | undefined> {
+    const address = plainAddress(source);
+    for (const trunk of await this.store.listTrunks()) {
+      if ((await this.addressesOf(trunk)).includes(address)) return trunk;
+    }
+    return undefined;
+  }
+
+  private addressesOf(trunk: Trunk): Promise<readonly string[]> {
+    const host = trunkHost(trunk.address);
+    let addresses = this.hostAddresses.get(host);
+    if (!addresses) {
+      addresses = resolveHost(host, this.log);
+      this.hostAddresses.set(host, addresses);
+    }
+    return addresses;
   }
 
   /** bad_request for a bad field, conflict when the id is taken. */
@@ -103,6 +133,7 @@ export class Trunks {
     if (!(await this.store.addTrunk(trunk))) throw new GatewayError('conflict', `trunk "${input.id}" already exists`);
     this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
     this.registrar?.follow(trunk);
+    void this.addressesOf(trunk);
     return this.view(trunk);
   }
 
@@ -151,6 +182,27 @@ export class Trunks {
     const registration = trunk.register && this.registrar?.status(trunk.id);
     return { ...trunkView(trunk), ...(registration && { registration: registrationView(registration) }) };
   }
+}
+
+function trunkHost(address: string): string {
+  const host = TRUNK_ADDRESS.exec(address)?.[1] ?? '';
+  return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+/** A name that does not resolve matches no source (and is not looked up again). */
+async function resolveHost(host: string, log: Logger): Promise<readonly string[]> {
+  if (isIP(host)) return [plainAddress(host)];
+  try {
+    return (await lookup(host, { all: true })).map(({ address }) => plainAddress(address));
+  } catch (err) {
+    log.warn({ host, reason: err instanceof Error ? err.message : String(err) }, "trunk host does not resolve: no INVITE is taken as the trunk's");
+    return [];
+  }
+}
+
+/** An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d. */
+function plainAddress(address: string): string {
+  return (/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address).toLowerCase();
 }
 
 function registrationView({ state, failures, expiresAt, sipStatus, reason }: RegistrationView): NonNullable<TrunkView['registration']> {

@@ -66,6 +66,14 @@ const validators: { [M in MethodName]: (data: Fields) => Methods[M]['request'] }
     return { muted: data.muted };
   },
   leave: () => ({}),
+  dialOut(data) {
+    const to = typeof data.to === 'string' ? data.to.trim() : '';
+    // The dial-out service checks the address or number itself; this only bounds the frame.
+    if (to.length < 1 || to.length > 256 || /[\u0000-\u001f\u007f]/.test(to)) throw bad('"to" must be 1 to 256 printable characters');
+    if (data.trunk === undefined || data.trunk === '') return { to };
+    if (typeof data.trunk !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(data.trunk)) throw bad('"trunk" must be a trunk id');
+    return { to, trunk: data.trunk };
+  },
 };
 
 /** The request id when the frame has a usable one, so an error reply can be correlated. */

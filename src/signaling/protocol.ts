@@ -9,7 +9,7 @@
  *
  * Order: getRouterRtpCapabilities → join → createTransport(send/recv) → connectTransport
  * → produce; for each producer announced (in join's answer or by producerAdded):
- * consume (the consumer starts paused) → resume. mute and leave at any time after join.
+ * consume (the consumer starts paused) → resume. mute, dialOut and leave at any time after join.
  */
 import type { types } from 'mediasoup';
 
@@ -42,7 +42,7 @@ export interface Methods {
   getRouterRtpCapabilities: { request: Record<string, never>; response: { rtpCapabilities: types.RtpCapabilities } };
   join: {
     request: { displayName: string; rtpCapabilities: types.RtpCapabilities };
-    response: { participantId: string; meetingTitle: string; participants: ParticipantView[]; producers: ProducerView[] };
+    response: { participantId: string; meetingTitle: string; participants: ParticipantView[]; producers: ProducerView[]; canDialOut: boolean };
   };
   createTransport: { request: { direction: 'send' | 'recv' }; response: TransportView };
   connectTransport: { request: { transportId: string; dtlsParameters: types.DtlsParameters }; response: Record<string, never> };
@@ -62,6 +62,8 @@ export interface Methods {
   };
   resume: { request: { consumerId: string }; response: Record<string, never> };
   mute: { request: { muted: boolean }; response: Record<string, never> };
+  /** Calls a phone or SIP address into the meeting (when PAGE_DIAL_OUT allows it); its progress comes as dialOut notifications. */
+  dialOut: { request: { to: string; trunk?: string }; response: { callId: string } };
   leave: { request: Record<string, never>; response: Record<string, never> };
 }
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { GatewayError } from '../errors.js';
+import type { DialOutService } from '../calls/dial-outs.js';
 import type { MeetingPlacement, Placement } from '../cluster/meeting-ownership.js';
 import type { Logger } from '../logger.js';
 import type { Room } from '../media/room.js';
@@ -23,6 +24,8 @@ export interface SignalingDeps {
   /** Which node hosts the meeting: a join on another node's meeting is sent there. */
   readonly ownership: Pick<MeetingPlacement, 'admit'>;
   readonly webRtcListen: { ip: string; announcedIp: string };
+  /** Present when PAGE_DIAL_OUT lets a joined browser dial out. */
+  readonly dialOut?: DialOutService;
   readonly log: Logger;
   /** How often the socket is pinged; a socket that misses a pong is dropped. */
   readonly heartbeatMs?: number;
@@ -141,6 +144,8 @@ export class SignalingSession {
       case 'leave':
         this.leaveRoom('left');
         return {};
+      case 'dialOut':
+        return this.dialOut(data as Methods['dialOut']['request']);
       default: {
         const unreachable: never = request.method;
         throw new GatewayError('bad_request', `unknown method ${String(unreachable)}`);
@@ -166,7 +171,17 @@ export class SignalingSession {
       meetingTitle: meeting.title,
       participants: room.views(),
       producers: room.producers(member.id).map(producerView),
+      canDialOut: this.deps.dialOut !== undefined,
     };
+  }
+
+  /** The same dial-out as POST /api/meetings/:id/dial-out, for a browser that has joined. */
+  private async dialOut(request: Methods['dialOut']['request']): Promise<Methods['dialOut']['response']> {
+    const participantId = this.joined().id;
+    if (!this.deps.dialOut) throw new GatewayError('forbidden', 'dialling out from the page is off on this gateway (PAGE_DIAL_OUT)');
+    const { callId } = await this.deps.dialOut.dial(this.meetingId, request);
+    this.log.info({ participantId, callId, trunk: request.trunk }, 'browser dialled out');
+    return { callId };
   }
 
   private channel(): MemberChannel {

@@ -1,6 +1,7 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
- * Call: authenticate (nothing else is spent on a caller who has not), agree the session
+ * Call: authenticate (nothing else is spent on a caller who has not; a call from a trunk's
+ * address is not asked, see trunk-calls.ts), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
  * meeting (the call rings from here: its observers hear of it), check the offer, open the caller's RTP port, answer, and once the ACK comes
  * (with the phone's answer, for a late offer) start the media, which takes the caller's
@@ -39,6 +40,7 @@ import type { SipObserver } from './sip-observer.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
 import type { SessionTimerStart } from './dialog-session-timer.js';
+import type { TrunkCall } from './trunk-calls.js';
 import {
   type SessionTimerSettings,
   SessionIntervalTooSmall,
@@ -78,25 +80,38 @@ export interface DialInDeps {
   readonly callLimits: CallLimits;
   readonly observer: SipObserver;
   readonly callEvents: CallEventObserver;
+  /** The trunk the INVITE comes from, and the meeting its number reaches (no digest is asked of a trunk). */
+  readonly trunkCall: (request: SipRequest) => Promise<TrunkCall | undefined>;
 }
+
+/** Who the caller is: a credential that answered our challenge, or a trunk. */
+type Caller = { readonly credential: SipCredential } | { readonly trunk: string };
 
 /** The INVITE handler; its promise settles once the set-up is over (answered and running, or refused). */
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
-  return (request, response) => {
+  return async (request, response) => {
     const callId = request.get('Call-ID') ?? 'unknown';
-    const meetingId = meetingIdOf(request.uri);
+    let fromTrunk: TrunkCall | undefined;
+    try {
+      // Before the call opens: a trunk's call is in the meeting its number reaches.
+      fromTrunk = await deps.trunkCall(request);
+    } catch (err) {
+      callLogger(deps.log, { callId, meetingId: meetingIdOf(request.uri) }).error({ err }, 'looking up the trunks failed');
+      deps.observer.inviteAnswered('rejected', 503);
+      return response.send(503, 'Service Unavailable');
+    }
+    const meetingId = fromTrunk?.meetingId ?? meetingIdOf(request.uri);
     const log = callLogger(deps.log, { callId, meetingId });
     // A second INVITE of a call still in progress (a merged request, RFC 3261 §8.2.2.2).
     if (deps.calls.get(callId)?.isOpen) {
       log.warn('INVITE for a call already in progress');
       deps.observer.inviteAnswered('rejected', 482);
-      response.send(482, 'Loop Detected');
-      return Promise.resolve();
+      return response.send(482, 'Loop Detected');
     }
     const leg = new SipLeg({ kind: 'dial-in', request, response }, { log, warningAgent: deps.sipDomain, observer: deps.observer });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
-    return setUp(deps, call, request).catch((err: unknown) => {
+    return setUp(deps, call, request, fromTrunk).catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
       return call.close(setUpEnd(err));
@@ -104,22 +119,23 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
   };
 }
 
-async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest): Promise<void> {
+async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest, fromTrunk: TrunkCall | undefined): Promise<void> {
+  if (fromTrunk) return setUpAuthenticated(deps, call, request, { trunk: fromTrunk.trunk });
   const credential = await call.step(authenticate(deps, request, call.meetingId));
   const release = deps.guard.takeCredentialSetup(credential.username);
   if (!release) throw new GatewayError('unavailable', 'too many call set-ups with this credential at once');
   try {
-    await setUpAuthenticated(deps, call, request, credential);
+    await setUpAuthenticated(deps, call, request, { credential });
   } finally {
     release();
   }
 }
 
-async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, credential: SipCredential): Promise<void> {
+async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, from: Caller): Promise<void> {
   const sessionTimer = agreeSessionTimer(deps, request);
-  await call.step(admit(deps, request, credential));
+  if ('credential' in from) await call.step(admit(deps, request, from.credential));
   const meeting = await call.step(deps.meetings.getJoinable(call.meetingId));
-  const caller = callerName(request, credential);
+  const caller = callerName(request, 'credential' in from ? from.credential : undefined);
   call.ringing(caller);
   // An offer is checked (and negotiated) before anything is allocated; a late offer is checked at the ACK.
   const prepared = request.body ? prepareAnswer(request.body, { ip: deps.media.announcedIp, preference: deps.codecs, srtp: deps.srtp }) : undefined;
@@ -132,7 +148,7 @@ async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipR
   superviseCall(call, media, deps.callLimits);
   call.log.info(
     {
-      username: credential.username,
+      ...('credential' in from ? { username: from.credential.username } : { trunk: from.trunk }),
       codec: negotiated.codec.name,
       ptime: negotiated.ptime,
       rtpPort: media.port,
@@ -279,8 +295,8 @@ function setUpEnd(err: unknown): GatewayEnd {
  * Twilio's INVITE comes from Twilio's own From; the PSTN caller's number travels in
  * X-Caller-Number, trusted only on a credential our webhook minted.
  */
-function callerName(request: SipRequest, credential: SipCredential): string {
-  const number = credential.twilioCall ? request.get(CALLER_NUMBER_HEADER) : undefined;
+function callerName(request: SipRequest, credential: SipCredential | undefined): string {
+  const number = credential?.twilioCall ? request.get(CALLER_NUMBER_HEADER) : undefined;
   return callerDisplayName(number ? { uri: `tel:${number}` } : request.getParsedHeader('from'));
 }
 

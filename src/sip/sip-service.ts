@@ -20,7 +20,9 @@ import { type PhoneMediaSettings, dialIn, meetingIdOf } from './dial-in.js';
 import { DialOut } from './dial-out.js';
 import { TrunkRegistrations } from './trunk-registration.js';
 import type { DialOuts } from '../calls/dial-outs.js';
+import type { PhoneNumbers } from '../pstn/phone-numbers.js';
 import type { Trunks } from '../pstn/trunks.js';
+import { trunkCall } from './trunk-calls.js';
 import type { NonceCountStore } from './digest/nonce-count-store.js';
 import { inspectRequest } from './request-inspection.js';
 import { SLOW_DOWN_MS, SipGuard } from './guard/sip-guard.js';
@@ -56,8 +58,10 @@ export interface SipServiceDeps {
   readonly callEvents: CallEventObserver;
   /** Where the progress of the calls we dial is kept. */
   readonly dialOuts: DialOuts;
-  /** The trunks numbers are dialled through. */
-  readonly trunks: Pick<Trunks, 'route'>;
+  /** The trunks numbers are dialled through, and whose calls are taken without a digest. */
+  readonly trunks: Pick<Trunks, 'route' | 'fromSource'>;
+  /** Which meeting a number a trunk calls reaches. */
+  readonly phoneNumbers: Pick<PhoneNumbers, 'meetingIdFor'>;
 }
 
 export class SipService {
@@ -139,6 +143,7 @@ export class SipService {
       callLimits: config.callLimits,
       observer,
       callEvents: deps.callEvents,
+      trunkCall: (request) => trunkCall({ trunks: deps.trunks, phoneNumbers: deps.phoneNumbers }, request),
     });
     // Before every handler below: a banned or flooding source is dropped before any other work.
     srf.use(guard.middleware());

@@ -57,6 +57,17 @@ export class TrunkRegistrations implements TrunkRegistrar {
     return this.registrations.get(id)?.view;
   }
 
+  /**
+   * For /readyz: undefined when every registering trunk is registered (or none registers),
+   * else each trunk's state, e.g. "carrier: registered; pbx: failed 3 times (the trunk
+   * answered 503 Service Unavailable)".
+   */
+  problem(): string | undefined {
+    const views = [...this.registrations.entries()].sort(([a], [b]) => a.localeCompare(b));
+    if (views.every(([, { view }]) => view.state === 'registered')) return undefined;
+    return views.map(([id, { view }]) => `${id}: ${describe(view)}`).join('; ');
+  }
+
   /** Stops every schedule (the bindings run out by themselves). */
   close(): void {
     for (const id of [...this.registrations.keys()]) this.stop(id);
@@ -141,6 +152,11 @@ class RegistrationRefused extends Error {
   ) {
     super(`the trunk answered ${status} ${reason}`.trim());
   }
+}
+
+function describe(view: RegistrationView): string {
+  if (view.state !== 'failed') return view.state;
+  return `failed ${view.failures === 1 ? 'once' : `${view.failures} times`} (${view.reason ?? 'no reason'})`;
 }
 
 /** The registrar's grant: the Expires header, else our request's. */

@@ -25,6 +25,7 @@ view.onJoin((displayName) => {
 });
 view.onToggleMicrophone(() => meeting.toggleMicrophone());
 view.onLeave(() => void meeting.leave());
+view.onDialOut((to, trunk) => meeting.dialOut(to, trunk));
 
 installDebugHook<MediaStream>({
   meetingId,

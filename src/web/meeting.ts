@@ -3,7 +3,7 @@
  * keep the roster and remote audio current from notifications, and end on leave or on
  * the socket closing, whichever comes first.
  */
-import type { ParticipantView, ProducerView } from '../signaling/protocol.js';
+import type { Notifications, ParticipantView, ProducerView } from '../signaling/protocol.js';
 import type { AudioPlayback } from './audio-playback.js';
 import { type ClosedNotice, closedNotice } from './close-reasons.js';
 import type { MeetingState } from './debug-hook.js';
@@ -90,6 +90,8 @@ export class Meeting {
         roster.upsert({ id: joined.participantId, displayName, kind: 'browser', muted: false, speaking: false });
       }
       this.view.showMeeting(this.meetingId, joined.meetingTitle);
+      this.view.showDialOut(joined.canDialOut);
+      signaling.on('dialOut', (progress) => this.view.setDialOutStatus(dialOutStatus(progress)));
       this.setState('joined');
 
       await media.receive();
@@ -115,6 +117,15 @@ export class Meeting {
     this.signaling
       ?.request('mute', { muted: this.microphoneMuted })
       .catch((error: unknown) => console.warn('the server was not told about mute', error));
+  }
+
+  /** Calls a phone or SIP address into the meeting; its progress comes as dialOut notifications. */
+  dialOut(to: string, trunk: string | undefined): void {
+    if (this.state !== 'joined' || !this.signaling) return;
+    this.view.setDialOutStatus(`Calling ${to}…`);
+    this.signaling
+      .request('dialOut', { to, ...(trunk && { trunk }) })
+      .catch((error: unknown) => this.view.setDialOutStatus(`Could not call ${to}: ${errorMessage(error)}`));
   }
 
   async leave(): Promise<void> {
@@ -201,6 +212,22 @@ async function openMicrophone(): Promise<MediaStreamTrack | NoticeText> {
     console.warn('no microphone', error);
   }
   return { title: 'No microphone was found.', detail: 'You can listen, but others will not hear you.' };
+}
+
+const DIAL_OUT_STATES: Record<string, string> = {
+  calling: 'calling',
+  ringing: 'ringing',
+  answered: 'answered, in the meeting',
+  busy: 'busy',
+  'no-answer': 'no answer',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  ended: 'call ended',
+};
+
+function dialOutStatus({ to, state, sipStatus, reason }: Notifications['dialOut']): string {
+  const why = [sipStatus, reason].filter((part) => part !== undefined && part !== '').join(' ');
+  return `${to}: ${DIAL_OUT_STATES[state] ?? state}${why ? ` (${why})` : ''}`;
 }
 
 function errorMessage(error: unknown): string {

@@ -32,6 +32,10 @@ export class MeetingView {
   private readonly leaveButton = element('leave', HTMLButtonElement);
   private readonly participantList = element('participants', HTMLUListElement);
   private readonly participantCount = element('participant-count', HTMLElement);
+  private readonly dialOutForm = element('dial-out-form', HTMLFormElement);
+  private readonly dialOutTo = element('dial-out-to', HTMLInputElement);
+  private readonly dialOutTrunk = element('dial-out-trunk', HTMLInputElement);
+  private readonly dialOutStatus = element('dial-out-status', HTMLParagraphElement);
 
   showMeeting(meetingId: string, title?: string): void {
     this.meetingId.textContent = meetingId;
@@ -53,6 +57,25 @@ export class MeetingView {
 
   onLeave(leave: () => void): void {
     this.leaveButton.addEventListener('click', leave);
+  }
+
+  /** "Invite by phone": a number or SIP address, and the trunk to call it through, if any. */
+  onDialOut(dial: (to: string, trunk: string | undefined) => void): void {
+    this.dialOutForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const to = this.dialOutTo.value.trim();
+      const trunk = this.dialOutTrunk.value.trim();
+      if (to) dial(to, trunk || undefined);
+    });
+  }
+
+  /** Shown only when the gateway lets the page dial out (PAGE_DIAL_OUT). */
+  showDialOut(allowed: boolean): void {
+    this.dialOutForm.hidden = !allowed;
+  }
+
+  setDialOutStatus(status: string): void {
+    this.dialOutStatus.textContent = status;
   }
 
   /** Shows the form, the room or neither, as fits the meeting's state. */

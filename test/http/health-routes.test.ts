@@ -63,6 +63,28 @@ describe('GET /readyz', () => {
     expect((response.json() as { down: string[] }).down).toEqual([down]);
   });
 
+  it('shows an advisory component that is not ok (a trunk that failed to register) without making the node unready', async () => {
+    const trunks = 'carrier: failed 3 times (the trunk answered 503 Service Unavailable)';
+    const get = await serve([
+      { name: 'sip', check: () => undefined },
+      { name: 'trunks', check: () => trunks, advisory: true },
+    ]);
+    const ready = await get('/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', checks: { sip: 'ok', trunks } });
+  });
+
+  it('names only the components that make the node unready in down, and still shows the advisory ones', async () => {
+    const trunks = 'carrier: registering';
+    const get = await serve([
+      { name: 'sip', check: () => 'not connected to drachtio-server' },
+      { name: 'trunks', check: () => trunks, advisory: true },
+    ]);
+    const notReady = await get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.json()).toEqual({ status: 'not ready', down: ['sip: not connected to drachtio-server'], checks: { sip: 'not connected to drachtio-server', trunks } });
+  });
+
   it('does not wait forever on a component that hangs', async () => {
     const get = await serve([{ name: 'store', check: () => new Promise<undefined>(() => {}) }]);
     const started = Date.now();

@@ -10,7 +10,7 @@ import { parseRequest } from '../../src/signaling/messages.js';
 import { FUZZ_RUNS, FUZZ_SEED, SLOW_CASE_MS } from '../support/fuzz/fuzz-settings.js';
 import { signalingFrame } from '../support/fuzz/signaling-frames.js';
 
-const METHODS = ['getRouterRtpCapabilities', 'join', 'createTransport', 'connectTransport', 'produce', 'consume', 'resume', 'mute', 'leave'];
+const METHODS = ['getRouterRtpCapabilities', 'join', 'createTransport', 'connectTransport', 'produce', 'consume', 'resume', 'mute', 'leave', 'dialOut'];
 
 describe('generated signaling frames', () => {
   it('are a valid request or a bad_request with a reason, quickly, and pollute no prototype', () => {

@@ -175,6 +175,19 @@ describe('WebSocket protocol errors', () => {
 });
 
 describe('failures', () => {
+  it('refuses dialOut with forbidden while PAGE_DIAL_OUT is off, and before join', async () => {
+    const id = await meeting('page-dial-off');
+    const client = await connect(id);
+    expect(await client.call('dialOut', { to: 'sip:bob@127.0.0.1' })).toMatchObject({ ok: false, error: { code: 'bad_request', message: 'join the meeting first' } });
+    const { rtpCapabilities } = await client.request('getRouterRtpCapabilities', {});
+    expect(await client.request('join', { displayName: 'Ann', rtpCapabilities })).toMatchObject({ canDialOut: false });
+    expect(await client.call('dialOut', { to: 'sip:bob@127.0.0.1' })).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden', message: 'dialling out from the page is off on this gateway (PAGE_DIAL_OUT)' },
+    });
+    expect(await client.call('dialOut', { to: '' })).toMatchObject({ ok: false, error: { message: '"to" must be 1 to 256 printable characters' } });
+  });
+
   it('answers what the client got wrong with bad_request and logs no error', async () => {
     const id = await meeting('client-fault-1');
     const { client } = await joined(id, 'Careless');

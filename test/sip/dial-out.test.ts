@@ -33,7 +33,7 @@ beforeAll(async () => {
   webhooks = await WebhookReceiver.start();
   gateway = await startSipTestGateway(
     target,
-    { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299', MAX_PARTICIPANTS: '2', WEBHOOK_URL: webhooks.url, WEBHOOK_SECRET: 'whsec-dial-out-0123456789' },
+    { RTP_MIN_PORT: '47100', RTP_MAX_PORT: '47299', MAX_PARTICIPANTS: '2', PAGE_DIAL_OUT: 'true', WEBHOOK_URL: webhooks.url, WEBHOOK_SECRET: 'whsec-dial-out-0123456789' },
     logs.log,
   );
 });
@@ -194,6 +194,29 @@ describe('POST /api/meetings/:id/dial-out', () => {
     expect(gateway.sip.calls.has(callId)).toBe(false);
     await until(() => !room.views().some((p) => p.kind === 'phone'), 2000, 'the callee gone from the meeting');
     await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
+  });
+
+  it('a joined browser dials out over its signaling socket (PAGE_DIAL_OUT=true): the callee answers and the browser sees each state', async () => {
+    await gateway.meetings.create({ id: 'dial-from-page' });
+    const peer = await SipPeer.udp(target.sipAddress);
+    callee = peer;
+    const page = await SignalingTestClient.connect(`${gateway.httpUrl.replace('http', 'ws')}/ws/meetings/dial-from-page`);
+    browser = page;
+    const { rtpCapabilities } = await page.request('getRouterRtpCapabilities', {});
+    expect(await page.request('join', { displayName: 'Browser', rtpCapabilities })).toMatchObject({ canDialOut: true });
+    const { callId } = await page.request('dialOut', { to: calleeUri() });
+    const invite = await peer.next(isRequest('INVITE'));
+    expect(header(invite.text, 'Call-ID')).toBe(callId);
+    peer.send(responseTo(request(invite), 180, 'Ringing', { toTag: 'page1' }));
+    peer.send(responseTo(request(invite), 200, 'OK', { toTag: 'page1', sdp: PCMU_OFFER(30040), extraHeaders: [`Contact: <${calleeUri()}>`] }));
+    await peer.next(isRequest('ACK'));
+    for (const state of ['calling', 'ringing', 'answered']) await page.notification('dialOut', (d) => d.callId === callId && d.state === state);
+    await page.notification('participantJoined', (d) => d.participant.kind === 'phone');
+
+    expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+    const bye = await peer.next(isRequest('BYE'));
+    peer.send(responseTo(request(bye), 200, 'OK'));
+    await page.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
   });
 
   it('a busy callee (486) ends the dial-out as busy with its status and reason', async () => {

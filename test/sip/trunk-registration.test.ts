@@ -1,7 +1,7 @@
 /**
  * REGISTER with a trunk (`register: {expires}`) through drachtio (the stand-in, or a real
  * drachtio-server with DRACHTIO_SERVER_BIN) to a test registrar: the digest challenge
- * answered with the trunk's credentials, the state in GET /api/trunks/:id, the refresh
+ * answered with the trunk's credentials, the state in GET /api/trunks/:id and /readyz, the refresh
  * before the binding runs out, a retry after a failure, and the binding removed when the
  * trunk is deleted.
  */
@@ -47,6 +47,12 @@ async function api(method: string, path: string, body?: unknown): Promise<{ stat
   return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
+async function readyz(): Promise<{ status: number; trunks: string | undefined }> {
+  const response = await fetch(`${gateway.httpUrl}/readyz`);
+  const body = (await response.json()) as { checks: Record<string, string> };
+  return { status: response.status, trunks: body.checks.trunks };
+}
+
 const trunkView = async () => (await api('GET', '/trunks/registering')).json as TrunkView;
 const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
 const challenge = 'WWW-Authenticate: Digest realm="registrar", nonce="c0ffee01", qop="auth", algorithm=MD5';
@@ -73,6 +79,7 @@ describe('a trunk that registers', () => {
     });
     expect(created.status).toBe(201);
 
+    expect(await readyz()).toEqual({ status: 200, trunks: 'registering: registering' });
     const register = await authenticatedRegister();
     expect(header(register.text, 'To')).toBe('<sip:gw-account@127.0.0.1>');
     expect(header(register.text, 'Expires')).toBe('10');
@@ -81,12 +88,15 @@ describe('a trunk that registers', () => {
     await until(async () => (await trunkView()).registration?.state === 'registered', 2000, 'registered');
     const { registration } = await trunkView();
     expect(Date.parse(registration!.expiresAt!) - Date.now()).toBeLessThanOrEqual(5000);
+    expect(await readyz()).toEqual({ status: 200, trunks: 'ok' });
 
     // Refreshed at 80 % of the granted 5 s; this one fails, and is tried again a second later.
     const refresh = await registrar.next(isRequest('REGISTER'), 6000);
     registrar.send(responseTo(request(refresh), 503, 'Service Unavailable'));
     await until(async () => (await trunkView()).registration?.state === 'failed', 2000, 'the failure shown');
     expect((await trunkView()).registration).toMatchObject({ state: 'failed', failures: 1, sipStatus: 503 });
+    // Shown, but the node stays ready: the trunk's registrar is down, not this node.
+    expect(await readyz()).toEqual({ status: 200, trunks: 'registering: failed once (the trunk answered 503 Service Unavailable)' });
     const retry = await authenticatedRegister();
     registrar.send(responseTo(request(retry), 200, 'OK', { extraHeaders: ['Expires: 60'] }));
     await until(async () => (await trunkView()).registration?.state === 'registered', 2000, 'registered again');

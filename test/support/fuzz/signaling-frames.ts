@@ -13,7 +13,7 @@ export type SignalingFrame =
   /** A text frame whose payload is not UTF-8: a protocol error the server closes on (1007). */
   | { readonly kind: 'bad-utf8'; readonly data: Uint8Array };
 
-const METHODS = ['getRouterRtpCapabilities', 'join', 'createTransport', 'connectTransport', 'produce', 'consume', 'resume', 'mute', 'leave'];
+const METHODS = ['getRouterRtpCapabilities', 'join', 'createTransport', 'connectTransport', 'produce', 'consume', 'resume', 'mute', 'leave', 'dialOut'];
 
 const jsonScalar: fc.Arbitrary<unknown> = fc.oneof(
   fc.constantFrom(null, true, false, 0, -1, 1.5, 2 ** 53, -(2 ** 53), 1e308, '', '1'),
@@ -43,6 +43,8 @@ const methodData: fc.Arbitrary<Record<string, unknown>> = fc.record(
     transportId: fc.oneof(idText, hostile),
     producerId: fc.oneof(idText, hostile),
     consumerId: fc.oneof(idText, hostile),
+    to: fc.oneof(fc.constantFrom('sip:bob@127.0.0.1', '+4930123456', ''), controlText, hostile),
+    trunk: fc.oneof(idText, hostile),
     dtlsParameters: fc.oneof(
       fc.constant({ role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AA:BB' }] }),
       fc.record({ role: fc.oneof(fc.constantFrom('client', 'server', 'auto'), hostile), fingerprints: fc.oneof(fc.array(fc.record({ algorithm: anyText, value: anyText }), { maxLength: 2 }), hostile) }),

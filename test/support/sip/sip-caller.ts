@@ -41,6 +41,8 @@ export class SipCaller {
   constructor(
     private readonly peer: SipPeer,
     private readonly requestUri: string,
+    /** The To URI: the Request-URI unless the call goes to a Contact (a registered binding). */
+    private readonly toUri = requestUri,
   ) {}
 
   invite(options: { body?: string; authorization?: string; contentType?: string; headers?: Readonly<Record<string, string>> } = {}): string {
@@ -51,7 +53,7 @@ export class SipCaller {
       `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
       'Max-Forwards: 70',
       `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
-      `To: <${this.requestUri}>`,
+      `To: <${this.toUri}>`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${this.cseq++} INVITE`,
       `Contact: <${this.contactUri}>`,
@@ -119,7 +121,7 @@ export class SipCaller {
         `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=${this.branch}`,
         'Max-Forwards: 70',
         `From: "+1 (415) 555-0123" <sip:+14155550123@127.0.0.1>;tag=${this.fromTag}`,
-        `To: <${this.requestUri}>`,
+        `To: <${this.toUri}>`,
         `Call-ID: ${this.callId}`,
         `CSeq: ${this.cseq - 1} CANCEL`,
         'Content-Length: 0',

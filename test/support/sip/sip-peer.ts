@@ -29,17 +29,20 @@ export class SipPeer {
     readonly transport: 'udp' | 'tcp' | 'tls',
     readonly port: number,
     private readonly target: HostPort,
+    /** The loopback address it sends from (another 127.x address plays another host). */
+    readonly address: string,
     private readonly write: (data: Buffer) => void,
     private readonly shut: () => Promise<void>,
   ) {}
 
-  static async udp(target: HostPort): Promise<SipPeer> {
+  static async udp(target: HostPort, address = '127.0.0.1'): Promise<SipPeer> {
     const socket: UdpSocket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => socket.bind(0, address, resolve));
     const peer: SipPeer = new SipPeer(
       'udp',
       socket.address().port,
       target,
+      address,
       (data) => socket.send(data, target.port, target.host),
       () => new Promise<void>((resolve) => socket.close(() => resolve())),
     );
@@ -72,6 +75,7 @@ export class SipPeer {
       transport,
       socket.localPort!,
       target,
+      '127.0.0.1',
       (data) => socket.write(data),
       () =>
         new Promise<void>((resolve) => {
@@ -89,7 +93,7 @@ export class SipPeer {
 
   /** Local address as it appears in Via/Contact of the messages this peer sends. */
   get hostport(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.address}:${this.port}`;
   }
 
   get targetHostport(): string {
