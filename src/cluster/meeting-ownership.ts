@@ -15,6 +15,9 @@
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ClusterStore, MeetingLease } from '../store/cluster-store.js';
+import { withTimeout } from '../timeout.js';
+
+const CLOSE_TIMEOUT_MS = 1000;
 
 export type Placement = { readonly kind: 'here' } | { readonly kind: 'elsewhere'; readonly nodeId: string; readonly url: string };
 
@@ -121,10 +124,13 @@ export class MeetingOwnership implements MeetingPlacement {
     void this.release(meetingId);
   }
 
-  /** Gives up every lease (the node is closing). */
+  /** Gives up every lease (the node is closing); bounded, as a stalled Redis must not hold the shutdown (the leases expire anyway). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([...this.held.keys()].map((meetingId) => this.release(meetingId)));
+    const releases = Promise.all([...this.held.keys()].map((meetingId) => this.release(meetingId)));
+    await withTimeout(releases, CLOSE_TIMEOUT_MS, 'giving up the meeting leases').catch((err: Error) => {
+      this.log.warn({ reason: err.message }, 'meeting leases not given up; they expire on their own');
+    });
   }
 
   private keepRenewing(): void {

@@ -5,9 +5,11 @@
  */
 import type { Logger } from '../logger.js';
 import type { ClusterStore, NodeState } from '../store/cluster-store.js';
+import { withTimeout } from '../timeout.js';
 
 const NODE_RECORD_TTL_MS = 5000;
 const REFRESH_MS = 1000;
+const STOP_TIMEOUT_MS = 1000;
 
 export interface NodePresenceOptions {
   readonly nodeId: string;
@@ -50,7 +52,8 @@ export class NodePresence {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.cluster.removeNode(this.options.nodeId).catch((err: Error) => {
+    // Bounded: a stalled Redis must not hold the node's shutdown (the record expires anyway).
+    await withTimeout(this.cluster.removeNode(this.options.nodeId), STOP_TIMEOUT_MS, 'removing the node record').catch((err: Error) => {
       this.log.warn({ nodeId: this.options.nodeId, reason: err.message }, 'node record not removed; it expires on its own');
     });
   }

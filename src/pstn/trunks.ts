@@ -70,6 +70,9 @@ export interface TrunkRoute {
   readonly auth: { readonly username: string; readonly password: string } | undefined;
 }
 
+/** How old the trunk list may be before an INVITE has it read again: a trunk another node created is known here within it. */
+const TRUNK_LIST_MAX_AGE_MS = 5000;
+
 export class Trunks {
   private registrar: TrunkRegistrar | undefined;
   /**
@@ -78,6 +81,14 @@ export class Trunks {
    * another node created, at the first INVITE after). A carrier that moves must be created again.
    */
   private readonly hostAddresses = new Map<string, Promise<readonly string[]>>();
+  /**
+   * The trunks as last read from the store, for telling a trunk's INVITE from others: an
+   * INVITE must not wait on the store before its call is held (a stalled Redis would hold
+   * every INVITE out of the call registry, out of reach of its CANCEL). Read again in the
+   * background once older than TRUNK_LIST_MAX_AGE_MS, and at once after this node changes one.
+   */
+  private known: { readonly trunks: readonly Trunk[]; readonly at: number } | undefined;
+  private reading: Promise<void> | undefined;
 
   constructor(
     private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
@@ -96,10 +107,27 @@ export class Trunks {
   /** The trunk whose host `source` (an INVITE's source address) is, if any. */
   async fromSource(source: string): Promise<Trunk | undefined> {
     const address = plainAddress(source);
-    for (const trunk of await this.store.listTrunks()) {
+    for (const trunk of await this.knownTrunks()) {
       if ((await this.addressesOf(trunk)).includes(address)) return trunk;
     }
     return undefined;
+  }
+
+  /** The trunk list: waited for only the first time, then read again behind the INVITEs that use it. */
+  private async knownTrunks(): Promise<readonly Trunk[]> {
+    if (!this.known) await this.readTrunks();
+    else if (Date.now() - this.known.at > TRUNK_LIST_MAX_AGE_MS) {
+      this.readTrunks().catch((err: unknown) => this.log.warn({ err }, 'reading the trunks failed: the last list read stays in use'));
+    }
+    return this.known?.trunks ?? [];
+  }
+
+  private readTrunks(): Promise<void> {
+    this.reading ??= this.store
+      .listTrunks()
+      .then((trunks) => void (this.known = { trunks, at: Date.now() }))
+      .finally(() => (this.reading = undefined));
+    return this.reading;
   }
 
   private addressesOf(trunk: Trunk): Promise<readonly string[]> {
@@ -134,6 +162,7 @@ export class Trunks {
     this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
     this.registrar?.follow(trunk);
     void this.addressesOf(trunk);
+    this.known = undefined;
     return this.view(trunk);
   }
 
@@ -150,6 +179,7 @@ export class Trunks {
   async delete(id: string): Promise<void> {
     if (!(await this.store.deleteTrunk(id))) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
     this.registrar?.forget(id);
+    this.known = undefined;
     this.log.info({ trunk: id }, 'trunk deleted');
   }
 
