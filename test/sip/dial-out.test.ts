@@ -20,6 +20,7 @@ import { pcmuTone, rtpPacket } from '../support/rtp.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { until } from '../support/until.js';
+import { answerJson } from '../support/json-api.js';
 
 let target: DrachtioTarget;
 let gateway: Gateway;
@@ -69,15 +70,7 @@ interface CallView {
   readonly dialOut?: { readonly to: string; readonly state: string; readonly sipStatus?: number; readonly reason?: string };
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (method: string, path: string, body?: unknown) => answerJson(`${gateway.httpUrl}/api`, method, path, body);
 
 async function dialOut(meetingId: string, body: Record<string, unknown>): Promise<string> {
   const { status, json } = await api('POST', `/meetings/${meetingId}/dial-out`, body);

@@ -14,6 +14,7 @@ import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-tar
 import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
+import { answerJson } from '../support/json-api.js';
 
 const PASSWORD = 'registrar-pass-8Hq2';
 const logs = capturedLogger();
@@ -37,15 +38,7 @@ interface TrunkView {
   readonly registration?: { readonly state: string; readonly failures: number; readonly expiresAt?: string; readonly sipStatus?: number };
 }
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${gateway.httpUrl}/api${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-}
+const api = (method: string, path: string, body?: unknown) => answerJson(`${gateway.httpUrl}/api`, method, path, body);
 
 async function readyz(): Promise<{ status: number; trunks: string | undefined }> {
   const response = await fetch(`${gateway.httpUrl}/readyz`);
