@@ -66,11 +66,14 @@ async function udpPortIsFree(port: number): Promise<boolean> {
   return bound;
 }
 
-/** A port free for both TCP and UDP (SIP listens on both). */
-async function freeSipPort(): Promise<number> {
+/**
+ * A port free for both TCP and UDP (SIP listens on both), other than `taken`: a port just
+ * picked and released is free again, and the kernel may hand it out twice in a row.
+ */
+async function freeSipPort(taken: readonly number[]): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const port = await freeTcpPort();
-    if (await udpPortIsFree(port)) return port;
+    if (!taken.includes(port) && (await udpPortIsFree(port))) return port;
   }
   throw new Error('no loopback port free for both TCP and UDP after 20 tries');
 }
@@ -101,8 +104,9 @@ export async function startDrachtioServer(
 ): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
   const adminPort = ports?.admin ?? (await freeTcpPort());
-  const sipPort = ports?.sip ?? (await freeSipPort());
-  const tlsPort = tls && (await freeTcpPort());
+  const sipPort = ports?.sip ?? (await freeSipPort([adminPort]));
+  let tlsPort = tls && (await freeTcpPort());
+  while (tlsPort !== undefined && (tlsPort === adminPort || tlsPort === sipPort)) tlsPort = await freeTcpPort();
   const tlsArgs = tls ? ['--contact', `sips:${HOST}:${tlsPort};transport=tls`, '--cert-file', tls.certFile, '--key-file', tls.keyFile, ...chainFile(tls)] : [];
   // The config file's admin element is required; the command line below overrides it.
   writeFileSync(
