@@ -10,6 +10,7 @@ import { AppLink, AppLinks } from './app-link.js';
 import type { CoreContext } from './core-context.js';
 import { DialogStore } from './dialogs.js';
 import { uriHost } from './sip-headers.js';
+import { ProxyCore } from './proxy-core.js';
 import { parseSipMessage, startLine } from './sip-message.js';
 import { SipTransport, listenTcp, type Peer, type SipTlsOptions } from './sip-transport.js';
 import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
@@ -56,6 +57,7 @@ interface Parts {
   readonly dialogs: DialogStore;
   readonly uas: UasCore;
   readonly uac: UacCore;
+  readonly proxy: ProxyCore;
   readonly log: Logger;
 }
 
@@ -106,7 +108,8 @@ export class DrachtioStandin {
     const ctx: CoreContext = { transport, timers, apps, dialogs, local: advertised, localTls: advertisedTls, cdrs: options.cdrs ?? false, log };
     const uac = new UacCore(ctx);
     const uas = new UasCore(ctx, uac);
-    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, log }, adminAddress, sipAddress, sipTlsAddress);
+    const proxy = new ProxyCore(ctx);
+    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, proxy, log }, adminAddress, sipAddress, sipTlsAddress);
     onSipData = (data, source) => standin.onSipData(data, source);
     const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
     const tlsHostport = advertisedTls && `tls/${uriHost(advertisedTls.host)}:${advertisedTls.port}`;
@@ -120,6 +123,7 @@ export class DrachtioStandin {
           serverVersion: options.serverVersion ?? DEFAULT_VERSION,
           log,
           onSip: (link, message) => standin.onAppSip(link, message),
+          onProxy: (link, message) => proxy.onAppProxy(link, message.id, message.args, message.sip, (transactionId) => uas.takeForProxy(transactionId)),
           onClose: (link) => apps.remove(link),
         }),
       );
@@ -130,7 +134,7 @@ export class DrachtioStandin {
 
   /** Stops listening, drops every app connection and SIP connection, and cancels every timer. */
   close(): Promise<void> {
-    const { admin, apps, transport, timers, uas, uac, dialogs, log } = this.parts;
+    const { admin, apps, transport, timers, uas, uac, proxy, dialogs, log } = this.parts;
     this.closing ??= (async () => {
       const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
       apps.closeAll();
@@ -138,6 +142,7 @@ export class DrachtioStandin {
       timers.cancelAll();
       uas.close();
       uac.close();
+      proxy.close();
       dialogs.clear();
       log.info('drachtio stand-in closed');
     })();
@@ -153,7 +158,7 @@ export class DrachtioStandin {
       return;
     }
     if (parsed.message.kind === 'request') this.parts.uas.onRequest(parsed, source, data.length);
-    else this.parts.uac.onResponse(parsed, source, data.length);
+    else if (!this.parts.proxy.onResponse(parsed, source, data.length)) this.parts.uac.onResponse(parsed, source, data.length);
   }
 
   /** `sip|<transaction id>|<dialog id>[|<proxy>]` from an app: a response, a request in a dialog or out of one, or a CANCEL. */
