@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { MeetingCallHosts } from './cluster/call-host.js';
 import { MeetingOwnership } from './cluster/meeting-ownership.js';
 import { NodePresence } from './cluster/node-presence.js';
 import { Drain, type DrainStatus } from './drain.js';
@@ -207,6 +208,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const trunks = new Trunks(store, log.child({ component: 'trunks' }));
     const phoneNumbers = new PhoneNumbers(store, meetings, log);
     if (events) callEvents.observe(events);
+    // Which node sets up a meeting's calls, and where Twilio dials.
+    const callHosts = new MeetingCallHosts(ownership, cluster, config.meetingLeaseMs);
     const sipService = await SipService.start({
       config,
       meetings,
@@ -224,13 +227,22 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       dialOuts,
       trunks,
       phoneNumbers,
+      callHosts,
     });
     sip = sipService;
     await trunks.useRegistrar(sipService.registrations);
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
     const twilioDialIn = new TwilioDialIn(
-      { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
+      {
+        meetings,
+        phoneNumbers,
+        credentials: sipCredentials,
+        lockout: new CallerLockout(store),
+        store,
+        log: log.child({ component: 'twilio' }),
+        ownerElsewhere: (meetingId) => callHosts.ownerElsewhere(meetingId),
+      },
       { ivr: config.twilioIvr },
     );
 
@@ -289,6 +301,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     });
     if (!config.drachtioAddress) {
       log.warn('DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in, meant for trying the gateway out; production sets DRACHTIO_ADDRESS to a real drachtio-server');
+    }
+    if (config.redisUrl && config.sipClusterMode === 'proxy' && !config.sipClusterSecret) {
+      log.warn('SIP_CLUSTER_SECRET is not set: a call for a meeting another node hosts is redirected there (302), not proxied');
     }
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     if (!config.metricsToken) log.info('METRICS_TOKEN is not set: GET /metrics answers only on loopback');

@@ -26,6 +26,7 @@ const SECRET_KEYS = [
   'secret',
   'drachtioSecret',
   'sipNonceSecret',
+  'sipClusterSecret',
   'authorization',
   'proxyAuthorization',
   'pin',

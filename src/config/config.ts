@@ -93,6 +93,10 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** How long a meeting's owner lease lasts without renewal: how soon a dead node's meetings can be claimed by another. */
   readonly meetingLeaseMs: number;
+  /** How a call for a meeting another node hosts goes there: proxied (drachtio-server proxies the INVITE) or redirected (302). */
+  readonly sipClusterMode: 'proxy' | 'redirect';
+  /** Signs the hand-off of a proxied call between nodes; every node must share it. Unset: calls are redirected, never proxied. */
+  readonly sipClusterSecret: string | undefined;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
   /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
@@ -256,6 +260,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     }),
     redisUrl: redis,
     meetingLeaseMs: required('MEETING_LEASE_SECONDS', integer(1, 3600)) * 1000,
+    sipClusterMode: required('SIP_CLUSTER_MODE', oneOf('proxy', 'redirect')),
+    sipClusterSecret: optional('SIP_CLUSTER_SECRET', secret(16), true),
     apiToken: optional('API_TOKEN', secret(16), true),
     metricsToken: optional('METRICS_TOKEN', secret(16), true),
     webhookUrl: webhook,

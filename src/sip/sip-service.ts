@@ -5,6 +5,7 @@
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
 import type { CallObserver } from '../calls/call.js';
+import type { CallHosts } from '../cluster/call-host.js';
 import type { CallEventObserver } from '../calls/call-events.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
@@ -31,6 +32,7 @@ import type { SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
+import { HandOffTokens } from './hand-off-token.js';
 import { SipFrontEnd } from './sip-front-end.js';
 import { sipWarning } from './sip-warning.js';
 import { type RoutedMethod, type SipRequest, type SipResponse, route } from './srf.js';
@@ -62,6 +64,8 @@ export interface SipServiceDeps {
   readonly trunks: Pick<Trunks, 'route' | 'fromSource'>;
   /** Which meeting a number a trunk calls reaches. */
   readonly phoneNumbers: Pick<PhoneNumbers, 'meetingIdFor'>;
+  /** Which node sets up each meeting's calls (see src/cluster/call-host.ts). */
+  readonly callHosts: CallHosts;
 }
 
 export class SipService {
@@ -144,6 +148,12 @@ export class SipService {
       observer,
       callEvents: deps.callEvents,
       trunkCall: (request) => trunkCall({ trunks: deps.trunks, phoneNumbers: deps.phoneNumbers }, request),
+      callHosts: deps.callHosts,
+      handOff: {
+        mode: config.sipClusterMode,
+        tokens: config.sipClusterSecret === undefined ? undefined : new HandOffTokens(config.sipClusterSecret),
+        retryAfterSeconds: config.sipRetryAfterSeconds,
+      },
     });
     // Before every handler below: a banned or flooding source is dropped before any other work.
     srf.use(guard.middleware());

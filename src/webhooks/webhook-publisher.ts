@@ -40,7 +40,8 @@ export class WebhookPublisher
 
   ended(call: PublishedCall, summary: CallSummary): void {
     const data = callData(call);
-    if (!data) return;
+    // A call handed to its meeting's owner is that node's to report.
+    if (!data || summary.end.by === 'hand-off') return;
     const endedAt = call.startedAt + summary.durationMs;
     const { answeredAt } = call;
     const codec = call.media?.codec ?? summary.quality?.codec;

@@ -87,6 +87,11 @@ describe('loadConfig', () => {
     expect(() => load({ SESSION_EXPIRES_SECONDS: 'long' })).toThrow(/SESSION_EXPIRES_SECONDS="long" is invalid/);
   });
 
+  it('proxies calls for another node\'s meeting by default, with no cluster secret until one is set', () => {
+    expect(load({})).toMatchObject({ sipClusterMode: 'proxy', sipClusterSecret: undefined });
+    expect(load({ SIP_CLUSTER_MODE: 'redirect', SIP_CLUSTER_SECRET: 'a-cluster-secret-16+' })).toMatchObject({ sipClusterMode: 'redirect', sipClusterSecret: 'a-cluster-secret-16+' });
+  });
+
   it('reads MEETING_LEASE_SECONDS, 15 s by default, and names its range on a bad value', () => {
     expect(load({}).meetingLeaseMs).toBe(15_000);
     expect(load({ MEETING_LEASE_SECONDS: '5' }).meetingLeaseMs).toBe(5000);
@@ -125,6 +130,8 @@ describe('loadConfig', () => {
     ['SIP_DIGEST_ALGORITHMS', 'md5', /SIP_DIGEST_ALGORITHMS="md5" is invalid/],
     ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
+    ['SIP_CLUSTER_SECRET', 'short', /SIP_CLUSTER_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
+    ['SIP_CLUSTER_MODE', 'b2bua', /SIP_CLUSTER_MODE="b2bua" is invalid; expected one of proxy, redirect/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['METRICS_TOKEN', 'short', /METRICS_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['SIP_MAX_SETUPS_IN_FLIGHT', '0', /SIP_MAX_SETUPS_IN_FLIGHT="0" is invalid; expected an integer from 1 to 10000/],
