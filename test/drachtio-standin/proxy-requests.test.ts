@@ -14,6 +14,7 @@ interface ProxyResults {
   readonly connected: boolean;
 }
 interface SrfProxy {
+  createUAS(req: unknown, res: unknown, options: { localSdp: string }): Promise<{ destroy(): Promise<unknown> }>;
   connect(options: object): void;
   disconnect(): void;
   on(event: 'connect', listener: (err: Error | null) => void): void;
@@ -26,12 +27,19 @@ let srf: SrfProxy;
 let caller: SipPeer;
 let callee: SipPeer;
 let proxied: Promise<ProxyResults>;
+/** Answers the INVITE itself (as the owner of a handed-off call does) instead of proxying it. */
+let answerInstead = false;
+let answered: Promise<{ destroy(): Promise<unknown> }>;
+
+const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n';
 
 beforeEach(async () => {
   target = await drachtioTarget();
+  answerInstead = false;
   srf = new (Srf as unknown as new () => SrfProxy)();
-  srf.invite((req) => {
-    proxied = srf.proxyRequest(req, `sip:127.0.0.1:${callee.port}`, { recordRoute: false, headers: { 'X-Handed-Over': 'yes' } });
+  srf.invite((req, res) => {
+    if (answerInstead) answered = srf.createUAS(req, res, { localSdp: SDP });
+    else proxied = srf.proxyRequest(req, `sip:127.0.0.1:${callee.port}`, { recordRoute: false, headers: { 'X-Handed-Over': 'yes' } });
   });
   await new Promise<void>((resolve, reject) => {
     srf.on('connect', (err) => (err ? reject(err) : resolve()));
@@ -105,5 +113,49 @@ describe('an INVITE the app proxies', () => {
     const results = await proxied;
     expect(results.finalStatus).toBe(486);
     expect(results.connected).toBe(false);
+  });
+});
+
+describe('a dialog whose INVITE came through a proxy', () => {
+  it('gets the app\'s BYE at the proxy\'s address, not at the caller\'s Contact', async () => {
+    answerInstead = true;
+    const uri = requestUri();
+    // `callee` plays the proxy in front of the server; `caller` the phone behind it.
+    callee.send(
+      [
+        `INVITE ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${callee.hostport};rport;branch=z9hG4bKproxy1`,
+        `Via: SIP/2.0/UDP ${caller.hostport};rport=${caller.port};branch=z9hG4bKcaller1`,
+        'Max-Forwards: 69',
+        'From: <sip:alice@127.0.0.1>;tag=alice2',
+        `To: <${uri}>`,
+        'Call-ID: proxy-test-2',
+        'CSeq: 1 INVITE',
+        `Contact: <sip:alice@${caller.hostport}>`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    const ok = await callee.next(isResponse(200));
+    caller.send(
+      [
+        `ACK ${uri} SIP/2.0`,
+        `Via: SIP/2.0/UDP ${caller.hostport};rport;branch=z9hG4bKack2`,
+        'Max-Forwards: 70',
+        'From: <sip:alice@127.0.0.1>;tag=alice2',
+        `To: ${header(ok.text, 'To')}`,
+        'Call-ID: proxy-test-2',
+        'CSeq: 1 ACK',
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+    const dialog = await answered;
+    void dialog.destroy().catch(() => undefined);
+    const bye = await callee.next(isRequest('BYE'), 3000);
+    expect(firstLine(bye.text)).toBe(`BYE sip:alice@${caller.hostport} SIP/2.0`);
+    expect(await caller.collect(300, isRequest('BYE'))).toEqual([]);
   });
 });
