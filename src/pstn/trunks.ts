@@ -88,7 +88,14 @@ export class Trunks {
    * background once older than TRUNK_LIST_MAX_AGE_MS, and at once after this node changes one.
    */
   private known: { readonly trunks: readonly Trunk[]; readonly at: number } | undefined;
-  private reading: Promise<void> | undefined;
+  /**
+   * This node's creates and deletes so far. A read started before the latest of them may
+   * finish after it with the list from before; it must not become `known` (a deleted trunk
+   * back, a new one missing, for up to TRUNK_LIST_MAX_AGE_MS).
+   */
+  private writes = 0;
+  /** The read in flight, and the writes it started after. */
+  private reading: { readonly afterWrites: number; readonly trunks: Promise<readonly Trunk[]> } | undefined;
 
   constructor(
     private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
@@ -115,19 +122,36 @@ export class Trunks {
 
   /** The trunk list: waited for only the first time, then read again behind the INVITEs that use it. */
   private async knownTrunks(): Promise<readonly Trunk[]> {
-    if (!this.known) await this.readTrunks();
-    else if (Date.now() - this.known.at > TRUNK_LIST_MAX_AGE_MS) {
+    if (!this.known) return this.readTrunks();
+    if (Date.now() - this.known.at > TRUNK_LIST_MAX_AGE_MS) {
       this.readTrunks().catch((err: unknown) => this.log.warn({ err }, 'reading the trunks failed: the last list read stays in use'));
     }
-    return this.known?.trunks ?? [];
+    return this.known.trunks;
   }
 
-  private readTrunks(): Promise<void> {
-    this.reading ??= this.store
-      .listTrunks()
-      .then((trunks) => void (this.known = { trunks, at: Date.now() }))
-      .finally(() => (this.reading = undefined));
-    return this.reading;
+  /** The list as the store has it now; kept as `known` unless this node wrote a trunk while it was read. */
+  private readTrunks(): Promise<readonly Trunk[]> {
+    if (this.reading?.afterWrites === this.writes) return this.reading.trunks;
+    const afterWrites = this.writes;
+    const reading = { afterWrites, trunks: this.store.listTrunks() };
+    this.reading = reading;
+    void reading.trunks
+      .then(
+        (trunks) => {
+          if (afterWrites === this.writes) this.known = { trunks, at: Date.now() };
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+    return reading.trunks;
+  }
+
+  /** After this node created or deleted a trunk: the list is read again at the next INVITE, and no read from before is kept. */
+  private wrote(): void {
+    this.writes++;
+    this.known = undefined;
   }
 
   private addressesOf(trunk: Trunk): Promise<readonly string[]> {
@@ -162,7 +186,7 @@ export class Trunks {
     this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
     this.registrar?.follow(trunk);
     void this.addressesOf(trunk);
-    this.known = undefined;
+    this.wrote();
     return this.view(trunk);
   }
 
@@ -179,7 +203,7 @@ export class Trunks {
   async delete(id: string): Promise<void> {
     if (!(await this.store.deleteTrunk(id))) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
     this.registrar?.forget(id);
-    this.known = undefined;
+    this.wrote();
     this.log.info({ trunk: id }, 'trunk deleted');
   }
 
