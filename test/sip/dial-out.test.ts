@@ -6,6 +6,7 @@
  * with 407, and the API's refusals; a browser in the meeting is told each step.
  */
 import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -17,6 +18,8 @@ import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
+import { RtpPhone } from '../support/phone/rtp-phone.js';
+import { SrtpSession } from '../../src/media/srtp/srtp-session.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { until } from '../support/until.js';
@@ -187,6 +190,38 @@ describe('POST /api/meetings/:id/dial-out', () => {
     expect(gateway.sip.calls.has(callId)).toBe(false);
     await until(() => !room.views().some((p) => p.kind === 'phone'), 2000, 'the callee gone from the meeting');
     await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
+  });
+
+  it('offers SDES on RTP/AVP with one AES_CM_128_HMAC_SHA1_80 line (SIP_SRTP=optional); a callee answering with a=crypto talks SRTP both ways', async () => {
+    await gateway.meetings.create({ id: 'dial-srtp' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const rtp = await RtpPhone.open({ codec: 'PCMU', payloadType: 0, toneHz: 1000 });
+    try {
+      const callId = await dialOut('dial-srtp', { to: calleeUri(), displayName: 'Secure' });
+      const invite = await callee.next(isRequest('INVITE'));
+      const offer = bodyOf(invite);
+      expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
+      const crypto = [...offer.matchAll(/^a=crypto:(\d+) (\S+) inline:([A-Za-z0-9+/=]+)\r$/gm)];
+      expect(crypto.map(([, tag, suite]) => `${tag} ${suite}`)).toEqual(['1 AES_CM_128_HMAC_SHA1_80']);
+      const gatewayKey = Buffer.from(crypto[0]![3]!, 'base64');
+      const calleeKey = randomBytes(30);
+      const answer = `${PCMU_OFFER(rtp.port)}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${calleeKey.toString('base64')}\r\n`;
+      callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'sec1', sdp: answer, extraHeaders: [`Contact: <${calleeUri()}>`] }));
+      await callee.next(isRequest('ACK'));
+      await until(async () => (await callView(callId)).dialOut?.state === 'answered', 3000, 'answered');
+      // Only what is protected with the keys of the two SDPs gets through, either way.
+      rtp.secure(new SrtpSession({ suite: 'AES_CM_128_HMAC_SHA1_80', localKey: calleeKey, remoteKey: gatewayKey }));
+      rtp.talk(audioPortOf(offer));
+      const room = (await gateway.rooms.existing('dial-srtp'))!;
+      await until(() => room.views().some((p) => p.displayName === 'Secure' && p.speaking), 5000, 'the SRTP callee heard in the meeting');
+      await until(() => rtp.received.length > 10, 5000, "the gateway's SRTP decrypted with the key of its offer");
+
+      expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+      const bye = await callee.next(isRequest('BYE'));
+      callee.send(responseTo(request(bye), 200, 'OK'));
+    } finally {
+      rtp.close();
+    }
   });
 
   it('a joined browser dials out over its signaling socket (PAGE_DIAL_OUT=true): the callee answers and the browser sees each state', async () => {
