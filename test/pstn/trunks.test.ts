@@ -87,3 +87,14 @@ describe('the trunk list cache', () => {
     expect(await after).toBeUndefined();
   });
 });
+
+describe('a trunk reached over TLS', () => {
+  it('routes a number to sips:<number>@host for a sips: trunk and keeps ;transport=tls for a sip: one, both marked TLS', async () => {
+    await trunks.create({ id: 'secure', address: 'sips:sip.example.net:5062' });
+    await trunks.create({ id: 'tls', address: 'sip:192.0.2.7;transport=tls' });
+    await trunks.create({ id: 'plain', address: 'sip:192.0.2.8:5070;transport=tcp' });
+    expect(await trunks.route('secure', '+4930123')).toMatchObject({ uri: 'sips:+4930123@sip.example.net:5062', tls: true, host: 'sip.example.net' });
+    expect(await trunks.route('tls', '+4930123')).toMatchObject({ uri: 'sip:+4930123@192.0.2.7;transport=tls', tls: true });
+    expect(await trunks.route('plain', '+4930123')).toMatchObject({ uri: 'sip:+4930123@192.0.2.8:5070;transport=tcp', tls: false });
+  });
+});

@@ -120,10 +120,15 @@ async function sendPcmuTone(toPort: number, frames: number): Promise<void> {
 }
 
 describe('POST /api/meetings/:id/dial-out', () => {
-  it('refuses a "to" that is not a SIP URI (400), an unknown meeting (404) and an ended one (409)', async () => {
+  it('refuses a "to" that is not a SIP URI (400), TLS that cannot be checked (503), an unknown meeting (404) and an ended one (409)', async () => {
     await gateway.meetings.create({ id: 'dial-refusals' });
     const bad = await api('POST', '/meetings/dial-refusals/dial-out', { to: '+441234567890' });
-    expect(bad).toMatchObject({ status: 400, json: { message: '"to" must be a SIP URI: sip:user@host[:port]' } });
+    expect(bad).toMatchObject({ status: 400, json: { message: '"to" must be a SIP URI: sip:user@host[:port][;transport=udp|tcp|tls] or sips:user@host[:port]' } });
+    const sipsOverUdp = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sips:bob@127.0.0.1;transport=udp' });
+    expect(sipsOverUdp.status, 'sips: is TLS only').toBe(400);
+    // SIP_TLS_VERIFY is on (the default) and DRACHTIO_ADDRESS is set: drachtio-server would not check the callee's certificate.
+    const overTls = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sips:bob@127.0.0.1' });
+    expect(overTls).toMatchObject({ status: 503, json: { message: expect.stringMatching(/^cannot dial over TLS: SIP_TLS_VERIFY is on and drachtio-server \(DRACHTIO_ADDRESS\) does not check/) } });
     expect((await api('POST', '/meetings/nosuch-meeting/dial-out', { to: 'sip:bob@127.0.0.1' })).status).toBe(404);
     await gateway.meetings.end('dial-refusals', 'test');
     const ended = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sip:bob@127.0.0.1' });
