@@ -271,6 +271,21 @@ describe('over TCP', () => {
   });
 });
 
+describe('a connection that cannot be made', () => {
+  it('fails a request to a ;transport=tcp URI at once with a 503', async () => {
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    const started = performance.now();
+    const status = await new Promise<number>((resolve, reject) =>
+      srf.request(`sip:bob@127.0.0.1:${port};transport=tcp`, { method: 'OPTIONS' }, (err, req) => (err ? reject(err) : req.on('response', (res) => resolve(res.status)))),
+    );
+    expect(status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
 describe('over TLS', () => {
   let certificate: TestCertificate;
   let tlsTarget: DrachtioTarget;
