@@ -108,8 +108,14 @@ export class SipService {
       admission: deps.admission,
       observer,
       callEvents: deps.callEvents,
+      tlsRefusal: tlsRefusal(config),
     });
-    const registrations = new TrunkRegistrations({ srf: frontEnd.srf, contactHostport: () => frontEnd.contactHostport, log: sipLog });
+    const registrations = new TrunkRegistrations({
+      srf: frontEnd.srf,
+      contactHostport: (transport) => (transport === 'tls' ? frontEnd.tlsContactHostport : frontEnd.contactHostport),
+      tlsRefusal: tlsRefusal(config),
+      log: sipLog,
+    });
     const service = new SipService(frontEnd, guard, calls, dialOut, registrations);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
@@ -235,4 +241,15 @@ function refuse(request: SipRequest, response: SipResponse, refusal: Refusal, wa
       Warning: sipWarning(new GatewayError('unavailable', refusal.detail), warningAgent),
     },
   });
+}
+
+/**
+ * SIP_TLS_VERIFY asks for the certificates of the TLS peers we connect to to be checked.
+ * The embedded stand-in checks them; drachtio-server v0.9.10 has no option to (sofia-sip's
+ * default policy checks none), so with DRACHTIO_ADDRESS nothing is sent over TLS unless
+ * SIP_TLS_VERIFY=false says an unchecked peer is acceptable.
+ */
+function tlsRefusal(config: GatewayConfig): string | undefined {
+  if (config.drachtioAddress === undefined || !config.sipTlsPeers.verify) return undefined;
+  return 'SIP_TLS_VERIFY is on and drachtio-server (DRACHTIO_ADDRESS) does not check the certificates of the TLS peers it connects to; set SIP_TLS_VERIFY=false to accept that';
 }
