@@ -168,7 +168,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       },
       log,
     );
-    hosting = (meetingId) => rooms.isOpen(meetingId);
+    // Draining, a lease is kept only for the calls and browsers still here (the empty room's grace is no reason to keep new joins).
+    hosting = (meetingId) => (draining() ? rooms.occupied(meetingId) : rooms.isOpen(meetingId));
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
     // After the rooms: its participants' leaving is told before the meeting's end.
     if (events) meetings.onEnd((meetingId, reason) => events.meetingEnded(meetingId, reason));
