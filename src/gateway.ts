@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { GoneNodeCleanup } from './cluster/gone-node-cleanup.js';
 import { MeetingOwnership } from './cluster/meeting-ownership.js';
 import { NodePresence } from './cluster/node-presence.js';
 import { Drain, type DrainStatus } from './drain.js';
@@ -311,6 +312,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     await presence.start();
     // Run first on close: peers stop sending browsers here before anything ends.
     closers.push(() => presence.stop());
+    if (store instanceof RedisStore) {
+      // A peer that dies leaves its calls, participants and leases in Redis: the live nodes clear them.
+      const cleanup = new GoneNodeCleanup(cluster, store, { nodeId, ...(events && { observer: events }) }, log.child({ component: 'cluster' }));
+      closers.push(() => cleanup.close());
+    }
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
     return {
