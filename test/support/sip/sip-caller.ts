@@ -32,6 +32,13 @@ export function failureAck(fields: { requestUri: string; via: string; from: stri
   ].join('\r\n');
 }
 
+/** The caller's route set from a 2xx's Record-Route entries, last first. */
+function routeSet(answer: ReceivedSip): string[] {
+  return headerValues(answer.text, 'Record-Route')
+    .flatMap((value) => value.match(/<[^>]+>/g) ?? [])
+    .reverse();
+}
+
 export class SipCaller {
   readonly callId = `${randomUUID()}@test`;
   private cseq = 1;
@@ -99,6 +106,8 @@ export class SipCaller {
       `To: ${header(answer.text, 'To')}`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${cseq} ${method}`,
+      // Through a proxy that record-routed (a SIP front): its route set, the 200's Record-Route reversed (RFC 3261 §12.1.2).
+      ...routeSet(answer).map((route) => `Route: ${route}`),
       ...(method === 'INVITE' ? [`Contact: <${this.contactUri}>`] : []),
       ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
