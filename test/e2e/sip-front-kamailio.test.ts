@@ -132,21 +132,7 @@ async function nodeIdOf(call: LiveCall, seenBy: Node): Promise<string> {
 async function probe(node: Node): Promise<ReceivedSip> {
   const peer = await SipPeer.udp(node.sip);
   try {
-    const callId = `probe-${Date.now()}@test`;
-    peer.send(
-      [
-        `OPTIONS sip:${node.sip.host}:${node.sip.port} SIP/2.0`,
-        `Via: SIP/2.0/UDP ${peer.hostport};rport;branch=z9hG4bKprobe${Date.now()}`,
-        'Max-Forwards: 70',
-        `From: <sip:probe@127.0.0.1>;tag=probe`,
-        `To: <sip:${node.sip.host}:${node.sip.port}>`,
-        `Call-ID: ${callId}`,
-        'CSeq: 1 OPTIONS',
-        'Content-Length: 0',
-        '',
-        '',
-      ].join('\r\n'),
-    );
+    new SipCaller(peer, `sip:${node.sip.host}:${node.sip.port}`).options();
     return await peer.next(isFinalResponse, 5000);
   } finally {
     await peer.close();

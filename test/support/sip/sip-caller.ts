@@ -123,6 +123,24 @@ export class SipCaller {
     return this.peer.transport === 'tls' ? `sips:caller@${this.peer.hostport};transport=tls` : `sip:caller@${this.peer.hostport}`;
   }
 
+  /** An OPTIONS out of any dialog, as a SIP front's health probe or a phone's keep-alive sends it. */
+  options(): void {
+    this.peer.send(
+      [
+        `OPTIONS ${this.requestUri} SIP/2.0`,
+        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=z9hG4bK${randomUUID().slice(0, 12)}`,
+        'Max-Forwards: 70',
+        `From: <sip:probe@127.0.0.1>;tag=${this.fromTag}`,
+        `To: <${this.toUri}>`,
+        `Call-ID: ${this.callId}`,
+        `CSeq: ${this.cseq++} OPTIONS`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
+  }
+
   cancel(): void {
     this.peer.send(
       [
