@@ -3,7 +3,8 @@
  * (each with its embedded drachtio stand-in, SIP on 127.0.0.11 and 127.0.0.12) on one real
  * Redis, and phones calling through it (the test support's SIP UA, which follows the
  * front's Record-Route): calls go round-robin over both nodes; a draining node answers
- * OPTIONS 503, Kamailio stops sending it calls, and the node keeps its meetings' leases
+ * OPTIONS 503, Kamailio stops sending it calls (an INVITE it refuses with 503 fails over
+ * to the other node), and the node keeps its meetings' leases
  * while their calls last and gives each up when its calls end; a node killed with a live
  * call is skipped, a live node marks that call ended (webhook included) and frees its
  * meeting, and the next call to that meeting is answered on the live node.
@@ -204,6 +205,14 @@ describe('Kamailio in front of two gateway nodes', () => {
 
     const drainedAt = Date.now();
     await requestJson(api(draining), 'POST', '/admin/drain');
+    // At once, before or just after the front's next probe: an INVITE the draining node
+    // refuses with 503 fails over to the other node, so both calls are answered there.
+    for (let i = 0; i < 2; i++) {
+      const { meetingId, identity } = await newMeeting(nodes[0]!);
+      const call = await callThroughFront(meetingId, identity);
+      expect(call.nodeHost).toBe(NODE_HOSTS[0]);
+      await hangUp(call);
+    }
     const refusedProbe = await probe(draining);
     expect(firstLine(refusedProbe.text)).toBe('SIP/2.0 503 Service Unavailable');
     expect(Number(header(refusedProbe.text, 'Retry-After'))).toBeGreaterThanOrEqual(5);
