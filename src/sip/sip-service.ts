@@ -180,6 +180,9 @@ export class SipService {
     });
     route(srf, 'options', (request, response) => {
       if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
+      // A SIP front's probe: a draining node is taken out of its rotation (RFC 3261 §11: OPTIONS is answered as an INVITE would be).
+      const draining = deps.admission.probeRefusal();
+      if (draining) return refuse(request, response, draining, config.sipDomain, sipLog);
       response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } });
     });
     for (const method of NOT_TAKEN) {
@@ -230,11 +233,11 @@ function tooManyFromSource(retryAfterSeconds: number): Refusal {
 
 type Refusal = Pick<Refused, 'reason' | 'detail' | 'retryAfterSeconds'>;
 
-/** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
+/** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded), to an INVITE or a probe. */
 function refuse(request: SipRequest, response: SipResponse, refusal: Refusal, warningAgent: string, log: Logger): void {
   const callId = request.get('Call-ID') ?? 'unknown';
   // debug: while shedding load, one line per refused INVITE would add to the overload.
-  callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, 'INVITE refused: 503');
+  callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, `${request.method} refused: 503`);
   response.send(503, 'Service Unavailable', {
     headers: {
       'Retry-After': String(refusal.retryAfterSeconds),
