@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
 import { MeetingCallHosts } from './cluster/call-host.js';
+import { GoneNodeCleanup } from './cluster/gone-node-cleanup.js';
 import { MeetingOwnership } from './cluster/meeting-ownership.js';
 import { NodePresence } from './cluster/node-presence.js';
 import { Drain, type DrainStatus } from './drain.js';
@@ -169,7 +170,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       },
       log,
     );
-    hosting = (meetingId) => rooms.isOpen(meetingId);
+    // Draining, a lease is kept only for the calls and browsers still here (the empty room's grace is no reason to keep new joins).
+    hosting = (meetingId) => (draining() ? rooms.occupied(meetingId) : rooms.isOpen(meetingId));
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
     // After the rooms: its participants' leaving is told before the meeting's end.
     if (events) meetings.onEnd((meetingId, reason) => events.meetingEnded(meetingId, reason));
@@ -325,6 +327,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     await presence.start();
     // Run first on close: peers stop sending browsers here before anything ends.
     closers.push(() => presence.stop());
+    if (store instanceof RedisStore) {
+      // A peer that dies leaves its calls, participants and leases in Redis: the live nodes clear them.
+      const cleanup = new GoneNodeCleanup(cluster, store, { nodeId, ...(events && { observer: events }) }, log.child({ component: 'cluster' }));
+      closers.push(() => cleanup.close());
+    }
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
     return {

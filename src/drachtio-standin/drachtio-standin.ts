@@ -12,7 +12,7 @@ import { DialogStore } from './dialogs.js';
 import { uriHost } from './sip-headers.js';
 import { ProxyCore } from './proxy-core.js';
 import { parseSipMessage, startLine } from './sip-message.js';
-import { SipTransport, listenTcp, type Peer, type SipTlsOptions } from './sip-transport.js';
+import { SipTransport, listenTcp, type Peer, type SipTlsOptions, type TlsPeerVerification } from './sip-transport.js';
 import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
 import { UacCore } from './uac-core.js';
 import { UasCore } from './uas-core.js';
@@ -32,6 +32,12 @@ export interface DrachtioStandinOptions {
   readonly sipAdvertisedHost?: string;
   /** SIP over TLS on sipHost: port (0 picks a free one), PEM certificate and key. Absent: no TLS. */
   readonly sipTls?: SipTlsOptions;
+  /**
+   * Check the certificate (chain and name) of the TLS peers the stand-in connects to, against
+   * `ca` or the system's CAs; a peer that fails gets no request, which is answered 503 with
+   * why. Absent: no check, as drachtio-server v0.9.10 (sofia-sip's default policy).
+   */
+  readonly tlsPeerVerification?: TlsPeerVerification;
   /** Logs through a child of this logger; silent when absent. */
   readonly log?: Logger;
   /** Timer values (T1, T2, T4) and the clock they run on, for compressed or manual-clock tests. */
@@ -79,12 +85,15 @@ export class DrachtioStandin {
     );
     // SIP can arrive as soon as the socket is bound; it is handled once the cores exist.
     let onSipData: (data: Buffer, source: Peer) => void = () => undefined;
+    let onConnectFailed: (peer: Peer, reason: string) => void = () => undefined;
     const transport = await SipTransport.open({
       host: options.sipHost ?? '127.0.0.1',
       port: options.sipPort ?? 5060,
       log,
       onMessage: (data, source) => onSipData(data, source),
+      onConnectFailed: (peer, reason) => onConnectFailed(peer, reason),
       ...(options.sipTls && { tls: options.sipTls }),
+      ...(options.tlsPeerVerification && { tlsPeerVerification: options.tlsPeerVerification }),
     });
     // On the real clock a due retransmission lets the input already received be read first
     // (SipTransport.afterPendingInput). A manual clock has no event-loop lag to make up for, and
@@ -111,6 +120,7 @@ export class DrachtioStandin {
     const proxy = new ProxyCore(ctx);
     const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, proxy, log }, adminAddress, sipAddress, sipTlsAddress);
     onSipData = (data, source) => standin.onSipData(data, source);
+    onConnectFailed = (peer, reason) => uac.onConnectFailed(peer, reason);
     const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
     const tlsHostport = advertisedTls && `tls/${uriHost(advertisedTls.host)}:${advertisedTls.port}`;
     // drachtio-server lists its transports newest first: TLS (its second contact), TCP, UDP.

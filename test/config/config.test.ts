@@ -256,7 +256,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
+describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_VERIFY, SIP_TLS_CA_FILE)', () => {
   let mine: TestCertificate;
   let other: TestCertificate;
 
@@ -306,6 +306,29 @@ describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
   it('is drachtio-server\'s own business when DRACHTIO_ADDRESS is set', () => {
     expect(() => load({ DRACHTIO_ADDRESS: '127.0.0.1:9022', SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile })).toThrow(
       /SIP_TLS_CERT=.* is invalid; expected unset with DRACHTIO_ADDRESS \(SIP over TLS is then drachtio-server's own: its --contact "sips:\.\.\.;transport=tls", --cert-file, --key-file and --chain-file\)/,
+    );
+  });
+
+  it('checks the TLS peers we connect to by default, against the system CAs or SIP_TLS_CA_FILE; SIP_TLS_VERIFY=false checks none', () => {
+    expect(load({}).sipTlsPeers).toEqual({ verify: true, ca: undefined });
+    expect(load({ SIP_TLS_VERIFY: 'false' }).sipTlsPeers).toEqual({ verify: false, ca: undefined });
+    const withCa = load({ SIP_TLS_CA_FILE: other.certFile }).sipTlsPeers;
+    expect(withCa.verify).toBe(true);
+    expect(withCa.ca?.pem).toBe(other.cert);
+    expect(JSON.stringify({ withCa })).toContain(other.certFile);
+  });
+
+  it('says what is wrong with SIP_TLS_VERIFY and SIP_TLS_CA_FILE', () => {
+    expect(() => load({ SIP_TLS_VERIFY: 'maybe' })).toThrow(/^config: SIP_TLS_VERIFY="maybe" is invalid/);
+    expect(() => load({ SIP_TLS_CA_FILE: join(mine.dir, 'absent.pem') })).toThrow(
+      /^config: SIP_TLS_CA_FILE=".*absent\.pem" is invalid; expected a readable file holding PEM CA certificates \(reading it failed: ENOENT\)$/,
+    );
+    const notPem = join(mine.dir, 'not-a-ca.txt');
+    writeFileSync(notPem, 'hello\n');
+    expect(() => load({ SIP_TLS_CA_FILE: notPem })).toThrow(/SIP_TLS_CA_FILE=".*not-a-ca\.txt" is invalid; expected a file holding PEM CA certificates/);
+    expect(() => load({ SIP_TLS_CA_FILE: other.certFile, SIP_TLS_VERIFY: 'false' })).toThrow(/SIP_TLS_CA_FILE=.* is invalid; expected unset with SIP_TLS_VERIFY=false/);
+    expect(() => load({ SIP_TLS_CA_FILE: other.certFile, DRACHTIO_ADDRESS: '127.0.0.1:9022' })).toThrow(
+      /SIP_TLS_CA_FILE=.* is invalid; expected unset with DRACHTIO_ADDRESS \(drachtio-server v0\.9\.10 checks no TLS peer's certificate\)/,
     );
   });
 });

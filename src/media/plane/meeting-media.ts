@@ -46,6 +46,8 @@ export class MeetingMedia extends EventEmitter<MeetingMediaEvents> {
     private readonly log: Logger,
   ) {
     super();
+    // Every phone in the meeting listens for `lost`: a big meeting has hundreds.
+    this.setMaxListeners(0);
     const lost = (reason: string) => {
       this.log.error({ mediaThread: thread.index, reason }, 'the meeting\'s media thread died');
       this.close();
