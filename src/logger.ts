@@ -42,7 +42,8 @@ const SECRET_KEYS = [
 ];
 
 /** Headers that carry credentials, under `headers` (a request's, a SIP message's), at the top or one object down. */
-const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'x-twilio-signature'];
+// x-gateway-handoff: a peer's proof that the caller is authenticated (single-use, 10 s; still not for the log).
+const SECRET_HEADERS = ['authorization', 'proxy-authorization', 'x-twilio-signature', 'x-gateway-handoff'];
 
 const CENSOR = '[redacted]';
 const secretKeys = new Set(SECRET_KEYS);
