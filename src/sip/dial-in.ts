@@ -1,7 +1,9 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not; a call from a trunk's
- * address is not asked, see trunk-calls.ts), agree the session
+ * address is not asked, see trunk-calls.ts; one another node authenticated and handed over
+ * carries its proof, see hand-off-token.ts), hand the call to the node hosting its meeting
+ * when that is another one (see handToOwner), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
  * meeting (the call rings from here: its observers hear of it), check the offer, open the caller's RTP port, answer, and once the ACK comes
  * (with the phone's answer, for a late offer) start the media, which takes the caller's
