@@ -63,6 +63,8 @@ async function startNode(node: Node): Promise<GatewayProcess> {
       // Phones dial the front; every node checks the same nonces.
       SIP_DOMAIN: FRONT_HOST,
       SIP_NONCE_SECRET: 'one-nonce-secret-for-every-node-behind-the-front',
+      // A call the front sends to a node that does not host its meeting is proxied to the one that does.
+      SIP_CLUSTER_SECRET: 'one-hand-off-secret-for-every-node-of-the-cluster',
       MEETING_LEASE_SECONDS: String(LEASE_SECONDS),
       DRAIN_SECONDS: '120',
       // The test's phones send no RTP.
@@ -188,6 +190,24 @@ describe('Kamailio in front of two gateway nodes', () => {
       await until(async () => JSON.stringify(await listed()) === JSON.stringify(callIds), 5000, 'every call listed');
     }
     for (const call of calls) await hangUp(call);
+  });
+
+  it('brings every call to a meeting to its owner: the call the front sends to the other node is proxied there, into the same room', { timeout: 60_000 }, async () => {
+    const { meetingId, identity } = await newMeeting(nodes[0]!);
+    const first = await callThroughFront(meetingId, identity);
+    const owner = nodeAt(first.nodeHost);
+    const ownerId = await nodeIdOf(first, owner);
+    // Round-robin sends the next call to the other node, which proxies it to the owner.
+    const second = await callThroughFront(meetingId, identity);
+    expect(second.nodeHost).toBe(owner.sip.host);
+    expect(await nodeIdOf(second, nodes.find((node) => node !== owner)!)).toBe(ownerId);
+    const phonesInRoom = async () =>
+      (await requestJson<{ participants: Array<{ kind: string }> }>(api(owner), 'GET', `/meetings/${meetingId}`)).participants.filter(
+        (participant) => participant.kind === 'phone',
+      ).length;
+    await until(async () => (await phonesInRoom()) === 2, 5000, 'both phones in the meeting');
+    for (const call of [first, second]) await hangUp(call);
+    await until(async () => (await callsSeenBy(owner)).every((view) => view.meetingId !== meetingId), 5000, 'both calls ended on the owner');
   });
 
   it('takes a draining node (OPTIONS 503) out of rotation; the node keeps each meeting while its calls last and gives it up when they end', { timeout: 90_000 }, async () => {
