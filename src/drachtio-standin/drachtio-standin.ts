@@ -167,7 +167,9 @@ export class DrachtioStandin {
       this.parts.transport.shutdown(source);
       return;
     }
-    if (parsed.message.kind === 'request') this.parts.uas.onRequest(parsed, source, data.length);
+    if (parsed.message.kind === 'request') {
+      if (!this.parts.proxy.relayRouted(parsed, source)) this.parts.uas.onRequest(parsed, source, data.length);
+    }
     else if (!this.parts.proxy.onResponse(parsed, source, data.length)) this.parts.uac.onResponse(parsed, source, data.length);
   }
 
