@@ -62,7 +62,7 @@ afterEach(async () => {
 const requestUri = () => `sip:m1@${target.sipAddress.host}:${target.sipAddress.port}`;
 const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
 
-function sendInvite(): string {
+function sendInvite(extraHeaders: readonly string[] = []): string {
   const text = [
     `INVITE ${requestUri()} SIP/2.0`,
     `Via: SIP/2.0/UDP ${caller.hostport};rport;branch=z9hG4bKcaller1`,
@@ -72,6 +72,7 @@ function sendInvite(): string {
     'Call-ID: proxy-test-1',
     'CSeq: 1 INVITE',
     `Contact: <sip:alice@${caller.hostport}>`,
+    ...extraHeaders,
     'Content-Length: 0',
     '',
     '',
@@ -237,5 +238,28 @@ describe('an INVITE the app proxies with Record-Route', () => {
     callee.send(responseTo(request(bye), 200, 'OK'));
     const byeOk = await caller.next(isResponse(200, 'BYE'));
     expect(headerValues(byeOk.text, 'Via').flatMap((v) => v.split(','))).toHaveLength(1);
+  });
+
+  it('behind a record-routing front puts its Record-Route above the front\'s, and relays the callee\'s BYE to the front with the front\'s Route left', async () => {
+    recordRoute = true;
+    // `caller` plays a SIP front (Kamailio) that record-routed the INVITE, and the phone behind it.
+    const front = `<sip:127.0.0.1:${caller.port};lr>`;
+    sendInvite([`Record-Route: ${front}`]);
+    const invite = await callee.next(isRequest('INVITE'));
+    const recordRoutes = headerValues(invite.text, 'Record-Route').flatMap((value) => value.split(',')).map((v) => v.trim());
+    expect(recordRoutes).toHaveLength(2);
+    expect(recordRoutes[1]).toBe(front);
+    const ours = recordRoutes[0]!;
+    callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'bob4', extraHeaders: [`Record-Route: ${ours}, ${front}`, `Contact: <sip:bob@127.0.0.1:${callee.port}>`] }));
+    await caller.next(isResponse(200));
+    expect((await proxied).finalStatus).toBe(200);
+
+    const callerUri = `sip:alice@${caller.hostport}`;
+    inDialog(callee, { method: 'BYE', uri: callerUri, route: `${ours}, ${front}`, fromTag: 'bob4', toTag: 'alice1', seq: 1 });
+    const bye = await caller.next(isRequest('BYE'));
+    expect(firstLine(bye.text)).toBe(`BYE ${callerUri} SIP/2.0`);
+    expect(headerValues(bye.text, 'Route')).toEqual([front]);
+    caller.send(responseTo(request(bye), 200, 'OK'));
+    await callee.next(isResponse(200, 'BYE'));
   });
 });
