@@ -167,8 +167,10 @@ export class DrachtioStandin {
       this.parts.transport.shutdown(source);
       return;
     }
-    if (parsed.message.kind === 'request') this.parts.uas.onRequest(parsed, source, data.length);
-    else if (!this.parts.proxy.onResponse(parsed, source, data.length)) this.parts.uac.onResponse(parsed, source, data.length);
+    if (parsed.message.kind === 'request') {
+      // A request of a dialog we record-routed as a proxy goes on without any app.
+      if (!this.parts.proxy.relayRouted(parsed, source)) this.parts.uas.onRequest(parsed, source, data.length);
+    } else if (!this.parts.proxy.onResponse(parsed, source, data.length)) this.parts.uac.onResponse(parsed, source, data.length);
   }
 
   /** `sip|<transaction id>|<dialog id>[|<proxy>]` from an app: a response, a request in a dialog or out of one, or a CANCEL. */

@@ -17,14 +17,21 @@
  * - the app gets `response|<its message id>|OK|network|<bytes>|<transport>|<address>|<port>|<time>|||continue`
  *   with each final response the destinations sent, then `response|<id>|OK|done` once the
  *   outcome is sent to the caller.
+ * A proxy that record-routed stays in the dialog statelessly, as drachtio-server's
+ * processRequestWithRouteHeader: a request with a To tag, matching no dialog of ours, whose
+ * first Route is a loose-routing URI of this server's host, loses that Route, gets a Via of
+ * ours (branch `z9hG4bK.`, Max-Forwards as received) and goes to the next Route or the
+ * Request-URI; a response whose top Via is such a Via of ours loses it and goes to the next.
+ * The app hears nothing of either.
  * Not done: simultaneous forking, provisional and final timeouts, following redirects,
- * PRACK and in-dialog requests through a Record-Route.
+ * PRACK through a Record-Route, the cdr:stop of a relayed BYE.
  */
 import type { AppLink } from './app-link.js';
 import type { CoreContext } from './core-context.js';
 import { newBranch, newUuid, wireTime } from './ids.js';
-import { headerKey, splitOutside, uriHost, viaParam } from './sip-headers.js';
-import { cseqOf, topViaOf, uriHostPort } from './sip-fields.js';
+import { checkRequest } from './request-validation.js';
+import { headerKey, parseNameAddr, splitOutside, uriHost, viaParam, type Via } from './sip-headers.js';
+import { callIdOf, cseqOf, tagIn, topViaOf, uriHostPort, viasOf } from './sip-fields.js';
 import { buildRequest, parseSipMessage, serializeMessage, type ParsedSip, type SipHeader, type SipRequest, type SipResponse } from './sip-message.js';
 import { isStream, type Peer } from './sip-transport.js';
 import { InviteClientTransaction } from './transactions.js';
@@ -94,9 +101,8 @@ class ProxySession {
 
   private tryNext(): boolean {
     while (this.next < this.command.destinations.length) {
-      const target = uriHostPort(this.command.destinations[this.next++]!);
-      if (!target) continue;
-      const destination: Peer = { transport: target.transport === 'tcp' ? 'tcp' : 'udp', address: target.host.replace(/^\[|\]$/g, ''), port: target.port ?? 5060 };
+      const destination = peerOf(this.command.destinations[this.next++]!);
+      if (!destination) continue;
       this.send(destination);
       return true;
     }
@@ -141,7 +147,8 @@ class ProxySession {
       headers.push(header);
     }
     if (!maxForwards) headers.push({ name: 'Max-Forwards', value: '70' });
-    if (this.command.recordRoute) headers.push({ name: 'Record-Route', value: `<sip:${host}:${this.ctx.local.port};lr>` });
+    // drachtio-server puts its Record-Route right after the Vias.
+    if (this.command.recordRoute) headers.splice(headers.findIndex((h) => headerKey(h.name) !== 'via'), 0, { name: 'Record-Route', value: `<sip:${host}:${this.ctx.local.port};lr>` });
     headers.push(...this.command.headers.filter((h) => !NEVER_FROM_APP.has(headerKey(h.name))));
     headers.push({ name: 'Content-Length', value: String(request.body.length) });
     // Verbatim otherwise: the received headers keep their spelling, as sofia forwards them.
@@ -247,6 +254,35 @@ class ProxySession {
   }
 }
 
+/** Where a sip: URI sends a request: its host and port (5060 when absent), UDP unless transport=tcp. */
+function peerOf(uri: string): Peer | undefined {
+  const target = uriHostPort(uri);
+  if (!target) return undefined;
+  return { transport: target.transport === 'tcp' ? 'tcp' : 'udp', address: target.host.replace(/^\[|\]$/g, ''), port: target.port ?? 5060 };
+}
+
+/** Marks the Vias of requests relayed statelessly (sofia's stateless branches have a dot; ours, from newBranch, none). */
+const RELAYED_BRANCH = 'z9hG4bK.';
+
+/** The Route entries in order, one per URI. */
+function routesOf(request: SipRequest): string[] {
+  return request.headers
+    .filter((h) => headerKey(h.name) === 'route')
+    .flatMap((h) => splitOutside(h.value, ','))
+    .map((v) => v.trim())
+    .filter((v) => v.length > 0);
+}
+
+/** Where a response goes back to, by the Via below ours (RFC 3261 §18.2.2, RFC 3581). */
+function responsePeer(via: Via): Peer {
+  const rport = viaParam(via, 'rport');
+  return {
+    transport: via.transport === 'TCP' ? 'tcp' : 'udp',
+    address: (viaParam(via, 'received') ?? via.host).replace(/^\[|\]$/g, ''),
+    port: rport ? Number(rport) : (via.port ?? 5060),
+  };
+}
+
 /** drachtio-server's order of failures, best first (its bestResponseOrder). */
 function rank(status: number): number {
   if (status >= 600) return 0;
@@ -295,12 +331,57 @@ export class ProxyCore {
     }
   }
 
+  /**
+   * A request of a dialog this server record-routed as a proxy: relayed to the next hop
+   * without the app (see the top of this file). false when it is not one.
+   */
+  relayRouted(parsed: ParsedSip, source: Peer): boolean {
+    const received = parsed.message;
+    if (received.kind !== 'request' || tagIn(received, 'to') === undefined) return false;
+    const routes = routesOf(received);
+    const first = routes[0] === undefined ? undefined : parseNameAddr(routes[0])?.uri;
+    if (!first || !/;lr(?:[;=?]|$)/i.test(first) || !this.isOurHost(first)) return false;
+    if (this.ctx.dialogs.match(callIdOf(received) ?? '', tagIn(received, 'to') ?? '', tagIn(received, 'from') ?? '')) return false;
+    const verdict = checkRequest(parsed, source);
+    if (verdict.kind !== 'accept') return false;
+    const { request } = verdict;
+    const rest = routes.slice(1);
+    const nextHop = rest[0] === undefined ? request.uri : (parseNameAddr(rest[0])?.uri ?? request.uri);
+    const destination = peerOf(nextHop);
+    if (!destination) return false;
+    const host = uriHost(this.ctx.local.host);
+    const sentBy = this.ctx.local.port === 5060 ? host : `${host}:${this.ctx.local.port}`;
+    const headers: SipHeader[] = [{ name: 'Via', value: `SIP/2.0/${destination.transport.toUpperCase()} ${sentBy};rport;branch=${RELAYED_BRANCH}${newBranch().slice(7)}` }];
+    let routed = false;
+    for (const header of request.headers) {
+      if (headerKey(header.name) !== 'route') headers.push(header);
+      else if (!routed) {
+        routed = true;
+        if (rest.length > 0) headers.push({ name: 'Route', value: rest.join(', ') });
+      }
+    }
+    this.ctx.transport.send(destination, serializeMessage({ ...request, headers }));
+    return true;
+  }
+
+  /** A sip: URI naming this server's host (drachtio-server does not compare the port). */
+  private isOurHost(uri: string): boolean {
+    const host = uriHostPort(uri)?.host.replace(/^\[|\]$/g, '');
+    return host !== undefined && (host === this.ctx.local.host || host === this.ctx.transport.host);
+  }
+
   /** A response from the network: true when it belongs to a proxied request. */
   onResponse(parsed: ParsedSip, source: Peer, size: number): boolean {
     const response = parsed.message;
     if (response.kind !== 'response') return false;
     const via = topViaOf(response);
     const branch = via && viaParam(via, 'branch');
+    if (branch?.startsWith(RELAYED_BRANCH)) {
+      // To a request relayed statelessly: on to the Via below ours, if there is one.
+      const below = viasOf(response)?.[1];
+      if (below) this.ctx.transport.send(responsePeer(below), withoutTopVia(response));
+      return true;
+    }
     const tracked = branch ? this.byBranch.get(branch) : undefined;
     if (!tracked) return false;
     // Responses to our CANCEL end here (drachtio-server discards them too).

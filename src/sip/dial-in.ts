@@ -195,7 +195,9 @@ async function handToOwner(deps: DialInDeps, call: SipCall, request: SipRequest,
     const token = tokens.issue({ callId: call.callId, fromTag: fromTag(request) }, { fromNode: deps.nodeId, meetingId: call.meetingId, caller });
     const log = call.log.child({ ownerNodeId: host.nodeId });
     // drachtio-server puts the destination in the Request-URI of a request addressed to itself: it keeps the meeting's user part so.
-    deps.srf.proxyRequest(request, ownerContact(request.uri, host.sipUri), { recordRoute: false, headers: { [HAND_OFF_HEADER]: token } }).then(
+    // Record-Route keeps this node's drachtio-server in the dialog's path (this app keeps no call):
+    // the owner's in-dialog requests are sent to where the INVITE came from, which is here.
+    deps.srf.proxyRequest(request, ownerContact(request.uri, host.sipUri), { recordRoute: true, headers: { [HAND_OFF_HEADER]: token } }).then(
       (results) => log.debug({ finalStatus: results.finalStatus }, 'proxied call answered by the owner'),
       (err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'proxying the call to the owner failed'),
     );

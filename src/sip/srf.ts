@@ -82,7 +82,7 @@ export interface SrfApp {
 }
 
 export interface ProxyOptions {
-  /** false: out of the dialog after the INVITE (no Record-Route): the caller and the destination talk directly. */
+  /** true: drachtio-server record-routes and relays the dialog's requests (its app is not told); false: the ends talk directly after the INVITE. */
   readonly recordRoute: boolean;
   /** Added to the proxied request. */
   readonly headers?: Record<string, string>;

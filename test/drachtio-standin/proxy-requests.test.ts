@@ -29,6 +29,8 @@ let callee: SipPeer;
 let proxied: Promise<ProxyResults>;
 /** Answers the INVITE itself (as the owner of a handed-off call does) instead of proxying it. */
 let answerInstead = false;
+/** Proxies with Record-Route, staying in the dialog's signalling path. */
+let recordRoute = false;
 let answered: Promise<{ destroy(): Promise<unknown> }>;
 
 const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n';
@@ -36,10 +38,11 @@ const SDP = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0
 beforeEach(async () => {
   target = await drachtioTarget();
   answerInstead = false;
+  recordRoute = false;
   srf = new (Srf as unknown as new () => SrfProxy)();
   srf.invite((req, res) => {
     if (answerInstead) answered = srf.createUAS(req, res, { localSdp: SDP });
-    else proxied = srf.proxyRequest(req, `sip:127.0.0.1:${callee.port}`, { recordRoute: false, headers: { 'X-Handed-Over': 'yes' } });
+    else proxied = srf.proxyRequest(req, `sip:127.0.0.1:${callee.port}`, { recordRoute, headers: { 'X-Handed-Over': 'yes' } });
   });
   await new Promise<void>((resolve, reject) => {
     srf.on('connect', (err) => (err ? reject(err) : resolve()));
@@ -59,7 +62,7 @@ afterEach(async () => {
 const requestUri = () => `sip:m1@${target.sipAddress.host}:${target.sipAddress.port}`;
 const request = (m: ReceivedSip) => parseSipMessage(m.text) as SipRequest;
 
-function sendInvite(): string {
+function sendInvite(extraHeaders: readonly string[] = []): string {
   const text = [
     `INVITE ${requestUri()} SIP/2.0`,
     `Via: SIP/2.0/UDP ${caller.hostport};rport;branch=z9hG4bKcaller1`,
@@ -69,6 +72,7 @@ function sendInvite(): string {
     'Call-ID: proxy-test-1',
     'CSeq: 1 INVITE',
     `Contact: <sip:alice@${caller.hostport}>`,
+    ...extraHeaders,
     'Content-Length: 0',
     '',
     '',
@@ -157,5 +161,105 @@ describe('a dialog whose INVITE came through a proxy', () => {
     const bye = await callee.next(isRequest('BYE'), 3000);
     expect(firstLine(bye.text)).toBe(`BYE sip:alice@${caller.hostport} SIP/2.0`);
     expect(await caller.collect(300, isRequest('BYE'))).toEqual([]);
+  });
+});
+
+/** A request in the dialog of proxy-test-1, sent by one end to the proxy with its Route. */
+function inDialog(from: SipPeer, options: { method: string; uri: string; route: string; fromTag: string; toTag: string; seq: number; cseqMethod?: string }): void {
+  const alice = from === caller;
+  const [fromUser, toUser] = alice ? ['alice', 'bob'] : ['bob', 'alice'];
+  from.send(
+    [
+      `${options.method} ${options.uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP ${from.hostport};rport;branch=z9hG4bK${options.method.toLowerCase()}${options.seq}${fromUser}`,
+      'Max-Forwards: 70',
+      `Route: ${options.route}`,
+      `From: <sip:${fromUser}@127.0.0.1>;tag=${options.fromTag}`,
+      `To: <sip:${toUser}@127.0.0.1>;tag=${options.toTag}`,
+      'Call-ID: proxy-test-1',
+      `CSeq: ${options.seq} ${options.cseqMethod ?? options.method}`,
+      `Contact: <sip:${fromUser}@${from.hostport}>`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n'),
+  );
+}
+
+/** As relayed by the proxy: its Route gone, its Via on top of the sender's, Max-Forwards as sent (stateless, as sofia relays). */
+function expectRelayed(text: string): void {
+  expect(header(text, 'Route')).toBeUndefined();
+  const vias = headerValues(text, 'Via').flatMap((value) => value.split(',')).map((v) => v.trim());
+  expect(vias).toHaveLength(2);
+  expect(vias[0]).toMatch(new RegExp(`^SIP/2\\.0/UDP ${target.sipAddress.host.replace(/\./g, '\\.')}:${target.sipAddress.port};.*branch=z9hG4bK`));
+  expect(header(text, 'Max-Forwards')).toBe('70');
+}
+
+describe('an INVITE the app proxies with Record-Route', () => {
+  it('carries the proxy\'s Record-Route, and the dialog\'s requests both ways (ACK, re-INVITE, UPDATE, BYE) and their responses go through the proxy by that Route', async () => {
+    recordRoute = true;
+    sendInvite();
+    const invite = await callee.next(isRequest('INVITE'));
+    const recordRoutes = headerValues(invite.text, 'Record-Route');
+    expect(recordRoutes).toHaveLength(1);
+    const route = recordRoutes[0]!;
+    expect(route).toMatch(/^<sip:127\.0\.0\.1(:\d+)?;.*lr.*>$/);
+    const calleeUri = `sip:bob@127.0.0.1:${callee.port}`;
+    const callerUri = `sip:alice@${caller.hostport}`;
+    callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'bob3', extraHeaders: [`Record-Route: ${route}`, `Contact: <${calleeUri}>`] }));
+    const ok = await caller.next(isResponse(200));
+    expect(headerValues(ok.text, 'Record-Route')).toEqual([route]);
+    expect((await proxied).finalStatus).toBe(200);
+
+    // The caller's ACK, then the callee's (the owner's) re-INVITE and UPDATE, then the caller's BYE.
+    inDialog(caller, { method: 'ACK', uri: calleeUri, route, fromTag: 'alice1', toTag: 'bob3', seq: 1 });
+    const ack = await callee.next(isRequest('ACK'));
+    expect(firstLine(ack.text)).toBe(`ACK ${calleeUri} SIP/2.0`);
+    expectRelayed(ack.text);
+
+    for (const [seq, method] of [[1, 'INVITE'], [2, 'UPDATE']] as const) {
+      inDialog(callee, { method, uri: callerUri, route, fromTag: 'bob3', toTag: 'alice1', seq });
+      const received = await caller.next(isRequest(method));
+      expect(firstLine(received.text)).toBe(`${method} ${callerUri} SIP/2.0`);
+      expectRelayed(received.text);
+      caller.send(responseTo(request(received), 200, 'OK', { extraHeaders: [`Contact: <${callerUri}>`] }));
+      const answer = await callee.next(isResponse(200, method));
+      expect(headerValues(answer.text, 'Via').flatMap((v) => v.split(','))).toHaveLength(1);
+      if (method === 'INVITE') {
+        inDialog(callee, { method: 'ACK', uri: callerUri, route, fromTag: 'bob3', toTag: 'alice1', seq });
+        await caller.next(isRequest('ACK'));
+      }
+    }
+
+    inDialog(caller, { method: 'BYE', uri: calleeUri, route, fromTag: 'alice1', toTag: 'bob3', seq: 2 });
+    const bye = await callee.next(isRequest('BYE'));
+    expect(firstLine(bye.text)).toBe(`BYE ${calleeUri} SIP/2.0`);
+    expectRelayed(bye.text);
+    callee.send(responseTo(request(bye), 200, 'OK'));
+    const byeOk = await caller.next(isResponse(200, 'BYE'));
+    expect(headerValues(byeOk.text, 'Via').flatMap((v) => v.split(','))).toHaveLength(1);
+  });
+
+  it('behind a record-routing front puts its Record-Route above the front\'s, and relays the callee\'s BYE to the front with the front\'s Route left', async () => {
+    recordRoute = true;
+    // `caller` plays a SIP front (Kamailio) that record-routed the INVITE, and the phone behind it.
+    const front = `<sip:127.0.0.1:${caller.port};lr>`;
+    sendInvite([`Record-Route: ${front}`]);
+    const invite = await callee.next(isRequest('INVITE'));
+    const recordRoutes = headerValues(invite.text, 'Record-Route').flatMap((value) => value.split(',')).map((v) => v.trim());
+    expect(recordRoutes).toHaveLength(2);
+    expect(recordRoutes[1]).toBe(front);
+    const ours = recordRoutes[0]!;
+    callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'bob4', extraHeaders: [`Record-Route: ${ours}, ${front}`, `Contact: <sip:bob@127.0.0.1:${callee.port}>`] }));
+    await caller.next(isResponse(200));
+    expect((await proxied).finalStatus).toBe(200);
+
+    const callerUri = `sip:alice@${caller.hostport}`;
+    inDialog(callee, { method: 'BYE', uri: callerUri, route: `${ours}, ${front}`, fromTag: 'bob4', toTag: 'alice1', seq: 1 });
+    const bye = await caller.next(isRequest('BYE'));
+    expect(firstLine(bye.text)).toBe(`BYE ${callerUri} SIP/2.0`);
+    expect(headerValues(bye.text, 'Route')).toEqual([front]);
+    caller.send(responseTo(request(bye), 200, 'OK'));
+    await callee.next(isResponse(200, 'BYE'));
   });
 });

@@ -4,8 +4,9 @@
  * there; each with its own drachtio: the stand-in, or a real drachtio-server when
  * DRACHTIO_SERVER_BIN is set), a Chromium page on node A and baresip dialled to node B.
  * B authenticates the call and proxies it to A, which hosts the meeting: the two hear each
- * other in one room, the dialog runs between the phone and A (its BYE reaches A) and B holds
- * no call. Node C redirects (302) instead; an INVITE carrying a forged hand-off is refused
+ * other in one room, the dialog runs between the phone and A and B holds no call, while B's
+ * drachtio (which record-routed the call) relays the dialog's requests both ways: A's BYE
+ * reaches the phone, the phone's reaches A. Node C redirects (302) instead; an INVITE carrying a forged hand-off is refused
  * as an unauthenticated one would be; a meeting whose owner has vanished gets 503 with
  * Retry-After; and nodes racing to claim one meeting never both host it.
  */
@@ -20,13 +21,13 @@ import { type LaunchedChromium, launchChromium } from '../support/browser/chromi
 import { measureRemoteToneHz, openMeetingPage, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
 import { freeTcpPort } from '../support/free-port.js';
 import { startSipTestGateway } from '../support/gateway.js';
-import { requestJson } from '../support/json-api.js';
+import { answerJson, requestJson } from '../support/json-api.js';
 import { BaresipPhone } from '../support/phone/baresip.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
-import { SipCaller } from '../support/sip/sip-caller.js';
-import { header } from '../support/sip/sip-message.js';
-import { SipPeer, isFinalResponse } from '../support/sip/sip-peer.js';
+import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
+import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
+import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
 const PHONE_HZ = 1000;
@@ -78,18 +79,19 @@ async function meetingWithCredential(meetingId: string): Promise<{ username: str
 }
 
 /** A raw SIP caller to `node`, authenticating with `credentials` when given; resolves with the final response. */
-async function invite(node: Node, meetingId: string, options: { credentials?: { username: string; password: string }; headers?: Record<string, string> }) {
+async function invite(node: Node, meetingId: string, options: { credentials?: { username: string; password: string }; headers?: Record<string, string>; body?: string }) {
   const peer = await SipPeer.udp(node.target.sipAddress);
   stops.push(() => peer.close());
   const caller = new SipCaller(peer, `sip:${meetingId}@${sipAddress(node)}`);
-  caller.invite({ headers: options.headers ?? {} });
+  const body = options.body ?? '';
+  caller.invite({ headers: options.headers ?? {}, body });
   let final = await peer.next(isFinalResponse, 5000);
   if (options.credentials && final.text.startsWith('SIP/2.0 401 ')) {
     caller.ackFailure(final);
-    caller.invite({ authorization: caller.authorization(final, options.credentials), headers: options.headers ?? {} });
+    caller.invite({ authorization: caller.authorization(final, options.credentials), headers: options.headers ?? {}, body });
     final = await peer.next(isFinalResponse, 5000);
   }
-  caller.ackFailure(final);
+  if (!final.text.startsWith('SIP/2.0 2')) caller.ackFailure(final);
   return { final, caller, peer };
 }
 
@@ -141,7 +143,7 @@ describe('a phone dialled to a node that does not host the meeting', () => {
     expect(heard, `the browser on A heard ${heard} Hz from the phone dialled to B`).not.toBeNull();
     expect(Math.abs(heard! - PHONE_HZ)).toBeLessThanOrEqual(5);
 
-    // The phone's BYE goes to A's Contact, not through B.
+    // The phone's BYE goes to A through B's drachtio-server, by the Route B record-routed.
     await phone.hangup();
     await phone.waitForEvent('CALL_CLOSED', 5000);
     await call.whenEnded();
@@ -154,6 +156,34 @@ describe('a phone dialled to a node that does not host the meeting', () => {
     expect(isSilent(samples, codec.sampleRate, lastSecond)).toBe(false);
     const phoneHeard = dominantFrequencyHz(samples, codec.sampleRate, lastSecond);
     expect(Math.abs(phoneHeard - BROWSER_HZ), `the phone heard ${phoneHeard} Hz`).toBeLessThanOrEqual(5);
+  });
+
+  it('gets the owner\'s BYE through the node it dialled (B record-routed the call), and its own BYE through B ends the call on the owner', { timeout: 30_000 }, async () => {
+    const meetingId = 'cluster-owner-bye';
+    const credentials = await meetingWithCredential(meetingId);
+    expect((await a.gateway.ownership.admit(meetingId)).kind).toBe('here');
+    for (const ender of ['owner', 'phone'] as const) {
+      const { final, caller, peer } = await invite(b, meetingId, { credentials, body: PCMU_OFFER(30000) });
+      expect(final.text).toMatch(/^SIP\/2\.0 200 /);
+      expect(header(final.text, 'Record-Route')).toContain(`${sipAddress(b)};lr`);
+      caller.inDialog(final, 'ACK');
+      await until(() => a.gateway.sip.calls.all().some((call) => call.state === 'answered'), 5000, 'the call answered on A');
+      const call = a.gateway.sip.calls.all()[0]!;
+      if (ender === 'owner') {
+        const hungUp = answerJson(`${a.gateway.httpUrl}/api`, 'DELETE', `/calls/${encodeURIComponent(call.callId)}`);
+        const bye = await peer.next(isRequest('BYE'), 5000);
+        expect(bye.from).toEqual(b.target.sipAddress);
+        peer.send(responseTo(parseSipMessage(bye.text) as SipRequest, 200, 'OK'));
+        expect((await hungUp).status).toBe(204);
+      } else {
+        caller.inDialog(final, 'BYE');
+        await peer.next(isResponse(200, 'BYE'), 5000);
+      }
+      await call.whenEnded();
+      expect(call.state, ender).toBe('closed');
+      expect(a.gateway.sip.calls.size).toBe(0);
+      expect(b.gateway.sip.calls.size).toBe(0);
+    }
   });
 
   it('is redirected with a 302 to the owner by a node in redirect mode', { timeout: 30_000 }, async () => {
