@@ -13,13 +13,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type GatewayProcess, freeSipPort, processTree, startGatewayProcess } from '../bench/support/gateway-process.js';
-import { requestJson } from '../support/json-api.js';
+import { answerJson, requestJson } from '../support/json-api.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import type { HostPort } from '../support/sip/drachtio-target.js';
 import { type Kamailio, startKamailio } from '../support/sip/kamailio.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { firstLine, header } from '../support/sip/sip-message.js';
-import { type ReceivedSip, SipPeer, isFinalResponse } from '../support/sip/sip-peer.js';
+import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
+import { type ReceivedSip, SipPeer, isFinalResponse, isRequest } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -192,7 +192,7 @@ describe('Kamailio in front of two gateway nodes', () => {
     for (const call of calls) await hangUp(call);
   });
 
-  it('brings every call to a meeting to its owner: the call the front sends to the other node is proxied there, into the same room', { timeout: 60_000 }, async () => {
+  it('brings every call to a meeting to its owner: the call the front sends to the other node is proxied there, into the same meeting, and the owner\'s BYE for it reaches the phone back through both', { timeout: 60_000 }, async () => {
     const { meetingId, identity } = await newMeeting(nodes[0]!);
     const first = await callThroughFront(meetingId, identity);
     const owner = nodeAt(first.nodeHost);
@@ -206,7 +206,13 @@ describe('Kamailio in front of two gateway nodes', () => {
         (participant) => participant.kind === 'phone',
       ).length;
     await until(async () => (await phonesInRoom()) === 2, 5000, 'both phones in the meeting');
-    for (const call of [first, second]) await hangUp(call);
+    // The owner's own BYE for the proxied call reaches the phone back through the node and the front.
+    const hungUp = answerJson(api(owner), 'DELETE', `/calls/${encodeURIComponent(second.caller.callId)}`);
+    const bye = await phone.next((m) => ofCall(second.caller)(m) && isRequest('BYE')(m), 5000);
+    expect(bye.from).toEqual(frontSip);
+    phone.send(responseTo(parseSipMessage(bye.text) as SipRequest, 200, 'OK'));
+    expect((await hungUp).status).toBe(204);
+    await hangUp(first);
     await until(async () => (await callsSeenBy(owner)).every((view) => view.meetingId !== meetingId), 5000, 'both calls ended on the owner');
   });
 
