@@ -53,6 +53,9 @@
  * BENCH_SUSTAIN_SECONDS (60; 0 skips the sustained and overload steps), BENCH_SUSTAIN_CPS (the
  * rate to sustain first; default: the rate steps that met the bar, highest first), BENCH_SUSTAIN_TRIES
  * (3: sustained windows tried at most, each at the next lower candidate, else 3/4 of the last),
+ * BENCH_STALLS (1: the sustained and overload windows are profiled and each hold of the
+ * gateway's event loop of 40 ms or more is printed with what ran in it; the gateway runs with
+ * --trace-gc, its output kept in a file named on stderr; the profiled repeat is skipped),
  * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
  * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
  * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
@@ -64,7 +67,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { type ChildGateway, REPO_ROOT } from './support/child-gateway.js';
-import { type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
+import { busyStretches, type CpuProfile, formatBusyStretches, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
 import { InspectorProfiler } from './support/inspector-profiler.js';
 import { RtpSink } from './support/rtp-sink.js';
 import { machineCpu, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
@@ -85,6 +88,10 @@ const SOCKETS = Number(env.BENCH_SOCKETS ?? 8);
 const PROFILE_MODE = env.BENCH_CPU_PROFILE ?? 'auto';
 const PROFILE = PROFILE_MODE !== '0';
 const PROFILE_EVERY_STEP = PROFILE_MODE === '1';
+/** '1': the sustained and overload windows are profiled and their event-loop holds printed; the gateway runs with --trace-gc into a log file. */
+const STALLS = env.BENCH_STALLS === '1';
+/** The shortest hold of the event loop BENCH_STALLS reports. */
+const STALL_MIN_MS = 40;
 const WARMUP_CALLS = Number(env.BENCH_WARMUP_CALLS ?? 100);
 const WARMUP_CPS = 25;
 const HELD_CALLS = Number(env.BENCH_HELD_CALLS ?? 200);
@@ -221,9 +228,11 @@ async function main(): Promise<void> {
   for (const name of edges) {
     await waitForQuietMachine(say, { maxWaitMs: QUIET_WAIT_MS });
     say(`[bench:setup] ===== edge: ${name} =====`);
-    const edge = await startEdge(name, { inspect: PROFILE && CLIENT });
+    const gatewayLog = STALLS ? join(mkdtempSync(join(tmpdir(), 'bench-setup-gateway-')), `${name}.log`) : undefined;
+    const edge = await startEdge(name, { inspect: (PROFILE || STALLS) && CLIENT, ...(gatewayLog && { nodeArgs: ['--trace-gc'], logFile: gatewayLog }) });
     try {
       say(`[bench:setup] gateway ready at ${edge.gateway.httpUrl} (pid ${edge.gateway.pid}), SIP on udp ${edge.sip.host}:${edge.sip.port} (${name})`);
+      if (gatewayLog) say(`[bench:setup] the gateway's output, --trace-gc lines included: ${gatewayLog}`);
       const client = CLIENT ? await measureClient(edge) : undefined;
       const sippSummary = sipp ? await measureSipp(edge, sipp) : undefined;
       results[name] = { client, sipp: sippSummary };
@@ -249,7 +258,7 @@ async function main(): Promise<void> {
 /** The bench's own client against one edge: warm-up, the rate steps, profiles and held calls as configured. */
 async function measureClient(edge: Edge): Promise<ClientResult> {
   const gateway = edge.gateway;
-  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
+  const profileDir = PROFILE || STALLS ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
   let dialer: SipDialer | undefined;
   let profiler: InspectorProfiler | undefined;
   let warmup: StepResult | undefined;
@@ -265,7 +274,7 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
       `[bench:setup] ${MEETINGS === 1 ? 'one meeting (MAX_PARTICIPANTS=1000)' : `${MEETINGS} meetings`}, one credential per meeting; calls go round-robin over them` +
         `; ${SOCKETS} local UDP sockets; each call is held ${HOLD_MS} ms, then BYE`,
     );
-    if (PROFILE) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
+    if (PROFILE || STALLS) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
     dialer = await SipDialer.open(edge.sip, { sockets: SOCKETS, timeoutMs: CALL_TIMEOUT_MS });
     // Every call's SDP offers the port of one sink that never reads: the gateway's mix goes
     // out (all its work is done) without this process spending a core receiving it.
@@ -320,15 +329,23 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
     }
     const best = bestStep(results);
     const missed = best.result.setup.p99 >= P99_TARGET_MS || best.result.achievedCps < CPS_TARGET;
-    if (PROFILE && !PROFILE_EVERY_STEP && missed) {
+    if (PROFILE && !PROFILE_EVERY_STEP && missed && !STALLS) {
       say(`[bench:setup] a target was missed: repeating the ${best.result.offeredCps} cps step with the gateway's main thread profiled (not ranked)`);
       await profiled(best.result.offeredCps, 'profiled-repeat');
     }
     if (SUSTAIN_SECONDS > 0) {
       const window = async (rate: number): Promise<StepResult> => {
         await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
+        if (STALLS) await profiler?.start();
         const result = await runStep(gateway, dialer!, rate, target, sdp, SUSTAIN_SECONDS);
         reportStep(result);
+        if (STALLS && profiler && profileDir) {
+          const profile = (await profiler.stop()) as CpuProfile;
+          const file = join(profileDir, `${edge.name}-window-${rate}cps.cpuprofile`);
+          writeFileSync(file, JSON.stringify(profile));
+          const holds = busyStretches(profile, REPO_ROOT, STALL_MIN_MS);
+          say(formatBusyStretches(holds.slice(0, 15), `of the gateway's main thread during the ${rate} cps window (${file}; the longest 15)`, STALL_MIN_MS));
+        }
         // Let the held calls end and emptied rooms settle before the next window.
         await sleep(2000);
         return result;
