@@ -67,7 +67,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { type ChildGateway, REPO_ROOT } from './support/child-gateway.js';
-import { busyStretches, type CpuProfile, formatBusyStretches, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
+import { type BusyStretch, busyStretches, type CpuProfile, formatBusyStretches, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
 import { InspectorProfiler } from './support/inspector-profiler.js';
 import { RtpSink } from './support/rtp-sink.js';
 import { machineCpu, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
@@ -150,6 +150,8 @@ interface StepResult {
   readonly mixer: unknown;
   /** Set-up latency by when the call was offered, in 500 ms buckets: [p50, max]. */
   readonly timeline: Array<[number, number]>;
+  /** How late this benchmark launched its calls, the most in each of those buckets (ms): a stall of its own, not the gateway's. */
+  readonly launchLagTimeline: number[];
   readonly benchCpuPercent: number;
   /** CPU (percent of a core) the rest of the machine used meanwhile: other work competing with the run. */
   readonly foreignCpuPercent: number;
@@ -345,6 +347,7 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
           writeFileSync(file, JSON.stringify(profile));
           const holds = busyStretches(profile, REPO_ROOT, STALL_MIN_MS);
           say(formatBusyStretches(holds.slice(0, 15), `of the gateway's main thread during the ${rate} cps window (${file}; the longest 15)`, STALL_MIN_MS));
+          say(formatSlowBuckets(result, holds));
         }
         // Let the held calls end and emptied rooms settle before the next window.
         await sleep(2000);
@@ -640,6 +643,7 @@ async function runStep(
   let firstAnsweredAt = Infinity;
   let lastAnsweredAt = 0;
   const calls: Promise<void>[] = [];
+  const launchLags: number[] = [];
 
   const cpuBefore = gateway.cpu();
   const benchCpuBefore = process.cpuUsage();
@@ -690,7 +694,12 @@ async function runStep(
   while (launched < total) {
     const now = performance.now();
     const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1);
-    if (due > launched) maxLaunchLagMs = Math.max(maxLaunchLagMs, now - (start + (launched * 1000) / rate));
+    if (due > launched) {
+      const lag = now - (start + (launched * 1000) / rate);
+      maxLaunchLagMs = Math.max(maxLaunchLagMs, lag);
+      const bucket = Math.floor((now - start) / 500);
+      launchLags[bucket] = Math.max(launchLags[bucket] ?? 0, lag);
+    }
     while (launched < due) {
       calls.push(one());
       launched++;
@@ -739,6 +748,7 @@ async function runStep(
     },
     mixer,
     timeline: [...buckets].map((b) => (b ? [summarize(b).p50, summarize(b).max] : [Number.NaN, Number.NaN])),
+    launchLagTimeline: Array.from({ length: buckets.length }, (_, i) => launchLags[i] ?? 0),
     benchCpuPercent: (100 * (benchCpu.user + benchCpu.system)) / 1e6 / wall,
     foreignCpuPercent:
       (100 *
@@ -828,3 +838,22 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * BENCH_STALLS: each 0.5 s bucket whose slowest set-up took STALL_MIN_MS or more, with the
+ * holds of the gateway's main thread that overlap it (profile time, which starts with the
+ * window) and this benchmark's own launch lag there. A slow bucket with no hold and no lag
+ * waited on something other than the main thread's JavaScript (another thread, a process).
+ */
+function formatSlowBuckets(result: StepResult, holds: readonly BusyStretch[]): string {
+  const lines = [`set-up buckets with a set-up of ${STALL_MIN_MS} ms or more (at: p50/max; main-thread holds overlapping it; launch lag):`];
+  result.timeline.forEach(([p50, max], i) => {
+    if (!(max >= STALL_MIN_MS)) return;
+    const from = i * 0.5 - 0.3;
+    const to = (i + 1) * 0.5;
+    const overlapping = holds.filter((h) => h.atS < to && h.atS + h.ms / 1000 > from);
+    const held = overlapping.map((h) => `${h.atS.toFixed(2)} s ${h.ms.toFixed(0)} ms (GC ${h.gcMs.toFixed(0)})`).join(', ') || 'none';
+    lines.push(`  ${(i * 0.5).toFixed(1)} s: ${p50.toFixed(0)}/${max.toFixed(0)} ms; holds: ${held}; launch lag ${(result.launchLagTimeline[i] ?? 0).toFixed(0)} ms`);
+  });
+  return lines.join('\n');
+}
