@@ -56,6 +56,8 @@
  * BENCH_STALLS (1: the sustained and overload windows are profiled and each hold of the
  * gateway's event loop of 40 ms or more is printed with what ran in it; the gateway runs with
  * --trace-gc, its output kept in a file named on stderr; the profiled repeat is skipped),
+ * BENCH_GATEWAY_NODE_ARGS (Node options for the gateway's process, space-separated, e.g.
+ * --max-semi-space-size=64),
  * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
  * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
  * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
@@ -90,6 +92,8 @@ const PROFILE = PROFILE_MODE !== '0';
 const PROFILE_EVERY_STEP = PROFILE_MODE === '1';
 /** '1': the sustained and overload windows are profiled and their event-loop holds printed; the gateway runs with --trace-gc into a log file. */
 const STALLS = env.BENCH_STALLS === '1';
+/** Node options for the gateway's process (space-separated), e.g. V8 heap flags to compare. */
+const GATEWAY_NODE_ARGS = (env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** The shortest hold of the event loop BENCH_STALLS reports. */
 const STALL_MIN_MS = 40;
 const WARMUP_CALLS = Number(env.BENCH_WARMUP_CALLS ?? 100);
@@ -231,7 +235,8 @@ async function main(): Promise<void> {
     await waitForQuietMachine(say, { maxWaitMs: QUIET_WAIT_MS });
     say(`[bench:setup] ===== edge: ${name} =====`);
     const gatewayLog = STALLS ? join(mkdtempSync(join(tmpdir(), 'bench-setup-gateway-')), `${name}.log`) : undefined;
-    const edge = await startEdge(name, { inspect: (PROFILE || STALLS) && CLIENT, ...(gatewayLog && { nodeArgs: ['--trace-gc'], logFile: gatewayLog }) });
+    const nodeArgs = [...GATEWAY_NODE_ARGS, ...(gatewayLog ? ['--trace-gc'] : [])];
+    const edge = await startEdge(name, { inspect: (PROFILE || STALLS) && CLIENT, nodeArgs, ...(gatewayLog && { logFile: gatewayLog }) });
     try {
       say(`[bench:setup] gateway ready at ${edge.gateway.httpUrl} (pid ${edge.gateway.pid}), SIP on udp ${edge.sip.host}:${edge.sip.port} (${name})`);
       if (gatewayLog) say(`[bench:setup] the gateway's output, --trace-gc lines included: ${gatewayLog}`);
