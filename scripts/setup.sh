@@ -3,7 +3,8 @@
 #   bash scripts/setup.sh          the gateway's own needs (npm packages, mediasoup worker)
 #   bash scripts/setup.sh --test   also what the test suite needs (redis-server, chromium, baresip, the G.722 reference,
 #                                  a C compiler and libsrtp2-dev for the libsrtp 3 layer's test, tshark to decode
-#                                  the RTCP we write, sipvicious for the SIP attack test, and the runtime libraries of ../shared/drachtio-server/drachtio
+#                                  the RTCP we write, sipvicious for the SIP attack test, kamailio for the SIP front test,
+#                                  and the runtime libraries of ../shared/drachtio-server/drachtio
 #                                  when it is there)
 # Safe to run again: it installs only what is missing and reuses the cached worker.
 set -euo pipefail
@@ -50,7 +51,9 @@ if $with_tests; then
   # wireshark-common takes the debconf default for install-setuid (false: no setuid dumpcap).
   # sip-tester (SIPp) drives the session timer scenarios (test/sip/sipp/); sipvicious (svmap,
   # svwar, svcrack) is the attackers' own toolkit the SIP security test runs against the gateway.
-  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev tshark sip-tester sipvicious
+  # kamailio (its dispatcher module is in the main package) is the SIP front the cluster test
+  # runs config/kamailio/kamailio.cfg with.
+  ensure_packages redis-server chromium baresip-core linphone-cli twinkle-console sox python3 libspandsp2 build-essential libsrtp2-dev tshark sip-tester sipvicious kamailio
   # The real drachtio-server, where ../shared holds it (CI runs the SIP tests against it
   # too): its runtime libraries, as its README lists them.
   if [[ -x ../shared/drachtio-server/drachtio ]]; then

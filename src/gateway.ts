@@ -8,6 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayConfig } from './config/config.js';
+import { MeetingCallHosts } from './cluster/call-host.js';
+import { GoneNodeCleanup } from './cluster/gone-node-cleanup.js';
 import { MeetingOwnership } from './cluster/meeting-ownership.js';
 import { NodePresence } from './cluster/node-presence.js';
 import { Drain, type DrainStatus } from './drain.js';
@@ -168,7 +170,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       },
       log,
     );
-    hosting = (meetingId) => rooms.isOpen(meetingId);
+    // Draining, a lease is kept only for the calls and browsers still here (the empty room's grace is no reason to keep new joins).
+    hosting = (meetingId) => (draining() ? rooms.occupied(meetingId) : rooms.isOpen(meetingId));
     meetings.onEnd((meetingId) => rooms.close(meetingId, 'meeting-ended'));
     // After the rooms: its participants' leaving is told before the meeting's end.
     if (events) meetings.onEnd((meetingId, reason) => events.meetingEnded(meetingId, reason));
@@ -207,6 +210,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const trunks = new Trunks(store, log.child({ component: 'trunks' }));
     const phoneNumbers = new PhoneNumbers(store, meetings, log);
     if (events) callEvents.observe(events);
+    // Which node sets up a meeting's calls, and where Twilio dials.
+    const callHosts = new MeetingCallHosts(ownership, cluster, config.meetingLeaseMs);
     const sipService = await SipService.start({
       config,
       meetings,
@@ -224,13 +229,22 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       dialOuts,
       trunks,
       phoneNumbers,
+      callHosts,
     });
     sip = sipService;
     await trunks.useRegistrar(sipService.registrations);
     closers.push((reason) => sipService.close(CALL_END_REASON[reason]));
 
     const twilioDialIn = new TwilioDialIn(
-      { meetings, phoneNumbers, credentials: sipCredentials, lockout: new CallerLockout(store), store, log: log.child({ component: 'twilio' }) },
+      {
+        meetings,
+        phoneNumbers,
+        credentials: sipCredentials,
+        lockout: new CallerLockout(store),
+        store,
+        log: log.child({ component: 'twilio' }),
+        ownerElsewhere: (meetingId) => callHosts.ownerElsewhere(meetingId),
+      },
       { ivr: config.twilioIvr },
     );
 
@@ -290,6 +304,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     if (!config.drachtioAddress) {
       log.warn('DRACHTIO_ADDRESS is not set: running the embedded drachtio-server stand-in, meant for trying the gateway out; production sets DRACHTIO_ADDRESS to a real drachtio-server');
     }
+    if (config.redisUrl && config.sipClusterMode === 'proxy' && !config.sipClusterSecret) {
+      log.warn('SIP_CLUSTER_SECRET is not set: a call for a meeting another node hosts is redirected there (302), not proxied');
+    }
     if (!config.apiToken) log.warn('API_TOKEN is not set: the REST API answers only on loopback');
     if (!config.metricsToken) log.info('METRICS_TOKEN is not set: GET /metrics answers only on loopback');
     if (!config.webhookUrl) log.info('WEBHOOK_URL is not set: no call, participant or meeting events are posted');
@@ -310,6 +327,11 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     await presence.start();
     // Run first on close: peers stop sending browsers here before anything ends.
     closers.push(() => presence.stop());
+    if (store instanceof RedisStore) {
+      // A peer that dies leaves its calls, participants and leases in Redis: the live nodes clear them.
+      const cleanup = new GoneNodeCleanup(cluster, store, { nodeId, ...(events && { observer: events }) }, log.child({ component: 'cluster' }));
+      closers.push(() => cleanup.close());
+    }
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');
     return {

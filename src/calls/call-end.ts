@@ -38,6 +38,8 @@ export type CallEnd =
   | { readonly by: 'caller'; readonly reason: 'BYE' | 'CANCEL' }
   /** drachtio-server ended the dialog itself (a 200 OK never ACKed: "ACK timeout"). */
   | { readonly by: 'drachtio'; readonly reason: string }
+  /** Handed, before any answer, to the node that hosts the meeting (proxied there, or a 302): that node answers the caller. */
+  | { readonly by: 'hand-off'; readonly reason: string }
   | GatewayEnd;
 
 /** The end a failed set-up step gives its call. */

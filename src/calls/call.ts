@@ -237,6 +237,8 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
 
   /** Signals the end as the state needs; returns what was sent, for the summary line. */
   private signalEnd(reached: CallState, end: CallEnd): { status?: number; cause?: number } {
+    // The hand-off itself was the INVITE's signaling: the owner answers it.
+    if (end.by === 'hand-off') return {};
     if (reached === 'answered') {
       // The caller's BYE, or drachtio's own, has already ended the dialog.
       if (end.by !== 'gateway') return {};

@@ -7,7 +7,8 @@
  * least-loaded serving peer, which claims on arrival.
  *
  * The lease is renewed every third of MEETING_LEASE_SECONDS while the meeting's room is
- * open here and released when it closes. This node counts on a lease only until one
+ * open here and released when it closes; a draining node keeps renewing while anyone is
+ * in the room and gives the lease up at the first renewal after the last one left. This node counts on a lease only until one
  * lease time after the last renewal it sent that Redis confirmed; past that (Redis away,
  * the lease lost) it admits nobody more to the meeting until it claims it again, by
  * which time the Redis key has expired too, so two nodes never both admit.
@@ -42,7 +43,10 @@ export interface MeetingOwnershipOptions {
   readonly leaseMs: number;
   /** false while this node drains: it claims no meeting. */
   serving(): boolean;
-  /** Whether the meeting's room is open on this node (its lease is kept while it is). */
+  /**
+   * Whether this node hosts the meeting: its lease is kept while it does. While draining,
+   * a lease no call or browser here needs any more is given up at the next renewal.
+   */
   hosting(meetingId: string): boolean;
 }
 
@@ -156,8 +160,8 @@ export class MeetingOwnership implements MeetingPlacement {
     const now = Date.now();
     await Promise.all(
       [...this.held.entries()].map(async ([meetingId, held]) => {
-        // Claimed by a join whose room never opened (the browser went away first).
-        if (!this.options.hosting(meetingId) && now - held.claimedAt > this.options.leaseMs) return this.release(meetingId);
+        // Claimed by a join whose room never opened (the browser went away first), or, draining, no longer needed here.
+        if (!this.options.hosting(meetingId) && (!this.options.serving() || now - held.claimedAt > this.options.leaseMs)) return this.release(meetingId);
         await this.renew(held);
       }),
     );

@@ -7,7 +7,7 @@ import type { DigestAlgorithm } from '../credentials/digest-hash.js';
 import type { CodecName } from '../media/sdp/codecs.js';
 import { SRTP_POLICIES, type SrtpPolicy } from '../media/sdp/crypto-attribute.js';
 import { ConfigError } from './config-error.js';
-import { TlsKeyPair } from './tls-files.js';
+import { TlsKeyPair, TrustedCas } from './tls-files.js';
 import {
   absolutePath,
   type Cidr,
@@ -44,6 +44,11 @@ export interface GatewayConfig {
   readonly sipPort: number;
   /** SIP over TLS on the embedded stand-in; undefined when no certificate is configured. */
   readonly sipTls: SipTlsConfig | undefined;
+  /**
+   * How the certificates of the TLS peers we connect to (trunks, dial-out over TLS) are
+   * checked: `verify` against `ca` (else the system's CAs) and the host dialled, or not at all.
+   */
+  readonly sipTlsPeers: SipTlsPeersConfig;
   /** Unset: the embedded drachtio-server stand-in runs in-process. */
   readonly drachtioAddress: HostPort | undefined;
   readonly drachtioSecret: string;
@@ -93,6 +98,10 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** How long a meeting's owner lease lasts without renewal: how soon a dead node's meetings can be claimed by another. */
   readonly meetingLeaseMs: number;
+  /** How a call for a meeting another node hosts goes there: proxied (drachtio-server proxies the INVITE) or redirected (302). */
+  readonly sipClusterMode: 'proxy' | 'redirect';
+  /** Signs the hand-off of a proxied call between nodes; every node must share it. Unset: calls are redirected, never proxied. */
+  readonly sipClusterSecret: string | undefined;
   /** Unset: the API answers on loopback only. */
   readonly apiToken: string | undefined;
   /** Bearer token for GET /metrics. Unset: /metrics answers only on loopback. */
@@ -121,6 +130,12 @@ export interface SipTlsConfig {
   /** 0 picks a free one (tests). */
   readonly port: number;
   readonly keyPair: TlsKeyPair;
+}
+
+export interface SipTlsPeersConfig {
+  readonly verify: boolean;
+  /** PEM CA certificates trusted instead of the system's (SIP_TLS_CA_FILE); only with verify. */
+  readonly ca: TrustedCas | undefined;
 }
 
 /** RFC 3261 19.1.2: SIP over TLS's port when none is given. */
@@ -193,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     throw new ConfigError('SIP_TLS_PORT', `a port other than SIP_PORT (${sipPort}), which SIP over TCP listens on`, String(sipTls.port));
   }
 
+  const sipTlsPeers = sipTlsPeersConfig(required('SIP_TLS_VERIFY', flag), optional('SIP_TLS_CA_FILE', filePath), drachtioAddress);
+
   const redis = optional('REDIS_URL', redisUrl, true);
   const drachtioBlacklistKey = optional('DRACHTIO_BLACKLIST_KEY', redisKey);
   if (drachtioBlacklistKey !== undefined && redis === undefined) {
@@ -227,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     sipDomain: required('SIP_DOMAIN', sipDomain),
     sipPort,
     sipTls,
+    sipTlsPeers,
     drachtioAddress,
     drachtioSecret: required('DRACHTIO_SECRET', secret(1), true),
     sipNonceSecret: optional('SIP_NONCE_SECRET', secret(16), true),
@@ -256,6 +274,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     }),
     redisUrl: redis,
     meetingLeaseMs: required('MEETING_LEASE_SECONDS', integer(1, 3600)) * 1000,
+    sipClusterMode: required('SIP_CLUSTER_MODE', oneOf('proxy', 'redirect')),
+    sipClusterSecret: optional('SIP_CLUSTER_SECRET', secret(16), true),
     apiToken: optional('API_TOKEN', secret(16), true),
     metricsToken: optional('METRICS_TOKEN', secret(16), true),
     webhookUrl: webhook,
@@ -291,4 +311,18 @@ function sipTlsConfig(certFile: string | undefined, keyFile: string | undefined,
     );
   }
   return Object.freeze({ port: port ?? DEFAULT_SIP_TLS_PORT, keyPair: TlsKeyPair.read('SIP_TLS_CERT', certFile, 'SIP_TLS_KEY', keyFile) });
+}
+
+/**
+ * Checking the TLS peers we connect to: on by default, against the system's CAs or those of
+ * SIP_TLS_CA_FILE. The check is the embedded stand-in's; drachtio-server v0.9.10 checks no
+ * peer (see the README's "Dialing out over TLS"), so a CA file for it is a mistake.
+ */
+function sipTlsPeersConfig(verify: boolean, caFile: string | undefined, drachtio: HostPort | undefined): SipTlsPeersConfig {
+  if (caFile === undefined) return Object.freeze({ verify, ca: undefined });
+  if (!verify) throw new ConfigError('SIP_TLS_CA_FILE', 'unset with SIP_TLS_VERIFY=false (no certificate is checked, so no CA is used)', caFile);
+  if (drachtio !== undefined) {
+    throw new ConfigError('SIP_TLS_CA_FILE', 'unset with DRACHTIO_ADDRESS (drachtio-server v0.9.10 checks no TLS peer\'s certificate)', caFile);
+  }
+  return Object.freeze({ verify, ca: TrustedCas.read('SIP_TLS_CA_FILE', caFile) });
 }

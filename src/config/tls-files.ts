@@ -45,6 +45,32 @@ export class TlsKeyPair {
   }
 }
 
+/** CA certificates (PEM, one or more) that TLS peers' certificates must chain to, read and checked once at start-up. */
+export class TrustedCas {
+  private constructor(
+    readonly file: string,
+    readonly pem: string,
+  ) {}
+
+  /** A ConfigError naming the variable for an unreadable file or one without a PEM certificate. */
+  static read(key: string, file: string): TrustedCas {
+    const pem = readText(key, file, 'PEM CA certificates');
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+    try {
+      if (blocks.length === 0) throw new Error('no certificate');
+      for (const block of blocks) new X509Certificate(block);
+    } catch {
+      throw new ConfigError(key, 'a file holding PEM CA certificates (-----BEGIN CERTIFICATE-----)', file);
+    }
+    return new TrustedCas(file, pem);
+  }
+
+  /** What a log line of the configuration shows: the path. */
+  toJSON(): { file: string } {
+    return { file: this.file };
+  }
+}
+
 function readText(key: string, path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');

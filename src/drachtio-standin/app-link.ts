@@ -16,6 +16,8 @@ export interface AppLinkOptions {
   readonly serverVersion: string;
   readonly log: Logger;
   readonly onSip: (link: AppLink, message: WireMessage) => void;
+  /** `proxy|<transaction id>|...`: the app has the stack proxy an INVITE it received. */
+  readonly onProxy: (link: AppLink, message: WireMessage) => void;
   readonly onClose: (link: AppLink) => void;
 }
 
@@ -115,7 +117,7 @@ export class AppLink {
       case 'sip':
         return this.options.onSip(this, message);
       case 'proxy':
-        return this.send(nokResponse(message.id, 'proxy requests are not supported by the drachtio stand-in'));
+        return this.options.onProxy(this, message);
       default:
         this.send(nokResponse(message.id, 'Unknown message type'));
         this.socket.end();

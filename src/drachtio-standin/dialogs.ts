@@ -171,12 +171,16 @@ export function buildInDialogRequest(dialog: Dialog, request: InDialogRequest, l
 
 /**
  * Where in-dialog requests are sent: the first Route if there is a route set, else the
- * remote target; if the target's host is not the address the caller's INVITE came from
- * (a NATed caller), that source address instead, as drachtio-server does.
+ * remote target; if the target's host and port are not the address the caller's INVITE came
+ * from (a NATed caller, or a proxy in between), that source address instead, as
+ * drachtio-server does (checked: a Contact on the INVITE's host but another port counts too).
  */
 export function requestDestination(dialog: Dialog): Peer {
   const next = uriHostPort(dialog.routeSet[0]?.replace(/^<|>.*$/g, '') ?? dialog.remoteTarget);
-  const natedCaller = dialog.side === 'uas' && dialog.routeSet.length === 0 && next?.host.replace(/^\[|\]$/g, '') !== dialog.peer.address;
+  const natedCaller =
+    dialog.side === 'uas' &&
+    dialog.routeSet.length === 0 &&
+    (next?.host.replace(/^\[|\]$/g, '') !== dialog.peer.address || (next.port ?? defaultPort(dialog.transport)) !== dialog.peer.port);
   if (!next || natedCaller) {
     return { transport: dialog.transport, address: dialog.peer.address, port: dialog.peer.port };
   }

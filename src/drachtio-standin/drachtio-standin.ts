@@ -10,8 +10,9 @@ import { AppLink, AppLinks } from './app-link.js';
 import type { CoreContext } from './core-context.js';
 import { DialogStore } from './dialogs.js';
 import { uriHost } from './sip-headers.js';
+import { ProxyCore } from './proxy-core.js';
 import { parseSipMessage, startLine } from './sip-message.js';
-import { SipTransport, listenTcp, type Peer, type SipTlsOptions } from './sip-transport.js';
+import { SipTransport, listenTcp, type Peer, type SipTlsOptions, type TlsPeerVerification } from './sip-transport.js';
 import { RFC3261_TIMERS, realScheduler, TimerSet, type Scheduler, type SipTimerValues } from './timers.js';
 import { UacCore } from './uac-core.js';
 import { UasCore } from './uas-core.js';
@@ -31,6 +32,12 @@ export interface DrachtioStandinOptions {
   readonly sipAdvertisedHost?: string;
   /** SIP over TLS on sipHost: port (0 picks a free one), PEM certificate and key. Absent: no TLS. */
   readonly sipTls?: SipTlsOptions;
+  /**
+   * Check the certificate (chain and name) of the TLS peers the stand-in connects to, against
+   * `ca` or the system's CAs; a peer that fails gets no request, which is answered 503 with
+   * why. Absent: no check, as drachtio-server v0.9.10 (sofia-sip's default policy).
+   */
+  readonly tlsPeerVerification?: TlsPeerVerification;
   /** Logs through a child of this logger; silent when absent. */
   readonly log?: Logger;
   /** Timer values (T1, T2, T4) and the clock they run on, for compressed or manual-clock tests. */
@@ -56,6 +63,7 @@ interface Parts {
   readonly dialogs: DialogStore;
   readonly uas: UasCore;
   readonly uac: UacCore;
+  readonly proxy: ProxyCore;
   readonly log: Logger;
 }
 
@@ -77,12 +85,15 @@ export class DrachtioStandin {
     );
     // SIP can arrive as soon as the socket is bound; it is handled once the cores exist.
     let onSipData: (data: Buffer, source: Peer) => void = () => undefined;
+    let onConnectFailed: (peer: Peer, reason: string) => void = () => undefined;
     const transport = await SipTransport.open({
       host: options.sipHost ?? '127.0.0.1',
       port: options.sipPort ?? 5060,
       log,
       onMessage: (data, source) => onSipData(data, source),
+      onConnectFailed: (peer, reason) => onConnectFailed(peer, reason),
       ...(options.sipTls && { tls: options.sipTls }),
+      ...(options.tlsPeerVerification && { tlsPeerVerification: options.tlsPeerVerification }),
     });
     // On the real clock a due retransmission lets the input already received be read first
     // (SipTransport.afterPendingInput). A manual clock has no event-loop lag to make up for, and
@@ -106,8 +117,10 @@ export class DrachtioStandin {
     const ctx: CoreContext = { transport, timers, apps, dialogs, local: advertised, localTls: advertisedTls, cdrs: options.cdrs ?? false, log };
     const uac = new UacCore(ctx);
     const uas = new UasCore(ctx, uac);
-    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, log }, adminAddress, sipAddress, sipTlsAddress);
+    const proxy = new ProxyCore(ctx);
+    const standin = new DrachtioStandin({ admin, transport, timers, apps, dialogs, uas, uac, proxy, log }, adminAddress, sipAddress, sipTlsAddress);
     onSipData = (data, source) => standin.onSipData(data, source);
+    onConnectFailed = (peer, reason) => uac.onConnectFailed(peer, reason);
     const hostport = `${uriHost(advertised.host)}:${advertised.port}`;
     const tlsHostport = advertisedTls && `tls/${uriHost(advertisedTls.host)}:${advertisedTls.port}`;
     // drachtio-server lists its transports newest first: TLS (its second contact), TCP, UDP.
@@ -120,6 +133,7 @@ export class DrachtioStandin {
           serverVersion: options.serverVersion ?? DEFAULT_VERSION,
           log,
           onSip: (link, message) => standin.onAppSip(link, message),
+          onProxy: (link, message) => proxy.onAppProxy(link, message.id, message.args, message.sip, (transactionId) => uas.takeForProxy(transactionId)),
           onClose: (link) => apps.remove(link),
         }),
       );
@@ -130,7 +144,7 @@ export class DrachtioStandin {
 
   /** Stops listening, drops every app connection and SIP connection, and cancels every timer. */
   close(): Promise<void> {
-    const { admin, apps, transport, timers, uas, uac, dialogs, log } = this.parts;
+    const { admin, apps, transport, timers, uas, uac, proxy, dialogs, log } = this.parts;
     this.closing ??= (async () => {
       const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
       apps.closeAll();
@@ -138,6 +152,7 @@ export class DrachtioStandin {
       timers.cancelAll();
       uas.close();
       uac.close();
+      proxy.close();
       dialogs.clear();
       log.info('drachtio stand-in closed');
     })();
@@ -152,8 +167,10 @@ export class DrachtioStandin {
       this.parts.transport.shutdown(source);
       return;
     }
-    if (parsed.message.kind === 'request') this.parts.uas.onRequest(parsed, source, data.length);
-    else this.parts.uac.onResponse(parsed, source, data.length);
+    if (parsed.message.kind === 'request') {
+      // A request of a dialog we record-routed as a proxy goes on without any app.
+      if (!this.parts.proxy.relayRouted(parsed, source)) this.parts.uas.onRequest(parsed, source, data.length);
+    } else if (!this.parts.proxy.onResponse(parsed, source, data.length)) this.parts.uac.onResponse(parsed, source, data.length);
   }
 
   /** `sip|<transaction id>|<dialog id>[|<proxy>]` from an app: a response, a request in a dialog or out of one, or a CANCEL. */

@@ -4,7 +4,7 @@
  * connections peers open to it (or it opens to them).
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createConnection, createServer, isIPv6, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, isIP, isIPv6, type Server, type Socket } from 'node:net';
 import { connect as connectTls, createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { SipStreamFramer, type SipFramingError } from './sip-stream-framer.js';
@@ -26,6 +26,16 @@ export interface SipTransportOptions {
   readonly onMessage: (data: Buffer, source: Peer) => void;
   /** SIP over TLS on the same host; absent: no TLS listener. */
   readonly tls?: SipTlsOptions;
+  /** How the TLS connections we open check the far end's certificate; absent: not at all, as drachtio-server v0.9.10. */
+  readonly tlsPeerVerification?: TlsPeerVerification;
+  /** A TCP or TLS connection we opened failed before it carried anything (refused, unreachable, handshake or certificate refused). */
+  readonly onConnectFailed?: (peer: Peer, reason: string) => void;
+}
+
+/** Checking the certificate of a TLS peer we connect to: its chain (against `ca`, else the system's CAs) and its name. */
+export interface TlsPeerVerification {
+  /** PEM CA certificates trusted instead of the system's. */
+  readonly ca?: string | Buffer;
 }
 
 export interface SipTlsOptions {
@@ -184,15 +194,34 @@ export class SipTransport {
   private connect(peer: Peer): Socket | undefined {
     if (peer.transport === 'tls' && !this.tls) {
       this.options.log.warn({ peer }, 'no SIP TLS listener: cannot reach a TLS peer');
+      queueMicrotask(() => this.options.onConnectFailed?.(peer, 'no SIP TLS listener to send from'));
       return undefined;
     }
-    const socket =
-      peer.transport === 'tls'
-        ? // sofia-sip's default TLS policy verifies no peer certificate on the connections it opens; phones rarely have one a CA signed.
-          connectTls({ host: peer.address, port: peer.port, rejectUnauthorized: false, cert: this.options.tls?.cert, key: this.options.tls?.key })
-        : createConnection({ host: peer.address, port: peer.port });
+    const socket = peer.transport === 'tls' ? this.connectTls(peer) : createConnection({ host: peer.address, port: peer.port });
+    let established = false;
+    socket.once(peer.transport === 'tls' ? 'secureConnect' : 'connect', () => (established = true));
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (established) return;
+      this.options.log.info({ peer, reason: err.message }, 'SIP connection to a peer failed');
+      this.options.onConnectFailed?.(peer, connectFailure(peer, err));
+    });
     this.track(socket, peer);
     return socket;
+  }
+
+  private connectTls(peer: Peer): Socket {
+    const verification = this.options.tlsPeerVerification;
+    return connectTls({
+      host: peer.address,
+      port: peer.port,
+      // SNI takes a name, never an address; the certificate is matched against either (checkServerIdentity).
+      ...(isIP(peer.address) === 0 && { servername: peer.address }),
+      // Without verification, as sofia-sip's default TLS policy in drachtio-server: no peer certificate is checked.
+      rejectUnauthorized: verification !== undefined,
+      ...(verification?.ca !== undefined && { ca: verification.ca }),
+      cert: this.options.tls?.cert,
+      key: this.options.tls?.key,
+    });
   }
 
   private adopt(socket: Socket, transport: 'tcp' | 'tls'): void {
@@ -225,6 +254,15 @@ export class SipTransport {
       if (this.connections.get(key) === socket) this.connections.delete(key);
     });
   }
+}
+
+/** Why a connection failed, for the 503 the requests waiting on it get: a refused certificate named as such. */
+function connectFailure(peer: Peer, err: NodeJS.ErrnoException): string {
+  const where = `${peer.address}:${peer.port}`;
+  if (peer.transport === 'tls' && err.code !== undefined && /CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(err.code)) {
+    return `TLS certificate of ${where} not trusted: ${err.message}`;
+  }
+  return `cannot connect to ${where} over ${peer.transport.toUpperCase()}: ${err.message}`;
 }
 
 function sizeBuffers(udp: UdpSocket, log: Logger): void {

@@ -104,6 +104,19 @@ export class InviteServerTransaction extends Transaction<InviteServerState, { on
     this.timeout = this.ctx.timers.start(64 * t1, () => this.terminate());
   }
 
+  /**
+   * A 2xx a proxy passes on from the callee: sent once (the callee retransmits its own, and
+   * the caller's ACK goes to the callee), then INVITE retransmissions are absorbed for 64*T1.
+   */
+  relay2xx(status: number, data: Buffer): void {
+    this.latest = data;
+    this.finalStatus = status;
+    this.state = 'accepted';
+    this.ctx.send(data);
+    this.timeout.cancel();
+    this.timeout = this.ctx.timers.start(64 * this.ctx.timers.values.t1, () => this.terminate());
+  }
+
   /** A retransmitted INVITE: re-send the latest response (100 Trying, a provisional or the final). */
   onRequestRetransmission(): void {
     if (this.latest && this.state !== 'confirmed' && this.state !== 'terminated') this.ctx.send(this.latest);

@@ -13,6 +13,7 @@ import { viaParam, withoutTag, type Via } from './sip-headers.js';
 import { addrOf, callIdOf, contactUriOf, cseqOf, recordRouteOf, tagIn, topViaOf, type CSeq } from './sip-fields.js';
 import { parseSipMessage, serializeMessage, type ParsedSip, type SipRequest, type SipResponse } from './sip-message.js';
 import { isStream, type Peer } from './sip-transport.js';
+import type { ProxiedInvite } from './proxy-core.js';
 import { InviteServerTransaction, NonInviteServerTransaction, type TransactionContext } from './transactions.js';
 import { completeResponse, stackResponse, type Answerable } from './uas-responses.js';
 import { nokResponse, responseSent, sipFromNetwork } from './wire-messages.js';
@@ -33,6 +34,8 @@ interface ServerRecord extends Answerable {
   readonly inviteDialogId: string;
   owner: AppLink | undefined;
   cancelled: boolean;
+  /** Set once the app had the INVITE proxied: its CANCEL goes to the proxy, not the app. */
+  proxyCancel: (() => void) | undefined;
 }
 
 export interface UacServices {
@@ -109,6 +112,29 @@ export class UasCore {
     const echo = this.echo(messageId, record, bytes);
     if (isInvite) this.afterInviteResponse(record, response, link, bytes, echo);
     else link.send(echo);
+  }
+
+  /**
+   * A new INVITE the app hands to the proxy (`proxy|<transaction id>|...`): the app answers
+   * it no more (its responses to it are refused as for an unknown transaction), the proxy
+   * sends the caller its responses on the INVITE's transaction. Undefined when the id names
+   * no such INVITE (unknown, answered, cancelled, or in a dialog).
+   */
+  takeForProxy(transactionId: string): ProxiedInvite | undefined {
+    const record = this.byId.get(transactionId);
+    const txn = record?.txn;
+    if (!record || record.request.method !== 'INVITE' || record.dialog || record.cancelled || !(txn instanceof InviteServerTransaction) || txn.finalStatus > 0) return undefined;
+    this.byId.delete(transactionId);
+    record.owner = undefined;
+    return {
+      request: record.request,
+      respond: (status, data) => txn.respond(status, data),
+      relay2xx: (status, data) => txn.relay2xx(status, data),
+      stackResponse: (status, reason) => stackResponse(record, status, reason),
+      onCancel: (listener) => {
+        record.proxyCancel = listener;
+      },
+    };
   }
 
   close(): void {
@@ -226,6 +252,7 @@ export class UasCore {
     if (inviteTxn.finalStatus >= 300) return;
     invite.cancelled = true;
     inviteTxn.respond(487, stackResponse(invite, 487, 'Request Terminated'));
+    if (invite.proxyCancel) return invite.proxyCancel();
     invite.owner?.send(
       sipFromNetwork({
         text: cancelRecord.text,
@@ -273,6 +300,7 @@ export class UasCore {
       owner: undefined,
       tag: undefined,
       cancelled: false,
+      proxyCancel: undefined,
     };
     this.byKey.set(key, record);
     this.byId.set(id, record);

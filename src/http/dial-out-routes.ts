@@ -20,7 +20,7 @@ export const dialOutRoutes: FastifyPluginAsyncTypebox<DialOutRoutesOptions> = as
         params: Type.Object({ id: Type.String() }),
         body: Type.Object(
           {
-            to: Type.String({ minLength: 1, maxLength: 256, description: 'sip:user@host[:port][;transport=udp|tcp]; through a trunk, a number (digits, an optional leading +)' }),
+            to: Type.String({ minLength: 1, maxLength: 256, description: 'sip:user@host[:port][;transport=udp|tcp|tls] or sips:user@host[:port]; through a trunk, a number (digits, an optional leading +)' }),
             trunk: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the trunk (its id) the number is dialled through' })),
             displayName: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'how the callee appears in the meeting; from `to` when absent' })),
             timeoutSeconds: Type.Optional(Type.Integer({ minimum: 5, maximum: 300, description: 'how long it may ring before it is cancelled as no-answer (default 60)' })),

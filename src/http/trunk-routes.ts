@@ -7,7 +7,7 @@ import { errorAnswer, invalidRequest, storeUnavailable } from './schemas.js';
 const trunkView = Type.Object(
   {
     id: Type.String(),
-    address: Type.String({ description: 'sip:host[:port][;transport=udp|tcp]' }),
+    address: Type.String({ description: 'sip:host[:port][;transport=udp|tcp|tls] or sips:host[:port]' }),
     username: Type.Optional(Type.String({ description: 'the digest username' })),
     hasPassword: Type.Boolean({ description: 'whether a digest password is stored (it is never shown)' }),
     callerId: Type.Optional(Type.String({ description: 'the From user of calls through it' })),
@@ -47,7 +47,7 @@ export const trunkRoutes: FastifyPluginAsyncTypebox<TrunkRoutesOptions> = async 
         body: Type.Object(
           {
             id: Type.String({ minLength: 1, maxLength: 64, description: '1-64 of A-Z a-z 0-9 _ -' }),
-            address: Type.String({ minLength: 1, maxLength: 256, description: 'sip:host[:port][;transport=udp|tcp]' }),
+            address: Type.String({ minLength: 1, maxLength: 256, description: 'sip:host[:port][;transport=udp|tcp|tls] or sips:host[:port]' }),
             username: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
             password: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'stored for digest answers; never shown, never logged' })),
             callerId: Type.Optional(Type.String({ pattern: '^\\+?[A-Za-z0-9_.-]{1,32}$' })),

@@ -71,6 +71,13 @@ export class Rooms {
     return this.open.has(meetingId);
   }
 
+  /** Whether someone (a browser or a phone) is in the meeting's room here, or the room is still opening for its first one. */
+  occupied(meetingId: string): boolean {
+    if (!this.open.has(meetingId)) return false;
+    for (const room of this.opened) if (room.meetingId === meetingId) return room.size > 0;
+    return true;
+  }
+
   get count(): number {
     return this.open.size;
   }

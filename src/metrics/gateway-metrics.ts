@@ -458,6 +458,8 @@ function endLabels(end: CallEnd): { ended_by: string; reason: string } {
       return { ended_by: 'caller', reason: end.reason };
     case 'drachtio':
       return { ended_by: 'drachtio', reason: 'dialog_ended' };
+    case 'hand-off':
+      return { ended_by: 'hand-off', reason: 'hand_off' };
     case 'gateway':
       return { ended_by: 'gateway', reason: Q850_NAMES[end.cause] ?? `q850_${end.cause}` };
   }

@@ -10,8 +10,33 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { GatewayStore, Trunk } from '../store/store.js';
 
-/** `sip:host[:port][;transport=udp|tcp]`. */
-const TRUNK_ADDRESS = /^sip:((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(?:udp|tcp))?$/i;
+/** `sip:host[:port][;transport=udp|tcp|tls]` or `sips:host[:port][;transport=tls]` (TLS either way). */
+const TRUNK_ADDRESS = /^(sips?):((?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?(;transport=(?:udp|tcp|tls))?$/i;
+const ADDRESS_EXPECTED = '"address" must be sip:host[:port][;transport=udp|tcp|tls] or sips:host[:port]';
+
+/** The parts of a trunk's address; `tls` when it is reached over TLS (a sips: address or ;transport=tls). */
+export interface TrunkAddress {
+  readonly scheme: 'sip' | 'sips';
+  /** As written: an IPv6 address in brackets. */
+  readonly host: string;
+  /** `:5061`, or '' when absent. */
+  readonly port: string;
+  /** `;transport=tls`, or '' when absent. */
+  readonly transport: string;
+  readonly tls: boolean;
+}
+
+/** undefined for what is not a trunk address (sips: over UDP or TCP included: sips: is TLS). */
+export function trunkAddress(address: string): TrunkAddress | undefined {
+  const match = TRUNK_ADDRESS.exec(address);
+  if (!match) return undefined;
+  const [, scheme = '', host = '', port = '', transport = ''] = match;
+  const secure = scheme.toLowerCase() === 'sips';
+  const overTls = /tls$/i.test(transport);
+  if (secure && transport !== '' && !overTls) return undefined;
+  return { scheme: secure ? 'sips' : 'sip', host, port, transport, tls: secure || overTls };
+}
+
 const TRUNK_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** A number to dial: digits with an optional leading "+". */
 const NUMBER = /^\+?\d{2,20}$/;
@@ -62,8 +87,10 @@ export interface TrunkView {
 
 /** Where and how a dial-out through a trunk goes. */
 export interface TrunkRoute {
-  /** `sip:<number>@<host>[:port][;transport=…]`. */
+  /** `sip[s]:<number>@<host>[:port][;transport=…]`. */
   readonly uri: string;
+  /** Over TLS (a sips: URI or ;transport=tls). */
+  readonly tls: boolean;
   /** The From user (the caller id), when the trunk has one. */
   readonly callerId: string | undefined;
   readonly host: string;
@@ -88,7 +115,14 @@ export class Trunks {
    * background once older than TRUNK_LIST_MAX_AGE_MS, and at once after this node changes one.
    */
   private known: { readonly trunks: readonly Trunk[]; readonly at: number } | undefined;
-  private reading: Promise<void> | undefined;
+  /**
+   * This node's creates and deletes so far. A read started before the latest of them may
+   * finish after it with the list from before; it must not become `known` (a deleted trunk
+   * back, a new one missing, for up to TRUNK_LIST_MAX_AGE_MS).
+   */
+  private writes = 0;
+  /** The read in flight, and the writes it started after. */
+  private reading: { readonly afterWrites: number; readonly trunks: Promise<readonly Trunk[]> } | undefined;
 
   constructor(
     private readonly store: Pick<GatewayStore, 'addTrunk' | 'getTrunk' | 'listTrunks' | 'deleteTrunk'>,
@@ -115,19 +149,36 @@ export class Trunks {
 
   /** The trunk list: waited for only the first time, then read again behind the INVITEs that use it. */
   private async knownTrunks(): Promise<readonly Trunk[]> {
-    if (!this.known) await this.readTrunks();
-    else if (Date.now() - this.known.at > TRUNK_LIST_MAX_AGE_MS) {
+    if (!this.known) return this.readTrunks();
+    if (Date.now() - this.known.at > TRUNK_LIST_MAX_AGE_MS) {
       this.readTrunks().catch((err: unknown) => this.log.warn({ err }, 'reading the trunks failed: the last list read stays in use'));
     }
-    return this.known?.trunks ?? [];
+    return this.known.trunks;
   }
 
-  private readTrunks(): Promise<void> {
-    this.reading ??= this.store
-      .listTrunks()
-      .then((trunks) => void (this.known = { trunks, at: Date.now() }))
-      .finally(() => (this.reading = undefined));
-    return this.reading;
+  /** The list as the store has it now; kept as `known` unless this node wrote a trunk while it was read. */
+  private readTrunks(): Promise<readonly Trunk[]> {
+    if (this.reading?.afterWrites === this.writes) return this.reading.trunks;
+    const afterWrites = this.writes;
+    const reading = { afterWrites, trunks: this.store.listTrunks() };
+    this.reading = reading;
+    void reading.trunks
+      .then(
+        (trunks) => {
+          if (afterWrites === this.writes) this.known = { trunks, at: Date.now() };
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        if (this.reading === reading) this.reading = undefined;
+      });
+    return reading.trunks;
+  }
+
+  /** After this node created or deleted a trunk: the list is read again at the next INVITE, and no read from before is kept. */
+  private wrote(): void {
+    this.writes++;
+    this.known = undefined;
   }
 
   private addressesOf(trunk: Trunk): Promise<readonly string[]> {
@@ -143,7 +194,7 @@ export class Trunks {
   /** bad_request for a bad field, conflict when the id is taken. */
   async create(input: NewTrunk): Promise<TrunkView> {
     if (!TRUNK_ID.test(input.id)) throw new GatewayError('bad_request', '"id" must be 1-64 of A-Z a-z 0-9 _ -');
-    if (!TRUNK_ADDRESS.test(input.address)) throw new GatewayError('bad_request', '"address" must be sip:host[:port][;transport=udp|tcp]');
+    if (!trunkAddress(input.address)) throw new GatewayError('bad_request', ADDRESS_EXPECTED);
     if ((input.username === undefined) !== (input.password === undefined)) throw new GatewayError('bad_request', '"username" and "password" go together');
     const prefixes = input.allowedPrefixes ?? [];
     const badPrefix = prefixes.find((prefix) => !PREFIX.test(prefix));
@@ -162,7 +213,7 @@ export class Trunks {
     this.log.info({ trunk: trunk.id, address: trunk.address, withCredentials: trunk.username !== undefined }, 'trunk created');
     this.registrar?.follow(trunk);
     void this.addressesOf(trunk);
-    this.known = undefined;
+    this.wrote();
     return this.view(trunk);
   }
 
@@ -179,7 +230,7 @@ export class Trunks {
   async delete(id: string): Promise<void> {
     if (!(await this.store.deleteTrunk(id))) throw new GatewayError('not_found', `trunk "${id}" does not exist`);
     this.registrar?.forget(id);
-    this.known = undefined;
+    this.wrote();
     this.log.info({ trunk: id }, 'trunk deleted');
   }
 
@@ -193,9 +244,10 @@ export class Trunks {
     if (trunk.allowedPrefixes.length > 0 && !trunk.allowedPrefixes.some((prefix) => number.startsWith(prefix))) {
       throw new GatewayError('forbidden', `trunk "${id}" may not call ${number}: allowed prefixes are ${trunk.allowedPrefixes.join(', ')}`);
     }
-    const [, host = '', port = '', transport = ''] = TRUNK_ADDRESS.exec(trunk.address) ?? [];
+    const { scheme, host, port, transport, tls } = trunkAddress(trunk.address)!;
     return {
-      uri: `sip:${number}@${host}${port}${transport}`,
+      uri: `${scheme}:${number}@${host}${port}${transport}`,
+      tls,
       callerId: trunk.callerId,
       host,
       auth: trunk.username !== undefined && trunk.password !== undefined ? { username: trunk.username, password: trunk.password } : undefined,
@@ -215,7 +267,7 @@ export class Trunks {
 }
 
 function trunkHost(address: string): string {
-  const host = TRUNK_ADDRESS.exec(address)?.[1] ?? '';
+  const host = trunkAddress(address)?.host ?? '';
   return host.startsWith('[') ? host.slice(1, -1) : host;
 }
 

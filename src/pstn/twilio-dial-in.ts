@@ -51,6 +51,8 @@ export class TwilioDialIn {
       readonly lockout: CallerLockout;
       readonly store: Pick<GatewayStore, 'updateTwilioCall' | 'listTwilioCalls'>;
       readonly log: Logger;
+      /** The SIP URI of the node hosting a meeting when another node does: Twilio dials that node directly. */
+      readonly ownerElsewhere?: (meetingId: string) => Promise<string | undefined>;
     },
     private readonly options: TwilioDialInOptions,
   ) {}
@@ -123,6 +125,9 @@ export class TwilioDialIn {
 
   private async dial(call: TwilioCall, meeting: Meeting): Promise<TwilioStep> {
     const credential = await this.deps.credentials.mintForTwilioCall({ meetingId: meeting.id, callSid: call.callSid });
+    // Straight to the node hosting the meeting, when another one does: no hand-off on the way.
+    const owner = await this.deps.ownerElsewhere?.(meeting.id);
+    const sipUri = owner ? `sip:${encodeURIComponent(meeting.id)}@${owner.replace(/^sips?:/i, '')}` : credential.sipUri;
     const headers: Array<[string, string]> = [[WEBHOOK_CALL_SID_HEADER, call.callSid]];
     if (PHONE_NUMBER.test(call.from)) headers.push([CALLER_NUMBER_HEADER, call.from]);
     await this.record(call, { meetingId: meeting.id, outcome: 'dialed' });
@@ -130,7 +135,7 @@ export class TwilioDialIn {
     return {
       kind: 'dial',
       // URI headers (RFC 3261 §19.1.1), which Twilio copies into its INVITE.
-      sipUri: `${credential.sipUri}?${headers.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')}`,
+      sipUri: `${sipUri}?${headers.map(([name, value]) => `${name}=${encodeURIComponent(value)}`).join('&')}`,
       username: credential.username,
       password: credential.password,
     };

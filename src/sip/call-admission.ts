@@ -8,6 +8,8 @@
 import type { Logger } from '../logger.js';
 import type { MediaLoad } from '../media/media-load.js';
 
+const DRAINING = 'draining: this gateway is shutting down; try again later';
+
 export type RefusalReason = 'draining' | 'overloaded';
 
 export interface CallAdmissionOptions {
@@ -58,7 +60,7 @@ export class CallAdmission {
 
   /** Lets a new INVITE start, or says why not. */
   admit(): Admitted | Refused {
-    if (this.isDraining) return this.refuse('draining', 'draining: this gateway is shutting down; try again later');
+    if (this.isDraining) return this.refuse('draining', DRAINING);
     const overload = this.overload();
     if (overload) {
       if (!this.shedding) this.log.warn({ overload }, 'overloaded: refusing new calls with 503');
@@ -77,6 +79,15 @@ export class CallAdmission {
         this.inFlight--;
       },
     };
+  }
+
+  /**
+   * What an OPTIONS probe is told while this node drains (a SIP front's health check: 503
+   * takes the node out of its rotation); undefined while it takes calls. An overload is
+   * not told: it passes within seconds, and the INVITE's own 503 lets the front try another node.
+   */
+  probeRefusal(): Refused | undefined {
+    return this.isDraining ? { admitted: false, reason: 'draining', detail: DRAINING, retryAfterSeconds: this.retryAfter() } : undefined;
   }
 
   /** From now on every INVITE is refused. Idempotent. */
@@ -113,8 +124,11 @@ export class CallAdmission {
 
   private refuse(reason: RefusalReason, detail: string): Refused {
     this.refusals[reason]++;
+    return { admitted: false, reason, detail, retryAfterSeconds: this.retryAfter() };
+  }
+
+  private retryAfter(): number {
     const base = this.options.retryAfterSeconds;
-    const retryAfterSeconds = base + Math.floor(this.random() * (Math.floor(base / 2) + 1));
-    return { admitted: false, reason, detail, retryAfterSeconds };
+    return base + Math.floor(this.random() * (Math.floor(base / 2) + 1));
   }
 }

@@ -1,7 +1,9 @@
 /**
  * An incoming INVITE, from request to running call, as a list of steps that drive its
  * Call: authenticate (nothing else is spent on a caller who has not; a call from a trunk's
- * address is not asked, see trunk-calls.ts), agree the session
+ * address is not asked, see trunk-calls.ts; one another node authenticated and handed over
+ * carries its proof, see hand-off-token.ts), hand the call to the node hosting its meeting
+ * when that is another one (see handToOwner), agree the session
  * timer (RFC 4028; 422 below our minimum), admit the credential to the meeting, find the
  * meeting (the call rings from here: its observers hear of it), check the offer, open the caller's RTP port, answer, and once the ACK comes
  * (with the phone's answer, for a late offer) start the media, which takes the caller's
@@ -31,7 +33,10 @@ import { acceptAnswer, createOffer } from '../media/sdp/late-offer.js';
 import type { NegotiatedMedia } from '../media/sdp/negotiated-media.js';
 import { TimeoutError } from '../timeout.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
+import type { CallHosts } from '../cluster/call-host.js';
 import { AuthenticationRefused } from './authentication-refused.js';
+import { HAND_OFF_HEADER, type HandOff, type HandOffCheck, type HandOffTokens, type HandedOffCaller, TOKEN_TTL_MS } from './hand-off-token.js';
+import { RetryLaterError } from './retry-later.js';
 import { callerDisplayName } from './caller-name.js';
 import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
@@ -63,11 +68,11 @@ export interface PhoneMediaSettings {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
-  readonly guard: Pick<SipGuard, 'takeCredentialSetup'>;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup' | 'isNonceSpent' | 'spendNonce'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
-  readonly sipCredentials: Pick<SipCredentials, 'admit'>;
+  readonly sipCredentials: Pick<SipCredentials, 'admit' | 'lookup'>;
   readonly calls: CallRegistry<SipLeg, PhoneMedia>;
   readonly sipDomain: string;
   readonly codecs: readonly CodecName[];
@@ -82,6 +87,19 @@ export interface DialInDeps {
   readonly callEvents: CallEventObserver;
   /** The trunk the INVITE comes from, and the meeting its number reaches (no digest is asked of a trunk). */
   readonly trunkCall: (request: SipRequest) => Promise<TrunkCall | undefined>;
+  /** Which node sets up each meeting's calls: this one, or the owner a call is handed to. */
+  readonly callHosts: CallHosts;
+  readonly handOff: HandOffSettings;
+}
+
+/** How a call for a meeting another node hosts goes there (SIP_CLUSTER_MODE, SIP_CLUSTER_SECRET). */
+export interface HandOffSettings {
+  /** proxy: drachtio-server proxies the INVITE to the owner; redirect: a 302 to the owner. */
+  readonly mode: 'proxy' | 'redirect';
+  /** Unset (no SIP_CLUSTER_SECRET): no hand-off is taken from a peer, and calls are redirected, never proxied. */
+  readonly tokens: HandOffTokens | undefined;
+  /** The Retry-After of a handed-off call whose meeting moved away meanwhile. */
+  readonly retryAfterSeconds: number;
 }
 
 /** Who the caller is: a credential that answered our challenge, or a trunk. */
@@ -91,16 +109,24 @@ type Caller = { readonly credential: SipCredential } | { readonly trunk: string 
 export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipResponse) => Promise<void> {
   return async (request, response) => {
     const callId = request.get('Call-ID') ?? 'unknown';
+    const handOff = checkHandOff(deps, request, callId);
+    if (handOff.kind === 'forged') {
+      // No further than an INVITE without credentials gets, and no hint why.
+      callLogger(deps.log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ source: request.source_address, reason: handOff.reason }, 'INVITE with a forged hand-off refused');
+      deps.observer.inviteAnswered('rejected', 403);
+      return response.send(403, 'Forbidden');
+    }
     let fromTrunk: TrunkCall | undefined;
     try {
-      // Before the call opens: a trunk's call is in the meeting its number reaches.
-      fromTrunk = await deps.trunkCall(request);
+      // Before the call opens: a trunk's call is in the meeting its number reaches (a handed-off one: the token says).
+      if (handOff.kind === 'none') fromTrunk = await deps.trunkCall(request);
     } catch (err) {
       callLogger(deps.log, { callId, meetingId: meetingIdOf(request.uri) }).error({ err }, 'looking up the trunks failed');
       deps.observer.inviteAnswered('rejected', 503);
       return response.send(503, 'Service Unavailable');
     }
-    const meetingId = fromTrunk?.meetingId ?? meetingIdOf(request.uri);
+    const handedOff = handOff.kind === 'valid' ? handOff.handOff : undefined;
+    const meetingId = handedOff?.meetingId ?? fromTrunk?.meetingId ?? meetingIdOf(request.uri);
     const log = callLogger(deps.log, { callId, meetingId });
     // A second INVITE of a call still in progress (a merged request, RFC 3261 §8.2.2.2).
     if (deps.calls.get(callId)?.isOpen) {
@@ -111,7 +137,8 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     const leg = new SipLeg({ kind: 'dial-in', request, response }, { log, warningAgent: deps.sipDomain, observer: deps.observer });
     const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
     leg.serve(call);
-    return setUp(deps, call, request, fromTrunk).catch((err: unknown) => {
+    const setUpCall = handedOff ? setUpHandedOff(deps, call, request, handedOff) : setUp(deps, call, request, response, fromTrunk);
+    return setUpCall.catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
       return call.close(setUpEnd(err));
@@ -119,16 +146,99 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
   };
 }
 
-async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest, fromTrunk: TrunkCall | undefined): Promise<void> {
-  if (fromTrunk) return setUpAuthenticated(deps, call, request, { trunk: fromTrunk.trunk });
+async function setUp(deps: DialInDeps, call: SipCall, request: SipRequest, response: SipResponse, fromTrunk: TrunkCall | undefined): Promise<void> {
+  if (fromTrunk) {
+    if (await handToOwner(deps, call, request, response, { trunk: fromTrunk.trunk })) return;
+    return setUpAuthenticated(deps, call, request, { trunk: fromTrunk.trunk });
+  }
   const credential = await call.step(authenticate(deps, request, call.meetingId));
+  await setUpWithCredential(deps, credential, async () => {
+    if (await handToOwner(deps, call, request, response, { username: credential.username })) return;
+    await setUpAuthenticated(deps, call, request, { credential });
+  });
+}
+
+/** Within the credential's limit of set-ups at once. */
+async function setUpWithCredential(deps: DialInDeps, credential: SipCredential, work: () => Promise<void>): Promise<void> {
   const release = deps.guard.takeCredentialSetup(credential.username);
   if (!release) throw new GatewayError('unavailable', 'too many call set-ups with this credential at once');
   try {
-    await setUpAuthenticated(deps, call, request, { credential });
+    await work();
   } finally {
     release();
   }
+}
+
+/** What the INVITE's hand-off header says; from anyone but a peer holding the cluster secret, a forgery. */
+function checkHandOff(deps: DialInDeps, request: SipRequest, callId: string): HandOffCheck {
+  const header = request.get(HAND_OFF_HEADER);
+  if (header === undefined) return { kind: 'none' };
+  const { tokens } = deps.handOff;
+  if (!tokens) return { kind: 'forged', reason: 'no SIP_CLUSTER_SECRET: hand-offs are not taken' };
+  return tokens.check(header, { callId, fromTag: fromTag(request) });
+}
+
+/**
+ * A call for a meeting another node hosts goes there once its caller is authenticated:
+ * proxied (the owner answers, and the dialog runs between the caller and the owner) or
+ * redirected with a 302 to the owner. true when it was handed off (this node is done with
+ * it), false when it is set up here. A meeting whose owner is gone or draining is refused
+ * with 503 and Retry-After rather than opened a second time here.
+ */
+async function handToOwner(deps: DialInDeps, call: SipCall, request: SipRequest, response: SipResponse, caller: HandedOffCaller): Promise<boolean> {
+  const host = await call.step(deps.callHosts.hostFor(call.meetingId));
+  if (host.kind === 'here') return false;
+  if (host.kind === 'unavailable') throw new RetryLaterError(host.reason, host.retryAfterSeconds);
+  const { tokens } = deps.handOff;
+  const proxied = deps.handOff.mode === 'proxy' && tokens !== undefined;
+  if (proxied) {
+    const token = tokens.issue({ callId: call.callId, fromTag: fromTag(request) }, { fromNode: deps.nodeId, meetingId: call.meetingId, caller });
+    const log = call.log.child({ ownerNodeId: host.nodeId });
+    // drachtio-server puts the destination in the Request-URI of a request addressed to itself: it keeps the meeting's user part so.
+    // Record-Route keeps this node's drachtio-server in the dialog's path (this app keeps no call):
+    // the owner's in-dialog requests are sent to where the INVITE came from, which is here.
+    deps.srf.proxyRequest(request, ownerContact(request.uri, host.sipUri), { recordRoute: true, headers: { [HAND_OFF_HEADER]: token } }).then(
+      (results) => log.debug({ finalStatus: results.finalStatus }, 'proxied call answered by the owner'),
+      (err: unknown) => log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'proxying the call to the owner failed'),
+    );
+  } else {
+    response.send(302, 'Moved Temporarily', { headers: { Contact: `<${ownerContact(request.uri, host.sipUri)}>` } });
+    deps.observer.inviteAnswered('rejected', 302);
+  }
+  const mode = proxied ? 'proxied' : 'redirected';
+  call.log.info({ ownerNodeId: host.nodeId, ownerSipUri: host.sipUri, mode }, 'call handed to the node hosting the meeting');
+  await call.close({ by: 'hand-off', reason: `${mode} to node ${host.nodeId}, which hosts the meeting` });
+  return true;
+}
+
+/**
+ * A call another node authenticated and proxied here: the caller is not challenged again.
+ * The token is spent first (a copy of it is refused as a forgery), and the call is set up
+ * only if this node hosts the meeting: never handed on a second time.
+ */
+async function setUpHandedOff(deps: DialInDeps, call: SipCall, request: SipRequest, handOff: HandOff): Promise<void> {
+  if (await call.step(deps.guard.isNonceSpent(handOff.mac))) throw new AuthenticationRefused({ ok: false, status: 403, reason: 'Forbidden' });
+  await call.step(deps.guard.spendNonce(handOff.mac, TOKEN_TTL_MS));
+  const host = await call.step(deps.callHosts.hostFor(call.meetingId));
+  if (host.kind !== 'here') throw new RetryLaterError(`meeting "${call.meetingId}" moved to another node while the call was handed over`, deps.handOff.retryAfterSeconds);
+  call.log.info({ fromNodeId: handOff.fromNode }, 'call handed over by the node that authenticated it');
+  if ('trunk' in handOff.caller) return setUpAuthenticated(deps, call, request, { trunk: handOff.caller.trunk });
+  const stored = await call.step(deps.sipCredentials.lookup(handOff.caller.username));
+  // Revoked (or out of scope) since the peer checked it: refused as a wrong password is.
+  const credential = stored && (stored.meetingId === undefined || stored.meetingId === call.meetingId) ? stored : undefined;
+  if (!credential) throw new AuthenticationRefused({ ok: false, status: 403, reason: 'Wrong Credentials' });
+  await setUpWithCredential(deps, credential, () => setUpAuthenticated(deps, call, request, { credential }));
+}
+
+function fromTag(request: SipRequest): string {
+  return request.getParsedHeader('from').params?.tag ?? '';
+}
+
+/** The owner's SIP address with the Request-URI's user part: sip:<meetingId>@<owner host:port>. */
+function ownerContact(requestUri: string, ownerSipUri: string): string {
+  const user = /^sips?:([^@;?]+)@/i.exec(requestUri)?.[1];
+  const hostport = ownerSipUri.replace(/^sips?:/i, '');
+  return user ? `sip:${user}@${hostport}` : `sip:${hostport}`;
 }
 
 async function setUpAuthenticated(deps: DialInDeps, call: SipCall, request: SipRequest, from: Caller): Promise<void> {

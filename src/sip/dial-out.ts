@@ -50,10 +50,15 @@ export interface DialOutDeps {
   readonly admission: Pick<CallAdmission, 'admit'>;
   readonly observer: SipObserver;
   readonly callEvents: CallEventObserver;
+  /** Why a dial-out over TLS is refused here, when it is: TLS peers must be verified and drachtio cannot (SIP_TLS_VERIFY with DRACHTIO_ADDRESS). */
+  readonly tlsRefusal: string | undefined;
 }
 
-/** `sip:user@host[:port][;transport=udp|tcp]`: what a dial-out without a trunk may call. */
-const SIP_ADDRESS = /^sip:[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;transport=(?:udp|tcp))?$/i;
+/**
+ * `sip:user@host[:port][;transport=udp|tcp|tls]` or `sips:user@host[:port][;transport=tls]`:
+ * what a dial-out without a trunk may call (group 1 the scheme, group 2 the transport).
+ */
+const SIP_ADDRESS = /^(sips?):[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?(?:;transport=(udp|tcp|tls))?$/i;
 
 export const DEFAULT_RING_TIMEOUT_SECONDS = 60;
 
@@ -69,6 +74,7 @@ export class DialOut implements DialOutService {
 
   async dial(meetingId: string, request: DialOutRequest): Promise<{ callId: string }> {
     const route = request.trunk === undefined ? directRoute(request.to) : await this.deps.trunks.route(request.trunk, request.to);
+    if (route.tls && this.deps.tlsRefusal !== undefined) throw new GatewayError('unavailable', `cannot dial over TLS: ${this.deps.tlsRefusal}`);
     const meeting = await this.deps.meetings.get(meetingId);
     if (meeting.endedAt !== undefined) throw new GatewayError('conflict', `meeting "${meetingId}" has ended`);
     const callId = randomUUID();
@@ -209,8 +215,13 @@ export class DialOut implements DialOutService {
 
 /** A SIP URI dialled as it is, without a trunk. */
 function directRoute(to: string): TrunkRoute {
-  if (!SIP_ADDRESS.test(to)) throw new GatewayError('bad_request', '"to" must be a SIP URI: sip:user@host[:port]');
-  return { uri: to, callerId: undefined, host: '', auth: undefined };
+  const [, scheme = '', transport = ''] = SIP_ADDRESS.exec(to) ?? [];
+  const secure = scheme.toLowerCase() === 'sips';
+  // sips: is TLS end to end (RFC 3261 26.2.2): never over UDP or TCP.
+  if (!scheme || (secure && transport !== '' && transport.toLowerCase() !== 'tls')) {
+    throw new GatewayError('bad_request', '"to" must be a SIP URI: sip:user@host[:port][;transport=udp|tcp|tls] or sips:user@host[:port]');
+  }
+  return { uri: to, tls: secure || transport.toLowerCase() === 'tls', callerId: undefined, host: '', auth: undefined };
 }
 
 function noAnswerEnd(seconds: number): GatewayEnd {

@@ -45,6 +45,7 @@ export class EmbeddedStandin {
       sipPort: config.sipPort,
       sipAdvertisedHost: config.announcedIp,
       ...(config.sipTls && { sipTls: { port: config.sipTls.port, cert: config.sipTls.keyPair.cert, key: config.sipTls.keyPair.key } }),
+      ...(config.sipTlsPeers.verify && { tlsPeerVerification: config.sipTlsPeers.ca ? { ca: config.sipTlsPeers.ca.pem } : {} }),
     };
     const thread = await StandinThread.start(options, log);
     const restartOptions: StandinThreadOptions = {

@@ -28,6 +28,8 @@ export class SipFrontEnd {
   private wasConnected = false;
   /** drachtio-server's UDP SIP address (host:port), from its answer to our connection. */
   private udpHostport: string | undefined;
+  /** Its TLS SIP address, when it has a TLS contact. */
+  private tlsHostport: string | undefined;
   private dialogLost: DialogLostListener = () => undefined;
 
   private constructor(
@@ -39,6 +41,7 @@ export class SipFrontEnd {
       if (err) return;
       this.connected = true;
       this.udpHostport = /(?:^|,)udp\/([^,]+)/.exec(hostport)?.[1];
+      this.tlsHostport = /(?:^|,)tls\/([^,]+)/.exec(hostport)?.[1];
       log.info({ hostport }, 'connected to drachtio-server');
       if (this.wasConnected) void this.reconcile();
       this.wasConnected = true;
@@ -80,6 +83,11 @@ export class SipFrontEnd {
   /** Where drachtio-server receives SIP over UDP (host:port), for a Contact; undefined before the first connection. */
   get contactHostport(): string | undefined {
     return this.udpHostport;
+  }
+
+  /** Where drachtio-server receives SIP over TLS (host:port), for a Contact; undefined before the first connection or without a TLS contact. */
+  get tlsContactHostport(): string | undefined {
+    return this.tlsHostport;
   }
 
   /** Where SIP over TLS is received when the embedded stand-in runs with a certificate. */

@@ -29,6 +29,7 @@ import { DtmfReceiver } from './dtmf/dtmf-events.js';
 import { parseSipInfoDtmf } from './dtmf/sip-info-dtmf.js';
 import { TelephoneEventDecoder } from './dtmf/telephone-event-decoder.js';
 import { UnsupportedMediaTypeError } from './dtmf/unsupported-media-type.js';
+import { RetryLaterError } from './retry-later.js';
 import { SessionIntervalTooSmall, tooSmallHeaders } from './session-timer.js';
 import type { SipObserver } from './sip-observer.js';
 import { sipWarning } from './sip-warning.js';
@@ -176,7 +177,8 @@ export class SipLeg implements CallSignaling {
     } else if (error instanceof AuthenticationRefused) {
       response.send(error.sipStatus, error.message, error.challenge ? { headers: repeatedHeader('WWW-Authenticate', error.challenge) } : {});
     } else if (error) {
-      response.send(error.sipStatus, reasonPhrase(error), { headers: { Warning: sipWarning(error, this.context.warningAgent) } });
+      const retryAfter: Record<string, string> = error instanceof RetryLaterError ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
+      response.send(error.sipStatus, reasonPhrase(error), { headers: { ...retryAfter, Warning: sipWarning(error, this.context.warningAgent) } });
     } else {
       response.send(status, 'Server Error');
     }

@@ -5,6 +5,7 @@
  * take, and the active calls, set up or answered, which it ends when it closes.
  */
 import type { CallObserver } from '../calls/call.js';
+import type { CallHosts } from '../cluster/call-host.js';
 import type { CallEventObserver } from '../calls/call-events.js';
 import { CallRegistry } from '../calls/call-registry.js';
 import { shutdownEnd } from '../calls/call-end.js';
@@ -31,6 +32,7 @@ import type { SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import { SipAuthenticator } from './sip-authenticator.js';
 import type { SipCredentials } from '../credentials/sip-credentials.js';
+import { HandOffTokens } from './hand-off-token.js';
 import { SipFrontEnd } from './sip-front-end.js';
 import { sipWarning } from './sip-warning.js';
 import { type RoutedMethod, type SipRequest, type SipResponse, route } from './srf.js';
@@ -62,6 +64,8 @@ export interface SipServiceDeps {
   readonly trunks: Pick<Trunks, 'route' | 'fromSource'>;
   /** Which meeting a number a trunk calls reaches. */
   readonly phoneNumbers: Pick<PhoneNumbers, 'meetingIdFor'>;
+  /** Which node sets up each meeting's calls (see src/cluster/call-host.ts). */
+  readonly callHosts: CallHosts;
 }
 
 export class SipService {
@@ -108,8 +112,14 @@ export class SipService {
       admission: deps.admission,
       observer,
       callEvents: deps.callEvents,
+      tlsRefusal: tlsRefusal(config),
     });
-    const registrations = new TrunkRegistrations({ srf: frontEnd.srf, contactHostport: () => frontEnd.contactHostport, log: sipLog });
+    const registrations = new TrunkRegistrations({
+      srf: frontEnd.srf,
+      contactHostport: (transport) => (transport === 'tls' ? frontEnd.tlsContactHostport : frontEnd.contactHostport),
+      tlsRefusal: tlsRefusal(config),
+      log: sipLog,
+    });
     const service = new SipService(frontEnd, guard, calls, dialOut, registrations);
     frontEnd.onDialogLost((callId, reason) => void service.calls.get(callId)?.close({ by: 'drachtio', reason }));
     const { srf } = frontEnd;
@@ -144,6 +154,12 @@ export class SipService {
       observer,
       callEvents: deps.callEvents,
       trunkCall: (request) => trunkCall({ trunks: deps.trunks, phoneNumbers: deps.phoneNumbers }, request),
+      callHosts: deps.callHosts,
+      handOff: {
+        mode: config.sipClusterMode,
+        tokens: config.sipClusterSecret === undefined ? undefined : new HandOffTokens(config.sipClusterSecret),
+        retryAfterSeconds: config.sipRetryAfterSeconds,
+      },
     });
     // Before every handler below: a banned or flooding source is dropped before any other work.
     srf.use(guard.middleware());
@@ -174,6 +190,9 @@ export class SipService {
     });
     route(srf, 'options', (request, response) => {
       if (refusedOnInspection(request, response, config.sipDomain, sipLog)) return;
+      // A SIP front's probe: a draining node is taken out of its rotation (RFC 3261 §11: OPTIONS is answered as an INVITE would be).
+      const draining = deps.admission.probeRefusal();
+      if (draining) return refuse(request, response, draining, config.sipDomain, sipLog);
       response.send(200, 'OK', { headers: { Allow: ALLOW, Accept: 'application/sdp', 'Accept-Encoding': 'identity' } });
     });
     for (const method of NOT_TAKEN) {
@@ -224,15 +243,26 @@ function tooManyFromSource(retryAfterSeconds: number): Refusal {
 
 type Refusal = Pick<Refused, 'reason' | 'detail' | 'retryAfterSeconds'>;
 
-/** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded). */
+/** 503 Service Unavailable with Retry-After and a Warning that says why (draining or overloaded), to an INVITE or a probe. */
 function refuse(request: SipRequest, response: SipResponse, refusal: Refusal, warningAgent: string, log: Logger): void {
   const callId = request.get('Call-ID') ?? 'unknown';
   // debug: while shedding load, one line per refused INVITE would add to the overload.
-  callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, 'INVITE refused: 503');
+  callLogger(log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ reason: refusal.reason, retryAfter: refusal.retryAfterSeconds }, `${request.method} refused: 503`);
   response.send(503, 'Service Unavailable', {
     headers: {
       'Retry-After': String(refusal.retryAfterSeconds),
       Warning: sipWarning(new GatewayError('unavailable', refusal.detail), warningAgent),
     },
   });
+}
+
+/**
+ * SIP_TLS_VERIFY asks for the certificates of the TLS peers we connect to to be checked.
+ * The embedded stand-in checks them; drachtio-server v0.9.10 has no option to (sofia-sip's
+ * default policy checks none), so with DRACHTIO_ADDRESS nothing is sent over TLS unless
+ * SIP_TLS_VERIFY=false says an unchecked peer is acceptable.
+ */
+function tlsRefusal(config: GatewayConfig): string | undefined {
+  if (config.drachtioAddress === undefined || !config.sipTlsPeers.verify) return undefined;
+  return 'SIP_TLS_VERIFY is on and drachtio-server (DRACHTIO_ADDRESS) does not check the certificates of the TLS peers it connects to; set SIP_TLS_VERIFY=false to accept that';
 }

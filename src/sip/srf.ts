@@ -72,8 +72,25 @@ export interface SrfApp {
   createUAS(request: SipRequest, response: SipResponse, options: UasOptions, callback: (err: Error | null, dialog?: SipDialog) => void): unknown;
   /** Sends a request outside a dialog; `auth` answers a 401/407 (drachtio-srf's digest client). */
   request(uri: string, options: RequestOptions, callback: (err: Error | null, request: SentRequest) => void): void;
+  /**
+   * Proxies the request (drachtio-server's stateful proxy) to the destination; resolves once
+   * its final response has been forwarded, rejects when drachtio-server could not proxy it.
+   */
+  proxyRequest(request: SipRequest, destination: string, options: ProxyOptions): Promise<ProxyResults>;
   /** Sends an INVITE; resolves with the dialog a 2xx made (ACKed), rejects with a SipError (`status`) for a failure. */
   createUAC(uri: string, options: UacOptions, progress: UacProgress): Promise<SipDialog & { readonly remote: { readonly sdp: string } }>;
+}
+
+export interface ProxyOptions {
+  /** true: drachtio-server record-routes and relays the dialog's requests (its app is not told); false: the ends talk directly after the INVITE. */
+  readonly recordRoute: boolean;
+  /** Added to the proxied request. */
+  readonly headers?: Record<string, string>;
+}
+
+export interface ProxyResults {
+  /** The final status the destination answered with (absent when none came). */
+  readonly finalStatus?: number;
 }
 
 export interface RequestOptions {

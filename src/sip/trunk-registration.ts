@@ -1,13 +1,14 @@
 /**
  * REGISTER with the trunks that ask for it (`register: {expires}`): each is registered
- * once drachtio-server is connected, its Contact drachtio-server's UDP address; refreshed
- * when 80 % of the granted time has run; after a failure (a non-2xx, no answer, or not
- * connected yet) tried again after 1 s, 2 s, 4 s ... up to 5 minutes. A 401/407 is
+ * once drachtio-server is connected, its Contact drachtio-server's UDP address (its TLS
+ * one for a TLS trunk); refreshed when 80 % of the granted time has run; after a failure
+ * (a non-2xx, no answer, or not connected yet) tried again after 1 s, 2 s, 4 s ... up to
+ * 5 minutes. A 401/407 is
  * answered with the trunk's credentials by drachtio-srf. A deleted trunk is unregistered
  * (Expires: 0). Each node registers its own Contact.
  */
 import type { Logger } from '../logger.js';
-import type { TrunkRegistrar, RegistrationView } from '../pstn/trunks.js';
+import { type TrunkRegistrar, type RegistrationView, trunkAddress } from '../pstn/trunks.js';
 import type { Trunk } from '../store/store.js';
 import type { SipFinalResponse, SrfApp } from './srf.js';
 
@@ -19,8 +20,10 @@ const ANSWER_TIMEOUT_MS = 40_000;
 
 export interface TrunkRegistrationDeps {
   readonly srf: Pick<SrfApp, 'request'>;
-  /** drachtio-server's UDP host:port; undefined until connected. */
-  readonly contactHostport: () => string | undefined;
+  /** drachtio-server's host:port for UDP (TLS for a TLS trunk); undefined until connected, or without a TLS contact. */
+  readonly contactHostport: (transport: 'udp' | 'tls') => string | undefined;
+  /** Why nothing may be sent over TLS here, when that is so (see DialOutDeps.tlsRefusal). */
+  readonly tlsRefusal: string | undefined;
   readonly log: Logger;
 }
 
@@ -113,20 +116,24 @@ export class TrunkRegistrations implements TrunkRegistrar {
 
   /** One REGISTER (with the digest answer to a challenge, if needed): its final response. */
   private send(trunk: Trunk, expires: number): Promise<SipFinalResponse & { readonly reason: string }> {
-    const contact = this.deps.contactHostport();
-    if (!contact) return Promise.reject(new Error('not connected to drachtio-server yet'));
-    const { host, hostport, transport } = trunkParts(trunk.address);
+    const address = trunkAddress(trunk.address);
+    if (!address) return Promise.reject(new Error(`not a trunk address: ${trunk.address}`));
+    const { scheme, host, port, transport, tls } = address;
+    if (tls && this.deps.tlsRefusal !== undefined) return Promise.reject(new Error(`cannot register over TLS: ${this.deps.tlsRefusal}`));
+    const contact = this.deps.contactHostport(tls ? 'tls' : 'udp');
+    if (!contact) return Promise.reject(new Error(tls ? 'drachtio-server has no TLS contact (or is not connected yet)' : 'not connected to drachtio-server yet'));
     const user = trunk.username ?? trunk.id;
-    const aor = `<sip:${user}@${host}>`;
+    const aor = `<${scheme}:${user}@${host}>`;
     const auth = trunk.username !== undefined && trunk.password !== undefined ? { username: trunk.username, password: trunk.password } : undefined;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no answer to the REGISTER')), ANSWER_TIMEOUT_MS);
       timer.unref();
       this.deps.srf.request(
-        `sip:${hostport}${transport}`,
+        `${scheme}:${host}${port}${transport}`,
         {
           method: 'REGISTER',
-          headers: { To: aor, From: aor, Contact: `<sip:${user}@${contact}${transport}>`, Expires: String(expires) },
+          // Over TLS, drachtio-server's TLS address: the calls the trunk sends to the binding come over TLS too.
+          headers: { To: aor, From: aor, Contact: `<${scheme}:${user}@${contact}${transport}>`, Expires: String(expires) },
           ...(auth && { auth }),
         },
         (err, request) => {
@@ -166,8 +173,3 @@ function grantedSeconds(response: SipFinalResponse, asked: number): number {
   return Number.isFinite(granted) && granted > 0 ? granted : asked;
 }
 
-function trunkParts(address: string): { host: string; hostport: string; transport: string } {
-  const match = /^sip:([^:;]+|\[[^\]]+\])(:\d+)?(;transport=\w+)?$/i.exec(address);
-  const host = match?.[1] ?? address.replace(/^sip:/i, '');
-  return { host, hostport: `${host}${match?.[2] ?? ''}`, transport: match?.[3] ?? '' };
-}

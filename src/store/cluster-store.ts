@@ -39,6 +39,12 @@ export interface ClusterStore {
   removeNode(nodeId: string): Promise<void>;
   /** Every node whose record has not expired. */
   listNodes(): Promise<NodeRecord[]>;
+  /** Nodes that vanished without closing: their record expired, and nobody has cleaned up after them yet. */
+  goneNodes(): Promise<string[]>;
+  /** Takes the clean-up of a gone node for ttlMs: of concurrent callers exactly one gets true (a short lock). */
+  claimCleanup(nodeId: string, cleanerId: string, ttlMs: number): Promise<boolean>;
+  /** The gone node is cleaned up: goneNodes() no longer lists it. */
+  forgetNode(nodeId: string): Promise<void>;
 
   /**
    * Claims the meeting for the node unless a live lease holds it: the new lease when

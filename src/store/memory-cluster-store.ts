@@ -24,6 +24,17 @@ export class MemoryClusterStore implements ClusterStore {
     return [...this.nodes.values()].map(({ node }) => ({ ...node }));
   }
 
+  /** A single node never sees another vanish. */
+  async goneNodes(): Promise<string[]> {
+    return [];
+  }
+
+  async claimCleanup(): Promise<boolean> {
+    return false;
+  }
+
+  async forgetNode(): Promise<void> {}
+
   async claimMeeting(meetingId: string, owner: { nodeId: string; url: string }, ttlMs: number): Promise<MeetingLease> {
     const held = this.live(meetingId);
     if (held) return { ...held.lease };

@@ -4,13 +4,14 @@ import { storeFailure } from './store-unavailable.js';
 
 /**
  * Nodes and meeting leases in Redis, beside the RedisStore's keys (same connection and
- * prefix). A node is a key with a TTL plus its id in a set (pruned of expired ones when
- * listed). A lease is one key `meeting-owner:<id>` holding "epoch|nodeId|url", set with
+ * prefix). A node is a key with a TTL plus its id in a set; an id whose key expired stays
+ * in the set until a live node has cleaned up after it (`node-cleanup:<id>`, SET NX PX, is
+ * the lock that lets one node do it). A lease is one key `meeting-owner:<id>` holding "epoch|nodeId|url", set with
  * NX and PX; renewing and releasing compare the whole value in a script first, so a node
  * never extends or ends a lease that has already passed to another.
  */
 export class RedisClusterStore implements ClusterStore {
-  private readonly keys: { node: (id: string) => string; nodes: string; owner: (meetingId: string) => string; epochs: string };
+  private readonly keys: { node: (id: string) => string; nodes: string; cleanup: (id: string) => string; owner: (meetingId: string) => string; epochs: string };
 
   constructor(
     private readonly redis: Redis,
@@ -20,6 +21,7 @@ export class RedisClusterStore implements ClusterStore {
     this.keys = {
       node: (id) => `${prefix}node:${id}`,
       nodes: `${prefix}nodes`,
+      cleanup: (id) => `${prefix}node-cleanup:${id}`,
       owner: (meetingId) => `${prefix}meeting-owner:${meetingId}`,
       epochs: `${prefix}meeting-owner-epoch`,
     };
@@ -42,9 +44,26 @@ export class RedisClusterStore implements ClusterStore {
       const ids = await this.redis.smembers(this.keys.nodes);
       if (ids.length === 0) return [];
       const records = await this.redis.mget(ids.map((id) => this.keys.node(id)));
-      const expired = ids.filter((_, i) => records[i] === null);
-      if (expired.length > 0) await this.redis.srem(this.keys.nodes, ...expired);
       return records.flatMap((json) => (json === null ? [] : [JSON.parse(json) as NodeRecord]));
+    });
+  }
+
+  goneNodes(): Promise<string[]> {
+    return this.run(async () => {
+      const ids = await this.redis.smembers(this.keys.nodes);
+      if (ids.length === 0) return [];
+      const records = await this.redis.mget(ids.map((id) => this.keys.node(id)));
+      return ids.filter((_, i) => records[i] === null);
+    });
+  }
+
+  claimCleanup(nodeId: string, cleanerId: string, ttlMs: number): Promise<boolean> {
+    return this.run(async () => (await this.redis.set(this.keys.cleanup(nodeId), cleanerId, 'PX', ttlMs, 'NX')) === 'OK');
+  }
+
+  forgetNode(nodeId: string): Promise<void> {
+    return this.run(async () => {
+      await this.redis.multi().srem(this.keys.nodes, nodeId).del(this.keys.cleanup(nodeId)).exec();
     });
   }
 

@@ -87,7 +87,7 @@ export interface Participant {
  */
 export interface Trunk {
   readonly id: string;
-  /** `sip:host[:port][;transport=udp|tcp]`. */
+  /** `sip:host[:port][;transport=udp|tcp|tls]` or `sips:host[:port]`. */
   readonly address: string;
   readonly username?: string;
   readonly password?: string;

@@ -1,6 +1,7 @@
 /**
  * What happens to calls, participants and meetings, as webhook events: it hears the calls
- * (a CallObserver), the keys their callers press (a CallEventObserver), the rooms (a MembershipObserver) and the meetings' end, and hands each
+ * (a CallObserver), the keys their callers press (a CallEventObserver), the rooms (a MembershipObserver), the meetings' end
+ * and the calls and participants of a node that died (a GoneNodeObserver), and hands each
  * event to the outbox, which returns at once. Only calls that rang (authenticated and
  * admitted) are told of: the challenges and refused guesses before are not, so nobody can
  * fill the receiver, or the queue, by sending INVITEs.
@@ -8,7 +9,7 @@
 import type { CallMedia, CallObserver, CallSignaling, CallSummary } from '../calls/call.js';
 import type { CallDigitEvent, CallEventObserver } from '../calls/call-events.js';
 import type { MembershipObserver } from '../media/rooms.js';
-import type { Participant } from '../store/store.js';
+import type { ActiveCall, Participant } from '../store/store.js';
 import type { WebhookEvent } from './webhook-events.js';
 
 /** A call as its events read it. */
@@ -40,7 +41,8 @@ export class WebhookPublisher
 
   ended(call: PublishedCall, summary: CallSummary): void {
     const data = callData(call);
-    if (!data) return;
+    // A call handed to its meeting's owner is that node's to report.
+    if (!data || summary.end.by === 'hand-off') return;
     const endedAt = call.startedAt + summary.durationMs;
     const { answeredAt } = call;
     const codec = call.media?.codec ?? summary.quality?.codec;
@@ -59,6 +61,31 @@ export class WebhookPublisher
         ...(answeredAt !== undefined && { connectedMs: Math.max(0, endedAt - answeredAt) }),
         ...(codec !== undefined && { codec }),
         ...(summary.quality && { quality: summary.quality }),
+      },
+    });
+  }
+
+  /**
+   * The call of a node that died, found by a live node (gone-node-cleanup.ts): its record
+   * knows neither the INVITE's time nor the phone's participant id, so `startedAt` and
+   * `answeredAt` are both when its media started, and `endedAt` when it was found.
+   */
+  callLost(call: ActiveCall, endedAt: number, reason: string): void {
+    const durationMs = Math.max(0, endedAt - call.startedAt);
+    this.outbox.publish({
+      type: 'call.ended',
+      data: {
+        callId: call.callId,
+        meetingId: call.meetingId,
+        caller: call.caller,
+        startedAt: iso(call.startedAt),
+        answeredAt: iso(call.startedAt),
+        endedAt: iso(endedAt),
+        endedBy: 'gateway',
+        reason,
+        durationMs,
+        connectedMs: durationMs,
+        codec: call.codec,
       },
     });
   }

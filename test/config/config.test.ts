@@ -87,6 +87,11 @@ describe('loadConfig', () => {
     expect(() => load({ SESSION_EXPIRES_SECONDS: 'long' })).toThrow(/SESSION_EXPIRES_SECONDS="long" is invalid/);
   });
 
+  it('proxies calls for another node\'s meeting by default, with no cluster secret until one is set', () => {
+    expect(load({})).toMatchObject({ sipClusterMode: 'proxy', sipClusterSecret: undefined });
+    expect(load({ SIP_CLUSTER_MODE: 'redirect', SIP_CLUSTER_SECRET: 'a-cluster-secret-16+' })).toMatchObject({ sipClusterMode: 'redirect', sipClusterSecret: 'a-cluster-secret-16+' });
+  });
+
   it('reads MEETING_LEASE_SECONDS, 15 s by default, and names its range on a bad value', () => {
     expect(load({}).meetingLeaseMs).toBe(15_000);
     expect(load({ MEETING_LEASE_SECONDS: '5' }).meetingLeaseMs).toBe(5000);
@@ -125,6 +130,8 @@ describe('loadConfig', () => {
     ['SIP_DIGEST_ALGORITHMS', 'md5', /SIP_DIGEST_ALGORITHMS="md5" is invalid/],
     ['SIP_DIGEST_ALGORITHMS', 'MD5,', /SIP_DIGEST_ALGORITHMS="MD5," is invalid/],
     ['SIP_NONCE_SECRET', 'short', /SIP_NONCE_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
+    ['SIP_CLUSTER_SECRET', 'short', /SIP_CLUSTER_SECRET is invalid \(value hidden\); expected a secret of at least 16/],
+    ['SIP_CLUSTER_MODE', 'b2bua', /SIP_CLUSTER_MODE="b2bua" is invalid; expected one of proxy, redirect/],
     ['API_TOKEN', 'short', /API_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['METRICS_TOKEN', 'short', /METRICS_TOKEN is invalid \(value hidden\); expected a secret of at least 16 printable characters/],
     ['SIP_MAX_SETUPS_IN_FLIGHT', '0', /SIP_MAX_SETUPS_IN_FLIGHT="0" is invalid; expected an integer from 1 to 10000/],
@@ -249,7 +256,7 @@ describe('loadConfig', () => {
   });
 });
 
-describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
+describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY, SIP_TLS_VERIFY, SIP_TLS_CA_FILE)', () => {
   let mine: TestCertificate;
   let other: TestCertificate;
 
@@ -299,6 +306,29 @@ describe('SIP over TLS (SIP_TLS_PORT, SIP_TLS_CERT, SIP_TLS_KEY)', () => {
   it('is drachtio-server\'s own business when DRACHTIO_ADDRESS is set', () => {
     expect(() => load({ DRACHTIO_ADDRESS: '127.0.0.1:9022', SIP_TLS_CERT: mine.certFile, SIP_TLS_KEY: mine.keyFile })).toThrow(
       /SIP_TLS_CERT=.* is invalid; expected unset with DRACHTIO_ADDRESS \(SIP over TLS is then drachtio-server's own: its --contact "sips:\.\.\.;transport=tls", --cert-file, --key-file and --chain-file\)/,
+    );
+  });
+
+  it('checks the TLS peers we connect to by default, against the system CAs or SIP_TLS_CA_FILE; SIP_TLS_VERIFY=false checks none', () => {
+    expect(load({}).sipTlsPeers).toEqual({ verify: true, ca: undefined });
+    expect(load({ SIP_TLS_VERIFY: 'false' }).sipTlsPeers).toEqual({ verify: false, ca: undefined });
+    const withCa = load({ SIP_TLS_CA_FILE: other.certFile }).sipTlsPeers;
+    expect(withCa.verify).toBe(true);
+    expect(withCa.ca?.pem).toBe(other.cert);
+    expect(JSON.stringify({ withCa })).toContain(other.certFile);
+  });
+
+  it('says what is wrong with SIP_TLS_VERIFY and SIP_TLS_CA_FILE', () => {
+    expect(() => load({ SIP_TLS_VERIFY: 'maybe' })).toThrow(/^config: SIP_TLS_VERIFY="maybe" is invalid/);
+    expect(() => load({ SIP_TLS_CA_FILE: join(mine.dir, 'absent.pem') })).toThrow(
+      /^config: SIP_TLS_CA_FILE=".*absent\.pem" is invalid; expected a readable file holding PEM CA certificates \(reading it failed: ENOENT\)$/,
+    );
+    const notPem = join(mine.dir, 'not-a-ca.txt');
+    writeFileSync(notPem, 'hello\n');
+    expect(() => load({ SIP_TLS_CA_FILE: notPem })).toThrow(/SIP_TLS_CA_FILE=".*not-a-ca\.txt" is invalid; expected a file holding PEM CA certificates/);
+    expect(() => load({ SIP_TLS_CA_FILE: other.certFile, SIP_TLS_VERIFY: 'false' })).toThrow(/SIP_TLS_CA_FILE=.* is invalid; expected unset with SIP_TLS_VERIFY=false/);
+    expect(() => load({ SIP_TLS_CA_FILE: other.certFile, DRACHTIO_ADDRESS: '127.0.0.1:9022' })).toThrow(
+      /SIP_TLS_CA_FILE=.* is invalid; expected unset with DRACHTIO_ADDRESS \(drachtio-server v0\.9\.10 checks no TLS peer's certificate\)/,
     );
   });
 });

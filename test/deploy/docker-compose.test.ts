@@ -6,6 +6,9 @@ import { loadConfig, readDefaults } from '../../src/config/config.js';
 import { healthRoutes } from '../../src/http/health-routes.js';
 
 interface Service {
+  profiles?: string[];
+  depends_on?: string[];
+  networks?: string[] | Record<string, { ipv4_address?: string } | null>;
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   command?: string[];
@@ -15,7 +18,8 @@ interface Service {
   working_dir?: string;
 }
 
-const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8')) as {
+// merge: the cluster's nodes share their environment through a YAML merge key (<<), as compose reads it.
+const compose = parse(readFileSync(new URL('../../docker-compose.yml', import.meta.url), 'utf8'), { merge: true }) as {
   services: Record<string, Service>;
 };
 const defaults = readDefaults();
@@ -42,11 +46,13 @@ function published(port: string): { from: number; to: number; containerFrom: num
   };
 }
 
-const gatewayEnv = Object.fromEntries(Object.entries(gateway.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+const environmentOf = (service: Service) => Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(String(v))]));
+const gatewayEnv = environmentOf(gateway);
 
 describe('docker-compose.yml', () => {
   it('parses and runs drachtio-server, redis and the gateway', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['drachtio', 'gateway', 'redis']);
+    expect(Object.keys(compose.services).sort()).toEqual(['drachtio', 'drachtio-a', 'drachtio-b', 'gateway', 'gateway-a', 'gateway-b', 'kamailio', 'redis']);
+    for (const name of ['drachtio', 'gateway', 'redis']) expect(compose.services[name]!.profiles, name).toBeUndefined();
     expect(drachtio.image).toMatch(/^drachtio\/drachtio-server:/);
     expect(compose.services.redis?.image).toMatch(/^redis:/);
   });
@@ -99,6 +105,105 @@ describe('docker-compose.yml', () => {
 });
 
 const readRepoFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+
+describe('docker-compose.yml, cluster profile: two nodes behind Kamailio', () => {
+  const NODES = ['gateway-a', 'gateway-b'] as const;
+  const kamailio = compose.services.kamailio!;
+  const kamailioCommand = (kamailio.command ?? []).map(interpolate);
+  /** The values given with -A NAME=value on Kamailio's command line. */
+  const kamailioDefines = Object.fromEntries(
+    kamailioCommand.flatMap((arg, i) => (kamailioCommand[i - 1] === '-A' ? [[arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]] : [])),
+  );
+  const kamailioAddress = (kamailio.networks as Record<string, { ipv4_address?: string }>).cluster?.ipv4_address;
+  const mountTarget = (source: string) => kamailio.volumes?.find((volume) => volume.startsWith(`${source}:`))?.split(':')[1];
+  const nodeDrachtio = (node: string) => {
+    const { drachtioAddress } = loadConfig(environmentOf(compose.services[node]!), defaults);
+    return { name: drachtioAddress!.host, port: drachtioAddress!.port, service: compose.services[drachtioAddress!.host]! };
+  };
+
+  it('adds the front, two nodes and their drachtio-servers in the cluster profile only', () => {
+    for (const name of ['kamailio', 'drachtio-a', 'drachtio-b', ...NODES]) expect(compose.services[name]!.profiles, name).toEqual(['cluster']);
+    expect(kamailio.build).toEqual({ context: 'config/kamailio' });
+    expect(existsSync(new URL('../../config/kamailio/Dockerfile', import.meta.url))).toBe(true);
+  });
+
+  it('runs each node from the gateway image as built, with keys it accepts, on the shared Redis and a drachtio-server of its own', () => {
+    const drachtios = new Set<string>();
+    for (const name of NODES) {
+      const node = compose.services[name]!;
+      expect(node.build, name).toEqual(gateway.build);
+      expect(node.image, name).toBe(gateway.image);
+      expect(node.volumes, name).toBeUndefined();
+      expect(node.command, name).toBeUndefined();
+      const env = environmentOf(node);
+      for (const key of Object.keys(env)) expect(Object.keys(defaults), `${name} ${key}`).toContain(key);
+      const config = loadConfig(env, defaults);
+      expect(config.redisUrl).toBe(gatewayEnv.REDIS_URL);
+      const drachtio = nodeDrachtio(name);
+      drachtios.add(drachtio.name);
+      expect(drachtio.service.image).toBe(compose.services.drachtio!.image);
+      const command = drachtio.service.command ?? [];
+      const arg = (flag: string) => interpolate(command[command.indexOf(flag) + 1] ?? '');
+      expect(Number(arg('--port'))).toBe(drachtio.port);
+      expect(arg('--secret')).toBe(env.DRACHTIO_SECRET);
+      expect(node.depends_on).toEqual(expect.arrayContaining([drachtio.name, 'redis']));
+      // Every call comes from the front's address, which is never rate-limited.
+      expect(config.sipGuard.trustedSources).toEqual([{ address: kamailioAddress, prefix: 32, family: 'ipv4' }]);
+    }
+    expect(drachtios.size).toBe(NODES.length);
+    const [a, b] = NODES.map((name) => compose.services[name]!.environment!);
+    expect(a!.SIP_NONCE_SECRET).toBe(b!.SIP_NONCE_SECRET);
+  });
+
+  it('publishes each node\'s HTTP port at its PUBLIC_URL and its RTP range, apart from each other and from the single node', () => {
+    const single = loadConfig(gatewayEnv, defaults);
+    const ranges: Array<[number, number]> = [[single.rtpMinPort, single.rtpMaxPort]];
+    const httpPorts = [single.httpPort];
+    for (const name of NODES) {
+      const config = loadConfig(environmentOf(compose.services[name]!), defaults);
+      const ports = (compose.services[name]!.ports ?? []).map(published);
+      expect(ports).toContainEqual({ from: config.rtpMinPort, to: config.rtpMaxPort, containerFrom: config.rtpMinPort, containerTo: config.rtpMaxPort, protocol: 'udp' });
+      const http = ports.find((port) => port.protocol === 'tcp' && port.containerFrom === config.httpPort)!;
+      expect(Number(new URL(config.publicUrl).port)).toBe(http.from);
+      for (const [min, max] of ranges) expect(config.rtpMaxPort < min || config.rtpMinPort > max, name).toBe(true);
+      expect(httpPorts).not.toContain(http.from);
+      ranges.push([config.rtpMinPort, config.rtpMaxPort]);
+      httpPorts.push(http.from);
+    }
+  });
+
+  it('gives Kamailio config/kamailio/ and a dispatcher list of exactly the nodes\' drachtio-servers on SIP_PORT, and publishes the port it listens on', () => {
+    const cfg = readRepoFile('config/kamailio/kamailio.cfg');
+    expect(kamailioCommand[kamailioCommand.indexOf('-f') + 1]).toBe(mountTarget('./config/kamailio/kamailio.cfg'));
+    expect(cfg).toContain(`#!define DISPATCHER_LIST "${mountTarget('./config/kamailio/dispatcher.list')}"`);
+    const destinations = readRepoFile('config/kamailio/dispatcher.list')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#'));
+    const expected = NODES.map((name) => {
+      const sipPort = loadConfig(environmentOf(compose.services[name]!), defaults).sipPort;
+      expect(nodeDrachtio(name).service.command?.join(' ')).toContain(`sip:*:${sipPort};transport=udp,tcp`);
+      return `1 sip:${nodeDrachtio(name).name}:${sipPort}`;
+    });
+    expect(destinations.sort()).toEqual(expected.sort());
+    for (const protocol of ['udp', 'tcp']) {
+      const listen = /^(udp|tcp):0\.0\.0\.0:(\d+) advertise ([\d.]+):(\d+)$/.exec(kamailioDefines[`SIP_LISTEN_${protocol.toUpperCase()}`] ?? '');
+      expect(listen, protocol).not.toBeNull();
+      const port = (kamailio.ports ?? []).map(published).find((p) => p.protocol === protocol && p.containerFrom === Number(listen![2]));
+      expect(port?.from, protocol).toBe(Number(listen![4]));
+    }
+  });
+
+  it('configures Kamailio as the README says: round-robin, OPTIONS probing of every node, failover on 503 or timeout, record-routing', () => {
+    const cfg = readRepoFile('config/kamailio/kamailio.cfg');
+    expect(cfg).toMatch(/ds_select_dst\("1", "4"\)/);
+    expect(cfg).toContain('modparam("dispatcher", "ds_ping_method", "OPTIONS")');
+    expect(cfg).toContain('modparam("dispatcher", "ds_probing_mode", 1)');
+    expect(cfg).toContain('modparam("dispatcher", "ds_ping_interval", PROBE_INTERVAL)');
+    expect(cfg).toMatch(/failure_route\[FAILOVER\][\s\S]*t_check_status\("503"\)[\s\S]*ds_next_dst\(\)/);
+    expect(cfg).toContain('record_route();');
+  });
+});
 
 interface Instruction {
   readonly keyword: string;

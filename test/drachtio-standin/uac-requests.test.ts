@@ -13,6 +13,7 @@ import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-tar
 import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { type WireFrame, WireRecorder } from '../support/sip/wire-recorder.js';
+import { type TestCertificate, makeTestCertificate } from '../support/tls/test-certificate.js';
 
 interface UacDialog {
   destroy(): Promise<void>;
@@ -267,5 +268,83 @@ describe('over TCP', () => {
       for (const socket of connections) socket.destroy();
       await new Promise<void>((resolve) => listener.close(() => resolve()));
     }
+  });
+});
+
+describe('a connection that cannot be made', () => {
+  it('fails a request to a ;transport=tcp URI at once with a 503', async () => {
+    const listener = createServer();
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const port = (listener.address() as { port: number }).port;
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    const started = performance.now();
+    const status = await new Promise<number>((resolve, reject) =>
+      srf.request(`sip:bob@127.0.0.1:${port};transport=tcp`, { method: 'OPTIONS' }, (err, req) => (err ? reject(err) : req.on('response', (res) => resolve(res.status)))),
+    );
+    expect(status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('over TLS', () => {
+  let certificate: TestCertificate;
+  let tlsTarget: DrachtioTarget;
+  let tlsSrf: SrfUac;
+
+  beforeEach(async () => {
+    certificate = await makeTestCertificate();
+    tlsTarget = await drachtioTarget({}, certificate);
+    tlsSrf = new (Srf as unknown as new () => SrfUac)();
+    await new Promise<void>((resolve, reject) => {
+      tlsSrf.on('connect', (err) => (err ? reject(err) : resolve()));
+      tlsSrf.connect({ host: tlsTarget.adminAddress.host, port: tlsTarget.adminAddress.port, secret: tlsTarget.secret, reconnect: { maxAttempts: 1 } });
+    });
+  });
+
+  afterEach(async () => {
+    tlsSrf?.disconnect();
+    await tlsTarget?.close();
+    await certificate?.remove();
+  });
+
+  const options = (uri: string) =>
+    new Promise<{ status: number; reason: string }>((resolve, reject) =>
+      tlsSrf.request(uri, { method: 'OPTIONS' }, (err, req) => (err ? reject(err) : req.on('response', (res) => resolve(res as unknown as { status: number; reason: string })))),
+    );
+
+  it('a request to a sips: URI, or to sip:...;transport=tls, goes over TLS from the TLS contact (Via without rport); an INVITE carries Contact <sip:<host>:<TLS port>;transport=tls>', async () => {
+    const callee = await SipPeer.tlsServer(certificate);
+    try {
+      const tlsPort = tlsTarget.sipTlsAddress!.port;
+      const failed = tlsSrf.createUAC(`sips:bob@127.0.0.1:${callee.port}`, { localSdp: SDP }).then(
+        () => 0,
+        (err: { status: number }) => err.status,
+      );
+      const invite = await callee.next(isRequest('INVITE'), 5000);
+      expect(header(invite.text, 'Via')).toMatch(new RegExp(`^SIP/2\\.0/TLS 127\\.0\\.0\\.1:${tlsPort};branch=[^;]+$`));
+      expect(header(invite.text, 'Contact')).toBe(`<sip:127.0.0.1:${tlsPort};transport=tls>`);
+      callee.send(responseTo(request(invite), 486, 'Busy Here', { toTag: 'tlsbusy' }));
+      expect(await failed).toBe(486);
+      await callee.next(isRequest('ACK'), 5000);
+
+      const answered = options(`sip:bob@127.0.0.1:${callee.port};transport=tls`);
+      const request2 = await callee.next(isRequest('OPTIONS'), 5000);
+      expect(header(request2.text, 'Via')).toMatch(/^SIP\/2\.0\/TLS /);
+      callee.send(responseTo(request(request2), 200, 'OK'));
+      expect((await answered).status).toBe(200);
+    } finally {
+      await callee.close();
+    }
+  });
+
+  it('a TLS connection that cannot be made fails the request at once with a 503 whose To has a tag', async () => {
+    const closed = await SipPeer.tlsServer(certificate);
+    const port = closed.port;
+    await closed.close();
+    const started = performance.now();
+    const answer = await options(`sips:bob@127.0.0.1:${port}`);
+    expect(answer.status).toBe(503);
+    expect((answer as unknown as { get(name: string): string }).get('To')).toMatch(/;tag=\S+$/);
+    expect(performance.now() - started).toBeLessThan(5000);
   });
 });

@@ -117,6 +117,11 @@ describe('drain', () => {
     expectServiceUnavailable(refused, /^399 127\.0\.0\.1 "draining: this gateway is shutting down; try again later"$/, 20);
     await expectNothingAllocatedFor(gw, 'drain-new');
     expect(gw.admission.state().refused).toEqual({ draining: 1, overloaded: 0 });
+    // A SIP front's probe is told the same, so it stops sending calls here; it is not a refused call.
+    const probe = new SipCaller(sip, `sip:${target.sipAddress.host}:${target.sipAddress.port}`);
+    probe.options();
+    expectServiceUnavailable(await sip.next(isFinalResponse), /^399 127\.0\.0\.1 "draining: this gateway is shutting down; try again later"$/, 20);
+    expect(gw.admission.state().refused).toEqual({ draining: 1, overloaded: 0 });
 
     // The live call goes on: it still answers in the dialog.
     live.inDialog(answered, 'INFO', { body: 'Signal=5\r\nDuration=160\r\n' });

@@ -2,14 +2,15 @@
  * "Invite by phone" on the meeting page (PAGE_DIAL_OUT=true): a real browser joined to the
  * meeting types a SIP address and presses Call; a test SIP UA (the callee) is INVITEd
  * through drachtio (the stand-in, or a real drachtio-server with DRACHTIO_SERVER_BIN),
- * answers, and the page shows each state and the callee in its roster.
+ * answers, and the page shows each state and the callee in its roster. With PAGE_DIAL_OUT
+ * off (a second gateway, same browser) the field is not shown.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { openMeetingPage, readMeeting, waitForMeetingState } from '../support/browser/meeting-page.js';
-import { startSipTestGateway } from '../support/gateway.js';
+import { startSipTestGateway, startTestGateway } from '../support/gateway.js';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
@@ -63,5 +64,21 @@ describe('Invite by phone', () => {
     callee.send(responseTo(request(bye), 200, 'OK'));
     await until(async () => (await dialOutStatus(page)) === `${to}: call ended`, 3000, 'the page showing the end');
     await page.close();
+  });
+
+  it('is hidden while PAGE_DIAL_OUT is off (the default)', { timeout: 30_000 }, async () => {
+    // A second gateway with the default configuration, on the same browser; no SIP is needed to see the page.
+    const withoutDialOut = await startTestGateway({ RTP_MIN_PORT: '47800', RTP_MAX_PORT: '47899' });
+    try {
+      await withoutDialOut.meetings.create({ id: 'page-no-dial' });
+      const page = await browser.newPage();
+      await openMeetingPage(page, withoutDialOut.httpUrl, 'page-no-dial', 'Browser');
+      await waitForMeetingState(page, 'joined');
+      expect(await page.locator('#dial-out-form').isVisible()).toBe(false);
+      expect(await page.locator('#dial-out-button').isVisible()).toBe(false);
+      await page.close();
+    } finally {
+      await withoutDialOut.close();
+    }
   });
 });

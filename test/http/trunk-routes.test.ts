@@ -48,12 +48,17 @@ describe('/api/trunks', () => {
     expect((await api('/trunks/carrier', { method: 'DELETE' })).status).toBe(404);
   });
 
-  it('refuses a duplicate id (409), a bad address, a username without password and a bad prefix (400)', async () => {
+  it('takes sip:, sip:...;transport=tls and sips: addresses; refuses a duplicate id (409), a bad address, a username without password and a bad prefix (400)', async () => {
     expect((await api('/trunks', { method: 'POST', json: { id: 'dup', address: 'sip:10.0.0.1' } })).status).toBe(201);
     const duplicate = await api('/trunks', { method: 'POST', json: { id: 'dup', address: 'sip:10.0.0.2' } });
     expect(duplicate).toMatchObject({ status: 409, body: { message: 'trunk "dup" already exists' } });
     const badAddress = await api('/trunks', { method: 'POST', json: { id: 't2', address: 'sip:10.0.0.1;transport=sctp' } });
-    expect(badAddress).toMatchObject({ status: 400, body: { message: '"address" must be sip:host[:port][;transport=udp|tcp]' } });
+    expect(badAddress).toMatchObject({ status: 400, body: { message: '"address" must be sip:host[:port][;transport=udp|tcp|tls] or sips:host[:port]' } });
+    const sipsOverTcp = await api('/trunks', { method: 'POST', json: { id: 't5', address: 'sips:10.0.0.1;transport=tcp' } });
+    expect(sipsOverTcp.status, 'sips: is TLS only').toBe(400);
+    for (const [id, address] of [['tls1', 'sips:sip.example.net'], ['tls2', 'sip:10.0.0.1:5071;transport=tls'], ['tls3', 'sips:[2001:db8::1]:5061;transport=tls']]) {
+      expect((await api('/trunks', { method: 'POST', json: { id, address } })).status, address).toBe(201);
+    }
     const noPassword = await api('/trunks', { method: 'POST', json: { id: 't3', address: 'sip:10.0.0.1', username: 'acct' } });
     expect(noPassword).toMatchObject({ status: 400, body: { message: '"username" and "password" go together' } });
     const badPrefix = await api('/trunks', { method: 'POST', json: { id: 't4', address: 'sip:10.0.0.1', allowedPrefixes: ['49x'] } });

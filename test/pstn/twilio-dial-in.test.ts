@@ -4,6 +4,9 @@
  */
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
+import { CallerLockout } from '../../src/pstn/caller-lockout.js';
+import { PhoneNumbers } from '../../src/pstn/phone-numbers.js';
+import { TwilioDialIn } from '../../src/pstn/twilio-dial-in.js';
 import { memoryApp } from '../support/app.js';
 import { capturedLogger } from '../support/log-capture.js';
 import { StoreLosingMeetings } from '../support/store-faults.js';
@@ -72,5 +75,28 @@ describe('a store that fails while the meeting is looked up', () => {
     expect(await dialIn.callArrived(call)).toMatchObject({ kind: 'ask', question: { kind: 'pin', meetingId: 'pin-room' } });
     await expectUnavailableAndLogged(call, () => dialIn.pinEntered(call, 'pin-room', PIN, 0));
     expect((await dialIn.recentCalls(10)).find((record) => record.callSid === call.callSid)?.outcome).toBeUndefined();
+  });
+});
+
+describe('a meeting another node hosts', () => {
+  it('is dialled at that node\'s SIP address, with the same single-use credential and headers', async () => {
+    const { store: ownStore, meetings: ownMeetings, sipCredentials } = memoryApp({}, capture.log);
+    const phoneNumbers = new PhoneNumbers(ownStore, ownMeetings, capture.log);
+    await ownMeetings.create({ id: 'hosted-elsewhere' });
+    await phoneNumbers.assign(MAPPED_NUMBER, 'hosted-elsewhere');
+    const elsewhere = new TwilioDialIn(
+      {
+        meetings: ownMeetings,
+        phoneNumbers,
+        credentials: sipCredentials,
+        lockout: new CallerLockout(ownStore),
+        store: ownStore,
+        log: capture.log,
+        ownerElsewhere: async (meetingId) => (meetingId === 'hosted-elsewhere' ? 'sip:10.0.0.5:5070' : undefined),
+      },
+      { ivr: true },
+    );
+    const step = await elsewhere.callArrived(newCall());
+    expect(step).toMatchObject({ kind: 'dial', sipUri: expect.stringMatching(/^sip:hosted-elsewhere@10\.0\.0\.5:5070\?X-Webhook-CallSid=CA/) });
   });
 });

@@ -87,6 +87,19 @@ describe.runIf(isDebianBookwormAsRoot())('scripts/lib/apt.sh on a new apt state 
   }, 180_000);
 });
 
+describe.runIf(isDebianBookwormAsRoot())('scripts/setup.sh --test packages on a new apt state (Debian 12, as root)', () => {
+  it('finds every package the test setup installs, kamailio for the SIP front test among them (a dry run)', () => {
+    const setup = readFileSync(fileURLToPath(new URL('../../scripts/setup.sh', import.meta.url)), 'utf8');
+    const packages = /^\s*ensure_packages (redis-server .+)$/m.exec(setup)?.[1]?.split(' ');
+    expect(packages).toContain('kamailio');
+    const state = throwAwayAptState();
+    const result = withAptHelpers(state.config, `apt_install -s ${packages!.join(' ')}`);
+    const report = `${result.stdout}\n${result.stderr}`;
+    expect(result.status, report).toBe(0);
+    expect(report).toMatch(/^Inst kamailio |kamailio is already the newest version/m);
+  }, 180_000);
+});
+
 describe.skipIf(isDebianBookwormAsRoot())('scripts/lib/apt.sh (skipped: needs Debian 12 and root to run apt-get update)', () => {
   it.todo('installs a backports package after an earlier apt-get update in the same run');
 });

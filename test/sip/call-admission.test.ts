@@ -81,4 +81,14 @@ describe('CallAdmission', () => {
     admitted(gate.admit());
     expect(lines().map((line) => line.msg)).toEqual(['overloaded: refusing new calls with 503', 'no longer overloaded: taking new calls']);
   });
+
+  it('tells an OPTIONS probe 503 only while draining (not while overloaded), without counting it as a refused INVITE', () => {
+    const { admission: gate } = admission({ maxSetupsInFlight: 1 }, 0, () => 0.99);
+    admitted(gate.admit());
+    expect(gate.admit()).toMatchObject({ admitted: false, reason: 'overloaded' });
+    expect(gate.probeRefusal()).toBeUndefined();
+    gate.drain();
+    expect(gate.probeRefusal()).toEqual({ admitted: false, reason: 'draining', detail: 'draining: this gateway is shutting down; try again later', retryAfterSeconds: 15 });
+    expect(gate.state().refused).toEqual({ draining: 0, overloaded: 1 });
+  });
 });

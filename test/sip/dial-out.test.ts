@@ -6,6 +6,7 @@
  * with 407, and the API's refusals; a browser in the meeting is told each step.
  */
 import { createSocket } from 'node:dgram';
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -17,6 +18,8 @@ import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { type ReceivedSip, SipPeer, isRequest } from '../support/sip/sip-peer.js';
 import { pcmuTone, rtpPacket } from '../support/rtp.js';
+import { RtpPhone } from '../support/phone/rtp-phone.js';
+import { SrtpSession } from '../../src/media/srtp/srtp-session.js';
 import { SignalingTestClient } from '../support/signaling-client.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { until } from '../support/until.js';
@@ -117,10 +120,15 @@ async function sendPcmuTone(toPort: number, frames: number): Promise<void> {
 }
 
 describe('POST /api/meetings/:id/dial-out', () => {
-  it('refuses a "to" that is not a SIP URI (400), an unknown meeting (404) and an ended one (409)', async () => {
+  it('refuses a "to" that is not a SIP URI (400), TLS that cannot be checked (503), an unknown meeting (404) and an ended one (409)', async () => {
     await gateway.meetings.create({ id: 'dial-refusals' });
     const bad = await api('POST', '/meetings/dial-refusals/dial-out', { to: '+441234567890' });
-    expect(bad).toMatchObject({ status: 400, json: { message: '"to" must be a SIP URI: sip:user@host[:port]' } });
+    expect(bad).toMatchObject({ status: 400, json: { message: '"to" must be a SIP URI: sip:user@host[:port][;transport=udp|tcp|tls] or sips:user@host[:port]' } });
+    const sipsOverUdp = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sips:bob@127.0.0.1;transport=udp' });
+    expect(sipsOverUdp.status, 'sips: is TLS only').toBe(400);
+    // SIP_TLS_VERIFY is on (the default) and DRACHTIO_ADDRESS is set: drachtio-server would not check the callee's certificate.
+    const overTls = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sips:bob@127.0.0.1' });
+    expect(overTls).toMatchObject({ status: 503, json: { message: expect.stringMatching(/^cannot dial over TLS: SIP_TLS_VERIFY is on and drachtio-server \(DRACHTIO_ADDRESS\) does not check/) } });
     expect((await api('POST', '/meetings/nosuch-meeting/dial-out', { to: 'sip:bob@127.0.0.1' })).status).toBe(404);
     await gateway.meetings.end('dial-refusals', 'test');
     const ended = await api('POST', '/meetings/dial-refusals/dial-out', { to: 'sip:bob@127.0.0.1' });
@@ -187,6 +195,38 @@ describe('POST /api/meetings/:id/dial-out', () => {
     expect(gateway.sip.calls.has(callId)).toBe(false);
     await until(() => !room.views().some((p) => p.kind === 'phone'), 2000, 'the callee gone from the meeting');
     await watcher.notification('dialOut', (d) => d.callId === callId && d.state === 'ended');
+  });
+
+  it('offers SDES on RTP/AVP with one AES_CM_128_HMAC_SHA1_80 line (SIP_SRTP=optional); a callee answering with a=crypto talks SRTP both ways', async () => {
+    await gateway.meetings.create({ id: 'dial-srtp' });
+    callee = await SipPeer.udp(target.sipAddress);
+    const rtp = await RtpPhone.open({ codec: 'PCMU', payloadType: 0, toneHz: 1000 });
+    try {
+      const callId = await dialOut('dial-srtp', { to: calleeUri(), displayName: 'Secure' });
+      const invite = await callee.next(isRequest('INVITE'));
+      const offer = bodyOf(invite);
+      expect(offer).toMatch(/^m=audio \d+ RTP\/AVP /m);
+      const crypto = [...offer.matchAll(/^a=crypto:(\d+) (\S+) inline:([A-Za-z0-9+/=]+)\r$/gm)];
+      expect(crypto.map(([, tag, suite]) => `${tag} ${suite}`)).toEqual(['1 AES_CM_128_HMAC_SHA1_80']);
+      const gatewayKey = Buffer.from(crypto[0]![3]!, 'base64');
+      const calleeKey = randomBytes(30);
+      const answer = `${PCMU_OFFER(rtp.port)}a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${calleeKey.toString('base64')}\r\n`;
+      callee.send(responseTo(request(invite), 200, 'OK', { toTag: 'sec1', sdp: answer, extraHeaders: [`Contact: <${calleeUri()}>`] }));
+      await callee.next(isRequest('ACK'));
+      await until(async () => (await callView(callId)).dialOut?.state === 'answered', 3000, 'answered');
+      // Only what is protected with the keys of the two SDPs gets through, either way.
+      rtp.secure(new SrtpSession({ suite: 'AES_CM_128_HMAC_SHA1_80', localKey: calleeKey, remoteKey: gatewayKey }));
+      rtp.talk(audioPortOf(offer));
+      const room = (await gateway.rooms.existing('dial-srtp'))!;
+      await until(() => room.views().some((p) => p.displayName === 'Secure' && p.speaking), 5000, 'the SRTP callee heard in the meeting');
+      await until(() => rtp.received.length > 10, 5000, "the gateway's SRTP decrypted with the key of its offer");
+
+      expect((await api('DELETE', `/calls/${callId}`)).status).toBe(204);
+      const bye = await callee.next(isRequest('BYE'));
+      callee.send(responseTo(request(bye), 200, 'OK'));
+    } finally {
+      rtp.close();
+    }
   });
 
   it('a joined browser dials out over its signaling socket (PAGE_DIAL_OUT=true): the callee answers and the browser sees each state', async () => {

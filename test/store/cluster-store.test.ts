@@ -124,3 +124,27 @@ describe('RedisClusterStore lease race', () => {
     }
   });
 });
+
+describe('RedisClusterStore gone nodes', () => {
+  it('lists a node whose record expired (not one that was removed) as gone, lets one cleaner of many take it, and drops it once forgotten', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const nodes = await Promise.all(Array.from({ length: 3 }, () => redisCluster(prefix)));
+    const [first] = nodes.map(({ cluster }) => cluster);
+    try {
+      await first!.publishNode(node('vanished'), 150);
+      await first!.publishNode(node('closed'), 60_000);
+      await first!.publishNode(node('live'), 60_000);
+      await first!.removeNode('closed');
+      expect(await first!.goneNodes()).toEqual([]);
+      await sleep(300);
+      expect(await first!.goneNodes()).toEqual(['vanished']);
+      expect((await first!.listNodes()).map(({ id }) => id)).toEqual(['live']);
+      const claims = await Promise.all(nodes.map(({ cluster }, i) => cluster.claimCleanup('vanished', `cleaner-${i}`, 60_000)));
+      expect(claims.filter(Boolean)).toHaveLength(1);
+      await first!.forgetNode('vanished');
+      expect(await first!.goneNodes()).toEqual([]);
+    } finally {
+      await Promise.all(nodes.map(({ dispose }) => dispose()));
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * and the phone answers in its ACK. The offer lists every codec we accept in our order
  * of preference; the answer must pick from it, reusing our payload type numbers.
  */
-import { OFFERED_SUITES } from '../srtp/srtp-suites.js';
+import { OFFERED_SUITES, OPTIONAL_OFFER_SUITES } from '../srtp/srtp-suites.js';
 import { CODECS, DEFAULT_CODEC_PREFERENCE, TELEPHONE_EVENT_OFFER_PAYLOAD_TYPES, TELEPHONE_EVENTS } from './codecs.js';
 import { type CryptoLine, PLAIN_PROFILE, SECURE_PROFILE, type SrtpPolicy, masterKey, readCrypto } from './crypto-attribute.js';
 import { opusReceiveParameters } from './format-parameters.js';
@@ -31,7 +31,7 @@ export interface LocalOffer {
   /** RTP/SAVP when SRTP is required, else RTP/AVP (with a=crypto unless SRTP is off). */
   readonly profile: string;
   readonly srtp: SrtpPolicy;
-  /** Our SDES lines, one per suite with a key of its own: the answer picks one by its tag. */
+  /** Our SDES lines, one per suite offered with a key of its own: the answer picks one by its tag. */
   readonly crypto: readonly CryptoLine[];
 }
 
@@ -58,7 +58,8 @@ export function createOffer(local: LocalMedia): LocalOffer {
   ];
   const origin = local.origin ?? newOrigin();
   const srtp = local.srtp ?? 'off';
-  const crypto = srtp === 'off' ? [] : OFFERED_SUITES.map((suite, i) => ({ tag: i + 1, suite, key: masterKey(suite) }));
+  const suites = srtp === 'off' ? [] : srtp === 'required' ? OFFERED_SUITES : OPTIONAL_OFFER_SUITES;
+  const crypto = suites.map((suite, i) => ({ tag: i + 1, suite, key: masterKey(suite) }));
   // Optional SRTP is offered on RTP/AVP, which a phone without SDES answers with plain RTP.
   const profile = srtp === 'required' ? SECURE_PROFILE : PLAIN_PROFILE;
   const sdp = writeSdp(origin, local.ip, [

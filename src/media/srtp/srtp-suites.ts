@@ -13,8 +13,17 @@ export const SRTP_SUITES = {
 
 export type SrtpSuite = keyof typeof SRTP_SUITES;
 
-/** Our order of preference when we offer: AEAD first (one pass, a 128-bit tag), then the longer HMAC tag. */
+/** Our order of preference when we offer SRTP as required (RTP/SAVP): AEAD first (one pass, a 128-bit tag), then the longer HMAC tag. */
 export const OFFERED_SUITES: readonly SrtpSuite[] = ['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'];
+
+/**
+ * What an optional offer (best-effort SRTP: a=crypto on RTP/AVP) carries: the one suite
+ * every SDES implementation has (Twilio, Asterisk, FreeSWITCH, rtpengine, baresip, pjsip),
+ * which is also the only one Twilio itself offers. The offer goes to peers that may know
+ * no SRTP at all, so it carries as little they could stumble on as possible (see the
+ * README's "SRTP for phones").
+ */
+export const OPTIONAL_OFFER_SUITES: readonly SrtpSuite[] = ['AES_CM_128_HMAC_SHA1_80'];
 
 /** The key and salt as they travel in an a=crypto inline: parameter. */
 export function masterKeyLength(suite: SrtpSuite): number {

@@ -68,8 +68,17 @@ class PeerView {
 
   send(message: string | Buffer): void {
     this.lastSent = String(message);
-    this.socket.send(typeof message === 'string' ? Buffer.from(message) : message, this.target.port, this.target.host);
+    // A request goes where its Request-URI points: an in-dialog one to the 200's Contact, which
+    // is another node's when the node dialled proxied the call to its meeting's owner.
+    const to = requestTarget(this.lastSent) ?? this.target;
+    this.socket.send(typeof message === 'string' ? Buffer.from(message) : message, to.port, to.host);
   }
+}
+
+/** The IPv4 host and port of a request's Request-URI; undefined for a response or a URI without both. */
+function requestTarget(text: string): HostPort | undefined {
+  const match = /^[A-Z]+ sips?:(?:[^@\s]*@)?(\d+\.\d+\.\d+\.\d+):(\d+)[;>\s]/.exec(text);
+  return match ? { host: match[1]!, port: Number(match[2]) } : undefined;
 }
 
 type Expect = (message: ReceivedSip) => void;

@@ -102,21 +102,32 @@ describe('offering a=crypto (late offer)', () => {
   const phoneAnswer = (profile: string, ...crypto: string[]) =>
     `v=0\r\no=- 2 1 IN IP4 192.168.1.50\r\ns=-\r\nc=IN IP4 192.168.1.50\r\nt=0 0\r\nm=audio 7078 ${profile} 0\r\n${crypto.map((l) => `${l}\r\n`).join('')}`;
 
-  it('offers every suite on RTP/AVP when optional, each with its own key, and follows the one the phone answers', () => {
+  const offeredCrypto = (sdp: string) =>
+    sdpTransform.parse(sdp).media[0]!.crypto?.map((c) => [c.id, c.suite, Buffer.from(c.config.replace('inline:', ''), 'base64').length]);
+
+  it('offers AES_CM_128_HMAC_SHA1_80 alone on RTP/AVP when optional, and follows the phone: SRTP with an a=crypto answer, plain RTP without', () => {
     const ours = createOffer({ ...LOCAL, srtp: 'optional' });
     const media = sdpTransform.parse(ours.sdp).media[0]!;
     expect(media.protocol).toBe('RTP/AVP');
-    expect(media.crypto?.map((c) => [c.id, c.suite, Buffer.from(c.config.replace('inline:', ''), 'base64').length])).toEqual([
+    expect(offeredCrypto(ours.sdp)).toEqual([[1, 'AES_CM_128_HMAC_SHA1_80', 30]]);
+    const negotiated = acceptAnswer(ours, phoneAnswer('RTP/AVP', `a=crypto:1 AES_CM_128_HMAC_SHA1_80 ${INLINE}`));
+    expect(negotiated.srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_80');
+    expect(Buffer.from(negotiated.srtp!.remoteKey)).toEqual(PHONE_KEY);
+    expect(Buffer.from(negotiated.srtp!.localKey)).toEqual(Buffer.from(media.crypto![0]!.config.replace('inline:', ''), 'base64'));
+    expect(acceptAnswer(ours, phoneAnswer('RTP/AVP')).srtp).toBeUndefined();
+  });
+
+  it('offers every suite on RTP/SAVP when required, each with its own key, and follows the one the phone answers', () => {
+    const ours = createOffer({ ...LOCAL, srtp: 'required' });
+    expect(offeredCrypto(ours.sdp)).toEqual([
       [1, 'AEAD_AES_256_GCM', 44],
       [2, 'AEAD_AES_128_GCM', 28],
       [3, 'AES_CM_128_HMAC_SHA1_80', 30],
       [4, 'AES_CM_128_HMAC_SHA1_32', 30],
     ]);
-    const negotiated = acceptAnswer(ours, phoneAnswer('RTP/AVP', `a=crypto:4 AES_CM_128_HMAC_SHA1_32 ${INLINE}`));
+    const negotiated = acceptAnswer(ours, phoneAnswer('RTP/SAVP', `a=crypto:4 AES_CM_128_HMAC_SHA1_32 ${INLINE}`));
     expect(negotiated.srtp?.suite).toBe('AES_CM_128_HMAC_SHA1_32');
     expect(Buffer.from(negotiated.srtp!.remoteKey)).toEqual(PHONE_KEY);
-    expect(Buffer.from(negotiated.srtp!.localKey)).toEqual(Buffer.from(media.crypto![3]!.config.replace('inline:', ''), 'base64'));
-    expect(acceptAnswer(ours, phoneAnswer('RTP/AVP')).srtp).toBeUndefined();
   });
 
   it('offers RTP/SAVP when required, and refuses an answer without a=crypto or with one we did not offer', () => {

@@ -32,6 +32,13 @@ export function failureAck(fields: { requestUri: string; via: string; from: stri
   ].join('\r\n');
 }
 
+/** The caller's route set from a 2xx's Record-Route entries, last first. */
+function routeSet(answer: ReceivedSip): string[] {
+  return headerValues(answer.text, 'Record-Route')
+    .flatMap((value) => value.match(/<[^>]+>/g) ?? [])
+    .reverse();
+}
+
 export class SipCaller {
   readonly callId = `${randomUUID()}@test`;
   private cseq = 1;
@@ -99,6 +106,8 @@ export class SipCaller {
       `To: ${header(answer.text, 'To')}`,
       `Call-ID: ${this.callId}`,
       `CSeq: ${cseq} ${method}`,
+      // Through a proxy that record-routed (a SIP front): its route set, the 200's Record-Route reversed (RFC 3261 §12.1.2).
+      ...routeSet(answer).map((route) => `Route: ${route}`),
       ...(method === 'INVITE' ? [`Contact: <${this.contactUri}>`] : []),
       ...(body ? [`Content-Type: ${options.contentType ?? (method === 'INFO' ? 'application/dtmf-relay' : 'application/sdp')}`] : []),
       `Content-Length: ${Buffer.byteLength(body)}`,
@@ -112,6 +121,24 @@ export class SipCaller {
   /** Over TLS a sips: Contact (RFC 3261 8.1.1.8: a sips Request-URI calls for one), reached through the TLS connection. */
   private get contactUri(): string {
     return this.peer.transport === 'tls' ? `sips:caller@${this.peer.hostport};transport=tls` : `sip:caller@${this.peer.hostport}`;
+  }
+
+  /** An OPTIONS out of any dialog, as a SIP front's health probe or a phone's keep-alive sends it. */
+  options(): void {
+    this.peer.send(
+      [
+        `OPTIONS ${this.requestUri} SIP/2.0`,
+        `Via: SIP/2.0/${this.peer.transport.toUpperCase()} ${this.peer.hostport};rport;branch=z9hG4bK${randomUUID().slice(0, 12)}`,
+        'Max-Forwards: 70',
+        `From: <sip:probe@127.0.0.1>;tag=${this.fromTag}`,
+        `To: <${this.toUri}>`,
+        `Call-ID: ${this.callId}`,
+        `CSeq: ${this.cseq++} OPTIONS`,
+        'Content-Length: 0',
+        '',
+        '',
+      ].join('\r\n'),
+    );
   }
 
   cancel(): void {

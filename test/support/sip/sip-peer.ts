@@ -3,8 +3,8 @@
  * what comes back, with arrival times, for the test to consume in order.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createConnection, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { type AddressInfo, createConnection, type Socket } from 'node:net';
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import { SipStreamFramer } from '../../../src/drachtio-standin/sip-stream-framer.js';
 import type { HostPort } from './drachtio-target.js';
 import { header } from './sip-message.js';
@@ -67,6 +67,42 @@ export class SipPeer {
       socket.once('error', reject);
     });
     return SipPeer.overStream('tls', socket, target);
+  }
+
+  /**
+   * A TLS server on 127.0.0.1 serving `cert` and `key`, for a callee the gateway dials over
+   * TLS: it sends on the latest connection made to it.
+   */
+  static async tlsServer(identity: { cert: string; key: string }): Promise<SipPeer> {
+    const server = createTlsServer({ cert: identity.cert, key: identity.key });
+    const sockets = new Set<Socket>();
+    let latest: Socket | undefined;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const peer = new SipPeer(
+      'tls',
+      port,
+      { host: '127.0.0.1', port: 0 },
+      '127.0.0.1',
+      (data) => latest?.write(data),
+      async () => {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      },
+    );
+    server.on('secureConnection', (socket) => {
+      sockets.add(socket);
+      latest = socket;
+      const framer = new SipStreamFramer();
+      const from = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
+      socket.on('data', (chunk: Buffer) => {
+        for (const message of framer.push(chunk).messages) peer.arrive(message, from);
+      });
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    server.on('tlsClientError', () => undefined);
+    return peer;
   }
 
   private static overStream(transport: 'tcp' | 'tls', socket: Socket, target: HostPort): SipPeer {
