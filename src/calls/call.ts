@@ -127,7 +127,7 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     return this.current === 'setting-up' || this.current === 'answered';
   }
 
-  /** Aborted the moment the call starts closing: whatever waits on the caller stops. */
+  /** Aborted (its reason the CallEnd) the moment the call starts closing: whatever waits on the caller stops. */
   get signal(): AbortSignal {
     return this.aborter.signal;
   }
@@ -212,7 +212,8 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     for (const timer of this.timers) timer.stop();
     this.timers.clear();
     const signalled = this.signalEnd(reached, end);
-    this.aborter.abort();
+    // With the end as its reason: abort() without one builds a DOMException and its stack trace, for every call.
+    this.aborter.abort(end);
     const quality = reached === 'answered' ? await this.finalQuality() : undefined;
     this.mediaInUse?.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);
     if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));

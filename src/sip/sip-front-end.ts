@@ -1,9 +1,9 @@
 /**
  * The SIP edge as the gateway sees it: a drachtio-srf application connected to
  * drachtio-server (DRACHTIO_ADDRESS), or, when none is configured, to the embedded
- * drachtio-server stand-in started here on SIP_PORT (and SIP over TLS on SIP_TLS_PORT when a
- * certificate is configured). drachtio-srf reconnects by itself
- * with backoff; the connection state feeds /readyz.
+ * drachtio-server stand-in started here, in a thread of its own, on SIP_PORT (and SIP over
+ * TLS on SIP_TLS_PORT when a certificate is configured). drachtio-srf reconnects by itself
+ * with backoff; the connection state (and the embedded stand-in's) feeds /readyz.
  *
  * After a reconnection the dialogs from before are reconciled: each is probed through
  * drachtio-server, and those that are gone (drachtio-server was restarted, or the caller
@@ -15,7 +15,7 @@
  */
 import type { GatewayConfig } from '../config/config.js';
 import type { Logger } from '../logger.js';
-import { DrachtioStandin } from '../drachtio-standin/drachtio-standin.js';
+import { EmbeddedStandin } from './embedded-standin.js';
 import { type SipDialog, type SrfApp, dialogAlive, dialogsFromBefore, forgetDialog, newSrf, stopConnecting } from './srf.js';
 
 const RECONNECT_MAX_DELAY_MS = 5000;
@@ -34,7 +34,7 @@ export class SipFrontEnd {
 
   private constructor(
     readonly srf: SrfApp,
-    private readonly standin: DrachtioStandin | undefined,
+    private readonly standin: EmbeddedStandin | undefined,
     private readonly log: Logger,
   ) {
     srf.on('connect', (err, hostport) => {
@@ -57,20 +57,10 @@ export class SipFrontEnd {
   /** Starts the embedded stand-in if needed and begins connecting; does not wait for the connection. */
   static async start(config: GatewayConfig, log: Logger): Promise<SipFrontEnd> {
     const sipLog = log.child({ component: 'sip' });
-    let standin: DrachtioStandin | undefined;
+    let standin: EmbeddedStandin | undefined;
     let address = config.drachtioAddress;
     if (!address) {
-      standin = await DrachtioStandin.start({
-        secret: config.drachtioSecret,
-        adminHost: '127.0.0.1',
-        adminPort: 0,
-        sipHost: config.rtpListenIp,
-        sipPort: config.sipPort,
-        sipAdvertisedHost: config.announcedIp,
-        ...(config.sipTls && { sipTls: { port: config.sipTls.port, cert: config.sipTls.keyPair.cert, key: config.sipTls.keyPair.key } }),
-        ...(config.sipTlsPeers.verify && { tlsPeerVerification: config.sipTlsPeers.ca ? { ca: config.sipTlsPeers.ca.pem } : {} }),
-        log,
-      });
+      standin = await EmbeddedStandin.start(config, log);
       address = standin.adminAddress;
       sipLog.info({ sip: standin.sipAddress, sipTls: standin.sipTlsAddress }, 'no DRACHTIO_ADDRESS: running the embedded drachtio-server stand-in');
     }
@@ -110,9 +100,14 @@ export class SipFrontEnd {
     this.dialogLost = listener;
   }
 
+  /** The embedded stand-in, when it runs (tests crash its thread). */
+  get embeddedStandin(): EmbeddedStandin | undefined {
+    return this.standin;
+  }
+
   /** Undefined when connected to drachtio-server; otherwise what is down, for /readyz. */
   problem(): string | undefined {
-    return this.connected ? undefined : 'not connected to drachtio-server';
+    return this.standin?.problem() ?? (this.connected ? undefined : 'not connected to drachtio-server');
   }
 
   private async reconcile(): Promise<void> {

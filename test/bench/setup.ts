@@ -53,6 +53,11 @@
  * BENCH_SUSTAIN_SECONDS (60; 0 skips the sustained and overload steps), BENCH_SUSTAIN_CPS (the
  * rate to sustain first; default: the rate steps that met the bar, highest first), BENCH_SUSTAIN_TRIES
  * (3: sustained windows tried at most, each at the next lower candidate, else 3/4 of the last),
+ * BENCH_STALLS (1: the sustained and overload windows are profiled and each hold of the
+ * gateway's event loop of 40 ms or more is printed with what ran in it; the gateway runs with
+ * --trace-gc, its output kept in a file named on stderr; the profiled repeat is skipped),
+ * BENCH_GATEWAY_NODE_ARGS (Node options for the gateway's process, space-separated, e.g.
+ * --max-semi-space-size=64),
  * BENCH_SIPP_RATES (25,50,75,100; empty skips SIPp), BENCH_SIPP_SECONDS (10 per step),
  * BENCH_SIPP_MEETINGS (5, one SIPp process each: SIPp takes one digest URI per process),
  * BENCH_SIPP_HOLD_MS (1000), BENCH_QUIET_WAIT_S (180: how long each run waits at most for the
@@ -64,7 +69,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PCMU_OFFER } from '../support/sip/sip-caller.js';
 import { type ChildGateway, REPO_ROOT } from './support/child-gateway.js';
-import { type CpuProfile, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
+import { type BusyStretch, busyStretches, type CpuProfile, formatBusyStretches, formatProfile, summarizeProfile } from './support/cpu-profile-summary.js';
 import { InspectorProfiler } from './support/inspector-profiler.js';
 import { RtpSink } from './support/rtp-sink.js';
 import { machineCpu, selfCpuSeconds, waitForQuietMachine } from './support/machine-load.js';
@@ -85,6 +90,12 @@ const SOCKETS = Number(env.BENCH_SOCKETS ?? 8);
 const PROFILE_MODE = env.BENCH_CPU_PROFILE ?? 'auto';
 const PROFILE = PROFILE_MODE !== '0';
 const PROFILE_EVERY_STEP = PROFILE_MODE === '1';
+/** '1': the sustained and overload windows are profiled and their event-loop holds printed; the gateway runs with --trace-gc into a log file. */
+const STALLS = env.BENCH_STALLS === '1';
+/** Node options for the gateway's process (space-separated), e.g. V8 heap flags to compare. */
+const GATEWAY_NODE_ARGS = (env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** The shortest hold of the event loop BENCH_STALLS reports. */
+const STALL_MIN_MS = 40;
 const WARMUP_CALLS = Number(env.BENCH_WARMUP_CALLS ?? 100);
 const WARMUP_CPS = 25;
 const HELD_CALLS = Number(env.BENCH_HELD_CALLS ?? 200);
@@ -143,6 +154,8 @@ interface StepResult {
   readonly mixer: unknown;
   /** Set-up latency by when the call was offered, in 500 ms buckets: [p50, max]. */
   readonly timeline: Array<[number, number]>;
+  /** How late this benchmark launched its calls, the most in each of those buckets (ms): a stall of its own, not the gateway's. */
+  readonly launchLagTimeline: number[];
   readonly benchCpuPercent: number;
   /** CPU (percent of a core) the rest of the machine used meanwhile: other work competing with the run. */
   readonly foreignCpuPercent: number;
@@ -221,9 +234,12 @@ async function main(): Promise<void> {
   for (const name of edges) {
     await waitForQuietMachine(say, { maxWaitMs: QUIET_WAIT_MS });
     say(`[bench:setup] ===== edge: ${name} =====`);
-    const edge = await startEdge(name, { inspect: PROFILE && CLIENT });
+    const gatewayLog = STALLS ? join(mkdtempSync(join(tmpdir(), 'bench-setup-gateway-')), `${name}.log`) : undefined;
+    const nodeArgs = [...GATEWAY_NODE_ARGS, ...(gatewayLog ? ['--trace-gc'] : [])];
+    const edge = await startEdge(name, { inspect: (PROFILE || STALLS) && CLIENT, nodeArgs, ...(gatewayLog && { logFile: gatewayLog }) });
     try {
       say(`[bench:setup] gateway ready at ${edge.gateway.httpUrl} (pid ${edge.gateway.pid}), SIP on udp ${edge.sip.host}:${edge.sip.port} (${name})`);
+      if (gatewayLog) say(`[bench:setup] the gateway's output, --trace-gc lines included: ${gatewayLog}`);
       const client = CLIENT ? await measureClient(edge) : undefined;
       const sippSummary = sipp ? await measureSipp(edge, sipp) : undefined;
       results[name] = { client, sipp: sippSummary };
@@ -249,7 +265,7 @@ async function main(): Promise<void> {
 /** The bench's own client against one edge: warm-up, the rate steps, profiles and held calls as configured. */
 async function measureClient(edge: Edge): Promise<ClientResult> {
   const gateway = edge.gateway;
-  const profileDir = PROFILE ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
+  const profileDir = PROFILE || STALLS ? mkdtempSync(join(tmpdir(), 'bench-setup-prof-')) : undefined;
   let dialer: SipDialer | undefined;
   let profiler: InspectorProfiler | undefined;
   let warmup: StepResult | undefined;
@@ -265,7 +281,7 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
       `[bench:setup] ${MEETINGS === 1 ? 'one meeting (MAX_PARTICIPANTS=1000)' : `${MEETINGS} meetings`}, one credential per meeting; calls go round-robin over them` +
         `; ${SOCKETS} local UDP sockets; each call is held ${HOLD_MS} ms, then BYE`,
     );
-    if (PROFILE) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
+    if (PROFILE || STALLS) profiler = await InspectorProfiler.connect(gateway.inspectorUrl!);
     dialer = await SipDialer.open(edge.sip, { sockets: SOCKETS, timeoutMs: CALL_TIMEOUT_MS });
     // Every call's SDP offers the port of one sink that never reads: the gateway's mix goes
     // out (all its work is done) without this process spending a core receiving it.
@@ -320,15 +336,24 @@ async function measureClient(edge: Edge): Promise<ClientResult> {
     }
     const best = bestStep(results);
     const missed = best.result.setup.p99 >= P99_TARGET_MS || !offeredAndAnswered(best.result);
-    if (PROFILE && !PROFILE_EVERY_STEP && missed) {
+    if (PROFILE && !PROFILE_EVERY_STEP && missed && !STALLS) {
       say(`[bench:setup] a target was missed: repeating the ${best.result.offeredCps} cps step with the gateway's main thread profiled (not ranked)`);
       await profiled(best.result.offeredCps, 'profiled-repeat');
     }
     if (SUSTAIN_SECONDS > 0) {
       const window = async (rate: number): Promise<StepResult> => {
         await waitForQuietMachine(say, { ownCpu, maxWaitMs: QUIET_WAIT_MS });
+        if (STALLS) await profiler?.start();
         const result = await runStep(gateway, dialer!, rate, target, sdp, SUSTAIN_SECONDS);
         reportStep(result);
+        if (STALLS && profiler && profileDir) {
+          const profile = (await profiler.stop()) as CpuProfile;
+          const file = join(profileDir, `${edge.name}-window-${rate}cps.cpuprofile`);
+          writeFileSync(file, JSON.stringify(profile));
+          const holds = busyStretches(profile, REPO_ROOT, STALL_MIN_MS);
+          say(formatBusyStretches(holds.slice(0, 15), `of the gateway's main thread during the ${rate} cps window (${file}; the longest 15)`, STALL_MIN_MS));
+          say(formatSlowBuckets(result, holds));
+        }
         // Let the held calls end and emptied rooms settle before the next window.
         await sleep(2000);
         return result;
@@ -629,6 +654,7 @@ async function runStep(
   let firstAnsweredAt = Infinity;
   let lastAnsweredAt = 0;
   const calls: Promise<void>[] = [];
+  const launchLags: number[] = [];
 
   const cpuBefore = gateway.cpu();
   const benchCpuBefore = process.cpuUsage();
@@ -679,7 +705,12 @@ async function runStep(
   while (launched < total) {
     const now = performance.now();
     const due = Math.min(total, Math.floor(((now - start) * rate) / 1000) + 1);
-    if (due > launched) maxLaunchLagMs = Math.max(maxLaunchLagMs, now - (start + (launched * 1000) / rate));
+    if (due > launched) {
+      const lag = now - (start + (launched * 1000) / rate);
+      maxLaunchLagMs = Math.max(maxLaunchLagMs, lag);
+      const bucket = Math.floor((now - start) / 500);
+      launchLags[bucket] = Math.max(launchLags[bucket] ?? 0, lag);
+    }
     while (launched < due) {
       calls.push(one());
       launched++;
@@ -728,6 +759,7 @@ async function runStep(
     },
     mixer,
     timeline: [...buckets].map((b) => (b ? [summarize(b).p50, summarize(b).max] : [Number.NaN, Number.NaN])),
+    launchLagTimeline: Array.from({ length: buckets.length }, (_, i) => launchLags[i] ?? 0),
     benchCpuPercent: (100 * (benchCpu.user + benchCpu.system)) / 1e6 / wall,
     foreignCpuPercent:
       (100 *
@@ -817,3 +849,22 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * BENCH_STALLS: each 0.5 s bucket whose slowest set-up took STALL_MIN_MS or more, with the
+ * holds of the gateway's main thread that overlap it (profile time, which starts with the
+ * window) and this benchmark's own launch lag there. A slow bucket with no hold and no lag
+ * waited on something other than the main thread's JavaScript (another thread, a process).
+ */
+function formatSlowBuckets(result: StepResult, holds: readonly BusyStretch[]): string {
+  const lines = [`set-up buckets with a set-up of ${STALL_MIN_MS} ms or more (at: p50/max; main-thread holds overlapping it; launch lag):`];
+  result.timeline.forEach(([p50, max], i) => {
+    if (!(max >= STALL_MIN_MS)) return;
+    const from = i * 0.5 - 0.3;
+    const to = (i + 1) * 0.5;
+    const overlapping = holds.filter((h) => h.atS < to && h.atS + h.ms / 1000 > from);
+    const held = overlapping.map((h) => `${h.atS.toFixed(2)} s ${h.ms.toFixed(0)} ms (GC ${h.gcMs.toFixed(0)})`).join(', ') || 'none';
+    lines.push(`  ${(i * 0.5).toFixed(1)} s: ${p50.toFixed(0)}/${max.toFixed(0)} ms; holds: ${held}; launch lag ${(result.launchLagTimeline[i] ?? 0).toFixed(0)} ms`);
+  });
+  return lines.join('\n');
+}

@@ -199,8 +199,8 @@ describe('loadConfig', () => {
     expect(load({ SIP_DIGEST_ALGORITHMS: value }).sipDigestAlgorithms).toEqual(algorithms);
   });
 
-  it('admits calls and drains by the defaults: 32 set-ups in flight, 75 % media load, Retry-After from 5 s, 300 s drain', () => {
-    expect(load({})).toMatchObject({ sipMaxSetupsInFlight: 32, sipMaxMediaLoad: 0.75, sipRetryAfterSeconds: 5, drainMs: 300_000 });
+  it('admits calls and drains by the defaults: 96 set-ups in flight, 75 % media load, Retry-After from 5 s, 300 s drain', () => {
+    expect(load({})).toMatchObject({ sipMaxSetupsInFlight: 96, sipMaxMediaLoad: 0.75, sipRetryAfterSeconds: 5, drainMs: 300_000 });
     expect(load({ SIP_MAX_SETUPS_IN_FLIGHT: '4', SIP_MAX_MEDIA_LOAD_PERCENT: '90', SIP_RETRY_AFTER_SECONDS: '30', DRAIN_SECONDS: '0' })).toMatchObject({
       sipMaxSetupsInFlight: 4,
       sipMaxMediaLoad: 0.9,

@@ -23,6 +23,8 @@ export interface ChildGatewayOptions {
   readonly readyTimeoutMs?: number;
   /** Every line the gateway prints also goes to this file (for reading a run's gateway log afterwards). */
   readonly logFile?: string;
+  /** Node options for the gateway's process (e.g. --trace-gc, whose lines go to logFile only). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ProcessCpu {
@@ -59,6 +61,8 @@ export class ChildGateway {
         const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(line);
         if (inspector) this.inspectorUrl = inspector[1];
         if (inspector || line.startsWith('For help, see: https://nodejs.org/en/docs/inspector')) continue;
+        // --trace-gc's lines ([pid:isolate] ... ms: Scavenge ...) are not the gateway's log.
+        if (/^\[\d+:0x[0-9a-f]+\]/.test(line)) continue;
         this.warnLines++;
         if (this.firstWarnLines.length < 10) this.firstWarnLines.push(line.slice(0, 400));
         if (this.warnLines <= 20) process.stderr.write(`[gateway ${prefix}] ${line}\n`);
@@ -75,7 +79,7 @@ export class ChildGateway {
     const sipPort = await freeSipPort();
     const env = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '1000', ...options.env });
     const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
-    const child = spawn(process.execPath, [...inspect, '--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...inspect, ...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -123,3 +123,90 @@ function areaOf(functionName: string, url: string): string {
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   return url;
 }
+
+/** A stretch of the profile during which the thread never went idle: the event loop was held that long. */
+export interface BusyStretch {
+  /** Start, seconds after the profile's start. */
+  readonly atS: number;
+  readonly ms: number;
+  readonly gcMs: number;
+  /** The longest time between two samples in it: the thread not running (descheduled) or in a long native call. */
+  readonly longestGapMs: number;
+  /** Its top self-time functions, and the gateway's own functions (src/) by total time, ms each. */
+  readonly top: readonly ProfileEntry[];
+  readonly srcInclusive: readonly ProfileEntry[];
+}
+
+/**
+ * The stretches of at least `minMs` in which no sample was (idle), longest first: what held
+ * the event loop in one go. A stall the loop suffered with samples idle (waiting on another
+ * thread or process) does not show here.
+ */
+export function busyStretches(profile: CpuProfile, repoRoot: string, minMs: number, topN = 6): BusyStretch[] {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const nameOf = (id: number) => {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const where = shortUrl(url, repoRoot);
+    return `${functionName || '(anonymous)'} ${where ? `${where}:${lineNumber + 1}` : ''}`.trim();
+  };
+  const stretches: BusyStretch[] = [];
+  let atUs = 0;
+  let start = -1;
+  const close = (end: number, startUs: number, endUs: number) => {
+    if ((endUs - startUs) / 1000 < minMs) return;
+    const self = new Map<string, number>();
+    const inclusive = new Map<string, number>();
+    let gcUs = 0;
+    let longestGapUs = 0;
+    for (let i = start; i < end; i++) {
+      const id = profile.samples[i]!;
+      const us = profile.timeDeltas[i + 1] ?? 0;
+      longestGapUs = Math.max(longestGapUs, us);
+      const name = nameOf(id);
+      if (name === '(garbage collector)') gcUs += us;
+      self.set(name, (self.get(name) ?? 0) + us);
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const { url } = byId.get(at)!.callFrame;
+        if (!/\/src\//.test(url) || url.includes('node_modules')) continue;
+        const inclusiveName = nameOf(at);
+        if (seen.has(inclusiveName)) continue;
+        seen.add(inclusiveName);
+        inclusive.set(inclusiveName, (inclusive.get(inclusiveName) ?? 0) + us);
+      }
+    }
+    const totalUs = endUs - startUs;
+    const entries = (m: Map<string, number>) =>
+      [...m]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, topN)
+        .map(([name, us]) => ({ name, selfMs: us / 1000, percent: (100 * us) / totalUs }));
+    stretches.push({ atS: startUs / 1e6, ms: totalUs / 1000, gcMs: gcUs / 1000, longestGapMs: longestGapUs / 1000, top: entries(self), srcInclusive: entries(inclusive) });
+  };
+  let startUs = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    atUs += profile.timeDeltas[i] ?? 0;
+    const idle = byId.get(profile.samples[i]!)!.callFrame.functionName === '(idle)';
+    if (!idle && start === -1) {
+      start = i;
+      startUs = atUs;
+    } else if (idle && start !== -1) {
+      close(i, startUs, atUs);
+      start = -1;
+    }
+  }
+  if (start !== -1) close(profile.samples.length, startUs, atUs);
+  return stretches.sort((a, b) => b.ms - a.ms);
+}
+
+export function formatBusyStretches(stretches: readonly BusyStretch[], label: string, minMs: number): string {
+  const lines = [`event-loop holds of ${minMs} ms or more ${label}: ${stretches.length}`];
+  for (const s of stretches) {
+    lines.push(`  at ${s.atS.toFixed(2)} s: ${s.ms.toFixed(1)} ms busy without a break, GC ${s.gcMs.toFixed(1)} ms, longest gap between samples ${s.longestGapMs.toFixed(1)} ms`);
+    lines.push(`    self: ${s.top.map((e) => `${e.name} ${e.selfMs.toFixed(1)}`).join('; ')}`);
+    lines.push(`    src total: ${s.srcInclusive.map((e) => `${e.name} ${e.selfMs.toFixed(1)}`).join('; ')}`);
+  }
+  return lines.join('\n');
+}

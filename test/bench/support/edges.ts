@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type DrachtioServer, startDrachtioServer } from '../../support/sip/drachtio-server.js';
-import { ChildGateway, REPO_ROOT } from './child-gateway.js';
+import { ChildGateway, type ChildGatewayOptions, REPO_ROOT } from './child-gateway.js';
 
 export type EdgeName = 'drachtio-standin' | 'drachtio-server';
 
@@ -26,9 +26,9 @@ export function drachtioServerBin(): string | undefined {
   return existsSync(shared) ? shared : undefined;
 }
 
-export async function startEdge(name: EdgeName, options: { inspect?: boolean } = {}): Promise<Edge> {
+export async function startEdge(name: EdgeName, options: Pick<ChildGatewayOptions, 'inspect' | 'nodeArgs' | 'logFile'> = {}): Promise<Edge> {
   if (name === 'drachtio-standin') {
-    const gateway = await ChildGateway.start({ inspect: options.inspect });
+    const gateway = await ChildGateway.start(options);
     return { name, gateway, sip: { host: '127.0.0.1', port: gateway.sipPort }, stop: () => gateway.stop() };
   }
   const binary = drachtioServerBin();
@@ -36,7 +36,7 @@ export async function startEdge(name: EdgeName, options: { inspect?: boolean } =
   const server: DrachtioServer = await startDrachtioServer(binary, 'bench-drachtio-secret');
   try {
     const gateway = await ChildGateway.start({
-      inspect: options.inspect,
+      ...options,
       env: { DRACHTIO_ADDRESS: `${server.adminAddress.host}:${server.adminAddress.port}`, DRACHTIO_SECRET: server.secret },
     });
     return {
