@@ -23,9 +23,15 @@
  *   /proc/<pid>/fd socket inodes joined with /proc/<pid>/net/udp and udp6;
  * - store entries under the gateway's key prefix: SCAN over gw:*, a hash counting its
  *   fields (calls and participants are hash fields); keys with an expiry (nonce counts,
- *   rate windows) expire by design and are reported apart, not as leaks;
- * - RSS of the gateway's Node process (VmRSS): after the warm-up vs at the end of the
- *   churn, both under the same load.
+ *   rate windows) expire by design and are reported apart, not as leaks, and so is the
+ *   cluster's meeting-lease epoch counter (one key, made by the first lease, kept for good
+ *   so that no epoch is issued twice);
+ * - RSS of the gateway's Node process (VmRSS) after the warm-up vs 5 s before the end of
+ *   the churn, both under the same load (every slot with its call), each read right after
+ *   a full garbage collection of the main thread's heap (through the inspector, which the
+ *   gateway runs with): read as it is, RSS also holds whatever garbage that heap has at
+ *   the moment (up to 80 MB of 440 seen), which one reading counts as growth or not by
+ *   chance. Both readings as they were are in the JSON too (rssMB).
  * failedCalls counts calls meant to be answered that were not (any answer but 200, or no
  * answer), calls that heard no RTP from the gateway while up (their mix never came), and
  * calls the gateway hung up on although the caller was still sending.
@@ -83,6 +89,8 @@ const GATEWAY_LOG = env.BENCH_SOAK_GATEWAY_LOG;
 const HEAP_SNAPSHOTS = env.BENCH_SOAK_HEAP === 'snapshots';
 const SAMPLE_HEAP = env.BENCH_SOAK_HEAP === '1' || HEAP_SNAPSHOTS;
 const EMPTY_ROOM_GRACE_SECONDS = 2;
+/** The end-of-churn RSS reading is taken this long before the churn ends, while every slot still has its call. */
+const END_READING_BEFORE_MS = 5000;
 /** Dialing starts spread over this long, so the first calls do not all arrive at once. */
 const RAMP_MS = Math.min(30_000, WARMUP_MS);
 /** A slot whose call failed waits this long before dialing again, as a person redialing would. */
@@ -94,6 +102,8 @@ const AUDIO_JUDGED_AFTER_MS = 2000;
 const RTP_MIN_PORT = 40_000;
 const RTP_MAX_PORT = 49_999;
 const KEY_PREFIX = 'gw:';
+/** One key for the whole cluster, made by the first meeting lease and never removed (an epoch must never be issued twice). */
+const LEASE_EPOCH_KEY = `${KEY_PREFIX}meeting-owner-epoch`;
 
 const say = (line: string) => process.stderr.write(`[bench:soak] ${line}\n`);
 const randomBetween = (min: number, max: number) => min + Math.random() * (max - min);
@@ -170,7 +180,8 @@ async function main(): Promise<void> {
         ...(GATEWAY_LOG ? { LOG_LEVEL: 'info' } : {}),
       },
       ...(GATEWAY_LOG ? { logFile: GATEWAY_LOG } : {}),
-      inspect: SAMPLE_HEAP,
+      // For a full garbage collection before each RSS reading that rssGrowthPct compares.
+      inspect: true,
     });
     store = new Redis(redis.url, { lazyConnect: true });
     await store.connect();
@@ -197,10 +208,10 @@ async function soak(gateway: ChildGateway, store: Redis) {
       `${SECONDS} s of churn, warm-up ${WARMUP_MS / 1000} s`,
   );
 
-  const inspector = SAMPLE_HEAP ? await InspectorProfiler.connect(gateway.inspectorUrl!) : undefined;
+  const inspector = await InspectorProfiler.connect(gateway.inspectorUrl!);
   const snapshotPath = (when: string) => join(tmpdir(), `bench-soak-${process.pid}-${when}.heapsnapshot`);
   let memoryBefore: GatewayMemory | undefined;
-  if (inspector) {
+  if (SAMPLE_HEAP) {
     if (HEAP_SNAPSHOTS) await writeGatewayHeapSnapshot(inspector, snapshotPath('before'));
     memoryBefore = await gatewayMemory(inspector, gateway.pid);
     say(`before: gateway memory ${JSON.stringify(memoryBefore)}${HEAP_SNAPSHOTS ? `; heap snapshot ${snapshotPath('before')}` : ''}`);
@@ -217,11 +228,27 @@ async function soak(gateway: ChildGateway, store: Redis) {
   let stopping = false;
   const stopped = new Promise<void>((resolve) => setTimeout(() => ((stopping = true), resolve()), SECONDS * 1000));
 
-  let rssAfterWarmup = 0;
+  /** The RSS as it is, and what is left of it once the main thread's heap is collected (what the gateway holds). */
+  const readRss = async (): Promise<RssReading> => {
+    const instant = rssMB(gateway.pid);
+    await inspector.collectGarbage();
+    return { instant: round1(instant), afterGc: round1(rssMB(gateway.pid)) };
+  };
+  let rssAfterWarmup: RssReading | undefined;
+  let rssEndOfChurn: RssReading | undefined;
   const warmupTimer = setTimeout(() => {
-    rssAfterWarmup = rssMB(gateway.pid);
-    say(`warm-up over: ${tally.live} live calls, gateway RSS ${rssAfterWarmup.toFixed(1)} MB`);
+    void readRss().then((reading) => {
+      rssAfterWarmup = reading;
+      say(`warm-up over: ${tally.live} live calls, gateway RSS ${reading.instant} MB, ${reading.afterGc} MB after a full GC`);
+    });
   }, WARMUP_MS);
+  // Still under the churn's load, before the calls are hung up at its end.
+  const endOfChurnTimer = setTimeout(() => {
+    void readRss().then((reading) => {
+      rssEndOfChurn = reading;
+      say(`end of the churn: ${tally.live} live calls, gateway RSS ${reading.instant} MB, ${reading.afterGc} MB after a full GC`);
+    });
+  }, Math.max(WARMUP_MS, SECONDS * 1000 - END_READING_BEFORE_MS));
   const progress = setInterval(() => {
     const elapsed = Math.round((performance.now() - startedAt) / 1000);
     const rss = rssMB(gateway.pid);
@@ -339,9 +366,10 @@ async function soak(gateway: ChildGateway, store: Redis) {
   };
 
   await Promise.all(Array.from({ length: LEGS }, (_, i) => slot(i)));
-  const rssEndOfChurn = rssMB(gateway.pid);
   const churnSeconds = (performance.now() - startedAt) / 1000;
   clearTimeout(warmupTimer);
+  clearTimeout(endOfChurnTimer);
+  rssEndOfChurn ??= await readRss();
   clearInterval(progress);
   say(`churn over after ${churnSeconds.toFixed(0)} s; waiting for ${tally.vanishing.size} vanished calls to be ended by the gateway`);
   await Promise.all([...tally.vanishing]);
@@ -352,8 +380,8 @@ async function soak(gateway: ChildGateway, store: Redis) {
 
   const after = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid, gateway.sipPort), store: await storeEntries(store) };
   const rssAfterSettle = rssMB(gateway.pid);
-  const heap = inspector && memoryBefore ? await heapAfterSettle(inspector, gateway.pid, memoryBefore, snapshotPath) : undefined;
-  inspector?.close();
+  const heap = memoryBefore ? await heapAfterSettle(inspector, gateway.pid, memoryBefore, snapshotPath) : undefined;
+  inspector.close();
   const newEntries = after.store.list.filter((entry) => !before.store.list.includes(entry));
   say(`after: media ${JSON.stringify(after.media)}, ${after.ports} RTP-range UDP sockets, ${after.store.entries} store entries (${after.store.expiring} expiring keys)`);
   if (newEntries.length > 0) say(`store entries left behind (first 10): ${newEntries.slice(0, 10).join(', ')}`);
@@ -372,7 +400,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
         `(the gateway's RTCP for that phone, which has no rtcp-mux, goes to its port + 1): their BYE came ${neighboured.p50.toFixed(1)} s (p50), ${neighboured.max.toFixed(1)} s (max) after their last packet`,
     );
   }
-  const warmRss = rssAfterWarmup || rssEndOfChurn;
+  const warmRss = rssAfterWarmup ?? rssEndOfChurn;
   const cpu = gateway.cpu();
   const vanishBye = summarize(tally.vanishByeAfterS);
 
@@ -384,7 +412,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     leakedRouters: after.media.routers - before.media.routers,
     leakedPorts: after.ports - before.ports,
     leakedStoreKeys: after.store.entries - before.store.entries,
-    rssGrowthPct: Number(((100 * (rssEndOfChurn - warmRss)) / warmRss).toFixed(1)),
+    rssGrowthPct: Number(((100 * (rssEndOfChurn.afterGc - warmRss.afterGc)) / warmRss.afterGc).toFixed(1)),
     failedCalls: tally.failedCalls,
     failures: Object.fromEntries(tally.failures),
     callsMade: { ...tally.made, total: tally.made.bye + tally.made.cancel + tally.made.vanish },
@@ -397,7 +425,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     concurrencyReached: tally.maxLive,
     meetings: { ofUpTo: PHONES_PER_MEETING, groups: groupMeetings, solo: soloLegs },
     rtpTimeoutSeconds: RTP_TIMEOUT_SECONDS,
-    rssMB: { afterWarmup: round1(warmRss), endOfChurn: round1(rssEndOfChurn), afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
+    rssMB: { afterWarmup: warmRss, endOfChurn: rssEndOfChurn, afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
     ...(heap ? { memoryMB: { every30s: tally.memorySeries, ...heap.memory }, ...(heap.growth && { heapSnapshotGrowth: heap.growth }) } : {}),
     mediaAfter: after.media,
     storeExpiringKeysAfter: after.store.expiring,
@@ -407,6 +435,12 @@ async function soak(gateway: ChildGateway, store: Redis) {
 }
 
 const round1 = (n: number) => Number(n.toFixed(1));
+
+/** The gateway's RSS at one moment and right after a full garbage collection of its main thread's heap, MB. */
+interface RssReading {
+  readonly instant: number;
+  readonly afterGc: number;
+}
 
 /**
  * The gateway idle again after the churn: its memory as it is, and after a full garbage
@@ -501,7 +535,8 @@ function rtpPorts(gatewayPid: number, sipPort: number): number {
 /**
  * What the gateway keeps in Redis under its prefix, as a list of entries: a key, or for a
  * hash each of its fields (call records and participants are hash fields). Keys with an
- * expiry are counted apart: they go away by themselves.
+ * expiry are counted apart: they go away by themselves. The lease epoch counter is left
+ * out: the first call makes it, and it stays by design, however many calls follow.
  */
 async function storeEntries(redis: Redis): Promise<{ entries: number; expiring: number; list: string[] }> {
   const list: string[] = [];
@@ -511,6 +546,7 @@ async function storeEntries(redis: Redis): Promise<{ entries: number; expiring: 
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
+      if (key === LEASE_EPOCH_KEY) continue;
       const ttlMs = await redis.pttl(key);
       // -2: it expired since the SCAN saw it (a nonce count reaching its end), so it is gone.
       if (ttlMs === -2) continue;
