@@ -18,6 +18,7 @@ const END_TO_END_FILES = new Set([
   'test/sip/trunk-inbound.test.ts',
   'test/sip/rfc4475-torture.test.ts',
   'test/sip/session-timer-wire.test.ts',
+  'test/sip/call-limits-wire.test.ts',
   'test/harness/baresip.test.ts',
   'test/web/meeting-page.test.ts',
 ]);

@@ -20,6 +20,7 @@
 import { type Socket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
+import { readRtcp } from './rtcp/read-rtcp.js';
 import type { RtcpSession } from './rtcp/rtcp-session.js';
 import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
 import { SrtpSession } from './srtp/srtp-session.js';
@@ -82,6 +83,10 @@ export class PhoneRtpPort {
    * SDP address may always take over, and a new SDP address starts learning again.
    */
   private latched: RtpAddress | undefined;
+  /** The SSRC of the phone's RTP, as last seen: its own RTCP carries it (RFC 3550 §6.4). */
+  private phoneSsrc: number | undefined;
+  /** The SSRC of what we send the phone (the meeting's mix): its reports are about it. */
+  private sentSsrc: number | undefined;
   private sending = true;
   /** The meeting's socket, connected to its PlainTransport (a connected socket sends cheaper); not ours to close. */
   private toMediasoup: Socket | undefined;
@@ -169,6 +174,7 @@ export class PhoneRtpPort {
   sendToPhone(packet: Buffer): void {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
+    this.sentSsrc = packet.readUInt32BE(8);
     const protectedPacket = this.srtp ? this.srtp.protectRtp(packet) : packet;
     if (!protectedPacket) return;
     this.phoneSocket.send(protectedPacket, phone.port, phone.ip);
@@ -209,6 +215,36 @@ export class PhoneRtpPort {
     return true;
   }
 
+  /**
+   * Whether an RTCP packet is the phone's: from the source of its RTP, or reporting on what
+   * we send it. RTCP is taken from any port of the phone's address, and reports about
+   * other calls can reach the port: ours for another call whose phone, on a host of ours,
+   * has no rtcp-mux go to that phone's RTP port + 1, which may be this port. Taken as the
+   * phone's, such a report would keep a vanished phone's call alive past its RTP timeout.
+   * Before the phone's first RTP there is nothing to tell its RTCP by.
+   */
+  private isPhoneRtcp(rtcp: Buffer): boolean {
+    const phoneSsrc = this.phoneSsrc;
+    if (phoneSsrc === undefined) return true;
+    const read = readRtcp(rtcp);
+    return (
+      read.ok &&
+      read.packets.some((packet) => {
+        switch (packet.type) {
+          case 'sender-report':
+          case 'receiver-report':
+            return packet.ssrc === phoneSsrc || packet.reports.some(({ ssrc }) => ssrc === this.sentSsrc);
+          case 'source-description':
+            return packet.chunks.some(({ ssrc }) => ssrc === phoneSsrc);
+          case 'goodbye':
+            return packet.ssrcs.includes(phoneSsrc);
+          case 'other':
+            return false;
+        }
+      })
+    );
+  }
+
   /** Our RTP address's RTCP counterpart: the same address under rtcp-mux, else the phone's RTCP port on its SDP address. */
   private get rtcpAddress(): RtpAddress | undefined {
     if (this.rtcpTarget.rtcpMux) {
@@ -230,12 +266,15 @@ export class PhoneRtpPort {
     if (!packet || packet.length < 12) return;
     if (this.latch && !this.fromLatchedPhone(from, rtcp)) return;
     const now = Date.now();
-    this.lastReceived[0] = now;
     // mediasoup reports on the phone's stream itself; the phone's RTCP is for our session only.
     if (rtcp) {
+      if (!this.isPhoneRtcp(packet)) return;
+      this.lastReceived[0] = now;
       this.rtcp?.rtcpReceived(packet, epochNowMs());
       return;
     }
+    this.lastReceived[0] = now;
+    this.phoneSsrc = packet.readUInt32BE(8);
     this.packetsIn++;
     if (this.lastReceived[1] === 0) this.lastReceived[1] = now;
     const payloadType = packet[1]! & 0x7f;

@@ -40,7 +40,7 @@ import { RetryLaterError } from './retry-later.js';
 import { callerDisplayName } from './caller-name.js';
 import type { SipGuard } from './guard/sip-guard.js';
 import type { SipAuthenticator } from './sip-authenticator.js';
-import { type CallSession, type SipCall, SipLeg } from './sip-leg.js';
+import { type CallSession, CancelCrossedAnswer, type SipCall, SipLeg } from './sip-leg.js';
 import type { SipObserver } from './sip-observer.js';
 import { CALLER_NUMBER_HEADER, TWILIO_CALL_SID_HEADER, WEBHOOK_CALL_SID_HEADER } from './twilio-headers.js';
 import type { SipRequest, SipResponse, SrfApp } from './srf.js';
@@ -140,6 +140,8 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     const setUpCall = handedOff ? setUpHandedOff(deps, call, request, handedOff) : setUp(deps, call, request, response, fromTrunk);
     return setUpCall.catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
+      // Answered 487 by drachtio-server already: no BYE, the call ends as the caller's.
+      if (err instanceof CancelCrossedAnswer) return call.close({ by: 'caller', reason: 'CANCEL' });
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
       return call.close(setUpEnd(err));
     });

@@ -81,6 +81,22 @@ interface HeldRequest {
  */
 const ACK_TIMEOUT_MS = 34_000;
 
+/** What drachtio-server says of a response to an INVITE whose transaction it has already ended (487 after a CANCEL). */
+const TRANSACTION_GONE = /unknown transaction/i;
+const REQUEST_TERMINATED = 487;
+
+/**
+ * The caller's CANCEL crossed our 200 OK: drachtio-server had answered it 487 when our 200
+ * reached it, so the 200 never went out. drachtio-srf forgets the INVITE as it sends the
+ * 200, so the CANCEL's news never reaches the call either: this is how it hears of it.
+ */
+export class CancelCrossedAnswer extends Error {
+  constructor() {
+    super('the caller cancelled while our 200 OK was on its way');
+    this.name = 'CancelCrossedAnswer';
+  }
+}
+
 export class SipLeg implements CallSignaling {
   /** The caller's key presses, from RTP (RFC 4733) and SIP INFO alike, each once. */
   readonly dtmf = new DtmfReceiver();
@@ -134,7 +150,15 @@ export class SipLeg implements CallSignaling {
     if (this.origin.kind !== 'dial-in') throw new Error('only a dial-in leg answers');
     const { request, response } = this.origin;
     const answered = answerInvite(srf, request, response, options, (dialog) => this.attach(dialog, options.localSdp, sessionTimer));
-    return answered.then(() => this.context.observer.inviteAnswered('accepted', 200));
+    return answered.then(
+      () => this.context.observer.inviteAnswered('accepted', 200),
+      (err: unknown) => {
+        // drachtio-srf fails a response with drachtio-server's reason, a string.
+        if (!TRANSACTION_GONE.test(err instanceof Error ? err.message : String(err))) throw err;
+        this.context.observer.inviteAnswered('rejected', REQUEST_TERMINATED);
+        throw new CancelCrossedAnswer();
+      },
+    );
   }
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */

@@ -23,9 +23,15 @@
  *   /proc/<pid>/fd socket inodes joined with /proc/<pid>/net/udp and udp6;
  * - store entries under the gateway's key prefix: SCAN over gw:*, a hash counting its
  *   fields (calls and participants are hash fields); keys with an expiry (nonce counts,
- *   rate windows) expire by design and are reported apart, not as leaks;
- * - RSS of the gateway's Node process (VmRSS): after the warm-up vs at the end of the
- *   churn, both under the same load.
+ *   rate windows) expire by design and are reported apart, not as leaks, and so is the
+ *   cluster's meeting-lease epoch counter (one key, made by the first lease, kept for good
+ *   so that no epoch is issued twice);
+ * - RSS of the gateway's Node process (VmRSS) after the warm-up vs 5 s before the end of
+ *   the churn, both under the same load (every slot with its call), each read right after
+ *   a full garbage collection of the main thread's heap (through the inspector, which the
+ *   gateway runs with): read as it is, RSS also holds whatever garbage that heap has at
+ *   the moment (up to 80 MB of 440 seen), which one reading counts as growth or not by
+ *   chance. Both readings as they were are in the JSON too (rssMB).
  * failedCalls counts calls meant to be answered that were not (any answer but 200, or no
  * answer), calls that heard no RTP from the gateway while up (their mix never came), and
  * calls the gateway hung up on although the caller was still sending.
@@ -41,15 +47,24 @@
  * (5: a slot whose call failed waits this long before its next call, so failures do not
  * turn into a storm of retries), BENCH_SOAK_GATEWAY_LOG (a file: the gateway logs at info
  * there, to follow a call the bench names by its Call-ID), BENCH_SOAK_HEAP (1: the gateway runs
- * with the inspector and its main thread's V8 heap and external memory are sampled beside
- * RSS, to tell a JS leak from native memory).
+ * with the inspector; every 30 s its RSS (anonymous vs file-backed), main-thread V8 heap,
+ * external and ArrayBuffer memory, each media thread's V8 heap and the main thread's
+ * libuv handles and active resources by type are sampled (see support/gateway-memory.ts),
+ * and again after the settle, before and after a full garbage collection; `snapshots`:
+ * also a heap snapshot of the main thread before the first call and after the settle,
+ * both idle, and the kinds of object that grew in between (see support/heap-census.ts):
+ * what a leak leaves behind grows with the calls made. Writing a snapshot takes the
+ * gateway's RSS up by about 140 MB at once, so that run's rssGrowthPct means nothing).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { spawnRedisServer } from '../support/redis-server.js';
 import { ChildGateway } from './support/child-gateway.js';
+import { type GatewayMemory, gatewayMemory, writeGatewayHeapSnapshot } from './support/gateway-memory.js';
+import { censusBytes, heapCensus, heapGrowth } from './support/heap-census.js';
 import { InspectorProfiler } from './support/inspector-profiler.js';
 import { processTree, rssMB } from './support/gateway-process.js';
 import { PcmuPhone, SendClock } from './support/rtp-endpoints.js';
@@ -71,8 +86,11 @@ const WARMUP_MS = num('BENCH_SOAK_WARMUP_SECONDS', Math.min(60, SECONDS / 4)) * 
 const SETTLE_MS = num('BENCH_SOAK_SETTLE_SECONDS', 10) * 1000;
 const VANISH_MARGIN_MS = num('BENCH_SOAK_VANISH_MARGIN_SECONDS', 10) * 1000;
 const GATEWAY_LOG = env.BENCH_SOAK_GATEWAY_LOG;
-const SAMPLE_HEAP = env.BENCH_SOAK_HEAP === '1';
+const HEAP_SNAPSHOTS = env.BENCH_SOAK_HEAP === 'snapshots';
+const SAMPLE_HEAP = env.BENCH_SOAK_HEAP === '1' || HEAP_SNAPSHOTS;
 const EMPTY_ROOM_GRACE_SECONDS = 2;
+/** The end-of-churn RSS reading is taken this long before the churn ends, while every slot still has its call. */
+const END_READING_BEFORE_MS = 5000;
 /** Dialing starts spread over this long, so the first calls do not all arrive at once. */
 const RAMP_MS = Math.min(30_000, WARMUP_MS);
 /** A slot whose call failed waits this long before dialing again, as a person redialing would. */
@@ -84,6 +102,8 @@ const AUDIO_JUDGED_AFTER_MS = 2000;
 const RTP_MIN_PORT = 40_000;
 const RTP_MAX_PORT = 49_999;
 const KEY_PREFIX = 'gw:';
+/** One key for the whole cluster, made by the first meeting lease and never removed (an epoch must never be issued twice). */
+const LEASE_EPOCH_KEY = `${KEY_PREFIX}meeting-owner-epoch`;
 
 const say = (line: string) => process.stderr.write(`[bench:soak] ${line}\n`);
 const randomBetween = (min: number, max: number) => min + Math.random() * (max - min);
@@ -115,12 +135,16 @@ class Tally {
   maxLive = 0;
   /** Seconds from a vanished caller's last RTP to the gateway's BYE. */
   readonly vanishByeAfterS: number[] = [];
+  /** The same for vanished calls that had a bench phone at the port just below theirs meanwhile. */
+  readonly neighbouredByeAfterS: number[] = [];
   /** Call-IDs of vanished calls the gateway did not end in time. */
   readonly vanishedNotEndedCallIds: string[] = [];
   /** The gateway's RSS at every progress line (30 s), in MB. */
   readonly rssSeries: number[] = [];
-  /** The main thread's V8 heap used and external memory at the same moments, in MB (BENCH_SOAK_HEAP). */
-  readonly heapSeries: { heapUsed: number; external: number }[] = [];
+  /** Where the gateway's memory is at the same moments (BENCH_SOAK_HEAP). */
+  readonly memorySeries: GatewayMemory[] = [];
+  /** The local ports of the bench's phones open now. */
+  readonly phonePorts = new Set<number>();
   /** Vanished calls still waited for. */
   readonly vanishing = new Set<Promise<void>>();
 
@@ -156,7 +180,8 @@ async function main(): Promise<void> {
         ...(GATEWAY_LOG ? { LOG_LEVEL: 'info' } : {}),
       },
       ...(GATEWAY_LOG ? { logFile: GATEWAY_LOG } : {}),
-      inspect: SAMPLE_HEAP,
+      // For a full garbage collection before each RSS reading that rssGrowthPct compares.
+      inspect: true,
     });
     store = new Redis(redis.url, { lazyConnect: true });
     await store.connect();
@@ -183,6 +208,14 @@ async function soak(gateway: ChildGateway, store: Redis) {
       `${SECONDS} s of churn, warm-up ${WARMUP_MS / 1000} s`,
   );
 
+  const inspector = await InspectorProfiler.connect(gateway.inspectorUrl!);
+  const snapshotPath = (when: string) => join(tmpdir(), `bench-soak-${process.pid}-${when}.heapsnapshot`);
+  let memoryBefore: GatewayMemory | undefined;
+  if (SAMPLE_HEAP) {
+    if (HEAP_SNAPSHOTS) await writeGatewayHeapSnapshot(inspector, snapshotPath('before'));
+    memoryBefore = await gatewayMemory(inspector, gateway.pid);
+    say(`before: gateway memory ${JSON.stringify(memoryBefore)}${HEAP_SNAPSHOTS ? `; heap snapshot ${snapshotPath('before')}` : ''}`);
+  }
   const before = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid, gateway.sipPort), store: await storeEntries(store) };
   say(`before: media ${JSON.stringify(before.media)}, ${before.ports} RTP-range UDP sockets, ${before.store.entries} store entries (${before.store.expiring} expiring keys)`);
 
@@ -195,20 +228,37 @@ async function soak(gateway: ChildGateway, store: Redis) {
   let stopping = false;
   const stopped = new Promise<void>((resolve) => setTimeout(() => ((stopping = true), resolve()), SECONDS * 1000));
 
-  let rssAfterWarmup = 0;
+  /** The RSS as it is, and what is left of it once the main thread's heap is collected (what the gateway holds). */
+  const readRss = async (): Promise<RssReading> => {
+    const instant = rssMB(gateway.pid);
+    await inspector.collectGarbage();
+    return { instant: round1(instant), afterGc: round1(rssMB(gateway.pid)) };
+  };
+  let rssAfterWarmup: RssReading | undefined;
+  let rssEndOfChurn: RssReading | undefined;
   const warmupTimer = setTimeout(() => {
-    rssAfterWarmup = rssMB(gateway.pid);
-    say(`warm-up over: ${tally.live} live calls, gateway RSS ${rssAfterWarmup.toFixed(1)} MB`);
+    void readRss().then((reading) => {
+      rssAfterWarmup = reading;
+      say(`warm-up over: ${tally.live} live calls, gateway RSS ${reading.instant} MB, ${reading.afterGc} MB after a full GC`);
+    });
   }, WARMUP_MS);
-  const inspector = SAMPLE_HEAP ? await InspectorProfiler.connect(gateway.inspectorUrl!) : undefined;
+  // Still under the churn's load, before the calls are hung up at its end.
+  const endOfChurnTimer = setTimeout(() => {
+    void readRss().then((reading) => {
+      rssEndOfChurn = reading;
+      say(`end of the churn: ${tally.live} live calls, gateway RSS ${reading.instant} MB, ${reading.afterGc} MB after a full GC`);
+    });
+  }, Math.max(WARMUP_MS, SECONDS * 1000 - END_READING_BEFORE_MS));
   const progress = setInterval(() => {
     const elapsed = Math.round((performance.now() - startedAt) / 1000);
     const rss = rssMB(gateway.pid);
     tally.rssSeries.push(round1(rss));
-    void inspector?.memoryUsage().then(
-      (memory) => tally.heapSeries.push({ heapUsed: round1(memory.heapUsed / 2 ** 20), external: round1(memory.external / 2 ** 20) }),
-      (err: unknown) => say(`heap sample failed: ${(err as Error).message}`),
-    );
+    if (inspector) {
+      void gatewayMemory(inspector, gateway.pid).then(
+        (memory) => tally.memorySeries.push(memory),
+        (err: unknown) => say(`memory sample failed: ${(err as Error).message}`),
+      );
+    }
     say(
       `${elapsed} s: ${tally.live} live, made ${JSON.stringify(tally.made)}, failed ${tally.failedCalls} ${JSON.stringify(Object.fromEntries(tally.failures))}, ` +
         `gateway RSS ${rss.toFixed(1)} MB, load ${loadavg()[0]!.toFixed(2)}`,
@@ -226,6 +276,12 @@ async function soak(gateway: ChildGateway, store: Redis) {
   const oneCall = async (meeting: Meeting, kind: Kind): Promise<boolean> => {
     tally.made[kind]++;
     const phone = await PcmuPhone.open();
+    const phonePort = phone.port;
+    tally.phonePorts.add(phonePort);
+    const closePhone = () => {
+      tally.phonePorts.delete(phonePort);
+      phone.close();
+    };
     if (kind === 'cancel') {
       try {
         const result = await dialer.callAndCancel(target(meeting), meeting.identity, phone.offer());
@@ -237,7 +293,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
       } catch (err) {
         tally.cancelError(err instanceof CallFailed && err.status ? `answered ${err.status}` : (err as Error).message.replace(/\d+ ms/, 'N ms'));
       } finally {
-        phone.close();
+        closePhone();
       }
       return true;
     }
@@ -245,7 +301,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     try {
       call = await dialer.call(target(meeting), meeting.identity, phone.offer());
     } catch (err) {
-      phone.close();
+      closePhone();
       tally.fail(err instanceof CallFailed && err.status ? `answered ${err.status}` : (err as Error).message.replace(/\d+ ms/, 'N ms'));
       return false;
     }
@@ -262,7 +318,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     if (!heard) tally.fail('no RTP from the gateway while up');
     if (ending === 'gateway') {
       clock.remove(phone);
-      phone.close();
+      closePhone();
       tally.live--;
       if (heard) tally.fail('hung up by the gateway while the caller was sending');
       return false;
@@ -271,15 +327,20 @@ async function soak(gateway: ChildGateway, store: Redis) {
       // Stop sending and never BYE; the slot goes on while the gateway's BYE is awaited.
       clock.remove(phone);
       const silentAt = performance.now();
+      // Another phone just below the call's port: the gateway sends that phone's RTCP (no rtcp-mux) to our port.
+      let neighbourSeen = tally.phonePorts.has(target_.port - 1);
+      const neighbourWatch = setInterval(() => (neighbourSeen ||= tally.phonePorts.has(target_.port - 1)), 500);
       const waited = Promise.race([hungUp, sleep(RTP_TIMEOUT_SECONDS * 1000 + VANISH_MARGIN_MS).then(() => 'timeout' as const)]).then((how) => {
-        phone.close();
+        clearInterval(neighbourWatch);
+        closePhone();
         tally.live--;
         if (how === 'gateway') {
           tally.ended.vanishedEndedByGateway++;
           tally.vanishByeAfterS.push((performance.now() - silentAt) / 1000);
+          if (neighbourSeen) tally.neighbouredByeAfterS.push((performance.now() - silentAt) / 1000);
         } else {
           tally.ended.vanishedNotEnded++;
-          tally.vanishedNotEndedCallIds.push(call.setup.callId);
+          tally.vanishedNotEndedCallIds.push(`${call.setup.callId} (port ${target_.port}${neighbourSeen ? ', a phone at the port below' : ''})`);
         }
       });
       tally.vanishing.add(waited);
@@ -288,7 +349,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     }
     clock.remove(phone);
     const status = await call.hangUp().catch(() => -1);
-    phone.close();
+    closePhone();
     tally.live--;
     tally.ended.byCallerBye++;
     if (status !== 200) tally.byeNot200++;
@@ -305,11 +366,11 @@ async function soak(gateway: ChildGateway, store: Redis) {
   };
 
   await Promise.all(Array.from({ length: LEGS }, (_, i) => slot(i)));
-  const rssEndOfChurn = rssMB(gateway.pid);
   const churnSeconds = (performance.now() - startedAt) / 1000;
   clearTimeout(warmupTimer);
+  clearTimeout(endOfChurnTimer);
+  rssEndOfChurn ??= await readRss();
   clearInterval(progress);
-  inspector?.close();
   say(`churn over after ${churnSeconds.toFixed(0)} s; waiting for ${tally.vanishing.size} vanished calls to be ended by the gateway`);
   await Promise.all([...tally.vanishing]);
   clock.stop();
@@ -319,6 +380,8 @@ async function soak(gateway: ChildGateway, store: Redis) {
 
   const after = { media: await mediaCounts(gateway), ports: rtpPorts(gateway.pid, gateway.sipPort), store: await storeEntries(store) };
   const rssAfterSettle = rssMB(gateway.pid);
+  const heap = memoryBefore ? await heapAfterSettle(inspector, gateway.pid, memoryBefore, snapshotPath) : undefined;
+  inspector.close();
   const newEntries = after.store.list.filter((entry) => !before.store.list.includes(entry));
   say(`after: media ${JSON.stringify(after.media)}, ${after.ports} RTP-range UDP sockets, ${after.store.entries} store entries (${after.store.expiring} expiring keys)`);
   if (newEntries.length > 0) say(`store entries left behind (first 10): ${newEntries.slice(0, 10).join(', ')}`);
@@ -330,7 +393,14 @@ async function soak(gateway: ChildGateway, store: Redis) {
         `their media and store entries are counted as leaks below; Call-IDs: ${tally.vanishedNotEndedCallIds.slice(0, 10).join(', ')}`,
     );
   }
-  const warmRss = rssAfterWarmup || rssEndOfChurn;
+  if (tally.neighbouredByeAfterS.length > 0) {
+    const neighboured = summarize(tally.neighbouredByeAfterS);
+    say(
+      `${tally.neighbouredByeAfterS.length} vanished calls ended by the gateway had a phone at the port just below theirs meanwhile ` +
+        `(the gateway's RTCP for that phone, which has no rtcp-mux, goes to its port + 1): their BYE came ${neighboured.p50.toFixed(1)} s (p50), ${neighboured.max.toFixed(1)} s (max) after their last packet`,
+    );
+  }
+  const warmRss = rssAfterWarmup ?? rssEndOfChurn;
   const cpu = gateway.cpu();
   const vanishBye = summarize(tally.vanishByeAfterS);
 
@@ -342,7 +412,7 @@ async function soak(gateway: ChildGateway, store: Redis) {
     leakedRouters: after.media.routers - before.media.routers,
     leakedPorts: after.ports - before.ports,
     leakedStoreKeys: after.store.entries - before.store.entries,
-    rssGrowthPct: Number(((100 * (rssEndOfChurn - warmRss)) / warmRss).toFixed(1)),
+    rssGrowthPct: Number(((100 * (rssEndOfChurn.afterGc - warmRss.afterGc)) / warmRss.afterGc).toFixed(1)),
     failedCalls: tally.failedCalls,
     failures: Object.fromEntries(tally.failures),
     callsMade: { ...tally.made, total: tally.made.bye + tally.made.cancel + tally.made.vanish },
@@ -355,8 +425,8 @@ async function soak(gateway: ChildGateway, store: Redis) {
     concurrencyReached: tally.maxLive,
     meetings: { ofUpTo: PHONES_PER_MEETING, groups: groupMeetings, solo: soloLegs },
     rtpTimeoutSeconds: RTP_TIMEOUT_SECONDS,
-    rssMB: { afterWarmup: round1(warmRss), endOfChurn: round1(rssEndOfChurn), afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
-    ...(SAMPLE_HEAP ? { mainThreadHeapMB: tally.heapSeries } : {}),
+    rssMB: { afterWarmup: warmRss, endOfChurn: rssEndOfChurn, afterSettle: round1(rssAfterSettle), every30s: tally.rssSeries },
+    ...(heap ? { memoryMB: { every30s: tally.memorySeries, ...heap.memory }, ...(heap.growth && { heapSnapshotGrowth: heap.growth }) } : {}),
     mediaAfter: after.media,
     storeExpiringKeysAfter: after.store.expiring,
     gatewayCpuSeconds: { node: round1(cpu.gatewaySeconds), workers: round1(cpu.workerSeconds) },
@@ -365,6 +435,39 @@ async function soak(gateway: ChildGateway, store: Redis) {
 }
 
 const round1 = (n: number) => Number(n.toFixed(1));
+
+/** The gateway's RSS at one moment and right after a full garbage collection of its main thread's heap, MB. */
+interface RssReading {
+  readonly instant: number;
+  readonly afterGc: number;
+}
+
+/**
+ * The gateway idle again after the churn: its memory as it is, and after a full garbage
+ * collection (what RSS gives back then was garbage, not a leak); a heap snapshot, and the
+ * kinds of object that grew since the one before the first call.
+ */
+async function heapAfterSettle(inspector: InspectorProfiler, pid: number, memoryBefore: GatewayMemory, snapshotPath: (when: string) => string) {
+  const afterSettle = await gatewayMemory(inspector, pid);
+  await inspector.collectGarbage();
+  const afterGc = await gatewayMemory(inspector, pid);
+  say(`after: gateway memory ${JSON.stringify(afterSettle)}; after a full GC ${JSON.stringify(afterGc)}`);
+  if (!HEAP_SNAPSHOTS) return { memory: { before: memoryBefore, afterSettle, afterGc } };
+  await writeGatewayHeapSnapshot(inspector, snapshotPath('after'));
+  const censusBefore = heapCensus(snapshotPath('before'));
+  const censusAfter = heapCensus(snapshotPath('after'));
+  const growth = heapGrowth(censusBefore, censusAfter);
+  say(`heap snapshots (main thread, idle) ${snapshotPath('before')} and ${snapshotPath('after')}; grown most in number:`);
+  for (const kind of growth.byCount) say(`  ${kind.countDelta > 0 ? '+' : ''}${kind.countDelta} × ${kind.kind} (${kind.before} → ${kind.after}, ${kind.bytesDelta} bytes)`);
+  return {
+    memory: { before: memoryBefore, afterSettle, afterGc },
+    growth: {
+      snapshotMB: { before: round1(censusBytes(censusBefore) / 2 ** 20), after: round1(censusBytes(censusAfter) / 2 ** 20) },
+      byCount: growth.byCount.slice(0, 10),
+      byBytes: growth.byBytes.slice(0, 10),
+    },
+  };
+}
 
 async function createMeetings(gateway: ChildGateway, count: number): Promise<Meeting[]> {
   const run = Date.now().toString(36);
@@ -432,7 +535,8 @@ function rtpPorts(gatewayPid: number, sipPort: number): number {
 /**
  * What the gateway keeps in Redis under its prefix, as a list of entries: a key, or for a
  * hash each of its fields (call records and participants are hash fields). Keys with an
- * expiry are counted apart: they go away by themselves.
+ * expiry are counted apart: they go away by themselves. The lease epoch counter is left
+ * out: the first call makes it, and it stays by design, however many calls follow.
  */
 async function storeEntries(redis: Redis): Promise<{ entries: number; expiring: number; list: string[] }> {
   const list: string[] = [];
@@ -442,6 +546,7 @@ async function storeEntries(redis: Redis): Promise<{ entries: number; expiring: 
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${KEY_PREFIX}*`, 'COUNT', 1000);
     cursor = next;
     for (const key of keys) {
+      if (key === LEASE_EPOCH_KEY) continue;
       const ttlMs = await redis.pttl(key);
       // -2: it expired since the SCAN saw it (a nonce count reaching its end), so it is gone.
       if (ttlMs === -2) continue;

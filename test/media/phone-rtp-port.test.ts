@@ -1,13 +1,14 @@
 /**
  * The phone-facing relay with real UDP sockets standing in for the phone, for the
  * meeting's socket it relays through and for mediasoup's side of the loopback: where media goes under RTP_COMEDIA on and off,
- * holds, when and how a phone packet reaches mediasoup, and where RTCP goes.
+ * holds, when and how a phone packet reaches mediasoup, where RTCP goes, and which RTCP
+ * counts as the phone's.
  */
 import { type Socket, createSocket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { epochNowMs, PhoneRtpPort } from '../../src/media/phone-rtp-port.js';
 import { readRtcp } from '../../src/media/rtcp/read-rtcp.js';
-import { writeReceiverReport } from '../../src/media/rtcp/rtcp-packet.js';
+import { writeReceiverReport, writeSenderReport } from '../../src/media/rtcp/rtcp-packet.js';
 import { RtcpSession } from '../../src/media/rtcp/rtcp-session.js';
 import { isRtcp } from '../../src/media/rtp-packet.js';
 import { rtpPacket } from '../support/rtp.js';
@@ -196,5 +197,35 @@ describe('PhoneRtpPort', () => {
     const report = readRtcp(rtcpSocket.received[0]!);
     expect(report.ok && report.packets[0]).toMatchObject({ type: 'receiver-report', ssrc: 0x999, reports: [] });
     expect(announced.received).toHaveLength(0);
+  });
+
+  it('counts only the phone\'s own RTCP as a sign of its life: a report about another call, from the phone\'s address, does not keep a silent phone\'s call alive', async () => {
+    const lastReceived = new Float64Array(2);
+    port = await PhoneRtpPort.open({ listenIp: '127.0.0.1', minPort: 41400, maxPort: 41499, producerSsrc: 0x77, latch: true, lastReceived });
+    const [phone, otherPort] = await Promise.all([endpoint(), endpoint()]);
+    port.setRemote({ ip: '127.0.0.1', port: phone.port }, true, { rtcpMux: false, rtcpPort: phone.port + 1 });
+    // The meeting's mix to the phone (SSRC 0x999), the phone's RTP (SSRC 0x5151).
+    port.sendToPhone(rtpPacket({ payloadType: 0, sequenceNumber: 1, timestamp: 160, ssrc: 0x999 }, Buffer.alloc(160, 0xff)));
+    send(phone, audio(1), port.port);
+    await until(() => lastReceived[0] !== 0, 2000, 'the phone\'s RTP seen');
+    const lastRtpAt = lastReceived[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    // Our own reports for another call (SSRC 0x4242, about its phone 0x6161), as they reach this
+    // port when that phone, on this host without rtcp-mux, has its RTP port just below it.
+    const sender = { ntpSeconds: 1, ntpFraction: 0, rtpTimestamp: 160, packetCount: 1, octetCount: 160 };
+    const block = (ssrc: number) => ({ ssrc, fractionLost: 0, cumulativeLost: 0, extendedHighestSequence: 1, jitter: 0, lastSenderReport: 0, delaySinceLastSenderReport: 0 });
+    send(otherPort, writeSenderReport(0x4242, sender, [block(0x6161)]), port.port);
+    send(otherPort, writeReceiverReport(0x4242, [block(0x6161)]), port.port);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(lastReceived[0]).toBe(lastRtpAt);
+
+    // The phone's own RTCP, from its RTCP port: by its SSRC, or by a report on what we send it.
+    send(otherPort, writeReceiverReport(0x5151, [block(0x2222)]), port.port);
+    await until(() => lastReceived[0]! > lastRtpAt, 2000, 'the phone\'s RR counted');
+    const lastRtcpAt = lastReceived[0]!;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    send(otherPort, writeReceiverReport(0x1234, [block(0x999)]), port.port);
+    await until(() => lastReceived[0]! > lastRtcpAt, 2000, 'a report on our stream counted');
   });
 });

@@ -94,6 +94,23 @@ it('holds a call from its INVITE: a CANCEL while it is being set up gets 487 at 
   expect(summaries(caller.callId)).toHaveLength(2);
 });
 
+it('ends as the caller\'s CANCEL a call whose CANCEL, right behind its INVITE, crosses our 200 OK: 487, no BYE, no error logged, nothing left', async () => {
+  await gateway.meetings.create({ id: 'cancel-crossing' });
+  const caller = new SipCaller(peer, uriOf('cancel-crossing'));
+  const authorization = await challenge(caller, PCMU_OFFER(30055));
+  caller.invite({ body: PCMU_OFFER(30055), authorization });
+  // drachtio answers it 487 before the gateway, which has heard of no CANCEL yet, sends its 200 (most often).
+  caller.cancel();
+  const terminated = await peer.next(isResponse(487, 'INVITE'));
+  caller.ackFailure(terminated);
+  await until(() => summaries(caller.callId).length === 2, 3000, 'the call\'s summary');
+  expect(summaries(caller.callId)[1]).toMatchObject({ endedBy: 'caller', reason: 'CANCEL' });
+  expect(logs.lines().filter((line) => line.callId === caller.callId && (line.level as number) >= 50)).toEqual([]);
+  await expectNothingLeftOf(caller.callId, 'cancel-crossing');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(peer.received.filter((m) => isRequest('BYE')(m) && header(m.text, 'Call-ID') === caller.callId)).toEqual([]);
+});
+
 it('refuses with 482 a second INVITE of a call still being set up, which goes on unharmed', async () => {
   await gateway.meetings.create({ id: 'merged' });
   const caller = new SipCaller(peer, uriOf('merged'));

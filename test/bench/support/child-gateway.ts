@@ -60,7 +60,8 @@ export class ChildGateway {
         if (!line.trim()) continue;
         const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(line);
         if (inspector) this.inspectorUrl = inspector[1];
-        if (inspector || line.startsWith('For help, see: https://nodejs.org/en/docs/inspector')) continue;
+        // The inspector's own lines (listening, attached, ending, help) are not the gateway's output.
+        if (inspector || /^(Debugger attached\.|Debugger ending on |Waiting for the debugger to disconnect|For help, see: https:\/\/nodejs\.org\/)/.test(line)) continue;
         // --trace-gc's lines ([pid:isolate] ... ms: Scavenge ...) are not the gateway's log.
         if (/^\[\d+:0x[0-9a-f]+\]/.test(line)) continue;
         this.warnLines++;

@@ -1,8 +1,8 @@
 /**
- * CPU profiles of a child Node process over exactly the window a benchmark chooses,
- * through the V8 inspector (the child runs with --inspect=127.0.0.1:0; the Chrome
- * DevTools protocol's Profiler domain over a WebSocket). `--cpu-prof` would profile the
- * process's whole life, start-up included.
+ * CPU profiles of a child Node process over exactly the window a benchmark chooses, and
+ * its memory when the benchmark asks, through the V8 inspector (the child runs with
+ * --inspect=127.0.0.1:0; the Chrome DevTools protocol over a WebSocket). `--cpu-prof`
+ * would profile the process's whole life, start-up included.
  */
 import { WebSocket } from 'ws';
 
@@ -45,11 +45,23 @@ export class InspectorProfiler {
   }
 
   /** The process's main-thread memory (`process.memoryUsage()`), in bytes. */
-  async memoryUsage(): Promise<NodeJS.MemoryUsage> {
-    const { result } = (await this.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
-      result: { value: string };
+  memoryUsage(): Promise<NodeJS.MemoryUsage> {
+    return this.evaluate<NodeJS.MemoryUsage>('process.memoryUsage()');
+  }
+
+  /** Evaluates `expression` on the process's main thread; its value travels as JSON. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const { result, exceptionDetails } = (await this.send('Runtime.evaluate', { expression: `JSON.stringify(${expression})`, returnByValue: true })) as {
+      result: { value?: string };
+      exceptionDetails?: { exception?: { description?: string }; text: string };
     };
-    return JSON.parse(result.value) as NodeJS.MemoryUsage;
+    if (exceptionDetails) throw new Error(exceptionDetails.exception?.description ?? exceptionDetails.text);
+    return JSON.parse(result.value ?? 'null') as T;
+  }
+
+  /** A full garbage collection of the main thread's heap. */
+  async collectGarbage(): Promise<void> {
+    await this.send('HeapProfiler.collectGarbage');
   }
 
   close(): void {
