@@ -5,13 +5,14 @@
  * binary is KAMAILIO_BIN when set (e.g. a copy unpacked from the .deb, whose modules and
  * libraries sit beside it under the same prefix), else `kamailio` on PATH.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ChildExit } from '../child-exit.js';
 import { findExecutable } from '../phone/find-executable.js';
 import type { HostPort } from './drachtio-target.js';
 
@@ -62,25 +63,18 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
     ...(modules ? ['-L', modules] : []),
   ];
   const env = { ...process.env, ...(libraries && { LD_LIBRARY_PATH: libraries }) };
-  const child: ChildProcess = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-  const killOnExit = () => {
-    if (!hasExited) child.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
+  const exit = new ChildExit(child);
   const stop = async () => {
-    process.off('exit', killOnExit);
-    if (!hasExited) {
+    if (exit.code === undefined) {
       // SIGTERM to the main process ends its children too.
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
+      await exit.done;
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
@@ -88,7 +82,7 @@ export async function startKamailio(options: KamailioOptions): Promise<Kamailio>
   // Up once it answers an OPTIONS to itself (its keep-alive answer).
   const deadline = Date.now() + 15_000;
   while (!(await answersOptions(options.sip))) {
-    if (hasExited || Date.now() > deadline) {
+    if (exit.code !== undefined || Date.now() > deadline) {
       await stop();
       throw new Error(`kamailio did not come up:\n${output.join('\n')}`);
     }
