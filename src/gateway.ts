@@ -259,6 +259,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
     const drain = new Drain({
       stopAdmitting: () => admission.drain(),
       live: () => ({ setupsInFlight: admission.setupsInFlight, calls: sipService.calls.size, participants: rooms.members }),
+      relayedCalls: async () => (await store.listCalls()).filter((call) => call.viaNodeId === nodeId).length,
       close,
       drainMs: config.drainMs,
       log,
