@@ -5,6 +5,8 @@
  * with the reason 'draining' (a BYE for each call left, a notice for each browser).
  * The calls this node proxied to the nodes hosting their meetings count too: its SIP
  * server relays their dialogs (record-route), so it stays until they end or time is up.
+ * When time is up with such calls left, it cannot send their BYEs (their dialogs are the
+ * phone's and the owner's): it asks the owners to end them, and waits a little for that.
  */
 import type { Logger } from './logger.js';
 
@@ -31,6 +33,8 @@ export interface DrainDeps {
   live(): LiveSessions;
   /** Counts the live calls this node proxied to other nodes (from the shared call records). */
   relayedCalls(): Promise<number>;
+  /** Called once, when time is up with relayed calls left: asks the nodes holding them to end them. */
+  endRelays(): void;
   /** Closes the gateway; the drain calls it once, when nothing is left or time is up. */
   close(reason: 'draining'): Promise<void>;
   readonly drainMs: number;
@@ -39,6 +43,8 @@ export interface DrainDeps {
 
 /** How often the drain looks whether anything is left. */
 const POLL_MS = 250;
+/** How long, past the drain time, the owners have to end the calls this node relays (they look each second). */
+export const RELAY_END_MS = 5000;
 
 export class Drain {
   private started: { readonly at: number; readonly timer: NodeJS.Timeout } | undefined;
@@ -46,6 +52,8 @@ export class Drain {
   private relayed = 0;
   private counting = false;
   private counted = false;
+  /** When the owners were asked to end the relayed calls (time was up with some left). */
+  private relaysEndingSince: number | undefined;
   /** Said once per run of failures, not every poll. */
   private countFailing = false;
 
@@ -65,6 +73,11 @@ export class Drain {
 
   get draining(): boolean {
     return this.started !== undefined;
+  }
+
+  /** Whether the owners of the calls this node relays are to end them (its drain time is up). */
+  get endingRelays(): boolean {
+    return this.relaysEndingSince !== undefined;
   }
 
   /** The gateway is closing anyway: stop watching. */
@@ -118,9 +131,21 @@ export class Drain {
     const timeUp = Date.now() - this.started.at >= this.deps.drainMs;
     // Nothing is known to be left only once the relayed calls were counted.
     if ((left > 0 || !this.counted) && !timeUp) return;
+    if (timeUp && live.relayedCalls > 0 && !this.relaysEnded()) return;
     this.stop();
     if (left === 0) this.deps.log.info('drained: no call, relayed call or participant left');
     else this.deps.log.warn(live, 'drain time is up: ending what is left');
     this.deps.close('draining').catch((err: unknown) => this.deps.log.error({ err }, 'closing after the drain failed'));
+  }
+
+  /** Whether the relayed calls may be left now: the owners were asked to end them, and had their time. */
+  private relaysEnded(): boolean {
+    if (this.relaysEndingSince === undefined) {
+      this.relaysEndingSince = Date.now();
+      this.deps.log.warn({ relayedCalls: this.relayed }, 'drain time is up: asking the nodes holding the calls this node relays to end them');
+      this.deps.endRelays();
+      return false;
+    }
+    return Date.now() - this.relaysEndingSince >= RELAY_END_MS;
   }
 }

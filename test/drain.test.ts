@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Drain, type LiveSessions } from '../src/drain.js';
+import { Drain, type LiveSessions, RELAY_END_MS } from '../src/drain.js';
 import { capturedLogger } from './support/log-capture.js';
 
 describe('Drain', async () => {
@@ -11,11 +11,13 @@ describe('Drain', async () => {
     let relayed: () => Promise<number> = async () => 0;
     const closes: string[] = [];
     let admitting = true;
+    let relaysEnded = 0;
     const captured = capturedLogger();
     const subject = new Drain({
       stopAdmitting: () => (admitting = false),
       live: () => live,
       relayedCalls: () => relayed(),
+      endRelays: () => void relaysEnded++,
       close: async (reason) => void closes.push(reason),
       drainMs,
       log: captured.log,
@@ -26,6 +28,7 @@ describe('Drain', async () => {
       admitting: () => admitting,
       set: (next: LiveSessions) => (live = next),
       relay: (count: () => Promise<number>) => (relayed = count),
+      relaysEnded: () => relaysEnded,
       lines: captured.lines,
     };
   }
@@ -125,7 +128,40 @@ describe('Drain', async () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(d.closes).toEqual([]);
     expect(d.lines().filter((l) => l.msg === 'counting the calls this node relays failed')).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(2750);
+    // The last count (1) stands: time up, the owners are asked and given their time.
+    await vi.advanceTimersByTimeAsync(2750 + RELAY_END_MS);
+    expect(d.relaysEnded()).toBe(1);
     expect(d.closes).toEqual(['draining']);
+  });
+
+  it('when time is up with relayed calls left, asks their owners to end them once and closes as soon as they ended', async () => {
+    const d = drain({ setupsInFlight: 0, calls: 0, participants: 0 }, 5000);
+    let relayed = 2;
+    d.relay(async () => relayed);
+    d.subject.start();
+    await vi.advanceTimersByTimeAsync(4750);
+    expect(d.relaysEnded()).toBe(0);
+    expect(d.subject.endingRelays).toBe(false);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(d.relaysEnded()).toBe(1);
+    expect(d.subject.endingRelays).toBe(true);
+    expect(d.closes).toEqual([]);
+    relayed = 0;
+    await vi.advanceTimersByTimeAsync(250);
+    expect(d.closes).toEqual(['draining']);
+    expect(d.relaysEnded()).toBe(1);
+  });
+
+  it('closes anyway when the owners have not ended the relayed calls within RELAY_END_MS', async () => {
+    const d = drain({ setupsInFlight: 0, calls: 0, participants: 0 }, 5000);
+    d.relay(async () => 1);
+    d.subject.start();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(d.relaysEnded()).toBe(1);
+    await vi.advanceTimersByTimeAsync(RELAY_END_MS - 250);
+    expect(d.closes).toEqual([]);
+    await vi.advanceTimersByTimeAsync(250);
+    expect(d.closes).toEqual(['draining']);
+    expect(d.lines().find((l) => l.msg === 'drain time is up: ending what is left')).toMatchObject({ relayedCalls: 1 });
   });
 });

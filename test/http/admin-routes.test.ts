@@ -23,6 +23,7 @@ describe('POST /api/admin/drain', () => {
       stopAdmitting: () => (admitting = false),
       live: () => ({ setupsInFlight: 0, calls: 1, participants: 2 }),
       relayedCalls: async () => 0,
+      endRelays: () => undefined,
       close: async () => undefined,
       drainMs: config.drainMs,
       log: deps.log,
