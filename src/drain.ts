@@ -133,7 +133,7 @@ export class Drain {
     if ((left > 0 || !this.counted) && !timeUp) return;
     if (timeUp && live.relayedCalls > 0 && !this.relaysEnded()) return;
     this.stop();
-    if (left === 0) this.deps.log.info('drained: no call, relayed call or participant left');
+    if (left === 0) this.deps.log.info('drained: no call or participant left');
     else this.deps.log.warn(live, 'drain time is up: ending what is left');
     this.deps.close('draining').catch((err: unknown) => this.deps.log.error({ err }, 'closing after the drain failed'));
   }

@@ -50,7 +50,7 @@ describe('Drain', async () => {
     d.set({ setupsInFlight: 0, calls: 0, participants: 0 });
     await vi.advanceTimersByTimeAsync(250);
     expect(d.closes).toEqual(['draining']);
-    expect(d.lines().map((l) => l.msg)).toContain('drained: no call, relayed call or participant left');
+    expect(d.lines().map((l) => l.msg)).toContain('drained: no call or participant left');
   });
 
   it('ends what is left when DRAIN_SECONDS has passed, once', async () => {
