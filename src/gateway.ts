@@ -12,6 +12,7 @@ import { MeetingCallHosts } from './cluster/call-host.js';
 import { GoneNodeCleanup } from './cluster/gone-node-cleanup.js';
 import { MeetingOwnership } from './cluster/meeting-ownership.js';
 import { NodePresence } from './cluster/node-presence.js';
+import { RelayedCallEnds } from './cluster/relayed-call-ends.js';
 import { Drain, type DrainStatus } from './drain.js';
 import { buildApp } from './http/app.js';
 import type { ReadinessCheck } from './http/readiness.js';
@@ -256,9 +257,13 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
       // A carrier's registrar being down must not take every node out of the load balancer.
       { name: 'trunks', check: () => sipService.registrations.problem(), advisory: true },
     ];
+    let publishPresence = () => undefined as void;
     const drain = new Drain({
       stopAdmitting: () => admission.drain(),
       live: () => ({ setupsInFlight: admission.setupsInFlight, calls: sipService.calls.size, participants: rooms.members }),
+      relayedCalls: async () => (await store.listCalls()).filter((call) => call.viaNodeId === nodeId).length,
+      // Peers read it from this node's presence record (published below), at once rather than at the next refresh.
+      endRelays: () => publishPresence(),
       close,
       drainMs: config.drainMs,
       log,
@@ -320,17 +325,22 @@ export async function startGateway(config: GatewayConfig, log: Logger, options: 
         publicUrl: config.publicUrl,
         sipUri: () => `sip:${sipService.frontEnd.contactHostport ?? config.sipDomain}`,
         state: () => (drain.draining ? 'draining' : 'serving'),
+        endingRelays: () => drain.endingRelays,
         load: () => rooms.members,
       },
       log.child({ component: 'cluster' }),
     );
     await presence.start();
+    publishPresence = () => presence.publishNow();
     // Run first on close: peers stop sending browsers here before anything ends.
     closers.push(() => presence.stop());
     if (store instanceof RedisStore) {
       // A peer that dies leaves its calls, participants and leases in Redis: the live nodes clear them.
       const cleanup = new GoneNodeCleanup(cluster, store, { nodeId, ...(events && { observer: events }) }, log.child({ component: 'cluster' }));
       closers.push(() => cleanup.close());
+      // A draining peer whose time is up cannot end the calls it proxied here: this node does.
+      const relayedCallEnds = new RelayedCallEnds(cluster, { endCallsVia: (viaNodeIds) => sipService.endCallsVia(viaNodeIds, CALL_END_REASON.draining) }, log.child({ component: 'cluster' }));
+      closers.push(() => relayedCallEnds.close());
     }
 
     log.info({ httpUrl, sipDomain: config.sipDomain }, 'gateway started');

@@ -30,6 +30,8 @@ export interface CallView {
   readonly meetingId: string;
   /** The gateway node that holds the call. */
   readonly nodeId: string;
+  /** The node that authenticated the call and proxied it to its holder (and relays its dialog); absent for a call taken directly. */
+  readonly viaNodeId?: string;
   /** The caller's display name; a phone number shows only its last four digits. Absent before the media opened. */
   readonly caller?: string;
   /** Absent until the codec is agreed. */
@@ -128,6 +130,7 @@ function recordView(call: ActiveCall): CallView {
     callId: call.callId,
     meetingId: call.meetingId,
     nodeId: call.nodeId,
+    ...(call.viaNodeId !== undefined && { viaNodeId: call.viaNodeId }),
     caller: call.caller,
     codec: call.codec,
     state: 'answered',
@@ -142,6 +145,7 @@ async function view(
   readonly state: CallState;
   readonly startedAt: number;
   readonly answeredAt: number | undefined;
+  readonly viaNodeId: string | undefined;
   readonly media: ViewedMedia | undefined;
   },
   nodeId: string,
@@ -152,6 +156,7 @@ async function view(
     callId: call.callId,
     meetingId: call.meetingId,
     nodeId,
+    ...(call.viaNodeId !== undefined && { viaNodeId: call.viaNodeId }),
     ...(media && { caller: media.identity.displayName }),
     ...(media?.codec !== undefined && { codec: media.codec }),
     state: call.state,

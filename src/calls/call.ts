@@ -66,6 +66,8 @@ export interface CallTimer {
 export interface CallOptions<Signaling extends CallSignaling, Media extends CallMedia = CallMedia> {
   readonly callId: string;
   readonly meetingId: string;
+  /** The node that proxied the call here, as its verified hand-off says; recorded with the call. */
+  readonly viaNodeId?: string;
   readonly signaling: Signaling;
   readonly store: Pick<GatewayStore, 'putCall' | 'removeCall'>;
   /** Carries callId and meetingId. */
@@ -145,6 +147,11 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     return this.answeredAtMs;
   }
 
+  /** The node that proxied the call here; undefined for a call taken directly. */
+  get viaNodeId(): string | undefined {
+    return this.options.viaNodeId;
+  }
+
   /** Resolves once the call has fully ended. */
   whenEnded(): Promise<void> {
     return this.ended;
@@ -192,10 +199,11 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   }
 
   /** Records the call in the store; once issued, close() removes it, whenever the write lands. */
-  record(call: Omit<ActiveCall, 'callId' | 'meetingId'>): Promise<void> {
+  record(call: Omit<ActiveCall, 'callId' | 'meetingId' | 'viaNodeId'>): Promise<void> {
     if (!this.isOpen) return Promise.reject(new CallEndedError());
     this.recorded = true;
-    return this.options.store.putCall({ ...call, callId: this.callId, meetingId: this.meetingId });
+    const { viaNodeId } = this.options;
+    return this.options.store.putCall({ ...call, callId: this.callId, meetingId: this.meetingId, ...(viaNodeId !== undefined && { viaNodeId }) });
   }
 
   /** Ends the call however far it got. Idempotent: every caller gets the one close. */

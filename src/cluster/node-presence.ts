@@ -16,6 +16,8 @@ export interface NodePresenceOptions {
   readonly publicUrl: string;
   sipUri(): string;
   state(): NodeState;
+  /** Whether the nodes holding the calls this node relays are to end them (its drain time is up). */
+  endingRelays(): boolean;
   /** Participants in this node's rooms. */
   load(): number;
 }
@@ -30,6 +32,11 @@ export class NodePresence {
     private readonly options: NodePresenceOptions,
     private readonly log: Logger,
   ) {}
+
+  /** Publishes the record now, not at the next refresh (a change peers act on); a failure waits for the next refresh. */
+  publishNow(): void {
+    this.publish().catch(() => undefined);
+  }
 
   /** Publishes the record now (rejecting when the store refuses) and keeps it fresh. */
   async start(): Promise<void> {
@@ -61,7 +68,15 @@ export class NodePresence {
   private publish(): Promise<void> {
     const { nodeId, publicUrl } = this.options;
     return this.cluster.publishNode(
-      { id: nodeId, sipUri: this.options.sipUri(), publicUrl, state: this.options.state(), load: this.options.load(), publishedAt: Date.now() },
+      {
+        id: nodeId,
+        sipUri: this.options.sipUri(),
+        publicUrl,
+        state: this.options.state(),
+        load: this.options.load(),
+        ...(this.options.endingRelays() && { endingRelays: true }),
+        publishedAt: Date.now(),
+      },
       NODE_RECORD_TTL_MS,
     );
   }

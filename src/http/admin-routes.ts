@@ -15,6 +15,7 @@ const drainView = Type.Object(
     setupsInFlight: Type.Integer(),
     calls: Type.Integer(),
     participants: Type.Integer(),
+    relayedCalls: Type.Integer({ description: "calls this node proxied to the meeting's node that are still live there (its SIP server relays them), as last counted" }),
   },
   { additionalProperties: false, description: 'the drain, started now or earlier (then with the same startedAt and deadline)' },
 );

@@ -29,6 +29,9 @@ const callView = Type.Object(
     callId: Type.String({ description: 'the SIP Call-ID' }),
     meetingId: Type.String(),
     nodeId: Type.String({ description: 'the gateway node that holds the call (with Redis, the calls of every node are listed)' }),
+    viaNodeId: Type.Optional(
+      Type.String({ description: 'the node that authenticated the call and proxied it to nodeId; its SIP server relays the dialog, and it waits for the call when it drains' }),
+    ),
     caller: Type.Optional(Type.String({ description: 'as the meeting sees them: the From display name, a number masked to its last four digits' })),
     codec: Type.Optional(Type.String()),
     // A call listed while open can have begun closing by the time its view is made.

@@ -135,7 +135,7 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
       return response.send(482, 'Loop Detected');
     }
     const leg = new SipLeg({ kind: 'dial-in', request, response }, { log, warningAgent: deps.sipDomain, observer: deps.observer });
-    const call = deps.calls.open({ callId, meetingId, signaling: leg, store: deps.store, log });
+    const call = deps.calls.open({ callId, meetingId, ...(handedOff && { viaNodeId: handedOff.fromNode }), signaling: leg, store: deps.store, log });
     leg.serve(call);
     const setUpCall = handedOff ? setUpHandedOff(deps, call, request, handedOff) : setUp(deps, call, request, response, fromTrunk);
     return setUpCall.catch((err: unknown) => {

@@ -214,6 +214,15 @@ export class SipService {
     await this.calls.closeAll(shutdownEnd(reason));
   }
 
+  /** Ends the calls another node proxied here through any of these nodes (that node's drain time is up). */
+  endCallsVia(viaNodeIds: ReadonlySet<string>, reason: string): void {
+    for (const call of this.calls.all()) {
+      if (!call.isOpen || call.viaNodeId === undefined || !viaNodeIds.has(call.viaNodeId)) continue;
+      call.log.info({ viaNodeId: call.viaNodeId }, 'ending a call whose relaying node is closing');
+      void call.close(shutdownEnd(reason));
+    }
+  }
+
   /** Ends every call and disconnects from drachtio-server. */
   async close(reason: string): Promise<void> {
     await this.endCalls(reason);

@@ -17,6 +17,11 @@ export interface NodeRecord {
   readonly state: NodeState;
   /** Participants in this node's rooms. */
   readonly load: number;
+  /**
+   * The node's drain time is up while calls it proxied are live on other nodes: the nodes
+   * holding them end them (it holds no dialog to send their BYE from). Absent otherwise.
+   */
+  readonly endingRelays?: boolean;
   readonly publishedAt: number;
 }
 

@@ -64,6 +64,8 @@ export interface ActiveCall {
   readonly meetingId: string;
   /** The gateway node that holds the call's media. */
   readonly nodeId: string;
+  /** The node that authenticated the call and proxied it here (its drachtio-server relays the dialog); absent for a call taken directly. */
+  readonly viaNodeId?: string;
   readonly caller: string;
   readonly codec: string;
   readonly startedAt: number;

@@ -22,6 +22,8 @@ describe('POST /api/admin/drain', () => {
     const started = new Drain({
       stopAdmitting: () => (admitting = false),
       live: () => ({ setupsInFlight: 0, calls: 1, participants: 2 }),
+      relayedCalls: async () => 0,
+      endRelays: () => undefined,
       close: async () => undefined,
       drainMs: config.drainMs,
       log: deps.log,
@@ -44,7 +46,7 @@ describe('POST /api/admin/drain', () => {
     const first = await app.inject({ method: 'POST', url: '/api/admin/drain', headers });
     expect(first.statusCode).toBe(202);
     const state = first.json() as Record<string, unknown>;
-    expect(state).toMatchObject({ state: 'draining', setupsInFlight: 0, calls: 1, participants: 2 });
+    expect(state).toMatchObject({ state: 'draining', setupsInFlight: 0, calls: 1, participants: 2, relayedCalls: 0 });
     expect(Date.parse(state.deadline as string) - Date.parse(state.startedAt as string)).toBe(120_000);
     expect(admitting()).toBe(false);
 

@@ -60,6 +60,8 @@ export function memoryApp(env: Record<string, string> = {}, log: Logger = captur
   const drain = new Drain({
     stopAdmitting: () => undefined,
     live: () => ({ setupsInFlight: 0, calls: 0, participants: 0 }),
+    relayedCalls: async () => 0,
+    endRelays: () => undefined,
     close: async () => undefined,
     drainMs: config.drainMs,
     log,
