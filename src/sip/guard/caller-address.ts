@@ -5,7 +5,9 @@
  * caller's sent-by is not the address the front received it from (RFC 3261 §18.2.1). So a
  * request whose immediate source is a front is judged by that second Via's `received`, else
  * its sent-by host. A Via from anyone else is only what the sender claims: such a request is
- * judged by its source address, as without a front.
+ * judged by its source address, as without a front. A front behind another front (a node
+ * that proxied the call, when nodes are listed too) is looked through the same way, one Via
+ * further down each time.
  *
  * A front's request with no second Via, or none that names an IP address, is the front's own
  * (Kamailio's dispatcher OPTIONS probes carry one Via) and is judged as the front. Refusing it
@@ -31,12 +33,21 @@ const RECEIVED = /;\s*received\s*=\s*"?(\[[^\]]+\]|[^\s;,"]+)/i;
 
 export function callerAddress(isFront: SourceTest): CallerAddress {
   return (request) => {
-    const source = unmapped(request.source_address);
-    if (!isFront(source)) return source;
-    const callerVia = request.get('Via')?.split(VIA_VALUE_START)[1];
-    if (callerVia === undefined) return source;
-    return ipAddress(RECEIVED.exec(callerVia)?.[1]) ?? ipAddress(SENT_BY.exec(callerVia)?.[1]) ?? source;
+    let caller = unmapped(request.source_address);
+    const vias = request.get('Via')?.split(VIA_VALUE_START) ?? [];
+    // Each Via below a front's own is what that front saw; going down stops at the first hop that is not a front.
+    for (let hop = 1; hop < vias.length && isFront(caller); hop++) {
+      const seen = viaAddress(vias[hop]!);
+      if (seen === undefined) break;
+      caller = seen;
+    }
+    return caller;
   };
+}
+
+/** Where a Via's sender was seen from: its received (the next hop wrote it), else its sent-by when that is an IP address. */
+function viaAddress(via: string): string | undefined {
+  return ipAddress(RECEIVED.exec(via)?.[1]) ?? ipAddress(SENT_BY.exec(via)?.[1]);
 }
 
 function ipAddress(host: string | undefined): string | undefined {

@@ -33,6 +33,17 @@ describe('the caller address the SIP guard judges', () => {
     expect(caller(from(FRONT, [FRONT_VIA, 'SIP/2.0/UDP [2001:db8::9]:5060;branch=z9hG4bK2', 'SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK3']))).toBe('2001:db8::9');
   });
 
+  it('looks through a front behind a front, one Via further each time, and stops at the first hop that is not one', () => {
+    const node = '127.0.0.11';
+    const fronts = callerAddress(trustedSources([{ address: FRONT, prefix: 32, family: 'ipv4' }, { address: node, prefix: 32, family: 'ipv4' }]));
+    const proxied = [`SIP/2.0/UDP ${node}:5060;branch=z9hG4bK0`, FRONT_VIA, 'SIP/2.0/UDP 10.0.0.5;received=198.51.100.7;branch=z9hG4bK2'];
+    expect(fronts(from(node, proxied))).toBe('198.51.100.7');
+    // Only the front was listed: the node proxying is judged as itself.
+    expect(caller(from(node, proxied))).toBe(node);
+    // A caller writing a front's address into its own Via gains nothing either: the front wrote where it came from.
+    expect(caller(from(FRONT, [FRONT_VIA, `SIP/2.0/UDP ${FRONT};received=198.51.100.66;branch=z9hG4bK2`, 'SIP/2.0/UDP 192.0.2.50;branch=z9hG4bK3']))).toBe('198.51.100.66');
+  });
+
   it("judges the front's own request (one Via, like its OPTIONS probes) or a Via with no address as the front", () => {
     expect(caller(from(FRONT, [FRONT_VIA]))).toBe(FRONT);
     expect(caller(from(FRONT, []))).toBe(FRONT);
