@@ -225,6 +225,13 @@ describe('Kamailio in front of two gateway nodes', () => {
       const banned = new SipCaller(guesser, `sip:${meetingId}@${frontSip.host}:${frontSip.port}`);
       banned.invite();
       await expect(guesser.next((m) => ofCall(banned)(m) && isFinalResponse(m), 3000)).rejects.toThrow();
+      // A request the node drops unanswered that is no INVITE (no 100 Trying holds the front) times out at the front,
+      // which answers it 408 itself and does not take the node out of rotation for it.
+      const bannedOptions = new SipCaller(guesser, `sip:${meetingId}@${frontSip.host}:${frontSip.port}`);
+      bannedOptions.options();
+      const timedOut = await guesser.next((m) => ofCall(bannedOptions)(m) && isFinalResponse(m), 5000);
+      expect(firstLine(timedOut.text)).toBe('SIP/2.0 408 Request Timeout');
+      expect(front.output.filter((line) => line.includes(bannedOptions.callId) && line.includes('did not answer'))).toEqual([]);
 
       // Another phone through the same front, with its own credential, is answered.
       const other = await newMeeting(nodes[0]!);
