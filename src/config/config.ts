@@ -153,6 +153,8 @@ export interface SipGuardConfig {
   readonly maxSetupsPerCredential: number;
   /** Sources never rate-limited (carriers, PBXes sending OPTIONS keep-alives). */
   readonly trustedSources: readonly Cidr[];
+  /** SIP fronts (a Kamailio proxy): their requests are judged by the caller's Via below the front's own. */
+  readonly frontSources: readonly Cidr[];
   /** Lower-case words: a User-Agent containing one is banned on sight. */
   readonly scannerUserAgents: readonly string[];
   /** The Redis set drachtio-server's --blacklist-redis-key names; unset: not written. */
@@ -233,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, defaults: Sourc
     maxSetupsPerSource: required('SIP_MAX_SETUPS_PER_SOURCE', integer(1, 10_000)),
     maxSetupsPerCredential: required('SIP_MAX_SETUPS_PER_CREDENTIAL', integer(1, 10_000)),
     trustedSources: optional('SIP_TRUSTED_SOURCES', cidrList) ?? [],
+    frontSources: optional('SIP_FRONT_SOURCES', cidrList) ?? [],
     scannerUserAgents: optional('SIP_SCANNER_USER_AGENTS', userAgentWords) ?? [],
     drachtioBlacklistKey,
   });

@@ -68,7 +68,7 @@ export interface PhoneMediaSettings {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
-  readonly guard: Pick<SipGuard, 'takeCredentialSetup' | 'isNonceSpent' | 'spendNonce'>;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup' | 'isNonceSpent' | 'spendNonce' | 'callerOf'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
@@ -112,7 +112,7 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     const handOff = checkHandOff(deps, request, callId);
     if (handOff.kind === 'forged') {
       // No further than an INVITE without credentials gets, and no hint why.
-      callLogger(deps.log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ source: request.source_address, reason: handOff.reason }, 'INVITE with a forged hand-off refused');
+      callLogger(deps.log, { callId, meetingId: meetingIdOf(request.uri) }).debug({ source: deps.guard.callerOf(request), reason: handOff.reason }, 'INVITE with a forged hand-off refused');
       deps.observer.inviteAnswered('rejected', 403);
       return response.send(403, 'Forbidden');
     }

@@ -24,7 +24,7 @@ import type { AuthFailureReason, SipGuard } from './guard/sip-guard.js';
 import type { SipRequest } from './srf.js';
 
 /** What authentication asks of the SIP guard. */
-export type AuthenticationGuard = Pick<SipGuard, 'failed' | 'underAttack' | 'isNonceSpent' | 'spendNonce'>;
+export type AuthenticationGuard = Pick<SipGuard, 'failed' | 'underAttack' | 'isNonceSpent' | 'spendNonce' | 'callerOf'>;
 
 export interface SipAuthenticatorOptions {
   /** The SIP domain: the realm we challenge with. */
@@ -100,9 +100,10 @@ export class SipAuthenticator {
   /** 403 Wrong Credentials, whatever the reason; the nonce is used up and the failure counted. */
   private async refuse(request: SipRequest, meetingId: string, answer: { username: string; nonce: string }, reason: AuthFailureReason): Promise<Authentication> {
     const { guard, log } = this.options;
-    log.debug({ callId: request.get('Call-ID'), meetingId, source: request.source_address, reason }, 'SIP authentication failed');
+    const source = guard.callerOf(request);
+    log.debug({ callId: request.get('Call-ID'), meetingId, source, reason }, 'SIP authentication failed');
     await guard.spendNonce(answer.nonce, this.nonces.ttlMs);
-    await guard.failed({ source: request.source_address, username: answer.username, reason });
+    await guard.failed({ source, username: answer.username, reason });
     return { ok: false, status: 403, reason: 'Wrong Credentials' };
   }
 

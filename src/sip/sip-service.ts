@@ -173,7 +173,7 @@ export class SipService {
         observer.inviteAnswered('rejected', 503);
         return refuse(request, response, admission, config.sipDomain, sipLog);
       }
-      const sourceSlot = guard.takeSourceSetup(request.source_address);
+      const sourceSlot = guard.takeSourceSetup(guard.callerOf(request));
       if (!sourceSlot) {
         admission.release();
         observer.inviteAnswered('rejected', 503);

@@ -227,6 +227,7 @@ describe('loadConfig', () => {
       maxSetupsPerSource: 8,
       maxSetupsPerCredential: 4,
       trustedSources: [],
+      frontSources: [],
       scannerUserAgents: ['friendly-scanner', 'sipvicious', 'sipcli', 'sip-scan', 'sundayddr', 'iwar', 'sivus', 'vaxsipuseragent', 'pplsip'],
       drachtioBlacklistKey: undefined,
     });
@@ -247,6 +248,14 @@ describe('loadConfig', () => {
     expect(guard.scannerUserAgents).toEqual(['friendly-scanner']);
     expect(guard.drachtioBlacklistKey).toBe('drachtio:blacklist');
     expect(load({ SIP_SCANNER_USER_AGENTS: '' }).sipGuard.scannerUserAgents).toEqual([]);
+  });
+
+  it('takes SIP fronts as CIDRs and refuses a value that is not one', () => {
+    expect(load({ SIP_FRONT_SOURCES: '172.31.250.10, 2001:db8::/64' }).sipGuard.frontSources).toEqual([
+      { address: '172.31.250.10', prefix: 32, family: 'ipv4' },
+      { address: '2001:db8::', prefix: 64, family: 'ipv6' },
+    ]);
+    expect(() => load({ SIP_FRONT_SOURCES: 'kamailio' })).toThrow(/SIP_FRONT_SOURCES/);
   });
 
   it('rejects an RTP range whose end is below its start', () => {

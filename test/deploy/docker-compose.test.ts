@@ -147,8 +147,8 @@ describe('docker-compose.yml, cluster profile: two nodes behind Kamailio', () =>
       expect(Number(arg('--port'))).toBe(drachtio.port);
       expect(arg('--secret')).toBe(env.DRACHTIO_SECRET);
       expect(node.depends_on).toEqual(expect.arrayContaining([drachtio.name, 'redis']));
-      // Every call comes from the front's address, which is never rate-limited.
-      expect(config.sipGuard.trustedSources).toEqual([{ address: kamailioAddress, prefix: 32, family: 'ipv4' }]);
+      // Every call comes through the front: the guard judges its callers, not the front's address.
+      expect(config.sipGuard.frontSources).toEqual([{ address: kamailioAddress, prefix: 32, family: 'ipv4' }]);
     }
     expect(drachtios.size).toBe(NODES.length);
     const [a, b] = NODES.map((name) => compose.services[name]!.environment!);

@@ -2,7 +2,9 @@
  * The real Kamailio with config/kamailio/kamailio.cfg in front of two gateway processes
  * (each with its embedded drachtio stand-in, SIP on 127.0.0.11 and 127.0.0.12) on one real
  * Redis, and phones calling through it (the test support's SIP UA, which follows the
- * front's Record-Route): calls go round-robin over both nodes; a draining node answers
+ * front's Record-Route): calls go round-robin over both nodes; a caller guessing passwords
+ * through the front is banned by its own address (SIP_FRONT_SOURCES), not the front's, so
+ * other callers through it are still answered; a draining node answers
  * OPTIONS 503, Kamailio stops sending it calls (an INVITE it refuses with 503 fails over
  * to the other node), and the node keeps its meetings' leases
  * while their calls last and gives each up when its calls end; a node killed with a live
@@ -25,6 +27,8 @@ import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const FRONT_HOST = '127.0.0.10';
 const NODE_HOSTS = ['127.0.0.11', '127.0.0.12'] as const;
+/** A phone guessing passwords, from an address of its own (the other phones call from 127.0.0.1). */
+const GUESSER_HOST = '127.0.0.21';
 const LEASE_SECONDS = 8;
 const PROBE_INTERVAL_SECONDS = 1;
 const WEBHOOK_SECRET = 'sip-front-webhook-secret';
@@ -63,6 +67,8 @@ async function startNode(node: Node): Promise<GatewayProcess> {
       // Phones dial the front; every node checks the same nonces.
       SIP_DOMAIN: FRONT_HOST,
       SIP_NONCE_SECRET: 'one-nonce-secret-for-every-node-behind-the-front',
+      // The guard judges each caller by the address the front received it from, not the front's.
+      SIP_FRONT_SOURCES: `${FRONT_HOST}/32`,
       // A call the front sends to a node that does not host its meeting is proxied to the one that does.
       SIP_CLUSTER_SECRET: 'one-hand-off-secret-for-every-node-of-the-cluster',
       MEETING_LEASE_SECONDS: String(LEASE_SECONDS),
@@ -120,6 +126,7 @@ interface CallView {
 }
 
 const callsSeenBy = async (node: Node) => (await requestJson<{ calls: CallView[] }>(api(node), 'GET', '/calls')).calls;
+const bansSeenBy = async (node: Node) => (await requestJson<{ bans: Array<{ address: string }> }>(api(node), 'GET', '/sip/bans')).bans.map((ban) => ban.address);
 const ownerSeenBy = async (node: Node, meetingId: string) =>
   (await requestJson<{ owner?: { nodeId: string } }>(api(node), 'GET', `/meetings/${meetingId}`)).owner?.nodeId;
 const nodeAt = (host: string) => nodes.find((node) => node.sip.host === host)!;
@@ -190,6 +197,49 @@ describe('Kamailio in front of two gateway nodes', () => {
       await until(async () => JSON.stringify(await listed()) === JSON.stringify(callIds), 5000, 'every call listed');
     }
     for (const call of calls) await hangUp(call);
+  });
+
+  it('bans a caller guessing passwords through the front by its own address, never the front\'s: another caller through the same front is still answered', { timeout: 60_000 }, async () => {
+    const guesser = await SipPeer.udp(frontSip, GUESSER_HOST);
+    try {
+      const { meetingId, identity } = await newMeeting(nodes[0]!);
+      const wrong = { username: identity.username, password: 'not-the-password' };
+      const final = (caller: SipCaller) => guesser.next((m) => ofCall(caller)(m) && isFinalResponse(m), 10_000);
+      // The defaults' SIP_AUTH_MAX_FAILURES (5) guesses, each on a fresh challenge; the front sends the answer to its challenger.
+      for (let i = 0; i < 5; i++) {
+        const caller = new SipCaller(guesser, `sip:${meetingId}@${frontSip.host}:${frontSip.port}`);
+        caller.invite();
+        const challenge = await final(caller);
+        expect(firstLine(challenge.text)).toBe('SIP/2.0 401 Unauthorized');
+        caller.ackFailure(challenge);
+        caller.invite({ authorization: caller.authorization(challenge, wrong) });
+        const refused = await final(caller);
+        expect(firstLine(refused.text)).toBe('SIP/2.0 403 Wrong Credentials');
+        caller.ackFailure(refused);
+      }
+      // Banned in the shared store, so on both nodes: the guesser's next INVITE gets no final answer.
+      for (const node of nodes) {
+        await until(async () => (await bansSeenBy(node)).includes(GUESSER_HOST), 5000, 'the guesser banned');
+        expect(await bansSeenBy(node)).not.toContain(FRONT_HOST);
+      }
+      const banned = new SipCaller(guesser, `sip:${meetingId}@${frontSip.host}:${frontSip.port}`);
+      banned.invite();
+      await expect(guesser.next((m) => ofCall(banned)(m) && isFinalResponse(m), 3000)).rejects.toThrow();
+      // A request the node drops unanswered that is no INVITE (no 100 Trying holds the front) times out at the front,
+      // which answers it 408 itself and does not take the node out of rotation for it.
+      const bannedOptions = new SipCaller(guesser, `sip:${meetingId}@${frontSip.host}:${frontSip.port}`);
+      bannedOptions.options();
+      const timedOut = await guesser.next((m) => ofCall(bannedOptions)(m) && isFinalResponse(m), 5000);
+      expect(firstLine(timedOut.text)).toBe('SIP/2.0 408 Request Timeout');
+      expect(front.output.filter((line) => line.includes(bannedOptions.callId) && line.includes('did not answer'))).toEqual([]);
+
+      // Another phone through the same front, with its own credential, is answered.
+      const other = await newMeeting(nodes[0]!);
+      await hangUp(await callThroughFront(other.meetingId, other.identity));
+      expect((await answerJson(api(nodes[0]!), 'DELETE', `/sip/bans/${GUESSER_HOST}`)).status).toBe(204);
+    } finally {
+      await guesser.close();
+    }
   });
 
   it('brings every call to a meeting to its owner: the call the front sends to the other node is proxied there, into the same meeting, and the owner\'s BYE for it reaches the phone back through both', { timeout: 60_000 }, async () => {

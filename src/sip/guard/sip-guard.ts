@@ -28,6 +28,7 @@ import { RequestRate } from './request-rate.js';
 import { scannerWord } from './scanner-user-agent.js';
 import { SetupSlots } from './setup-slots.js';
 import { SilentDrop } from './silent-drop.js';
+import { type CallerAddress, type ViaCarrier, callerAddress } from './caller-address.js';
 import { type SourceTest, trustedSources, unmapped } from './trusted-sources.js';
 
 /** How long every answer for a username under attack waits. */
@@ -79,6 +80,7 @@ type Counted = Exclude<keyof SipGuardCounters, 'requestsHeld'>;
 export class SipGuard implements SipBanList {
   private readonly rate: RequestRate;
   private readonly trusted: SourceTest;
+  private readonly caller: CallerAddress;
   private readonly sourceSetups: SetupSlots;
   private readonly credentialSetups: SetupSlots;
   private readonly dropper = new SilentDrop();
@@ -106,6 +108,7 @@ export class SipGuard implements SipBanList {
   ) {
     this.rate = new RequestRate(config.maxRequestsPerSecond);
     this.trusted = trustedSources(config.trustedSources);
+    this.caller = callerAddress(trustedSources(config.frontSources));
     this.sourceSetups = new SetupSlots(config.maxSetupsPerSource);
     this.credentialSetups = new SetupSlots(config.maxSetupsPerCredential);
     this.report = new FailureReport(config.windowMs, log);
@@ -127,7 +130,7 @@ export class SipGuard implements SipBanList {
   async screen(request: SipRequest): Promise<boolean> {
     // An ACK or CANCEL belongs to an INVITE transaction that was screened already.
     if (request.method === 'ACK' || request.method === 'CANCEL') return true;
-    const source = unmapped(request.source_address);
+    const source = this.caller(request);
     const now = this.now();
     if (!this.trusted(source) && !this.rate.allow(source, now)) {
       this.counts.droppedRateLimited++;
@@ -143,6 +146,11 @@ export class SipGuard implements SipBanList {
       return false;
     }
     return true;
+  }
+
+  /** The caller's address: the request's source, or behind a SIP front the address the front received it from. */
+  callerOf(request: ViaCarrier): string {
+    return this.caller(request);
   }
 
   /** A set-up slot for the source; undefined when it has SIP_MAX_SETUPS_PER_SOURCE in flight. Trusted sources are not capped. */
