@@ -13,9 +13,8 @@
 import type { Logger } from '../logger.js';
 import type { ClusterStore } from '../store/cluster-store.js';
 import type { ActiveCall, GatewayStore, Participant } from '../store/store.js';
+import { ClusterWatch } from './cluster-watch.js';
 
-/** How often a live node looks for gone nodes. */
-const CHECK_MS = 1000;
 /** The lock on one gone node's clean-up: a cleaner that dies midway leaves it to another after this. */
 const CLEANUP_LOCK_MS = 30_000;
 /** What a call or participant of a node that died ended with (the webhooks' `reason`). */
@@ -34,10 +33,7 @@ export interface GoneNodeCleanupOptions {
 }
 
 export class GoneNodeCleanup {
-  private readonly timer: NodeJS.Timeout;
-  /** The check under way; one at a time. */
-  private checking: Promise<void> | undefined;
-  private failing = false;
+  private readonly watch: ClusterWatch;
 
   constructor(
     private readonly cluster: ClusterStore,
@@ -45,35 +41,23 @@ export class GoneNodeCleanup {
     private readonly options: GoneNodeCleanupOptions,
     private readonly log: Logger,
   ) {
-    this.timer = setInterval(() => void this.check(), CHECK_MS);
-    this.timer.unref();
+    // A failed look is tried again at the next one; a lock it took expires.
+    this.watch = new ClusterWatch(() => this.clearGoneNodes(), { log, failed: 'gone nodes not cleaned up; trying again', recovered: 'looking for gone nodes again' });
   }
 
   /** Looks for gone nodes now and clears those this node wins; resolves when done (never rejects). */
   check(): Promise<void> {
-    this.checking ??= this.checkOnce().finally(() => {
-      this.checking = undefined;
-    });
-    return this.checking;
+    return this.watch.check();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.checking;
+  close(): Promise<void> {
+    return this.watch.close();
   }
 
-  private async checkOnce(): Promise<void> {
-    try {
-      for (const nodeId of await this.cluster.goneNodes()) {
-        if (nodeId === this.options.nodeId) continue;
-        if (await this.cluster.claimCleanup(nodeId, this.options.nodeId, CLEANUP_LOCK_MS)) await this.clear(nodeId);
-      }
-      if (this.failing) this.log.info('looking for gone nodes again');
-      this.failing = false;
-    } catch (err) {
-      // Tried again at the next check; the lock, if taken, expires.
-      if (!this.failing) this.log.warn({ reason: (err as Error).message }, 'gone nodes not cleaned up; trying again');
-      this.failing = true;
+  private async clearGoneNodes(): Promise<void> {
+    for (const nodeId of await this.cluster.goneNodes()) {
+      if (nodeId === this.options.nodeId) continue;
+      if (await this.cluster.claimCleanup(nodeId, this.options.nodeId, CLEANUP_LOCK_MS)) await this.clear(nodeId);
     }
   }
 

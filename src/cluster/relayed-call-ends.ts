@@ -7,9 +7,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { ClusterStore } from '../store/cluster-store.js';
-
-/** How often a node looks for peers whose relayed calls are to end. */
-const CHECK_MS = 1000;
+import { ClusterWatch } from './cluster-watch.js';
 
 export interface RelayedCallEndsOptions {
   /** Ends this node's calls that came through any of these nodes. */
@@ -17,40 +15,24 @@ export interface RelayedCallEndsOptions {
 }
 
 export class RelayedCallEnds {
-  private readonly timer: NodeJS.Timeout;
-  private checking: Promise<void> | undefined;
-  private failing = false;
+  private readonly watch: ClusterWatch;
 
-  constructor(
-    private readonly cluster: Pick<ClusterStore, 'listNodes'>,
-    private readonly options: RelayedCallEndsOptions,
-    private readonly log: Logger,
-  ) {
-    this.timer = setInterval(() => void this.check(), CHECK_MS);
-    this.timer.unref();
+  constructor(cluster: Pick<ClusterStore, 'listNodes'>, options: RelayedCallEndsOptions, log: Logger) {
+    this.watch = new ClusterWatch(
+      async () => {
+        const ending = new Set((await cluster.listNodes()).filter((node) => node.endingRelays === true).map((node) => node.id));
+        if (ending.size > 0) options.endCallsVia(ending);
+      },
+      { log, failed: 'draining peers not looked up; trying again' },
+    );
   }
 
   /** Looks now; resolves when done (never rejects). */
   check(): Promise<void> {
-    this.checking ??= this.checkOnce().finally(() => {
-      this.checking = undefined;
-    });
-    return this.checking;
+    return this.watch.check();
   }
 
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.checking;
-  }
-
-  private async checkOnce(): Promise<void> {
-    try {
-      const ending = new Set((await this.cluster.listNodes()).filter((node) => node.endingRelays === true).map((node) => node.id));
-      if (ending.size > 0) this.options.endCallsVia(ending);
-      this.failing = false;
-    } catch (err) {
-      if (!this.failing) this.log.warn({ reason: (err as Error).message }, 'draining peers not looked up; trying again');
-      this.failing = true;
-    }
+  close(): Promise<void> {
+    return this.watch.close();
   }
 }
