@@ -9,12 +9,9 @@
  * call C relays, with a BYE that reaches the phone through C.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
-import { freeTcpPort } from '../support/free-port.js';
-import { startSipTestGateway } from '../support/gateway.js';
+import { type ClusterNode, startClusterNode } from '../support/cluster-node.js';
 import { requestJson } from '../support/json-api.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
-import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
@@ -22,10 +19,7 @@ import { until } from '../support/until.js';
 
 const CLUSTER_SECRET = 'cluster-secret-for-the-drain-tests';
 
-interface Node {
-  readonly target: DrachtioTarget;
-  readonly gateway: Gateway;
-}
+type Node = ClusterNode;
 
 let redis: PrivateRedis;
 let a: Node;
@@ -33,24 +27,8 @@ let b: Node;
 let c: Node;
 const peers: SipPeer[] = [];
 
-async function startNode(ip: string, rtpPorts: [number, number], drainSeconds: number): Promise<Node> {
-  const target = await drachtioTarget({ sipHost: ip });
-  const port = await freeTcpPort(ip);
-  const gateway = await startSipTestGateway(target, {
-    REDIS_URL: redis.url,
-    SIP_DOMAIN: 'cluster.test',
-    SIP_CLUSTER_SECRET: CLUSTER_SECRET,
-    HTTP_HOST: ip,
-    HTTP_PORT: String(port),
-    PUBLIC_URL: `http://${ip}:${port}`,
-    RTP_LISTEN_IP: ip,
-    ANNOUNCED_IP: ip,
-    RTP_MIN_PORT: String(rtpPorts[0]),
-    RTP_MAX_PORT: String(rtpPorts[1]),
-    MEDIA_THREADS: '1',
-    DRAIN_SECONDS: String(drainSeconds),
-  });
-  return { target, gateway };
+function startNode(ip: string, rtpPorts: [number, number], drainSeconds: number): Promise<Node> {
+  return startClusterNode(ip, { redisUrl: redis.url, clusterSecret: CLUSTER_SECRET, rtpPorts, env: { DRAIN_SECONDS: String(drainSeconds) } });
 }
 
 /** A phone dialled to `node`, answered by A (which hosts the meeting) through it; returns A's call. */

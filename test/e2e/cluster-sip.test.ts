@@ -11,7 +11,6 @@
  * Retry-After; and nodes racing to claim one meeting never both host it.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Gateway } from '../../src/gateway.js';
 import { HAND_OFF_HEADER, HandOffTokens } from '../../src/sip/hand-off-token.js';
 import { RedisClusterStore } from '../../src/store/redis-cluster-store.js';
 import { RedisStore } from '../../src/store/redis-store.js';
@@ -19,12 +18,10 @@ import { dominantFrequencyHz, isSilent } from '../support/audio/tone.js';
 import { mixToMono, readWav } from '../support/audio/wav.js';
 import { type LaunchedChromium, launchChromium } from '../support/browser/chromium.js';
 import { measureRemoteToneHz, openMeetingPage, waitForMeetingState, waitForRemoteAudio } from '../support/browser/meeting-page.js';
-import { freeTcpPort } from '../support/free-port.js';
-import { startSipTestGateway } from '../support/gateway.js';
+import { type ClusterNode, startClusterNode } from '../support/cluster-node.js';
 import { answerJson, requestJson } from '../support/json-api.js';
 import { BaresipPhone } from '../support/phone/baresip.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
-import { type DrachtioTarget, drachtioTarget } from '../support/sip/drachtio-target.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
@@ -35,11 +32,7 @@ const BROWSER_HZ = 600;
 const CLUSTER_SECRET = 'cluster-secret-for-the-tests';
 const LEASE_SECONDS = 3;
 
-interface Node {
-  readonly ip: string;
-  readonly target: DrachtioTarget;
-  readonly gateway: Gateway;
-}
+type Node = ClusterNode;
 
 let redis: PrivateRedis;
 let a: Node;
@@ -48,26 +41,8 @@ let c: Node;
 let browser: LaunchedChromium;
 const stops: Array<() => Promise<void>> = [];
 
-/** A node bound to its own loopback address (its SIP too, on the stand-in), sharing Redis, the SIP domain and the cluster secret. */
-async function startNode(ip: string, rtpPorts: [number, number], env: Record<string, string> = {}): Promise<Node> {
-  const target = await drachtioTarget({ sipHost: ip });
-  const port = await freeTcpPort(ip);
-  const gateway = await startSipTestGateway(target, {
-    REDIS_URL: redis.url,
-    SIP_DOMAIN: 'cluster.test',
-    SIP_CLUSTER_SECRET: CLUSTER_SECRET,
-    HTTP_HOST: ip,
-    HTTP_PORT: String(port),
-    PUBLIC_URL: `http://${ip}:${port}`,
-    RTP_LISTEN_IP: ip,
-    ANNOUNCED_IP: ip,
-    RTP_MIN_PORT: String(rtpPorts[0]),
-    RTP_MAX_PORT: String(rtpPorts[1]),
-    MEDIA_THREADS: '1',
-    MEETING_LEASE_SECONDS: String(LEASE_SECONDS),
-    ...env,
-  });
-  return { ip, target, gateway };
+function startNode(ip: string, rtpPorts: [number, number], env: Record<string, string> = {}): Promise<Node> {
+  return startClusterNode(ip, { redisUrl: redis.url, clusterSecret: CLUSTER_SECRET, rtpPorts, env: { MEETING_LEASE_SECONDS: String(LEASE_SECONDS), ...env } });
 }
 
 const sipAddress = (node: Node) => `${node.target.sipAddress.host}:${node.target.sipAddress.port}`;
