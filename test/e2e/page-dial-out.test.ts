@@ -58,8 +58,10 @@ describe('Invite by phone', () => {
     await until(async () => (await dialOutStatus(page)) === `${to}: answered, in the meeting`, 3000, 'the page showing answered');
     await until(async () => (await readMeeting(page)).participants.some((p) => p.kind === 'phone'), 3000, 'the callee in the roster');
 
-    const [call] = await gateway.store.listCalls('page-dial');
-    await fetch(`${gateway.httpUrl}/api/calls/${call!.callId}`, { method: 'DELETE' });
+    // The call's record is written once its media runs, which the roster does not wait for.
+    const recorded = async () => (await gateway.store.listCalls('page-dial'))[0];
+    await until(async () => (await recorded()) !== undefined, 3000, 'the call recorded');
+    await fetch(`${gateway.httpUrl}/api/calls/${(await recorded())!.callId}`, { method: 'DELETE' });
     const bye = await callee.next(isRequest('BYE'));
     callee.send(responseTo(request(bye), 200, 'OK'));
     await until(async () => (await dialOutStatus(page)) === `${to}: call ended`, 3000, 'the page showing the end');
