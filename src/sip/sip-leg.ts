@@ -112,6 +112,8 @@ export class SipLeg implements CallSignaling {
   private readonly acked: Promise<SipRequest>;
   private resolveAcked!: (ack: SipRequest) => void;
   private rejectAcked!: (err: Error) => void;
+  /** Whether the set-up waits for the ACK now: only that wait needs an error when the call ends. */
+  private ackAwaited = false;
 
   constructor(
     private readonly origin: LegOrigin,
@@ -163,7 +165,9 @@ export class SipLeg implements CallSignaling {
 
   /** The caller's ACK to our 200 (a late offer's answer is in it). No ACK in time is a TimeoutError. */
   ack(): Promise<SipRequest> {
-    return withTimeout(this.acked, ACK_TIMEOUT_MS, 'waiting for the ACK to our 200 OK');
+    if (this.call && !this.call.isOpen) return Promise.reject(new CallEndedError());
+    this.ackAwaited = true;
+    return withTimeout(this.acked, ACK_TIMEOUT_MS, 'waiting for the ACK to our 200 OK').finally(() => (this.ackAwaited = false));
   }
 
   /** The media runs: in-dialog requests are handled from now on, those held first, in order. */
@@ -249,7 +253,8 @@ export class SipLeg implements CallSignaling {
 
   /** The call is closing, whoever ended it: stop waiting for the ACK, refuse what was held for media that will never run. */
   private release(): void {
-    this.rejectAcked(new CallEndedError());
+    // An error costs its stack trace: none is built for a call whose set-up no longer waits.
+    if (this.ackAwaited) this.rejectAcked(new CallEndedError());
     for (const { response } of this.held) refuseAfterEnd(response);
     this.held = [];
   }

@@ -1,7 +1,7 @@
 /**
  * Hostile input at volume: the fuzz tests' generators (test/support/fuzz/) run tens of
  * thousands of cases per family. The wire families go to a gateway in a process of its own
- * (`node src/main.ts`: embedded drachtio stand-in, one mediasoup worker, memory store), so the
+ * (`node dist/src/main.js`: embedded drachtio stand-in, one mediasoup worker, memory store), so the
  * bench's generating and judging (and its garbage collections) share neither heap nor event
  * loop with the gateway under test; its per-address SIP limits are lifted as in the tests,
  * but every request still goes through its SIP guard:
@@ -437,6 +437,7 @@ async function startGateway(): Promise<GatewayUnderTest> {
     output.take,
     TRACE_GC ? ['--trace-gc'] : [],
     ['test/bench/support/report-fatal.ts', ...(TRACE_GC ? ['test/bench/support/report-gc.ts'] : [])],
+    'built',
   );
   let stopping = false;
   const gateway: GatewayUnderTest = {

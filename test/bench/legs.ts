@@ -453,6 +453,8 @@ async function ramp(mediaThreads: number): Promise<RampResult | undefined> {
       log(`[gateway] ${line}`);
     },
     CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+    [],
+    'built',
   );
   let bench: Bench | undefined;
   let ua: SipUserAgent | undefined;

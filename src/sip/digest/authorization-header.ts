@@ -40,6 +40,7 @@ const TOKEN = /[A-Za-z0-9\-.!%*_+`'~]*/y;
 const SPACE = /[ \t\r\n]*/y;
 const RESPONSE = /^(?:[0-9a-f]{32}|[0-9a-f]{64})$/i;
 const NONCE_COUNT = /^[0-9a-f]{8}$/i;
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 // RFC 8187 ext-value, charset UTF-8 only: UTF-8'<language>'<percent-encoded>
 const EXT_VALUE = /^UTF-8'[A-Za-z0-9-]*'(.*)$/i;
 
@@ -166,18 +167,27 @@ class Scanner {
     return this.match(TOKEN);
   }
 
+  /** Reads a quoted-string; the text is sliced once (no per-character concatenation: it runs on every call). */
   quoted(name: string): string {
+    let from = ++this.offset; // past the opening quote
     let value = '';
-    this.offset++; // opening quote
     for (;;) {
-      const char = this.text[this.offset++];
-      if (char === undefined) throw new MalformedAuthorizationError(`unterminated quoted string in ${name}`);
-      if (char === '"') return value;
-      const literal = char === '\\' ? this.text[this.offset++] : char;
-      if (literal === undefined) throw new MalformedAuthorizationError(`unterminated quoted string in ${name}`);
-      if (/[\x00-\x08\x0a-\x1f\x7f]/.test(literal)) throw new MalformedAuthorizationError(`control character in ${name}`);
-      value += literal;
+      const end = this.text.indexOf('"', this.offset);
+      const escape = this.text.indexOf('\\', this.offset);
+      if (end === -1) throw new MalformedAuthorizationError(`unterminated quoted string in ${name}`);
+      if (escape === -1 || escape > end) {
+        value += this.text.slice(from, end);
+        this.offset = end + 1;
+        break;
+      }
+      // quoted-pair: the backslash goes, the character after it stays (even a quote).
+      if (escape + 1 >= this.text.length) throw new MalformedAuthorizationError(`unterminated quoted string in ${name}`);
+      value += this.text.slice(from, escape);
+      from = escape + 1;
+      this.offset = escape + 2;
     }
+    if (CONTROL.test(value)) throw new MalformedAuthorizationError(`control character in ${name}`);
+    return value;
   }
 
   private match(pattern: RegExp): string {

@@ -1,5 +1,5 @@
 /**
- * The gateway as a child process (`node --import tsx src/main.ts`), as operators run it:
+ * The gateway as a child process (`node dist/src/main.js`, what `npm start` runs), as operators run it:
  * free loopback ports, the embedded drachtio stand-in on SIP_PORT, ready once /readyz
  * answers 200. Its output goes to our stderr (the benchmarks keep stdout for their
  * result line). stop() ends it with SIGTERM, then SIGKILL, and also takes down its
@@ -80,7 +80,7 @@ export class ChildGateway {
     const sipPort = await freeSipPort();
     const env = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '1000', ...options.env });
     const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
-    const child = spawn(process.execPath, [...inspect, ...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [...inspect, ...(options.nodeArgs ?? []), 'dist/src/main.js'], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,6 @@
 /**
- * The gateway as a child process (`node --import tsx src/main.ts`), so its CPU and memory
- * (with its mediasoup workers, which are its children) can be read from /proc apart
- * from the benchmark's own. It runs the in-process drachtio stand-in (no
+ * The gateway as a child process, so its CPU and memory (with its mediasoup workers,
+ * which are its children) can be read from /proc apart from the benchmark's own. It runs the in-process drachtio stand-in (no
  * DRACHTIO_ADDRESS), so SIP reaches it on SIP_PORT directly.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -71,19 +70,23 @@ export function benchGatewayEnv(httpPort: number, sipPort: number, overrides: Re
 /**
  * `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS);
  * `imports` are modules (paths from the repository root) loaded into the gateway's process
- * after tsx and before src/main.ts, e.g. a benchmark's reporting hooks.
+ * (through tsx, as TypeScript) before the gateway, e.g. a benchmark's reporting hooks.
+ * `code`: `built` runs `dist/src/main.js`, what `npm start` runs (benchmarks, which build
+ * first: they measure what operators run); `source` runs src/main.ts through tsx (tests,
+ * which run on an unbuilt checkout).
  */
 export async function startGatewayProcess(
   env: Record<string, string>,
   onLine: (line: string) => void,
   nodeArgs: readonly string[] = [],
   imports: readonly string[] = [],
+  code: 'built' | 'source' = 'source',
 ): Promise<GatewayProcess> {
   const httpPort = await freeTcpPort();
   const sipPort = await freeSipPort();
   const childEnv = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '50', EMPTY_ROOM_GRACE_SECONDS: '30', ...env });
   const preloads = imports.flatMap((path) => ['--import', pathToFileURL(`${REPO}${path}`).href]);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...preloads, 'src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(code === 'source' || preloads.length > 0 ? ['--import', 'tsx', ...preloads] : []), code === 'built' ? 'dist/src/main.js' : 'src/main.ts'], {
     cwd: REPO,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
