@@ -68,7 +68,7 @@ export interface PhoneMediaSettings {
 export interface DialInDeps {
   readonly srf: SrfApp;
   readonly authenticator: SipAuthenticator;
-  readonly guard: Pick<SipGuard, 'takeCredentialSetup' | 'isNonceSpent' | 'spendNonce' | 'callerOf'>;
+  readonly guard: Pick<SipGuard, 'takeCredentialSetup' | 'spendNonceIfNew' | 'callerOf'>;
   readonly meetings: MeetingService;
   readonly rooms: Rooms;
   readonly store: GatewayStore;
@@ -215,12 +215,12 @@ async function handToOwner(deps: DialInDeps, call: SipCall, request: SipRequest,
 
 /**
  * A call another node authenticated and proxied here: the caller is not challenged again.
- * The token is spent first (a copy of it is refused as a forgery), and the call is set up
+ * The token is spent first, in one store step (a copy of it, even one arriving at the same
+ * instant, is refused as a forgery), and the call is set up
  * only if this node hosts the meeting: never handed on a second time.
  */
 async function setUpHandedOff(deps: DialInDeps, call: SipCall, request: SipRequest, handOff: HandOff): Promise<void> {
-  if (await call.step(deps.guard.isNonceSpent(handOff.mac))) throw new AuthenticationRefused({ ok: false, status: 403, reason: 'Forbidden' });
-  await call.step(deps.guard.spendNonce(handOff.mac, TOKEN_TTL_MS));
+  if (!(await call.step(deps.guard.spendNonceIfNew(handOff.mac, TOKEN_TTL_MS)))) throw new AuthenticationRefused({ ok: false, status: 403, reason: 'Forbidden' });
   const host = await call.step(deps.callHosts.hostFor(call.meetingId));
   if (host.kind !== 'here') throw new RetryLaterError(`meeting "${call.meetingId}" moved to another node while the call was handed over`, deps.handOff.retryAfterSeconds);
   call.log.info({ fromNodeId: handOff.fromNode }, 'call handed over by the node that authenticated it');

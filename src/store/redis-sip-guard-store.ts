@@ -150,6 +150,11 @@ export class RedisSipGuardStore implements SipGuardStore {
     return this.run(async () => (await this.redis.exists(this.nonceKey(nonce))) === 1);
   }
 
+  spendNonceIfNew(nonce: string, ttlMs: number): Promise<boolean> {
+    // SET NX: Redis sets the key only if it is absent, and says whether it did ("OK") or not (null).
+    return this.run(async () => (await this.redis.set(this.nonceKey(nonce), '1', 'PX', ttlMs, 'NX')) === 'OK');
+  }
+
   private get indexKey(): string {
     return `${this.prefix}bans`;
   }

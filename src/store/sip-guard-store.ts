@@ -51,6 +51,12 @@ export interface SipGuardStore {
   /** Marks a nonce used up for ttlMs. */
   spendNonce(nonce: string, ttlMs: number): Promise<void>;
   isNonceSpent(nonce: string): Promise<boolean>;
+  /**
+   * Marks a nonce used up for ttlMs unless it already is, in one step: true for the one
+   * call that spent it, false for every other while it stays spent (two copies of a
+   * single-use token arriving at once cannot both pass, as a check then a spend would let them).
+   */
+  spendNonceIfNew(nonce: string, ttlMs: number): Promise<boolean>;
 }
 
 /** How long an ended ban is remembered, so the next one from that address is doubled. */
@@ -145,6 +151,18 @@ export class MemorySipGuardStore implements SipGuardStore {
   async isNonceSpent(nonce: string): Promise<boolean> {
     const expiresAt = this.spentNonces.get(nonce);
     return expiresAt !== undefined && expiresAt > Date.now();
+  }
+
+  // No await between the check and the set: nothing else runs in between.
+  async spendNonceIfNew(nonce: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const expiresAt = this.spentNonces.get(nonce);
+    if (expiresAt !== undefined && expiresAt > now) return false;
+    // Re-inserted so the Map's order stays oldest first, for bounded().
+    this.spentNonces.delete(nonce);
+    this.spentNonces.set(nonce, now + ttlMs);
+    bounded(this.spentNonces, this.maxEntries);
+    return true;
   }
 }
 

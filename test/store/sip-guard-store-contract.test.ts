@@ -1,6 +1,6 @@
 /**
  * The SIP guard's shared state, the same on both backends: the sliding failure windows,
- * bans that double on repeat, lifting a ban, spent nonces; and, on Redis, the set
+ * bans that double on repeat, lifting a ban, spent nonces (spent once, atomically); and, on Redis, the set
  * drachtio-server's --blacklist-redis-key reads.
  */
 import { randomUUID } from 'node:crypto';
@@ -106,6 +106,21 @@ describe.each(backends)('SipGuardStore contract: $name', (backend) => {
     expect(await store.isNonceSpent('nonce-b')).toBe(false);
     await sleep(250);
     expect(await store.isNonceSpent('nonce-a')).toBe(false);
+  });
+
+  it('spends a nonce once when two spends of it run at the same instant', async () => {
+    const spends = await Promise.all([store.spendNonceIfNew('token-mac', 60_000), store.spendNonceIfNew('token-mac', 60_000)]);
+    expect(spends.filter((first) => first)).toHaveLength(1);
+    expect(await store.isNonceSpent('token-mac')).toBe(true);
+    expect(await store.spendNonceIfNew('token-mac', 60_000)).toBe(false);
+    expect(await store.spendNonceIfNew('other-mac', 60_000)).toBe(true);
+  });
+
+  it('spends a nonce again once its time to live is over', async () => {
+    expect(await store.spendNonceIfNew('nonce-c', 150)).toBe(true);
+    expect(await store.spendNonceIfNew('nonce-c', 150)).toBe(false);
+    await sleep(250);
+    expect(await store.spendNonceIfNew('nonce-c', 150)).toBe(true);
   });
 });
 

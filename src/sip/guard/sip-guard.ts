@@ -205,6 +205,16 @@ export class SipGuard implements SipBanList {
     await this.guarded(() => this.store.spendNonce(nonce, ttlMs), undefined);
   }
 
+  /**
+   * Spends a single-use nonce (a hand-off token's MAC) in one store step: true for its first
+   * use, false for a replay. Fails open as the rest of the guard does: with the store down, true.
+   */
+  async spendNonceIfNew(nonce: string, ttlMs: number): Promise<boolean> {
+    const first = await this.guarded(() => this.store.spendNonceIfNew(nonce, ttlMs), true);
+    if (!first) this.counts.spentNonceRetries++;
+    return first;
+  }
+
   list(): Promise<SipBan[]> {
     return this.store.listBans(this.now());
   }

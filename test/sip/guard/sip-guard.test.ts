@@ -149,6 +149,13 @@ describe.each(backends)('SipGuard over the $name store', (backend) => {
     expect(await guard.isNonceSpent('n1')).toBe(true);
     expect(await guard.isNonceSpent('n2')).toBe(false);
   });
+
+  it('spends a single-use nonce once, and counts the replay', async () => {
+    const { guard } = guardOver(backend.open());
+    const spends = await Promise.all([guard.spendNonceIfNew('mac', 10_000), guard.spendNonceIfNew('mac', 10_000)]);
+    expect(spends.sort()).toEqual([false, true]);
+    expect(guard.counters().spentNonceRetries).toBe(1);
+  });
 });
 
 describe('SipGuard rate limits', () => {
@@ -219,6 +226,7 @@ describe('SipGuard with a store that fails', () => {
     for (let i = 0; i < 10; i++) await guard.failed({ source: ATTACKER, username: 'u', reason: 'wrong-password' });
     expect(await guard.screen(request(ATTACKER))).toBe(true);
     expect(await guard.isNonceSpent('n')).toBe(false);
+    expect(await guard.spendNonceIfNew('n', 10_000)).toBe(true);
     expect(await guard.underAttack('u')).toBe(false);
     expect(guard.counters().storeErrors).toBeGreaterThan(10);
     expect(capture.lines().filter((line) => line.level === 40)).toEqual([expect.objectContaining({ msg: expect.stringMatching(/store is unavailable/) })]);
