@@ -6,7 +6,7 @@
  * B authenticates the call and proxies it to A, which hosts the meeting: the two hear each
  * other in one room, the dialog runs between the phone and A and B holds no call, while B's
  * drachtio (which record-routed the call) relays the dialog's requests both ways: A's BYE
- * reaches the phone, the phone's reaches A. Node C redirects (302) instead; an INVITE carrying a forged hand-off is refused
+ * reaches the phone, the phone's reaches A. Node C redirects (302) instead; an INVITE carrying a forged or spent hand-off is refused
  * as an unauthenticated one would be; a meeting whose owner has vanished gets 503 with
  * Retry-After; and nodes racing to claim one meeting never both host it.
  */
@@ -23,7 +23,7 @@ import { answerJson, requestJson } from '../support/json-api.js';
 import { BaresipPhone } from '../support/phone/baresip.js';
 import { type PrivateRedis, spawnRedisServer } from '../support/redis-server.js';
 import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
-import { header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
+import { firstLine, header, parseSipMessage, responseTo, type SipRequest } from '../support/sip/sip-message.js';
 import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
 
@@ -200,6 +200,26 @@ describe('a hand-off from outside the cluster', () => {
     const genuine = new HandOffTokens(CLUSTER_SECRET).issue({ callId: 'another-call', fromTag: 'x' }, { fromNode: b.gateway.nodeId, meetingId, caller: { username: 'uanyone' } });
     const { final } = await invite(a, meetingId, { headers: { [HAND_OFF_HEADER]: genuine } });
     expect(final.text).toMatch(/^SIP\/2\.0 403 /);
+    expect(a.gateway.sip.calls.size).toBe(0);
+  });
+
+  it('is spent on its first use: the same genuine token again on its call is refused 403 Forbidden', { timeout: 30_000 }, async () => {
+    const meetingId = 'cluster-replayed';
+    await meetingWithCredential(meetingId);
+    expect((await a.gateway.ownership.admit(meetingId)).kind).toBe('here');
+    const peer = await SipPeer.udp(a.target.sipAddress);
+    stops.push(() => peer.close());
+    const caller = new SipCaller(peer, `sip:${meetingId}@${sipAddress(a)}`);
+    // For a username that is no credential: taken (and spent), then refused as a revoked credential is.
+    const token = new HandOffTokens(CLUSTER_SECRET).issue({ callId: caller.callId, fromTag: caller.fromTag }, { fromNode: b.gateway.nodeId, meetingId, caller: { username: 'unone' } });
+    const finals = [];
+    for (let i = 0; i < 2; i++) {
+      caller.invite({ headers: { [HAND_OFF_HEADER]: token } });
+      const final = await peer.next(isFinalResponse, 5000);
+      caller.ackFailure(final);
+      finals.push(firstLine(final.text));
+    }
+    expect(finals).toEqual(['SIP/2.0 403 Wrong Credentials', 'SIP/2.0 403 Forbidden']);
     expect(a.gateway.sip.calls.size).toBe(0);
   });
 

@@ -42,7 +42,7 @@ function routeSet(answer: ReceivedSip): string[] {
 export class SipCaller {
   readonly callId = `${randomUUID()}@test`;
   private cseq = 1;
-  private readonly fromTag = randomUUID().slice(0, 8);
+  readonly fromTag = randomUUID().slice(0, 8);
   branch = '';
 
   constructor(
