@@ -52,7 +52,7 @@ export interface CallSummary {
 export interface CallObserver<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
   /** The caller is authenticated and admitted to a meeting that can be joined; the answer is next. */
   ringing?(call: Call<Signaling, Media>): void;
-  /** Our 200 OK is about to be sent. */
+  /** Our 200 OK went out (dial-in), or the callee's came (dial-out). */
   answered(call: Call<Signaling, Media>): void;
   /** The call has closed. */
   ended(call: Call<Signaling, Media>, summary: CallSummary): void;
@@ -89,6 +89,8 @@ const INTERNAL_ERROR = 500;
 const REQUEST_TERMINATED = 487;
 /** How long the summary waits for the media's quality: a stuck media thread must not hold the close. */
 const QUALITY_TIMEOUT_MS = 500;
+/** How long a close waits for news of a 200 OK still on its way: drachtio-server sends it at once, the stand-in within T1 (500 ms). */
+const ANSWER_NEWS_TIMEOUT_MS = 2_000;
 
 export class Call<Signaling extends CallSignaling = CallSignaling, Media extends CallMedia = CallMedia> {
   readonly callId: string;
@@ -109,6 +111,8 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   private callerShown: string | undefined;
   /** When our 200 OK went out (epoch ms); undefined before. */
   private answeredAtMs: number | undefined;
+  /** Settles once drachtio-server has said whether our 200 OK went out (answered() done if it did). */
+  private answerNews: Promise<void> | undefined;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
 
@@ -190,10 +194,43 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     this.options.observer?.ringing?.(this);
   }
 
-  /** Our 200 OK is about to be sent: from now on the call ends with a BYE, never a final response. */
+  /** The call is answered now (a dial-out's callee sent its 200): from now on it ends with a BYE, never a final response. */
   answering(): void {
     if (!this.isOpen) throw new CallEndedError();
     this.current = 'answered';
+    this.answered();
+  }
+
+  /**
+   * Sends our 200 OK with send(), which settles once drachtio-server says it went out: from
+   * now on the call ends with a BYE, never a final response. Its observers hear of the
+   * answer only then, since a CANCEL may cross the 200 (see answerCrossed); a close begun
+   * meanwhile (the caller's ACK and BYE can come in the same read as that news) waits for
+   * it before telling them the end, so they hear answered, then ended.
+   */
+  sendAnswer(send: () => Promise<void>): Promise<void> {
+    if (!this.isOpen) return Promise.reject(new CallEndedError());
+    this.current = 'answered';
+    const sent = send();
+    this.answerNews = sent.then(
+      () => this.answered(),
+      () => undefined,
+    );
+    return this.step(sent);
+  }
+
+  /**
+   * Our 200 OK never went out: drachtio-server had answered the INVITE 487 to the caller's
+   * CANCEL when the 200 reached it. The call was never answered (RFC 3261 §9.2): it ends as
+   * one being set up, without the BYE an answered call would get.
+   */
+  answerCrossed(): void {
+    if (this.current === 'answered') this.current = 'setting-up';
+  }
+
+  /** Tells the observers of the answer, unless they have been told the call's end already. */
+  private answered(): void {
+    if (this.current === 'closed') return;
     this.answeredAtMs = Date.now();
     this.options.observer?.answered(this);
   }
@@ -226,6 +263,7 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     this.mediaInUse?.close(end.by === 'caller' ? `caller sent ${end.reason}` : end.reason);
     if (this.recorded) await store.removeCall(this.callId).catch((err: Error) => log.error({ reason: err.message }, 'call record not removed'));
     this.options.forget();
+    if (reached === 'answered' && this.answerNews) await withTimeout(this.answerNews, ANSWER_NEWS_TIMEOUT_MS, 'news of our 200 OK').catch(() => undefined);
     this.current = 'closed';
     const durationMs = Date.now() - this.startedAt;
     const line = { state: reached, endedBy: end.by, reason: end.reason, durationMs, ...signalled, ...(quality && { quality }) };

@@ -140,8 +140,11 @@ export function dialIn(deps: DialInDeps): (request: SipRequest, response: SipRes
     const setUpCall = handedOff ? setUpHandedOff(deps, call, request, handedOff) : setUp(deps, call, request, response, fromTrunk);
     return setUpCall.catch((err: unknown) => {
       if (!call.isOpen) return log.debug({ reason: err instanceof Error ? err.message : String(err) }, 'call set-up stopped: the call has ended');
-      // Answered 487 by drachtio-server already: no BYE, the call ends as the caller's.
-      if (err instanceof CancelCrossedAnswer) return call.close({ by: 'caller', reason: 'CANCEL' });
+      // Answered 487 by drachtio-server already: never answered, no BYE, the call ends as the caller's CANCEL.
+      if (err instanceof CancelCrossedAnswer) {
+        call.answerCrossed();
+        return call.close({ by: 'caller', reason: 'CANCEL' });
+      }
       if (!isExpected(err)) log.error({ err }, 'call set-up failed');
       return call.close(setUpEnd(err));
     });
@@ -384,9 +387,8 @@ function followKeys(deps: Pick<DialInDeps, 'callEvents'>, call: SipCall, media: 
  * ends with a BYE, never a final response.
  */
 async function sendAnswer(deps: DialInDeps, call: SipCall, localSdp: string, sessionTimer: SessionTimerStart | undefined): Promise<void> {
-  call.answering();
   const headers = { 'X-Meeting-Id': call.meetingId, ...(sessionTimer && sessionTimerResponseHeaders(sessionTimer.deal)) };
-  await call.step(call.signaling.answer(deps.srf, { localSdp, headers }, sessionTimer));
+  await call.sendAnswer(() => call.signaling.answer(deps.srf, { localSdp, headers }, sessionTimer));
 }
 
 /** Failures the caller is told about as such; anything else is a bug, logged as an error. */

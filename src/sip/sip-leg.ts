@@ -105,6 +105,8 @@ export class SipLeg implements CallSignaling {
   /** A BYE for a call that ended while our 200 was on its way, sent once its dialog exists. */
   private byeWhenAnswered: GatewayEnd | undefined;
   private cancelled = false;
+  /** drachtio-server answered the INVITE 487 to a CANCEL before our 200 reached it: the 200 never went out. */
+  private cancelCrossedAnswer = false;
   private media: PhoneMedia | undefined;
   private session: CallSession | undefined;
   private held: HeldRequest[] = [];
@@ -158,6 +160,7 @@ export class SipLeg implements CallSignaling {
         // drachtio-srf fails a response with drachtio-server's reason, a string.
         if (!TRANSACTION_GONE.test(err instanceof Error ? err.message : String(err))) throw err;
         this.context.observer.inviteAnswered('rejected', REQUEST_TERMINATED);
+        this.cancelCrossedAnswer = true;
         throw new CancelCrossedAnswer();
       },
     );
@@ -194,7 +197,8 @@ export class SipLeg implements CallSignaling {
   reject(status: number, error: GatewayError | undefined): void {
     if (this.origin.kind === 'dial-out') return this.origin.cancel();
     const { observer } = this.context;
-    // drachtio-server answers a CANCELled INVITE with 487 itself.
+    // drachtio-server answers a CANCELled INVITE with 487 itself (one whose CANCEL crossed our 200 was counted then).
+    if (this.cancelCrossedAnswer) return;
     if (this.cancelled) return observer.inviteAnswered('rejected', status);
     const { response } = this.origin;
     if (response.finalResponseSent) return;

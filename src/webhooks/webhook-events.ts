@@ -37,7 +37,7 @@ interface ParticipantData {
 export interface WebhookEventData {
   /** The caller is authenticated and admitted to a meeting that can be joined; the answer is next. */
   readonly 'call.ringing': CallData;
-  /** The gateway is answering the call (200 OK). */
+  /** The gateway's 200 OK went out (never for a call whose CANCEL crossed it: drachtio-server answered that one 487). */
   readonly 'call.answered': CallData & PhoneParticipant & { readonly answeredAt: string };
   /** A call that rang has ended, answered or not. */
   readonly 'call.ended': CallData & PhoneParticipant & {

@@ -234,6 +234,63 @@ describe('observers', () => {
     ]);
   });
 
+  it('tells of the answer once our 200 went out, not as it is sent', async () => {
+    const heard: string[] = [];
+    registry = new CallRegistry(noting('webhooks', heard));
+    const call = openCall();
+    call.ringing('•••0123');
+    let sent!: () => void;
+    const answered = call.sendAnswer(() => new Promise<void>((resolve) => (sent = resolve)));
+    expect([call.state, call.answeredAt]).toEqual(['answered', undefined]);
+    expect(heard).toEqual(['webhooks ringing call-1 •••0123']);
+    sent();
+    await answered;
+    expect(heard).toEqual(['webhooks ringing call-1 •••0123', 'webhooks answered call-1']);
+    expect(call.answeredAt).toEqual(expect.any(Number));
+  });
+
+  it('ends never answered, with 487 and no BYE, a call whose CANCEL crossed its 200', async () => {
+    const heard: string[] = [];
+    registry = new CallRegistry(noting('webhooks', heard));
+    const call = openCall();
+    call.ringing('•••0123');
+    await expect(call.sendAnswer(() => Promise.reject(new Error('unknown transaction')))).rejects.toThrow('unknown transaction');
+    call.answerCrossed();
+    await call.close({ by: 'caller', reason: 'CANCEL' });
+    expect(heard).toEqual(['webhooks ringing call-1 •••0123', 'webhooks ended call-1 setting-up']);
+    expect(call.answeredAt).toBeUndefined();
+    expect(call.signaling.rejected?.status).toBe(487);
+    expect(call.signaling.byes).toEqual([]);
+    expect(summaries()).toEqual([expect.objectContaining({ state: 'setting-up', endedBy: 'caller', reason: 'CANCEL', status: 487 })]);
+  });
+
+  it('tells answered, then ended, of a call whose close began while its 200 was on its way (the caller\'s ACK and BYE came with the news)', async () => {
+    const heard: string[] = [];
+    registry = new CallRegistry(noting('webhooks', heard));
+    const call = openCall();
+    call.ringing('•••0123');
+    let sent!: () => void;
+    const answered = call.sendAnswer(() => new Promise<void>((resolve) => (sent = resolve)));
+    const closed = call.close({ by: 'caller', reason: 'BYE' });
+    sent();
+    await expect(answered).rejects.toBeInstanceOf(CallEndedError);
+    await closed;
+    expect(heard).toEqual(['webhooks ringing call-1 •••0123', 'webhooks answered call-1', 'webhooks ended call-1 answered']);
+    expect(call.answeredAt).toEqual(expect.any(Number));
+  });
+
+  it('cannot send an answer once ended', async () => {
+    const call = openCall();
+    await call.close(hangUp);
+    let sent = false;
+    await expect(
+      call.sendAnswer(async () => {
+        sent = true;
+      }),
+    ).rejects.toBeInstanceOf(CallEndedError);
+    expect(sent).toBe(false);
+  });
+
   it('cannot ring once ended', async () => {
     const call = openCall();
     await call.close(hangUp);

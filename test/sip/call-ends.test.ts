@@ -2,7 +2,8 @@
  * Every way a call ends goes through its one close(), seen from a raw SIP client through
  * drachtio (the stand-in, or a real drachtio-server with DRACHTIO_SERVER_BIN) and the real
  * gateway on a Redis of its own, which tests stall to hold a call in set-up: what the
- * caller receives, what is left of the call (nothing), and the one summary line per call.
+ * caller receives, what is left of the call (nothing), the one summary line per call, and
+ * the call's webhooks.
  */
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -15,6 +16,7 @@ import { PCMU_OFFER, SipCaller } from '../support/sip/sip-caller.js';
 import { firstLine, header } from '../support/sip/sip-message.js';
 import { SipPeer, isFinalResponse, isRequest, isResponse } from '../support/sip/sip-peer.js';
 import { until } from '../support/until.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let target: DrachtioTarget;
 let redis: PrivateRedis;
@@ -23,6 +25,7 @@ let gateway: Gateway;
 let gatewayClosed = false;
 let peer: SipPeer;
 let identity: { username: string; password: string };
+let webhooks: WebhookReceiver;
 const logs = capturedLogger('debug');
 
 const uriOf = (meetingId: string) => `sip:${meetingId}@${target.sipAddress.host}:${target.sipAddress.port}`;
@@ -33,7 +36,12 @@ const challenged = (meetingId: string) => expect.objectContaining({ meetingId, s
 beforeAll(async () => {
   target = await drachtioTarget();
   redis = await spawnRedisServer();
-  gateway = await startSipTestGateway(target, { REDIS_URL: redis.url, RTP_MIN_PORT: '43800', RTP_MAX_PORT: '43899' }, logs.log);
+  webhooks = await WebhookReceiver.start();
+  gateway = await startSipTestGateway(
+    target,
+    { REDIS_URL: redis.url, RTP_MIN_PORT: '43800', RTP_MAX_PORT: '43899', WEBHOOK_URL: webhooks.url, WEBHOOK_SECRET: 'whsec-call-ends-0123456789' },
+    logs.log,
+  );
   identity = await gateway.sipCredentials.create({});
 });
 
@@ -48,6 +56,7 @@ afterAll(async () => {
   if (!gatewayClosed) await gateway?.close();
   await target?.close();
   await redis?.stop();
+  await webhooks?.close();
 });
 
 /** INVITE, 401, ACK; returns the authorization for the INVITE to send next. */
@@ -94,7 +103,7 @@ it('holds a call from its INVITE: a CANCEL while it is being set up gets 487 at 
   expect(summaries(caller.callId)).toHaveLength(2);
 });
 
-it('ends as the caller\'s CANCEL a call whose CANCEL, right behind its INVITE, crosses our 200 OK: 487, no BYE, no error logged, nothing left', async () => {
+it('ends as the caller\'s CANCEL, never answered, a call whose CANCEL, right behind its INVITE, crosses our 200 OK: 487, no BYE, no call.answered, no error logged, nothing left', async () => {
   await gateway.meetings.create({ id: 'cancel-crossing' });
   const caller = new SipCaller(peer, uriOf('cancel-crossing'));
   const authorization = await challenge(caller, PCMU_OFFER(30055));
@@ -104,7 +113,15 @@ it('ends as the caller\'s CANCEL a call whose CANCEL, right behind its INVITE, c
   const terminated = await peer.next(isResponse(487, 'INVITE'));
   caller.ackFailure(terminated);
   await until(() => summaries(caller.callId).length === 2, 3000, 'the call\'s summary');
-  expect(summaries(caller.callId)[1]).toMatchObject({ endedBy: 'caller', reason: 'CANCEL' });
+  // drachtio-server answered 487 before our 200 reached it: the 200 never went out, so the call was never answered.
+  expect(summaries(caller.callId)[1]).toMatchObject({ state: 'setting-up', endedBy: 'caller', reason: 'CANCEL', status: 487 });
+  const callEvents = () => webhooks.accepted().filter((event) => 'callId' in event.data && event.data.callId === caller.callId);
+  await until(() => callEvents().some((event) => event.type === 'call.ended'), 5000, 'the call.ended webhook');
+  expect(callEvents().map((event) => event.type).sort()).toEqual(['call.ended', 'call.ringing']);
+  const ended = callEvents().find((event) => event.type === 'call.ended')?.data;
+  expect(ended).toMatchObject({ endedBy: 'caller', reason: 'CANCEL', status: 487 });
+  expect(ended).not.toHaveProperty('answeredAt');
+  expect(ended).not.toHaveProperty('connectedMs');
   expect(logs.lines().filter((line) => line.callId === caller.callId && (line.level as number) >= 50)).toEqual([]);
   await expectNothingLeftOf(caller.callId, 'cancel-crossing');
   await new Promise((resolve) => setTimeout(resolve, 300));
