@@ -219,8 +219,8 @@ async function handToOwner(deps: DialInDeps, call: SipCall, request: SipRequest,
 /**
  * A call another node authenticated and proxied here: the caller is not challenged again.
  * The token is spent first, in one store step (a copy of it, even one arriving at the same
- * instant, is refused as a forgery), and the call is set up
- * only if this node hosts the meeting: never handed on a second time.
+ * instant, is refused as a forgery), and the call is set up only if this node hosts the
+ * meeting: never handed on a second time.
  */
 async function setUpHandedOff(deps: DialInDeps, call: SipCall, request: SipRequest, handOff: HandOff): Promise<void> {
   if (!(await call.step(deps.guard.spendNonceIfNew(handOff.mac, TOKEN_TTL_MS)))) throw new AuthenticationRefused({ ok: false, status: 403, reason: 'Forbidden' });

@@ -6,8 +6,8 @@
  * MAC is HMAC-SHA256 with SIP_CLUSTER_SECRET over the payload, the INVITE's Call-ID and its
  * From tag. So a token proves the caller was authenticated by a node holding the secret for
  * this very INVITE; it is valid for TOKEN_TTL_MS and spent on first use (the owner records
- * its MAC as a spent nonce, checking and recording in one step), so it cannot be replayed on another call, or on this
- * one after it ended. Anything short of that is a forgery: the INVITE is refused as an
+ * its MAC as a spent nonce, checking and recording in one step), so it cannot be replayed
+ * on another call, or on this one after it ended. Anything short of that is a forgery: the INVITE is refused as an
  * unauthenticated one would be, and the header is never trusted from anyone else.
  */
 import { type KeyObject, createHmac, createSecretKey } from 'node:crypto';
