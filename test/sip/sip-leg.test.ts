@@ -3,7 +3,8 @@
  * drachtio (the stand-in on fast SIP timers, or a real drachtio-server on its own
  * 32-second ACK timeout, or else the gateway's own): a set-up never ACKed holds no meeting
  * place and no RTP port once it has timed out, and the INVITEs of an attack (challenged, guessed wrong) are logged at
- * debug, not info.
+ * debug, not info. The UDP and TCP cases run concurrently (each its own meeting, peer and
+ * calls), so a real server's 32 s ACK timeout passes once for the file, not twice.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Gateway } from '../../src/gateway.js';
@@ -53,9 +54,9 @@ async function authenticatedInvite(peer: SipPeer, caller: SipCaller, identity: {
 
 const audioPortOf = (answer: ReceivedSip) => Number(/^m=audio (\d+) /m.exec(answer.text)?.[1]);
 
-it(
+it.concurrent(
   'a 200 OK never ACKed (an offer in the INVITE, or none) is ended by drachtio with "ACK timeout": no place taken, no participant seen, the port freed, one info line',
-  async () => {
+  async ({ expect }) => {
     await gateway.meetings.create({ id: 'no-ack' });
     const identity = await gateway.sipCredentials.create({});
     const peer = await SipPeer.udp(target.sipAddress);
@@ -102,9 +103,9 @@ it(
 );
 
 /** Over TCP drachtio-server (and so the stand-in) times out the ACK as over UDP, before the gateway's own timeout would. */
-it(
+it.concurrent(
   'over TCP a 200 OK never ACKed ends too, by drachtio-server\'s ACK timeout: the port freed, one info line',
-  async () => {
+  async ({ expect }) => {
     await gateway.meetings.create({ id: 'no-ack-tcp' });
     const identity = await gateway.sipCredentials.create({});
     const peer = await SipPeer.tcp(target.sipAddress);

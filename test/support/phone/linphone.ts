@@ -55,8 +55,6 @@ const TONE_SECONDS = 120;
 const START_TIMEOUT_MS = 10_000;
 const COMMAND_TIMEOUT_MS = 5_000;
 const QUIT_TIMEOUT_MS = 3_000;
-/** Gap between digits: each is a separate 100 ms+ event (RFC 4733) or INFO transaction. */
-const DTMF_GAP_MS = 400;
 const DTMF_DIGITS = /^[0-9*#A-D]+$/;
 /** Uids for phones run as root: unused by the system, one lock file each. */
 const FIRST_UID = 61_000;
@@ -162,13 +160,14 @@ export class LinphonePhone {
     await this.waitForNoCall(5_000);
   }
 
-  /** One digit per command: linphonec sends a bare digit typed during a call as DTMF. */
+  /**
+   * One digit per command: linphonec sends a bare digit typed during a call as DTMF, then
+   * sleeps a second before it answers (ms_sleep(1) in its command parser), so the digits
+   * go out a second apart, each a separate event (RFC 4733) or INFO transaction.
+   */
   async sendDtmf(digits: string): Promise<void> {
     if (!DTMF_DIGITS.test(digits)) throw new RangeError(`not DTMF digits: ${JSON.stringify(digits)}`);
-    for (const [index, digit] of [...digits].entries()) {
-      if (index > 0) await sleep(DTMF_GAP_MS);
-      await this.command(digit);
-    }
+    for (const digit of digits) await this.command(digit);
   }
 
   /**
