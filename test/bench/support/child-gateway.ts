@@ -1,5 +1,5 @@
 /**
- * The gateway as a child process (`node dist/src/main.js`, what `npm start` runs), as operators run it:
+ * The gateway as a child process, run as `npm start` runs it (`node <its flags> dist/src/main.js`):
  * free loopback ports, the embedded drachtio stand-in on SIP_PORT, ready once /readyz
  * answers 200. Its output goes to our stderr (the benchmarks keep stdout for their
  * result line). stop() ends it with SIGTERM, then SIGKILL, and also takes down its
@@ -10,7 +10,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from '../../support/free-port.js';
-import { benchGatewayEnv, freeSipPort } from './gateway-process.js';
+import { benchGatewayEnv, freeSipPort, npmStartArgs } from './gateway-process.js';
 import { mainThreadCpuSeconds, processCpuSeconds } from './machine-load.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -80,7 +80,7 @@ export class ChildGateway {
     const sipPort = await freeSipPort();
     const env = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '1000', ...options.env });
     const inspect = options.inspect ? ['--inspect=127.0.0.1:0'] : [];
-    const child = spawn(process.execPath, [...inspect, ...(options.nodeArgs ?? []), 'dist/src/main.js'], {
+    const child = spawn(process.execPath, [...inspect, ...(options.nodeArgs ?? []), ...npmStartArgs()], {
       cwd: REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,14 @@ import { freeTcpPort } from '../../support/free-port.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
+/** The arguments `npm start` gives node (its V8 flags, then dist/src/main.js): what a benchmark runs. */
+export function npmStartArgs(): string[] {
+  const { scripts } = JSON.parse(readFileSync(`${REPO}package.json`, 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = scripts.start.split(' ');
+  if (command !== 'node') throw new Error(`npm start runs ${command}, not node`);
+  return args;
+}
+
 export interface GatewayProcess {
   readonly pid: number;
   readonly httpUrl: string;
@@ -71,7 +79,7 @@ export function benchGatewayEnv(httpPort: number, sipPort: number, overrides: Re
  * `nodeArgs` go before the script (e.g. --cpu-prof, which Node 20 refuses in NODE_OPTIONS);
  * `imports` are modules (paths from the repository root) loaded into the gateway's process
  * (through tsx, as TypeScript) before the gateway, e.g. a benchmark's reporting hooks.
- * `code`: `built` runs `dist/src/main.js`, what `npm start` runs (benchmarks, which build
+ * `code`: `built` runs what `npm start` runs, `dist/src/main.js` (benchmarks, which build
  * first: they measure what operators run); `source` runs src/main.ts through tsx (tests,
  * which run on an unbuilt checkout).
  */
@@ -86,7 +94,7 @@ export async function startGatewayProcess(
   const sipPort = await freeSipPort();
   const childEnv = benchGatewayEnv(httpPort, sipPort, { MAX_PARTICIPANTS: '50', EMPTY_ROOM_GRACE_SECONDS: '30', ...env });
   const preloads = imports.flatMap((path) => ['--import', pathToFileURL(`${REPO}${path}`).href]);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(code === 'source' || preloads.length > 0 ? ['--import', 'tsx', ...preloads] : []), code === 'built' ? 'dist/src/main.js' : 'src/main.ts'], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...(code === 'source' || preloads.length > 0 ? ['--import', 'tsx', ...preloads] : []), ...(code === 'built' ? npmStartArgs() : ['src/main.ts'])], {
     cwd: REPO,
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
