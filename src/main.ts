@@ -5,7 +5,6 @@
  * started by POST /api/admin/drain too), the process then exits 0.
  */
 import './media/use-worker-binary.js';
-import './thread-heaps.js';
 import { ConfigError } from './config/config-error.js';
 import { loadConfig } from './config/config.js';
 import { startGateway } from './gateway.js';
