@@ -13,10 +13,12 @@ import { MediaEngine } from './media-engine.js';
 import type { PlaneRequestType, PlaneRequests, TelephoneEventPacket, ThreadMessage } from './plane-protocol.js';
 
 /**
- * V8 grows a busy isolate's young generation to 48 MB and keeps it reserved for good: two
- * media threads a few minutes into a load held 60 MB more resident memory with nothing in
- * it. 4 MB semi-spaces keep each scavenge short and the resident memory steady; a media
- * thread's survivors (its ports, mixers, jitter buffers) are few.
+ * Small semi-spaces (4 MB), as `npm start`'s --max-semi-space-size=4 gives every thread (the
+ * flag is process-wide and overrides this; this holds where node runs without it). Each
+ * scavenge pauses the thread, and a call's set-up waits on its media thread twice; V8 would
+ * also grow a busy thread's young generation to 48 MB and keep it reserved. The price:
+ * packets waiting in jitter buffers outlive scavenges and are promoted, about 15 % more CPU
+ * per leg in bench:legs (README, Performance).
  */
 const MEDIA_THREAD_LIMITS = { maxYoungGenerationSizeMb: 12 };
 
