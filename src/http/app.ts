@@ -4,6 +4,8 @@
  * validation, the one mapping of errors to HTTP answers). gateway.ts builds it from the
  * running components; route tests build it from in-memory ones and inject() into it.
  */
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { CallDirectory } from '../calls/call-views.js';
@@ -174,5 +176,36 @@ export async function buildHttpApp(log: Logger): Promise<FastifyInstance> {
   );
 
   await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES }, errorHandler: onWebSocketError });
+  closeConnectionsWithApp(app);
   return app;
+}
+
+/**
+ * Closing must not wait on connections: server.close() waits for every one, and would
+ * hold a shutdown, or a drain's exit, until Node's headersTimeout (60 s) for one that has
+ * sent no request (a browser's speculative preconnect, a port scan), or Fastify's
+ * keepAliveTimeout (72 s) for one whose request was in flight. The first kind is cut
+ * when the close begins, and any that comes during it at once; a request in flight is
+ * answered with `Connection: close`, so its connection ends with it. (Fastify closes
+ * idle keep-alive connections itself, and the WebSocket plugin the upgraded ones.)
+ */
+function closeConnectionsWithApp(app: FastifyInstance): void {
+  const withoutRequest = new Set<Socket>();
+  let closing = false;
+  app.server.on('connection', (socket: Socket) => {
+    if (closing) return socket.destroy();
+    withoutRequest.add(socket);
+    socket.once('close', () => withoutRequest.delete(socket));
+  });
+  const requested = (request: IncomingMessage) => withoutRequest.delete(request.socket);
+  app.server.on('request', requested);
+  app.server.on('upgrade', requested);
+  app.addHook('preClose', (done) => {
+    closing = true;
+    for (const socket of withoutRequest) socket.destroy();
+    done();
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
 }

@@ -1,10 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/http/app.js';
+import { buildApp, buildHttpApp } from '../../src/http/app.js';
+import { capturedLogger } from '../support/log-capture.js';
 import { memoryApp } from '../support/app.js';
+import { until } from '../support/until.js';
 
 describe('buildApp', () => {
   let app: FastifyInstance;
@@ -50,5 +53,27 @@ describe('buildApp', () => {
     } finally {
       await rm(emptyDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('closing', () => {
+  it('does not wait for a connection that never sent a request (a browser\'s preconnect), nor keep the connection of a request in flight, which is still answered', async () => {
+    const app = await buildHttpApp(capturedLogger().log);
+    let answer!: () => void;
+    app.get('/slow', (_request, reply) => new Promise<void>((resolve) => (answer = () => resolve(void reply.send({ ok: true })))));
+    const address = new URL(await app.listen({ host: '127.0.0.1', port: 0 }));
+    const silent = connect(Number(address.port), address.hostname);
+    await new Promise((resolve) => silent.once('connect', resolve));
+    const silentClosed = new Promise((resolve) => silent.once('close', resolve));
+    const slow = fetch(new URL('/slow', address));
+    await until(() => answer !== undefined, 2000, 'the slow request taken up');
+
+    const started = performance.now();
+    const closed = app.close();
+    await silentClosed;
+    answer();
+    expect((await (await slow).json()) as unknown).toEqual({ ok: true });
+    await closed;
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 });
