@@ -111,7 +111,10 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
   private callerShown: string | undefined;
   /** When our 200 OK went out (epoch ms); undefined before. */
   private answeredAtMs: number | undefined;
-  /** Settles once drachtio-server has said whether our 200 OK went out (answered() done if it did). */
+  /**
+   * While drachtio-server has not yet said whether our 200 OK went out: settles once it has
+   * (answered() done if it did), and is then dropped, so a close has nothing to wait for.
+   */
   private answerNews: Promise<void> | undefined;
   private readonly ended: Promise<void>;
   private resolveEnded!: () => void;
@@ -213,8 +216,11 @@ export class Call<Signaling extends CallSignaling = CallSignaling, Media extends
     this.current = 'answered';
     const sent = send();
     this.answerNews = sent.then(
-      () => this.answered(),
-      () => undefined,
+      () => {
+        this.answerNews = undefined;
+        this.answered();
+      },
+      () => void (this.answerNews = undefined),
     );
     return this.step(sent);
   }

@@ -234,13 +234,19 @@ describe('observers', () => {
     ]);
   });
 
-  it('tells of the answer once our 200 went out, not as it is sent', async () => {
+  /** A ringing call whose 200 OK is on its way: `sent()` is drachtio-server's news that it went out. */
+  function answerOnItsWay() {
     const heard: string[] = [];
     registry = new CallRegistry(noting('webhooks', heard));
     const call = openCall();
     call.ringing('•••0123');
     let sent!: () => void;
     const answered = call.sendAnswer(() => new Promise<void>((resolve) => (sent = resolve)));
+    return { heard, call, answered, sent: () => sent() };
+  }
+
+  it('tells of the answer once our 200 went out, not as it is sent', async () => {
+    const { heard, call, answered, sent } = answerOnItsWay();
     expect([call.state, call.answeredAt]).toEqual(['answered', undefined]);
     expect(heard).toEqual(['webhooks ringing call-1 •••0123']);
     sent();
@@ -265,12 +271,7 @@ describe('observers', () => {
   });
 
   it('tells answered, then ended, of a call whose close began while its 200 was on its way (the caller\'s ACK and BYE came with the news)', async () => {
-    const heard: string[] = [];
-    registry = new CallRegistry(noting('webhooks', heard));
-    const call = openCall();
-    call.ringing('•••0123');
-    let sent!: () => void;
-    const answered = call.sendAnswer(() => new Promise<void>((resolve) => (sent = resolve)));
+    const { heard, call, answered, sent } = answerOnItsWay();
     const closed = call.close({ by: 'caller', reason: 'BYE' });
     sent();
     await expect(answered).rejects.toBeInstanceOf(CallEndedError);
