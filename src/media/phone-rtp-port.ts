@@ -17,12 +17,12 @@
  * send it, RTP and RTCP, is protected on its way out.
  * It lives in the media thread that owns the phone's meeting.
  */
-import { type Socket, createSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { type RemoteInfo, type Socket, type SocketOptions, createSocket } from 'node:dgram';
+import { isIP, isIPv6 } from 'node:net';
 import { withAudioLevelExtension } from './audio-level.js';
 import { readRtcp } from './rtcp/read-rtcp.js';
 import type { RtcpSession } from './rtcp/rtcp-session.js';
-import { isRtcp, readRtp, type RtpPacketView } from './rtp-packet.js';
+import { isRtcp, readRtp, rtpPayloadLength, type RtpPacketView } from './rtp-packet.js';
 import { SrtpSession } from './srtp/srtp-session.js';
 import type { SrtpKeys } from './srtp/srtp-suites.js';
 
@@ -37,8 +37,9 @@ export interface RtcpTarget {
   readonly rtcpPort?: number;
 }
 
+const TIME_ORIGIN = performance.timeOrigin;
 /** The epoch clock RTCP needs (SRs carry wall-clock time), monotonic within the process. */
-export const epochNowMs = () => performance.timeOrigin + performance.now();
+export const epochNowMs = () => TIME_ORIGIN + performance.now();
 
 export interface PhoneRtpPortOptions {
   /** Where to bind the phone-facing socket, and the range its port comes from. */
@@ -53,6 +54,9 @@ export interface PhoneRtpPortOptions {
   readonly lastReceived?: Float64Array;
 }
 
+/** Where the phone's audio goes: the packet (SSRC stamped), read (its own SSRC), with its level when measured. */
+export type PhoneAudioListener = (packet: Buffer, rtp: RtpPacketView, level: number | undefined) => void;
+
 /** Measures a phone packet's payload for the RFC 6464 header extension with this id. */
 export interface LevelMeter {
   readonly extensionId: number;
@@ -64,7 +68,7 @@ export class PhoneRtpPort {
   private tapped: { payloadType: number; listener: (packet: RtpPacketView) => void } | undefined;
   private meter: LevelMeter | undefined;
   /** Where the phone's audio goes: the mixer input, while its audio may be heard, with its measured level. */
-  private listener: ((packet: Buffer, level: number | undefined) => void) | undefined;
+  private listener: PhoneAudioListener | undefined;
   /** When the phone last sent RTP or RTCP, and its first RTP (epoch ms), for whoever watches the call. */
   private readonly lastReceived: Float64Array;
   /** RTP packets from the phone and to it, for the node's metrics. */
@@ -101,7 +105,7 @@ export class PhoneRtpPort {
     lastReceived: Float64Array | undefined,
   ) {
     this.lastReceived = lastReceived ?? new Float64Array(2);
-    phoneSocket.on('message', (packet, from) => this.fromPhone(packet, { ip: from.address, port: from.port }));
+    phoneSocket.on('message', (packet, from) => this.fromPhone(packet, from));
     // A send to a vanished phone (ICMP unreachable) must not end the call.
     phoneSocket.on('error', () => undefined);
   }
@@ -161,7 +165,7 @@ export class PhoneRtpPort {
   }
 
   /** The phone's audio packets (SSRC stamped) go to `listener`, with their level when measured; undefined stops it. */
-  hear(listener: ((packet: Buffer, level: number | undefined) => void) | undefined): void {
+  hear(listener: PhoneAudioListener | undefined): void {
     this.listener = listener;
   }
 
@@ -174,15 +178,14 @@ export class PhoneRtpPort {
   sendToPhone(packet: Buffer): void {
     const phone = this.phoneAddress;
     if (this.closed || !this.sending || !phone || phone.port === 0) return;
-    this.sentSsrc = packet.readUInt32BE(8);
+    const ssrc = packet.readUInt32BE(8);
+    this.sentSsrc = ssrc;
     const protectedPacket = this.srtp ? this.srtp.protectRtp(packet) : packet;
     if (!protectedPacket) return;
     this.phoneSocket.send(protectedPacket, phone.port, phone.ip);
     this.packetsOut++;
-    if (this.rtcp) {
-      const view = readRtp(packet);
-      if (view) this.rtcp.rtpSent(view.ssrc, view.timestamp, view.payload.length, epochNowMs());
-    }
+    const payloadLength = this.rtcp && rtpPayloadLength(packet);
+    if (payloadLength !== undefined) this.rtcp?.rtpSent(ssrc, packet.readUInt32BE(4), payloadLength, epochNowMs());
   }
 
   tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {
@@ -208,10 +211,11 @@ export class PhoneRtpPort {
    * move the latch: without rtcp-mux it comes from the phone's RTCP port, so any port of the
    * phone's address is taken.
    */
-  private fromLatchedPhone(from: RtpAddress, rtcp: boolean): boolean {
-    if (rtcp) return !this.latched || from.ip === this.latched.ip || from.ip === this.announced?.ip;
-    if (this.latched && !sameAddress(from, this.latched) && !sameAddress(from, this.announced)) return false;
-    this.latched = from;
+  private fromLatchedPhone(from: RemoteInfo, rtcp: boolean): boolean {
+    if (rtcp) return !this.latched || from.address === this.latched.ip || from.address === this.announced?.ip;
+    if (isFrom(from, this.latched)) return true;
+    if (this.latched && !isFrom(from, this.announced)) return false;
+    this.latched = { ip: from.address, port: from.port };
     return true;
   }
 
@@ -259,7 +263,7 @@ export class PhoneRtpPort {
     return this.srtp ? this.srtp.protectRtcp(packet) : packet;
   }
 
-  private fromPhone(received: Buffer, from: RtpAddress): void {
+  private fromPhone(received: Buffer, from: RemoteInfo): void {
     if (this.closed || received.length < 12) return;
     const rtcp = isRtcp(received);
     const packet = this.srtp ? (rtcp ? this.srtp.unprotectRtcp(received) : this.srtp.unprotectRtp(received)) : received;
@@ -277,24 +281,17 @@ export class PhoneRtpPort {
     this.phoneSsrc = packet.readUInt32BE(8);
     this.packetsIn++;
     if (this.lastReceived[1] === 0) this.lastReceived[1] = now;
-    const payloadType = packet[1]! & 0x7f;
+    const rtp = readRtp(packet);
+    if (!rtp) return;
     // Measured before the producer SSRC replaces the phone's, DTMF included.
-    const view = this.rtcp || this.tapped ? readRtp(packet) : undefined;
-    if (view) this.rtcp?.rtpReceived(view, epochNowMs());
-    if (this.tapped && payloadType === this.tapped.payloadType) {
-      if (view) this.tapped.listener(view);
-      return;
-    }
+    this.rtcp?.rtpReceived(rtp, epochNowMs());
+    if (this.tapped && rtp.payloadType === this.tapped.payloadType) return this.tapped.listener(rtp);
     if (!this.toMediasoup) return;
     packet.writeUInt32BE(this.producerSsrc, 8);
     const relaying = this.relaying;
     if (!this.listener && !relaying) return;
-    let level: number | undefined;
-    if (this.meter) {
-      const payload = (view ?? readRtp(packet))?.payload;
-      if (payload) level = this.meter.level(payload);
-    }
-    this.listener?.(packet, level);
+    const level = this.meter?.level(rtp.payload);
+    this.listener?.(packet, rtp, level);
     if (relaying) this.toMediasoup.send(level === undefined ? packet : withAudioLevelExtension(packet, this.meter!.extensionId, level));
   }
 }
@@ -303,13 +300,29 @@ function sameAddress(a: RtpAddress | undefined, b: RtpAddress | undefined): bool
   return a?.ip === b?.ip && a?.port === b?.port;
 }
 
+function isFrom(from: RemoteInfo, address: RtpAddress | undefined): boolean {
+  return address !== undefined && from.address === address.ip && from.port === address.port;
+}
+
+/**
+ * dgram looks up the address of every datagram sent on an unconnected socket, and
+ * dns.lookup answers even an IP literal on the next tick, at the cost of a tick object per
+ * packet. Every address here is an IP literal (RTP_LISTEN_IP, an SDP's c= line, where a
+ * packet came from), so it is answered at once, and anything else is refused.
+ */
+const ipLiteralLookup: NonNullable<SocketOptions['lookup']> = (address, _options, callback) => {
+  const family = isIP(address);
+  if (family === 0) return callback(new Error(`"${address}" is not an IP address`), '', 0);
+  callback(null, address, family);
+};
+
 /** A UDP socket on a free port of the range, trying random ports as mediasoup does. */
 async function bindInRange(ip: string, minPort: number, maxPort: number): Promise<Socket> {
   const span = maxPort - minPort + 1;
   const start = Math.floor(Math.random() * span);
   for (let i = 0; i < Math.min(span, 64); i++) {
     const port = minPort + ((start + i * 7919) % span);
-    const socket = createSocket(isIPv6(ip) ? 'udp6' : 'udp4');
+    const socket = createSocket({ type: isIPv6(ip) ? 'udp6' : 'udp4', lookup: ipLiteralLookup });
     const bound = await new Promise<boolean>((resolve) => {
       socket.once('error', () => resolve(false));
       socket.bind(port, ip, () => resolve(true));

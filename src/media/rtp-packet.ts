@@ -13,24 +13,38 @@ export interface RtpPacketView {
 export const isRtcp = (packet: Buffer) => packet.length >= 2 && packet[1]! >= 192 && packet[1]! <= 223;
 
 export function readRtp(packet: Buffer): RtpPacketView | undefined {
-  if (packet.length < 12 || packet[0]! >> 6 !== 2) return undefined;
-  const csrcCount = packet[0]! & 0x0f;
-  let offset = 12 + 4 * csrcCount;
-  if (packet[0]! & 0x10) {
-    if (packet.length < offset + 4) return undefined;
-    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-  }
-  let end = packet.length;
-  if (packet[0]! & 0x20) end -= packet[end - 1]!;
-  if (offset > end) return undefined;
+  const offset = rtpPayloadOffset(packet);
+  if (offset < 0) return undefined;
   return {
     payloadType: packet[1]! & 0x7f,
     marker: (packet[1]! & 0x80) !== 0,
     sequenceNumber: packet.readUInt16BE(2),
     timestamp: packet.readUInt32BE(4),
     ssrc: packet.readUInt32BE(8),
-    payload: packet.subarray(offset, end),
+    payload: packet.subarray(offset, rtpPayloadEnd(packet)),
   };
+}
+
+/** Where an RTP packet's payload starts; -1 when it is not RTP or its header runs past its padding. */
+function rtpPayloadOffset(packet: Buffer): number {
+  if (packet.length < 12 || packet[0]! >> 6 !== 2) return -1;
+  let offset = 12 + 4 * (packet[0]! & 0x0f);
+  if (packet[0]! & 0x10) {
+    if (packet.length < offset + 4) return -1;
+    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
+  }
+  return offset > rtpPayloadEnd(packet) ? -1 : offset;
+}
+
+/** Where an RTP packet's payload ends: before its padding. */
+function rtpPayloadEnd(packet: Buffer): number {
+  return packet[0]! & 0x20 ? packet.length - packet[packet.length - 1]! : packet.length;
+}
+
+/** The payload's size in bytes (no header, no padding), read without a view: for every packet sent. */
+export function rtpPayloadLength(packet: Buffer): number | undefined {
+  const offset = rtpPayloadOffset(packet);
+  return offset < 0 ? undefined : rtpPayloadEnd(packet) - offset;
 }
 
 /** A packet with a plain 12-byte header (no CSRCs, no extension) and this payload. */

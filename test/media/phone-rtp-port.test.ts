@@ -132,7 +132,7 @@ describe('PhoneRtpPort', () => {
     port.relay(false);
     port.measureLevels({ extensionId: 3, level: () => 33 });
     const heard: Array<{ packet: Buffer; level: number | undefined }> = [];
-    port.hear((packet, level) => heard.push({ packet, level }));
+    port.hear((packet, _rtp, level) => heard.push({ packet, level }));
     send(natted, audio(1), port.port);
     await until(() => heard.length === 1, 2000, 'the phone heard');
     expect(heard[0]!.level).toBe(33);

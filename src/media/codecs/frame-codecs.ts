@@ -37,6 +37,7 @@ function encodeRate(codec: AudioCodecName): MixRate {
 
 export interface FrameDecoder {
   readonly sampleRate: MixRate;
+  /** The frame returned may be the decoder's own, overwritten by its next decode. */
   decode(payload: Uint8Array): Int16Array;
   /** Forgets the stream so far: a talker coming back must not continue from stale state. */
   reset(): void;
@@ -46,18 +47,41 @@ export interface FrameEncoder {
   readonly sampleRate: MixRate;
   /** Same input, same output, whatever came before: one encoding may serve several legs. */
   readonly stateless: boolean;
+  /** The payload returned may be the encoder's own, overwritten by its next encode. */
   encode(samples: Int16Array): Uint8Array;
 }
+
+/**
+ * The output of a G.711 or G.722 codec, kept from one frame to the next: the mixer runs
+ * every codec 50 times a second, and what comes out is copied on (into the mix, into
+ * the RTP packet) before the next frame.
+ */
+class ReusedOutput<T extends Int16Array | Buffer> {
+  private output: T | undefined;
+
+  constructor(private readonly allocate: (length: number) => T) {}
+
+  of(length: number): T {
+    if (this.output?.length !== length) this.output = this.allocate(length);
+    return this.output;
+  }
+}
+
+const samples = (length: number) => new Int16Array(length);
+const bytes = (length: number) => Buffer.allocUnsafe(length);
 
 export function createDecoder(codec: AudioCodecName, wanted: MixRate): FrameDecoder {
   const sampleRate = decodeRate(codec, wanted);
   switch (codec) {
     case 'PCMU':
-    case 'PCMA':
-      return { sampleRate, decode: (payload) => g711Decode(codec, payload), reset: () => undefined };
+    case 'PCMA': {
+      const output = new ReusedOutput(samples);
+      return { sampleRate, decode: (payload) => g711Decode(codec, payload, output.of(payload.length)), reset: () => undefined };
+    }
     case 'G722': {
       let decoder = new G722Decoder();
-      return { sampleRate, decode: (payload) => decoder.decode(payload), reset: () => void (decoder = new G722Decoder()) };
+      const output = new ReusedOutput(samples);
+      return { sampleRate, decode: (payload) => decoder.decode(payload, output.of(payload.length * 2)), reset: () => void (decoder = new G722Decoder()) };
     }
     case 'opus': {
       const decoder = new OpusDecoder({ sample_rate: sampleRate, channels: 1 });
@@ -84,11 +108,14 @@ export function createEncoder(codec: AudioCodecName): FrameEncoder {
   const sampleRate = encodeRate(codec);
   switch (codec) {
     case 'PCMU':
-    case 'PCMA':
-      return { sampleRate, stateless: true, encode: (samples) => g711Encode(codec satisfies G711Law, samples) };
+    case 'PCMA': {
+      const output = new ReusedOutput(bytes);
+      return { sampleRate, stateless: true, encode: (frame) => g711Encode(codec satisfies G711Law, frame, output.of(frame.length)) };
+    }
     case 'G722': {
       const encoder = new G722Encoder();
-      return { sampleRate, stateless: false, encode: (samples) => encoder.encode(samples) };
+      const output = new ReusedOutput(bytes);
+      return { sampleRate, stateless: false, encode: (frame) => encoder.encode(frame, output.of(frame.length >> 1)) };
     }
     case 'opus': {
       const encoder = new OpusEncoder({ sample_rate: sampleRate, channels: 1, application: 'voip' });

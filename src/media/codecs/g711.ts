@@ -75,16 +75,14 @@ export function g711Energy(law: G711Law, codes: Uint8Array): number {
   return energy;
 }
 
-export function g711Encode(law: G711Law, samples: Int16Array): Buffer {
+export function g711Encode(law: G711Law, samples: Int16Array, out: Buffer = Buffer.allocUnsafe(samples.length)): Buffer {
   const table = ENCODE[law];
-  const out = Buffer.alloc(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = table[samples[i]! + 32_768]!;
   return out;
 }
 
-export function g711Decode(law: G711Law, codes: Uint8Array): Int16Array {
+export function g711Decode(law: G711Law, codes: Uint8Array, out = new Int16Array(codes.length)): Int16Array {
   const table = DECODE[law];
-  const out = new Int16Array(codes.length);
   for (let i = 0; i < codes.length; i++) out[i] = table[codes[i]!]!;
   return out;
 }

@@ -154,9 +154,8 @@ export class G722Encoder {
   private readonly even = new QmfLine();
   private readonly odd = new QmfLine();
 
-  /** 16 kHz samples (an even count) → one G.722 byte per pair. */
-  encode(pcm: Int16Array): Buffer {
-    const out = Buffer.allocUnsafe(pcm.length >> 1);
+  /** 16 kHz samples (an even count) → one G.722 byte per pair, into `out` when given. */
+  encode(pcm: Int16Array, out: Buffer = Buffer.allocUnsafe(pcm.length >> 1)): Buffer {
     for (let j = 0; j + 1 < pcm.length; j += 2) out[j >> 1] = this.encodePair(pcm[j]!, pcm[j + 1]!);
     return out;
   }
@@ -204,9 +203,8 @@ export class G722Decoder {
   private readonly sum = new QmfLine();
   private readonly difference = new QmfLine();
 
-  /** G.722 bytes → 16 kHz samples, two per byte. */
-  decode(payload: Uint8Array): Int16Array {
-    const out = new Int16Array(payload.length * 2);
+  /** G.722 bytes → 16 kHz samples, two per byte, into `out` when given. */
+  decode(payload: Uint8Array, out = new Int16Array(payload.length * 2)): Int16Array {
     for (let j = 0; j < payload.length; j++) {
       const code = payload[j]!;
       const rlow = this.decodeLow(code & 0x3f);

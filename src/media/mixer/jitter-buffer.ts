@@ -18,7 +18,7 @@ export interface JitterPacket {
   readonly timestamp: number;
   readonly payload: Buffer;
   /** RFC 6464 level (0 loudest … 127 silence), when the packet carried one. */
-  readonly level?: number;
+  readonly level?: number | undefined;
 }
 
 export type Playout =
@@ -67,12 +67,21 @@ const MAX_SHED = MAX_EXCESS + 2;
 
 const sequenceDistance = (from: number, to: number) => ((to - from + 0x8000) & 0xffff) - 0x8000;
 
+// A buffer pops 50 times a second per talker: the answers that carry nothing of their own are made once.
+const IDLE: Playout = Object.freeze({ kind: 'idle' });
+const LOST: Playout = Object.freeze({ kind: 'lost' });
+const NOTHING_SHED: readonly JitterPacket[] = Object.freeze([]);
+
 export class JitterBuffer {
   /** Packets that came too late to play (or again after being played), since the buffer was made. */
   latePackets = 0;
   /** Pops that asked for concealment of a missing packet, since the buffer was made. */
   concealedFrames = 0;
-  private readonly packets = new Map<number, JitterPacket>();
+  /**
+   * Held packets, in no order: a handful at most (see MAX_EXCESS), so a scan finds one as
+   * fast as a Map would, without a Map's reallocation as it fills and empties.
+   */
+  private readonly packets: JitterPacket[] = [];
   private ssrc: number | undefined;
   /** The next sequence number to play; undefined while filling. */
   private next: number | undefined;
@@ -99,7 +108,7 @@ export class JitterBuffer {
 
   /** Packets buffered right now. */
   get size(): number {
-    return this.packets.size;
+    return this.packets.length;
   }
 
   /** The playout delay the jitter calls for, in packets. */
@@ -123,61 +132,61 @@ export class JitterBuffer {
       this.latePackets++;
       return;
     }
-    if (this.packets.has(packet.sequenceNumber)) return; // duplicate
-    this.packets.set(packet.sequenceNumber, packet);
+    if (this.indexOf(packet.sequenceNumber) >= 0) return; // duplicate
+    this.packets.push(packet);
     if (!this.newest || sequenceDistance(this.newest.sequenceNumber, packet.sequenceNumber) > 0) this.newest = packet;
-    while (this.packets.size > this.maxDepth + MAX_EXCESS) this.dropOldest();
+    while (this.packets.length > this.maxDepth + MAX_EXCESS) this.dropOldest();
   }
 
   /** The next 20 ms of this input. */
   pop(): Playout {
     const playout = this.nextPlayout();
-    if (playout.kind === 'lost') this.concealedFrames++;
+    if (playout === LOST) this.concealedFrames++;
     return playout;
   }
 
   private nextPlayout(): Playout {
     if (this.lateHold > 0) this.lateHold--;
     if (this.next === undefined) {
-      if (this.packets.size < this.targetDepth) return { kind: 'idle' };
+      if (this.packets.length < this.targetDepth) return IDLE;
       this.next = this.oldestSequence();
     }
-    const packet = this.packets.get(this.next);
-    if (packet) return this.play(packet);
-    if (this.packets.size === 0) {
+    const due = this.indexOf(this.next);
+    if (due >= 0) return this.play(due);
+    if (this.packets.length === 0) {
       if (++this.concealedInARow > MAX_CONCEALED_UNDERRUN) {
         // Run dry (the talker paused, or DTX): refill before playing again.
         this.next = undefined;
         this.concealedInARow = 0;
-        return { kind: 'idle' };
+        return IDLE;
       }
       // Nothing after the due packet has come either: it is late (a tick run late or
       // caught up after an event-loop stall, a sender that paused), not known lost.
       // Conceal this tick and keep waiting for it. Skipping it would throw it away as
       // too late when it comes, and a decoder fed a stream with a packet missing (opus
       // has no loss concealment here) plays a steady signal wrong for seconds after.
-      return { kind: 'lost' };
+      return LOST;
     }
-    if (this.targetDepth > 1 && this.packets.size < this.targetDepth) {
+    if (this.targetDepth > 1 && this.packets.length < this.targetDepth) {
       // The due packet is missing, but arrivals are jittery and the buffer is shallower
       // than the jitter calls for: it may still come, so conceal this tick and wait for
       // it, deepening the delay by one packet. (A steady stream's gap is a loss.)
-      return { kind: 'lost' };
+      return LOST;
     }
     // Later packets came and the due one did not: it is lost.
     this.next = (this.next + 1) & 0xffff;
-    const following = this.concealedInARow > 0 ? this.packets.get(this.next) : undefined;
+    const following = this.concealedInARow > 0 ? this.indexOf(this.next) : -1;
     // Already concealed while waiting for it: that concealment stands for it, play on.
-    if (following) return this.play(following);
-    return { kind: 'lost' };
+    if (following >= 0) return this.play(following);
+    return LOST;
   }
 
-  private play(packet: JitterPacket): Playout {
-    this.packets.delete(packet.sequenceNumber);
+  private play(index: number): Playout {
+    const packet = this.take(index);
     this.next = (packet.sequenceNumber + 1) & 0xffff;
     this.concealedInARow = 0;
-    const shed = this.shed;
-    this.shed = [];
+    const shed = this.shed.length === 0 ? NOTHING_SHED : this.shed;
+    if (shed.length > 0) this.shed = [];
     this.shrinkWhenTooDeep();
     return { kind: 'packet', packet, shed };
   }
@@ -191,7 +200,7 @@ export class JitterBuffer {
   }
 
   private reset(ssrc: number): void {
-    this.packets.clear();
+    this.packets.length = 0;
     this.ssrc = ssrc;
     this.next = undefined;
     this.newest = undefined;
@@ -214,7 +223,7 @@ export class JitterBuffer {
 
   /** Once the jitter has calmed down, a delay deeper than it calls for is given back, a packet at a time. */
   private shrinkWhenTooDeep(): void {
-    this.surplusPops = this.packets.size >= this.targetDepth ? this.surplusPops + 1 : 0;
+    this.surplusPops = this.packets.length >= this.targetDepth ? this.surplusPops + 1 : 0;
     if (this.surplusPops < SHRINK_AFTER_POPS) return;
     this.surplusPops = 0;
     this.dropOldest();
@@ -222,17 +231,31 @@ export class JitterBuffer {
 
   private dropOldest(): void {
     const oldest = this.oldestSequence();
-    this.shed.push(this.packets.get(oldest)!);
+    this.shed.push(this.take(this.indexOf(oldest)));
     if (this.shed.length > MAX_SHED) this.shed.shift();
-    this.packets.delete(oldest);
     if (this.next !== undefined && sequenceDistance(this.next, oldest) >= 0) this.next = (oldest + 1) & 0xffff;
   }
 
   private oldestSequence(): number {
-    let oldest: number | undefined;
-    for (const sequenceNumber of this.packets.keys()) {
-      if (oldest === undefined || sequenceDistance(oldest, sequenceNumber) < 0) oldest = sequenceNumber;
+    let oldest = this.packets[0]!.sequenceNumber;
+    for (const { sequenceNumber } of this.packets) {
+      if (sequenceDistance(oldest, sequenceNumber) < 0) oldest = sequenceNumber;
     }
-    return oldest!;
+    return oldest;
+  }
+
+  private indexOf(sequenceNumber: number): number {
+    const { packets } = this;
+    for (let i = 0; i < packets.length; i++) if (packets[i]!.sequenceNumber === sequenceNumber) return i;
+    return -1;
+  }
+
+  /** Removes the packet at `index`, moving the last one into its place. */
+  private take(index: number): JitterPacket {
+    const { packets } = this;
+    const packet = packets[index]!;
+    packets[index] = packets[packets.length - 1]!;
+    packets.pop();
+    return packet;
   }
 }

@@ -6,7 +6,7 @@
  * own voice in its codec. Legs that hear the same thing in a stateless codec (G.711)
  * share one encoding. The meeting owns the mixer while it has phone legs.
  */
-import type { MixRate } from '../codecs/frame-codecs.js';
+import type { AudioCodecName, MixRate } from '../codecs/frame-codecs.js';
 import type { MixerClock } from './mixer-clock.js';
 import { FRAMES_PER_SECOND, MixerInput, type TalkerSource } from './mixer-input.js';
 import { type LegSpec, MixerLeg } from './mixer-leg.js';
@@ -29,6 +29,10 @@ export class MeetingMixer {
   private readonly scratch = new Map<MixRate, Int16Array>();
   /** This tick's mixed input of each member that has one in the mix, so its leg can leave it out. */
   private readonly mixedInputOf = new Map<string, string>();
+  /** This tick's loudest talkers, loudest first (kept across ticks: a tick allocates nothing it can reuse). */
+  private readonly selected: MixerInput[] = [];
+  /** This tick's encodings that legs share, by codec and by the input left out of them. */
+  private readonly sharedEncodings = new Map<AudioCodecName, Map<string | undefined, Uint8Array>>();
   private failures = 0;
   private closed = false;
 
@@ -88,11 +92,11 @@ export class MeetingMixer {
 
   private mixTick(): void {
     for (const input of this.inputs.values()) input.advance();
-    const selected = this.loudest();
+    const selected = this.selectLoudest();
     for (const frames of this.talkerFrames.values()) frames.clear();
     this.mixedInputOf.clear();
     for (const input of this.inputs.values()) {
-      const mixed = selected.has(input);
+      const mixed = selected.includes(input);
       if (!mixed && !input.measuresOwnLevel) {
         input.pass();
         continue;
@@ -103,7 +107,7 @@ export class MeetingMixer {
     }
     for (const [rate, mix] of this.mixes) mix.mix(this.talkerFrames.get(rate)!);
 
-    const shared = new Map<string, Uint8Array>();
+    for (const encodings of this.sharedEncodings.values()) encodings.clear();
     for (const leg of this.legs) {
       if (!leg.listening) {
         leg.skip();
@@ -113,24 +117,41 @@ export class MeetingMixer {
       const ownInput = this.mixedInputOf.get(leg.spec.memberId);
       const tone = leg.takeToneFrame();
       // A leg hearing a tone hears something of its own: its encoding is not shared.
-      const shares = leg.sharesEncoding && !tone;
-      const key = `${leg.spec.codec}:${ownInput ?? ''}`;
-      let payload = shares ? shared.get(key) : undefined;
+      const shared = leg.sharesEncoding && !tone ? this.sharedEncodingsOf(leg.spec.codec) : undefined;
+      let payload = shared?.get(ownInput);
       if (!payload) {
         const heard = this.mixes.get(rate)!.outputFor(ownInput, this.scratch.get(rate));
         if (tone) addTone(heard, tone);
         payload = leg.encode(heard);
-        if (shares) shared.set(key, payload);
+        shared?.set(ownInput, payload);
       }
       leg.send(payload);
     }
   }
 
-  /** The N loudest talkers that make any sound; ties keep the earlier talker. */
-  private loudest(): Set<MixerInput> {
-    const audible = [...this.inputs.values()].filter((input) => input.loudness > 0);
-    audible.sort((a, b) => b.loudness - a.loudness);
-    return new Set(audible.slice(0, this.options.talkers));
+  /** The N loudest talkers that make any sound, loudest first; ties keep the earlier talker. */
+  private selectLoudest(): readonly MixerInput[] {
+    const { selected } = this;
+    const most = this.options.talkers;
+    selected.length = 0;
+    for (const input of this.inputs.values()) {
+      if (input.loudness <= 0) continue;
+      // Insert after every talker at least as loud, dropping the quietest beyond N.
+      let at = selected.length;
+      while (at > 0 && selected[at - 1]!.loudness < input.loudness) at--;
+      if (at >= most) continue;
+      if (selected.length === most) selected.pop();
+      selected.push(input);
+      for (let i = selected.length - 1; i > at; i--) selected[i] = selected[i - 1]!;
+      selected[at] = input;
+    }
+    return selected;
+  }
+
+  private sharedEncodingsOf(codec: AudioCodecName): Map<string | undefined, Uint8Array> {
+    let encodings = this.sharedEncodings.get(codec);
+    if (!encodings) this.sharedEncodings.set(codec, (encodings = new Map()));
+    return encodings;
   }
 
   /** Decode and mix at the rates listening legs need, and no others. */

@@ -7,7 +7,7 @@
  */
 import { audioLevel, readAudioLevel } from '../audio-level.js';
 import { type AudioCodecName, type FrameDecoder, type MixRate, createDecoder } from '../codecs/frame-codecs.js';
-import { readRtp } from '../rtp-packet.js';
+import { readRtp, type RtpPacketView } from '../rtp-packet.js';
 import { JitterBuffer, type JitterPacket, type Playout } from './jitter-buffer.js';
 import { Downsampler, Upsampler } from './resampler.js';
 
@@ -75,14 +75,20 @@ export class MixerInput {
     return this.unleveled;
   }
 
-  /** A packet of the talker's, with its level when the receiver measured it rather than writing it into the packet. */
-  receive(packet: Buffer, arrivalMs: number, measuredLevel?: number): void {
-    const view = readRtp(packet);
-    if (!view || view.payload.length === 0) return;
+  /** A packet of the talker's, as it came. */
+  receive(packet: Buffer, arrivalMs: number): void {
+    const rtp = readRtp(packet);
+    if (rtp) this.receiveRead(packet, rtp, arrivalMs, undefined);
+  }
+
+  /** A packet already read (`rtp`), with its level when the receiver measured it rather than writing it into the packet. */
+  receiveRead(packet: Buffer, rtp: RtpPacketView, arrivalMs: number, measuredLevel: number | undefined): void {
+    const { payload } = rtp;
+    if (payload.length === 0) return;
     const { levelExtensionId } = this.source;
     const level = measuredLevel ?? (levelExtensionId === undefined ? undefined : readAudioLevel(packet, levelExtensionId));
     this.unleveled = level === undefined;
-    this.jitter.push({ ...view, ...(level !== undefined && { level }) }, arrivalMs);
+    this.jitter.push({ ssrc: rtp.ssrc, sequenceNumber: rtp.sequenceNumber, timestamp: rtp.timestamp, payload, level }, arrivalMs);
   }
 
   /** The meeting's legs now want these rates. */

@@ -10,7 +10,7 @@ import { type Socket, createSocket } from 'node:dgram';
 import type { MessagePort } from 'node:worker_threads';
 import { audioLevel, levelOfEnergy } from '../audio-level.js';
 import { g711Energy } from '../codecs/g711.js';
-import { G722Decoder } from '../codecs/g722.js';
+import { createDecoder } from '../codecs/frame-codecs.js';
 import { MeetingMixer } from '../mixer/meeting-mixer.js';
 import { MixerClock } from '../mixer/mixer-clock.js';
 import type { MixerInput } from '../mixer/mixer-input.js';
@@ -280,8 +280,8 @@ export class MediaEngine {
       levelExtensionId: codec.levelExtensionId,
     });
     port.input = input;
-    port.rtp.hear((packet, level) => {
-      input.receive(packet, performance.now(), level);
+    port.rtp.hear((packet, rtp, level) => {
+      input.receiveRead(packet, rtp, performance.now(), level);
       if (level !== undefined) port.speech.add(level);
     });
   }
@@ -379,7 +379,7 @@ function levelMeter({ codec, levelExtensionId: extensionId }: PhoneCodec): Level
   if (extensionId === undefined) return undefined;
   if (codec === 'PCMU' || codec === 'PCMA') return { extensionId, level: (payload) => levelOfEnergy(g711Energy(codec, payload), payload.length) };
   if (codec === 'G722') {
-    const decoder = new G722Decoder();
+    const decoder = createDecoder('G722', 16000);
     return { extensionId, level: (payload) => audioLevel(decoder.decode(payload)) };
   }
   return undefined;

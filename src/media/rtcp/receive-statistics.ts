@@ -21,7 +21,9 @@ export class ReceiveStatistics {
   private received = 0;
   private expectedPrior = 0;
   private receivedPrior = 0;
-  private previous: { timestamp: number; arrivalMs: number } | undefined;
+  /** The last packet's RTP timestamp and arrival, for the next one's transit difference (NaN before the first). */
+  private previousTimestamp = Number.NaN;
+  private previousArrivalMs = Number.NaN;
   /** In RTP timestamp units, as a real number (A.8's floating-point form). */
   private jitterUnits = 0;
 
@@ -76,11 +78,13 @@ export class ReceiveStatistics {
    * arrivals than between their RTP timestamps, in timestamp units.
    */
   updateJitter(timestamp: number, arrivalMs: number): void {
-    const previous = this.previous;
-    this.previous = { timestamp, arrivalMs };
-    if (!previous) return;
-    const arrivalUnits = ((arrivalMs - previous.arrivalMs) * this.clockRate) / 1000;
-    const timestampUnits = (timestamp - previous.timestamp) | 0; // signed, across the 2^32 wrap
+    const previousTimestamp = this.previousTimestamp;
+    const previousArrivalMs = this.previousArrivalMs;
+    this.previousTimestamp = timestamp;
+    this.previousArrivalMs = arrivalMs;
+    if (Number.isNaN(previousTimestamp)) return;
+    const arrivalUnits = ((arrivalMs - previousArrivalMs) * this.clockRate) / 1000;
+    const timestampUnits = (timestamp - previousTimestamp) | 0; // signed, across the 2^32 wrap
     const difference = Math.abs(arrivalUnits - timestampUnits);
     this.jitterUnits += (difference - this.jitterUnits) / 16;
   }

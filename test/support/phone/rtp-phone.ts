@@ -133,7 +133,8 @@ export class RtpPhone {
   heard(fromMs = 0): { samples: Int16Array; sampleRate: number } {
     const decoder = createDecoder(this.options.codec, 16000);
     const packets = this.received.filter((p) => p.atMs >= fromMs);
-    const frames = packets.map((p) => decoder.decode(p.payload));
+    // A decoder's frame is its own until its next decode: each is copied out.
+    const frames = packets.map((p) => Int16Array.from(decoder.decode(p.payload)));
     const samples = new Int16Array(frames.reduce((sum, f) => sum + f.length, 0));
     let offset = 0;
     for (const frame of frames) {
