@@ -102,6 +102,28 @@ export async function startDrachtioServer(
   args: readonly string[] = [],
   tls?: DrachtioTlsFiles,
 ): Promise<DrachtioServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(binary, secret, ports, args, tls);
+    } catch (err) {
+      // A port found free can be taken before the server binds it (other test files open
+      // UDP sockets all the time): sofia-sip then fails to start, and fresh ports are tried.
+      if (ports || attempt === START_ATTEMPTS || !(err instanceof PortTakenError)) throw err;
+    }
+  }
+}
+
+const START_ATTEMPTS = 3;
+
+class PortTakenError extends Error {}
+
+async function startOnce(
+  binary: string,
+  secret: string,
+  ports: { admin: number; sip: number } | undefined,
+  args: readonly string[],
+  tls: DrachtioTlsFiles | undefined,
+): Promise<DrachtioServer> {
   const dir = mkdtempSync(join(tmpdir(), 'drachtio-server-'));
   const adminPort = ports?.admin ?? (await freeTcpPort());
   const sipPort = ports?.sip ?? (await freeSipPort([adminPort]));
@@ -143,7 +165,9 @@ export async function startDrachtioServer(
     const failure = exit.code !== undefined ? `exited with ${exit.code}` : Date.now() > deadline ? `did not listen within ${START_TIMEOUT_MS} ms` : undefined;
     if (failure) {
       await stop();
-      throw new Error(`drachtio-server ${binary} ${failure}:\n${output.slice(-4000)}`);
+      const message = `drachtio-server ${binary} ${failure}:\n${output.slice(-4000)}`;
+      // sofia-sip's words when it cannot bind the SIP contact; drachtio's own when the admin port is taken.
+      throw /Error calling nta_agent_create|Address already in use/.test(output) ? new PortTakenError(message) : new Error(message);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

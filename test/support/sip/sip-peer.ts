@@ -24,6 +24,7 @@ export class SipPeer {
   readonly received: ReceivedSip[] = [];
   private readonly queue: ReceivedSip[] = [];
   private readonly waiters = new Set<Waiter>();
+  private closing: Promise<void> | undefined;
 
   private constructor(
     readonly transport: 'udp' | 'tcp' | 'tls',
@@ -168,8 +169,10 @@ export class SipPeer {
     return found;
   }
 
+  /** Idempotent: a file's clean-up may meet a peer an earlier test closed. */
   close(): Promise<void> {
-    return this.shut();
+    this.closing ??= this.shut();
+    return this.closing;
   }
 
   private arrive(data: Buffer, from: HostPort): void {
