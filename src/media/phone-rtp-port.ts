@@ -184,8 +184,9 @@ export class PhoneRtpPort {
     if (!protectedPacket) return;
     this.phoneSocket.send(protectedPacket, phone.port, phone.ip);
     this.packetsOut++;
-    const payloadLength = this.rtcp && rtpPayloadLength(packet);
-    if (payloadLength !== undefined) this.rtcp?.rtpSent(ssrc, packet.readUInt32BE(4), payloadLength, epochNowMs());
+    if (!this.rtcp) return;
+    const payloadLength = rtpPayloadLength(packet);
+    if (payloadLength !== undefined) this.rtcp.rtpSent(ssrc, packet.readUInt32BE(4), payloadLength, epochNowMs());
   }
 
   tap(payloadType: number, listener: (packet: RtpPacketView) => void): void {

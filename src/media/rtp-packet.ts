@@ -13,7 +13,8 @@ export interface RtpPacketView {
 export const isRtcp = (packet: Buffer) => packet.length >= 2 && packet[1]! >= 192 && packet[1]! <= 223;
 
 export function readRtp(packet: Buffer): RtpPacketView | undefined {
-  const offset = rtpPayloadOffset(packet);
+  const end = rtpPayloadEnd(packet);
+  const offset = rtpPayloadOffset(packet, end);
   if (offset < 0) return undefined;
   return {
     payloadType: packet[1]! & 0x7f,
@@ -21,19 +22,19 @@ export function readRtp(packet: Buffer): RtpPacketView | undefined {
     sequenceNumber: packet.readUInt16BE(2),
     timestamp: packet.readUInt32BE(4),
     ssrc: packet.readUInt32BE(8),
-    payload: packet.subarray(offset, rtpPayloadEnd(packet)),
+    payload: packet.subarray(offset, end),
   };
 }
 
-/** Where an RTP packet's payload starts; -1 when it is not RTP or its header runs past its padding. */
-function rtpPayloadOffset(packet: Buffer): number {
+/** Where an RTP packet's payload starts; -1 when it is not RTP or its header runs past `end`, where its padding starts. */
+function rtpPayloadOffset(packet: Buffer, end: number): number {
   if (packet.length < 12 || packet[0]! >> 6 !== 2) return -1;
   let offset = 12 + 4 * (packet[0]! & 0x0f);
   if (packet[0]! & 0x10) {
     if (packet.length < offset + 4) return -1;
     offset += 4 + 4 * packet.readUInt16BE(offset + 2);
   }
-  return offset > rtpPayloadEnd(packet) ? -1 : offset;
+  return offset > end ? -1 : offset;
 }
 
 /** Where an RTP packet's payload ends: before its padding. */
@@ -43,8 +44,9 @@ function rtpPayloadEnd(packet: Buffer): number {
 
 /** The payload's size in bytes (no header, no padding), read without a view: for every packet sent. */
 export function rtpPayloadLength(packet: Buffer): number | undefined {
-  const offset = rtpPayloadOffset(packet);
-  return offset < 0 ? undefined : rtpPayloadEnd(packet) - offset;
+  const end = rtpPayloadEnd(packet);
+  const offset = rtpPayloadOffset(packet, end);
+  return offset < 0 ? undefined : end - offset;
 }
 
 /** A packet with a plain 12-byte header (no CSRCs, no extension) and this payload. */
